@@ -1,0 +1,37 @@
+// Argument parsing on node's own parseArgs: unknown flags are refused, nothing is guessed.
+import * as os from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../errors';
+import { RUN_ID } from '../run-id';
+import { INITIATOR } from '../start';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export function parse(args: string[], options: Options): Parsed {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Parsed['values'], positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0].replace(/\. To specify.*$/, ''));
+  }
+}
+
+export function runIdArg(positionals: string[], command: string): string {
+  const [id, ...extra] = positionals;
+  if (!id) throw new UsageError(`${command} needs a run id (see runbook list)`);
+  if (extra.length) throw new UsageError(`${command} takes one run id, got also: ${extra.join(' ')}`);
+  if (!RUN_ID.test(id)) throw new UsageError(`invalid run id ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** Who is acting: --as, else RUNBOOK_USER, else the login name. */
+export function actor(as: unknown): string {
+  const who = typeof as === 'string' ? as : process.env.RUNBOOK_USER || os.userInfo().username;
+  if (!INITIATOR.test(who)) throw new UsageError(`invalid name ${JSON.stringify(who)} for --as`);
+  return who;
+}

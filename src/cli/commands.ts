@@ -1,0 +1,172 @@
+// The `runbook` commands. Each validates its input fully before touching Temporal.
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { UsageError } from '../errors';
+import { parseDuration } from '../duration';
+import { findRunbook, RUNBOOKS } from '../runbooks';
+import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../shared';
+import { prepareRun, startRun } from '../start';
+import { taskQueue } from '../config';
+import { actor, parse, runIdArg } from './args';
+import { formatProgress, printJson, runUrl } from './output';
+import { readStatus } from './progress';
+
+export type Connect = () => Promise<Client>;
+export type Command = (args: string[], connect: Connect) => Promise<number>;
+
+const start: Command = async (args, connect) => {
+  const name = args[0];
+  if (!name || name.startsWith('-')) throw new UsageError(`start needs a runbook: ${RUNBOOKS.map((r) => r.name).join(', ')}`);
+  const spec = findRunbook(name);
+  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const { values, positionals } = parse(args.slice(1), {
+    env: { type: 'string' },
+    as: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'approval-timeout': { type: 'string' },
+    ...paramOptions,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (typeof values.env !== 'string') throw new UsageError(`start ${name} needs --env <environment>`);
+  let approvalTimeoutMs: number | undefined;
+  if (values['approval-timeout'] !== undefined) {
+    try {
+      approvalTimeoutMs = parseDuration(String(values['approval-timeout']), '--approval-timeout');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const params = Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined]));
+  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs });
+
+  if (values['dry-run']) {
+    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan });
+    else {
+      console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
+      for (const item of run.plan) {
+        if ('gate' in item) console.log(`  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`);
+        else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
+      }
+    }
+    return 0;
+  }
+  const client = await connect();
+  try {
+    await startRun(client, run, taskQueue());
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`run ${run.runId} already exists`);
+    throw err;
+  }
+  const url = runUrl(client.options.namespace, run.runId);
+  if (values.json) printJson({ runId: run.runId, runbook: run.spec.name, env: run.input.env, url });
+  else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
+  return 0;
+};
+
+const status: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const runId = runIdArg(positionals, 'status');
+  const client = await connect();
+  const result = await withRun(runId, () => readStatus(client, client.workflow.getHandle(runId)));
+  if (values.json) printJson(result);
+  else {
+    console.log(result.progress ? formatProgress(runId, result.progress) : `${runId}: ${result.status}`);
+    console.log(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`);
+  }
+  return 0;
+};
+
+function decide(decision: ApprovalInput['decision']): Command {
+  return async (args, connect) => {
+    const { values, positionals } = parse(args, { as: { type: 'string' }, comment: { type: 'string' } });
+    const runId = runIdArg(positionals, decision);
+    const input: ApprovalInput = { approver: actor(values.as), decision, comment: values.comment as string | undefined };
+    if (decision === 'reject' && !input.comment) throw new UsageError('reject needs --comment saying why');
+    const client = await connect();
+    const handle = client.workflow.getHandle(runId);
+    try {
+      const record = await withRun(runId, () =>
+        client.withDeadline(Date.now() + 15_000, () => handle.executeUpdate(approveUpdate, { args: [input] })),
+      );
+      if (values.json) printJson({ runId, recorded: record });
+      else console.log(`${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`);
+      return 0;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const why = err.cause?.message ?? err.message;
+        if (values.json) printJson({ runId, refused: why });
+        else console.error(`refused: ${why}`);
+        return 1;
+      }
+      throw err;
+    }
+  };
+}
+
+const cancel: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const runId = runIdArg(positionals, 'cancel');
+  const client = await connect();
+  await withRun(runId, () => client.workflow.getHandle(runId).cancel());
+  if (values.json) printJson({ runId, cancelRequested: true });
+  else console.log(`cancellation requested for ${runId}: its completed steps are being undone (runbook status ${runId})`);
+  return 0;
+};
+
+const KEYWORD = /^[A-Za-z0-9_.-]{1,100}$/;
+
+const list: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {
+    env: { type: 'string' },
+    runbook: { type: 'string' },
+    state: { type: 'string' },
+    limit: { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const clauses = [`${RunbookNameKey.name} IS NOT NULL`];
+  for (const [flag, key] of [['env', RunbookEnvKey], ['runbook', RunbookNameKey], ['state', RunbookStateKey]] as const) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !KEYWORD.test(value)) throw new UsageError(`invalid --${flag} ${JSON.stringify(value)}`);
+    clauses.push(`${key.name} = '${value}'`);
+  }
+  const limit = values.limit === undefined ? 50 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  const client = await connect();
+  const runs = [];
+  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    const attrs = wf.typedSearchAttributes;
+    runs.push({
+      runId: wf.workflowId,
+      runbook: attrs.get(RunbookNameKey),
+      env: attrs.get(RunbookEnvKey),
+      state: attrs.get(RunbookStateKey),
+      status: wf.status.name,
+      startTime: wf.startTime.toISOString(),
+      closeTime: wf.closeTime?.toISOString(),
+    });
+    if (runs.length >= limit) break;
+  }
+  if (values.json) printJson({ runs });
+  else if (!runs.length) console.log('no runs');
+  else for (const r of runs) console.log(`${r.runId}  ${r.state ?? r.status}  ${r.startTime}`);
+  return 0;
+};
+
+async function withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no run ${runId}`);
+    throw err;
+  }
+}
+
+export const COMMANDS: Record<string, Command> = {
+  start,
+  status,
+  approve: decide('approve'),
+  reject: decide('reject'),
+  cancel,
+  list,
+};

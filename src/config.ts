@@ -1,0 +1,47 @@
+// Settings read from the process environment, in one place. Not for workflow code.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { DEFAULT_TASK_QUEUE } from './shared';
+
+export function taskQueue(): string {
+  return process.env.RUNBOOK_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+}
+
+/** Caches that outlive a clone (the Temporal CLI, test-bed images). */
+export function cacheDir(): string {
+  return process.env.RUNBOOK_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'runbook');
+}
+
+/** Where local activities keep their files (the smoke runbook's markers). */
+export function stateDir(): string {
+  return process.env.RUNBOOK_STATE_DIR || path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'runbook');
+}
+
+/** The repository's root: the directory holding package.json, whether we run from dist/ or not. */
+export const projectRoot: string = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+})();
+
+export function inventoryDir(): string {
+  return process.env.RUNBOOK_INVENTORY_DIR || path.join(projectRoot, 'inventory');
+}
+
+/**
+ * How to reach Temporal, by Temporal's own conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS_* and TEMPORAL_PROFILE / temporal.toml. Default: the local dev server.
+ */
+export function temporalConnectConfig(): { connectionOptions: ClientConnectConfig['connectionOptions']; namespace: string } {
+  const config = loadClientConnectConfig();
+  return {
+    connectionOptions: { ...config.connectionOptions, address: config.connectionOptions.address || 'localhost:7233' },
+    namespace: config.namespace || 'default',
+  };
+}

@@ -1,0 +1,25 @@
+// `npm run server`: the dev server with its Web UI, persisting to .temporal/ (git-ignored) so
+// runs survive a restart.
+import * as path from 'node:path';
+import { projectRoot } from './config';
+import { isServing, startDevServer } from './dev-server';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.RUNBOOK_SERVER_PORT || 7233);
+  const uiPort = Number(process.env.RUNBOOK_UI_PORT || 8233);
+  if (await isServing(`127.0.0.1:${port}`)) {
+    console.log(`a Temporal server already answers on 127.0.0.1:${port}`);
+    return;
+  }
+  const dbFile = path.join(projectRoot, '.temporal', 'dev.db');
+  const server = await startDevServer({ port, uiPort, dbFile, logFile: path.join(projectRoot, '.temporal', 'server.log') });
+  console.log(`Temporal dev server on ${server.address}, Web UI ${server.uiUrl}, data in ${dbFile}; Ctrl-C stops it`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(`server: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

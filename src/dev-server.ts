@@ -1,0 +1,138 @@
+// The Temporal dev server (`temporal server start-dev`): the real server with SQLite
+// persistence and the Web UI. Used by `npm run server`, the demo and the test suite.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { projectRoot } from './config';
+import { SEARCH_ATTRIBUTES } from './shared';
+
+export interface DevServerOptions {
+  port?: number;
+  uiPort?: number;
+  /** Persist to this SQLite file; in memory when absent. */
+  dbFile?: string;
+  /** Where the server's own log goes; discarded when absent. */
+  logFile?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The located (or freshly built) Temporal CLI, or undefined when there is neither it nor Go. */
+export function temporalCliPath(): string | undefined {
+  const found = spawnSync('bash', [path.join(projectRoot, 'scripts', 'temporal-cli.sh'), '--path'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (found.status === 0) return found.stdout.trim();
+  if (found.status === 3) return undefined;
+  throw new Error(`scripts/temporal-cli.sh --path failed with exit code ${found.status}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function searchAttributeArgs(): string[] {
+  return SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]);
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const port = options.port ?? (await freePort());
+  const uiPort = options.uiPort ?? (await freePort());
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  const cli = temporalCliPath();
+  if (!cli) return startWithSdkDownload(port, uiPort, options);
+
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
+    '--log-level', 'warn', ...searchAttributeArgs()];
+  if (options.dbFile) {
+    fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(cli, args, { stdio: ['ignore', log, log] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  try {
+    await waitUntilServing(address, exited);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    address,
+    uiUrl,
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      await stopChild(child, exited);
+    },
+  };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** True when a Temporal frontend answers at `address`. */
+export async function isServing(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilServing(address: string, exited: Promise<number | null>): Promise<void> {
+  let gone: number | null | undefined;
+  void exited.then((code) => (gone = code));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`the Temporal dev server exited (code ${gone}) before answering on ${address}`);
+    if (await isServing(address)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the Temporal dev server did not answer on ${address} within 60s`);
+}
+
+/** For machines with neither the CLI nor Go: the SDK downloads a dev server binary (needs the internet). */
+async function startWithSdkDownload(port: number, uiPort: number, options: DevServerOptions): Promise<DevServer> {
+  console.error('no Temporal CLI and no Go here: using the SDK\'s downloaded dev server (needs the internet)');
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      port,
+      ui: true,
+      uiPort,
+      dbFilename: options.dbFile,
+      extraArgs: ['--log-level', 'warn', ...searchAttributeArgs()],
+    },
+  });
+  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, stop: () => env.teardown() };
+}

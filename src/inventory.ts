@@ -1,0 +1,204 @@
+// Environments: hosts with roles, variables, secrets (by reference) and the approval policy,
+// read from inventory/<env>.yaml and validated before anything runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { cacheDir, inventoryDir } from './config';
+import { parseDuration } from './duration';
+import type { ApprovalPolicy } from './shared';
+
+export interface Host {
+  address: string;
+  roles: string[];
+  colour?: 'blue' | 'green';
+  port?: number;
+  user?: string;
+}
+
+export interface Service {
+  hosts: string[];
+  start?: string[];
+  stop?: string[];
+  reload?: string[];
+  status?: string[];
+  test?: string[];
+}
+
+export type SecretRef = { file: string } | { env: string } | { command: string[] };
+
+export interface Environment {
+  environment: string;
+  description?: string;
+  protected: boolean;
+  approvals: { required: number; approvers: string[]; timeout: string };
+  ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
+  hosts: Record<string, Host>;
+  services: Record<string, Service>;
+  vars: Record<string, unknown>;
+  secrets: Record<string, SecretRef>;
+}
+
+export const ENV_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const NAME = '^[a-z][a-z0-9-]{0,62}$';
+const argv = { type: 'array', items: { type: 'string' }, minItems: 1 };
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['environment', 'hosts'],
+  properties: {
+    environment: { type: 'string', pattern: ENV_NAME.source },
+    description: { type: 'string' },
+    protected: { type: 'boolean', default: false },
+    approvals: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        required: { type: 'integer', minimum: 1, default: 1 },
+        approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
+        timeout: { type: 'string', default: '1h' },
+      },
+    },
+    ssh: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        user: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$', default: 'root' },
+        privateKey: { type: 'string', default: '~/.ssh/id_ed25519' },
+        knownHosts: { type: 'string', default: '~/.ssh/known_hosts' },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+      },
+    },
+    hosts: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['address'],
+        properties: {
+          address: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:-]*$' },
+          roles: { type: 'array', items: { enum: ['web', 'db', 'lb', 'backup'] }, uniqueItems: true, default: [] },
+          colour: { enum: ['blue', 'green'] },
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          user: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' },
+        },
+      },
+    },
+    services: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['hosts'],
+        properties: {
+          hosts: { type: 'array', items: { type: 'string' }, minItems: 1 },
+          start: argv,
+          stop: argv,
+          reload: argv,
+          status: argv,
+          test: argv,
+        },
+      },
+    },
+    vars: { type: 'object', default: {} },
+    secrets: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]*$' },
+      additionalProperties: {
+        oneOf: [
+          { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string' } } },
+          { type: 'object', additionalProperties: false, required: ['env'], properties: { env: { type: 'string' } } },
+          { type: 'object', additionalProperties: false, required: ['command'], properties: { command: argv } },
+        ],
+      },
+    },
+  },
+};
+
+const validate = new Ajv({ allErrors: true, useDefaults: true }).compile(schema);
+
+export class InventoryError extends Error {}
+
+export function listEnvironments(dir = inventoryDir()): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
+}
+
+export function loadEnvironment(name: string, dir = inventoryDir()): Environment {
+  if (!ENV_NAME.test(name)) throw new InventoryError(`invalid environment name ${JSON.stringify(name)}: lower-case letters, digits and dashes`);
+  const file = ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`)).find((f) => fs.existsSync(f));
+  if (!file) {
+    const known = listEnvironments(dir);
+    throw new InventoryError(`unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dir})`);
+  }
+  return parseEnvironment(fs.readFileSync(file, 'utf8'), file, name);
+}
+
+export function parseEnvironment(text: string, file: string, expectedName?: string): Environment {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InventoryError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!validate(doc)) throw new InventoryError(`${file}: ${formatErrors(validate.errors ?? [])}`);
+  const env = doc as unknown as Environment;
+  if (expectedName && env.environment !== expectedName) {
+    throw new InventoryError(`${file}: says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`);
+  }
+  for (const [service, { hosts }] of Object.entries(env.services)) {
+    const unknown = hosts.filter((h) => !(h in env.hosts));
+    if (unknown.length) throw new InventoryError(`${file}: service ${service} names unknown hosts: ${unknown.join(', ')}`);
+  }
+  try {
+    parseDuration(env.approvals.timeout, 'approvals.timeout');
+  } catch (err) {
+    throw new InventoryError(`${file}: ${(err as Error).message}`);
+  }
+  if (env.approvals.required > Math.max(env.approvals.approvers.length, 1)) {
+    throw new InventoryError(`${file}: approvals.required is ${env.approvals.required} but only ${env.approvals.approvers.length} approvers are listed`);
+  }
+  return env;
+}
+
+function formatErrors(errors: ErrorObject[]): string {
+  return errors
+    .slice(0, 5)
+    .map((e) => {
+      const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+      if (e.keyword === 'additionalProperties') return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}`;
+      return `${at}: ${e.message}`;
+    })
+    .join('; ');
+}
+
+export function approvalPolicy(env: Environment, timeoutOverride?: number): ApprovalPolicy {
+  return {
+    required: env.approvals.required,
+    approvers: env.approvals.approvers,
+    timeoutMs: timeoutOverride ?? parseDuration(env.approvals.timeout),
+  };
+}
+
+/** Expands ~ and ${RUNBOOK_CACHE_DIR} (and other set variables) in inventory paths. */
+export function expandPath(p: string): string {
+  const vars: Record<string, string | undefined> = { ...process.env, RUNBOOK_CACHE_DIR: cacheDir() };
+  const expanded = p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => {
+    const value = vars[v];
+    if (value === undefined) throw new InventoryError(`path ${p} uses \${${v}}, which is not set`);
+    return value;
+  });
+  return expanded.startsWith('~/') ? path.join(process.env.HOME ?? '/', expanded.slice(2)) : expanded;
+}

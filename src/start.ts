@@ -1,0 +1,77 @@
+// Turning what an operator asked for into a run: validated in full before anything starts.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { UsageError } from './errors';
+import { approvalPolicy, InventoryError, loadEnvironment, type Environment } from './inventory';
+import { newRunId } from './run-id';
+import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
+import { RunbookEnvKey, RunbookNameKey, type RunInput } from './shared';
+
+export interface StartRequest {
+  runbook: string;
+  env: string;
+  params: Record<string, string | boolean | undefined>;
+  initiator: string;
+  approvalTimeoutMs?: number;
+}
+
+export interface PreparedRun {
+  runId: string;
+  spec: RunbookSpec;
+  environment: Environment;
+  input: RunInput;
+  plan: PlanItem[];
+}
+
+export const INITIATOR = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+
+export function prepareRun(req: StartRequest): PreparedRun {
+  const spec = findRunbook(req.runbook);
+  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(req.runbook)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  if (!INITIATOR.test(req.initiator)) throw new UsageError(`invalid initiator name ${JSON.stringify(req.initiator)}`);
+  let environment: Environment;
+  try {
+    environment = loadEnvironment(req.env);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new UsageError(err.message);
+    throw err;
+  }
+  const params: Record<string, unknown> = {};
+  for (const p of spec.params) {
+    const value = req.params[p.name];
+    if (value === undefined) {
+      if (p.required) throw new UsageError(`${spec.name} needs --${p.name} (${p.description})`);
+      continue;
+    }
+    if (p.pattern && (typeof value !== 'string' || !p.pattern.test(value))) {
+      throw new UsageError(`--${p.name} ${JSON.stringify(value)} is not valid: ${p.description}`);
+    }
+    params[p.name] = value;
+  }
+  const input: RunInput = {
+    runbook: spec.name,
+    env: environment.environment,
+    params,
+    initiator: req.initiator,
+    approval: approvalPolicy(environment, req.approvalTimeoutMs),
+  };
+  return { runId: newRunId(spec.name, environment.environment), spec, environment, input, plan: spec.plan(environment, params) };
+}
+
+export async function startRun(client: Client, run: PreparedRun, taskQueue: string): Promise<WorkflowHandle> {
+  return client.workflow.start(run.spec.workflow, {
+    taskQueue,
+    workflowId: run.runId,
+    args: [run.input],
+    typedSearchAttributes: [
+      { key: RunbookNameKey, value: run.spec.name },
+      { key: RunbookEnvKey, value: run.input.env },
+    ],
+    staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
+    staticDetails: describeParams(run.input.params),
+  });
+}
+
+function describeParams(params: Record<string, unknown>): string {
+  const entries = Object.entries(params);
+  return entries.length ? entries.map(([k, v]) => `${k}: ${String(v)}`).join('\n') : 'no parameters';
+}

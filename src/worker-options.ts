@@ -1,0 +1,42 @@
+// What every worker of ours runs: all runbooks and all activities on one task queue.
+import * as fs from 'node:fs';
+import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import * as activities from '../activities';
+import { taskQueue } from './config';
+
+export const workflowsPath = require.resolve('../workflows');
+
+/** A prebuilt bundle (RUNBOOK_WORKFLOW_BUNDLE) skips webpack at start-up, as production workers should. */
+export function workflowSource(bundle?: WorkflowBundleWithSourceMap): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (bundle) return { workflowBundle: bundle };
+  const prebuilt = process.env.RUNBOOK_WORKFLOW_BUNDLE;
+  if (prebuilt) {
+    if (!fs.existsSync(prebuilt)) throw new Error(`RUNBOOK_WORKFLOW_BUNDLE=${prebuilt} does not exist (npm run build:bundle makes it)`);
+    return { workflowBundle: { codePath: prebuilt } };
+  }
+  return { workflowsPath };
+}
+
+export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<WorkerOptions, 'connection'> {
+  return {
+    taskQueue: taskQueue(),
+    activities,
+    ...workflowSource(bundle),
+    // On SIGINT/SIGTERM in-flight activities get this long to finish before they are cancelled;
+    // whatever they had not finished is retried by the next worker.
+    shutdownGraceTime: '20 seconds',
+  };
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
+import { Worker } from '@temporalio/worker';
+import { connectWorker } from './src/temporal';
+import { workerOptions } from './src/worker-options';
+
+async function main(): Promise<void> {
+  const { connection, namespace } = await connectWorker();
+  try {
+    const worker = await Worker.create({ connection, namespace, ...workerOptions() });
+    console.log(`worker polling task queue ${worker.options.taskQueue} on ${namespace}`);
+    // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
+    await worker.run();
+    console.log('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

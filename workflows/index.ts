@@ -1,0 +1,2 @@
+// Every workflow the worker registers: one file per runbook.
+export { smoke } from './smoke';

@@ -1,0 +1,127 @@
+// Approval gates: a run pauses until enough approvers say yes, anyone says no, or time runs out.
+// Decisions come as a signal (what the Web UI sends) or an update (what the CLI sends, so a
+// refusal reaches the caller before anything is recorded).
+import { condition, setHandler } from '@temporalio/workflow';
+import {
+  approvalSignal,
+  approveUpdate,
+  type ApprovalInput,
+  type ApprovalPolicy,
+  type ApprovalRecord,
+  type GateRecord,
+  type RunProgress,
+} from '../../src/shared';
+import { now } from './progress';
+
+/** Ends the run's forward path: it is compensated, not retried. */
+export class GateClosed extends Error {
+  constructor(
+    message: string,
+    readonly outcome: 'rejected' | 'timed_out',
+  ) {
+    super(message);
+    this.name = 'GateClosed';
+  }
+}
+
+const MAX_NAME = 100;
+const MAX_COMMENT = 2000;
+
+export class Approvals {
+  constructor(
+    private readonly progress: RunProgress,
+    private readonly policy: ApprovalPolicy,
+  ) {
+    setHandler(approvalSignal, (input) => {
+      const refused = this.refusal(input);
+      this.record(input, 'signal', refused);
+    });
+    setHandler(
+      approveUpdate,
+      (input) => this.record(input, 'update', undefined),
+      {
+        validator: (input) => {
+          const refused = this.refusal(input);
+          if (refused) throw new Error(refused);
+        },
+      },
+    );
+  }
+
+  /** Waits at gate `name`; returns when approved, throws GateClosed when rejected or expired. */
+  async gate(name: string): Promise<void> {
+    const { required, approvers, timeoutMs } = this.policy;
+    const gate: GateRecord = {
+      name,
+      openedAt: now(),
+      deadline: new Date(Date.now() + timeoutMs).toISOString(),
+      required,
+      approvers,
+    };
+    this.progress.gate = gate;
+    this.progress.gates.push(gate);
+    try {
+      const decided = await condition(() => this.rejection(name) !== undefined || this.approvedBy(name).length >= required, timeoutMs);
+      const rejection = this.rejection(name);
+      if (rejection) {
+        gate.outcome = 'rejected';
+        const why = rejection.comment ? `: ${rejection.comment}` : '';
+        throw new GateClosed(`${name}: rejected by ${rejection.approver}${why}`, 'rejected');
+      }
+      if (!decided) {
+        gate.outcome = 'timed_out';
+        throw new GateClosed(`${name}: no decision within ${Math.round(timeoutMs / 1000)}s`, 'timed_out');
+      }
+      gate.outcome = 'approved';
+    } catch (err) {
+      gate.outcome ??= 'cancelled';
+      throw err;
+    } finally {
+      gate.closedAt = now();
+      this.progress.gate = undefined;
+    }
+  }
+
+  /** Why a decision cannot be counted, or undefined when it can. */
+  private refusal(input: unknown): string | undefined {
+    const gate = this.progress.gate;
+    if (!gate) return 'no approval gate is open';
+    if (typeof input !== 'object' || input === null) return 'malformed decision: expected {"approver": "...", "decision": "approve" | "reject", "comment": "..."}';
+    const { approver, decision, comment } = input as Record<string, unknown>;
+    if (typeof approver !== 'string' || approver.trim() === '' || approver.length > MAX_NAME) return 'malformed decision: "approver" must be a name';
+    if (decision !== 'approve' && decision !== 'reject') return 'malformed decision: "decision" must be "approve" or "reject"';
+    if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) return 'malformed decision: "comment" must be text';
+    if (!this.policy.approvers.includes(approver)) return `${approver} is not an approver for ${this.progress.env}`;
+    if (approver === this.progress.initiator) return `${approver} started this run and cannot also decide on it (four eyes)`;
+    if (this.counted(gate.name).some((a) => a.approver === approver)) return `${approver} has already decided at ${gate.name}`;
+    return undefined;
+  }
+
+  private record(input: ApprovalInput, via: ApprovalRecord['via'], refused: string | undefined): ApprovalRecord {
+    const gate = this.progress.gate?.name ?? '';
+    const safe = typeof input === 'object' && input !== null ? input : ({} as ApprovalInput);
+    const record: ApprovalRecord = {
+      gate,
+      approver: typeof safe.approver === 'string' ? safe.approver.slice(0, MAX_NAME) : String(safe.approver),
+      decision: safe.decision,
+      comment: typeof safe.comment === 'string' ? safe.comment.slice(0, MAX_COMMENT) : undefined,
+      at: now(),
+      via,
+      ...(refused ? { refused } : {}),
+    };
+    this.progress.approvals.push(record);
+    return record;
+  }
+
+  private counted(gate: string): ApprovalRecord[] {
+    return this.progress.approvals.filter((a) => a.gate === gate && !a.refused);
+  }
+
+  private approvedBy(gate: string): string[] {
+    return this.counted(gate).filter((a) => a.decision === 'approve').map((a) => a.approver);
+  }
+
+  private rejection(gate: string): ApprovalRecord | undefined {
+    return this.counted(gate).find((a) => a.decision === 'reject');
+  }
+}

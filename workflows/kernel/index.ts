@@ -1,0 +1,2 @@
+export { runbook, type Runbook } from './runbook';
+export { stepActivities, undoActivities } from './activities';

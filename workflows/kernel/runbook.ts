@@ -1,0 +1,63 @@
+// The spine every runbook shares: progress and audit, approvals, and compensation of what the
+// run changed when it fails, is rejected, times out at a gate or is cancelled.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  allHandlersFinished,
+  isCancellation,
+  setHandler,
+} from '@temporalio/workflow';
+import { progressQuery, type RunInput, type RunResult } from '../../src/shared';
+import { Approvals } from './approval';
+import { newProgress, setState, tagRun } from './progress';
+import { describe, Saga, type StepAction } from './saga';
+
+export interface Runbook {
+  /** Runs one step; its undo joins the compensation list before it starts. */
+  step<T>(name: string, action: StepAction<T>): Promise<T>;
+  /** Pauses until the environment's approvers release the run. */
+  approval(gate: string): Promise<void>;
+}
+
+export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
+  const progress = newProgress(input);
+  setHandler(progressQuery, () => progress);
+  tagRun(input);
+  const saga = new Saga(progress);
+  const approvals = new Approvals(progress, input.approval);
+
+  const rb: Runbook = {
+    step: (name, action) => saga.step(name, action),
+    approval: async (gate) => {
+      setState(progress, 'WAITING_APPROVAL');
+      try {
+        await approvals.gate(gate);
+      } finally {
+        setState(progress, 'RUNNING');
+      }
+    },
+  };
+
+  try {
+    await procedure(rb);
+    setState(progress, 'COMPLETED');
+    await condition(allHandlersFinished);
+    return { state: 'COMPLETED', progress };
+  } catch (err) {
+    progress.reason = describe(err);
+    setState(progress, 'COMPENSATING');
+    await saga.compensate();
+    setState(progress, progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED');
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    if (isCancellation(err)) throw err;
+    const result: RunResult = { state: progress.state, progress };
+    const left = progress.leftToUndo.length ? `; left to undo by hand: ${progress.leftToUndo.join(', ')}` : '';
+    throw ApplicationFailure.create({
+      type: progress.state === 'COMPENSATED' ? 'RunbookCompensated' : 'RunbookFailedCompensation',
+      message: `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+}

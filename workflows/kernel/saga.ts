@@ -1,0 +1,75 @@
+// Steps and their undos. An undo is registered *before* its step runs, because a step can
+// change a host and then time out; every undo is therefore written to be safe when its step
+// did nothing.
+import { CancellationScope } from '@temporalio/workflow';
+import type { RunProgress, StepRecord } from '../../src/shared';
+import { now } from './progress';
+
+export interface StepAction<T> {
+  run: () => Promise<T>;
+  /** Puts back what `run` changed; omitted for steps that change nothing. */
+  undo?: () => Promise<unknown>;
+}
+
+interface Undo {
+  step: string;
+  undo: () => Promise<unknown>;
+}
+
+export class Saga {
+  private readonly undos: Undo[] = [];
+
+  constructor(private readonly progress: RunProgress) {}
+
+  async step<T>(name: string, action: StepAction<T>): Promise<T> {
+    if (action.undo) this.undos.push({ step: name, undo: action.undo });
+    const record: StepRecord = { name, status: 'running', startedAt: now() };
+    this.progress.steps.push(record);
+    try {
+      const result = await action.run();
+      record.status = 'done';
+      return result;
+    } catch (err) {
+      record.status = 'failed';
+      record.error = describe(err);
+      throw err;
+    } finally {
+      record.endedAt = now();
+    }
+  }
+
+  /**
+   * Runs every registered undo, newest first. Not cancellable: a cancelled run must still be
+   * put back. A failing undo is recorded and the others still run.
+   */
+  async compensate(): Promise<void> {
+    await CancellationScope.nonCancellable(async () => {
+      for (const { step, undo } of [...this.undos].reverse()) {
+        const record = { step, status: 'running' as const, startedAt: now() };
+        this.progress.compensations.push(record);
+        const stepRecord = this.progress.steps.find((s) => s.name === step);
+        if (stepRecord) stepRecord.status = 'compensating';
+        try {
+          await undo();
+          Object.assign(record, { status: 'done', endedAt: now() });
+          if (stepRecord) stepRecord.status = 'compensated';
+        } catch (err) {
+          Object.assign(record, { status: 'failed', endedAt: now(), error: describe(err) });
+          if (stepRecord) stepRecord.status = 'compensation_failed';
+          this.progress.leftToUndo.push(step);
+        }
+      }
+    });
+  }
+}
+
+/** The innermost message of a failure chain: what an operator needs to read. */
+export function describe(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  const parts: string[] = [];
+  while (e && typeof e === 'object') {
+    if (e.message && !parts.includes(e.message)) parts.push(e.message);
+    e = e.cause as typeof e;
+  }
+  return parts.join(': ') || String(err);
+}

@@ -1,0 +1,27 @@
+// smoke: proves the engine end to end on the worker's machine. Two steps leave a marker file
+// each, an approver releases the run; a rejection, an expired gate or a cancellation removes
+// the markers again, newest first.
+import { workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { RunInput, RunResult } from '../src/shared';
+import { runbook, stepActivities, undoActivities } from './kernel';
+
+const { writeMarker } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
+const { removeMarker } = undoActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
+
+export type SmokeParams = Record<string, never>;
+
+export async function smoke(input: RunInput<SmokeParams>): Promise<RunResult> {
+  const at = { env: input.env, runId: workflowInfo().workflowId };
+  return runbook(input, async ({ step, approval }) => {
+    await step('prepare', {
+      run: () => writeMarker({ ...at, step: 'prepare' }),
+      undo: () => removeMarker({ ...at, step: 'prepare' }),
+    });
+    await step('announce', {
+      run: () => writeMarker({ ...at, step: 'announce' }),
+      undo: () => removeMarker({ ...at, step: 'announce' }),
+    });
+    await approval('go-ahead');
+  });
+}
