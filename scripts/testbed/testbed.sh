@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The test bed of real hosts the runbooks act on (see testbed/README.md).
+#   testbed.sh up       create or complete it, wait until every service answers
+#   testbed.sh down     stop and remove everything it started; keep the caches
+#   testbed.sh status   print each host and service as up/down; exit 0 only if all are up
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+for part in rootfs keys network pebble sample-app hosts roles status; do
+  # shellcheck disable=SC1090
+  source "$here/$part.sh"
+done
+
+up() {
+  local started=$SECONDS host
+  require_root
+  ensure_machine_packages
+  mkdir -p "$TB_CACHE" "$TB_STATE"
+  chmod 0700 "$TB_STATE"
+  ensure_rootfs
+  ensure_keys
+  ensure_pebble_pki
+  ensure_sample_repo
+  ensure_network
+  ensure_apt_server
+  ensure_git_daemon
+  ensure_pebble
+  for host in $(host_names); do start_host "$host"; done
+  for host in $(host_names); do
+    wait_until 30 "host $host to boot" host_running "$host" \
+      || die "host $host did not start, see $(host_dir "$host")/console.log"
+  done
+  wait_until 30 "pebble" pebble_answers || die "pebble does not answer, see $TB_STATE/logs/pebble.log"
+  save_pebble_roots || log "could not save Pebble's issuing root (non-fatal)"
+  for host in $(host_names); do
+    wait_until 30 "sshd on $host" check_ssh "$host" || die "sshd on $host does not answer"
+  done
+  setup_roles
+  log "waiting for every service to answer"
+  wait_for_services || { print_status || true; die "not every service answers"; }
+  log "test bed up in $((SECONDS - started))s: ssh -i $TB_CACHE/ssh/id_ed25519 -o UserKnownHostsFile=$TB_CACHE/ssh/known_hosts root@$(host_addr web-blue)"
+}
+
+down() {
+  local host
+  require_root
+  for host in $(host_names); do stop_host "$host"; done
+  stop_pebble
+  stop_git_daemon
+  stop_apt_server
+  teardown_network
+  # The hosts' own layers go too: the next `up` starts from the same known state.
+  if [[ -d "$TB_STATE" ]]; then
+    if grep -qF " $TB_STATE/" /proc/self/mountinfo; then
+      die "something is still mounted under $TB_STATE; not deleting it"
+    fi
+    rm -rf --one-file-system "$TB_STATE"
+  fi
+  log "down (caches kept in $TB_CACHE)"
+}
+
+status() {
+  require_root
+  print_status
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
