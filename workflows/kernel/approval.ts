@@ -91,8 +91,8 @@ export class Approvals {
     if (typeof approver !== 'string' || approver.trim() === '' || approver.length > MAX_NAME) return 'malformed decision: "approver" must be a name';
     if (decision !== 'approve' && decision !== 'reject') return 'malformed decision: "decision" must be "approve" or "reject"';
     if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) return 'malformed decision: "comment" must be text';
-    if (!this.policy.approvers.includes(approver)) return `${approver} is not an approver for ${this.progress.env}`;
     if (approver === this.progress.initiator) return `${approver} started this run and cannot also decide on it (four eyes)`;
+    if (!this.policy.approvers.includes(approver)) return `${approver} is not an approver for ${this.progress.env}`;
     if (this.counted(gate.name).some((a) => a.approver === approver)) return `${approver} has already decided at ${gate.name}`;
     return undefined;
   }

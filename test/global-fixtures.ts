@@ -1,0 +1,27 @@
+// One real Temporal dev server for the whole suite, started before the first test and stopped
+// after the last, also when tests fail.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { projectRoot } from '../src/config';
+import { startDevServer, type DevServer } from '../src/dev-server';
+
+let server: DevServer | undefined;
+let stateDir: string | undefined;
+
+export async function mochaGlobalSetup(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-test-'));
+  process.env.RUNBOOK_STATE_DIR = stateDir;
+  process.env.RUNBOOK_INVENTORY_DIR = path.join(projectRoot, 'test', 'fixtures', 'inventory');
+  server = await startDevServer({ logFile: path.join(stateDir, 'temporal-server.log') });
+  process.env.TEMPORAL_ADDRESS = server.address;
+  process.env.TEMPORAL_NAMESPACE = 'default';
+  process.env.RUNBOOK_UI_URL = server.uiUrl;
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await server?.stop();
+  if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+}

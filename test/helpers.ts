@@ -1,0 +1,83 @@
+// What the tests share: the workflow bundle (built once per suite), a client, workers on
+// per-test task queues, and ways to wait for a run to reach a point.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { stateDir } from '../src/config';
+import { prepareRun, startRun, type StartRequest } from '../src/start';
+import { progressQuery, type RunProgress } from '../src/shared';
+import { bundleWorkflows, workerOptions } from '../src/worker-options';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflows();
+  return bundle;
+}
+
+/** The suite's bundle as a file, so worker processes start without webpack, as production ones do. */
+let bundleFile: Promise<string> | undefined;
+export function workflowBundleFile(): Promise<string> {
+  bundleFile ??= workflowBundle().then((b) => {
+    const file = path.join(stateDir(), 'workflow-bundle.js');
+    fs.writeFileSync(file, b.code);
+    return file;
+  });
+  return bundleFile;
+}
+
+let client: Client | undefined;
+export async function testClient(): Promise<Client> {
+  client ??= new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  return client;
+}
+
+export function uniqueQueue(label: string): string {
+  return `test-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Runs `fn` while an in-process worker polls `taskQueue`. */
+export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const worker = await Worker.create({ connection, ...workerOptions(await workflowBundle()), taskQueue });
+    return await worker.runUntil(fn);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function startTestRun(
+  taskQueue: string,
+  req: Partial<StartRequest> & { runbook: string },
+): Promise<WorkflowHandle> {
+  const run = prepareRun({ env: 'test', params: {}, initiator: 'operator', ...req });
+  return startRun(await testClient(), run, taskQueue);
+}
+
+/** Polls the progress query until `done` holds (the worker must be running). */
+export async function waitForProgress(
+  handle: WorkflowHandle,
+  done: (p: RunProgress) => boolean,
+  what = 'the expected progress',
+): Promise<RunProgress> {
+  const deadline = Date.now() + 60_000;
+  let last: RunProgress | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(progressQuery);
+      if (done(last)) return last;
+    } catch {
+      // Not started yet, or no worker at the moment: ask again.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last progress: ${JSON.stringify(last)}`);
+}
+
+export const atGate = (gate: string) => (p: RunProgress) => p.gate?.name === gate;
+
+export function smokeDir(env = 'test'): string {
+  return path.join(stateDir(), 'smoke', env);
+}

@@ -1,0 +1,155 @@
+// The first runbook on the real dev server: approve, reject, time out, cancel, and a worker
+// killed at the gate — each checked on the marker files the steps leave behind.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { approvalSignal, approveUpdate, type RunResult } from '../src/shared';
+import { recordHistory } from './history-recorder';
+import { atGate, smokeDir, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { startWorkerProcess } from './worker-process';
+
+function markers(handle: WorkflowHandle): string[] {
+  return ['prepare', 'announce'].filter((step) => fs.existsSync(path.join(smokeDir(), `${handle.workflowId}.${step}`)));
+}
+
+/** The journal lines of one run, in order: "write prepare", "remove announce", ... */
+function journal(handle: WorkflowHandle): string[] {
+  const file = path.join(smokeDir(), 'journal.log');
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(([, , runId]) => runId === handle.workflowId)
+    .map(([, action, , step]) => `${action} ${step}`);
+}
+
+async function failure(handle: WorkflowHandle): Promise<{ failure: unknown; result?: RunResult }> {
+  try {
+    await handle.result();
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError, `expected the run to fail, got ${String(err)}`);
+    const result = err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as RunResult) : undefined;
+    return { failure: err.cause, result };
+  }
+  assert.fail('the run completed, but it should have been undone');
+}
+
+describe('smoke runbook on the real server', function () {
+  const taskQueue = uniqueQueue('smoke');
+
+  it('completes when an approver approves from the Web UI (signal with a JSON payload)', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
+      await waitForProgress(handle, atGate('go-ahead'), 'the go-ahead gate');
+      await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve', comment: 'looks good' });
+      const result = (await handle.result()) as RunResult;
+      assert.equal(result.state, 'COMPLETED');
+      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['prepare', 'done'], ['announce', 'done']]);
+      assert.deepEqual(result.progress.approvals.map((a) => [a.approver, a.decision, a.comment, a.refused]), [['alice', 'approve', 'looks good', undefined]]);
+      assert.equal(result.progress.gates[0].outcome, 'approved');
+      assert.deepEqual(markers(handle), ['prepare', 'announce']);
+      assert.deepEqual(journal(handle), ['write prepare', 'write announce']);
+      await recordHistory(handle, 'smoke-approved');
+    });
+  });
+
+  it('undoes the completed steps in reverse order when an approver rejects', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
+      await waitForProgress(handle, atGate('go-ahead'));
+      await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'not today' });
+      const { failure: cause, result } = await failure(handle);
+      assert.equal((cause as ApplicationFailure).type, 'RunbookCompensated');
+      assert.match((cause as ApplicationFailure).message, /rejected by bob: not today/);
+      assert.equal(result?.state, 'COMPENSATED');
+      assert.deepEqual(result?.progress.compensations.map((c) => [c.step, c.status]), [['announce', 'done'], ['prepare', 'done']]);
+      assert.deepEqual(markers(handle), []);
+      assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
+      await recordHistory(handle, 'smoke-rejected');
+    });
+  });
+
+  it('undoes the completed steps in reverse order when the approval times out', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke', approvalTimeoutMs: 1500 });
+      const { failure: cause, result } = await failure(handle);
+      assert.match((cause as ApplicationFailure).message, /go-ahead: no decision within 2s/);
+      assert.equal(result?.progress.gates[0].outcome, 'timed_out');
+      assert.deepEqual(result?.progress.compensations.map((c) => c.step), ['announce', 'prepare']);
+      assert.deepEqual(markers(handle), []);
+      assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
+      await recordHistory(handle, 'smoke-timed-out');
+    });
+  });
+
+  it('undoes the completed steps when the run is cancelled at the gate, and ends cancelled', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
+      await waitForProgress(handle, atGate('go-ahead'));
+      await handle.cancel();
+      const { failure: cause } = await failure(handle);
+      assert.ok(cause instanceof CancelledFailure, `expected a cancellation, got ${String(cause)}`);
+      assert.deepEqual(markers(handle), []);
+      assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
+    });
+  });
+
+  it('refuses, before recording, CLI approvals from the initiator, a stranger or a repeat; records refused UI signals', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke', env: 'two-eyes' });
+      await waitForProgress(handle, atGate('go-ahead'));
+      const approve = (approver: string) =>
+        handle.executeUpdate(approveUpdate, { args: [{ approver, decision: 'approve' }] }).catch((err: Error) => {
+          throw new Error(`update refused: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+        });
+      await assert.rejects(approve('operator'), /four eyes/);
+      await assert.rejects(approve('mallory'), /mallory is not an approver for two-eyes/);
+      await approve('alice');
+      await assert.rejects(approve('alice'), /already decided/);
+      await handle.signal(approvalSignal, { approver: 'mallory', decision: 'approve' });
+      await handle.signal(approvalSignal, 'approve' as never);
+      await handle.signal(approvalSignal, { approver: 'carol', decision: 'maybe' } as never);
+      const waiting = await waitForProgress(handle, (p) => p.approvals.length === 4, 'the refused signals to be recorded');
+      assert.equal(waiting.state, 'WAITING_APPROVAL', 'one valid approval of two must not release the gate');
+      assert.deepEqual(
+        waiting.approvals.map((a) => [a.approver, a.via, a.refused ?? 'counted']),
+        [
+          ['alice', 'update', 'counted'],
+          ['mallory', 'signal', 'mallory is not an approver for two-eyes'],
+          ['undefined', 'signal', 'malformed decision: expected {"approver": "...", "decision": "approve" | "reject", "comment": "..."}'],
+          ['carol', 'signal', 'malformed decision: "decision" must be "approve" or "reject"'],
+        ],
+      );
+      await handle.signal(approvalSignal, { approver: 'carol', decision: 'approve' });
+      const result = (await handle.result()) as RunResult;
+      assert.equal(result.state, 'COMPLETED');
+      await recordHistory(handle, 'smoke-two-approvals');
+    });
+  });
+
+  it('finishes with no step run twice when its worker is killed at the gate and another takes over', async function () {
+    const queue = uniqueQueue('smoke-restart');
+    const first = await startWorkerProcess(queue);
+    const handle = await startTestRun(queue, { runbook: 'smoke' });
+    await waitForProgress(handle, atGate('go-ahead'));
+    await first.kill('SIGKILL');
+    const second = await startWorkerProcess(queue);
+    try {
+      await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
+      const result = (await handle.result()) as RunResult;
+      assert.equal(result.state, 'COMPLETED');
+      assert.deepEqual(journal(handle), ['write prepare', 'write announce']);
+      assert.deepEqual(markers(handle), ['prepare', 'announce']);
+    } finally {
+      await second.kill('SIGTERM');
+    }
+    assert.equal(second.exitCode(), 0, `the worker should stop cleanly on SIGTERM; its output:\n${second.output()}`);
+  });
+
+  after(async function () {
+    const client = await testClient();
+    await client.connection.close();
+  });
+});

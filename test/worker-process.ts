@@ -1,0 +1,36 @@
+// The real worker entry (dist/worker.js) as a child process, for tests that kill it.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { projectRoot } from '../src/config';
+import { workflowBundleFile } from './helpers';
+
+export interface WorkerProcess {
+  kill(signal: NodeJS.Signals): Promise<void>;
+  exitCode(): number | null;
+  output(): string;
+}
+
+export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', 'worker.js')], {
+    env: { ...process.env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('worker polling')) {
+    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`worker did not start within 60s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+    exitCode: () => child.exitCode,
+    output: () => output,
+  };
+}
