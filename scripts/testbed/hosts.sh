@@ -57,12 +57,9 @@ prepare_host() {
   mkdir -p "$upper" "$dir/work" "$dir/root"
 
   cp -a "$TB_FILES/hosts/all/." "$upper/"
-  if [[ "$roles" != "-" ]]; then
-    cp -a "$TB_FILES/hosts/provisioned/." "$upper/"
-    for role in ${roles//,/ }; do
-      if [[ -d "$TB_FILES/hosts/$role" ]]; then cp -a "$TB_FILES/hosts/$role/." "$upper/"; fi
-    done
-  fi
+  for role in ${roles//,/ }; do
+    if [[ -d "$TB_FILES/hosts/$role" ]]; then cp -a "$TB_FILES/hosts/$role/." "$upper/"; fi
+  done
 
   echo "$host" >"$upper/etc/hostname"
   {
@@ -113,7 +110,9 @@ stop_host() {
   dir=$(host_dir "$host")
   ns=$(host_netns "$host")
   if pid=$(host_holder_pid "$host"); then
-    kill -TERM "$pid" 2>/dev/null || true
+    # unshare blocks TERM while it waits for its child; KILL it, and --kill-child
+    # takes the host's PID 1, hence every process of the host, down at once.
+    kill -KILL "$pid" 2>/dev/null || true
     [[ -n "$quiet" ]] || log "stopping host $host"
   fi
   rm -f "$dir/pid"

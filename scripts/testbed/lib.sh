@@ -97,8 +97,16 @@ pid_alive() {
   [[ -s "$pidfile" ]] || return 1
   pid=$(<"$pidfile")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  proc_running "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$expect"
+}
+
+# Running, as opposed to gone or a zombie waiting for a parent that may reap it late.
+proc_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z ]]
 }
 
 stop_pidfile() {
@@ -107,10 +115,10 @@ stop_pidfile() {
     pid=$(<"$pidfile")
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
-      [[ -d "/proc/$pid" ]] || break
+      proc_running "$pid" || break
       sleep 0.1
     done
-    if [[ -d "/proc/$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+    if proc_running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
     log "stopped $name"
   fi
   rm -f "$pidfile"

@@ -43,7 +43,7 @@ teardown_network() {
     veth=$(host_veth "$host")
     if [[ -e "/run/netns/$ns" ]]; then ip netns del "$ns"; fi
     # Normally gone with its namespace; a half-made pair may remain.
-    if ip link show "$veth" >/dev/null 2>&1; then ip link del "$veth"; fi
+    ip link del "$veth" >/dev/null 2>&1 || true
   done
   if ip link show "$TB_BRIDGE" >/dev/null 2>&1; then
     ip link del "$TB_BRIDGE"

@@ -9,7 +9,7 @@ TB_SAMPLE_SRC="$TB_FILES/sample-app"
 # The sources and this recipe: a change to either rebuilds the repository.
 sample_src_stamp() {
   {
-    (cd "$TB_SAMPLE_SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    (cd "$TB_SAMPLE_SRC" && find . -name __pycache__ -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
     sha256sum <"${BASH_SOURCE[0]}"
   } | sha256sum | cut -c1-16
 }
@@ -44,6 +44,8 @@ ensure_sample_repo() {
         git checkout -q --detach "$parent"
         cp -a "$src/releases/$tag/." .
       fi
+      # Rebuilt from content: a copied file may keep the size and mtime the index knows.
+      rm -f .git/index
       git add -A
       git commit -q -m "$message"
       git tag -a "$tag" -m "Release $tag"
@@ -58,7 +60,7 @@ ensure_sample_repo() {
   rm -rf "$TB_SAMPLE_REPO"
   mv "$work/sample-app.git" "$TB_SAMPLE_REPO"
   rm -rf "$work"
-  git -C "$TB_SAMPLE_REPO" for-each-ref --format='  %(refname:short) %(*objectname:short)%(objectname:short)' refs/tags >&2
+  git -C "$TB_SAMPLE_REPO" for-each-ref --format='  %(refname:short) -> commit %(*objectname)' refs/tags >&2
 }
 
 ensure_git_daemon() {
