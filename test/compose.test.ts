@@ -1,0 +1,61 @@
+// docker-compose.temporal.yml, checked statically (no Docker engine runs here), and with
+// `docker compose config` where that tool exists.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { projectRoot } from '../src/config';
+import { SEARCH_ATTRIBUTES } from '../src/shared';
+
+const file = path.join(projectRoot, 'docker-compose.temporal.yml');
+
+interface Service {
+  image: string;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  healthcheck?: unknown;
+  command?: string[];
+}
+
+describe('docker-compose.temporal.yml', function () {
+  const compose = parse(fs.readFileSync(file, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const { services } = compose;
+
+  it('has the server on PostgreSQL, the Web UI and the admin tools', function () {
+    assert.deepEqual(Object.keys(services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui']);
+    assert.match(services.postgresql.image, /^postgres:\d+/);
+    assert.match(services.temporal.image, /^temporalio\/(auto-setup|server):1\.29/);
+    assert.equal(services.temporal.environment?.DB, 'postgres12');
+    assert.equal(services.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
+    assert.match(services['temporal-ui'].image, /^temporalio\/ui:/);
+    assert.equal(services['temporal-ui'].environment?.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.ok('temporal-postgresql' in compose.volumes, 'the database outlives its container');
+  });
+
+  it('publishes the frontend on 7233 and the UI on 8233, where the CLI and the README expect them', function () {
+    assert.deepEqual(services.temporal.ports, ['7233:7233']);
+    assert.deepEqual(services['temporal-ui'].ports, ['8233:8080']);
+    assert.equal(services.postgresql.ports, undefined, 'the database is not published to the host');
+  });
+
+  it('starts each service only once what it needs is healthy', function () {
+    assert.deepEqual(services.temporal.depends_on, { postgresql: { condition: 'service_healthy' } });
+    assert.deepEqual(services['temporal-ui'].depends_on, { temporal: { condition: 'service_healthy' } });
+    assert.deepEqual(services['temporal-admin-tools'].depends_on, { temporal: { condition: 'service_healthy' } });
+    assert.ok(services.postgresql.healthcheck && services.temporal.healthcheck);
+  });
+
+  it('registers every search attribute the runbooks set', function () {
+    const script = (services['temporal-admin-tools'].command ?? []).join(' ');
+    for (const key of SEARCH_ATTRIBUTES) assert.match(script, new RegExp(`\\b${key.name}\\b`));
+    assert.match(script, /--type Keyword/);
+  });
+
+  it('is valid for docker-compose (installed by .ci/run)', function () {
+    const checked = spawnSync('docker-compose', ['-f', file, 'config', '--quiet'], { encoding: 'utf8' });
+    assert.equal(checked.error, undefined, 'docker-compose is not installed: .ci/run installs it (apt-get install docker-compose)');
+    assert.equal(checked.status, 0, checked.stderr);
+  });
+});

@@ -1,0 +1,59 @@
+// Inventory files: validated with clear errors before anything runs.
+import { strict as assert } from 'node:assert';
+import { loadEnvironment, parseEnvironment, expandPath, approvalPolicy } from '../src/inventory';
+import { parseDuration } from '../src/duration';
+
+const valid = `
+environment: prod
+approvals: { required: 1, approvers: [alice], timeout: 30m }
+hosts:
+  web-1: { address: 10.0.0.5, roles: [web] }
+services:
+  app: { hosts: [web-1], reload: [systemctl, reload, app] }
+`;
+
+describe('inventory', function () {
+  it('reads the test environments, with defaults filled in', function () {
+    const env = loadEnvironment('test');
+    assert.equal(env.environment, 'test');
+    assert.equal(env.protected, false);
+    assert.equal(env.ssh.user, 'root');
+    assert.deepEqual(approvalPolicy(env), { required: 1, approvers: ['alice', 'bob'], timeoutMs: 600_000 });
+  });
+
+  it('accepts a valid file and reports each kind of mistake in one line naming the place', function () {
+    assert.equal(parseEnvironment(valid, 'prod.yaml').hosts['web-1'].address, '10.0.0.5');
+    const cases: [string, RegExp][] = [
+      [valid.replace('roles: [web]', 'roles: [web], colour: red'), /hosts\.web-1\.colour: must be equal to one of the allowed values/],
+      [valid.replace('hosts:', 'hostz: {}\nhosts:'), /unknown key "hostz"/],
+      [valid.replace('web-1: {', 'Web_1: {').replace('hosts: [web-1]', 'hosts: [Web_1]'), /hosts: property name must be valid|must match pattern/],
+      [valid.replace('hosts: [web-1]', 'hosts: [web-9]'), /service app names unknown hosts: web-9/],
+      [valid.replace('timeout: 30m', 'timeout: soon'), /approvals\.timeout: expected a duration/],
+      [valid.replace('required: 1', 'required: 3'), /approvals\.required is 3 but only 1 approvers/],
+      [valid.replace('reload: [systemctl, reload, app]', 'reload: "systemctl reload app"'), /services\.app\.reload: must be array/],
+      ['environment: [', /not valid YAML/],
+    ];
+    for (const [text, error] of cases) assert.throws(() => parseEnvironment(text, 'prod.yaml'), error);
+    assert.throws(() => parseEnvironment(valid, 'prod.yaml', 'staging'), /says environment "prod", expected "staging"/);
+  });
+
+  it('refuses unknown and hostile environment names', function () {
+    assert.throws(() => loadEnvironment('nowhere'), /unknown environment "nowhere" \(known: test, two-eyes/);
+    for (const name of ['../etc/passwd', '$(id)', 'prod; rm -rf /', '-rf', 'PROD']) {
+      assert.throws(() => loadEnvironment(name), /invalid environment name/);
+    }
+  });
+
+  it('expands ~ and ${RUNBOOK_CACHE_DIR} in paths, and names an unset variable', function () {
+    assert.match(expandPath('${RUNBOOK_CACHE_DIR}/testbed/ssh/key'), /\/runbook\/testbed\/ssh\/key$|\/testbed\/ssh\/key$/);
+    assert.equal(expandPath('~/x'), `${process.env.HOME}/x`);
+    assert.throws(() => expandPath('${NO_SUCH_VARIABLE_HERE}/x'), /uses \$\{NO_SUCH_VARIABLE_HERE\}, which is not set/);
+  });
+
+  it('parses durations as operators type them', function () {
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('500ms'), 500);
+    for (const bad of ['', '10', 'ten minutes', '-5m', '0s', '5m; id']) assert.throws(() => parseDuration(bad));
+  });
+});
