@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2016
 # Shared settings and helpers of the test bed; sourced by testbed.sh and its parts.
 
 # Honour the same cache root as the rest of the project (scripts/temporal-cli.sh).
@@ -30,7 +30,6 @@ TB_CHALLTESTSRV_MGMT_PORT=8055
 
 TB_DOMAIN=app.local.test
 TB_APP_PORT=8000
-TB_PG_VERSION=15
 # Validity of certificates Pebble issues (seconds): short, so "expires within 30 days" holds.
 TB_CERT_VALIDITY="${TESTBED_CERT_VALIDITY:-604800}"
 
@@ -171,5 +170,6 @@ host_ssh() {
   local host=$1 opts
   shift
   mapfile -t opts < <(ssh_opts)
+  # shellcheck disable=SC2029 # the caller's words are the remote command line
   ssh "${opts[@]}" "root@$(host_addr "$host")" "$@"
 }

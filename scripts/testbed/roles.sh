@@ -6,6 +6,7 @@
 TB_SETUP_MARKER=/var/lib/testbed/setup-done
 
 host_set_up() { host_exec "$1" test -e "$TB_SETUP_MARKER"; }
+# shellcheck disable=SC2016 # expanded by the host's sh
 mark_set_up() { host_exec "$1" sh -c 'mkdir -p "${0%/*}" && date -u +%FT%TZ >"$0"' "$TB_SETUP_MARKER"; }
 
 setup_roles() {

@@ -63,6 +63,7 @@ EOF
   cp -n "$TB_APT_REPO/pool/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
   log "apt-get install ${#TB_ROOTFS_PACKAGES[@]} packages into the base root"
   # A private mount namespace takes proc away with it even if the install fails.
+  # shellcheck disable=SC2016 # expanded by the inner bash
   unshare --mount --fork --propagation private bash -euo pipefail -c '
     root=$1; shift
     mount -t proc proc "$root/proc"

@@ -3,6 +3,7 @@
 #   testbed.sh up       create or complete it, wait until every service answers
 #   testbed.sh down     stop and remove everything it started; keep the caches
 #   testbed.sh status   print each host and service as up/down; exit 0 only if all are up
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,9 +67,19 @@ status() {
   print_status
 }
 
+# One `up` or `down` at a time (parallel test runs may both call `up`).
+lock() {
+  mkdir -p "$TB_CACHE"
+  exec 9>"$TB_CACHE/.lock"
+  if ! flock -n 9; then
+    log "another testbed up/down is running; waiting for it"
+    flock 9
+  fi
+}
+
 case "${1:-}" in
-  up) up ;;
-  down) down ;;
+  up) lock; up ;;
+  down) lock; down ;;
   status) status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
