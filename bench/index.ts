@@ -1,0 +1,19 @@
+// `npm run bench`: every benchmark, each against a baseline measured in the same run.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startDevServer } from '../src/dev-server';
+import { stepOverhead } from './step-overhead';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startDevServer();
+  try {
+    await stepOverhead(server.address);
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

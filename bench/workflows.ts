@@ -1,0 +1,12 @@
+// A runbook of `steps` no-op steps through the real kernel, undo registered like any step's.
+import type * as activities from './activities';
+import type { RunInput, RunResult } from '../src/shared';
+import { runbook, stepActivities } from '../workflows/kernel';
+
+const { noop } = stepActivities<typeof activities>({ startToCloseTimeout: '10 seconds' });
+
+export async function stepBench(input: RunInput<{ steps: number }>): Promise<RunResult> {
+  return runbook(input, async ({ step }) => {
+    for (let i = 0; i < input.params.steps; i++) await step(`noop-${i}`, { run: () => noop(), undo: () => noop() });
+  });
+}
