@@ -1,2 +1,3 @@
 // Every activity the worker registers.
 export * from './markers';
+export * from './hosts';

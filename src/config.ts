@@ -30,8 +30,10 @@ export const projectRoot: string = (() => {
   return dir;
 })();
 
-export function inventoryDir(): string {
-  return process.env.RUNBOOK_INVENTORY_DIR || path.join(projectRoot, 'inventory');
+/** Directories holding inventory files, searched in order (RUNBOOK_INVENTORY_DIR, colon-separated). */
+export function inventoryDirs(): string[] {
+  const dirs = process.env.RUNBOOK_INVENTORY_DIR;
+  return dirs ? dirs.split(':').filter(Boolean) : [path.join(projectRoot, 'inventory')];
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { cacheDir, inventoryDir } from './config';
+import { cacheDir, inventoryDirs } from './config';
 import { parseDuration } from './duration';
 import type { ApprovalPolicy } from './shared';
 
@@ -127,21 +127,19 @@ const validate = new Ajv({ allErrors: true, useDefaults: true }).compile(schema)
 
 export class InventoryError extends Error {}
 
-export function listEnvironments(dir = inventoryDir()): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
+export function listEnvironments(dirs = inventoryDirs()): string[] {
+  const names = dirs.flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []))
     .filter((f) => /\.ya?ml$/.test(f))
-    .map((f) => f.replace(/\.ya?ml$/, ''))
-    .sort();
+    .map((f) => f.replace(/\.ya?ml$/, ''));
+  return [...new Set(names)].sort();
 }
 
-export function loadEnvironment(name: string, dir = inventoryDir()): Environment {
+export function loadEnvironment(name: string, dirs = inventoryDirs()): Environment {
   if (!ENV_NAME.test(name)) throw new InventoryError(`invalid environment name ${JSON.stringify(name)}: lower-case letters, digits and dashes`);
-  const file = ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`)).find((f) => fs.existsSync(f));
+  const file = dirs.flatMap((dir) => ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`))).find((f) => fs.existsSync(f));
   if (!file) {
-    const known = listEnvironments(dir);
-    throw new InventoryError(`unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dir})`);
+    const known = listEnvironments(dirs);
+    throw new InventoryError(`unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`);
   }
   return parseEnvironment(fs.readFileSync(file, 'utf8'), file, name);
 }

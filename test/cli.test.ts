@@ -43,7 +43,7 @@ describe('runbook CLI', function () {
   it('refuses a missing --env, an unknown environment and a hostile one before connecting', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     assertOneLineRefusal(await runbookCli(['start', 'smoke'], unreachable), /needs --env/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable), /unknown environment "nowhere" \(known: test, two-eyes/);
+    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable), /unknown environment "nowhere" \(known: local, test, two-eyes/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', '$(id)'], unreachable), /invalid environment name "\$\(id\)"/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--bogus', 'x'], unreachable), /Unknown option '--bogus'/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', 'soon'], unreachable), /expected a duration/);

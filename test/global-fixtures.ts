@@ -6,22 +6,27 @@ import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
 import { startDevServer, type DevServer } from '../src/dev-server';
+import { ensureTestbedUp, testbedDown } from '../src/testbed';
 
 let server: DevServer | undefined;
 let stateDir: string | undefined;
+let testbedStartedHere = false;
 
 export async function mochaGlobalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
-  process.env.RUNBOOK_INVENTORY_DIR = path.join(projectRoot, 'test', 'fixtures', 'inventory');
+  process.env.RUNBOOK_INVENTORY_DIR = [path.join(projectRoot, 'test', 'fixtures', 'inventory'), path.join(projectRoot, 'inventory')].join(':');
   server = await startDevServer({ logFile: path.join(stateDir, 'temporal-server.log') });
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
   process.env.RUNBOOK_UI_URL = server.uiUrl;
+  // Left up if it was up before the suite, so a developer's bed survives a test run.
+  testbedStartedHere = ensureTestbedUp();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await server?.stop();
+  if (testbedStartedHere) testbedDown();
   if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
 }

@@ -8,11 +8,14 @@ import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@tem
 import { stateDir } from '../src/config';
 import { prepareRun, startRun, type StartRequest } from '../src/start';
 import { progressQuery, type RunProgress } from '../src/shared';
-import { bundleWorkflows, workerOptions } from '../src/worker-options';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { workerOptions } from '../src/worker-options';
+
+const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflows();
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: silent });
   return bundle;
 }
 

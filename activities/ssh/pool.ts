@@ -1,0 +1,103 @@
+// One SSH connection per host, shared by every command on that host and kept open between
+// steps; a dropped connection is forgotten and the next command opens a new one.
+import * as fs from 'node:fs';
+import { NodeSSH } from 'node-ssh';
+import { ApplicationFailure } from '@temporalio/common';
+import { knownKeys } from './known-hosts';
+import type { SshTarget } from './target';
+
+const KEY_TYPES: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+};
+
+function keyType(blob: Buffer): string {
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('ascii');
+}
+
+export class SshPool {
+  private readonly connections = new Map<string, Promise<NodeSSH>>();
+
+  async get(target: SshTarget): Promise<NodeSSH> {
+    const key = `${target.username}@${target.address}:${target.port}`;
+    const existing = this.connections.get(key);
+    if (existing) {
+      const ssh = await existing.catch(() => undefined);
+      if (ssh?.isConnected()) return ssh;
+      this.connections.delete(key);
+    }
+    const opening = this.open(target);
+    this.connections.set(key, opening);
+    opening.then(
+      (ssh) => {
+        const forget = () => {
+          if (this.connections.get(key) === opening) this.connections.delete(key);
+        };
+        ssh.connection?.once('close', forget);
+        ssh.connection?.once('end', forget);
+        ssh.connection?.on('error', forget);
+      },
+      () => {
+        if (this.connections.get(key) === opening) this.connections.delete(key);
+      },
+    );
+    return opening;
+  }
+
+  /** Drops the host's connection, e.g. after a command lost it. */
+  forget(target: SshTarget): void {
+    const key = `${target.username}@${target.address}:${target.port}`;
+    const existing = this.connections.get(key);
+    this.connections.delete(key);
+    void existing?.then((ssh) => ssh.dispose()).catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(all.map((p) => p.then((ssh) => ssh.dispose()).catch(() => undefined)));
+  }
+
+  private async open(target: SshTarget): Promise<NodeSSH> {
+    const known = knownKeys(target.knownHostsPath, target.address, target.port);
+    if (!known.length) {
+      throw ApplicationFailure.nonRetryable(`${target.name}: ${target.address} is not in ${target.knownHostsPath}; add its host key first (ssh-keyscan, checked out of band)`, 'UnknownHostKey');
+    }
+    let presented: Buffer | undefined;
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect({
+        host: target.address,
+        port: target.port,
+        username: target.username,
+        privateKey: fs.readFileSync(target.privateKeyPath, 'utf8'),
+        readyTimeout: 10_000,
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+        algorithms: { serverHostKey: [...new Set(known.flatMap((k) => KEY_TYPES[keyType(k)] ?? [keyType(k)]))] as never },
+        hostVerifier: (key: Buffer) => {
+          presented = key;
+          return known.some((k) => k.equals(key));
+        },
+      });
+    } catch (err) {
+      ssh.dispose();
+      const message = (err as Error).message;
+      if (presented && !known.some((k) => k.equals(presented!))) {
+        throw ApplicationFailure.nonRetryable(`${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`, 'HostKeyMismatch');
+      }
+      if (/authentication methods failed|All configured authentication/i.test(message)) {
+        throw ApplicationFailure.nonRetryable(`${target.name}: ${target.username}@${target.address} refused our key`, 'SshAuthFailed');
+      }
+      throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, 'SshUnreachable');
+    }
+    return ssh;
+  }
+}
+
+/** The worker's pool: one per process. */
+export const pool = new SshPool();

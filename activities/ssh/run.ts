@@ -1,0 +1,109 @@
+// Running one command on one host: quoted argv, a timeout, heartbeats carrying the output's
+// tail, the command's whole process group killed on the host when the activity is cancelled
+// or times out, and errors that say host, command, exit code and stderr, never a secret.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClientChannel } from 'ssh2';
+import { pool } from './pool';
+import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
+import { redact, tail } from './redact';
+import type { SshTarget } from './target';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Fed to the command's stdin: how secrets reach a command without appearing in argv. */
+  stdin?: string;
+  timeoutMs?: number;
+  /** Values to redact from anything that leaves this function. */
+  secrets?: readonly string[];
+  /** Exit codes that mean success (default: 0). */
+  okExitCodes?: readonly number[];
+  /** Whether a non-zero exit is worth retrying (default: yes; commands that cannot succeed on a retry say no). */
+  retryable?: boolean;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const HEARTBEAT_MS = 2_000;
+/** Exit codes no retry can fix: our cd failed (125), not executable (126), not found (127). */
+const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runOn(target: SshTarget, argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  const secrets = options.secrets ?? [];
+  const shown = redact(shellCommand(argv), secrets);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const ctx = activityContext();
+  const ssh = await pool.get(target);
+
+  let stdout = '';
+  let rawStderr = '';
+  let pgid: number | undefined;
+  let channel: ClientChannel | undefined;
+  const stderr = () => rawStderr.replace(new RegExp(`^${PGID_MARKER}\\d+\\n`), '');
+
+  const killRemote = async () => {
+    if (pgid) {
+      await ssh.execCommand(shellCommand(['kill', '-KILL', '--', `-${pgid}`])).catch(() => undefined);
+    }
+    channel?.close();
+  };
+
+  let stop: (reason: Error) => void = () => undefined;
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`, 'CommandTimedOut')), timeoutMs);
+  const heartbeat = ctx ? setInterval(() => ctx.heartbeat({ host: target.name, outputTail: redact(tail(stdout + stderr(), 5, 500), secrets) }), HEARTBEAT_MS) : undefined;
+  const onCancel = () => stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
+  ctx?.cancellationSignal.addEventListener('abort', onCancel);
+
+  try {
+    const exec = ssh.execCommand(wrappedCommand(argv, options.cwd), {
+      stdin: options.stdin,
+      noTrim: true,
+      onChannel: (c) => (channel = c),
+      onStdout: (chunk) => (stdout += chunk.toString('utf8')),
+      onStderr: (chunk) => {
+        rawStderr += chunk.toString('utf8');
+        if (pgid === undefined) {
+          const m = new RegExp(`^${PGID_MARKER}(\\d+)\\n`).exec(rawStderr);
+          if (m) pgid = Number(m[1]);
+        }
+      },
+    });
+    let result;
+    try {
+      result = await Promise.race([exec, stopped]);
+    } catch (err) {
+      await killRemote();
+      throw err;
+    }
+    if (result.code === null) {
+      // The channel closed without an exit status: the connection (or sshd) went away.
+      pool.forget(target);
+      throw ApplicationFailure.retryable(`${target.name}: connection lost while running ${shown}${result.signal ? ` (signal ${result.signal})` : ''}`, 'SshConnectionLost');
+    }
+    const out: CommandResult = { stdout: redact(stdout, secrets), stderr: redact(stderr(), secrets), exitCode: result.code };
+    if (!(options.okExitCodes ?? [0]).includes(result.code)) {
+      const message = `${target.name}: ${shown} exited with ${result.code}: ${tail(out.stderr || out.stdout, 10, 1000).trim() || '(no output)'}`;
+      const permanent = PERMANENT_EXIT_CODES.has(result.code) || options.retryable === false;
+      throw ApplicationFailure.create({ message, type: 'CommandFailed', nonRetryable: permanent, details: [{ host: target.name, command: shown, exitCode: result.code, stderrTail: tail(out.stderr) }] });
+    }
+    return out;
+  } finally {
+    clearTimeout(timer);
+    if (heartbeat) clearInterval(heartbeat);
+    ctx?.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}

@@ -1,0 +1,26 @@
+// The test bed of real hosts (scripts/testbed/testbed.sh), for the suite, the demo and benches.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { projectRoot } from './config';
+
+const script = path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh');
+
+function testbed(command: 'up' | 'down' | 'status', quiet: boolean): number {
+  const ran = spawnSync('bash', [script, command], { stdio: quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
+  return ran.status ?? 1;
+}
+
+export function testbedIsUp(): boolean {
+  return testbed('status', true) === 0;
+}
+
+/** Brings the test bed up; returns whether it was down before (so the caller should take it down). */
+export function ensureTestbedUp(): boolean {
+  if (testbedIsUp()) return false;
+  if (testbed('up', false) !== 0) throw new Error('npm run testbed -- up failed (see its output above)');
+  return true;
+}
+
+export function testbedDown(): void {
+  testbed('down', false);
+}
