@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark, each against a baseline measured in the same run.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../src/dev-server';
+import { ensureTestbedUp, testbedDown } from '../src/testbed';
+import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
 async function main(): Promise<void> {
@@ -11,9 +13,18 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  const startedHere = ensureTestbedUp();
+  try {
+    await sshThroughput();
+  } finally {
+    if (startedHere) testbedDown();
+  }
 }
 
-main().catch((err) => {
-  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -95,6 +95,9 @@ export class SshPool {
       }
       throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, 'SshUnreachable');
     }
+    // Commands are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm
+    // holds each small write until the peer's delayed ACK (~40 ms), per command.
+    ssh.connection?.setNoDelay(true);
     return ssh;
   }
 }
