@@ -35,13 +35,14 @@ any_host_running() {
 }
 
 # Runs a command inside a host, as root, with a clean environment; stdin passes through.
+# Services it starts outlive it, so it must not pass on testbed.sh's lock (fd 9).
 host_exec() {
   local host=$1 pid
   shift
   pid=$(host_init_pid "$host") || { echo "host $host is not running" >&2; return 1; }
   nsenter --target "$pid" --mount --uts --ipc --net --pid --root --wd \
     /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 "$@"
+    HOME=/root LANG=C.UTF-8 "$@" 9>&-
 }
 
 # Fills a new upper layer with what makes this host itself; done once per host lifetime

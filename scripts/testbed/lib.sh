@@ -136,7 +136,7 @@ spawn_detached() {
   local pidfile=$1 logfile=$2
   shift 2
   rm -f "$pidfile"
-  setsid bash -c 'echo "$$" >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+  setsid bash -c 'echo "$$" >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   local i
   for ((i = 0; i < 50; i++)); do
     [[ -s "$pidfile" ]] && return 0

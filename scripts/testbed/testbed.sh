@@ -67,7 +67,8 @@ status() {
   print_status
 }
 
-# One `up` or `down` at a time (parallel test runs may both call `up`).
+# One `up` or `down` at a time (parallel test runs may both call `up`). Held on fd 9,
+# which spawn_detached and host_exec close: a daemon keeping it would block all later runs.
 lock() {
   mkdir -p "$TB_CACHE"
   exec 9>"$TB_CACHE/.lock"
