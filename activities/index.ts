@@ -1,3 +1,4 @@
 // Every activity the worker registers.
 export * from './markers';
 export * from './hosts';
+export * from './temporal';

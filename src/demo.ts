@@ -52,7 +52,11 @@ async function main(): Promise<number> {
 }
 
 async function follow(client: Client, run: PreparedRun, namespace: string): Promise<number> {
-  const handle = await startRun(client, run, taskQueue());
+  const { handle, admission } = await startRun(client, run, taskQueue());
+  if (!admission.admitted) {
+    console.log(`refused: ${admission.reason} (npm run runbook -- status ${admission.heldBy})`);
+    return 1;
+  }
   const approver = run.input.approval.approvers[0] ?? 'alice';
   console.log(`
 started ${run.runId}: ${run.spec.description}

@@ -34,8 +34,8 @@ export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'smoke',
     workflow: 'smoke',
-    description: 'checks the engine end to end: two marker steps on the worker, an approval gate, undo on rejection',
-    mutating: false,
+    description: 'checks the engine end to end: holds the environment, two marker steps on the worker, an approval gate, undo on rejection',
+    mutating: true,
     params: [],
     plan: (env) => [
       { step: 'prepare', where: 'worker', does: 'write the prepare marker', undo: 'remove the prepare marker' },

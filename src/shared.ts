@@ -27,7 +27,12 @@ export interface RunInput<P = Record<string, unknown>> {
   params: P;
   initiator: string;
   approval: ApprovalPolicy;
+  /** Mutating runs hold their environment: one at a time. */
+  mutating: boolean;
 }
+
+/** Whether a run may go ahead: refused while another mutating run holds the environment. */
+export type Admission = { admitted: true } | { admitted: false; heldBy: string; reason: string };
 
 export type StepStatus = 'running' | 'done' | 'failed' | 'compensating' | 'compensated' | 'compensation_failed';
 
@@ -66,6 +71,7 @@ export interface GateRecord {
 }
 
 export type RunState =
+  | 'REFUSED'
   | 'RUNNING'
   | 'WAITING_APPROVAL'
   | 'COMPENSATING'
@@ -97,6 +103,12 @@ export interface RunResult {
 export const approvalSignal = defineSignal<[ApprovalInput]>('approval');
 export const approveUpdate = defineUpdate<ApprovalRecord, [ApprovalInput]>('approve');
 export const progressQuery = defineQuery<RunProgress>('progress');
+/** Answers once the run holds its environment, or was refused it (sent with the start). */
+export const admissionUpdate = defineUpdate<Admission, []>('admission');
+
+export function environmentLockId(env: string): string {
+  return `environment-lock-${env}`;
+}
 
 export const RunbookNameKey = defineSearchAttributeKey('RunbookName', SearchAttributeType.KEYWORD);
 export const RunbookEnvKey = defineSearchAttributeKey('RunbookEnv', SearchAttributeType.KEYWORD);

@@ -1,10 +1,10 @@
 // Turning what an operator asked for into a run: validated in full before anything starts.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { UsageError } from './errors';
 import { approvalPolicy, InventoryError, loadEnvironment, type Environment } from './inventory';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
-import { RunbookEnvKey, RunbookNameKey, type RunInput } from './shared';
+import { admissionUpdate, RunbookEnvKey, RunbookNameKey, type Admission, type RunInput } from './shared';
 
 export interface StartRequest {
   runbook: string;
@@ -53,12 +53,22 @@ export function prepareRun(req: StartRequest): PreparedRun {
     params,
     initiator: req.initiator,
     approval: approvalPolicy(environment, req.approvalTimeoutMs),
+    mutating: spec.mutating,
   };
   return { runId: newRunId(spec.name, environment.environment), spec, environment, input, plan: spec.plan(environment, params) };
 }
 
-export async function startRun(client: Client, run: PreparedRun, taskQueue: string): Promise<WorkflowHandle> {
-  return client.workflow.start(run.spec.workflow, {
+export interface Started {
+  handle: WorkflowHandle;
+  admission: Admission;
+}
+
+/**
+ * Starts the run. A mutating run is started together with its admission update, so the
+ * caller learns at once whether it holds the environment or which run does.
+ */
+export async function startRun(client: Client, run: PreparedRun, taskQueue: string): Promise<Started> {
+  const options = {
     taskQueue,
     workflowId: run.runId,
     args: [run.input],
@@ -68,7 +78,11 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
     ],
     staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
     staticDetails: describeParams(run.input.params),
-  });
+  };
+  if (!run.input.mutating) return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };
+  const start = new WithStartWorkflowOperation(run.spec.workflow, { ...options, workflowIdConflictPolicy: 'FAIL' });
+  const admission = await client.workflow.executeUpdateWithStart(admissionUpdate, { startWorkflowOperation: start });
+  return { handle: await start.workflowHandle(), admission };
 }
 
 function describeParams(params: Record<string, unknown>): string {

@@ -1,29 +1,6 @@
 // The `runbook` command as operators run it: a real process against the real server.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
-import { projectRoot } from '../src/config';
-import { testClient, uniqueQueue, waitForProgress, withWorker, atGate } from './helpers';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runbookCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { atGate, runbookCli, testClient, uniqueQueue, waitForProgress, withWorker, type Ran } from './helpers';
 
 /** A refused input: non-zero, one line on stderr, no stack trace, nothing on stdout. */
 function assertOneLineRefusal(ran: Ran, pattern: RegExp): void {
@@ -43,7 +20,7 @@ describe('runbook CLI', function () {
   it('refuses a missing --env, an unknown environment and a hostile one before connecting', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     assertOneLineRefusal(await runbookCli(['start', 'smoke'], unreachable), /needs --env/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable), /unknown environment "nowhere" \(known: local, test, two-eyes/);
+    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable), /unknown environment "nowhere" \(known: local, locking, test, two-eyes/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', '$(id)'], unreachable), /invalid environment name "\$\(id\)"/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--bogus', 'x'], unreachable), /Unknown option '--bogus'/);
     assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', 'soon'], unreachable), /expected a duration/);

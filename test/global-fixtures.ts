@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
 import { startDevServer, type DevServer } from '../src/dev-server';
 import { ensureTestbedUp, testbedDown } from '../src/testbed';
+import { pool } from '../activities/ssh/pool';
+import { closeTestClient } from './helpers';
 
 let server: DevServer | undefined;
 let stateDir: string | undefined;
@@ -26,6 +28,8 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  await closeTestClient();
+  await pool.closeAll();
   await server?.stop();
   if (testbedStartedHere) testbedDown();
   if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });

@@ -3,9 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { stateDir } from '../src/config';
+import { projectRoot, stateDir } from '../src/config';
 import { prepareRun, startRun, type StartRequest } from '../src/start';
 import { progressQuery, type RunProgress } from '../src/shared';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -36,6 +37,11 @@ export async function testClient(): Promise<Client> {
   return client;
 }
 
+export async function closeTestClient(): Promise<void> {
+  await client?.connection.close();
+  client = undefined;
+}
+
 export function uniqueQueue(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
@@ -56,7 +62,9 @@ export async function startTestRun(
   req: Partial<StartRequest> & { runbook: string },
 ): Promise<WorkflowHandle> {
   const run = prepareRun({ env: 'test', params: {}, initiator: 'operator', ...req });
-  return startRun(await testClient(), run, taskQueue);
+  const { handle, admission } = await startRun(await testClient(), run, taskQueue);
+  if (!admission.admitted) throw new Error(`run refused: ${admission.reason}`);
+  return handle;
 }
 
 /** Polls the progress query until `done` holds (the worker must be running). */
@@ -84,3 +92,25 @@ export const atGate = (gate: string) => (p: RunProgress) => p.gate?.name === gat
 export function smokeDir(env = 'test'): string {
   return path.join(stateDir(), 'smoke', env);
 }
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `runbook` command as a real process (never spawnSync: the in-process worker must keep running). */
+export function runbookCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+

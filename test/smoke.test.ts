@@ -7,7 +7,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { approvalSignal, approveUpdate, type RunResult } from '../src/shared';
 import { recordHistory } from './history-recorder';
-import { atGate, smokeDir, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';
 
 function markers(handle: WorkflowHandle): string[] {
@@ -146,10 +146,5 @@ describe('smoke runbook on the real server', function () {
       await second.kill('SIGTERM');
     }
     assert.equal(second.exitCode(), 0, `the worker should stop cleanly on SIGTERM; its output:\n${second.output()}`);
-  });
-
-  after(async function () {
-    const client = await testClient();
-    await client.connection.close();
   });
 });

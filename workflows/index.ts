@@ -1,2 +1,3 @@
 // Every workflow the worker registers: one file per runbook.
 export { smoke } from './smoke';
+export { environmentLock } from './kernel/lock';

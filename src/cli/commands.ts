@@ -1,6 +1,6 @@
 // The `runbook` commands. Each validates its input fully before touching Temporal.
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { UsageError } from '../errors';
+import { ConnectionError, UsageError } from '../errors';
 import { parseDuration } from '../duration';
 import { findRunbook, RUNBOOKS } from '../runbooks';
 import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../shared';
@@ -51,11 +51,19 @@ const start: Command = async (args, connect) => {
     return 0;
   }
   const client = await connect();
+  let admission;
   try {
-    await startRun(client, run, taskQueue());
+    // Waits for a worker to admit the run; without one, the run waits and so do we, briefly.
+    ({ admission } = await client.withDeadline(Date.now() + 30_000, () => startRun(client, run, taskQueue())));
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`run ${run.runId} already exists`);
+    if (isDeadline(err)) throw new ConnectionError(`${run.runId} was sent but no worker admitted it within 30s: is a worker polling task queue ${taskQueue()}? (npm run worker)`);
     throw err;
+  }
+  if (!admission.admitted) {
+    if (values.json) printJson({ runId: run.runId, refused: admission.reason, heldBy: admission.heldBy });
+    else console.error(`refused: ${admission.reason} (runbook status ${admission.heldBy})`);
+    return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
   if (values.json) printJson({ runId: run.runId, runbook: run.spec.name, env: run.input.env, url });
@@ -152,6 +160,11 @@ const list: Command = async (args, connect) => {
   else for (const r of runs) console.log(`${r.runId}  ${r.state ?? r.status}  ${r.startTime}`);
   return 0;
 };
+
+function isDeadline(err: unknown): boolean {
+  const e = err as { code?: number; cause?: { code?: number } };
+  return e?.code === 4 || e?.cause?.code === 4 || /deadline/i.test(String((err as Error)?.message));
+}
 
 async function withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
   try {

@@ -8,8 +8,9 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
-import { progressQuery, type RunInput, type RunResult } from '../../src/shared';
+import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../src/shared';
 import { Approvals } from './approval';
+import { holdEnvironment } from './lock';
 import { newProgress, setState, tagRun } from './progress';
 import { describe, Saga, type StepAction } from './saga';
 
@@ -26,6 +27,21 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   tagRun(input);
   const saga = new Saga(progress);
   const approvals = new Approvals(progress, input.approval);
+  let admission: Admission | undefined;
+  setHandler(admissionUpdate, async () => {
+    await condition(() => admission !== undefined);
+    return admission!;
+  });
+
+  const hold = input.mutating ? await holdEnvironment(input.env) : undefined;
+  if (hold && 'heldBy' in hold) {
+    admission = { admitted: false, heldBy: hold.heldBy, reason: `${input.env} is held by ${hold.heldBy}` };
+    progress.reason = `refused: ${admission.reason}`;
+    setState(progress, 'REFUSED');
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.create({ type: 'EnvironmentLocked', message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
+  }
+  admission = { admitted: true };
 
   const rb: Runbook = {
     step: (name, action) => saga.step(name, action),
@@ -45,6 +61,12 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     await condition(allHandlersFinished);
     return { state: 'COMPLETED', progress };
   } catch (err) {
+    return await compensateAndFail(err);
+  } finally {
+    if (hold && 'release' in hold) await hold.release();
+  }
+
+  async function compensateAndFail(err: unknown): Promise<never> {
     progress.reason = describe(err);
     setState(progress, 'COMPENSATING');
     await saga.compensate();

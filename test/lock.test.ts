@@ -1,0 +1,56 @@
+// One mutating run per environment: a second is refused at once, naming the holder; the
+// environment is free again when the holder ends, however it ends.
+import { strict as assert } from 'node:assert';
+import { approvalSignal, progressQuery } from '../src/shared';
+import { prepareRun, startRun } from '../src/start';
+import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+
+describe('environment lock', function () {
+  const taskQueue = uniqueQueue('lock');
+
+  // A failed test must not leave the environment held for the next one.
+  afterEach(async function () {
+    const client = await testClient();
+    for await (const run of client.workflow.list({ query: `RunbookEnv = 'locking' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(run.workflowId).terminate('test cleanup').catch(() => undefined);
+    }
+  });
+
+  it('refuses a second mutating run on a held environment with the holder id, then admits one once it is free', async function () {
+    await withWorker(taskQueue, async () => {
+      const client = await testClient();
+      const holder = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(holder, atGate('go-ahead'));
+
+      const second = prepareRun({ runbook: 'smoke', env: 'locking', params: {}, initiator: 'operator' });
+      const { handle, admission } = await startRun(client, second, taskQueue);
+      assert.deepEqual(admission, { admitted: false, heldBy: holder.workflowId, reason: `locking is held by ${holder.workflowId}` });
+      await assert.rejects(handle.result(), (err: Error) => /refused: locking is held by/.test(String((err.cause as Error | undefined)?.message)));
+      assert.equal((await handle.query(progressQuery)).state, 'REFUSED');
+
+      const cli = await runbookCli(['start', 'smoke', '--env', 'locking'], { RUNBOOK_TASK_QUEUE: taskQueue });
+      assert.equal(cli.code, 4);
+      assert.equal(cli.stderr.trim(), `refused: locking is held by ${holder.workflowId} (runbook status ${holder.workflowId})`);
+
+      await holder.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
+      await holder.result();
+      const third = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(third, atGate('go-ahead'));
+      await third.cancel();
+      await assert.rejects(third.result());
+    });
+  });
+
+  it('keeps the environment while a cancelled run undoes its steps, and frees it after', async function () {
+    await withWorker(taskQueue, async () => {
+      const holder = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(holder, atGate('go-ahead'));
+      await holder.cancel();
+      await assert.rejects(holder.result(), /cancel/i);
+      const next = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(next, atGate('go-ahead'));
+      await next.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'just checking' });
+      await assert.rejects(next.result(), (err: Error) => /rejected by bob/.test(String((err.cause as Error | undefined)?.message)));
+    });
+  });
+});
