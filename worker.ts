@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { Worker } from '@temporalio/worker';
+import { pool } from './activities/ssh/pool';
 import { connectWorker } from './src/temporal';
 import { workerOptions } from './src/worker-options';
 
@@ -13,11 +14,12 @@ async function main(): Promise<void> {
     await worker.run();
     console.log('worker stopped');
   } finally {
+    await pool.closeAll();
     await connection.close();
   }
 }
 
-main().catch((err) => {
+main().then(() => process.exit(0), (err) => {
   console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

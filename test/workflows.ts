@@ -1,8 +1,9 @@
 // The production workflows plus small ones that drive the activity layer from tests.
-import { ActivityCancellationType } from '@temporalio/workflow';
+import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { CommandInput } from '../activities/hosts';
-import { forEachHost, stepActivities } from '../workflows/kernel';
+import { forEachHost, runbook, stepActivities } from '../workflows/kernel';
+import type { RunInput, RunResult } from '../src/shared';
 
 export * from '../workflows';
 
@@ -22,4 +23,43 @@ const { runCommand: runLongCommand } = stepActivities<typeof activities>({
 
 export async function longCommand(input: CommandInput) {
   return runLongCommand(input);
+}
+
+// A three-step runbook on three test-bed hosts, for the kernel's failure matrix: each step
+// records itself on its host, then fails if told to; each undo removes the record.
+export type ThreeStepParams = {
+  failAt?: string;
+  failUndoAt?: string;
+  stepSeconds?: number;
+};
+
+export const THREE_STEPS: [step: string, host: string][] = [['first', 'web-blue'], ['second', 'web-green'], ['third', 'db']];
+export const KERNEL_TEST_DIR = '/var/tmp/kernel-test';
+
+const DO = `sleep "$1"; mkdir -p ${KERNEL_TEST_DIR}; echo "do $2" >> ${KERNEL_TEST_DIR}/journal; touch "${KERNEL_TEST_DIR}/$2"; [ "$3" != fail ]`;
+const UNDO = `echo "undo $1" >> ${KERNEL_TEST_DIR}/journal; [ "$2" != fail ] || exit 1; rm -f "${KERNEL_TEST_DIR}/$1"`;
+
+const { runStepCommand } = stepActivities<typeof activities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '3 seconds',
+  retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
+});
+const { undoStepCommand } = stepActivities<typeof activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
+});
+
+export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunResult> {
+  const runId = workflowInfo().workflowId;
+  const { failAt, failUndoAt, stepSeconds = 0 } = input.params;
+  return runbook(input, async ({ step }) => {
+    for (const [name, host] of THREE_STEPS) {
+      const key = `${runId}.${name}`;
+      const at = { env: input.env, host, runId, step: name };
+      await step(name, {
+        run: () => runStepCommand({ ...at, argv: ['sh', '-c', DO, 'step', String(stepSeconds), key, failAt === name ? 'fail' : 'ok'] }),
+        undo: () => undoStepCommand({ ...at, argv: ['sh', '-c', UNDO, 'undo', key, failUndoAt === name ? 'fail' : 'ok'] }),
+      });
+    }
+  });
 }

@@ -29,7 +29,7 @@ export interface CommandResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_MS = 1_000;
 /** Exit codes no retry can fix: our cd failed (125), not executable (126), not found (127). */
 const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
 

@@ -1,0 +1,115 @@
+// The kernel on the test bed: a three-step runbook (test/workflows.ts) failed at each step,
+// with a failing undo, and with its worker killed during each step.
+import { strict as assert } from 'node:assert';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { runCommand } from '../activities/hosts';
+import { newRunId } from '../src/run-id';
+import type { RunResult } from '../src/shared';
+import { testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { startWorkerProcess } from './worker-process';
+import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
+
+const STEPS = THREE_STEPS.map(([step]) => step);
+
+async function startThreeSteps(taskQueue: string, params: ThreeStepParams): Promise<WorkflowHandle> {
+  const runId = newRunId('three-steps', 'local');
+  return (await testClient()).workflow.start('threeSteps', {
+    taskQueue,
+    workflowId: runId,
+    args: [{ runbook: 'three-steps', env: 'local', params, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false }],
+  });
+}
+
+async function endedWith(handle: WorkflowHandle): Promise<{ result: RunResult; failure?: ApplicationFailure }> {
+  try {
+    return { result: (await handle.result()) as RunResult };
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    return { result: err.cause.details?.[0] as RunResult, failure: err.cause };
+  }
+}
+
+/** What each step left on its host: its file, and its journal lines ("do", "undo"). */
+async function onHosts(runId: string): Promise<Record<string, { file: boolean; journal: string[] }>> {
+  const seen: Record<string, { file: boolean; journal: string[] }> = {};
+  for (const [step, host] of THREE_STEPS) {
+    const key = `${runId}.${step}`;
+    const file = (await runCommand({ env: 'local', host, argv: ['test', '-e', `${KERNEL_TEST_DIR}/${key}`], okExitCodes: [0, 1] })).exitCode === 0;
+    const journal = (await runCommand({ env: 'local', host, argv: ['sh', '-c', `cat ${KERNEL_TEST_DIR}/journal 2>/dev/null || true`] })).stdout
+      .split('\n')
+      .filter((l) => l.endsWith(` ${key}`))
+      .map((l) => l.split(' ')[0]);
+    seen[step] = { file, journal };
+  }
+  return seen;
+}
+
+describe('kernel on the test bed: a three-step runbook', function () {
+  const taskQueue = uniqueQueue('kernel');
+
+  it('completes with every step done once and its change on its host', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startThreeSteps(taskQueue, {});
+      const { result } = await endedWith(handle);
+      assert.equal(result.state, 'COMPLETED');
+      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), STEPS.map((s) => [s, 'done']));
+      assert.deepEqual(await onHosts(handle.workflowId), { first: { file: true, journal: ['do'] }, second: { file: true, journal: ['do'] }, third: { file: true, journal: ['do'] } });
+    });
+  });
+
+  for (const failAt of STEPS) {
+    it(`failing at ${failAt}: undoes ${failAt} and every step before it, newest first, and nothing after`, async function () {
+      await withWorker(taskQueue, async () => {
+        const handle = await startThreeSteps(taskQueue, { failAt });
+        const { result, failure } = await endedWith(handle);
+        const reached = STEPS.slice(0, STEPS.indexOf(failAt) + 1);
+        assert.equal(failure?.type, 'RunbookCompensated');
+        assert.equal(result.state, 'COMPENSATED');
+        assert.match(result.progress.reason ?? '', new RegExp(`exited with 1`));
+        assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), reached.map((s) => [s, 'compensated']));
+        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [...reached].reverse().map((s) => [s, 'done']));
+        const hosts = await onHosts(handle.workflowId);
+        for (const step of STEPS) {
+          const expected = !reached.includes(step) ? [] : step === failAt ? ['do', 'do', 'undo'] : ['do', 'undo'];
+          assert.deepEqual(hosts[step], { file: false, journal: expected }, `${step} on its host`);
+        }
+      });
+    });
+  }
+
+  it('reports a failing undo as left to do by hand, and still runs the other undos', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startThreeSteps(taskQueue, { failAt: 'third', failUndoAt: 'second' });
+      const { result, failure } = await endedWith(handle);
+      assert.equal(failure?.type, 'RunbookFailedCompensation');
+      assert.match(failure?.message ?? '', /left to undo by hand: second$/);
+      assert.equal(result.state, 'FAILED_COMPENSATION');
+      assert.deepEqual(result.progress.leftToUndo, ['second']);
+      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'failed'], ['first', 'done']]);
+      const hosts = await onHosts(handle.workflowId);
+      assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.file], [false, true, false]);
+    });
+  });
+
+  for (const killedIn of STEPS) {
+    it(`finishes right, no step acting twice, when its worker is SIGKILLed during ${killedIn}`, async function () {
+      const queue = uniqueQueue(`kill-${killedIn}`);
+      const first = await startWorkerProcess(queue);
+      let second;
+      try {
+        const handle = await startThreeSteps(queue, { stepSeconds: 1.5 });
+        await waitForProgress(handle, (p) => p.steps.some((s) => s.name === killedIn && s.status === 'running'), `${killedIn} to start`);
+        await first.kill('SIGKILL');
+        second = await startWorkerProcess(queue);
+        const { result } = await endedWith(handle);
+        assert.equal(result.state, 'COMPLETED');
+        const hosts = await onHosts(handle.workflowId);
+        assert.deepEqual(Object.values(hosts).map((h) => h.journal), [['do'], ['do'], ['do']], 'each step acted exactly once');
+      } finally {
+        await first.kill('SIGKILL');
+        await second?.kill('SIGTERM');
+      }
+    });
+  }
+});
