@@ -1,4 +1,5 @@
 // Every activity the worker registers.
 export * from './markers';
 export * from './hosts';
+export * from './notify';
 export * from './temporal';

@@ -31,7 +31,7 @@ export interface Environment {
   environment: string;
   description?: string;
   protected: boolean;
-  approvals: { required: number; approvers: string[]; timeout: string };
+  approvals: { required: number; approvers: string[]; timeout: string; webhook?: string };
   ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
   hosts: Record<string, Host>;
   services: Record<string, Service>;
@@ -59,6 +59,8 @@ const schema = {
         required: { type: 'integer', minimum: 1, default: 1 },
         approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
         timeout: { type: 'string', default: '1h' },
+        // POSTed a JSON notice when a gate opens; may use ${VAR}, expanded on the worker.
+        webhook: { type: 'string', pattern: '^(https?://|\\$\\{)' },
       },
     },
     ssh: {

@@ -68,6 +68,8 @@ export interface GateRecord {
   approvers: string[];
   outcome?: 'approved' | 'rejected' | 'timed_out' | 'cancelled';
   closedAt?: string;
+  /** What became of the webhook telling approvers the gate opened. */
+  notified?: string;
 }
 
 export type RunState =

@@ -2,6 +2,8 @@
 // killed at the gate — each checked on the marker files the steps leave behind.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -127,6 +129,41 @@ describe('smoke runbook on the real server', function () {
       assert.equal(result.state, 'COMPLETED');
       await recordHistory(handle, 'smoke-two-approvals');
     });
+  });
+
+  it('tells approvers through the environment\'s webhook when a gate opens, and shows the gate in the UI details', async function () {
+    const received: unknown[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push({ path: req.url, body: JSON.parse(body) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    process.env.RUNBOOK_TEST_WEBHOOK = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=abc`;
+    try {
+      await withWorker(taskQueue, async () => {
+        const handle = await startTestRun(taskQueue, { runbook: 'smoke', env: 'two-eyes' });
+        const waiting = await waitForProgress(handle, (p) => p.gates[0]?.notified === 'sent', 'the webhook to be sent');
+        assert.equal(received.length, 1);
+        const { path: hookPath, body } = received[0] as { path: string; body: Record<string, unknown> };
+        assert.equal(hookPath, '/hook?token=abc');
+        assert.deepEqual(
+          { event: body.event, runId: body.runId, gate: body.gate, required: body.required, approvers: body.approvers, deadline: body.deadline },
+          { event: 'approval_requested', runId: handle.workflowId, gate: 'go-ahead', required: 2, approvers: ['alice', 'bob', 'carol'], deadline: waiting.gate?.deadline },
+        );
+        const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        assert.match(currentDetails, /gate \*\*go-ahead\*\*: 0\/2 approvals from alice, bob, carol/);
+        const history = JSON.stringify(await handle.fetchHistory());
+        assert.ok(!history.includes('token=abc'), 'the webhook URL stays on the worker');
+        await handle.cancel();
+        await assert.rejects(handle.result());
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it('finishes with no step run twice when its worker is killed at the gate and another takes over', async function () {

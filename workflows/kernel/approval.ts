@@ -1,7 +1,9 @@
 // Approval gates: a run pauses until enough approvers say yes, anyone says no, or time runs out.
 // Decisions come as a signal (what the Web UI sends) or an update (what the CLI sends, so a
 // refusal reaches the caller before anything is recorded).
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../../activities';
+import { stepActivities } from './activities';
 import {
   approvalSignal,
   approveUpdate,
@@ -11,7 +13,7 @@ import {
   type GateRecord,
   type RunProgress,
 } from '../../src/shared';
-import { now } from './progress';
+import { now, showProgress } from './progress';
 
 /** Ends the run's forward path: it is compensated, not retried. */
 export class GateClosed extends Error {
@@ -23,6 +25,8 @@ export class GateClosed extends Error {
     this.name = 'GateClosed';
   }
 }
+
+const { notifyApprovers } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 
 const MAX_NAME = 100;
 const MAX_COMMENT = 2000;
@@ -60,6 +64,10 @@ export class Approvals {
     };
     this.progress.gate = gate;
     this.progress.gates.push(gate);
+    showProgress(this.progress);
+    // Not awaited: a slow or broken webhook must not hold the gate; its outcome is recorded.
+    // Patched: runs recorded before gates sent notices replay without one.
+    if (patched('notify-approvers')) this.notify(gate);
     try {
       const decided = await condition(() => this.rejection(name) !== undefined || this.approvedBy(name).length >= required, timeoutMs);
       const rejection = this.rejection(name);
@@ -80,6 +88,22 @@ export class Approvals {
       gate.closedAt = now();
       this.progress.gate = undefined;
     }
+  }
+
+  private notify(gate: GateRecord): void {
+    void notifyApprovers({
+      env: this.progress.env,
+      runId: workflowInfo().workflowId,
+      runbook: this.progress.runbook,
+      initiator: this.progress.initiator,
+      gate: gate.name,
+      required: gate.required,
+      approvers: gate.approvers,
+      deadline: gate.deadline,
+    }).then(
+      (sent) => (gate.notified = sent ? 'sent' : 'no webhook configured'),
+      (err) => (gate.notified = `failed: ${(err as Error).message}`),
+    );
   }
 
   /** Why a decision cannot be counted, or undefined when it can. */
@@ -110,6 +134,7 @@ export class Approvals {
       ...(refused ? { refused } : {}),
     };
     this.progress.approvals.push(record);
+    showProgress(this.progress);
     return record;
   }
 

@@ -1,5 +1,5 @@
 // The run's audit record: what the progress query returns and what the run ends with.
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   RunbookEnvKey,
   RunbookNameKey,
@@ -27,6 +27,26 @@ export function newProgress(input: RunInput): RunProgress {
 export function setState(progress: RunProgress, state: RunState): void {
   progress.state = state;
   upsertSearchAttributes([{ key: RunbookStateKey, value: state }]);
+  showProgress(progress);
+}
+
+const MARK: Record<string, string> = {
+  running: '▶', done: '✓', failed: '✗', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
+};
+
+/** The run as the Web UI shows it ("current details"): steps, the open gate and how to decide it. */
+export function showProgress(p: RunProgress): void {
+  const lines = [`**${p.runbook}** on **${p.env}**, started by ${p.initiator}: **${p.state}**`, ''];
+  for (const s of p.steps) lines.push(`- ${MARK[s.status] ?? ''} ${s.name}: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+  if (p.gate) {
+    const approved = p.approvals.filter((a) => a.gate === p.gate!.name && !a.refused && a.decision === 'approve').length;
+    lines.push(`- ⏸ gate **${p.gate.name}**: ${approved}/${p.gate.required} approvals from ${p.gate.approvers.join(', ')}, until ${p.gate.deadline}`);
+    lines.push('', 'To decide, send the signal `approval` with `{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}`.');
+  }
+  for (const c of p.compensations) lines.push(`- undo ${c.step}: ${c.status}${c.error ? ` (${c.error})` : ''}`);
+  if (p.leftToUndo.length) lines.push('', `**Left to undo by hand:** ${p.leftToUndo.join(', ')}`);
+  if (p.reason) lines.push('', `Reason: ${p.reason}`);
+  setCurrentDetails(lines.join('\n'));
 }
 
 /** Search attributes a run carries from its first task, so the UI and `runbook list` can filter. */

@@ -3,7 +3,7 @@
 // did nothing.
 import { CancellationScope } from '@temporalio/workflow';
 import type { RunProgress, StepRecord } from '../../src/shared';
-import { now } from './progress';
+import { now, showProgress } from './progress';
 
 export interface StepAction<T> {
   run: () => Promise<T>;
@@ -25,6 +25,7 @@ export class Saga {
     if (action.undo) this.undos.push({ step: name, undo: action.undo });
     const record: StepRecord = { name, status: 'running', startedAt: now() };
     this.progress.steps.push(record);
+    showProgress(this.progress);
     try {
       const result = await action.run();
       record.status = 'done';
@@ -35,6 +36,7 @@ export class Saga {
       throw err;
     } finally {
       record.endedAt = now();
+      showProgress(this.progress);
     }
   }
 
@@ -58,6 +60,7 @@ export class Saga {
           if (stepRecord) stepRecord.status = 'compensation_failed';
           this.progress.leftToUndo.push(step);
         }
+        showProgress(this.progress);
       }
     });
   }
