@@ -117,3 +117,10 @@ export const RunbookEnvKey = defineSearchAttributeKey('RunbookEnv', SearchAttrib
 export const RunbookStateKey = defineSearchAttributeKey('RunbookState', SearchAttributeType.KEYWORD);
 /** Registered on the server before any run (the dev server gets them as flags). */
 export const SEARCH_ATTRIBUTES = [RunbookNameKey, RunbookEnvKey, RunbookStateKey];
+
+/** Parameter names that look like they hold a secret: shown masked, whatever was passed. */
+const SECRET_NAME = /pass|secret|token|key|credential/i;
+
+export function maskSecrets(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET_NAME.test(k) ? '***' : v]));
+}

@@ -4,7 +4,7 @@ import { UsageError } from './errors';
 import { approvalPolicy, InventoryError, loadEnvironment, type Environment } from './inventory';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
-import { admissionUpdate, RunbookEnvKey, RunbookNameKey, type Admission, type RunInput } from './shared';
+import { admissionUpdate, maskSecrets, RunbookEnvKey, RunbookNameKey, type Admission, type RunInput } from './shared';
 
 export interface StartRequest {
   runbook: string;
@@ -86,6 +86,6 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
 }
 
 function describeParams(params: Record<string, unknown>): string {
-  const entries = Object.entries(params);
+  const entries = Object.entries(maskSecrets(params));
   return entries.length ? entries.map(([k, v]) => `${k}: ${String(v)}`).join('\n') : 'no parameters';
 }

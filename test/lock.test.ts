@@ -54,3 +54,24 @@ describe('environment lock', function () {
     });
   });
 });
+
+describe('environment lock and read-only runs', function () {
+  it('does not block a run marked read-only (mutating: false) while a mutating run holds the environment', async function () {
+    const taskQueue = uniqueQueue('lock-readonly');
+    await withWorker(taskQueue, async () => {
+      const client = await testClient();
+      const holder = await startTestRun(taskQueue, { runbook: 'smoke', env: 'local' });
+      try {
+        await waitForProgress(holder, atGate('go-ahead'));
+        const readOnly = await client.workflow.execute('threeSteps', {
+          taskQueue,
+          workflowId: `${holder.workflowId}-read-only`,
+          args: [{ runbook: 'three-steps', env: 'local', params: {}, initiator: 'operator', approval: { required: 1, approvers: [], timeoutMs: 60_000 }, mutating: false }],
+        });
+        assert.equal(readOnly.state, 'COMPLETED');
+      } finally {
+        await holder.terminate('test done');
+      }
+    });
+  });
+});

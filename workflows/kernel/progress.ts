@@ -1,6 +1,7 @@
 // The run's audit record: what the progress query returns and what the run ends with.
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import {
+  maskSecrets,
   RunbookEnvKey,
   RunbookNameKey,
   RunbookStateKey,
@@ -13,7 +14,7 @@ export function newProgress(input: RunInput): RunProgress {
   return {
     runbook: input.runbook,
     env: input.env,
-    params: input.params,
+    params: maskSecrets(input.params),
     initiator: input.initiator,
     state: 'RUNNING',
     steps: [],
