@@ -47,6 +47,15 @@ describe('docker-compose.temporal.yml', function () {
     assert.ok(services.postgresql.healthcheck && services.temporal.healthcheck);
   });
 
+  it('gives the server the dynamic config runbooks need (transfer-queue rate, eager activities)', function () {
+    const temporal = services.temporal as Service & { volumes?: string[] };
+    assert.deepEqual(temporal.volumes, ['./temporal-dynamic-config.yaml:/etc/temporal/config/dynamicconfig/runbook.yaml:ro']);
+    assert.equal(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH, 'config/dynamicconfig/runbook.yaml');
+    const dynamic = parse(fs.readFileSync(path.join(projectRoot, 'temporal-dynamic-config.yaml'), 'utf8')) as Record<string, { value: unknown }[]>;
+    assert.ok(Number(dynamic['history.transferProcessorMaxPollRPS'][0].value) >= 1000);
+    assert.equal(dynamic['system.enableActivityEagerExecution'][0].value, true);
+  });
+
   it('registers every search attribute the runbooks set', function () {
     const script = (services['temporal-admin-tools'].command ?? []).join(' ');
     for (const key of SEARCH_ATTRIBUTES) assert.match(script, new RegExp(`\\b${key.name}\\b`));
