@@ -3,7 +3,7 @@
 // gate, with the Web UI address and the two ways to approve it.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { projectRoot, taskQueue, temporalConnectConfig } from './config';
 import { isServing, startDevServer, type DevServer } from './dev-server';
@@ -14,6 +14,8 @@ import { runUrl } from './cli/output';
 import type { RunResult } from './shared';
 
 async function main(): Promise<number> {
+  // The demo prints what a person needs; the worker's own chatter would bury it.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const { values } = parseArgs({ options: { env: { type: 'string', default: 'local' }, 'exit-when-done': { type: 'boolean' } } });
   const run = prepareRun({ runbook: 'smoke', env: values.env!, params: {}, initiator: process.env.RUNBOOK_USER || 'demo-operator' });
 
