@@ -3,3 +3,5 @@ export * from './markers';
 export * from './hosts';
 export * from './notify';
 export * from './temporal';
+export * from './release';
+export * from './lb';

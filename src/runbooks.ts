@@ -30,6 +30,10 @@ export interface RunbookSpec {
   plan(env: Environment, params: Record<string, unknown>): PlanItem[];
 }
 
+/** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
+const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
+const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
+
 export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'smoke',
@@ -42,6 +46,34 @@ export const RUNBOOKS: RunbookSpec[] = [
       { step: 'announce', where: 'worker', does: 'write the announce marker', undo: 'remove the announce marker' },
       { gate: 'go-ahead', approvers: env.approvals.approvers, required: env.approvals.required },
     ],
+  },
+  {
+    name: 'deploy',
+    workflow: 'deploy',
+    description: 'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
+    mutating: true,
+    params: [
+      { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
+      { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
+      { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
+    ],
+    plan: (env, params) => {
+      const web = Object.entries(env.hosts).filter(([, h]) => h.roles.includes('web')).map(([n]) => n);
+      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+      const idle = `the idle one of ${web.join(' / ')}`;
+      return [
+        { step: 'find the idle colour', where: lb, does: `read ${String(env.vars.upstreamFile)}` },
+        { step: 'resolve the ref', where: idle, does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
+        { step: 'install', where: idle, does: 'git checkout --detach <commit>; migrate --phase expand', undo: 'stop the app there' },
+        { step: 'start', where: idle, does: (env.services.app?.reload ?? []).join(' '), undo: 'stop the app there' },
+        { step: 'health-check', where: idle, does: `GET ${String(env.vars.healthPath)} serves <commit>` },
+        ...(params.gate ? [{ gate: 'switch traffic', approvers: env.approvals.approvers, required: env.approvals.required }] : []),
+        { step: 'switch traffic', where: lb, does: `point ${String(env.vars.upstreamName)} at the idle host; nginx -t; reload`, undo: 'point it back at the live host' },
+        { step: 'check through the load balancer', where: lb, does: 'GET /health serves <commit>' },
+        { step: 'rollback window', where: 'Temporal', does: `wait ${String(params['rollback-window'] ?? '10m')}` },
+        { step: 'stop the old colour', where: 'the previously live host', does: (env.services.app?.stop ?? []).join(' ') },
+      ];
+    },
   },
 ];
 

@@ -1,3 +1,4 @@
-// Every workflow the worker registers: one file per runbook.
+// Every workflow the worker registers: one file per runbook, and the environment lock.
 export { smoke } from './smoke';
+export { deploy } from './deploy';
 export { environmentLock } from './kernel/lock';

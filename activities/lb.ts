@@ -1,0 +1,54 @@
+// The load balancer: which colour takes traffic, switching it, and what it serves.
+import { ApplicationFailure } from '@temporalio/common';
+import { runOn } from './ssh/run';
+import { resolveTarget } from './ssh/target';
+import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
+import { expectServing } from './release';
+
+function lbContext(env: string) {
+  const e = environment(env);
+  const [lb] = hostsWithRole(e, 'lb');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  return { e, lb, target: resolveTarget({ env, host: lb }), upstreamFile: stringVar(e, 'upstreamFile') };
+}
+
+/** The web host the upstream points at now. */
+export async function liveHost({ env }: { env: string }): Promise<string> {
+  const { e, target, upstreamFile } = lbContext(env);
+  const text = (await runOn(target, ['cat', '--', upstreamFile])).stdout;
+  const address = /^\s*server\s+([^\s:;]+)/m.exec(text)?.[1];
+  const host = Object.entries(e.hosts).find(([, h]) => h.address === address && h.roles.includes('web'))?.[0];
+  if (!host) throw ApplicationFailure.nonRetryable(`${env}: ${upstreamFile} points at ${address ?? 'nothing'}, which is no web host of the inventory`, 'UnknownUpstream');
+  return host;
+}
+
+/** Points the upstream at `host` (a no-op when it already does); nginx -t before the reload. */
+export async function switchUpstream({ env, host }: { env: string; host: string }): Promise<void> {
+  const { e, target, upstreamFile } = lbContext(env);
+  const web = e.hosts[host];
+  if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, 'BadInput');
+  const upstream = stringVar(e, 'upstreamName');
+  const port = String(e.vars.appPort ?? 8000);
+  const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${port}; # ${host}\n}\n`;
+  // Written beside and renamed over, so nginx never reads half a file.
+  await runOn(target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', upstreamFile], { stdin: content });
+  await runOn(target, serviceCommand(e, 'nginx', 'test'), { retryable: false });
+  await runOn(target, serviceCommand(e, 'nginx', 'reload'));
+}
+
+/** What the load balancer serves: must be `commit`. */
+export async function checkThroughLb({ env, commit }: { env: string; commit: string }): Promise<{ version: string; commit: string }> {
+  const { e, target } = lbContext(env);
+  const url = `http://127.0.0.1${stringVar(e, 'healthPath')}`;
+  const out = (await runOn(target, ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] })).stdout;
+  return expectServing(out, commit, `${env} through the load balancer`);
+}
+
+/** The web host taking traffic and the other one, the idle colour a deploy goes to. */
+export async function colours({ env }: { env: string }): Promise<{ live: string; idle: string }> {
+  const e = environment(env);
+  const live = await liveHost({ env });
+  const idle = hostsWithRole(e, 'web').find((h) => h !== live && e.hosts[h].colour && e.hosts[h].colour !== e.hosts[live].colour);
+  if (!idle) throw ApplicationFailure.nonRetryable(`${env}: no idle colour: blue/green needs a web host of each colour`, 'BadInventory');
+  return { live, idle };
+}

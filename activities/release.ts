@@ -1,0 +1,77 @@
+// A release of the application on one web host: resolve a ref, check out a commit, migrate,
+// start, stop, and ask the app itself which commit it serves.
+import { ApplicationFailure } from '@temporalio/common';
+import { runOn } from './ssh/run';
+import { resolveTarget } from './ssh/target';
+import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
+
+export interface HostInput {
+  env: string;
+  host: string;
+}
+
+function appContext({ env, host }: HostInput) {
+  const e = environment(env);
+  const appDir = stringVar(e, 'appDir');
+  // safe.directory: the checkout may belong to another user than the one we log in as.
+  return { e, target: resolveTarget({ env, host }), appDir, git: ['git', '-c', `safe.directory=${appDir}`, '-C', appDir] };
+}
+
+/** The commit a ref (tag, branch or commit id) names in the application's repository. */
+export async function resolveRef(input: HostInput & { ref: string }): Promise<string> {
+  const { target, git } = appContext(input);
+  await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
+  for (const candidate of [input.ref, `origin/${input.ref}`]) {
+    const found = await runOn(target, [...git, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { okExitCodes: [0, 1, 128] });
+    if (found.exitCode === 0) return found.stdout.trim();
+  }
+  throw ApplicationFailure.nonRetryable(`ref ${JSON.stringify(input.ref)} names no commit in the application's repository`, 'UnknownRef');
+}
+
+/** The commit checked out on the host (what it would serve once started). */
+export async function checkedOutCommit(input: HostInput): Promise<string> {
+  const { target, git } = appContext(input);
+  return (await runOn(target, [...git, 'rev-parse', 'HEAD'])).stdout.trim();
+}
+
+/** Checks out `commit` and applies the backward-compatible (expand) migrations. Idempotent. */
+export async function installRelease(input: HostInput & { commit: string }): Promise<void> {
+  const { target, git, appDir } = appContext(input);
+  if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
+  await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
+  await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
+  await runOn(target, [...argvVar(environment(input.env), 'migrate'), '--phase', 'expand'], { cwd: appDir, timeoutMs: 600_000, retryable: false });
+}
+
+export async function restartApp(input: HostInput): Promise<void> {
+  const { e, target } = appContext(input);
+  await runOn(target, serviceCommand(e, 'app', 'reload'), { retryable: false });
+}
+
+export async function stopApp(input: HostInput): Promise<void> {
+  const { e, target } = appContext(input);
+  // supervisorctl says "not running" with exit 1 when already stopped: stopping is then done.
+  await runOn(target, serviceCommand(e, 'app', 'stop'), { okExitCodes: [0, 1] });
+}
+
+/** Asks the app on the host for its health; fails (retryably) until it serves `commit`. */
+export async function checkHealth(input: HostInput & { commit: string }): Promise<{ version: string; commit: string }> {
+  const { e, target } = appContext(input);
+  const url = `http://127.0.0.1:${String(e.vars.appPort ?? 8000)}${stringVar(e, 'healthPath')}`;
+  return expectServing(await runOn(target, ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] }).then((r) => r.stdout), input.commit, `${input.env}/${input.host}`);
+}
+
+export function expectServing(curlOutput: string, commit: string, where: string): { version: string; commit: string } {
+  const lines = curlOutput.trim().split('\n');
+  const status = lines.pop();
+  const body = lines.join('\n');
+  if (status !== '200') throw ApplicationFailure.retryable(`${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`, 'Unhealthy');
+  let health: { version?: string; commit?: string };
+  try {
+    health = JSON.parse(body);
+  } catch {
+    throw ApplicationFailure.retryable(`${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`, 'Unhealthy');
+  }
+  if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, 'WrongVersion');
+  return { version: String(health.version), commit: health.commit };
+}

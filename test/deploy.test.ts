@@ -1,0 +1,101 @@
+// Blue/green deploy on the test bed: the new release serves through the load balancer with no
+// failed request on the way; a release whose health check fails, or a rejected switch, leaves
+// the old colour serving.
+import { strict as assert } from 'node:assert';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { checkedOutCommit, colours, runCommand } from '../activities';
+import { approvalSignal, type RunResult } from '../src/shared';
+import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+
+const LB = 'http://10.213.0.30/health';
+
+async function served(): Promise<{ status: number; commit?: string }> {
+  const res = await fetch(LB, { signal: AbortSignal.timeout(3000) });
+  const body = (await res.json().catch(() => ({}))) as { commit?: string };
+  return { status: res.status, commit: body.commit };
+}
+
+async function appRunning(host: string): Promise<boolean> {
+  const out = await runCommand({ env: 'local', host, argv: ['supervisorctl', 'status', 'app'], okExitCodes: [0, 3] });
+  return /RUNNING/.test(out.stdout);
+}
+
+/** Hits the load balancer every 50 ms until stopped; counts what did not answer 200. */
+function watchLb() {
+  let failed = 0;
+  let total = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      total++;
+      try {
+        if ((await served()).status !== 200) failed++;
+      } catch {
+        failed++;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return { stop: async () => ((running = false), await loop, { failed, total }) };
+}
+
+async function compensated(promise: Promise<unknown>): Promise<RunResult> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    assert.equal(err.cause.type, 'RunbookCompensated', err.cause.message);
+    return err.cause.details?.[0] as RunResult;
+  }
+  assert.fail('the deploy should have been rolled back');
+}
+
+describe('deploy (blue/green) on the test bed', function () {
+  const taskQueue = uniqueQueue('deploy');
+
+  it('deploys a tag to the idle colour, switches with no failed request, and stops the old colour', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const watcher = watchLb();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+      const result = (await handle.result()) as RunResult;
+      const { failed, total } = await watcher.stop();
+      assert.equal(result.state, 'COMPLETED');
+      assert.equal(failed, 0, `${failed} of ${total} requests through the load balancer failed during the deploy`);
+      assert.ok(total > 20, `only ${total} requests were made`);
+      const commit = await checkedOutCommit({ env: 'local', host: before.idle });
+      assert.deepEqual(await served(), { status: 200, commit });
+      assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
+      assert.equal(await appRunning(before.live), false, 'the old colour is stopped after the rollback window');
+    });
+  });
+
+  it('rolls back when the release fails its health check: the old colour keeps serving', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.3.0-broken-health', 'rollback-window': '1s' }, env: 'local' });
+      const result = await compensated(handle.result());
+      assert.match(result.progress.reason ?? '', /health check answered 500/);
+      assert.deepEqual(await served(), servedBefore);
+      assert.deepEqual(await colours({ env: 'local' }), before);
+      assert.equal(await appRunning(before.idle), false, 'the broken release is stopped');
+    });
+  });
+
+  it('rolls back when the switch is rejected at its approval gate', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' }, env: 'local' });
+      await waitForProgress(handle, atGate('switch traffic'), 'the switch gate');
+      assert.equal(await appRunning(before.idle), true, 'the new release runs on the idle colour while waiting');
+      await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'not during the sale' });
+      await compensated(handle.result());
+      assert.deepEqual(await served(), servedBefore);
+      assert.deepEqual(await colours({ env: 'local' }), before);
+      assert.equal(await appRunning(before.idle), false);
+    });
+  });
+});
