@@ -50,8 +50,7 @@ export async function restartApp(input: HostInput): Promise<void> {
 
 export async function stopApp(input: HostInput): Promise<void> {
   const { e, target } = appContext(input);
-  // supervisorctl says "not running" with exit 1 when already stopped: stopping is then done.
-  await runOn(target, serviceCommand(e, 'app', 'stop'), { okExitCodes: [0, 1] });
+  await runOn(target, serviceCommand(e, 'app', 'stop'), { okExitCodes: [0, ...(e.services.app?.alreadyStopped ?? [])] });
 }
 
 /** Asks the app on the host for its health; fails (retryably) until it serves `commit`. */

@@ -23,6 +23,7 @@ export interface Service {
   reload?: string[];
   status?: string[];
   test?: string[];
+  alreadyStopped?: number[];
 }
 
 export type SecretRef = { file: string } | { env: string } | { command: string[] };
@@ -106,6 +107,9 @@ const schema = {
           reload: argv,
           status: argv,
           test: argv,
+          // Exit codes of `stop` that mean it was not running (e.g. supervisorctl: 1, and 7
+          // when supervisord itself is down, which stopped its programs).
+          alreadyStopped: { type: 'array', items: { type: 'integer' } },
         },
       },
     },

@@ -98,4 +98,51 @@ describe('deploy (blue/green) on the test bed', function () {
       assert.equal(await appRunning(before.idle), false);
     });
   });
+
+  it('refuses an unknown ref without changing anything', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v9.9.9' }, env: 'local' });
+      const result = await compensated(handle.result());
+      assert.match(result.progress.reason ?? '', /ref "v9\.9\.9" names no commit/);
+      assert.deepEqual(result.progress.compensations, [], 'nothing had changed, so nothing was undone');
+      assert.deepEqual(await served(), servedBefore);
+      assert.deepEqual(await colours({ env: 'local' }), before);
+    });
+  });
+
+  it('rolls back when the idle colour cannot be started (its process manager is down)', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      await runCommand({ env: 'local', host: before.idle, argv: ['service', 'supervisor', 'stop'] });
+      try {
+        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+        const result = await compensated(handle.result());
+        assert.equal(result.progress.steps.find((s) => s.name === `start ${before.idle}`)?.status, 'compensated');
+        assert.deepEqual(await served(), servedBefore);
+        assert.deepEqual(await colours({ env: 'local' }), before);
+      } finally {
+        await runCommand({ env: 'local', host: before.idle, argv: ['service', 'supervisor', 'start'] });
+      }
+      assert.equal(await appRunning(before.idle), false);
+    });
+  });
+
+  it('switches traffic back when cancelled during the rollback window', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '5m' }, env: 'local' });
+      await waitForProgress(handle, (p) => p.steps.some((s) => s.name.startsWith('rollback window') && s.status === 'running'), 'the rollback window');
+      assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live }, 'traffic had moved');
+      await handle.cancel();
+      await assert.rejects(handle.result(), /cancel/i);
+      assert.deepEqual(await served(), servedBefore);
+      assert.deepEqual(await colours({ env: 'local' }), before);
+      assert.equal(await appRunning(before.idle), false);
+      assert.equal(await appRunning(before.live), true);
+    });
+  });
 });
