@@ -2,21 +2,20 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../src/dev-server';
 import { ensureTestbedUp, testbedDown } from '../src/testbed';
+import { deployBench } from './deploy';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = await startDevServer();
-  try {
-    await stepOverhead(server.address);
-  } finally {
-    await server.stop();
-  }
   const startedHere = ensureTestbedUp();
   try {
+    await stepOverhead(server.address);
     await sshThroughput();
+    await deployBench(server.address);
   } finally {
+    await server.stop();
     if (startedHere) testbedDown();
   }
 }
