@@ -5,3 +5,4 @@ export * from './notify';
 export * from './temporal';
 export * from './release';
 export * from './lb';
+export * from './database';

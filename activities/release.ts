@@ -74,3 +74,9 @@ export function expectServing(curlOutput: string, commit: string, where: string)
   if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, 'WrongVersion');
   return { version: String(health.version), commit: health.commit };
 }
+
+/** Applies every pending migration, contract ones included. */
+export async function migrateAll(input: HostInput): Promise<void> {
+  const { target, appDir } = appContext(input);
+  await runOn(target, argvVar(environment(input.env), 'migrate'), { cwd: appDir, timeoutMs: 600_000, retryable: false });
+}

@@ -75,6 +75,31 @@ export const RUNBOOKS: RunbookSpec[] = [
       ];
     },
   },
+  {
+    name: 'migrate-then-code',
+    workflow: 'migrateThenCode',
+    description: 'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
+    mutating: true,
+    params: [
+      { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
+      { name: 'gate', boolean: true, description: 'also wait for approval before traffic moves' },
+      { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
+    ],
+    plan: (env, params) => {
+      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
+      const deployPlan = RUNBOOKS.find((r) => r.name === 'deploy')!.plan(env, params);
+      return [
+        ...deployPlan.slice(0, 2),
+        { step: 'safety backup of the database', where: db, does: `pg_dump --format=custom ${String(env.vars.databaseName)}` },
+        ...deployPlan.slice(2, 3),
+        { step: 'check the old code on the expanded schema', where: 'lb', does: 'GET /health still serves the old commit' },
+        ...deployPlan.slice(3),
+        { gate: 'contract migration', approvers: env.approvals.approvers, required: env.approvals.required },
+        { step: 'contract migration', where: 'the new live host', does: 'migrate (all pending, contract included)' },
+        { step: 'check through the load balancer', where: 'lb', does: 'GET /health serves <commit>' },
+      ];
+    },
+  },
 ];
 
 export function findRunbook(name: string): RunbookSpec | undefined {

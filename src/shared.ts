@@ -95,6 +95,8 @@ export interface RunProgress {
   compensations: CompensationRecord[];
   /** Undos that failed and must be done by hand. */
   leftToUndo: string[];
+  /** Points of no return: steps kept whatever happened after. */
+  settled: { why: string; steps: string[]; at: string }[];
 }
 
 export interface RunResult {

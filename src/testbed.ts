@@ -21,6 +21,18 @@ export function ensureTestbedUp(): boolean {
   return true;
 }
 
+/**
+ * A test bed as `up` makes it, whatever earlier runs did to it (deploys, migrations): taken
+ * down first if it was up (its runtime state goes with it), then brought up. Returns whether
+ * it was down before.
+ */
+export function freshTestbed(): boolean {
+  const wasUp = testbedIsUp();
+  if (wasUp) testbedDown();
+  if (testbed('up', false) !== 0) throw new Error('npm run testbed -- up failed (see its output above)');
+  return !wasUp;
+}
+
 export function testbedDown(): void {
   testbed('down', false);
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
 import { startDevServer, type DevServer } from '../src/dev-server';
-import { ensureTestbedUp, testbedDown } from '../src/testbed';
+import { freshTestbed, testbedDown } from '../src/testbed';
 import { pool } from '../activities/ssh/pool';
 import { closeTestClient } from './helpers';
 
@@ -23,8 +23,9 @@ export async function mochaGlobalSetup(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
   process.env.RUNBOOK_UI_URL = server.uiUrl;
-  // Left up if it was up before the suite, so a developer's bed survives a test run.
-  testbedStartedHere = ensureTestbedUp();
+  // Tests deploy and migrate, so each suite starts from a fresh bed; one that was up before
+  // the suite is left up after it.
+  testbedStartedHere = freshTestbed();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

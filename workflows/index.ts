@@ -1,4 +1,5 @@
 // Every workflow the worker registers: one file per runbook, and the environment lock.
 export { smoke } from './smoke';
 export { deploy } from './deploy';
+export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';

@@ -22,6 +22,7 @@ export function newProgress(input: RunInput): RunProgress {
     approvals: [],
     compensations: [],
     leftToUndo: [],
+    settled: [],
   };
 }
 

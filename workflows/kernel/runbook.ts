@@ -19,6 +19,8 @@ export interface Runbook {
   step<T>(name: string, action: StepAction<T>): Promise<T>;
   /** Pauses until the environment's approvers release the run. */
   approval(gate: string): Promise<void>;
+  /** A point of no return: the steps so far are kept whatever happens later. */
+  settle(why: string): void;
 }
 
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
@@ -45,6 +47,10 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
 
   const rb: Runbook = {
     step: (name, action) => saga.step(name, action),
+    settle: (why) => {
+      const kept = saga.settle();
+      progress.settled.push({ why, steps: kept, at: new Date().toISOString() });
+    },
     approval: async (gate) => {
       setState(progress, 'WAITING_APPROVAL');
       try {

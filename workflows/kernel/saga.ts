@@ -40,6 +40,13 @@ export class Saga {
     }
   }
 
+  /** Everything done so far stays done: a later failure undoes only what comes after. */
+  settle(): string[] {
+    const settled = this.undos.map((u) => u.step);
+    this.undos.length = 0;
+    return settled;
+  }
+
   /**
    * Runs every registered undo, newest first. Not cancellable: a cancelled run must still be
    * put back. A failing undo is recorded and the others still run.

@@ -1,0 +1,58 @@
+// The blue/green steps, shared by deploy and migrate-then-code: the release goes to the idle
+// colour (checked out, expand migrations applied while the live colour keeps serving), is
+// started and health-checked there, optionally approved, and only then takes traffic; the old
+// colour keeps running for a rollback window, then stops.
+import { sleep } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { Runbook } from './kernel';
+import { stepActivities, undoActivities } from './kernel';
+
+const { colours, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+});
+// A starting app may take a few seconds to answer: asked again for about 15 s, then failed.
+const { checkHealth } = stepActivities<typeof activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
+});
+const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
+
+export interface Release {
+  live: string;
+  idle: string;
+  commit: string;
+}
+
+/** Finds the colours and the commit the ref names; changes nothing. */
+export async function planRelease({ step }: Runbook, env: string, ref: string): Promise<Release> {
+  const { live, idle } = await step('find the idle colour', { run: () => colours({ env }) });
+  const commit = await step('resolve the ref', { run: () => resolveRef({ env, host: idle, ref }) });
+  return { live, idle, commit };
+}
+
+export async function installOnIdle({ step }: Runbook, env: string, { idle, commit }: Release): Promise<void> {
+  await step(`install on ${idle} (expand migrations)`, {
+    run: () => installRelease({ env, host: idle, commit }),
+    undo: () => undo.stopApp({ env, host: idle }),
+  });
+}
+
+export async function switchColours(rb: Runbook, env: string, { live, idle, commit }: Release, options: { gate?: boolean; windowMs: number; window: string }): Promise<void> {
+  const { step, approval } = rb;
+  await step(`start ${idle}`, {
+    run: () => restartApp({ env, host: idle }),
+    undo: () => undo.stopApp({ env, host: idle }),
+  });
+  await step(`health-check ${idle}`, { run: () => checkHealth({ env, host: idle, commit }) });
+  if (options.gate) await approval('switch traffic');
+  await step(`switch traffic to ${idle}`, {
+    run: () => switchUpstream({ env, host: idle }),
+    undo: () => undo.switchUpstream({ env, host: live }),
+  });
+  await step('check through the load balancer', { run: () => checkThroughLb({ env, commit }) });
+  await step(`rollback window (${options.window})`, { run: () => sleep(options.windowMs) });
+  await step(`stop ${live}`, { run: () => stopApp({ env, host: live }) });
+  // With the old colour stopped there is nothing to switch back to.
+  rb.settle(`${idle} serves ${commit.slice(0, 12)} and ${live} is stopped`);
+}

@@ -1,0 +1,38 @@
+// migrate-then-code: the safe order for a release that changes the schema. A safety backup;
+// the expand migration while the old code keeps serving (and a check that it still does);
+// the new code through blue/green; an approval; then the contract migration. A failed expand
+// leaves the schema as it was (each migration is one transaction); a failed code step rolls
+// the code back onto the expanded schema; a failed or refused contract leaves the new code
+// serving on the expanded schema.
+import { workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { parseDuration } from '../src/duration';
+import type { RunInput, RunResult } from '../src/shared';
+import { installOnIdle, planRelease, switchColours } from './blue-green';
+import { runbook, stepActivities } from './kernel';
+
+const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActivities<typeof activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+});
+
+export type MigrateThenCodeParams = { ref: string; gate?: boolean; 'rollback-window'?: string };
+
+export async function migrateThenCode(input: RunInput<MigrateThenCodeParams>): Promise<RunResult> {
+  const { env } = input;
+  const window = input.params['rollback-window'] ?? '10m';
+  return runbook(input, async (rb) => {
+    const release = await planRelease(rb, env, input.params.ref);
+    const serving = await rb.step('record the serving commit', { run: () => checkedOutCommit({ env, host: release.live }) });
+    await rb.step('safety backup of the database', { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }) });
+
+    await installOnIdle(rb, env, release);
+    await rb.step('check the old code on the expanded schema', { run: () => checkThroughLb({ env, commit: serving }) });
+
+    await switchColours(rb, env, release, { gate: input.params.gate, window, windowMs: parseDuration(window, 'rollback-window') });
+
+    await rb.approval('contract migration');
+    await rb.step('contract migration', { run: () => migrateAll({ env, host: release.idle }) });
+    await rb.step('check through the load balancer', { run: () => checkThroughLb({ env, commit: release.commit }) });
+  });
+}
