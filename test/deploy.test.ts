@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
 import { approvalSignal, type RunResult } from '../src/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 
 const LB = 'http://10.213.0.30/health';
 
@@ -68,6 +69,7 @@ describe('deploy (blue/green) on the test bed', function () {
       assert.deepEqual(await served(), { status: 200, commit });
       assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
       assert.equal(await appRunning(before.live), false, 'the old colour is stopped after the rollback window');
+      await recordHistory(handle, 'deploy-completed');
     });
   });
 
@@ -81,6 +83,7 @@ describe('deploy (blue/green) on the test bed', function () {
       assert.deepEqual(await served(), servedBefore);
       assert.deepEqual(await colours({ env: 'local' }), before);
       assert.equal(await appRunning(before.idle), false, 'the broken release is stopped');
+      await recordHistory(handle, 'deploy-unhealthy');
     });
   });
 

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, migrationStatus, runCommand } from '../activities';
 import { approvalSignal, type RunResult } from '../src/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 
 async function servedCommit(): Promise<string> {
   const res = await fetch('http://10.213.0.30/health', { signal: AbortSignal.timeout(3000) });
@@ -61,6 +62,7 @@ describe('migrate-then-code on the test bed', function () {
       assert.deepEqual(await schema(), ['0001', '0002', '0003']);
       const backup = await runCommand({ env: 'local', host: 'db', argv: ['test', '-s', `/var/backups/runbook/${handle.workflowId}-safety.dump`], okExitCodes: [0, 1] });
       assert.equal(backup.exitCode, 0, 'the safety backup exists and is not empty');
+      await recordHistory(handle, 'migrate-then-code-completed');
     });
   });
 
