@@ -22,18 +22,30 @@ export async function liveHost({ env }: { env: string }): Promise<string> {
   return host;
 }
 
-/** Points the upstream at `host` (a no-op when it already does); nginx -t before the reload. */
-export async function switchUpstream({ env, host }: { env: string; host: string }): Promise<void> {
+/**
+ * Points the upstream at `host`. Nothing is done when it already does; a config nginx -t
+ * refuses is put back at once, so a bad file never waits on disk for the next reload.
+ */
+export async function switchUpstream({ env, host }: { env: string; host: string }): Promise<{ changed: boolean }> {
   const { e, target, upstreamFile } = lbContext(env);
   const web = e.hosts[host];
   if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, 'BadInput');
   const upstream = stringVar(e, 'upstreamName');
   const port = String(e.vars.appPort ?? 8000);
   const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${port}; # ${host}\n}\n`;
+  const previous = (await runOn(target, ['cat', '--', upstreamFile])).stdout;
+  if (previous === content) return { changed: false };
   // Written beside and renamed over, so nginx never reads half a file.
-  await runOn(target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', upstreamFile], { stdin: content });
-  await runOn(target, serviceCommand(e, 'nginx', 'test'), { retryable: false });
+  const write = (text: string) => runOn(target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', upstreamFile], { stdin: text });
+  await write(content);
+  try {
+    await runOn(target, serviceCommand(e, 'nginx', 'test'), { retryable: false });
+  } catch (err) {
+    await write(previous);
+    throw err;
+  }
   await runOn(target, serviceCommand(e, 'nginx', 'reload'));
+  return { changed: true };
 }
 
 /** What the load balancer serves: must be `commit`. */

@@ -148,4 +148,23 @@ describe('deploy (blue/green) on the test bed', function () {
       assert.equal(await appRunning(before.live), true);
     });
   });
+
+  it('rolls back when nginx refuses the new configuration: the old colour keeps serving', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const broken = '/etc/nginx/conf.d/zz-broken-by-test.conf';
+      await runCommand({ env: 'local', host: 'lb', argv: ['sh', '-c', 'echo "this is not nginx syntax" > "$1"', 'inject', broken] });
+      try {
+        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+        const result = await compensated(handle.result());
+        assert.match(result.progress.reason ?? '', /nginx' '-t' exited with 1/);
+        assert.deepEqual(await served(), servedBefore);
+        assert.deepEqual(await colours({ env: 'local' }), before, 'the upstream file was put back');
+      } finally {
+        await runCommand({ env: 'local', host: 'lb', argv: ['rm', '-f', '--', broken] });
+      }
+      assert.equal(await appRunning(before.idle), false);
+    });
+  });
 });
