@@ -82,6 +82,8 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
         }
       },
     });
+    // After a timeout or cancel the command's own promise may still reject; it is not awaited then.
+    exec.catch(() => undefined);
     let result;
     try {
       result = await Promise.race([exec, stopped]);
