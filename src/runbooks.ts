@@ -34,6 +34,13 @@ export interface RunbookSpec {
 const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
 
+/** What a release runbook (deploy, migrate-then-code) is told. */
+const RELEASE_PARAMS: ParamSpec[] = [
+  { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
+  { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
+  { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
+];
+
 export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'smoke',
@@ -52,11 +59,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     workflow: 'deploy',
     description: 'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
     mutating: true,
-    params: [
-      { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
-      { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
-      { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
-    ],
+    params: RELEASE_PARAMS,
     plan: (env, params) => {
       const web = Object.entries(env.hosts).filter(([, h]) => h.roles.includes('web')).map(([n]) => n);
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
@@ -80,11 +83,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     workflow: 'migrateThenCode',
     description: 'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
     mutating: true,
-    params: [
-      { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
-      { name: 'gate', boolean: true, description: 'also wait for approval before traffic moves' },
-      { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
-    ],
+    params: RELEASE_PARAMS,
     plan: (env, params) => {
       const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
       const deployPlan = RUNBOOKS.find((r) => r.name === 'deploy')!.plan(env, params);

@@ -4,6 +4,7 @@
 // colour keeps running for a rollback window, then stops.
 import { sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
+import { parseDuration } from '../src/duration';
 import type { Runbook } from './kernel';
 import { stepActivities, undoActivities } from './kernel';
 
@@ -17,6 +18,20 @@ const { checkHealth } = stepActivities<typeof activities>({
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
 });
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
+
+/** What deploy and migrate-then-code are told. */
+export type ReleaseParams = { ref: string; gate?: boolean; 'rollback-window'?: string };
+
+export interface SwitchOptions {
+  gate?: boolean;
+  window: string;
+  windowMs: number;
+}
+
+export function switchOptions(params: ReleaseParams): SwitchOptions {
+  const window = params['rollback-window'] ?? '10m';
+  return { gate: params.gate, window, windowMs: parseDuration(window, 'rollback-window') };
+}
 
 export interface Release {
   live: string;
@@ -38,7 +53,7 @@ export async function installOnIdle({ step }: Runbook, env: string, { idle, comm
   });
 }
 
-export async function switchColours(rb: Runbook, env: string, { live, idle, commit }: Release, options: { gate?: boolean; windowMs: number; window: string }): Promise<void> {
+export async function switchColours(rb: Runbook, env: string, { live, idle, commit }: Release, options: SwitchOptions): Promise<void> {
   const { step, approval } = rb;
   await step(`start ${idle}`, {
     run: () => restartApp({ env, host: idle }),

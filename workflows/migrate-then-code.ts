@@ -6,9 +6,8 @@
 // serving on the expanded schema.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { parseDuration } from '../src/duration';
 import type { RunInput, RunResult } from '../src/shared';
-import { installOnIdle, planRelease, switchColours } from './blue-green';
+import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook, stepActivities } from './kernel';
 
 const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActivities<typeof activities>({
@@ -16,11 +15,8 @@ const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActiv
   heartbeatTimeout: '1 minute',
 });
 
-export type MigrateThenCodeParams = { ref: string; gate?: boolean; 'rollback-window'?: string };
-
-export async function migrateThenCode(input: RunInput<MigrateThenCodeParams>): Promise<RunResult> {
+export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<RunResult> {
   const { env } = input;
-  const window = input.params['rollback-window'] ?? '10m';
   return runbook(input, async (rb) => {
     const release = await planRelease(rb, env, input.params.ref);
     const serving = await rb.step('record the serving commit', { run: () => checkedOutCommit({ env, host: release.live }) });
@@ -29,7 +25,7 @@ export async function migrateThenCode(input: RunInput<MigrateThenCodeParams>): P
     await installOnIdle(rb, env, release);
     await rb.step('check the old code on the expanded schema', { run: () => checkThroughLb({ env, commit: serving }) });
 
-    await switchColours(rb, env, release, { gate: input.params.gate, window, windowMs: parseDuration(window, 'rollback-window') });
+    await switchColours(rb, env, release, switchOptions(input.params));
 
     await rb.approval('contract migration');
     await rb.step('contract migration', { run: () => migrateAll({ env, host: release.idle }) });
