@@ -133,6 +133,8 @@ const validate = new Ajv({ allErrors: true, useDefaults: true }).compile(schema)
 
 export class InventoryError extends Error {}
 
+const parsed = new Map<string, { mtimeMs: number; env: Environment }>();
+
 export function listEnvironments(dirs = inventoryDirs()): string[] {
   const names = dirs.flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []))
     .filter((f) => /\.ya?ml$/.test(f))
@@ -147,7 +149,13 @@ export function loadEnvironment(name: string, dirs = inventoryDirs()): Environme
     const known = listEnvironments(dirs);
     throw new InventoryError(`unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`);
   }
-  return parseEnvironment(fs.readFileSync(file, 'utf8'), file, name);
+  // Activities ask for their environment on every call: parse and validate a file once per change.
+  const { mtimeMs } = fs.statSync(file);
+  const cached = parsed.get(file);
+  if (cached && cached.mtimeMs === mtimeMs) return cached.env;
+  const env = parseEnvironment(fs.readFileSync(file, 'utf8'), file, name);
+  parsed.set(file, { mtimeMs, env });
+  return env;
 }
 
 export function parseEnvironment(text: string, file: string, expectedName?: string): Environment {
