@@ -2,12 +2,14 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../src/dev-server';
 import { ensureTestbedUp, testbedDown } from '../src/testbed';
+import { leaseTestbed } from '../src/testbed-lease';
 import { deployBench } from './deploy';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const lease = await leaseTestbed();
   const server = await startDevServer();
   const startedHere = ensureTestbedUp();
   try {
@@ -17,6 +19,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     if (startedHere) testbedDown();
+    await lease.release();
   }
 }
 

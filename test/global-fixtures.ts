@@ -7,12 +7,14 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
 import { startDevServer, type DevServer } from '../src/dev-server';
 import { freshTestbed, testbedDown } from '../src/testbed';
+import { leaseTestbed, type TestbedLease } from '../src/testbed-lease';
 import { pool } from '../activities/ssh/pool';
 import { closeTestClient } from './helpers';
 
 let server: DevServer | undefined;
 let stateDir: string | undefined;
 let testbedStartedHere = false;
+let lease: TestbedLease | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -25,6 +27,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   process.env.RUNBOOK_UI_URL = server.uiUrl;
   // Tests deploy and migrate, so each suite starts from a fresh bed; one that was up before
   // the suite is left up after it.
+  lease = await leaseTestbed();
   testbedStartedHere = freshTestbed();
 }
 
@@ -33,5 +36,6 @@ export async function mochaGlobalTeardown(): Promise<void> {
   await pool.closeAll();
   await server?.stop();
   if (testbedStartedHere) testbedDown();
+  await lease?.release();
   if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
 }
