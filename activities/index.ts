@@ -6,3 +6,4 @@ export * from './temporal';
 export * from './release';
 export * from './lb';
 export * from './database';
+export * from './provision';

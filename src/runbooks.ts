@@ -28,6 +28,8 @@ export interface RunbookSpec {
   mutating: boolean;
   params: ParamSpec[];
   plan(env: Environment, params: Record<string, unknown>): PlanItem[];
+  /** Checks the parameters against the environment; returns what is wrong, if anything. */
+  check?(env: Environment, params: Record<string, unknown>): string | undefined;
 }
 
 /** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
@@ -96,6 +98,40 @@ export const RUNBOOKS: RunbookSpec[] = [
         { gate: 'contract migration', approvers: env.approvals.approvers, required: env.approvals.required },
         { step: 'contract migration', where: 'the new live host', does: 'migrate (all pending, contract included)' },
         { step: 'check through the load balancer', where: 'lb', does: 'GET /health serves <commit>' },
+      ];
+    },
+  },
+  {
+    name: 'provision',
+    workflow: 'provision',
+    description: 'brings a fresh Debian host to the known state: ops user, sshd hardening, firewall, fail2ban, unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; a second run changes nothing',
+    mutating: true,
+    params: [{ name: 'host', required: true, pattern: /^[a-z][a-z0-9-]{0,62}$/, description: "the inventory name of the host to provision (e.g. fresh)" }],
+    check: (env, params) => {
+      const host = String(params.host);
+      if (!env.hosts[host]) return `no host ${JSON.stringify(host)} in environment ${env.environment} (hosts: ${Object.keys(env.hosts).join(', ')})`;
+      if (!env.vars.provision) return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
+      return undefined;
+    },
+    plan: (env, params) => {
+      const host = String(params.host);
+      const p = (env.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
+      const ops = p.opsUser ?? 'ops';
+      return [
+        { step: 'reach the host', where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
+        { step: 'ops user with SSH key and sudo', where: host, does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`, undo: 'remove what this run added' },
+        { step: 'ops user can log in and sudo', where: host, does: `a new SSH login as ${ops}, then sudo -n` },
+        { step: 'sshd: no root login, no passwords', where: host, does: 'sshd_config.d drop-in; sshd -t; reload', undo: 'put the previous file back; reload' },
+        { step: 'firewall: only ssh, http, https', where: host, does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`, undo: 'put the previous /etc/ufw and state back' },
+        { step: 'fail2ban on sshd', where: host, does: 'jail.d/runbook-sshd.local; (re)start fail2ban', undo: 'previous jail; stop fail2ban if it was stopped' },
+        { step: 'unattended security upgrades', where: host, does: 'apt.conf.d: security origins, no automatic reboot, mail root', undo: 'previous files' },
+        { step: 'packages (versions recorded)', where: host, does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt` },
+        { step: 'database and its user', where: host, does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`, undo: 'drop what this run created' },
+        { step: 'application directory', where: host, does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`, undo: 'remove what this run created' },
+        { step: 'application .env from secrets', where: host, does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`, undo: 'previous file' },
+        { step: 'process manager entry', where: host, does: 'supervisor program app; supervisorctl update', undo: 'previous entry' },
+        { step: 'nginx site', where: host, does: 'conf.d/app.conf; nginx -t; reload', undo: 'previous site; reload' },
+        { step: 'verify services and ports', where: host, does: 'services running; ports answer from outside' },
       ];
     },
   },

@@ -42,6 +42,9 @@ export interface StepRecord {
   startedAt: string;
   endedAt?: string;
   error?: string;
+  /** For steps that converge a host to a state: whether this run had to change anything. */
+  changed?: boolean;
+  detail?: string;
 }
 
 export interface CompensationRecord {

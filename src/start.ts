@@ -47,6 +47,8 @@ export function prepareRun(req: StartRequest): PreparedRun {
     }
     params[p.name] = value;
   }
+  const wrong = spec.check?.(environment, params);
+  if (wrong) throw new UsageError(wrong);
   const input: RunInput = {
     runbook: spec.name,
     env: environment.environment,

@@ -2,14 +2,23 @@
 // failed request on the way; a release whose health check fails, or a rejected switch, leaves
 // the old colour serving.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
+import { projectRoot } from '../src/config';
 import { approvalSignal, type RunResult } from '../src/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 
 const LB = 'http://10.213.0.30/health';
+
+/** A command as root inside a host through its console, not SSH: for tests that kill sshd. */
+async function onConsole(host: string, script: string): Promise<void> {
+  await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'console', host, 'sh', '-c', script]);
+}
 
 async function served(): Promise<{ status: number; commit?: string }> {
   const res = await fetch(LB, { signal: AbortSignal.timeout(3000) });
@@ -164,6 +173,30 @@ describe('deploy (blue/green) on the test bed', function () {
       } finally {
         await runCommand({ env: 'local', host: 'lb', argv: ['rm', '-f', '--', broken] });
       }
+      assert.equal(await appRunning(before.idle), false);
+    });
+  });
+
+  it('rolls back when sshd dies on the idle colour mid-install; the undo completes once sshd is back', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const servedBefore = await served();
+      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+      await waitForProgress(handle, (p) => p.steps.some((s) => s.name.startsWith('install on') && s.status === 'running'), 'the install step');
+      // The listener and every session with it: the host is unreachable over SSH.
+      await onConsole(before.idle, 'pkill -KILL -x sshd');
+      try {
+        await waitForProgress(handle, (p) => p.state === 'COMPENSATING', 'compensation to start');
+        // The undo (stop the app on the idle colour) needs SSH too: it keeps retrying until then.
+        assert.deepEqual(await served(), servedBefore, 'the old colour serves meanwhile');
+      } finally {
+        await onConsole(before.idle, 'service ssh start >/dev/null');
+      }
+      const result = await compensated(handle.result());
+      assert.match(result.progress.reason ?? '', /connect|connection/i);
+      assert.deepEqual(result.progress.leftToUndo, []);
+      assert.deepEqual(await served(), servedBefore);
+      assert.deepEqual(await colours({ env: 'local' }), before);
       assert.equal(await appRunning(before.idle), false);
     });
   });

@@ -3,3 +3,4 @@ export { smoke } from './smoke';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
+export { provision } from './provision';

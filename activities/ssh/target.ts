@@ -17,9 +17,11 @@ export interface SshTarget {
 export interface HostRef {
   env: string;
   host: string;
+  /** Log in as this user instead of the inventory's (provision switches to its ops user). */
+  login?: string;
 }
 
-export function resolveTarget({ env, host }: HostRef): SshTarget {
+export function resolveTarget({ env, host, login }: HostRef): SshTarget {
   let environment;
   try {
     environment = loadEnvironment(env);
@@ -31,10 +33,10 @@ export function resolveTarget({ env, host }: HostRef): SshTarget {
     throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in environment ${env} (hosts: ${Object.keys(environment.hosts).join(', ')})`, 'BadInventory');
   }
   const target: SshTarget = {
-    name: `${env}/${host}`,
+    name: login ? `${env}/${login}@${host}` : `${env}/${host}`,
     address: h.address,
     port: h.port ?? environment.ssh.port ?? 22,
-    username: h.user ?? environment.ssh.user,
+    username: login ?? h.user ?? environment.ssh.user,
     privateKeyPath: expandPath(environment.ssh.privateKey),
     knownHostsPath: expandPath(environment.ssh.knownHosts),
   };

@@ -3,6 +3,9 @@
 #   testbed.sh up       create or complete it, wait until every service answers
 #   testbed.sh down     stop and remove everything it started; keep the caches
 #   testbed.sh status   print each host and service as up/down; exit 0 only if all are up
+#   testbed.sh console HOST CMD [ARG...]
+#                       run a command as root inside a host without SSH, as a cloud provider's
+#                       console would (for tests that stop sshd or turn root login off)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -82,5 +85,6 @@ case "${1:-}" in
   up) lock; up ;;
   down) lock; down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  console) [[ $# -ge 3 ]] || { echo "usage: $0 console HOST CMD [ARG...]" >&2; exit 2; }; shift; require_root; host_exec "$@" ;;
+  *) echo "usage: $0 up|down|status|console HOST CMD..." >&2; exit 2 ;;
 esac

@@ -29,6 +29,7 @@ export class Saga {
     try {
       const result = await action.run();
       record.status = 'done';
+      if (isOutcome(result)) Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
       return result;
     } catch (err) {
       record.status = 'failed';
@@ -71,6 +72,10 @@ export class Saga {
       }
     });
   }
+}
+
+function isOutcome(value: unknown): value is { changed: boolean; detail?: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { changed?: unknown }).changed === 'boolean';
 }
 
 /** The innermost message of a failure chain: what an operator needs to read. */
