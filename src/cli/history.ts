@@ -144,7 +144,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
   if (s) lines.push(`  started ${t.startTime ?? '?'} by ${s.initiator}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`);
   if (t.closeTime) lines.push(`  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`);
   if (!p) {
-    lines.push('  (the run left no record of its own: cancelled or terminated with no worker to ask; the server\'s events follow)');
+    const why = t.status === 'RUNNING' ? 'no worker answered the progress query' : `it ended ${t.status.toLowerCase()} without a result, and no worker answered the progress query`;
+    lines.push(`  (no record from the run itself: ${why}; what the server recorded follows)`);
   } else {
     lines.push(`  (record from the ${t.recordFrom})`);
     if (p.reason) lines.push(`  reason: ${p.reason}`);

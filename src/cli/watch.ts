@@ -115,8 +115,11 @@ class TtyView implements View {
 
   private draw(lines: Line[]): void {
     const width = process.stdout.columns || 120;
-    // Lines never wrap, so the cursor can go back exactly as many lines as were drawn.
-    const text = lines.map((l) => (l.text.length > width - 1 ? `${l.text.slice(0, width - 2)}…` : l.text));
+    const height = process.stdout.rows || 50;
+    // Lines never wrap and the display never scrolls, so the cursor can go back exactly as many
+    // lines as were drawn. On a short terminal the oldest lines under the first make room.
+    const shown = lines.length < height ? lines : [lines[0], { key: 'cut', text: '  …' }, ...lines.slice(lines.length - (height - 3))];
+    const text = shown.map((l) => (l.text.length > width - 1 ? `${l.text.slice(0, width - 2)}…` : l.text));
     const up = this.height ? `\x1b[${this.height}F\x1b[J` : '';
     this.write(`${up}${text.join('\n')}\n`);
     this.height = text.length;
