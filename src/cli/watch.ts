@@ -106,19 +106,20 @@ class TtyView implements View {
 
   end(status: RunStatus, exitCode: number): void {
     const lines = status.progress ? progressLines(this.runId, status.progress, { url: this.url }) : [];
-    this.draw([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }]);
+    // The last frame is not redrawn, so it may scroll: all of it is shown.
+    this.draw([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }], true);
   }
 
   interrupted(): void {
     this.write(`stopped watching ${this.runId}; it goes on (runbook watch ${this.runId})\n`);
   }
 
-  private draw(lines: Line[]): void {
+  private draw(lines: Line[], final = false): void {
     const width = process.stdout.columns || 120;
     const height = process.stdout.rows || 50;
     // Lines never wrap and the display never scrolls, so the cursor can go back exactly as many
     // lines as were drawn. On a short terminal the oldest lines under the first make room.
-    const shown = lines.length < height ? lines : [lines[0], { key: 'cut', text: '  …' }, ...lines.slice(lines.length - (height - 3))];
+    const shown = final || lines.length < height ? lines : [lines[0], { key: 'cut', text: '  …' }, ...lines.slice(lines.length - (height - 3))];
     const text = shown.map((l) => (l.text.length > width - 1 ? `${l.text.slice(0, width - 2)}…` : l.text));
     const up = this.height ? `\x1b[${this.height}F\x1b[J` : '';
     this.write(`${up}${text.join('\n')}\n`);
