@@ -59,15 +59,18 @@ async function follow(client: Client, run: PreparedRun, namespace: string): Prom
     console.log(`refused: ${admission.reason} (npm run runbook -- status ${admission.heldBy})`);
     return 1;
   }
-  const approver = run.input.approval.approvers[0] ?? 'alice';
+  const approver = run.input.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';
+  // Exactly what the Web UI (2.42) asks for, in the order it asks (test/web-ui.test.ts follows it).
   console.log(`
 started ${run.runId}: ${run.spec.description}
 It now waits at the approval gate "go-ahead". Approve it:
   in the Web UI: ${runUrl(namespace, run.runId)}
-    "Send a Signal" (the Actions menu at the top right), signal name: approval, input:
+    "More Actions" (top right) > "Send a Signal", signal name: approval, data:
     {"approver": "${approver}", "decision": "approve", "comment": "looks good"}
+    then "Submit"
   or in a terminal: npm run runbook -- approve ${run.runId} --as ${approver}
 (reject with "decision": "reject", or: npm run runbook -- reject ${run.runId} --as ${approver} --comment why)
+Follow it: npm run runbook -- watch ${run.runId}    Its audit trail: npm run runbook -- history ${run.runId}
 `);
   try {
     const result = (await handle.result()) as RunResult;

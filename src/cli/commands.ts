@@ -9,6 +9,8 @@ import { taskQueue } from '../config';
 import { actor, parse, runIdArg } from './args';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
+import { watchMode, watchRun } from './watch';
+import { formatAuditTrail, readAuditTrail } from './history';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -24,6 +26,7 @@ const start: Command = async (args, connect) => {
     as: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
+    follow: { type: 'boolean' },
     ...paramOptions,
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -66,6 +69,12 @@ const start: Command = async (args, connect) => {
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
+  if (values.follow) {
+    // JSON lines from here on, so the start is one line too.
+    if (values.json) process.stdout.write(`${JSON.stringify({ event: 'started', runId: run.runId, runbook: run.spec.name, env: run.input.env, url })}\n`);
+    else console.log(`started ${run.runId}  (${url})`);
+    return watchRun(client, run.runId, { mode: watchMode(Boolean(values.json)), url });
+  }
   if (values.json) printJson({ runId: run.runId, runbook: run.spec.name, env: run.input.env, url });
   else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
   return 0;
@@ -161,6 +170,26 @@ const list: Command = async (args, connect) => {
   return 0;
 };
 
+/** Follows a run until it closes; the exit code says how it ended (see src/cli/watch.ts). */
+const watch: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const runId = runIdArg(positionals, 'watch');
+  const client = await connect();
+  const url = runUrl(client.options.namespace, runId);
+  return withRun(runId, () => watchRun(client, runId, { mode: watchMode(Boolean(values.json)), url }));
+};
+
+/** The audit trail: who started it with what, every decision, every step and undo with times. */
+const history: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const runId = runIdArg(positionals, 'history');
+  const client = await connect();
+  const trail = await withRun(runId, () => readAuditTrail(client, runId));
+  if (values.json) printJson(trail);
+  else console.log(formatAuditTrail(trail).join('\n'));
+  return 0;
+};
+
 function isDeadline(err: unknown): boolean {
   const e = err as { code?: number; cause?: { code?: number } };
   return e?.code === 4 || e?.cause?.code === 4 || /deadline/i.test(String((err as Error)?.message));
@@ -182,4 +211,6 @@ export const COMMANDS: Record<string, Command> = {
   reject: decide('reject'),
   cancel,
   list,
+  watch,
+  history,
 };

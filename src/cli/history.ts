@@ -1,0 +1,173 @@
+// `runbook history <id>`: a run's audit trail, also long after it closed. The run's own record
+// (its progress: steps, gates, decisions, undos) comes from its result, or the failure it ended
+// with; while it runs, from the progress query. The server's event history adds what only the
+// server saw (which client started the run and sent each decision) and stands in for the run's
+// record when there is none (a cancelled or terminated run, no worker to ask).
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import { maskSecrets, type RunInput, type RunProgress } from '../shared';
+import { readStatus } from './progress';
+import { approvalText, formatDuration } from './render';
+
+/** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
+export interface ServerEvent {
+  at: string;
+  what: string;
+  /** The client that caused it (its Temporal identity), when there was one. */
+  by?: string;
+  detail?: unknown;
+}
+
+export interface AuditTrail {
+  runId: string;
+  status: string;
+  startTime?: string;
+  closeTime?: string;
+  /** Where the run's own record came from; absent when only the server's events are known. */
+  recordFrom?: 'result' | 'progress query';
+  /** Who started it, with which parameters (secrets masked): from the run's input. */
+  started?: { initiator: string; runbook: string; env: string; params: Record<string, unknown>; by?: string };
+  progress?: RunProgress;
+  events: ServerEvent[];
+}
+
+export async function readAuditTrail(client: Client, runId: string): Promise<AuditTrail> {
+  const handle = client.workflow.getHandle(runId);
+  const status = await readStatus(client, handle);
+  const trail: AuditTrail = { runId, status: status.status, startTime: status.startTime, closeTime: status.closeTime, events: [] };
+  if (status.progress) {
+    trail.progress = status.progress;
+    // A run that completed or failed carries its record in its result; otherwise a worker answered the query.
+    trail.recordFrom = status.status === 'COMPLETED' || status.status === 'FAILED' ? 'result' : 'progress query';
+  }
+  await addServerEvents(client, handle, trail);
+  return trail;
+}
+
+/** The fields of history events read here (the SDK's protobuf types, narrowed). */
+interface HistoryEvent {
+  eventId?: unknown;
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null; identity?: string | null } | null;
+  workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null; identity?: string | null } | null;
+  workflowExecutionUpdateAcceptedEventAttributes?: {
+    acceptedRequest?: { input?: { name?: string | null; args?: { payloads?: Payload[] | null } | null } | null; meta?: { identity?: string | null } | null } | null;
+  } | null;
+  workflowExecutionCancelRequestedEventAttributes?: { identity?: string | null; cause?: string | null } | null;
+  workflowExecutionTerminatedEventAttributes?: { identity?: string | null; reason?: string | null } | null;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
+  activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
+  activityTaskTimedOutEventAttributes?: { scheduledEventId?: unknown } | null;
+  workflowExecutionCompletedEventAttributes?: object | null;
+  workflowExecutionFailedEventAttributes?: { failure?: { message?: string | null } | null } | null;
+  workflowExecutionCanceledEventAttributes?: object | null;
+  workflowExecutionTimedOutEventAttributes?: object | null;
+}
+
+async function addServerEvents(client: Client, handle: WorkflowHandle, trail: AuditTrail): Promise<void> {
+  const history = await handle.fetchHistory();
+  const converter = client.options.loadedDataConverter;
+  // Payloads go through the client's data converter, so a payload codec in it decodes them.
+  const decode = async (payloads: Payload[] | null | undefined): Promise<unknown[]> => {
+    try {
+      return await decodeArrayFromPayloads(converter, payloads ?? []);
+    } catch (err) {
+      return [`(cannot decode: ${(err as Error).message})`];
+    }
+  };
+  const activities = new Map<string, string>();
+  for (const raw of history.events ?? []) {
+    const ev = raw as HistoryEvent;
+    const at = new Date(optionalTsToMs(ev.eventTime as never) ?? 0).toISOString();
+    const push = (what: string, by?: string | null, detail?: unknown) => trail.events.push({ at, what, ...(by ? { by } : {}), ...(detail === undefined ? {} : { detail }) });
+    if (ev.workflowExecutionStartedEventAttributes) {
+      const a = ev.workflowExecutionStartedEventAttributes;
+      const [input] = (await decode(a.input?.payloads)) as [RunInput | undefined];
+      if (input && typeof input === 'object') {
+        trail.started = {
+          initiator: input.initiator,
+          runbook: input.runbook,
+          env: input.env,
+          params: maskSecrets(input.params ?? {}),
+          ...(a.identity ? { by: a.identity } : {}),
+        };
+      }
+      push('started', a.identity);
+    } else if (ev.workflowExecutionSignaledEventAttributes) {
+      const a = ev.workflowExecutionSignaledEventAttributes;
+      const [input] = await decode(a.input?.payloads);
+      push(`signal ${a.signalName}`, a.identity, input);
+    } else if (ev.workflowExecutionUpdateAcceptedEventAttributes) {
+      const req = ev.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
+      const args = await decode(req?.input?.args?.payloads);
+      push(`update ${req?.input?.name}`, req?.meta?.identity, args.length === 1 ? args[0] : args);
+    } else if (ev.workflowExecutionCancelRequestedEventAttributes) {
+      push('cancel requested', ev.workflowExecutionCancelRequestedEventAttributes.identity, ev.workflowExecutionCancelRequestedEventAttributes.cause || undefined);
+    } else if (ev.workflowExecutionTerminatedEventAttributes) {
+      push('terminated', ev.workflowExecutionTerminatedEventAttributes.identity, ev.workflowExecutionTerminatedEventAttributes.reason || undefined);
+    } else if (ev.activityTaskScheduledEventAttributes) {
+      const name = ev.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
+      activities.set(String(ev.eventId), name);
+      push(`activity ${name} scheduled`);
+    } else if (ev.activityTaskCompletedEventAttributes) {
+      push(`activity ${activities.get(String(ev.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'} completed`);
+    } else if (ev.activityTaskFailedEventAttributes) {
+      const a = ev.activityTaskFailedEventAttributes;
+      push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} failed`, undefined, a.failure?.message ?? undefined);
+    } else if (ev.activityTaskTimedOutEventAttributes) {
+      push(`activity ${activities.get(String(ev.activityTaskTimedOutEventAttributes.scheduledEventId)) ?? '?'} timed out`);
+    } else if (ev.workflowExecutionCompletedEventAttributes) {
+      push('completed');
+    } else if (ev.workflowExecutionFailedEventAttributes) {
+      push('failed', undefined, ev.workflowExecutionFailedEventAttributes.failure?.message ?? undefined);
+    } else if (ev.workflowExecutionCanceledEventAttributes) {
+      push('cancelled');
+    } else if (ev.workflowExecutionTimedOutEventAttributes) {
+      push('timed out');
+    }
+  }
+}
+
+function span(startedAt: string, endedAt: string | undefined): string {
+  if (!endedAt) return `from ${startedAt} (not ended)`;
+  return `${startedAt} → ${endedAt} (${formatDuration(Date.parse(endedAt) - Date.parse(startedAt))})`;
+}
+
+/** The audit trail as text: who started it and how, the decisions, the steps and undos, then the server's events. */
+export function formatAuditTrail(t: AuditTrail): string[] {
+  const p = t.progress;
+  const s = t.started ?? (p ? { initiator: p.initiator, runbook: p.runbook, env: p.env, params: p.params } : undefined);
+  const lines = [`${t.runId}: ${p?.state ?? t.status}${p && p.state !== t.status ? ` (workflow ${t.status})` : ''}`];
+  if (s) lines.push(`  started ${t.startTime ?? '?'} by ${s.initiator}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`);
+  if (t.closeTime) lines.push(`  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`);
+  if (!p) {
+    const why = t.status === 'RUNNING' ? 'no worker answered the progress query' : `it ended ${t.status.toLowerCase()} without a result, and no worker answered the progress query`;
+    lines.push(`  (no record from the run itself: ${why}; what the server recorded follows)`);
+  } else {
+    lines.push(`  (record from the ${t.recordFrom})`);
+    if (p.reason) lines.push(`  reason: ${p.reason}`);
+    lines.push('  steps:');
+    for (const st of p.steps) lines.push(`    ${st.name}: ${st.status}, ${span(st.startedAt, st.endedAt)}${st.error ? ` (${st.error})` : ''}`);
+    if (!p.steps.length) lines.push('    (none)');
+    if (p.gates.length) lines.push('  gates:');
+    for (const g of p.gates) {
+      lines.push(`    ${g.name}: ${g.outcome ?? 'open'}, ${span(g.openedAt, g.closedAt)}; ${g.required} of ${g.approvers.join(', ')}${g.notified ? `; notice ${g.notified}` : ''}`);
+    }
+    if (p.approvals.length) lines.push('  decisions:');
+    for (const a of p.approvals) lines.push(`    ${approvalText(a)}`);
+    if (p.compensations.length) lines.push('  undos:');
+    for (const c of p.compensations) lines.push(`    ${c.step}: ${c.status}, ${span(c.startedAt, c.endedAt)}${c.error ? ` (${c.error})` : ''}`);
+    for (const k of p.settled) lines.push(`  settled at ${k.at} (${k.why}): ${k.steps.join(', ') || '(nothing)'} kept whatever happens after`);
+    if (p.leftToUndo.length) lines.push(`  LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}`);
+  }
+  lines.push('  server events:');
+  for (const e of t.events) {
+    // Activity scheduling is the run's own record already, when there is one.
+    if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed')) continue;
+    lines.push(`    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`);
+  }
+  return lines;
+}

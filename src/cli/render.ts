@@ -1,0 +1,82 @@
+// A run's progress as lines for a person: steps with status and duration, the open gate and
+// how to decide it, the decisions, the undos, the outcome. Shared by `watch` (live) and
+// `history` (the audit trail). Fields it does not know are ignored, so newer workflows that
+// record more still render.
+import type { ApprovalRecord, GateRecord, RunProgress } from '../shared';
+
+/** One line, keyed so a follower can tell a changed line from a new one. */
+export interface Line {
+  key: string;
+  text: string;
+}
+
+const MARK: Record<string, string> = {
+  running: '▶', done: '✓', failed: '✗', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
+};
+
+/** `12ms`, `3.4s`, `2m05s`, `1h02m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * How long something took, or (with `now`) has taken so far. Without `now` a thing still
+ * running has no duration: its line then stays the same until it ends.
+ */
+function took(startedAt: string, endedAt: string | undefined, now: number | undefined): string {
+  const start = Date.parse(startedAt);
+  if (endedAt) return ` in ${formatDuration(Date.parse(endedAt) - start)}`;
+  return now === undefined ? '' : ` for ${formatDuration(now - start)}`;
+}
+
+/** Someone who may decide at the gate: a listed approver who did not start the run and has not decided yet. */
+export function suggestedApprover(p: RunProgress, gate: GateRecord): string {
+  const decided = new Set(p.approvals.filter((a) => a.gate === gate.name && !a.refused).map((a) => a.approver));
+  return gate.approvers.find((a) => a !== p.initiator && !decided.has(a)) ?? '<approver>';
+}
+
+export function approvalText(a: ApprovalRecord): string {
+  const verb = a.refused ? `REFUSED ${a.decision ?? 'decision'}` : a.decision === 'approve' ? 'approved' : 'rejected';
+  const comment = a.comment ? `: ${JSON.stringify(a.comment)}` : '';
+  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${comment}${a.refused ? ` (${a.refused})` : ''}`;
+}
+
+export interface RenderOptions {
+  /** The Web UI page of the run. */
+  url: string;
+  /** The clock for the durations of what is still running; absent for lines that must not change while it runs. */
+  now?: number;
+}
+
+/** The run as it stands. */
+export function progressLines(runId: string, p: RunProgress, options: RenderOptions): Line[] {
+  const lines: Line[] = [{ key: 'state', text: `${runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}` }];
+  p.steps.forEach((s, i) => {
+    const error = s.error ? ` (${s.error})` : '';
+    lines.push({ key: `step:${i}`, text: `  ${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${took(s.startedAt, s.endedAt, options.now)}${error}` });
+  });
+  p.gates.forEach((g, i) => {
+    if (g.outcome) {
+      lines.push({ key: `gate:${i}`, text: `  ${g.outcome === 'approved' ? '✓' : '✗'} gate ${g.name}: ${g.outcome}${took(g.openedAt, g.closedAt, undefined)}` });
+      return;
+    }
+    lines.push({ key: `gate:${i}`, text: `  ⏸ gate ${g.name}: waiting for ${g.required} approval(s) from ${g.approvers.join(', ')} until ${g.deadline}` });
+    if (p.gate?.name === g.name) {
+      lines.push({ key: `gate:${i}:cli`, text: `      approve: runbook approve ${runId} --as ${suggestedApprover(p, g)} [--comment ...]` });
+      lines.push({ key: `gate:${i}:ui`, text: `      or in the Web UI: ${options.url} (Send a Signal "approval")` });
+    }
+  });
+  p.approvals.forEach((a, i) => lines.push({ key: `approval:${i}`, text: `  ${a.refused ? '!' : '·'} ${approvalText(a)}` }));
+  p.compensations.forEach((c, i) => {
+    const error = c.error ? ` (${c.error})` : '';
+    lines.push({ key: `undo:${i}`, text: `  ↺ undo ${c.step}: ${c.status}${took(c.startedAt, c.endedAt, options.now)}${error}` });
+  });
+  if (p.reason) lines.push({ key: 'reason', text: `  reason: ${p.reason}` });
+  if (p.leftToUndo.length) lines.push({ key: 'left', text: `  LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}` });
+  return lines;
+}

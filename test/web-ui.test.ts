@@ -1,0 +1,90 @@
+// The Web UI path: a person approves a waiting run in the real Temporal Web UI of the suite's
+// dev server, through the UI's own "Send a Signal" form, in a real browser.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { projectRoot } from '../src/config';
+import { runUrl } from '../src/cli/output';
+import { progressQuery, type RunResult } from '../src/shared';
+import { openBrowser, screenshot, sendSignalInUi, type Browser } from './browser';
+import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+
+describe('Web UI: approving in the browser', function () {
+  let browser: Browser;
+
+  before(async function () {
+    browser = await openBrowser();
+  });
+
+  after(async function () {
+    await browser?.close();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.error(`  the page as it was: ${await screenshot(browser.page, 'failed')}`);
+  });
+
+  it('approves the demo run by following the instructions the demo prints, and the run completes', async function () {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'demo.js'), '--env', 'test', '--exit-when-done'], {
+      env: { ...process.env, RUNBOOK_TASK_QUEUE: uniqueQueue('ui-demo') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const printed = /in the Web UI: (\S+)\n.*signal name: (\S+), data:\n\s*(\{.*\})\n/;
+      const deadline = Date.now() + 60_000;
+      while (!printed.test(output)) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `the demo printed no Web UI instructions:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [, url, signal, data] = printed.exec(output)!;
+      const runId = /started (smoke-test-\S+):/.exec(output)![1];
+      assert.equal(url, runUrl('default', runId));
+      assert.ok(url.startsWith(process.env.RUNBOOK_UI_URL!), `${url} is not on the suite's Web UI`);
+      const handle = (await testClient()).workflow.getHandle(runId);
+      await waitForProgress(handle, atGate('go-ahead'));
+
+      await sendSignalInUi(browser.page, url, signal, JSON.parse(data));
+
+      assert.equal(await exited, 0, output);
+      assert.match(output, new RegExp(`${runId}: COMPLETED`));
+      const result = (await handle.result()) as RunResult;
+      assert.deepEqual(
+        result.progress.approvals.map((a) => [a.approver, a.decision, a.via, a.refused, a.comment]),
+        [['alice', 'approve', 'signal', undefined, 'looks good']],
+      );
+      // The UI shows it completed, with the decision in its result.
+      await browser.page.goto(url);
+      await browser.page.getByText('Completed', { exact: true }).first().waitFor();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('records an approval sent in the UI by someone who is not an approver as refused, and the run keeps waiting', async function () {
+    const taskQueue = uniqueQueue('ui-refused');
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'smoke', initiator: 'operator' });
+      try {
+        await waitForProgress(handle, atGate('go-ahead'));
+        await sendSignalInUi(browser.page, runUrl('default', handle.workflowId), 'approval', { approver: 'mallory', decision: 'approve', comment: 'let me in' });
+
+        const p = await waitForProgress(handle, (p) => p.approvals.length > 0, 'the decision to be recorded');
+        assert.deepEqual(p.approvals.map((a) => [a.approver, a.via, a.refused]), [['mallory', 'signal', 'mallory is not an approver for test']]);
+        assert.equal(p.state, 'WAITING_APPROVAL');
+        assert.equal(p.gate?.name, 'go-ahead');
+        // Still waiting a moment later: the refused decision released nothing.
+        await new Promise((r) => setTimeout(r, 1000));
+        const later = await handle.query(progressQuery);
+        assert.equal(later.state, 'WAITING_APPROVAL');
+        assert.equal((await handle.describe()).status.name, 'RUNNING');
+      } finally {
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+      }
+    });
+  });
+});
