@@ -7,6 +7,7 @@ import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type App
 import { prepareRun, startRun } from '../start';
 import { taskQueue } from '../config';
 import { actor, parse, runIdArg } from './args';
+import { retry, rollback, skip } from './decide';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
 
@@ -24,20 +25,17 @@ const start: Command = async (args, connect) => {
     as: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
+    'on-failure': { type: 'string' },
+    'failure-timeout': { type: 'string' },
     ...paramOptions,
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (typeof values.env !== 'string') throw new UsageError(`start ${name} needs --env <environment>`);
-  let approvalTimeoutMs: number | undefined;
-  if (values['approval-timeout'] !== undefined) {
-    try {
-      approvalTimeoutMs = parseDuration(String(values['approval-timeout']), '--approval-timeout');
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  const approvalTimeoutMs = durationOption(values, 'approval-timeout');
+  const failureTimeoutMs = durationOption(values, 'failure-timeout');
+  const onFailure = values['on-failure'] as string | undefined;
   const params = Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined]));
-  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs });
+  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, onFailure, failureTimeoutMs });
 
   if (values['dry-run']) {
     if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan });
@@ -70,6 +68,15 @@ const start: Command = async (args, connect) => {
   else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
   return 0;
 };
+
+function durationOption(values: Record<string, unknown>, flag: string): number | undefined {
+  if (values[flag] === undefined) return undefined;
+  try {
+    return parseDuration(String(values[flag]), `--${flag}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 const status: Command = async (args, connect) => {
   const { values, positionals } = parse(args, {});
@@ -182,4 +189,7 @@ export const COMMANDS: Record<string, Command> = {
   reject: decide('reject'),
   cancel,
   list,
+  retry,
+  rollback,
+  skip,
 };
