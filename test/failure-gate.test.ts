@@ -18,12 +18,14 @@ import {
   approvalSignal,
   decideFailureUpdate,
   failureDecisionSignal,
+  progressQuery,
   type FailureGateRecord,
   type RunInput,
   type RunProgress,
   type RunResult,
 } from '../src/shared';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 import { startWorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
@@ -131,6 +133,7 @@ describe('failure gate: a deploy on the test bed', function () {
         assert.deepEqual(await served(), { status: 200, commit });
         assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
         assert.equal(await appRunning(before.live), false, 'the old colour is stopped after the rollback window');
+        await recordHistory(handle, 'deploy-failure-gate-retry');
       } finally {
         await repairDatabase(before.idle);
       }
@@ -152,6 +155,7 @@ describe('failure gate: a deploy on the test bed', function () {
         assert.deepEqual(await served(), servedBefore);
         assert.deepEqual(await colours({ env: 'local' }), before);
         assert.equal(await appRunning(before.idle), false, 'the new release is stopped');
+        await recordHistory(handle, 'deploy-failure-gate-rollback');
       } finally {
         await repairDatabase(before.idle);
       }
@@ -354,6 +358,23 @@ describe('failure gate: the kernel on the test bed', function () {
     });
   });
 
+  it('rolls back when the run is cancelled while waiting at a failure gate', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startThreeSteps(taskQueue, { failAt: 'second' }, ask);
+      await waitForProgress(handle, atFailureGate, 'the failure gate');
+      const cancelled = await runbookCli(['cancel', handle.workflowId]);
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      await assert.rejects(handle.result(), /cancel/i);
+      const p = await handle.query(progressQuery);
+      assert.equal(p.state, 'COMPENSATED');
+      assert.equal(p.failureGate, undefined);
+      assert.equal(onlyGate(p).outcome, 'cancelled');
+      assert.deepEqual(p.compensations.map((c) => [c.step, c.status]), [['second', 'done'], ['first', 'done']]);
+      const hosts = await onHosts(handle.workflowId);
+      assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.journal], [false, false, []]);
+    });
+  });
+
   it('rolls back at once with the default policy (compensate), opening no gate', async function () {
     await withWorker(taskQueue, async () => {
       const handle = await startThreeSteps(taskQueue, { failAt: 'first' }, undefined);
@@ -388,7 +409,7 @@ describe('failure gate: the policy, checked before anything runs', function () {
     }
   });
 
-  it('refuses a bad --on-failure or --failure-timeout on the command line before connecting', async function () {
+  it('refuses a bad --on-failure or --failure-timeout on the command line before connecting, and shows the policy in a dry run', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const policy = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'sometimes'], unreachable);
     assert.equal(policy.code, 2);
@@ -396,6 +417,9 @@ describe('failure gate: the policy, checked before anything runs', function () {
     const timeout = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', 'soon'], unreachable);
     assert.equal(timeout.code, 2);
     assert.match(timeout.stderr, /--failure-timeout.*expected a duration/);
+    const dryRun = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', '90s', '--dry-run'], unreachable);
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    assert.match(dryRun.stdout, /on a failed step: wait up to 90s for retry, rollback or skip \(ask\), then roll back/);
   });
 
   it('fails a run started with a malformed policy before any step', async function () {

@@ -7,7 +7,7 @@ import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type App
 import { prepareRun, startRun } from '../start';
 import { taskQueue } from '../config';
 import { actor, parse, runIdArg } from './args';
-import { retry, rollback, skip } from './decide';
+import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
 
@@ -38,9 +38,10 @@ const start: Command = async (args, connect) => {
   const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, onFailure, failureTimeoutMs });
 
   if (values['dry-run']) {
-    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan });
+    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan, onFailure: run.input.onFailure });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
+      console.log(`  on a failed step: ${describeOnFailure(run.input.onFailure)}`);
       for (const item of run.plan) {
         if ('gate' in item) console.log(`  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`);
         else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);

@@ -3,7 +3,7 @@
 // operator at once, before anything is recorded.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { UsageError } from '../errors';
-import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput } from '../shared';
+import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput, type OnFailure } from '../shared';
 import { actor, parse, runIdArg } from './args';
 import type { Command } from './commands';
 import { printJson } from './output';
@@ -43,3 +43,9 @@ function decideFailure(decision: FailureDecision): Command {
 export const retry = decideFailure('retry');
 export const rollback = decideFailure('rollback');
 export const skip = decideFailure('skip');
+
+/** The run's failure policy in words, for a dry run. */
+export function describeOnFailure(onFailure: OnFailure | undefined): string {
+  if (onFailure?.policy !== 'ask') return 'roll back (compensate)';
+  return `wait up to ${Math.round(onFailure.timeoutMs / 1000)}s for retry, rollback or skip (ask), then roll back`;
+}
