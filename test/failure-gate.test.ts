@@ -1,19 +1,22 @@
 // Failure gates on the test bed. A deploy whose idle colour cannot reach its database (a
 // firewall rule on that host, for the app's user only) fails its health check and, with
-// `--on-failure ask`, waits: a retry after the rule is removed completes the deploy; a
-// rollback, a timeout or a refused decision leave the old colour serving. The kernel's
-// three-step runbook shows skip and a retry that fails again.
+// `--on-failure ask`, waits, also across a killed worker and a restarted server: a retry after
+// the rule is removed completes the deploy; a rollback, a timeout or a refused decision leave
+// the old colour serving. The kernel's three-step runbook shows skip, a retry that fails
+// again, and a cancel at the gate.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
+import { stateDir } from '../src/config';
+import { freePort, startDevServer } from '../src/dev-server';
 import { UsageError } from '../src/errors';
 import { loadEnvironment } from '../src/inventory';
 import { newRunId } from '../src/run-id';
-import { prepareRun } from '../src/start';
+import { prepareRun, startRun } from '../src/start';
 import {
   approvalSignal,
   decideFailureUpdate,
@@ -252,6 +255,46 @@ describe('failure gate: a deploy on the test bed', function () {
       await repairDatabase(before.idle);
       await first.kill('SIGKILL');
       await second?.kill('SIGTERM');
+    }
+  });
+
+  it('still waits at the gate after the Temporal server and the worker restart, and goes on', async function () {
+    // A server of its own, persisted to a file, so that it can be stopped and started again.
+    const options = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(stateDir(), 'failure-gate-server', 'temporal.db') };
+    const queue = uniqueQueue('failure-gate-server');
+    const before = await colours({ env: 'local' });
+    await cutDatabase(before.idle);
+    let server = await startDevServer(options);
+    const env = { TEMPORAL_ADDRESS: server.address };
+    let worker = await startWorkerProcess(queue, env);
+    let client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    try {
+      const run = prepareRun({ runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'operator', ...ASK });
+      const { handle } = await startRun(client, run, queue);
+      const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
+
+      await worker.kill('SIGKILL');
+      await client.connection.close();
+      await server.stop();
+      server = await startDevServer(options);
+      worker = await startWorkerProcess(queue, env);
+      client = new Client({ connection: await Connection.connect({ address: server.address }) });
+
+      const again = client.workflow.getHandle(run.runId);
+      const after = await waitForProgress(again, atFailureGate, 'the failure gate after the restarts');
+      assert.deepEqual(after.failureGate, waiting.failureGate, 'the same gate, opened at the same time');
+      await repairDatabase(before.idle);
+      await again.signal(failureDecisionSignal, { decision: 'retry', by: 'alice' });
+      const { result } = await ended(again);
+      assert.equal(result.state, 'COMPLETED', result.progress.reason);
+      const commit = await checkedOutCommit({ env: 'local', host: before.idle });
+      assert.deepEqual(await served(), { status: 200, commit });
+      assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
+    } finally {
+      await repairDatabase(before.idle);
+      await worker.kill('SIGTERM');
+      await client.connection.close();
+      await server.stop();
     }
   });
 
