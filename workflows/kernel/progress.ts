@@ -5,8 +5,8 @@ import {
   RunbookEnvKey,
   RunbookNameKey,
   RunbookStateKey,
-  type RunInput,
   type FailureGateRecord,
+  type RunInput,
   type RunProgress,
   type RunState,
 } from '../../src/shared';

@@ -46,7 +46,6 @@ export class Saga {
           record.error = describe(err);
           // A cancelled run is rolled back, never held at a gate.
           if (!this.failureGates?.asks || isCancellation(err)) throw err;
-          showProgress(this.progress);
           const decision = await this.failureGates.decide(name, err, action.skippable !== false);
           if (decision === 'skip') {
             record.status = 'skipped';
