@@ -12,7 +12,7 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, typ
 import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
 import { stateDir } from '../src/config';
-import { freePort, startDevServer } from '../src/dev-server';
+import { freePort, startDevServer, type DevServer } from '../src/dev-server';
 import { UsageError } from '../src/errors';
 import { loadEnvironment } from '../src/inventory';
 import { newRunId } from '../src/run-id';
@@ -29,7 +29,7 @@ import {
 } from '../src/shared';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
-import { startWorkerProcess } from './worker-process';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
 const LB = 'http://10.213.0.30/health';
@@ -92,8 +92,8 @@ describe('failure gate: a deploy on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      await cutDatabase(before.idle);
       try {
+        await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
         const runId = handle.workflowId;
         const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
@@ -147,8 +147,8 @@ describe('failure gate: a deploy on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      await cutDatabase(before.idle);
       try {
+        await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
         await waitForProgress(handle, atFailureGate, 'the failure gate');
         await handle.signal(failureDecisionSignal, { decision: 'rollback', by: 'alice', comment: 'database team is on it' });
@@ -169,8 +169,8 @@ describe('failure gate: a deploy on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      await cutDatabase(before.idle);
       try {
+        await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'alice', ...ASK });
         const runId = handle.workflowId;
         await waitForProgress(handle, atFailureGate, 'the failure gate');
@@ -204,8 +204,8 @@ describe('failure gate: a deploy on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      await cutDatabase(before.idle);
       try {
+        await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
         const runId = handle.workflowId;
         await waitForProgress(handle, atFailureGate, 'the failure gate');
@@ -231,10 +231,10 @@ describe('failure gate: a deploy on the test bed', function () {
   it('still waits at the gate after its worker is killed, and goes on when a new worker gets the decision', async function () {
     const queue = uniqueQueue('failure-gate-kill');
     const before = await colours({ env: 'local' });
-    await cutDatabase(before.idle);
     const first = await startWorkerProcess(queue);
     let second;
     try {
+      await cutDatabase(before.idle);
       const handle = await startTestRun(queue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
       await first.kill('SIGKILL');
@@ -263,18 +263,22 @@ describe('failure gate: a deploy on the test bed', function () {
     const options = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(stateDir(), 'failure-gate-server', 'temporal.db') };
     const queue = uniqueQueue('failure-gate-server');
     const before = await colours({ env: 'local' });
-    await cutDatabase(before.idle);
-    let server = await startDevServer(options);
-    const env = { TEMPORAL_ADDRESS: server.address };
-    let worker = await startWorkerProcess(queue, env);
-    let client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    let server: DevServer | undefined;
+    let worker: WorkerProcess | undefined;
+    let client: Client | undefined;
     try {
+      await cutDatabase(before.idle);
+      server = await startDevServer(options);
+      const env = { TEMPORAL_ADDRESS: server.address };
+      worker = await startWorkerProcess(queue, env);
+      client = new Client({ connection: await Connection.connect({ address: server.address }) });
       const run = prepareRun({ runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'operator', ...ASK });
       const { handle } = await startRun(client, run, queue);
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
 
       await worker.kill('SIGKILL');
       await client.connection.close();
+      client = undefined;
       await server.stop();
       server = await startDevServer(options);
       worker = await startWorkerProcess(queue, env);
@@ -292,9 +296,9 @@ describe('failure gate: a deploy on the test bed', function () {
       assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
     } finally {
       await repairDatabase(before.idle);
-      await worker.kill('SIGTERM');
-      await client.connection.close();
-      await server.stop();
+      await worker?.kill('SIGTERM');
+      await client?.connection.close();
+      await server?.stop();
     }
   });
 
@@ -302,8 +306,8 @@ describe('failure gate: a deploy on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      await cutDatabase(before.idle);
       try {
+        await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, onFailure: 'ask', failureTimeoutMs: 3000 });
         const result = await compensated(handle);
         assert.match(result.progress.reason ?? '', new RegExp(`health-check ${before.idle}: no decision at its failure gate within 3s`));
