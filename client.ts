@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or reject them, cancel them, list them.
+// `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or
+// reject them, decide at their failure gates, cancel them, list them.
 import { COMMANDS } from './src/cli/commands';
 import { connectClient, firstLine } from './src/temporal';
 import { RUNBOOKS } from './src/runbooks';
 
 const USAGE = `usage: runbook <command> [options]
-  start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--dry-run] [--follow] [--json]
+  start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m]
+        [--on-failure compensate|ask] [--failure-timeout 30m] [--dry-run] [--follow] [--json]
   status <run id> [--json]
   approve <run id> --as <approver> [--comment <text>] [--json]
   reject <run id> --as <approver> --comment <why> [--json]
@@ -13,6 +15,9 @@ const USAGE = `usage: runbook <command> [options]
   list [--env <env>] [--runbook <name>] [--state <state>] [--limit N] [--json]
   watch <run id> [--json]       follow it until it ends; exit 0 completed, 1 not, 4 refused, 5 left to undo by hand
   history <run id> [--json]     the audit trail, also after the run closed
+  retry <run id> --as <approver> [--comment <text>] [--json]      (at a failure gate: run the step again)
+  rollback <run id> --as <approver> [--comment <text>] [--json]   (at a failure gate: undo the run)
+  skip <run id> --as <approver> --comment <why> [--json]          (at a failure gate: go on without the step)
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)`;
 

@@ -6,7 +6,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { cacheDir, inventoryDirs } from './config';
 import { parseDuration } from './duration';
-import type { ApprovalPolicy } from './shared';
+import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from './shared';
 
 export interface Host {
   address: string;
@@ -33,6 +33,8 @@ export interface Environment {
   description?: string;
   protected: boolean;
   approvals: { required: number; approvers: string[]; timeout: string; webhook?: string };
+  /** What a failed step does by default: roll back (compensate) or wait for a decision (ask). */
+  onFailure: FailurePolicy;
   ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
   hosts: Record<string, Host>;
   services: Record<string, Service>;
@@ -64,6 +66,8 @@ const schema = {
         webhook: { type: 'string', pattern: '^(https?://|\\$\\{)' },
       },
     },
+    // A run's `--on-failure` overrides it; `ask` gates wait as long as approvals do.
+    onFailure: { enum: [...FAILURE_POLICIES], default: 'compensate' },
     ssh: {
       type: 'object',
       additionalProperties: false,

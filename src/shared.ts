@@ -29,12 +29,62 @@ export interface RunInput<P = Record<string, unknown>> {
   approval: ApprovalPolicy;
   /** Mutating runs hold their environment: one at a time. */
   mutating: boolean;
+  /** What a step that has exhausted its retries does; absent (runs started before it existed): compensate. */
+  onFailure?: OnFailure;
+}
+
+/**
+ * `compensate`: roll back at once. `ask`: pause at a failure gate until an approver decides to
+ * retry the step, roll back or skip it; no decision within `timeoutMs` rolls back.
+ */
+export interface OnFailure {
+  policy: FailurePolicy;
+  timeoutMs: number;
+}
+
+export const FAILURE_POLICIES = ['compensate', 'ask'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+export const FAILURE_DECISIONS = ['retry', 'rollback', 'skip'] as const;
+export type FailureDecision = (typeof FAILURE_DECISIONS)[number];
+
+/** One approver's decision at a failure gate. One JSON object, so the Web UI's signal form can send it. */
+export interface FailureDecisionInput {
+  decision: FailureDecision;
+  by: string;
+  comment?: string;
+}
+
+export interface FailureDecisionRecord extends FailureDecisionInput {
+  /** The step whose failure gate was open ('' when none was). */
+  step: string;
+  at: string;
+  via: 'signal' | 'update';
+  /** Why the decision was not followed; absent when it was. */
+  refused?: string;
+}
+
+/** A failed step waiting for (or past) an operator's decision. */
+export interface FailureGateRecord {
+  step: string;
+  /** Where it failed, when the failure says (the ssh layer's errors do). */
+  host?: string;
+  error: string;
+  /** The last lines the failed command wrote (stderr, or the answer of a failed check). */
+  outputTail?: string;
+  /** Whether `skip` is allowed: runbooks mark steps that must never be skipped. */
+  skippable: boolean;
+  openedAt: string;
+  deadline: string;
+  decisions: FailureDecisionRecord[];
+  outcome?: FailureDecision | 'timed_out' | 'cancelled';
+  closedAt?: string;
 }
 
 /** Whether a run may go ahead: refused while another mutating run holds the environment. */
 export type Admission = { admitted: true } | { admitted: false; heldBy: string; reason: string };
 
-export type StepStatus = 'running' | 'done' | 'failed' | 'compensating' | 'compensated' | 'compensation_failed';
+export type StepStatus = 'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';
 
 export interface StepRecord {
   name: string;
@@ -79,6 +129,7 @@ export type RunState =
   | 'REFUSED'
   | 'RUNNING'
   | 'WAITING_APPROVAL'
+  | 'WAITING_DECISION'
   | 'COMPENSATING'
   | 'COMPLETED'
   | 'COMPENSATED'
@@ -100,6 +151,12 @@ export interface RunProgress {
   leftToUndo: string[];
   /** Points of no return: steps kept whatever happened after. */
   settled: { why: string; steps: string[]; at: string }[];
+  /** The failure gate open now (policy `ask`): the failed step, where and why, and how to decide. */
+  failureGate?: FailureGateRecord;
+  /** Every failure gate of the run, open or closed, with its decisions; absent on runs from before failure gates. */
+  failureGates?: FailureGateRecord[];
+  /** Failure decisions sent while no failure gate was open: refused, kept for the audit. */
+  strayDecisions?: FailureDecisionRecord[];
 }
 
 export interface RunResult {
@@ -110,6 +167,8 @@ export interface RunResult {
 export const approvalSignal = defineSignal<[ApprovalInput]>('approval');
 export const approveUpdate = defineUpdate<ApprovalRecord, [ApprovalInput]>('approve');
 export const progressQuery = defineQuery<RunProgress>('progress');
+export const failureDecisionSignal = defineSignal<[FailureDecisionInput]>('failure-decision');
+export const decideFailureUpdate = defineUpdate<FailureDecisionRecord, [FailureDecisionInput]>('decide-failure');
 /** Answers once the run holds its environment, or was refused it (sent with the start). */
 export const admissionUpdate = defineUpdate<Admission, []>('admission');
 

@@ -4,7 +4,17 @@ import { UsageError } from './errors';
 import { approvalPolicy, InventoryError, loadEnvironment, type Environment } from './inventory';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
-import { admissionUpdate, maskSecrets, RunbookEnvKey, RunbookNameKey, type Admission, type RunInput } from './shared';
+import {
+  admissionUpdate,
+  FAILURE_POLICIES,
+  maskSecrets,
+  RunbookEnvKey,
+  RunbookNameKey,
+  type Admission,
+  type FailurePolicy,
+  type OnFailure,
+  type RunInput,
+} from './shared';
 
 export interface StartRequest {
   runbook: string;
@@ -12,6 +22,10 @@ export interface StartRequest {
   params: Record<string, string | boolean | undefined>;
   initiator: string;
   approvalTimeoutMs?: number;
+  /** `compensate` or `ask`; default: the environment's `onFailure`. */
+  onFailure?: string;
+  /** How long a failure gate waits before rolling back; default: the approval timeout. */
+  failureTimeoutMs?: number;
 }
 
 export interface PreparedRun {
@@ -49,15 +63,27 @@ export function prepareRun(req: StartRequest): PreparedRun {
   }
   const wrong = spec.check?.(environment, params);
   if (wrong) throw new UsageError(wrong);
+  const approval = approvalPolicy(environment, req.approvalTimeoutMs);
   const input: RunInput = {
     runbook: spec.name,
     env: environment.environment,
     params,
     initiator: req.initiator,
-    approval: approvalPolicy(environment, req.approvalTimeoutMs),
+    approval,
     mutating: spec.mutating,
+    onFailure: onFailure(environment, req, approval.timeoutMs),
   };
   return { runId: newRunId(spec.name, environment.environment), spec, environment, input, plan: spec.plan(environment, params) };
+}
+
+function onFailure(environment: Environment, req: StartRequest, approvalTimeoutMs: number): OnFailure {
+  const policy = req.onFailure ?? environment.onFailure;
+  if (!(FAILURE_POLICIES as readonly string[]).includes(policy)) {
+    throw new UsageError(`--on-failure ${JSON.stringify(policy)} is not valid: ${FAILURE_POLICIES.join(' or ')}`);
+  }
+  const timeoutMs = req.failureTimeoutMs ?? approvalTimeoutMs;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--failure-timeout must be a positive duration');
+  return { policy: policy as FailurePolicy, timeoutMs };
 }
 
 export interface Started {

@@ -10,9 +10,10 @@ export interface WorkerProcess {
   output(): string;
 }
 
-export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+/** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS). */
+export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', 'worker.js')], {
-    env: { ...process.env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
+    env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -41,8 +41,8 @@ export interface Release {
 
 /** Finds the colours and the commit the ref names; changes nothing. */
 export async function planRelease({ step }: Runbook, env: string, ref: string): Promise<Release> {
-  const { live, idle } = await step('find the idle colour', { run: () => colours({ env }) });
-  const commit = await step('resolve the ref', { run: () => resolveRef({ env, host: idle, ref }) });
+  const { live, idle } = await step('find the idle colour', { run: () => colours({ env }), skippable: false });
+  const commit = await step('resolve the ref', { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
   return { live, idle, commit };
 }
 
@@ -50,6 +50,7 @@ export async function installOnIdle({ step }: Runbook, env: string, { idle, comm
   await step(`install on ${idle} (expand migrations)`, {
     run: () => installRelease({ env, host: idle, commit }),
     undo: () => undo.stopApp({ env, host: idle }),
+    skippable: false,
   });
 }
 
@@ -58,14 +59,17 @@ export async function switchColours(rb: Runbook, env: string, { live, idle, comm
   await step(`start ${idle}`, {
     run: () => restartApp({ env, host: idle }),
     undo: () => undo.stopApp({ env, host: idle }),
+    skippable: false,
   });
-  await step(`health-check ${idle}`, { run: () => checkHealth({ env, host: idle, commit }) });
+  // Traffic moves only to a colour that answered healthy: never skipped.
+  await step(`health-check ${idle}`, { run: () => checkHealth({ env, host: idle, commit }), skippable: false });
   if (options.gate) await approval('switch traffic');
   await step(`switch traffic to ${idle}`, {
     run: () => switchUpstream({ env, host: idle }),
     undo: () => undo.switchUpstream({ env, host: live }),
+    skippable: false,
   });
-  await step('check through the load balancer', { run: () => checkThroughLb({ env, commit }) });
+  await step('check through the load balancer', { run: () => checkThroughLb({ env, commit }), skippable: false });
   await step(`rollback window (${options.window})`, { run: () => sleep(options.windowMs) });
   await step(`stop ${live}`, { run: () => stopApp({ env, host: live }) });
   // With the old colour stopped there is nothing to switch back to.

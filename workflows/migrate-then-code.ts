@@ -19,16 +19,16 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
   const { env } = input;
   return runbook(input, async (rb) => {
     const release = await planRelease(rb, env, input.params.ref);
-    const serving = await rb.step('record the serving commit', { run: () => checkedOutCommit({ env, host: release.live }) });
-    await rb.step('safety backup of the database', { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }) });
+    const serving = await rb.step('record the serving commit', { run: () => checkedOutCommit({ env, host: release.live }), skippable: false });
+    await rb.step('safety backup of the database', { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }), skippable: false });
 
     await installOnIdle(rb, env, release);
-    await rb.step('check the old code on the expanded schema', { run: () => checkThroughLb({ env, commit: serving }) });
+    await rb.step('check the old code on the expanded schema', { run: () => checkThroughLb({ env, commit: serving }), skippable: false });
 
     await switchColours(rb, env, release, switchOptions(input.params));
 
     await rb.approval('contract migration');
     await rb.step('contract migration', { run: () => migrateAll({ env, host: release.idle }) });
-    await rb.step('check through the load balancer', { run: () => checkThroughLb({ env, commit: release.commit }) });
+    await rb.step('check through the load balancer', { run: () => checkThroughLb({ env, commit: release.commit }), skippable: false });
   });
 }

@@ -7,6 +7,7 @@ import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type App
 import { prepareRun, startRun } from '../start';
 import { taskQueue } from '../config';
 import { actor, parse, runIdArg } from './args';
+import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
@@ -27,25 +28,23 @@ const start: Command = async (args, connect) => {
     'dry-run': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
     follow: { type: 'boolean' },
+    'on-failure': { type: 'string' },
+    'failure-timeout': { type: 'string' },
     ...paramOptions,
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (typeof values.env !== 'string') throw new UsageError(`start ${name} needs --env <environment>`);
-  let approvalTimeoutMs: number | undefined;
-  if (values['approval-timeout'] !== undefined) {
-    try {
-      approvalTimeoutMs = parseDuration(String(values['approval-timeout']), '--approval-timeout');
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  const approvalTimeoutMs = durationOption(values, 'approval-timeout');
+  const failureTimeoutMs = durationOption(values, 'failure-timeout');
+  const onFailure = values['on-failure'] as string | undefined;
   const params = Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined]));
-  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs });
+  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, onFailure, failureTimeoutMs });
 
   if (values['dry-run']) {
-    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan });
+    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan, onFailure: run.input.onFailure });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
+      console.log(`  on a failed step: ${describeOnFailure(run.input.onFailure)}`);
       for (const item of run.plan) {
         if ('gate' in item) console.log(`  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`);
         else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
@@ -79,6 +78,15 @@ const start: Command = async (args, connect) => {
   else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
   return 0;
 };
+
+function durationOption(values: Record<string, unknown>, flag: string): number | undefined {
+  if (values[flag] === undefined) return undefined;
+  try {
+    return parseDuration(String(values[flag]), `--${flag}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 const status: Command = async (args, connect) => {
   const { values, positionals } = parse(args, {});
@@ -213,4 +221,7 @@ export const COMMANDS: Record<string, Command> = {
   list,
   watch,
   history,
+  retry,
+  rollback,
+  skip,
 };

@@ -1,5 +1,6 @@
 // How the CLI prints: JSON with --json (one object per command), plain lines otherwise.
 import type { RunProgress } from '../shared';
+import { failureGateLines } from './failure-gate-lines';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -25,6 +26,7 @@ export function formatProgress(runId: string, p: RunProgress): string {
   }
   for (const c of p.compensations) lines.push(`  undo ${c.step}: ${c.status}${c.error ? ` (${c.error})` : ''}`);
   if (p.leftToUndo.length) lines.push(`  LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}`);
+  lines.push(...failureGateLines(runId, p));
   if (p.gate) {
     lines.push(`  to decide: runbook approve ${runId} --as <approver> [--comment ...]  |  runbook reject ${runId} --as <approver> --comment <why>`);
   }

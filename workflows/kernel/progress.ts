@@ -5,6 +5,7 @@ import {
   RunbookEnvKey,
   RunbookNameKey,
   RunbookStateKey,
+  type FailureGateRecord,
   type RunInput,
   type RunProgress,
   type RunState,
@@ -33,7 +34,7 @@ export function setState(progress: RunProgress, state: RunState): void {
 }
 
 const MARK: Record<string, string> = {
-  running: '▶', done: '✓', failed: '✗', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
+  running: '▶', done: '✓', failed: '✗', skipped: '⤼', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
 };
 
 /** The run as the Web UI shows it ("current details"): steps, the open gate and how to decide it. */
@@ -45,6 +46,7 @@ export function showProgress(p: RunProgress): void {
     lines.push(`- ⏸ gate **${p.gate.name}**: ${approved}/${p.gate.required} approvals from ${p.gate.approvers.join(', ')}, until ${p.gate.deadline}`);
     lines.push('', 'To decide, send the signal `approval` with `{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}`.');
   }
+  if (p.failureGate) lines.push(...failureGateLines(p.failureGate));
   for (const c of p.compensations) lines.push(`- undo ${c.step}: ${c.status}${c.error ? ` (${c.error})` : ''}`);
   if (p.leftToUndo.length) lines.push('', `**Left to undo by hand:** ${p.leftToUndo.join(', ')}`);
   if (p.reason) lines.push('', `Reason: ${p.reason}`);
@@ -58,6 +60,17 @@ export function tagRun(input: RunInput): void {
     { key: RunbookEnvKey, value: input.env },
     { key: RunbookStateKey, value: 'RUNNING' },
   ]);
+}
+
+function failureGateLines(g: FailureGateRecord): string[] {
+  const choices = g.skippable ? '"retry" | "rollback" | "skip"' : '"retry" | "rollback"';
+  return [
+    `- ⏸ failure gate at **${g.step}**${g.host ? ` on ${g.host}` : ''}: rolls back at ${g.deadline} unless decided`,
+    `  - error: ${g.error}`,
+    ...(g.outputTail ? ['', '```', g.outputTail.trimEnd(), '```'] : []),
+    '',
+    `To decide, send the signal \`failure-decision\` with \`{"decision": ${choices}, "by": "<you>", "comment": "..."}\`${g.skippable ? '' : ` (${g.step} may not be skipped)`}.`,
+  ];
 }
 
 export function now(): string {

@@ -1,5 +1,6 @@
-// The spine every runbook shares: progress and audit, approvals, and compensation of what the
-// run changed when it fails, is rejected, times out at a gate or is cancelled.
+// The spine every runbook shares: progress and audit, approvals, failure gates, and
+// compensation of what the run changed when it fails, is rejected, times out at a gate or is
+// cancelled.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -10,12 +11,16 @@ import {
 } from '@temporalio/workflow';
 import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../src/shared';
 import { Approvals } from './approval';
+import { FailureGates, failurePolicy } from './failure-gate';
 import { holdEnvironment } from './lock';
 import { newProgress, setState, tagRun } from './progress';
 import { describe, Saga, type StepAction } from './saga';
 
 export interface Runbook {
-  /** Runs one step; its undo joins the compensation list before it starts. */
+  /**
+   * Runs one step; its undo joins the compensation list before it starts. When it fails and
+   * the run's policy is `ask`, the run waits at a failure gate for retry, rollback or skip.
+   */
   step<T>(name: string, action: StepAction<T>): Promise<T>;
   /** Pauses until the environment's approvers release the run. */
   approval(gate: string): Promise<void>;
@@ -24,10 +29,11 @@ export interface Runbook {
 }
 
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
+  const onFailure = failurePolicy(input);
   const progress = newProgress(input);
   setHandler(progressQuery, () => progress);
   tagRun(input);
-  const saga = new Saga(progress);
+  const saga = new Saga(progress, new FailureGates(progress, input, onFailure));
   const approvals = new Approvals(progress, input.approval);
   let admission: Admission | undefined;
   setHandler(admissionUpdate, async () => {

@@ -1,14 +1,20 @@
 // Steps and their undos. An undo is registered *before* its step runs, because a step can
 // change a host and then time out; every undo is therefore written to be safe when its step
 // did nothing.
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { RunProgress, StepRecord } from '../../src/shared';
+import type { FailureGates } from './failure-gate';
 import { now, showProgress } from './progress';
 
 export interface StepAction<T> {
   run: () => Promise<T>;
   /** Puts back what `run` changed; omitted for steps that change nothing. */
   undo?: () => Promise<unknown>;
+  /**
+   * Whether an operator may skip the step at its failure gate (default: yes). Say `false` for
+   * checks that guard what follows, and for steps whose result later steps use.
+   */
+  skippable?: boolean;
 }
 
 interface Undo {
@@ -19,7 +25,10 @@ interface Undo {
 export class Saga {
   private readonly undos: Undo[] = [];
 
-  constructor(private readonly progress: RunProgress) {}
+  constructor(
+    private readonly progress: RunProgress,
+    private readonly failureGates?: FailureGates,
+  ) {}
 
   async step<T>(name: string, action: StepAction<T>): Promise<T> {
     if (action.undo) this.undos.push({ step: name, undo: action.undo });
@@ -27,14 +36,28 @@ export class Saga {
     this.progress.steps.push(record);
     showProgress(this.progress);
     try {
-      const result = await action.run();
-      record.status = 'done';
-      if (isOutcome(result)) Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
-      return result;
-    } catch (err) {
-      record.status = 'failed';
-      record.error = describe(err);
-      throw err;
+      for (;;) {
+        try {
+          const result = await action.run();
+          record.status = 'done';
+          if (isOutcome(result)) Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
+          return result;
+        } catch (err) {
+          record.status = 'failed';
+          record.error = describe(err);
+          // A cancelled run is rolled back, never held at a gate.
+          if (!this.failureGates?.asks || isCancellation(err)) throw err;
+          const decision = await this.failureGates.decide(name, err, action.skippable !== false);
+          if (decision === 'skip') {
+            record.status = 'skipped';
+            // Only steps whose result nothing uses may be skipped (see StepAction.skippable).
+            return undefined as T;
+          }
+          record.status = 'running';
+          record.error = undefined;
+          showProgress(this.progress);
+        }
+      }
     } finally {
       record.endedAt = now();
       showProgress(this.progress);
