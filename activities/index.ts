@@ -6,3 +6,5 @@ export * from './temporal';
 export * from './release';
 export * from './lb';
 export * from './database';
+export * from './backup';
+export * from './restore';

@@ -3,3 +3,5 @@ export { smoke } from './smoke';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
+export { backup } from './backup';
+export { restore } from './restore';

@@ -1,0 +1,142 @@
+// The database host as its superuser: psql with values passed as psql variables (never pasted
+// into SQL), exact row counts per table, and a session that holds one snapshot open so a dump
+// and the counts it is checked against see the same data.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Environment } from '../src/inventory';
+import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
+import { runOn } from './ssh/run';
+import { spawnOn, type RemoteProcess } from './ssh/stream';
+import { resolveTarget, type SshTarget } from './ssh/target';
+
+/** Database names we create or are told: plain identifiers, nothing to quote. */
+const DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface DbHost {
+  e: Environment;
+  env: string;
+  target: SshTarget;
+  /** The prefix that runs a command as the superuser (inventory var dbAdmin). */
+  admin: string[];
+  /** The application's database (inventory var databaseName). */
+  database: string;
+}
+
+export function dbHost(env: string): DbHost {
+  const e = environment(env);
+  const [db] = hostsWithRole(e, 'db');
+  if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, 'BadInventory');
+  const database = stringVar(e, 'databaseName');
+  checkDbName(database);
+  return { e, env, target: resolveTarget({ env, host: db }), admin: argvVar(e, 'dbAdmin'), database };
+}
+
+export function checkDbName(name: string): string {
+  if (!DB_NAME.test(name)) throw ApplicationFailure.nonRetryable(`unsafe database name ${JSON.stringify(name)}`, 'BadInput');
+  return name;
+}
+
+function psqlArgv(h: DbHost, database: string, vars: Record<string, string>): string[] {
+  return [...h.admin, 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), '-d', database];
+}
+
+/** Runs `sql` (read from stdin, so `:"name"` and `:'value'` interpolate the variables safely). */
+export async function psql(h: DbHost, database: string, sql: string, vars: Record<string, string> = {}, timeoutMs = 600_000): Promise<string> {
+  // cd /: postgres may not enter root's home directory.
+  return (await runOn(h.target, psqlArgv(h, database, vars), { cwd: '/', stdin: sql, timeoutMs })).stdout;
+}
+
+/** Runs a client program (createdb, dropdb, ...) as the superuser. */
+export async function asSuperuser(h: DbHost, argv: string[], timeoutMs = 600_000): Promise<string> {
+  return (await runOn(h.target, [...h.admin, ...argv], { cwd: '/', timeoutMs })).stdout;
+}
+
+export async function databaseExists(h: DbHost, name: string): Promise<boolean> {
+  return (await psql(h, 'postgres', "SELECT 1 FROM pg_database WHERE datname = :'name';\n", { name: checkDbName(name) })).trim() === '1';
+}
+
+export type RowCounts = Record<string, number>;
+
+// count(*) of every user table, one line "schema.table<TAB>count" each; \gexec runs each query.
+const COUNT_ROWS = `SELECT format('SELECT %L || E''\\t'' || count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+  ORDER BY n.nspname, c.relname \\gexec
+`;
+
+function parseCounts(lines: string[]): RowCounts {
+  const counts: RowCounts = {};
+  for (const line of lines) {
+    const i = line.lastIndexOf('\t');
+    if (i > 0) counts[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return counts;
+}
+
+/** Exact row counts of every table of `database` (count(*), not the planner's estimates). */
+export async function rowCounts(h: DbHost, database: string): Promise<RowCounts> {
+  return parseCounts((await psql(h, checkDbName(database), COUNT_ROWS)).split('\n'));
+}
+
+/** The tables whose counts differ, as "table: expected N, found M"; empty when all match. */
+export function countDifferences(expected: RowCounts, found: RowCounts): string[] {
+  const tables = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
+  return tables
+    .filter((t) => expected[t] !== found[t])
+    .map((t) => `${t}: expected ${expected[t] ?? 'no table'}, found ${found[t] ?? 'no table'}`);
+}
+
+/** A read-only transaction kept open on the database host; its snapshot can be handed to pg_dump. */
+export interface SnapshotSession {
+  snapshot: string;
+  counts: RowCounts;
+  /** Ends the transaction; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const DONE = 'runbook: counted';
+
+export async function openSnapshot(h: DbHost, database: string): Promise<SnapshotSession> {
+  const session: RemoteProcess = await spawnOn({ target: h.target, argv: psqlArgv(h, checkDbName(database), {}), cwd: '/' });
+  session.channel.on('error', () => undefined);
+  let out = '';
+  session.channel.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  session.channel.write(
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'snapshot ' || pg_export_snapshot();\n" + COUNT_ROWS + `SELECT '${DONE}';\n`,
+  );
+  const counted = new Promise<void>((resolve) => {
+    const check = () => (out.includes(`${DONE}\n`) ? resolve() : undefined);
+    session.channel.on('data', check);
+    check();
+  });
+  const ended = session.exited.then((code) => {
+    session.check(code);
+    // psql ended before the counts: ON_ERROR_STOP made it quit.
+    throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, 'CommandFailed');
+  });
+  ended.catch(() => undefined);
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: counting rows took over 10 minutes`, 'CommandTimedOut')), 600_000).unref());
+  try {
+    await Promise.race([counted, ended, timeout]);
+  } catch (err) {
+    await session.kill();
+    throw err;
+  }
+  const lines = out.split('\n');
+  const snapshot = lines.find((l) => l.startsWith('snapshot '))?.slice('snapshot '.length).trim();
+  if (!snapshot || !/^[0-9A-F-]+$/i.test(snapshot)) {
+    await session.kill();
+    throw ApplicationFailure.retryable(`${h.target.name}: no snapshot id from psql: ${out.slice(0, 200)}`, 'CommandFailed');
+  }
+  let closed = false;
+  return {
+    snapshot,
+    counts: parseCounts(lines.filter((l) => !l.startsWith('snapshot ') && l !== DONE)),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      session.channel.end('COMMIT;\n');
+      const code = await Promise.race([session.exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
+      if (code !== 0) await session.kill();
+    },
+  };
+}
