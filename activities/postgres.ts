@@ -35,8 +35,10 @@ export function checkDbName(name: string): string {
   return name;
 }
 
-function psqlArgv(h: DbHost, database: string, vars: Record<string, string>): string[] {
-  return [...h.admin, 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), '-d', database];
+function psqlArgv(h: DbHost, database: string, vars: Record<string, string>, lineBuffered = false): string[] {
+  // A session read while it runs needs each line as it is printed: psql's stdout to a pipe is
+  // block-buffered, and stdbuf (coreutils) makes it line-buffered.
+  return [...h.admin, ...(lineBuffered ? ['stdbuf', '-oL'] : []), 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), '-d', database];
 }
 
 /** Runs `sql` (read from stdin, so `:"name"` and `:'value'` interpolate the variables safely). */
@@ -96,7 +98,7 @@ export interface SnapshotSession {
 const DONE = 'runbook: counted';
 
 export async function openSnapshot(h: DbHost, database: string): Promise<SnapshotSession> {
-  const session: RemoteProcess = await spawnOn({ target: h.target, argv: psqlArgv(h, checkDbName(database), {}), cwd: '/' });
+  const session: RemoteProcess = await spawnOn({ target: h.target, argv: psqlArgv(h, checkDbName(database), {}, true), cwd: '/' });
   session.channel.on('error', () => undefined);
   let out = '';
   session.channel.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

@@ -109,6 +109,8 @@ export async function pipeBetween(from: RemoteCommand, to: RemoteCommand, option
   // A write to a channel the other side closed errors; the exit codes say what happened.
   src.on('error', () => undefined);
   dst.on('error', () => undefined);
+  // The sink's stdout is not used, but must flow for its channel to close.
+  dst.resume();
   src.on('data', (chunk: Buffer) => {
     hash.update(chunk);
     bytes += chunk.length;
