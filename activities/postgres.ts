@@ -1,6 +1,7 @@
 // The database host as its superuser: psql with values passed as psql variables (never pasted
 // into SQL), exact row counts per table, and a session that holds one snapshot open so a dump
 // and the counts it is checked against see the same data.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Environment } from '../src/inventory';
 import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
@@ -116,12 +117,16 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
     throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, 'CommandFailed');
   });
   ended.catch(() => undefined);
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: counting rows took over 10 minutes`, 'CommandTimedOut')), 600_000).unref());
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: counting rows took over an hour`, 'CommandTimedOut')), 3_600_000).unref());
+  // Counting a large database takes a while: the activity says it is alive meanwhile.
+  const heartbeat = setInterval(() => activityHeartbeat({ counting: database }), 1_000);
   try {
     await Promise.race([counted, ended, timeout]);
   } catch (err) {
     await session.kill();
     throw err;
+  } finally {
+    clearInterval(heartbeat);
   }
   const lines = out.split('\n');
   const snapshot = lines.find((l) => l.startsWith('snapshot '))?.slice('snapshot '.length).trim();
@@ -141,4 +146,12 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
       if (code !== 0) await session.kill();
     },
   };
+}
+
+function activityHeartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Not in an activity (the bench).
+  }
 }

@@ -109,8 +109,10 @@ export async function pipeBetween(from: RemoteCommand, to: RemoteCommand, option
   // A write to a channel the other side closed errors; the exit codes say what happened.
   src.on('error', () => undefined);
   dst.on('error', () => undefined);
-  // The sink's stdout is not used, but must flow for its channel to close.
+  // The sink's stdout is not used, but must flow for its channel to close; the source reads
+  // no stdin, and sshd closes a channel only once its input has ended too.
   dst.resume();
+  src.end();
   src.on('data', (chunk: Buffer) => {
     hash.update(chunk);
     bytes += chunk.length;
