@@ -53,12 +53,14 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   const createdAt = new Date().toISOString();
   const session = await openSnapshot(h, database);
   let piped;
+  let counts;
   try {
-    piped = await pipeBetween(
+    // psql counts rows in the snapshot while pg_dump dumps it.
+    [piped, counts] = await Promise.all([pipeBetween(
       { target: h.target, argv: [...h.admin, 'pg_dump', '--format=custom', `--snapshot=${session.snapshot}`, '--', checkDbName(database)], cwd: '/' },
       { target: store.target, argv: ['sh', '-c', 'umask 077; exec cat > "$1"', 'store', files.partialDump] },
       { timeoutMs: DUMP_TIMEOUT_MS, onProgress },
-    );
+    ), session.counts]);
   } finally {
     await session.close();
   }
@@ -67,7 +69,7 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   if (written !== piped.sha256) {
     throw ApplicationFailure.retryable(`${store.host}: ${files.partialDump} has sha256 ${written} but ${piped.sha256} was sent`, 'ChecksumMismatch');
   }
-  const manifest: Manifest = { name, env: h.env, database, createdAt, bytes: piped.bytes, sha256: piped.sha256, rowCounts: session.counts };
+  const manifest: Manifest = { name, env: h.env, database, createdAt, bytes: piped.bytes, sha256: piped.sha256, rowCounts: counts };
   await finishBackup(store, manifest);
   return summary(manifest, true);
 }

@@ -88,59 +88,69 @@ export function countDifferences(expected: RowCounts, found: RowCounts): string[
     .map((t) => `${t}: expected ${expected[t] ?? 'no table'}, found ${found[t] ?? 'no table'}`);
 }
 
-/** A read-only transaction kept open on the database host; its snapshot can be handed to pg_dump. */
+/**
+ * A read-only transaction kept open on the database host: its snapshot can be handed to
+ * pg_dump, and it counts every table's rows in that snapshot while the dump runs.
+ */
 export interface SnapshotSession {
   snapshot: string;
-  counts: RowCounts;
+  /** The exact row counts, in the snapshot. */
+  counts: Promise<RowCounts>;
   /** Ends the transaction; safe to call twice. */
   close(): Promise<void>;
 }
 
 const DONE = 'runbook: counted';
+const SNAPSHOT_LINE = /^snapshot (\S+)\n/m;
 
 export async function openSnapshot(h: DbHost, database: string): Promise<SnapshotSession> {
   const session: RemoteProcess = await spawnOn({ target: h.target, argv: psqlArgv(h, checkDbName(database), {}, true), cwd: '/' });
   session.channel.on('error', () => undefined);
   let out = '';
+  const seen = (what: RegExp | string) =>
+    new Promise<void>((resolve) => {
+      const check = () => ((typeof what === 'string' ? out.includes(what) : what.test(out)) ? resolve() : undefined);
+      session.channel.on('data', check);
+      check();
+    });
   session.channel.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const snapshotSeen = seen(SNAPSHOT_LINE);
+  const countedSeen = seen(`${DONE}\n`);
   session.channel.write(
     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'snapshot ' || pg_export_snapshot();\n" + COUNT_ROWS + `SELECT '${DONE}';\n`,
   );
-  const counted = new Promise<void>((resolve) => {
-    const check = () => (out.includes(`${DONE}\n`) ? resolve() : undefined);
-    session.channel.on('data', check);
-    check();
-  });
   const ended = session.exited.then((code) => {
     session.check(code);
-    // psql ended before the counts: ON_ERROR_STOP made it quit.
+    // psql ended before it was done: ON_ERROR_STOP made it quit.
     throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, 'CommandFailed');
   });
   ended.catch(() => undefined);
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: counting rows took over an hour`, 'CommandTimedOut')), 3_600_000).unref());
-  // Counting a large database takes a while: the activity says it is alive meanwhile.
-  const heartbeat = setInterval(() => activityHeartbeat({ counting: database }), 1_000);
+  const within = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: ${what} took over ${ms / 60_000} minutes`, 'CommandTimedOut')), ms).unref());
   try {
-    await Promise.race([counted, ended, timeout]);
+    await Promise.race([snapshotSeen, ended, within(60_000, 'exporting a snapshot')]);
   } catch (err) {
     await session.kill();
     throw err;
-  } finally {
-    clearInterval(heartbeat);
   }
-  const lines = out.split('\n');
-  const snapshot = lines.find((l) => l.startsWith('snapshot '))?.slice('snapshot '.length).trim();
-  if (!snapshot || !/^[0-9A-F-]+$/i.test(snapshot)) {
+  const snapshot = SNAPSHOT_LINE.exec(out)![1];
+  if (!/^[0-9A-F-]+$/i.test(snapshot)) {
     await session.kill();
-    throw ApplicationFailure.retryable(`${h.target.name}: no snapshot id from psql: ${out.slice(0, 200)}`, 'CommandFailed');
+    throw ApplicationFailure.retryable(`${h.target.name}: unexpected snapshot id from psql: ${JSON.stringify(snapshot)}`, 'CommandFailed');
   }
+  // Counting a large database takes a while: the activity says it is alive meanwhile.
+  const heartbeat = setInterval(() => activityHeartbeat({ counting: database }), 1_000);
+  const counts = Promise.race([countedSeen, ended, within(3_600_000, 'counting rows')])
+    .then(() => parseCounts(out.split('\n').filter((l) => !l.startsWith('snapshot ') && l !== DONE)))
+    .finally(() => clearInterval(heartbeat));
+  counts.catch(() => undefined);
   let closed = false;
   return {
     snapshot,
-    counts: parseCounts(lines.filter((l) => !l.startsWith('snapshot ') && l !== DONE)),
+    counts,
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(heartbeat);
       session.channel.end('COMMIT;\n');
       const code = await Promise.race([session.exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
       if (code !== 0) await session.kill();
