@@ -21,7 +21,7 @@ import {
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 
 describe('restore on the test bed', function () {
-  this.timeout(300_000);
+  this.timeout(180_000);
   const taskQueue = uniqueQueue('restore');
   let name: string;
   let atBackup: Record<string, string>;
