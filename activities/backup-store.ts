@@ -80,7 +80,7 @@ export async function readManifest(store: Store, name: string): Promise<Manifest
 
 // After the dump is streamed to .NAME.dump.partial: flush it, rename it, then the manifest,
 // then the checksum file, each written beside and renamed, and flush the directory.
-const FINISH = `set -e
+const FINISH = `set -e; umask 077
 d=$1; n=$2; sum=$3
 sync -- "$d/.$n.dump.partial"
 mv -f -- "$d/.$n.dump.partial" "$d/$n.dump"
