@@ -19,6 +19,7 @@ import {
   storeFiles,
 } from './database-helpers';
 import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 import { startWorkerProcess } from './worker-process';
 
 describe('backup names and retention', function () {
@@ -56,7 +57,8 @@ describe('backup on the test bed', function () {
   it('streams a checksummed dump to the store on lb, nothing on db, verified in a scratch database', async function () {
     await withWorker(taskQueue, async () => {
       const source = await content();
-      const result = (await (await backup()).result()) as RunResult;
+      const handle = await backup();
+      const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       const name = await newestBackup();
       assert.ok(name, 'a backup is in the store');
@@ -79,6 +81,7 @@ describe('backup on the test bed', function () {
       assert.deepEqual(await leftoverDatabases(), [], 'the scratch database is dropped');
       // It restores: pg_restore --list reads its table of contents.
       assert.match((await onHost('lb', ['sh', '-c', 'pg_restore --list "$1" | grep -c "TABLE DATA"', 'toc', `${STORE_DIR}/${name}.dump`])).stdout, /^[1-9]/);
+      await recordHistory(handle, 'backup-completed');
     });
   });
 

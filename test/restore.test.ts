@@ -19,6 +19,7 @@ import {
   storeFiles,
 } from './database-helpers';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 
 describe('restore on the test bed', function () {
   this.timeout(180_000);
@@ -50,8 +51,10 @@ describe('restore on the test bed', function () {
     await withWorker(taskQueue, async () => {
       await change();
       assert.notDeepEqual(await content(), atBackup);
-      const result = (await (await restore(name)).result()) as RunResult;
+      const handle = await restore(name);
+      const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED', JSON.stringify(result.progress.steps));
+      await recordHistory(handle, 'restore-completed');
       assert.deepEqual(result.progress.gates, [], 'local is not protected: no approval');
       assert.deepEqual(await content(), atBackup, 'every table has the rows it had when backed up (and the later table is gone)');
       assert.equal((await sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app';", 'postgres')).trim(), 'app');
