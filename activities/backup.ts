@@ -56,11 +56,12 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   let counts;
   try {
     // psql counts rows in the snapshot while pg_dump dumps it.
-    [piped, counts] = await Promise.all([pipeBetween(
+    const dump = pipeBetween(
       { target: h.target, argv: [...h.admin, 'pg_dump', '--format=custom', `--snapshot=${session.snapshot}`, '--', checkDbName(database)], cwd: '/' },
       { target: store.target, argv: ['sh', '-c', 'umask 077; exec cat > "$1"', 'store', files.partialDump] },
       { timeoutMs: DUMP_TIMEOUT_MS, onProgress },
-    ), session.counts]);
+    );
+    [piped, counts] = await Promise.all([dump, session.counts]);
   } finally {
     await session.close();
   }
@@ -113,7 +114,7 @@ export async function dropDatabase({ env, which, tag }: { env: string; which: Wo
 export async function restoreStream(h: DbHost, name: string, into: string): Promise<Manifest> {
   const store = backupStore(h.env);
   const manifest = await readManifest(store, name);
-  const [owner, encoding, collate, ctype] = (await sourceProperties(h)).split(' ');
+  const [owner, encoding, collate, ctype] = await sourceProperties(h);
   await dropWorkDatabase(h, into);
   await asSuperuser(h, ['createdb', '--template=template0', `--owner=${owner}`, `--encoding=${encoding}`, `--lc-collate=${collate}`, `--lc-ctype=${ctype}`, '--', checkDbName(into)]);
   const piped = await pipeBetween(
@@ -127,10 +128,12 @@ export async function restoreStream(h: DbHost, name: string, into: string): Prom
   return manifest;
 }
 
-async function sourceProperties(h: DbHost): Promise<string> {
-  const out = (await psql(h, 'postgres', "SELECT pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype FROM pg_database WHERE datname = :'db';\n", { db: h.database })).trim();
-  if (out.split(' ').length !== 4) throw ApplicationFailure.nonRetryable(`${h.env}: cannot read the properties of database ${h.database}`, 'BadInventory');
-  return out;
+/** The application database's owner, encoding and locale, which a database replacing it keeps. */
+async function sourceProperties(h: DbHost): Promise<string[]> {
+  const out = (await psql(h, 'postgres', "SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = :'db';\n", { db: h.database })).trim();
+  const fields = out.split('\t');
+  if (fields.length !== 4) throw ApplicationFailure.nonRetryable(`${h.env}: cannot read the properties of database ${h.database}`, 'BadInventory');
+  return fields;
 }
 
 /**
