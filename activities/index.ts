@@ -7,3 +7,5 @@ export * from './release';
 export * from './lb';
 export * from './database';
 export * from './provision';
+export * from './backup';
+export * from './restore';

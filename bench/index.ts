@@ -3,6 +3,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../src/dev-server';
 import { ensureTestbedUp, testbedDown } from '../src/testbed';
 import { leaseTestbed } from '../src/testbed-lease';
+import { backupBench } from './backup';
 import { deployBench } from './deploy';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     await stepOverhead(server.address);
     await sshThroughput();
     await deployBench(server.address);
+    await backupBench();
   } finally {
     await server.stop();
     if (startedHere) testbedDown();

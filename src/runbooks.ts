@@ -1,6 +1,7 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import type { Environment } from './inventory';
+import { BACKUP_CHOICE } from './backup-names';
 
 export interface ParamSpec {
   name: string;
@@ -135,7 +136,60 @@ export const RUNBOOKS: RunbookSpec[] = [
       ];
     },
   },
+  {
+    name: 'backup',
+    workflow: 'backup',
+    description: 'pg_dump streamed to the backup store, checksummed, verified by restoring it into a scratch database and comparing row counts, then retention',
+    // Retention deletes files a restore may be reading: one at a time per environment.
+    mutating: true,
+    params: [
+      { name: 'daily', pattern: /^\d{1,3}$/, description: 'how many days keep their newest backup (default: inventory backupRetention.daily, else 7)' },
+      { name: 'weekly', pattern: /^\d{1,3}$/, description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)' },
+    ],
+    plan: (env, params) => {
+      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
+      const store = backupStoreText(env);
+      const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+      return [
+        { step: 'dump the database', where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to <env>-<time>.dump with its sha256 and row counts`, undo: 'delete that backup' },
+        { step: 'verify it in a scratch database', where: db, does: 'pg_restore into a scratch database streamed from the store; compare every table\'s row count; drop it', undo: 'drop the scratch database' },
+        { step: 'apply retention', where: store, does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones` },
+      ];
+    },
+  },
+  {
+    name: 'restore',
+    workflow: 'restore',
+    description: 'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, restore into a fresh database, verify, swap it in, back to service',
+    mutating: true,
+    params: [{ name: 'backup', pattern: BACKUP_CHOICE, description: '"latest" (default) or a backup name such as prod-20261123T020000Z' }],
+    plan: (env, params) => {
+      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
+      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+      const store = backupStoreText(env);
+      const database = String(env.vars.databaseName);
+      return [
+        { step: 'pick the backup', where: store, does: `${String(params.backup ?? 'latest')}` },
+        { step: 'check its checksum', where: store, does: 'sha256sum of the dump equals the recorded one, or refuse' },
+        ...(env.protected ? [{ gate: 'restore', approvers: env.approvals.approvers, required: env.approvals.required }] : []),
+        { step: 'safety backup', where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${database} to <env>-<time>-safety.dump` },
+        { step: 'maintenance on', where: lb, does: `touch ${String(env.vars.maintenanceFlag)}`, undo: 'remove it' },
+        { step: 'restore into a fresh database', where: db, does: 'createdb; pg_restore streamed from the store', undo: 'drop that database' },
+        { step: 'verify the restored row counts', where: db, does: 'count(*) of every table equals the backup\'s' },
+        { step: 'swap the restored database in', where: db, does: `rename ${database} aside and the restored one to ${database}, in one transaction`, undo: 'swap the previous database back' },
+        { step: 'verify the live row counts', where: db, does: `count(*) of every table of ${database} equals the backup's` },
+        { step: 'maintenance off', where: lb, does: `rm ${String(env.vars.maintenanceFlag)}` },
+        { step: 'check the app through the load balancer', where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
+        { step: 'drop the previous database', where: db, does: 'dropdb (its content is in the safety backup)' },
+      ];
+    },
+  },
 ];
+
+function backupStoreText(env: Environment): string {
+  const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;
+  return store?.host ? `${store.host}:${String(store.dir)}` : '(no backupStore in the inventory)';
+}
 
 export function findRunbook(name: string): RunbookSpec | undefined {
   return RUNBOOKS.find((r) => r.name === name);

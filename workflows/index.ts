@@ -4,3 +4,5 @@ export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
 export { provision } from './provision';
+export { backup } from './backup';
+export { restore } from './restore';

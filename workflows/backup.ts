@@ -1,0 +1,45 @@
+// backup: pg_dump streamed off the database host into the backup store, checksummed, then
+// verified by restoring it into a scratch database and comparing every table's row count
+// (a backup never restored is not a backup), then retention. A backup that does not end
+// verified is deleted; once verified it is kept whatever happens after.
+import { uuid4 } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { backupName } from '../src/backup-names';
+import type { RunInput, RunResult } from '../src/shared';
+import { runbook, stepActivities, undoActivities } from './kernel';
+
+export type BackupParams = {
+  /** Retention, as typed on the CLI; the inventory's backupRetention (or 7 and 4) otherwise. */
+  daily?: string;
+  weekly?: string;
+};
+
+// A dump heartbeats every second with its bytes so far: a worker that dies is noticed within
+// the heartbeat timeout and the retry dumps again from the start.
+export const LONG_STEP = { startToCloseTimeout: '6 hours', heartbeatTimeout: '15 seconds' } as const;
+
+const { dumpToStore, verifyInScratch } = stepActivities<typeof activities>(LONG_STEP);
+const { applyRetention } = stepActivities<typeof activities>();
+const { removeBackup, dropDatabase } = undoActivities<typeof activities>();
+
+export async function backup(input: RunInput<BackupParams>): Promise<RunResult> {
+  const { env } = input;
+  const name = backupName(env, new Date());
+  const tag = uuid4().replace(/-/g, '').slice(0, 12);
+  return runbook(input, async (rb) => {
+    await rb.step(`dump the database to ${name}`, {
+      run: () => dumpToStore({ env, name }),
+      undo: () => removeBackup({ env, name }),
+    });
+    await rb.step('verify it in a scratch database', {
+      run: () => verifyInScratch({ env, name, tag }),
+      undo: () => dropDatabase({ env, which: 'scratch', tag }),
+    });
+    rb.settle(`${name} is verified`);
+    await rb.step('apply retention', { run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }) });
+  });
+}
+
+function count(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
