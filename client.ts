@@ -11,6 +11,7 @@ const USAGE = `usage: runbook <command> [options]
   reject <run id> --as <approver> --comment <why> [--json]
   cancel <run id> [--json]
   list [--env <env>] [--runbook <name>] [--state <state>] [--limit N] [--json]
+  codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)`;
 
