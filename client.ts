@@ -12,8 +12,10 @@ const USAGE = `usage: runbook <command> [options]
   cancel <run id> [--json]
   list [--env <env>] [--runbook <name>] [--state <state>] [--limit N] [--json]
   codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
+  codec-keys [--rotate] [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
-Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)`;
+Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)
+Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -158,6 +158,11 @@ describe('codec server (HTTP contract)', function () {
     assert.equal((await post('/elsewhere', {}, { authorization: 'Bearer open-sesame' })).status, 404);
   });
 
+  it('takes the token leading the path too, for the Web UI\'s "Codec Server" setting, which cannot add a header', async function () {
+    assert.equal((await post('/open-sesame/decode', { payloads: [] })).status, 200);
+    assert.equal((await post('/open-sesamE/decode', { payloads: [] })).status, 401);
+  });
+
   it('answers the browser\'s preflight for the UI origin only', async function () {
     const preflight = (from: string) => fetch(`${server.url}/decode`, {
       method: 'OPTIONS',

@@ -10,6 +10,7 @@ import { actor, parse, runIdArg } from './args';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
 import { codecServer } from './codec-server';
+import { codecKeys } from './codec-keys';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -184,4 +185,5 @@ export const COMMANDS: Record<string, Command> = {
   cancel,
   list,
   'codec-server': codecServer,
+  'codec-keys': codecKeys,
 };

@@ -1,7 +1,11 @@
 // The codec server the Temporal Web UI calls from the browser: POST /decode (and /encode) with
 // {"payloads": [{"metadata": {...base64}, "data": "<base64>"}]}, answered in the same shape.
 // Only the UI's origin gets CORS headers, and with a token configured every request must carry
-// "Authorization: Bearer <token>": whoever can call /decode reads every run's inputs.
+// it: whoever can call /decode reads every run's inputs. Scripts and proxies send
+// "Authorization: Bearer <token>"; a browser's Web UI cannot add that header (it sends its own
+// login's token, if any), so the token may also lead the path: a person sets the UI's
+// "Codec Server" to http://host:port/<token> in their own browser, which then calls
+// /<token>/decode.
 import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,10 +70,11 @@ async function handle(options: CodecServerOptions, req: http.IncomingMessage, re
     res.writeHead(204).end();
     return;
   }
-  const action = /\/(encode|decode)\/?$/.exec(new URL(req.url ?? '/', 'http://codec').pathname)?.[1];
-  if (!action) return reply(res, 404, { error: 'not found: POST /decode or /encode' });
+  const route = /^(?:\/([^/]+))?\/(encode|decode)\/?$/.exec(new URL(req.url ?? '/', 'http://codec').pathname);
+  if (!route) return reply(res, 404, { error: 'not found: POST /decode or /encode' });
+  const [, pathToken, action] = route;
   if (req.method !== 'POST') return reply(res, 405, { error: `${action} takes POST` });
-  if (options.token && !bearerMatches(req.headers.authorization, options.token)) {
+  if (options.token && !sameSecret(bearer(req.headers.authorization), options.token) && !sameSecret(pathToken && decodeURIComponent(pathToken), options.token)) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     return reply(res, 401, { error: 'a bearer token is required' });
   }
@@ -88,10 +93,15 @@ async function handle(options: CodecServerOptions, req: http.IncomingMessage, re
   reply(res, 200, { payloads: result.map(payloadToJson) });
 }
 
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+function bearer(header: string | undefined): string | undefined {
+  return /^Bearer (.+)$/i.exec(header ?? '')?.[1];
+}
+
+function sameSecret(given: string | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {
