@@ -84,12 +84,18 @@ describe('payload codec (AES-256-GCM)', function () {
 
 describe('codec key ring', function () {
   let dir: string;
-  const saved = { state: process.env.RUNBOOK_STATE_DIR, keys: process.env.RUNBOOK_CODEC_KEYS };
-  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codec-keys-'))));
+  let saved: Record<string, string | undefined>;
+  // Read when the tests run (the global fixture sets the suite's state dir after files load), and
+  // put back exactly: the worker and CLI processes later tests start inherit these.
+  beforeEach(() => {
+    saved = { RUNBOOK_STATE_DIR: process.env.RUNBOOK_STATE_DIR, RUNBOOK_CODEC_KEYS: process.env.RUNBOOK_CODEC_KEYS };
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codec-keys-'));
+  });
   afterEach(() => {
-    process.env.RUNBOOK_STATE_DIR = saved.state;
-    if (saved.keys === undefined) delete process.env.RUNBOOK_CODEC_KEYS;
-    else process.env.RUNBOOK_CODEC_KEYS = saved.keys;
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
