@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { AesGcmCodec, ENCODING, KEY_ID_KEY } from '../src/codec/aes-gcm-codec';
 import { createKeysFile, loadKeyRing, parseKeyRing, readKeyRing, rotateKeysFile, KeyRingError, type KeyRing } from '../src/codec/keys';
-import { payloadToJson, startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
+import { startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
+import { payloadToJson } from '../src/codec/payload-json';
 
 const text = new TextDecoder();
 

@@ -4,17 +4,10 @@
 import { UsageError } from '../errors';
 import { payloadCodec } from '../codec/data-converter';
 import { startCodecServer } from '../codec/codec-server';
-import { DEFAULT_CODEC_PORT } from '../codec/local-codec-server';
+import { DEFAULT_CODEC_PORT, uiOrigins } from '../codec/local-codec-server';
 import { parse } from './args';
 import { printJson, uiUrl } from './output';
 import type { Command } from './commands';
-
-/** The UI's own origin and, for a local UI, its twin (localhost and 127.0.0.1 are different origins). */
-export function defaultUiOrigins(): string[] {
-  const origin = new URL(uiUrl()).origin;
-  const twin = origin.replace('//localhost:', '//127.0.0.1:');
-  return [...new Set([origin, twin === origin ? origin.replace('//127.0.0.1:', '//localhost:') : twin])];
-}
 
 export const codecServer: Command = async (args) => {
   const { values, positionals } = parse(args, {
@@ -27,7 +20,7 @@ export const codecServer: Command = async (args) => {
   const port = Number(values.port ?? process.env.RUNBOOK_CODEC_PORT ?? DEFAULT_CODEC_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(values.port)}`);
   const given = values.origin as unknown as string[] | undefined;
-  const origins = given?.length ? given : defaultUiOrigins();
+  const origins = given?.length ? given : uiOrigins(uiUrl());
   for (const o of origins) {
     let parsed: URL | undefined;
     try {

@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import { payloadsFromJson, payloadToJson } from './payload-json';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
@@ -122,18 +122,4 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-}
-
-/** The proto3 JSON form the UI speaks (bytes as base64) to payloads, and back. */
-export function payloadsFromJson(body: unknown): Payload[] {
-  const list = (body as { payloads?: unknown })?.payloads;
-  if (!Array.isArray(list)) throw new Error('no "payloads" array');
-  return list.map((p) => {
-    const msg = temporal.api.common.v1.Payload.fromObject(p as Record<string, unknown>);
-    return { metadata: msg.metadata, data: msg.data };
-  });
-}
-
-export function payloadToJson(payload: Payload): Record<string, unknown> {
-  return temporal.api.common.v1.Payload.toObject(temporal.api.common.v1.Payload.create(payload), { bytes: String });
 }

@@ -2,7 +2,7 @@
 // Web UI downloads): found wherever they sit, and decoded in place.
 import type { PayloadCodec } from '@temporalio/common';
 import { ENCODING } from './aes-gcm-codec';
-import { payloadsFromJson, payloadToJson } from './codec-server';
+import { payloadsFromJson, payloadToJson } from './payload-json';
 
 type JsonPayload = { metadata: Record<string, string>; data?: string };
 
