@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { projectRoot } from '../src/config';
 import { AesGcmCodec, ENCODING, KEY_ID_KEY } from '../src/codec/aes-gcm-codec';
 import { createKeysFile, loadKeyRing, parseKeyRing, readKeyRing, rotateKeysFile, KeyRingError, type KeyRing } from '../src/codec/keys';
 import { startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
@@ -120,6 +122,19 @@ describe('codec key ring', function () {
     assert.equal(after.activeKeyId, id);
     assert.notEqual(id, before.activeKeyId);
     assert.deepEqual(after.keys.get(before.activeKeyId), before.keys.get(before.activeKeyId));
+  });
+
+  it('runbook codec-keys --rotate adds an active key, keeps the old, and never prints a key', function () {
+    const file = path.join(dir, 'keys.json');
+    createKeysFile(file);
+    const before = readKeyRing(file);
+    const out = execFileSync(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), 'codec-keys', '--rotate', '--json'], { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' });
+    const shown = JSON.parse(out) as { active: string; keys: string[] };
+    const after = readKeyRing(file);
+    assert.equal(shown.active, after.activeKeyId);
+    assert.deepEqual(shown.keys.sort(), [before.activeKeyId, after.activeKeyId].sort());
+    for (const key of after.keys.values()) assert.ok(!out.includes(key.toString('base64')));
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
 
   it('refuses a keys file others can read, a missing one, and a malformed one, saying which and why', function () {

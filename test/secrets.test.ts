@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { resolveSecret, secretValues } from '../activities/secrets';
-import type { Environment, SecretRef } from '../src/inventory';
+import { migrationSecrets, resolveSecret, secretValues } from '../activities/secrets';
+import { cacheDir } from '../src/config';
+import { loadEnvironment, type Environment, type SecretRef } from '../src/inventory';
 
 function envWith(secrets: Record<string, SecretRef>): Environment {
   return { environment: 'secrets-test', secrets } as unknown as Environment;
@@ -68,6 +69,11 @@ describe('secret references resolved on the worker', function () {
     assert.match(failed.message, /command sh exited with 3: no such entry/);
     assert.ok(!failed.message.includes(value));
     assert.match((await refusal(resolveSecret(envWith({ vault: { command: ['/nonexistent/vault'] } }), 'vault'))).message, /was not found on the worker/);
+  });
+
+  it('resolves the test bed\'s database password from its owner-only file, for the migrations to redact', async function () {
+    const expected = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
+    assert.deepEqual(await migrationSecrets(loadEnvironment('local')), [expected]);
   });
 
   it('names an undefined secret, and resolves only the secrets an environment defines', async function () {
