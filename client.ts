@@ -18,8 +18,11 @@ const USAGE = `usage: runbook <command> [options]
   retry <run id> --as <approver> [--comment <text>] [--json]      (at a failure gate: run the step again)
   rollback <run id> --as <approver> [--comment <text>] [--json]   (at a failure gate: undo the run)
   skip <run id> --as <approver> --comment <why> [--json]          (at a failure gate: go on without the step)
+  codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
+  codec-keys [--rotate] [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
-Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)`;
+Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)
+Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -4,6 +4,7 @@ import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
 import { markerPath } from './ssh/once';
+import { migrationSecrets } from './secrets';
 
 const BACKUP_DIR = '/var/backups/runbook';
 
@@ -25,6 +26,6 @@ export async function safetyBackup({ env, runId }: { env: string; runId: string 
 /** The migration state as the app reports it: applied versions and pending ones. */
 export async function migrationStatus({ env, host }: { env: string; host: string }): Promise<{ applied: string[]; pending: { version: string; phase: string }[] }> {
   const e = environment(env);
-  const out = await runOn(resolveTarget({ env, host }), [...argvVar(e, 'migrate'), '--status'], { cwd: stringVar(e, 'appDir') });
+  const out = await runOn(resolveTarget({ env, host }), [...argvVar(e, 'migrate'), '--status'], { cwd: stringVar(e, 'appDir'), secrets: await migrationSecrets(e) });
   return JSON.parse(out.stdout);
 }

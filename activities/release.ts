@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
+import { migrationSecrets } from './secrets';
 
 export interface HostInput {
   env: string;
@@ -36,11 +37,11 @@ export async function checkedOutCommit(input: HostInput): Promise<string> {
 
 /** Checks out `commit` and applies the backward-compatible (expand) migrations. Idempotent. */
 export async function installRelease(input: HostInput & { commit: string }): Promise<void> {
-  const { target, git, appDir } = appContext(input);
+  const { e, target, git, appDir } = appContext(input);
   if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
-  await runOn(target, [...argvVar(environment(input.env), 'migrate'), '--phase', 'expand'], { cwd: appDir, timeoutMs: 600_000, retryable: false });
+  await runOn(target, [...argvVar(e, 'migrate'), '--phase', 'expand'], { cwd: appDir, timeoutMs: 600_000, retryable: false, secrets: await migrationSecrets(e) });
 }
 
 export async function restartApp(input: HostInput): Promise<void> {
@@ -79,6 +80,6 @@ export function expectServing(curlOutput: string, commit: string, where: string,
 
 /** Applies every pending migration, contract ones included. */
 export async function migrateAll(input: HostInput): Promise<void> {
-  const { target, appDir } = appContext(input);
-  await runOn(target, argvVar(environment(input.env), 'migrate'), { cwd: appDir, timeoutMs: 600_000, retryable: false });
+  const { e, target, appDir } = appContext(input);
+  await runOn(target, argvVar(e, 'migrate'), { cwd: appDir, timeoutMs: 600_000, retryable: false, secrets: await migrationSecrets(e) });
 }

@@ -12,6 +12,7 @@ import { loadEnvironment } from '../src/inventory';
 import { prepareRun, startRun } from '../src/start';
 import { workerOptions } from '../src/worker-options';
 import { median } from './stats';
+import { dataConverter } from '../src/codec/data-converter';
 
 const ROUNDS = 3;
 const REFS = ['v1.1.0', 'v1.0.0'];
@@ -20,7 +21,7 @@ export async function deployBench(address: string): Promise<void> {
   const env = loadEnvironment('local');
   const lbTarget = resolveTarget({ env: 'local', host: 'lb' });
   const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
   const taskQueue = `bench-deploy-${Date.now()}`;
   const worker = await Worker.create({ connection, ...workerOptions(), taskQueue });
   const engine: number[] = [];

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './activities';
 import { intervals, median, ms } from './stats';
+import { dataConverter } from '../src/codec/data-converter';
 
 const STEPS = 250;
 
@@ -17,9 +18,9 @@ export async function stepOverhead(address: string): Promise<void> {
   activities.stepStarts.length = 0;
 
   const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
   const taskQueue = `bench-steps-${Date.now()}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: require.resolve('./workflows'), activities });
+  const worker = await Worker.create({ connection, taskQueue, workflowsPath: require.resolve('./workflows'), activities, dataConverter: dataConverter() });
   await worker.runUntil(
     client.workflow.execute('stepBench', {
       taskQueue,

@@ -10,6 +10,7 @@ import { isServing, startDevServer, type DevServer } from './dev-server';
 import { connectClient, connectWorker, firstLine } from './temporal';
 import { prepareRun, startRun, type PreparedRun } from './start';
 import { workerOptions } from './worker-options';
+import { codecForLocalUi, type UiCodec } from './codec/local-codec-server';
 import { runUrl } from './cli/output';
 import type { RunResult } from './shared';
 
@@ -21,16 +22,20 @@ async function main(): Promise<number> {
 
   const { connectionOptions } = temporalConnectConfig();
   let server: DevServer | undefined;
+  let codec: UiCodec | undefined;
   if (!(await isServing(connectionOptions.address!))) {
     if (process.env.TEMPORAL_ADDRESS) throw new Error(`no Temporal server answers at ${connectionOptions.address}`);
     console.log('starting the Temporal dev server (data in .temporal/dev.db)...');
+    codec = await codecForLocalUi('http://127.0.0.1:8233');
     server = await startDevServer({
       port: 7233,
       uiPort: 8233,
       dbFile: path.join(projectRoot, '.temporal', 'dev.db'),
       logFile: path.join(projectRoot, '.temporal', 'server.log'),
+      codecEndpoint: codec.endpoint,
     });
     process.env.RUNBOOK_UI_URL ??= server.uiUrl;
+    console.log(codec.note);
   }
 
   const { connection, namespace } = await connectWorker();
@@ -50,6 +55,7 @@ async function main(): Promise<number> {
     await client.connection.close();
     await connection.close();
     await server?.stop();
+    await codec?.server?.close();
   }
 }
 

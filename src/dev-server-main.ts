@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { projectRoot } from './config';
 import { isServing, startDevServer } from './dev-server';
+import { codecForLocalUi } from './codec/local-codec-server';
 
 async function main(): Promise<void> {
   const port = Number(process.env.RUNBOOK_SERVER_PORT || 7233);
@@ -12,9 +13,11 @@ async function main(): Promise<void> {
     return;
   }
   const dbFile = path.join(projectRoot, '.temporal', 'dev.db');
-  const server = await startDevServer({ port, uiPort, dbFile, logFile: path.join(projectRoot, '.temporal', 'server.log') });
+  const codec = await codecForLocalUi(`http://127.0.0.1:${uiPort}`);
+  const server = await startDevServer({ port, uiPort, dbFile, logFile: path.join(projectRoot, '.temporal', 'server.log'), codecEndpoint: codec.endpoint });
   console.log(`Temporal dev server on ${server.address}, Web UI ${server.uiUrl}, data in ${dbFile}; Ctrl-C stops it`);
-  const stop = () => void server.stop().then(() => process.exit(0));
+  console.log(codec.note);
+  const stop = () => void Promise.all([server.stop(), codec.server?.close()]).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

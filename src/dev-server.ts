@@ -15,6 +15,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Where the server's own log goes; discarded when absent. */
   logFile?: string;
+  /** The codec server the Web UI calls to show payloads decrypted; ciphertext without it. */
+  codecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -68,6 +70,10 @@ export function devServerArgs(): string[] {
   ];
 }
 
+function uiArgs(options: DevServerOptions): string[] {
+  return options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : [];
+}
+
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort ?? (await freePort());
@@ -77,7 +83,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (!cli) return startWithSdkDownload(port, uiPort, options);
 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
-    '--log-level', 'warn', ...devServerArgs()];
+    '--log-level', 'warn', ...devServerArgs(), ...uiArgs(options)];
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
@@ -149,7 +155,7 @@ async function startWithSdkDownload(port: number, uiPort: number, options: DevSe
       ui: true,
       uiPort,
       dbFilename: options.dbFile,
-      extraArgs: ['--log-level', 'warn', ...devServerArgs()],
+      extraArgs: ['--log-level', 'warn', ...devServerArgs(), ...uiArgs(options)],
     },
   });
   return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, stop: () => env.teardown() };

@@ -1,6 +1,7 @@
 // Connections to Temporal for the CLI and the worker, with errors an operator can act on.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverter } from './codec/data-converter';
 import { temporalConnectConfig } from './config';
 import { ConnectionError } from './errors';
 
@@ -12,7 +13,8 @@ export async function connectClient(): Promise<Client> {
   } catch (err) {
     throw new ConnectionError(`cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`);
   }
-  return new Client({ connection, namespace });
+  // Everything the CLI writes into a run (inputs, approvals) is sealed by the payload codec.
+  return new Client({ connection, namespace, dataConverter: dataConverter() });
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {

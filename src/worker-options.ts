@@ -2,11 +2,15 @@
 import * as fs from 'node:fs';
 import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as activities from '../activities';
+import { dataConverter, failureConverterPath } from './codec/data-converter';
 import { taskQueue } from './config';
 
 export const workflowsPath = require.resolve('../workflows');
 
-/** A prebuilt bundle (RUNBOOK_WORKFLOW_BUNDLE) skips webpack at start-up, as production workers should. */
+/**
+ * A prebuilt bundle (RUNBOOK_WORKFLOW_BUNDLE) skips webpack at start-up, as production workers should.
+ * It must be made by bundleWorkflows() (npm run build:bundle), which bakes in the failure converter.
+ */
 export function workflowSource(bundle?: WorkflowBundleWithSourceMap): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundle) return { workflowBundle: bundle };
   const prebuilt = process.env.RUNBOOK_WORKFLOW_BUNDLE;
@@ -22,6 +26,8 @@ export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<Worker
     taskQueue: taskQueue(),
     activities,
     ...workflowSource(bundle),
+    // Inputs, results, heartbeats and failures leave the worker sealed by the payload codec.
+    dataConverter: dataConverter(),
     // On SIGINT/SIGTERM in-flight activities get this long to finish before they are cancelled;
     // whatever they had not finished is retried by the next worker.
     shutdownGraceTime: '20 seconds',
@@ -29,7 +35,7 @@ export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<Worker
 }
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
 }
 
 const quietLogger = {

@@ -11,12 +11,13 @@ import { prepareRun, startRun, type StartRequest } from '../src/start';
 import { progressQuery, type RunProgress } from '../src/shared';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerOptions } from '../src/worker-options';
+import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: silent });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), failureConverterPath, logger: silent });
   return bundle;
 }
 
@@ -33,7 +34,7 @@ export function workflowBundleFile(): Promise<string> {
 
 let client: Client | undefined;
 export async function testClient(): Promise<Client> {
-  client ??= new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  client ??= new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }), dataConverter: dataConverter() });
   return client;
 }
 

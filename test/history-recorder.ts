@@ -6,13 +6,22 @@ import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../src/config';
 import { temporalCliPath } from '../src/dev-server';
+import { payloadCodec } from '../src/codec/data-converter';
+import { decodeHistoryJson } from '../src/codec/history-json';
 
 export const HISTORIES_DIR = path.join(projectRoot, 'test', 'histories');
 
+/** The run's history as the pinned CLI prints it: payloads as the server holds them (sealed). */
+export function rawHistoryJson(workflowId: string): string {
+  // The CLI writes the same proto JSON the Web UI downloads, which historyFromJSON reads.
+  return execFileSync(temporalCliPath()!, ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.RUNBOOK_RECORD_HISTORIES !== '1') return;
-  // The CLI writes the same proto JSON the Web UI downloads, which historyFromJSON reads.
-  const json = execFileSync(temporalCliPath()!, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'], { encoding: 'utf8' });
+  // Saved decrypted: each suite run has its own key ring, and the replay test has none of them.
+  const history = JSON.parse(rawHistoryJson(handle.workflowId));
+  await decodeHistoryJson(history, payloadCodec());
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), json);
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(history, null, 2)}\n`);
 }

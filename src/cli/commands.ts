@@ -12,6 +12,8 @@ import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
+import { codecServer } from './codec-server';
+import { codecKeys } from './codec-keys';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -224,4 +226,6 @@ export const COMMANDS: Record<string, Command> = {
   retry,
   rollback,
   skip,
+  'codec-server': codecServer,
+  'codec-keys': codecKeys,
 };
