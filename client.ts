@@ -11,6 +11,8 @@ const USAGE = `usage: runbook <command> [options]
   reject <run id> --as <approver> --comment <why> [--json]
   cancel <run id> [--json]
   list [--env <env>] [--runbook <name>] [--state <state>] [--limit N] [--json]
+  schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m) [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
+  schedule list | delete <schedule id> | trigger <schedule id> [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)`;
 

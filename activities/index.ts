@@ -6,3 +6,6 @@ export * from './temporal';
 export * from './release';
 export * from './lb';
 export * from './database';
+export * from './certificates';
+export * from './health';
+export * from './schedules';

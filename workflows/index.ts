@@ -3,3 +3,6 @@ export { smoke } from './smoke';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
+export { renewCertificate } from './renew-certificate';
+export { healthCheck } from './health-check';
+export { scheduledRun } from './scheduled-run';

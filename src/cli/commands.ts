@@ -9,6 +9,7 @@ import { taskQueue } from '../config';
 import { actor, parse, runIdArg } from './args';
 import { formatProgress, printJson, runUrl } from './output';
 import { readStatus } from './progress';
+import { schedule } from './schedule';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -182,4 +183,5 @@ export const COMMANDS: Record<string, Command> = {
   reject: decide('reject'),
   cancel,
   list,
+  schedule,
 };
