@@ -166,12 +166,16 @@ export async function previousHealth({ env, runId, startedAt }: { env: string; r
   const client = await temporalClient();
   const before = new Date(startedAt);
   const query = `${RunbookNameKey.name} = 'health-check' AND ${RunbookEnvKey.name} = '${env}'`;
-  let looked = 0;
+  // Visibility lists running runs first, then the most recently closed; the first few are the
+  // candidates, taken newest start first.
+  const candidates = [];
   for await (const run of client.workflow.list({ query })) {
-    if (run.workflowId === runId || run.startTime >= before) continue;
-    if (++looked > LOOK_BACK) break;
-    const handle = client.workflow.getHandle(run.workflowId, run.runId);
-    const outcome = await settled(handle.result(), WAIT_FOR_EARLIER_MS);
+    if (run.workflowId !== runId && run.startTime < before) candidates.push(run);
+    if (candidates.length >= LOOK_BACK) break;
+  }
+  candidates.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  for (const run of candidates) {
+    const outcome = await settled(client.workflow.getHandle(run.workflowId, run.runId).result(), WAIT_FOR_EARLIER_MS);
     const memory = (outcome as { health?: HealthMemory } | undefined)?.health;
     if (memory && Array.isArray(memory.failing)) return { failing: memory.failing, from: run.workflowId };
   }
