@@ -131,22 +131,25 @@ describe('health-check on the test bed', function () {
       await onBed('db', ['pg_ctlcluster', '15', 'main', 'stop']);
       try {
         receiver.status = 500;
+        const postsBefore = receiver.posts;
         const refused = await startTestRun(taskQueue, { runbook: 'health-check', env: ENV });
         await assert.rejects(refused.result(), (err) => {
           assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
           assert.match(err.cause.message, /webhook answered 500/);
           return true;
         });
-        assert.ok(receiver.posts >= 1);
+        assert.equal(receiver.posts - postsBefore, 3, 'the alert was attempted three times, then the run failed');
         receiver.status = 200;
 
         const delivered = await check();
-        // The app's own health needs the database, so the live app fails with it.
-        assert.deepEqual(delivered.health.failing.sort(), ['db/postgresql', `${live}/app`].sort());
+        // The app's own health needs the database, so the live app fails with it, and so does
+        // its health page through the load balancer.
+        const withoutDatabase = ['db/postgresql', `${live}/app`, 'lb/http', 'lb/https'].sort();
+        assert.deepEqual(delivered.health.failing.sort(), withoutDatabase);
         const [alert, ...more] = receiver.take();
         assert.deepEqual(more, []);
         assert.equal(alert.event, 'health_failing');
-        assert.deepEqual(keys(alert), ['db/postgresql', `${live}/app`].sort());
+        assert.deepEqual(keys(alert), withoutDatabase);
 
         await check();
         assert.deepEqual(receiver.take(), []);
@@ -157,7 +160,7 @@ describe('health-check on the test bed', function () {
       // The app reconnects on its next request.
       const back = await check();
       assert.deepEqual(back.health.failing, []);
-      assert.deepEqual(receiver.take().map((a) => [a.event, keys(a)]), [['health_recovered', ['db/postgresql', `${live}/app`].sort()]]);
+      assert.deepEqual(receiver.take().map((a) => [a.event, keys(a)]), [['health_recovered', ['db/postgresql', `${live}/app`, 'lb/http', 'lb/https'].sort()]]);
     });
   });
 
