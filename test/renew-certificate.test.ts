@@ -241,6 +241,44 @@ describe('renew-certificate on the test bed', function () {
     }
   });
 
+  it('changes nothing when the served certificate cannot be read (nginx down)', async function () {
+    await withWorker(taskQueue, async () => {
+      const filesBefore = await filesOnDisk();
+      await lb(['nginx', '-s', 'quit']);
+      try {
+        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const result = await compensated(handle.result());
+        assert.match(result.progress.reason ?? '', /TLS handshake with 10\.213\.0\.30:443 \(SNI app\.local\.test\) failed/);
+        assert.deepEqual(result.progress.steps.map((s) => s.name), ['read the served certificates']);
+        assert.equal(await filesOnDisk(), filesBefore);
+      } finally {
+        await lb(['sh', '-c', 'pgrep -x nginx >/dev/null || nginx']);
+      }
+    });
+  });
+
+  it('puts the previous pair back when the install fails half-way (certificate replaced, key not)', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = (await served()).fingerprint256;
+      const filesBefore = await filesOnDisk();
+      // A directory where the new key is staged: the certificate is renamed into place, then
+      // renaming the key fails, on every attempt.
+      const blocker = `${TLS_DIR}/privkey.pem.new`;
+      await lb(['mkdir', '-p', `${blocker}/blocked`]);
+      try {
+        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const result = await compensated(handle.result());
+        assert.match(result.progress.reason ?? '', /cannot overwrite non-directory/);
+        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [[`install the new certificate for ${DOMAIN}`, 'done']]);
+        // Retries did not back up the half-installed pair over the previous one.
+        assert.equal(await filesOnDisk(), filesBefore, 'the previous files are back on disk');
+        assert.equal((await served()).fingerprint256, before);
+      } finally {
+        await lb(['rm', '-rf', '--', blocker]);
+      }
+    });
+  });
+
   it('does not retry an ACME rate limit: one certbot call, and nothing changes', async function () {
     const fake = `#!/bin/sh
 echo "$*" >> /var/tmp/fake-certbot.calls
