@@ -106,7 +106,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: [
       { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
-      { name: 'threshold', pattern: DURATION, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
+      { name: 'threshold', pattern: /^(?=.*[1-9])(?:\d+(?:ms|s|m|h|d))+$/, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
     ],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';

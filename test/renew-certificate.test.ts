@@ -331,5 +331,6 @@ rm -f "$live/privkey.pem.tmp" "$live/fullchain.pem.tmp"
 
   it('is refused before anything runs for a malformed threshold', async function () {
     await assert.rejects(startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '30 days; rm -rf /' } }), /--threshold .* is not valid/);
+    await assert.rejects(startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '0d' } }), /--threshold "0d" is not valid/);
   });
 });

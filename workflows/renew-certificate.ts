@@ -33,8 +33,8 @@ export async function renewCertificate(input: RunInput<RenewParams>): Promise<Ru
   const { env } = input;
   const runId = workflowInfo().workflowId;
   const threshold = input.params.threshold ?? DEFAULT_THRESHOLD;
-  const thresholdMs = parseDuration(threshold, 'threshold');
   return runbook(input, async ({ step }) => {
+    const thresholdMs = parseDuration(threshold, 'threshold');
     const served = await step('read the served certificates', { run: () => servedCertificates({ env }) });
     const due = served.filter((c) => input.params.force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
     if (!due.length) {
