@@ -20,6 +20,8 @@ const USAGE = `usage: runbook <command> [options]
   skip <run id> --as <approver> --comment <why> [--json]          (at a failure gate: go on without the step)
   codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
   codec-keys [--rotate] [--json]
+  schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m) [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
+  schedule list | delete <schedule id> | trigger <schedule id> [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)
 Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;

@@ -9,3 +9,6 @@ export * from './database';
 export * from './provision';
 export * from './backup';
 export * from './restore';
+export * from './certificates';
+export * from './health';
+export * from './schedules';

@@ -184,6 +184,54 @@ export const RUNBOOKS: RunbookSpec[] = [
       ];
     },
   },
+  {
+    name: 'renew-certificate',
+    workflow: 'renewCertificate',
+    description: 'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
+    mutating: true,
+    params: [
+      { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
+      { name: 'threshold', pattern: /^(?=.*[1-9])(?:\d+(?:ms|s|m|h|d))+$/, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
+    ],
+    plan: (env, params) => {
+      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+      const domains = Array.isArray(env.vars.domains) ? (env.vars.domains as string[]) : [];
+      const tlsDir = String(env.vars.tlsDir);
+      const when = params.force ? 'forced' : `if it expires within ${String(params.threshold ?? '30d')}`;
+      return [
+        { step: 'read the served certificates', where: lb, does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint` },
+        ...domains.flatMap((d): PlanItem[] => [
+          { step: `obtain a certificate for ${d}`, where: lb, does: `${when}: certbot certonly --webroot -w ${String(env.vars.acmeWebroot)} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
+          { step: `check the new certificate for ${d}`, where: lb, does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one' },
+          { step: `install the new certificate for ${d}`, where: lb, does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`, undo: 'put the previous pair back, nginx -t, reload' },
+        ]),
+        { step: 'nginx -t', where: lb, does: (env.services.nginx?.test ?? ['nginx', '-t']).join(' ') },
+        { step: 'reload nginx', where: lb, does: (env.services.nginx?.reload ?? []).join(' ') },
+        ...domains.map((d) => ({ step: `verify ${d} serves the new certificate`, where: lb, does: 'TLS handshake: the served fingerprint is the new one' })),
+      ];
+    },
+  },
+  {
+    name: 'health-check',
+    workflow: 'healthCheck',
+    description: 'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
+    mutating: false,
+    params: [],
+    plan: (env) => [
+      { step: 'read what the last check alerted', where: 'Temporal', does: 'the result of the previous health-check run of this environment' },
+      ...Object.entries(env.hosts).map(([name, h]) => ({
+        step: `check ${name}`,
+        where: name,
+        does: [
+          'ssh: a fresh login',
+          ...(h.roles.includes('web') ? [`app: GET 127.0.0.1:${String(env.vars.appPort ?? 8000)}${String(env.vars.healthPath)} (live colour only)`] : []),
+          ...(h.roles.includes('lb') ? [`http and https: GET ${String(env.vars.healthPath)} from the worker`] : []),
+          ...(h.roles.includes('db') ? ['postgresql: pg_isready'] : []),
+        ].join('; '),
+      })),
+      { step: 'alert', where: 'worker', does: env.vars.alertWebhook ? 'POST to vars.alertWebhook: checks newly failing, checks recovered' : 'no vars.alertWebhook set: alerts are only recorded' },
+    ],
+  },
 ];
 
 function backupStoreText(env: Environment): string {

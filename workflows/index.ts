@@ -6,3 +6,6 @@ export { environmentLock } from './kernel/lock';
 export { provision } from './provision';
 export { backup } from './backup';
 export { restore } from './restore';
+export { renewCertificate } from './renew-certificate';
+export { healthCheck } from './health-check';
+export { scheduledRun } from './scheduled-run';

@@ -14,6 +14,7 @@ import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
 import { codecServer } from './codec-server';
 import { codecKeys } from './codec-keys';
+import { schedule } from './schedule';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -228,4 +229,5 @@ export const COMMANDS: Record<string, Command> = {
   skip,
   'codec-server': codecServer,
   'codec-keys': codecKeys,
+  schedule,
 };

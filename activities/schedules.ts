@@ -1,0 +1,35 @@
+// A schedule's firing, on the worker: the run it starts is prepared and validated as
+// `runbook start` would, against the runbook registry and the inventory as they are now.
+import { ApplicationFailure } from '@temporalio/common';
+import { UsageError } from '../src/errors';
+import { scheduleInitiator, type ScheduledRequest } from '../src/schedules';
+import { maskSecrets, type RunInput } from '../src/shared';
+import { prepareRun } from '../src/start';
+
+export interface ScheduledRunPlan {
+  runId: string;
+  workflow: string;
+  input: RunInput;
+  summary: string;
+  details: string;
+}
+
+export async function prepareScheduledRun(request: ScheduledRequest): Promise<ScheduledRunPlan> {
+  const initiator = scheduleInitiator(request.scheduleId);
+  let run;
+  try {
+    run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator });
+  } catch (err) {
+    // A runbook or environment removed, or parameters no longer valid: no retry will fix it.
+    if (err instanceof UsageError) throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, 'BadInput');
+    throw err;
+  }
+  const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => `${k}: ${String(v)}`);
+  return {
+    runId: run.runId,
+    workflow: run.spec.workflow,
+    input: run.input,
+    summary: `${run.spec.name} on ${run.input.env}, started by schedule ${request.scheduleId} (created by ${request.createdBy})`,
+    details: params.length ? params.join('\n') : 'no parameters',
+  };
+}

@@ -1,0 +1,97 @@
+// `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
+import { UsageError } from '../errors';
+import { findRunbook, RUNBOOKS } from '../runbooks';
+import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../schedules';
+import { taskQueue } from '../config';
+import { actor, parse } from './args';
+import { printJson } from './output';
+import type { Command } from './commands';
+
+const create: Command = async (args, connect) => {
+  const name = args[0];
+  if (!name || name.startsWith('-')) throw new UsageError(`schedule create needs a runbook: ${RUNBOOKS.map((r) => r.name).join(', ')}`);
+  const spec = findRunbook(name);
+  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const { values, positionals } = parse(args.slice(1), {
+    env: { type: 'string' },
+    as: { type: 'string' },
+    cron: { type: 'string' },
+    timezone: { type: 'string' },
+    interval: { type: 'string' },
+    'catchup-window': { type: 'string' },
+    ...paramOptions,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (typeof values.env !== 'string') throw new UsageError(`schedule create ${name} needs --env <environment>`);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const prepared = prepareSchedule(
+    {
+      runbook: name,
+      env: values.env,
+      params: Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined])),
+      initiator: actor(values.as),
+      cron: str(values.cron),
+      timezone: str(values.timezone),
+      interval: str(values.interval),
+      catchupWindow: str(values['catchup-window']),
+    },
+    taskQueue(),
+  );
+  const description = await createSchedule(await connect(), prepared);
+  const next = description.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString());
+  if (values.json) printJson({ scheduleId: prepared.scheduleId, runbook: spec.name, env: prepared.run.input.env, when: prepared.when, params: prepared.run.input.params, nextRuns: next });
+  else {
+    console.log(`created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} (a run still going makes the next one skip)`);
+    console.log(`  next runs: ${next.join(', ') || 'none'}`);
+    console.log(`  its runs:  runbook list --runbook ${spec.name} --env ${prepared.run.input.env}`);
+  }
+  return 0;
+};
+
+const list: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const schedules = await listSchedules(await connect());
+  if (values.json) printJson({ schedules });
+  else if (!schedules.length) console.log('no schedules');
+  else {
+    for (const s of schedules) {
+      console.log(`${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`);
+    }
+  }
+  return 0;
+};
+
+const remove: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const id = checkScheduleId(positionals[0], 'delete');
+  if (positionals.length > 1) throw new UsageError(`schedule delete takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
+  await deleteSchedule(await connect(), id);
+  if (values.json) printJson({ scheduleId: id, deleted: true });
+  else console.log(`deleted schedule ${id} (a run it already started keeps going)`);
+  return 0;
+};
+
+const trigger: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, {});
+  const id = checkScheduleId(positionals[0], 'trigger');
+  if (positionals.length > 1) throw new UsageError(`schedule trigger takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
+  const client = await connect();
+  const overlap = await triggerSchedule(client, id);
+  if (values.json) printJson({ scheduleId: id, triggered: true, overlap });
+  else {
+    const { info } = await describeSchedule(client, id);
+    console.log(`triggered schedule ${id} (overlap policy ${String(overlap ?? 'skip').toLowerCase()}: nothing starts while its previous run is going; runs taken so far: ${info.numActionsTaken})`);
+  }
+  return 0;
+};
+
+const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger };
+
+export const schedule: Command = async (args, connect) => {
+  const [sub, ...rest] = args;
+  const command = sub ? SUBCOMMANDS[sub] : undefined;
+  if (!command) throw new UsageError(`schedule needs a subcommand: ${Object.keys(SUBCOMMANDS).join(', ')}`);
+  return command(rest, connect);
+};

@@ -1,0 +1,58 @@
+// health-check: SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL, on every
+// host by its roles; one alert when a check starts failing and one when it recovers. A run
+// remembers nothing itself: it reads what the previous run knew to be failing (its result, kept
+// by Temporal) and returns what it knows now, for the next one. Read-only: it takes no lock.
+import { workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { CheckResult, HealthMemory } from '../activities/health';
+import type { RunInput, RunResult } from '../src/shared';
+import { forEachHost, runbook, stepActivities } from './kernel';
+
+const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+// A probe's failure is its result: the activity only fails on a bad inventory.
+const { checkHost } = stepActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 2 } });
+const { previousHealth } = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds' });
+
+export type HealthParams = Record<string, never>;
+
+export interface HealthResult extends RunResult {
+  health: HealthMemory & { checks: CheckResult[]; alerted: { failing: string[]; recovered: string[] } };
+}
+
+const PARALLEL_HOSTS = 8;
+
+export async function healthCheck(input: RunInput<HealthParams>): Promise<HealthResult> {
+  const { env } = input;
+  const { workflowId: runId, startTime } = workflowInfo();
+  let health: HealthResult['health'] | undefined;
+  const result = await runbook(input, async ({ step }) => {
+    const previous = await step('read what the last check alerted', { run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }) });
+    const hosts = await step('list the hosts', { run: () => healthCheckHosts({ env }) });
+    const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) => step(`check ${host}`, { run: () => checkHost({ env, host }) }));
+    const checks = outcomes.flatMap((o): CheckResult[] =>
+      o.ok ? o.value! : [{ key: `${o.host}/checks`, host: o.host, check: 'ssh', state: 'failing', detail: o.error ?? 'the checks could not run' }],
+    );
+
+    // A check that could not be probed keeps the state it had.
+    const failing = checks.filter((c) => c.state === 'failing' || (c.state === 'unknown' && previous.failing.includes(c.key)));
+    const newlyFailing = failing.filter((c) => !previous.failing.includes(c.key));
+    const recovered = previous.failing.filter((key) => !failing.some((c) => c.key === key));
+    const failingKeys = failing.map((c) => c.key);
+    const detail = (key: string) => checks.find((c) => c.key === key)?.detail ?? 'no longer checked';
+
+    if (newlyFailing.length) {
+      await step(`alert: ${newlyFailing.map((c) => c.key).join(', ')} failing`, {
+        run: () => sendHealthAlert({ env, runId, event: 'failing', checks: newlyFailing.map((c) => ({ key: c.key, detail: c.detail })), failing: failingKeys }),
+      });
+    }
+    if (recovered.length) {
+      await step(`alert: ${recovered.join(', ')} recovered`, {
+        run: () => sendHealthAlert({ env, runId, event: 'recovered', checks: recovered.map((key) => ({ key, detail: detail(key) })), failing: failingKeys }),
+      });
+    }
+    const summary = failing.length ? `${failing.length} of ${checks.length} checks failing: ${failingKeys.join(', ')}` : `all ${checks.length} checks pass`;
+    health = { failing: failingKeys, checks, alerted: { failing: newlyFailing.map((c) => c.key), recovered } };
+    await step(summary, { run: async () => health });
+  });
+  return { ...result, health: health! };
+}

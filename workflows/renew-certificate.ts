@@ -1,0 +1,62 @@
+// renew-certificate: read the certificate each domain serves; when it expires within the
+// threshold (or --force), obtain a new one from the ACME directory, check it, install it with
+// the previous pair kept aside, nginx -t, reload, and confirm the new one is served. Anything
+// failing after the install puts the previous pair back and reloads.
+import { workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { formatDuration, parseDuration } from '../src/duration';
+import type { RunInput, RunResult } from '../src/shared';
+import { runbook, stepActivities, undoActivities } from './kernel';
+
+const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<typeof activities>({
+  startToCloseTimeout: '2 minutes',
+});
+// Orders are slow to fail for good and rate limits are not lifted by asking again: few retries,
+// far apart, and none at all for a rate limit (AcmeRateLimited is non-retryable).
+const { obtainCertificate } = stepActivities<typeof activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 4, maximumAttempts: 3, nonRetryableErrorTypes: ['AcmeRateLimited', 'BadInput', 'BadInventory'] },
+});
+// A reload takes effect within milliseconds; asked again for a few seconds.
+const { expectServedCertificate } = stepActivities<typeof activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
+});
+const undo = undoActivities<typeof activities>({ startToCloseTimeout: '2 minutes' });
+
+export type RenewParams = { force?: boolean; threshold?: string };
+
+export const DEFAULT_THRESHOLD = '30d';
+
+export async function renewCertificate(input: RunInput<RenewParams>): Promise<RunResult> {
+  const { env } = input;
+  const runId = workflowInfo().workflowId;
+  const threshold = input.params.threshold ?? DEFAULT_THRESHOLD;
+  return runbook(input, async ({ step }) => {
+    const thresholdMs = parseDuration(threshold, 'threshold');
+    const served = await step('read the served certificates', { run: () => servedCertificates({ env }) });
+    const due = served.filter((c) => input.params.force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
+    if (!due.length) {
+      const soonest = Math.min(...served.map((c) => Date.parse(c.notAfter) - Date.now()));
+      await step(`nothing to renew: the first expiry is in ${formatDuration(soonest)}, beyond ${threshold}`, { run: async () => served });
+      return;
+    }
+
+    const renewed: { domain: string; fingerprint: string }[] = [];
+    for (const { domain, fingerprint: servedFingerprint } of due) {
+      await step(`obtain a certificate for ${domain}`, { run: () => obtainCertificate({ env, runId, domain }) });
+      const fresh = await step(`check the new certificate for ${domain}`, { run: () => checkObtainedCertificate({ env, domain, servedFingerprint }) });
+      await step(`install the new certificate for ${domain}`, {
+        run: () => installCertificate({ env, runId, domain }),
+        undo: () => undo.restoreCertificate({ env, runId, domain, servedFingerprint }),
+      });
+      renewed.push({ domain, fingerprint: fresh.fingerprint });
+    }
+    await step('nginx -t', { run: () => testNginx({ env }) });
+    await step('reload nginx', { run: () => reloadNginx({ env }) });
+    for (const { domain, fingerprint } of renewed) {
+      await step(`verify ${domain} serves the new certificate`, { run: () => expectServedCertificate({ env, domain, fingerprint }) });
+    }
+  });
+}
