@@ -19,11 +19,11 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
   const { host } = input.params;
   const runId = workflowInfo().workflowId;
   return runbook(input, async ({ step }) => {
-    const { login: bootstrap } = await step('reach the host', { run: () => act.reachHost({ env, host }) });
+    const { login: bootstrap } = await step('reach the host', { run: () => act.reachHost({ env, host }), skippable: false });
     const first = { env, host, runId, login: bootstrap };
 
-    await step('ops user with SSH key and sudo', { run: () => act.ensureOpsUser(first), undo: () => undo.removeOpsUser(first) });
-    const { login: ops } = await step('ops user can log in and sudo', { run: () => act.verifyOpsLogin({ env, host }) });
+    await step('ops user with SSH key and sudo', { run: () => act.ensureOpsUser(first), undo: () => undo.removeOpsUser(first), skippable: false });
+    const { login: ops } = await step('ops user can log in and sudo', { run: () => act.verifyOpsLogin({ env, host }), skippable: false });
     const as = { env, host, runId, login: ops };
 
     await step('sshd: no root login, no passwords', { run: () => act.hardenSshd(as), undo: () => undo.restoreSshd(as) });
@@ -32,7 +32,7 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
     await step('unattended security upgrades', { run: () => act.ensureUnattendedUpgrades(as), undo: () => undo.restoreUnattendedUpgrades(as) });
     // Installed packages are left in place on failure: harmless, and removing them could take others with them.
     await step('packages (versions recorded)', { run: () => ensurePackages(as) });
-    await step('database and its user', { run: () => act.ensureDatabase(as), undo: () => undo.dropDatabase(as) });
+    await step('database and its user', { run: () => act.ensureAppDatabase(as), undo: () => undo.dropAppDatabase(as) });
     await step('application directory', { run: () => act.ensureAppDir(as), undo: () => undo.removeAppDir(as) });
     await step('application .env from secrets', { run: () => act.ensureAppEnv(as), undo: () => undo.restoreAppEnv(as) });
     await step('process manager entry', { run: () => act.ensureProcessEntry(as), undo: () => undo.restoreProcessEntry(as) });

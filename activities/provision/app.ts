@@ -1,20 +1,14 @@
 // What the application needs on the host: its database and role, its user and directory, its
 // .env (secrets resolved here, on the worker), its process-manager entry and its nginx site.
-import { ApplicationFailure } from '@temporalio/common';
-import { resolveSecret, SecretError } from '../../src/secrets';
+import { resolveSecret } from '../secrets';
 import { environment } from '../env-vars';
 import { provisionConfig } from './config';
 import { ensureFile, restoreFile } from './files';
 import { merge, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
 import { ensureRunning, putServiceBack } from './services';
 
-function secret(env: string, name: string): string {
-  try {
-    return resolveSecret(environment(env), name);
-  } catch (err) {
-    if (err instanceof SecretError) throw ApplicationFailure.nonRetryable(err.message, 'BadSecret');
-    throw err;
-  }
+function secret(env: string, name: string): Promise<string> {
+  return resolveSecret(environment(env), name);
 }
 
 // psql as the superuser; names and the password reach SQL as psql variables, never as text.
@@ -48,6 +42,8 @@ const DROP_DATABASE = `
 db=$1 user=$2 record=$3
 ${PSQL}
 state=unchanged
+# What this run created is dropped even if the server stopped since (the undo then stops it again).
+if { [ -e "$record/created-database" ] || [ -e "$record/created-role" ]; } && ! pg_isready -q; then service postgresql start >&2; fi
 if [ -e "$record/created-database" ]; then
   echo "drop database if exists :\\"d\\" with (force);" | sql
   rm -f -- "$record/created-database"; state=changed
@@ -58,18 +54,38 @@ if [ -e "$record/created-role" ]; then
 fi
 echo $state`;
 
-export async function ensureDatabase(ref: ProvisionRef): Promise<StepOutcome> {
+// $1 record dir. A host whose packages made no cluster (or whose cluster was dropped) gets one.
+const ENSURE_CLUSTER = `
+record=$1
+if [ -n "$(pg_lsclusters -h 2>/dev/null)" ]; then echo unchanged; exit 0; fi
+version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+mkdir -p -m 0700 -- "$record"
+echo "$version" > "$record/created-cluster"
+pg_createcluster "$version" main >&2
+echo changed`;
+
+const DROP_CLUSTER = `
+record=$1
+if [ ! -e "$record/created-cluster" ]; then echo unchanged; exit 0; fi
+version=$(cat "$record/created-cluster")
+if pg_lsclusters -h | grep -q "^$version main "; then pg_dropcluster --stop "$version" main >&2; fi
+rm -f -- "$record/created-cluster"
+echo changed`;
+
+export async function ensureAppDatabase(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
+  const cluster = outcome(await script(ref, ENSURE_CLUSTER, [recordDir(ref.runId)], { retryable: false, timeoutMs: 120_000 }));
   const running = await ensureRunning(ref, 'postgresql', false);
-  const password = secret(ref.env, c.databasePasswordSecret);
+  const password = await secret(ref.env, c.databasePasswordSecret);
   const done = outcome(await script(ref, ENSURE_DATABASE, [c.databaseName, c.databaseUser, recordDir(ref.runId)], { stdin: `${password}\n`, secrets: [password], retryable: false }));
-  return merge(running, done.changed ? { changed: true, detail: `database ${c.databaseName} owned by ${c.databaseUser}` } : done);
+  return merge(cluster, running, done.changed ? { changed: true, detail: `database ${c.databaseName} owned by ${c.databaseUser}` } : done);
 }
 
-export async function dropDatabase(ref: ProvisionRef): Promise<StepOutcome> {
+export async function dropAppDatabase(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
   const dropped = outcome(await script(ref, DROP_DATABASE, [c.databaseName, c.databaseUser, recordDir(ref.runId)]));
-  return merge(dropped, await putServiceBack(ref, 'postgresql', false));
+  const stopped = await putServiceBack(ref, 'postgresql', false);
+  return merge(dropped, stopped, outcome(await script(ref, DROP_CLUSTER, [recordDir(ref.runId)], { timeoutMs: 120_000 })));
 }
 
 // $1 user, $2 directory, $3 record dir.
@@ -121,7 +137,7 @@ export async function removeAppDir(ref: ProvisionRef): Promise<StepOutcome> {
 
 export async function ensureAppEnv(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
-  const password = secret(ref.env, c.databasePasswordSecret);
+  const password = await secret(ref.env, c.databasePasswordSecret);
   const url = `postgresql://${c.databaseUser}:${encodeURIComponent(password)}@${c.databaseHost}:5432/${c.databaseName}`;
   return ensureFile(
     ref,

@@ -13,6 +13,8 @@ export interface ProvisionConfig {
   openPorts: number[];
   /** Ports that must answer from outside once provisioned. */
   checkPorts: number[];
+  /** Addresses fail2ban never bans, besides the worker's own (e.g. a bastion). */
+  trustedAddresses: string[];
   /** Services that must be running once provisioned (Debian `service` names). */
   services: string[];
   databaseHost: string;
@@ -56,6 +58,7 @@ export function provisionConfig(envName: string): ProvisionConfig {
   const openPorts = list(env, p.openPorts ?? [22, 80, 443], 'openPorts', isPort);
   if (!openPorts.includes(22)) bad(env, 'openPorts must include 22, or the firewall would lock everyone out');
   const checkPorts = list(env, p.checkPorts ?? [22, 80], 'checkPorts', isPort);
+  const trustedAddresses = list(env, p.trustedAddresses ?? [], 'trustedAddresses', (v): v is string => typeof v === 'string' && /^[0-9a-fA-F.:/]{2,49}$/.test(v));
   const services = list(env, p.services ?? ['ssh', 'nginx', 'postgresql', 'supervisor', 'fail2ban'], 'services', (v): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9@._-]*$/.test(v));
   const names = { databaseName: stringVar(env, 'databaseName'), databaseUser: stringVar(env, 'databaseUser'), appUser: stringVar(env, 'appUser') };
   for (const [n, v] of Object.entries(names)) if (!SQL_NAME.test(v)) bad(env, `${n} ${JSON.stringify(v)} is not a plain lower-case name`);
@@ -70,6 +73,7 @@ export function provisionConfig(envName: string): ProvisionConfig {
     packages,
     openPorts,
     checkPorts,
+    trustedAddresses,
     services,
     databaseHost: String(p.databaseHost ?? '127.0.0.1'),
     ...names,

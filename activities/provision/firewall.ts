@@ -1,4 +1,7 @@
 // The host's own firewall (ufw): only the configured ports in, and fail2ban watching sshd.
+import { ApplicationFailure } from '@temporalio/common';
+import { runOn } from '../ssh/run';
+import { resolveTarget } from '../ssh/target';
 import { provisionConfig } from './config';
 import { ensureFile, restoreFile } from './files';
 import { merge, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
@@ -48,11 +51,21 @@ export async function restoreFirewall(ref: ProvisionRef): Promise<StepOutcome> {
 
 const JAIL = '/etc/fail2ban/jail.d/runbook-sshd.local';
 
+/** The address this worker reaches the host from, as the host sees it. */
+async function controlAddress(ref: ProvisionRef): Promise<string> {
+  const seen = (await runOn(resolveTarget(ref), ['printenv', 'SSH_CONNECTION'])).stdout.split(' ')[0]?.trim() ?? '';
+  if (!/^[0-9a-fA-F.:]{2,45}$/.test(seen)) throw ApplicationFailure.nonRetryable(`cannot tell which address we connect from (SSH_CONNECTION=${JSON.stringify(seen)})`, 'ProvisionScript');
+  return seen;
+}
+
 export async function ensureFail2ban(ref: ProvisionRef): Promise<StepOutcome> {
+  // Never ban the machine that runs the runbooks: its probes (is the ops user there yet?) are
+  // failed logins too, and fail2ban reads the recent log when it starts.
+  const trusted = ['127.0.0.1/8', '::1', await controlAddress(ref), ...provisionConfig(ref.env).trustedAddresses];
   const jail = await ensureFile(ref, {
     path: JAIL,
     // Debian's default sshd jail reads the systemd journal; hosts without journald log to auth.log.
-    content: '# Managed by runbook provision.\n[sshd]\nenabled = true\nbackend = auto\nlogpath = /var/log/auth.log\nmaxretry = 5\nbantime = 1h\n',
+    content: `# Managed by runbook provision.\n[sshd]\nenabled = true\nbackend = auto\nlogpath = /var/log/auth.log\nmaxretry = 5\nbantime = 1h\nignoreip = ${[...new Set(trusted)].join(' ')}\n`,
     mode: '644',
     owner: 'root',
     group: 'root',

@@ -2,6 +2,6 @@
 export { reachHost, ensureOpsUser, removeOpsUser, verifyOpsLogin, hardenSshd, restoreSshd } from './access';
 export { ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban } from './firewall';
 export { ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages } from './system';
-export { ensureDatabase, dropDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv, ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite } from './app';
+export { ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv, ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite } from './app';
 export { verifyProvisioned } from './verify';
 export type { ProvisionRef, StepOutcome } from './remote';

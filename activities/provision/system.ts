@@ -47,7 +47,8 @@ if [ $missing = 1 ]; then
   state=changed
 fi
 mkdir -p -- "$(dirname -- "$versions")"
-dpkg-query -W -f='\${Package} \${Version}\\n' "$@" | sort > "$versions.new"
+dpkg-query -W -f='\${Package} \${Version}\\n' "$@" > "$versions.raw"
+sort -- "$versions.raw" > "$versions.new"; rm -f -- "$versions.raw"
 if cmp -s -- "$versions.new" "$versions"; then rm -f -- "$versions.new"; else mv -f -- "$versions.new" "$versions"; state=changed; fi
 cat -- "$versions"
 echo $state`;
