@@ -1,4 +1,5 @@
 // How the CLI prints: JSON with --json (one object per command), plain lines otherwise.
+import { changedNote } from './render';
 import type { RunProgress } from '../shared';
 import { failureGateLines } from './failure-gate-lines';
 
@@ -17,7 +18,7 @@ export function runUrl(namespace: string, runId: string): string {
 export function formatProgress(runId: string, p: RunProgress): string {
   const lines = [`${runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}`];
   if (p.reason) lines.push(`  reason: ${p.reason}`);
-  for (const s of p.steps) lines.push(`  step ${s.name}: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+  for (const s of p.steps) lines.push(`  step ${s.name}: ${s.status}${changedNote(s)}${s.error ? ` (${s.error})` : ''}`);
   for (const g of p.gates) {
     lines.push(`  gate ${g.name}: ${g.outcome ?? `waiting for ${g.required} of ${g.approvers.join(', ')} until ${g.deadline}`}`);
   }

@@ -58,7 +58,7 @@ export function progressLines(runId: string, p: RunProgress, options: RenderOpti
   const lines: Line[] = [{ key: 'state', text: `${runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}` }];
   p.steps.forEach((s, i) => {
     const error = s.error ? ` (${s.error})` : '';
-    lines.push({ key: `step:${i}`, text: `  ${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${took(s.startedAt, s.endedAt, options.now)}${error}` });
+    lines.push({ key: `step:${i}`, text: `  ${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${took(s.startedAt, s.endedAt, options.now)}${error}` });
   });
   p.gates.forEach((g, i) => {
     if (g.outcome) {
@@ -79,4 +79,10 @@ export function progressLines(runId: string, p: RunProgress, options: RenderOpti
   if (p.reason) lines.push({ key: 'reason', text: `  reason: ${p.reason}` });
   if (p.leftToUndo.length) lines.push({ key: 'left', text: `  LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}` });
   return lines;
+}
+
+/** For steps that converge a host: whether they had to change it (a second provision says no everywhere). */
+export function changedNote(s: { changed?: boolean; detail?: string }): string {
+  if (s.changed === undefined) return '';
+  return s.changed ? `, changed${s.detail ? `: ${s.detail}` : ''}` : ', unchanged';
 }
