@@ -14,6 +14,7 @@ import { pool } from '../activities/ssh/pool';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
+import { recordHistory } from './history-recorder';
 
 const run = promisify(execFile);
 const HOST = 'fresh';
@@ -54,9 +55,11 @@ async function canLogIn(user: string): Promise<boolean> {
   }
 }
 
-async function provisionRun(taskQueue: string): Promise<RunResult> {
+async function provisionRun(taskQueue: string, record?: string): Promise<RunResult> {
   const handle = await startTestRun(taskQueue, { runbook: 'provision', env: 'local', params: { host: HOST } });
-  return (await handle.result()) as RunResult;
+  const result = (await handle.result()) as RunResult;
+  if (record) await recordHistory(handle, record);
+  return result;
 }
 
 async function compensated(promise: Promise<unknown>): Promise<RunResult> {
@@ -145,7 +148,7 @@ describe('provision on the test bed', function () {
   }
 
   it('provisions the fresh host; a second run changes nothing and says so', async function () {
-    const first = await withWorker(taskQueue, () => provisionRun(taskQueue));
+    const first = await withWorker(taskQueue, () => provisionRun(taskQueue, 'provision-completed'));
     assert.equal(first.state, 'COMPLETED');
     assert.ok(first.progress.steps.some((s) => s.changed), 'the first run changed the host');
 
