@@ -2,34 +2,11 @@
 // failed request on the way; a release whose health check fails, or a rejected switch, leaves
 // the old colour serving.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
-import { projectRoot } from '../src/config';
 import { approvalSignal, type RunResult } from '../src/shared';
+import { appRunning, compensated, onConsole, served } from './bed-checks';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
-
-const LB = 'http://10.213.0.30/health';
-
-/** A command as root inside a host through its console, not SSH: for tests that kill sshd. */
-async function onConsole(host: string, script: string): Promise<void> {
-  await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'console', host, 'sh', '-c', script]);
-}
-
-async function served(): Promise<{ status: number; commit?: string }> {
-  const res = await fetch(LB, { signal: AbortSignal.timeout(3000) });
-  const body = (await res.json().catch(() => ({}))) as { commit?: string };
-  return { status: res.status, commit: body.commit };
-}
-
-async function appRunning(host: string): Promise<boolean> {
-  const out = await runCommand({ env: 'local', host, argv: ['supervisorctl', 'status', 'app'], okExitCodes: [0, 3] });
-  return /RUNNING/.test(out.stdout);
-}
 
 /** Hits the load balancer every 50 ms until stopped; counts what did not answer 200. */
 function watchLb() {
@@ -48,17 +25,6 @@ function watchLb() {
     }
   })();
   return { stop: async () => ((running = false), await loop, { failed, total }) };
-}
-
-async function compensated(promise: Promise<unknown>): Promise<RunResult> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    assert.equal(err.cause.type, 'RunbookCompensated', err.cause.message);
-    return err.cause.details?.[0] as RunResult;
-  }
-  assert.fail('the deploy should have been rolled back');
 }
 
 describe('deploy (blue/green) on the test bed', function () {

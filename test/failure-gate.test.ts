@@ -27,25 +27,14 @@ import {
   type RunProgress,
   type RunResult,
 } from '../src/shared';
+import { appRunning, served } from './bed-checks';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
-const LB = 'http://10.213.0.30/health';
 const ASK = { onFailure: 'ask', failureTimeoutMs: 10 * 60_000 };
 const RELEASE = { ref: 'v1.1.0', 'rollback-window': '1s' };
-
-async function served(): Promise<{ status: number; commit?: string }> {
-  const res = await fetch(LB, { signal: AbortSignal.timeout(3000) });
-  const body = (await res.json().catch(() => ({}))) as { commit?: string };
-  return { status: res.status, commit: body.commit };
-}
-
-async function appRunning(host: string): Promise<boolean> {
-  const out = await runCommand({ env: 'local', host, argv: ['supervisorctl', 'status', 'app'], okExitCodes: [0, 3] });
-  return /RUNNING/.test(out.stdout);
-}
 
 // The fault: on one web host, the app's user may not open connections to the database, so the
 // app answers 503 to its health check, while root (the deploy's git and migrations) still can.

@@ -2,33 +2,21 @@
 // was (checked through the host's console, not through the runbook), and a full run gives the
 // provisioned state, checked on the host; a second run changes nothing.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { projectRoot } from '../src/config';
 import { prepareRun } from '../src/start';
 import type { RunResult } from '../src/shared';
 import { pool } from '../activities/ssh/pool';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
+import { compensated, onConsole } from './bed-checks';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 
-const run = promisify(execFile);
 const HOST = 'fresh';
 const ADDRESS = '10.213.0.40';
 
-/** A command as root inside the host, without SSH: the test's own view, whatever provision did to sshd. */
-async function onConsole(script: string): Promise<string> {
-  const { stdout } = await run('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'console', HOST, 'sh', '-c', script], { maxBuffer: 16 << 20 });
-  return stdout;
-}
-
 /** Everything provision may change, as text: equal snapshots mean an equal host. */
 function snapshot(): Promise<string> {
-  return onConsole(`
+  return onConsole(HOST, `
     for f in /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/subuid /etc/subgid; do md5sum "$f" 2>&1; done
     find /etc/sudoers.d /etc/ssh /etc/fail2ban /etc/apt/apt.conf.d /etc/supervisor /etc/nginx /etc/ufw /home /srv \\
       -printf '%p %y %m %u %g\\n' 2>/dev/null | sort
@@ -60,17 +48,6 @@ async function provisionRun(taskQueue: string, record?: string): Promise<RunResu
   const result = (await handle.result()) as RunResult;
   if (record) await recordHistory(handle, record);
   return result;
-}
-
-async function compensated(promise: Promise<unknown>): Promise<RunResult> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    assert.equal(err.cause.type, 'RunbookCompensated', err.cause.message);
-    return err.cause.details?.[0] as RunResult;
-  }
-  assert.fail('provision should have been rolled back');
 }
 
 /** How each step is made to fail on the real host, and how the test repairs that afterwards. */
@@ -120,7 +97,7 @@ describe('provision on the test bed', function () {
 
   after(async function () {
     // Later suites log in to fresh as root: give them back a host that lets them.
-    await onConsole('rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf; service ssh reload >/dev/null; ufw --force disable >/dev/null || true');
+    await onConsole(HOST, 'rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf; service ssh reload >/dev/null; ufw --force disable >/dev/null || true');
   });
 
   it('refuses an unknown host, or an environment that does not say what provisioned means, before anything runs', function () {
@@ -132,12 +109,12 @@ describe('provision on the test bed', function () {
   for (const fault of FAULTS) {
     it(`a failure at "${fault.step}" leaves the host as it was`, async function () {
       const before = await snapshot();
-      await onConsole(fault.breaks);
+      await onConsole(HOST, fault.breaks);
       let result: RunResult;
       try {
         result = await withWorker(taskQueue, () => compensated(provisionRun(taskQueue)));
       } finally {
-        await onConsole(fault.repair);
+        await onConsole(HOST, fault.repair);
       }
       const failed = result.progress.steps.filter((s) => s.error).map((s) => s.name);
       assert.deepEqual(failed, [fault.step], JSON.stringify(result.progress.steps, null, 1));
@@ -155,7 +132,7 @@ describe('provision on the test bed', function () {
     // Logins: the ops user with the key and sudo, root no longer, passwords never.
     assert.ok(await canLogIn('ops'), 'ops logs in with its key');
     assert.ok(!(await canLogIn('root')), 'root login is refused');
-    const host = await onConsole(`
+    const host = await onConsole(HOST, `
       sshd -T | grep -E '^(permitrootlogin|passwordauthentication) '
       runuser -u ops -- sudo -n id -un
       ufw status | sed -n '/^--/,$p'
@@ -182,7 +159,7 @@ describe('provision on the test bed', function () {
     const allowed = [...host.matchAll(/^(\S+)(?: \(v6\))?\s+ALLOW/gm)].map((m) => m[1]);
     assert.deepEqual([...new Set(allowed)].sort(), ['22/tcp', '443/tcp', '80/tcp'], `only 22, 80 and 443 are allowed:\n${host}`);
     // The database user logs in with the password from the inventory's secret, over TCP.
-    const db = await onConsole('set -a; . /srv/app/.env; psql "$DATABASE_URL" -tAc "select current_user"');
+    const db = await onConsole(HOST, 'set -a; . /srv/app/.env; psql "$DATABASE_URL" -tAc "select current_user"');
     assert.equal(db.trim(), 'app');
     // nginx answers from outside, through the firewall; PostgreSQL does not.
     const res = await fetch(`http://${ADDRESS}/`, { signal: AbortSignal.timeout(3000) });
