@@ -12,6 +12,7 @@ import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, typ
 import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
 import { stateDir } from '../src/config';
+import { dataConverter } from '../src/codec/data-converter';
 import { freePort, startDevServer, type DevServer } from '../src/dev-server';
 import { UsageError } from '../src/errors';
 import { loadEnvironment } from '../src/inventory';
@@ -260,7 +261,7 @@ describe('failure gate: a deploy on the test bed', function () {
       server = await startDevServer(options);
       const env = { TEMPORAL_ADDRESS: server.address };
       worker = await startWorkerProcess(queue, env);
-      client = new Client({ connection: await Connection.connect({ address: server.address }) });
+      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: dataConverter() });
       const run = prepareRun({ runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'operator', ...ASK });
       const { handle } = await startRun(client, run, queue);
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
@@ -271,7 +272,7 @@ describe('failure gate: a deploy on the test bed', function () {
       await server.stop();
       server = await startDevServer(options);
       worker = await startWorkerProcess(queue, env);
-      client = new Client({ connection: await Connection.connect({ address: server.address }) });
+      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: dataConverter() });
 
       const again = client.workflow.getHandle(run.runId);
       const after = await waitForProgress(again, atFailureGate, 'the failure gate after the restarts');

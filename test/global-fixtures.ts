@@ -5,13 +5,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
-import { startDevServer, type DevServer } from '../src/dev-server';
+import { freePort, startDevServer, type DevServer } from '../src/dev-server';
+import { codecForLocalUi, type UiCodec } from '../src/codec/local-codec-server';
 import { freshTestbed, testbedDown } from '../src/testbed';
 import { leaseTestbed, type TestbedLease } from '../src/testbed-lease';
 import { pool } from '../activities/ssh/pool';
 import { closeTestClient } from './helpers';
 
 let server: DevServer | undefined;
+let codec: UiCodec | undefined;
 let stateDir: string | undefined;
 let testbedStartedHere = false;
 let lease: TestbedLease | undefined;
@@ -21,7 +23,12 @@ export async function mochaGlobalSetup(): Promise<void> {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
   process.env.RUNBOOK_INVENTORY_DIR = [path.join(projectRoot, 'test', 'fixtures', 'inventory'), path.join(projectRoot, 'inventory')].join(':');
-  server = await startDevServer({ logFile: path.join(stateDir, 'temporal-server.log') });
+  // The Web UI decodes through a codec server, as `npm run server` and the demo set it up: without
+  // one it cannot read the runs' encrypted payloads (nor list a workflow's signals).
+  const uiPort = await freePort();
+  process.env.RUNBOOK_CODEC_PORT = String(await freePort());
+  codec = await codecForLocalUi(`http://127.0.0.1:${uiPort}`);
+  server = await startDevServer({ uiPort, logFile: path.join(stateDir, 'temporal-server.log'), codecEndpoint: codec.endpoint });
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
   process.env.RUNBOOK_UI_URL = server.uiUrl;
@@ -35,6 +42,7 @@ export async function mochaGlobalTeardown(): Promise<void> {
   await closeTestClient();
   await pool.closeAll();
   await server?.stop();
+  await codec?.server?.close();
   if (testbedStartedHere) testbedDown();
   await lease?.release();
   if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });

@@ -59,13 +59,16 @@ interface HistoryEvent {
   workflowExecutionTerminatedEventAttributes?: { identity?: string | null; reason?: string | null } | null;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
-  activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
+  activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: EventFailure | null } | null;
   activityTaskTimedOutEventAttributes?: { scheduledEventId?: unknown } | null;
   workflowExecutionCompletedEventAttributes?: object | null;
-  workflowExecutionFailedEventAttributes?: { failure?: { message?: string | null } | null } | null;
+  workflowExecutionFailedEventAttributes?: { failure?: EventFailure | null } | null;
   workflowExecutionCanceledEventAttributes?: object | null;
   workflowExecutionTimedOutEventAttributes?: object | null;
 }
+
+/** A failure as history holds it: with an encoding failure converter, the message is in `encodedAttributes`. */
+type EventFailure = { message?: string | null; encodedAttributes?: Payload | null };
 
 async function addServerEvents(client: Client, handle: WorkflowHandle, trail: AuditTrail): Promise<void> {
   const history = await handle.fetchHistory();
@@ -77,6 +80,14 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
     } catch (err) {
       return [`(cannot decode: ${(err as Error).message})`];
     }
+  };
+  const failureMessage = async (failure: EventFailure | null | undefined): Promise<string | undefined> => {
+    if (failure?.encodedAttributes) {
+      const [attributes] = await decode([failure.encodedAttributes]);
+      const message = (attributes as { message?: unknown } | undefined)?.message;
+      if (typeof message === 'string') return message;
+    }
+    return failure?.message ?? undefined;
   };
   const activities = new Map<string, string>();
   for (const raw of history.events ?? []) {
@@ -116,13 +127,13 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
       push(`activity ${activities.get(String(ev.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'} completed`);
     } else if (ev.activityTaskFailedEventAttributes) {
       const a = ev.activityTaskFailedEventAttributes;
-      push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} failed`, undefined, a.failure?.message ?? undefined);
+      push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} failed`, undefined, await failureMessage(a.failure));
     } else if (ev.activityTaskTimedOutEventAttributes) {
       push(`activity ${activities.get(String(ev.activityTaskTimedOutEventAttributes.scheduledEventId)) ?? '?'} timed out`);
     } else if (ev.workflowExecutionCompletedEventAttributes) {
       push('completed');
     } else if (ev.workflowExecutionFailedEventAttributes) {
-      push('failed', undefined, ev.workflowExecutionFailedEventAttributes.failure?.message ?? undefined);
+      push('failed', undefined, await failureMessage(ev.workflowExecutionFailedEventAttributes.failure));
     } else if (ev.workflowExecutionCanceledEventAttributes) {
       push('cancelled');
     } else if (ev.workflowExecutionTimedOutEventAttributes) {
