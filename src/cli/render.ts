@@ -83,6 +83,6 @@ export function progressLines(runId: string, p: RunProgress, options: RenderOpti
 
 /** For steps that converge a host: whether they had to change it (a second provision says no everywhere). */
 export function changedNote(s: { changed?: boolean; detail?: string }): string {
-  if (s.changed === undefined) return '';
-  return s.changed ? `, changed${s.detail ? `: ${s.detail}` : ''}` : ', unchanged';
+  if (s.changed === false) return ', unchanged';
+  return s.changed && s.detail ? `, changed: ${s.detail}` : '';
 }
