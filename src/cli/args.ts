@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors';
 import { RUN_ID } from '../run-id';
+import { findRunbook, RUNBOOKS, type RunbookSpec } from '../runbooks';
 import { INITIATOR } from '../start';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -34,4 +35,15 @@ export function actor(as: unknown): string {
   const who = typeof as === 'string' ? as : process.env.RUNBOOK_USER || os.userInfo().username;
   if (!INITIATOR.test(who)) throw new UsageError(`invalid name ${JSON.stringify(who)} for --as`);
   return who;
+}
+
+/** The runbook a command names first, and its parameters as parse options (`--ref`, `--gate`...). */
+export function runbookArg(args: string[], command: string): { spec: RunbookSpec; paramOptions: Options } {
+  const name = args[0];
+  const known = RUNBOOKS.map((r) => r.name).join(', ');
+  if (!name || name.startsWith('-')) throw new UsageError(`${command} needs a runbook: ${known}`);
+  const spec = findRunbook(name);
+  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${known})`);
+  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  return { spec, paramOptions };
 }

@@ -1,14 +1,13 @@
 // The `runbook` commands. Each validates its input fully before touching Temporal.
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConnectionError, UsageError } from '../errors';
 import { parseDuration } from '../duration';
-import { findRunbook, RUNBOOKS } from '../runbooks';
 import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../shared';
 import { prepareRun, startRun } from '../start';
 import { taskQueue } from '../config';
-import { actor, parse, runIdArg } from './args';
+import { actor, parse, runbookArg, runIdArg } from './args';
 import { describeOnFailure, retry, rollback, skip } from './decide';
-import { formatProgress, printJson, runUrl } from './output';
+import { formatProgress, printJson, refusedUpdate, runUrl } from './output';
 import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
@@ -20,11 +19,8 @@ export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
 
 const start: Command = async (args, connect) => {
-  const name = args[0];
-  if (!name || name.startsWith('-')) throw new UsageError(`start needs a runbook: ${RUNBOOKS.map((r) => r.name).join(', ')}`);
-  const spec = findRunbook(name);
-  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
-  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const { spec, paramOptions } = runbookArg(args, 'start');
+  const name = spec.name;
   const { values, positionals } = parse(args.slice(1), {
     env: { type: 'string' },
     as: { type: 'string' },
@@ -120,13 +116,7 @@ function decide(decision: ApprovalInput['decision']): Command {
       else console.log(`${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`);
       return 0;
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const why = err.cause?.message ?? err.message;
-        if (values.json) printJson({ runId, refused: why });
-        else console.error(`refused: ${why}`);
-        return 1;
-      }
-      throw err;
+      return refusedUpdate(runId, err, values.json === true);
     }
   };
 }

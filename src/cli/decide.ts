@@ -1,12 +1,12 @@
 // `runbook retry|rollback|skip <run id>`: the decision at a run's failure gate, sent as an
 // update so a refusal (not an approver, four eyes, a step that may not be skipped) reaches the
 // operator at once, before anything is recorded.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { UsageError } from '../errors';
 import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput, type OnFailure } from '../shared';
 import { actor, parse, runIdArg } from './args';
 import type { Command } from './commands';
-import { printJson } from './output';
+import { printJson, refusedUpdate } from './output';
 
 const DONE: Record<FailureDecision, string> = {
   retry: 'will run again',
@@ -29,13 +29,7 @@ function decideFailure(decision: FailureDecision): Command {
       return 0;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UsageError(`no run ${runId}`);
-      if (err instanceof WorkflowUpdateFailedError) {
-        const why = err.cause?.message ?? err.message;
-        if (values.json) printJson({ runId, refused: why });
-        else console.error(`refused: ${why}`);
-        return 1;
-      }
-      throw err;
+      return refusedUpdate(runId, err, values.json === true);
     }
   };
 }

@@ -1,4 +1,5 @@
 // How the CLI prints: JSON with --json (one object per command), plain lines otherwise.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { changedNote } from './render';
 import type { RunProgress } from '../shared';
 import { failureGateLines } from './failure-gate-lines';
@@ -32,4 +33,13 @@ export function formatProgress(runId: string, p: RunProgress): string {
     lines.push(`  to decide: runbook approve ${runId} --as <approver> [--comment ...]  |  runbook reject ${runId} --as <approver> --comment <why>`);
   }
   return lines.join('\n');
+}
+
+/** An update the run's validator refused (approve, reject, a failure-gate decision): exit 1 with why; anything else is rethrown. */
+export function refusedUpdate(runId: string, err: unknown, json: boolean): number {
+  if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+  const why = err.cause?.message ?? err.message;
+  if (json) printJson({ runId, refused: why });
+  else console.error(`refused: ${why}`);
+  return 1;
 }

@@ -1,18 +1,14 @@
 // `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
 import { UsageError } from '../errors';
-import { findRunbook, RUNBOOKS } from '../runbooks';
 import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../schedules';
 import { taskQueue } from '../config';
-import { actor, parse } from './args';
+import { actor, parse, runbookArg } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';
 
 const create: Command = async (args, connect) => {
-  const name = args[0];
-  if (!name || name.startsWith('-')) throw new UsageError(`schedule create needs a runbook: ${RUNBOOKS.map((r) => r.name).join(', ')}`);
-  const spec = findRunbook(name);
-  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
-  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const { spec, paramOptions } = runbookArg(args, 'schedule create');
+  const name = spec.name;
   const { values, positionals } = parse(args.slice(1), {
     env: { type: 'string' },
     as: { type: 'string' },
