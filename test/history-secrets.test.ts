@@ -58,11 +58,15 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
   const comment = `contract-ok-${tag}`;
   const badRef = `no-such-ref-${tag}`;
   const token = `token-${randomBytes(12).toString('hex')}`;
-  const dbPassword = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
+  let dbPassword: string;
   let codec: CodecProcess;
   const runs: string[] = [];
 
-  before(async () => (codec = await startCodecServerProcess(token)));
+  before(async () => {
+    // The test bed is built by the global fixture, so its secrets exist only from here on.
+    dbPassword = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
+    codec = await startCodecServerProcess(token);
+  });
   after(() => codec?.child.kill('SIGTERM'));
 
   it('runs migrate-then-code (approved from the CLI with a comment) and a deploy that fails on its ref', async function () {
