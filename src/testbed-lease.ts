@@ -5,14 +5,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheDir } from './config';
+
+/**
+ * The bed's hosts are network namespaces and a bridge named the same on the whole machine,
+ * whatever RUNBOOK_CACHE_DIR a suite uses, so the lease is machine-wide too.
+ */
+function leaseFile(): string {
+  return process.env.RUNBOOK_TESTBED_LEASE || '/tmp/runbook-testbed.lease';
+}
 
 export interface TestbedLease {
   release(): Promise<void>;
 }
 
 export async function leaseTestbed(): Promise<TestbedLease> {
-  const file = path.join(cacheDir(), 'testbed', '.suite-lease');
+  const file = leaseFile();
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const holder: ChildProcess = spawn('flock', [file, 'sh', '-c', 'echo held; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'inherit'],
