@@ -3,6 +3,8 @@
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
+const WORKER_SIDE = ['activities', 'src', 'worker', 'cli', 'dev', 'test', 'bench'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'testbed/**', '**/*.mjs', '**/*.js'] },
   ...tseslint.configs.recommended,
@@ -15,11 +17,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Workflow code and what it may import: deterministic, so no Node built-ins, and the
+    // worker-side folders (activities, src, worker, cli, dev) as types only.
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-        patterns: [{ group: ['../activities', '../../activities', '**/activities/*'], allowTypeImports: true, message: 'workflows import activities as types only' }],
+        patterns: [{
+          regex: `^(\\.\\./)+(${WORKER_SIDE.join('|')})(/|$)`,
+          allowTypeImports: true,
+          message: 'workflow-safe code imports worker-side code as types only',
+        }],
       }],
     },
   },

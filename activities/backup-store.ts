@@ -6,7 +6,7 @@
 //                is incomplete and is never listed, restored or kept by retention.
 // Files are written as .NAME.*.partial, flushed, then renamed: a reader never sees half a file.
 import { ApplicationFailure } from '@temporalio/common';
-import { parseBackupName } from '../src/backup-names';
+import { parseBackupName } from '../common/backup-names';
 import { environment } from './env-vars';
 import type { RowCounts } from './postgres';
 import { runOn } from './ssh/run';

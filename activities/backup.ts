@@ -2,7 +2,7 @@
 // (nothing staged on the database host), checksummed as it passes, row counts taken in the
 // dump's own snapshot; verified by restoring it into a scratch database; old ones pruned.
 import { ApplicationFailure } from '@temporalio/common';
-import { parseBackupName, retained } from '../src/backup-names';
+import { parseBackupName, retained } from '../common/backup-names';
 import {
   backupFiles,
   backupStore,

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ENV_NAME, expandPath, InventoryError } from '../src/inventory';
-import { RunbookEnvKey, RunbookNameKey } from '../src/shared';
+import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
 import { environment, stringVar } from './env-vars';
 import { liveHost } from './lb';
 import { postJson } from './notify';

@@ -2,7 +2,7 @@
 // fresh database, verify it, then swap it in by renaming. The application's database is not
 // touched until the swap, which is one transaction; its undo swaps the previous one back.
 import { ApplicationFailure } from '@temporalio/common';
-import { BACKUP_CHOICE, parseBackupName } from '../src/backup-names';
+import { BACKUP_CHOICE, parseBackupName } from '../common/backup-names';
 import { backupStore, checkBackupName, completeBackups, readManifest, verifyStoredChecksum } from './backup-store';
 import { restoreStream, workDatabase } from './backup';
 import { environment, hostsWithRole, stringVar } from './env-vars';

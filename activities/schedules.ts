@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { UsageError } from '../src/errors';
 import { scheduleInitiator, type ScheduledRequest } from '../src/schedules';
-import { maskSecrets, type RunInput } from '../src/shared';
+import { maskSecrets, type RunInput } from '../common/shared';
 import { prepareRun } from '../src/start';
 
 export interface ScheduledRunPlan {

@@ -1,6 +1,6 @@
 // Questions for Temporal itself, asked from the worker.
 import { ApplicationFailure } from '@temporalio/common';
-import { environmentLockId } from '../src/shared';
+import { environmentLockId } from '../common/shared';
 import { temporalClient } from './temporal-client';
 
 /** The run holding an environment: the parent of its lock workflow. */

@@ -5,7 +5,7 @@ import { backupStore, deleteBackupFiles } from '../activities/backup-store';
 import { streamDump } from '../activities/backup';
 import { asSuperuser, dbHost, psql } from '../activities/postgres';
 import { runOn } from '../activities/ssh/run';
-import { backupName } from '../src/backup-names';
+import { backupName } from '../common/backup-names';
 
 const DATABASE = 'runbook_bench';
 const MIN_BYTES = 1024 ** 3;

@@ -10,7 +10,7 @@ import { resolveTarget } from '../activities/ssh/target';
 import { projectRoot } from '../src/config';
 import { loadEnvironment } from '../src/inventory';
 import { prepareRun, startRun } from '../src/start';
-import { workerOptions } from '../src/worker-options';
+import { workerOptions } from '../worker/worker-options';
 import { median } from './stats';
 import { dataConverter } from '../src/codec/data-converter';
 

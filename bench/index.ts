@@ -1,8 +1,8 @@
 // `npm run bench`: every benchmark, each against a baseline measured in the same run.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer } from '../src/dev-server';
-import { ensureTestbedUp, testbedDown } from '../src/testbed';
-import { leaseTestbed } from '../src/testbed-lease';
+import { startDevServer } from '../dev/dev-server';
+import { ensureTestbedUp, testbedDown } from '../test/testbed';
+import { leaseTestbed } from '../test/testbed-lease';
 import { backupBench } from './backup';
 import { deployBench } from './deploy';
 import { sshThroughput } from './ssh-throughput';

@@ -1,6 +1,6 @@
 // A runbook of `steps` no-op steps through the real kernel, undo registered like any step's.
 import type * as activities from './activities';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities } from '../workflows/kernel';
 
 const { noop } = stepActivities<typeof activities>({ startToCloseTimeout: '10 seconds' });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
-import { DEFAULT_TASK_QUEUE } from './shared';
+import { DEFAULT_TASK_QUEUE } from '../common/shared';
 
 export function taskQueue(): string {
   return process.env.RUNBOOK_TASK_QUEUE || DEFAULT_TASK_QUEUE;

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { cacheDir, inventoryDirs } from './config';
-import { parseDuration } from './duration';
-import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from './shared';
+import { parseDuration } from '../common/duration';
+import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../common/shared';
 
 export interface Host {
   address: string;

@@ -1,7 +1,7 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import type { Environment } from './inventory';
-import { BACKUP_CHOICE } from './backup-names';
+import { BACKUP_CHOICE } from '../common/backup-names';
 
 export interface ParamSpec {
   name: string;

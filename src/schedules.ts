@@ -6,7 +6,7 @@
 // list and behave like runs started by hand.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { UsageError } from './errors';
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration, parseDuration } from '../common/duration';
 import { prepareRun, type PreparedRun } from './start';
 
 /** What a schedule hands `scheduledRun` at every firing. */

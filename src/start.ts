@@ -14,7 +14,7 @@ import {
   type FailurePolicy,
   type OnFailure,
   type RunInput,
-} from './shared';
+} from '../common/shared';
 
 export interface StartRequest {
   runbook: string;

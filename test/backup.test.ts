@@ -2,10 +2,10 @@
 // verified; retention deletes only what it should; a cancelled run and a dead worker leave
 // nothing half-made behind. Checked over SSH and psql on the real hosts.
 import { strict as assert } from 'node:assert';
-import { backupName, parseBackupName, retained } from '../src/backup-names';
+import { backupName, parseBackupName, retained } from '../common/backup-names';
 import { UsageError } from '../src/errors';
 import { prepareRun } from '../src/start';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 import {
   addBulkTable,
   content,

@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { runCommand } from '../activities';
 import { projectRoot } from '../src/config';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 
 export const LB = 'http://10.213.0.30/health';
 

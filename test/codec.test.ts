@@ -128,7 +128,7 @@ describe('codec key ring', function () {
     const file = path.join(dir, 'keys.json');
     createKeysFile(file);
     const before = readKeyRing(file);
-    const out = execFileSync(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), 'codec-keys', '--rotate', '--json'], { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-keys', '--rotate', '--json'], { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' });
     const shown = JSON.parse(out) as { active: string; keys: string[] };
     const after = readKeyRing(file);
     assert.equal(shown.active, after.activeKeyId);

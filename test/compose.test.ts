@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { projectRoot } from '../src/config';
-import { SEARCH_ATTRIBUTES } from '../src/shared';
+import { SEARCH_ATTRIBUTES } from '../common/shared';
 
 const file = path.join(projectRoot, 'docker-compose.temporal.yml');
 

@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 
 export const STORE_DIR = '/var/backups/runbook/local';
 

@@ -4,12 +4,12 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
-import { approvalSignal } from '../src/shared';
+import { approvalSignal } from '../common/shared';
 import { atGate, testClient, uniqueQueue, waitForProgress } from './helpers';
 
 describe('demo (the README main job)', function () {
   it('starts a run, prints where to approve it in the Web UI, and finishes once approved', async function () {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'demo.js'), '--env', 'test', '--exit-when-done'], {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'dev', 'demo.js'), '--env', 'test', '--exit-when-done'], {
       env: { ...process.env, RUNBOOK_TASK_QUEUE: uniqueQueue('demo') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,7 +3,7 @@
 // the old colour serving.
 import { strict as assert } from 'node:assert';
 import { checkedOutCommit, colours, runCommand } from '../activities';
-import { approvalSignal, type RunResult } from '../src/shared';
+import { approvalSignal, type RunResult } from '../common/shared';
 import { appRunning, compensated, onConsole, served } from './bed-checks';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';

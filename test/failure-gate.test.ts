@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, runCommand } from '../activities';
 import { stateDir } from '../src/config';
 import { dataConverter } from '../src/codec/data-converter';
-import { freePort, startDevServer, type DevServer } from '../src/dev-server';
+import { freePort, startDevServer, type DevServer } from '../dev/dev-server';
 import { UsageError } from '../src/errors';
 import { loadEnvironment } from '../src/inventory';
 import { newRunId } from '../src/run-id';
@@ -27,7 +27,7 @@ import {
   type RunInput,
   type RunProgress,
   type RunResult,
-} from '../src/shared';
+} from '../common/shared';
 import { appRunning, served } from './bed-checks';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';

@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/config';
-import { freePort, startDevServer, type DevServer } from '../src/dev-server';
+import { freePort, startDevServer, type DevServer } from '../dev/dev-server';
 import { codecForLocalUi, type UiCodec } from '../src/codec/local-codec-server';
-import { freshTestbed, testbedDown } from '../src/testbed';
-import { leaseTestbed, type TestbedLease } from '../src/testbed-lease';
+import { freshTestbed, testbedDown } from './testbed';
+import { leaseTestbed, type TestbedLease } from './testbed-lease';
 import { pool } from '../activities/ssh/pool';
 import { closeTestClient } from './helpers';
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { liveHost, runCommand } from '../activities';
-import { approvalSignal } from '../src/shared';
+import { approvalSignal } from '../common/shared';
 import { prepareRun } from '../src/start';
 import type { HealthResult } from '../workflows/health-check';
 import { bedInventory, type BedInventory } from './bed-inventory';

@@ -8,9 +8,9 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot, stateDir } from '../src/config';
 import { prepareRun, startRun, type StartRequest } from '../src/start';
-import { progressQuery, type RunProgress } from '../src/shared';
+import { progressQuery, type RunProgress } from '../common/shared';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workerOptions } from '../src/worker-options';
+import { workerOptions } from '../worker/worker-options';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
@@ -103,7 +103,7 @@ export interface Ran {
 /** The `runbook` command as a real process (never spawnSync: the in-process worker must keep running). */
 export function runbookCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), ...args], {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'main.js'), ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,8 +3,8 @@
 import { strict as assert } from 'node:assert';
 import type { WorkflowHandle } from '@temporalio/client';
 import { newRunId } from '../src/run-id';
-import { approvalSignal } from '../src/shared';
-import type { AuditTrail } from '../src/cli/history';
+import { approvalSignal } from '../common/shared';
+import type { AuditTrail } from '../cli/history';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 
 async function history(runId: string): Promise<{ text: string; trail: AuditTrail }> {

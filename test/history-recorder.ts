@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../src/config';
-import { temporalCliPath } from '../src/dev-server';
+import { temporalCliPath } from '../dev/dev-server';
 import { payloadCodec } from '../src/codec/data-converter';
 import { decodeHistoryJson } from '../src/codec/history-json';
 

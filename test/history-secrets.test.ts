@@ -12,7 +12,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { cacheDir, projectRoot } from '../src/config';
 import { ENCODING } from '../src/codec/aes-gcm-codec';
 import { encryptedPayloads } from '../src/codec/history-json';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 import { atGate, runbookCli, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { rawHistoryJson } from './history-recorder';
 
@@ -36,7 +36,7 @@ interface CodecProcess {
 }
 
 async function startCodecServerProcess(token: string): Promise<CodecProcess> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'client.js'), 'codec-server', '--port', '0', '--origin', UI_ORIGIN, '--json'], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-server', '--port', '0', '--origin', UI_ORIGIN, '--json'], {
     env: { ...process.env, RUNBOOK_CODEC_TOKEN: token },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

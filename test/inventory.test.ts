@@ -1,7 +1,7 @@
 // Inventory files: validated with clear errors before anything runs.
 import { strict as assert } from 'node:assert';
 import { loadEnvironment, parseEnvironment, expandPath, approvalPolicy } from '../src/inventory';
-import { parseDuration } from '../src/duration';
+import { parseDuration } from '../common/duration';
 
 const valid = `
 environment: prod

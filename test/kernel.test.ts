@@ -5,7 +5,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { runCommand } from '../activities/hosts';
 import { newRunId } from '../src/run-id';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 import { testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';

@@ -1,7 +1,7 @@
 // One mutating run per environment: a second is refused at once, naming the holder; the
 // environment is free again when the holder ends, however it ends.
 import { strict as assert } from 'node:assert';
-import { approvalSignal, progressQuery } from '../src/shared';
+import { approvalSignal, progressQuery } from '../common/shared';
 import { prepareRun, startRun } from '../src/start';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 

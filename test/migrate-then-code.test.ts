@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours, migrationStatus, runCommand } from '../activities';
-import { approvalSignal, type RunResult } from '../src/shared';
+import { approvalSignal, type RunResult } from '../common/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 

@@ -3,7 +3,7 @@
 // provisioned state, checked on the host; a second run changes nothing.
 import { strict as assert } from 'node:assert';
 import { prepareRun } from '../src/start';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 import { pool } from '../activities/ssh/pool';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';

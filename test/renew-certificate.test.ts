@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runCommand } from '../activities';
 import { checkCertificate, classifyCertbotFailure } from '../activities/tls/certificate-check';
 import { servedCertificate } from '../activities/tls/handshake';
-import type { RunResult } from '../src/shared';
+import type { RunResult } from '../common/shared';
 import { bedInventory } from './bed-inventory';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { checkBackup, dropDatabase, pickBackup, restoreIntoFresh, swapBack, swapIn } from '../activities';
 import { UsageError } from '../src/errors';
-import { approvalSignal, type RunResult } from '../src/shared';
+import { approvalSignal, type RunResult } from '../common/shared';
 import { prepareRun } from '../src/start';
 import {
   content,

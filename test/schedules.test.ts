@@ -3,7 +3,7 @@
 // `runbook list`; two triggers while a run is going start one run (overlap: skip).
 import { strict as assert } from 'node:assert';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { approvalSignal, type RunProgress } from '../src/shared';
+import { approvalSignal, type RunProgress } from '../common/shared';
 import { atGate, runbookCli, testClient, uniqueQueue, waitForProgress, withWorker, type Ran } from './helpers';
 
 const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { approvalSignal, approveUpdate, type RunResult } from '../src/shared';
+import { approvalSignal, approveUpdate, type RunResult } from '../common/shared';
 import { recordHistory } from './history-recorder';
 import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';

@@ -4,13 +4,13 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { projectRoot } from '../src/config';
-import { runUrl } from '../src/cli/output';
+import { runUrl } from '../cli/output';
 import { newRunId } from '../src/run-id';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { openTerminal } from './terminal';
 import type { ThreeStepParams } from './workflows';
 
-const CLI = path.join(projectRoot, 'dist', 'client.js');
+const CLI = path.join(projectRoot, 'dist', 'cli', 'main.js');
 
 /** The three-step runbook of test/workflows.ts, on the test bed's hosts. */
 async function startThreeSteps(taskQueue: string, params: ThreeStepParams): Promise<WorkflowHandle> {

@@ -4,8 +4,8 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
-import { runUrl } from '../src/cli/output';
-import { progressQuery, type RunResult } from '../src/shared';
+import { runUrl } from '../cli/output';
+import { progressQuery, type RunResult } from '../common/shared';
 import { openBrowser, screenshot, sendSignalInUi, type Browser } from './browser';
 import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 
@@ -25,7 +25,7 @@ describe('Web UI: approving in the browser', function () {
   });
 
   it('approves the demo run by following the instructions the demo prints, and the run completes', async function () {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'src', 'demo.js'), '--env', 'test', '--exit-when-done'], {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'dev', 'demo.js'), '--env', 'test', '--exit-when-done'], {
       env: { ...process.env, RUNBOOK_TASK_QUEUE: uniqueQueue('ui-demo') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

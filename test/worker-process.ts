@@ -1,4 +1,4 @@
-// The real worker entry (dist/worker.js) as a child process, for tests that kill it.
+// The real worker entry (dist/worker/main.js) as a child process, for tests that kill it.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
@@ -12,7 +12,7 @@ export interface WorkerProcess {
 
 /** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS). */
 export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', 'worker.js')], {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', 'worker', 'main.js')], {
     env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

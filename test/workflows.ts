@@ -3,7 +3,7 @@ import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { CommandInput } from '../activities/hosts';
 import { forEachHost, runbook, stepActivities } from '../workflows/kernel';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 
 export * from '../workflows';
 

@@ -4,8 +4,8 @@
 // verified is deleted; once verified it is kept whatever happens after.
 import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { backupName } from '../src/backup-names';
-import type { RunInput, RunResult } from '../src/shared';
+import { backupName } from '../common/backup-names';
+import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
 export type BackupParams = {

@@ -4,7 +4,7 @@
 // colour keeps running for a rollback window, then stops.
 import { sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { parseDuration } from '../src/duration';
+import { parseDuration } from '../common/duration';
 import type { Runbook } from './kernel';
 import { stepActivities, undoActivities } from './kernel';
 

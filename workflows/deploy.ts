@@ -1,7 +1,7 @@
 // deploy (blue/green): install on the idle colour, start and health-check it, optionally
 // approve, switch the load balancer, keep the old colour for a rollback window, stop it. Any
 // failure until then puts traffic back on the old colour and stops the new one.
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook } from './kernel';
 

@@ -5,7 +5,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { CheckResult, HealthMemory } from '../activities/health';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { forEachHost, runbook, stepActivities } from './kernel';
 
 const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });

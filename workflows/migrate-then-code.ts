@@ -6,7 +6,7 @@
 // serving on the expanded schema.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook, stepActivities } from './kernel';
 

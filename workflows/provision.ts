@@ -5,7 +5,7 @@
 // from then on the run acts as that user.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
 export type ProvisionParams = { host: string };

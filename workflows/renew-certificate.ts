@@ -4,8 +4,8 @@
 // failing after the install puts the previous pair back and reloads.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { formatDuration, parseDuration } from '../src/duration';
-import type { RunInput, RunResult } from '../src/shared';
+import { formatDuration, parseDuration } from '../common/duration';
+import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
 const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<typeof activities>({

@@ -6,8 +6,8 @@
 // what the safety backup holds.
 import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { backupName } from '../src/backup-names';
-import type { RunInput, RunResult } from '../src/shared';
+import { backupName } from '../common/backup-names';
+import type { RunInput, RunResult } from '../common/shared';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
 

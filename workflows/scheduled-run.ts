@@ -5,7 +5,7 @@
 import { ChildWorkflowCancellationType, executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { ScheduledRequest } from '../src/schedules';
-import { RunbookEnvKey, RunbookNameKey, type RunResult } from '../src/shared';
+import { RunbookEnvKey, RunbookNameKey, type RunResult } from '../common/shared';
 import { stepActivities } from './kernel';
 
 const { prepareScheduledRun } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });

@@ -3,7 +3,7 @@
 // the markers again, newest first.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { RunInput, RunResult } from '../src/shared';
+import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
 const { writeMarker } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });

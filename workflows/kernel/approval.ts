@@ -12,7 +12,7 @@ import {
   type ApprovalRecord,
   type GateRecord,
   type RunProgress,
-} from '../../src/shared';
+} from '../../common/shared';
 import { now, showProgress } from './progress';
 
 /** Ends the run's forward path: it is compensated, not retried. */

@@ -15,7 +15,7 @@ import {
   type OnFailure,
   type RunInput,
   type RunProgress,
-} from '../../src/shared';
+} from '../../common/shared';
 import { now, setState, showProgress } from './progress';
 
 /** Ends the run's forward path after a failed step: it is compensated, not retried. */

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type * as activities from '../../activities';
-import { environmentLockId } from '../../src/shared';
+import { environmentLockId } from '../../common/shared';
 import { stepActivities } from './activities';
 
 const { lockHolder } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });

@@ -9,7 +9,7 @@ import {
   type RunInput,
   type RunProgress,
   type RunState,
-} from '../../src/shared';
+} from '../../common/shared';
 
 export function newProgress(input: RunInput): RunProgress {
   return {

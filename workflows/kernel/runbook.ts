@@ -9,7 +9,7 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
-import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../src/shared';
+import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../common/shared';
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { holdEnvironment } from './lock';

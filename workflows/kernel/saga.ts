@@ -2,7 +2,7 @@
 // change a host and then time out; every undo is therefore written to be safe when its step
 // did nothing.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
-import type { RunProgress, StepRecord } from '../../src/shared';
+import type { RunProgress, StepRecord } from '../../common/shared';
 import type { FailureGates } from './failure-gate';
 import { now, showProgress } from './progress';
 

@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as activities from '../activities';
-import { dataConverter, failureConverterPath } from './codec/data-converter';
-import { taskQueue } from './config';
+import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
+import { taskQueue } from '../src/config';
 
 export const workflowsPath = require.resolve('../workflows');
 

@@ -1,7 +1,7 @@
 // How the CLI prints: JSON with --json (one object per command), plain lines otherwise.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { changedNote } from './render';
-import type { RunProgress } from '../shared';
+import type { RunProgress } from '../common/shared';
 import { failureGateLines } from './failure-gate-lines';
 
 export function printJson(value: unknown): void {

@@ -2,7 +2,7 @@
 // RUNBOOK_WORKFLOW_BUNDLE=dist/workflow-bundle.js, so it starts without webpack.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { projectRoot } from './config';
+import { projectRoot } from '../src/config';
 import { bundleWorkflows } from './worker-options';
 
 async function main(): Promise<void> {

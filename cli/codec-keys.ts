@@ -3,8 +3,8 @@
 // runs sealed under them stay readable; workers and codec servers pick the new key up when
 // they restart (until then they keep sealing under the old one, which is still valid).
 import * as fs from 'node:fs';
-import { UsageError } from '../errors';
-import { defaultKeysFile, loadKeyRing, readKeyRing, rotateKeysFile } from '../codec/keys';
+import { UsageError } from '../src/errors';
+import { defaultKeysFile, loadKeyRing, readKeyRing, rotateKeysFile } from '../src/codec/keys';
 import { parse } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';

@@ -1,7 +1,7 @@
 // The test bed of real hosts (scripts/testbed/testbed.sh), for the suite, the demo and benches.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { projectRoot } from './config';
+import { projectRoot } from '../src/config';
 
 const script = path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh');
 

@@ -2,7 +2,7 @@
 // ended with.
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { progressQuery, type RunProgress, type RunResult } from '../shared';
+import { progressQuery, type RunProgress, type RunResult } from '../common/shared';
 
 export interface RunStatus {
   runId: string;

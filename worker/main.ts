@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { Worker } from '@temporalio/worker';
-import { pool } from './activities/ssh/pool';
-import { connectWorker } from './src/temporal';
-import { workerOptions } from './src/worker-options';
+import { pool } from '../activities/ssh/pool';
+import { connectWorker } from '../src/temporal';
+import { workerOptions } from './worker-options';
 
 async function main(): Promise<void> {
   const { connection, namespace } = await connectWorker();

@@ -1,6 +1,6 @@
 // How `runbook status` shows failure gates: each one's outcome and decisions, and for the open
 // one the failed step, host, error, output tail and the exact commands to decide it.
-import type { FailureGateRecord, RunProgress } from '../shared';
+import type { FailureGateRecord, RunProgress } from '../common/shared';
 
 /** What `runbook status` shows of failure gates: each one's outcome, and how to decide the open one. */
 export function failureGateLines(runId: string, p: RunProgress): string[] {

@@ -2,7 +2,7 @@
 // query polled twice a second, shown as a redrawn display on a terminal, as one line per
 // change elsewhere, or as JSON lines; the exit code says how the run ended.
 import type { Client } from '@temporalio/client';
-import type { RunProgress } from '../shared';
+import type { RunProgress } from '../common/shared';
 import { readStatus, type RunStatus } from './progress';
 import { progressLines, type Line } from './render';
 

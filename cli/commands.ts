@@ -1,10 +1,10 @@
 // The `runbook` commands. Each validates its input fully before touching Temporal.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ConnectionError, UsageError } from '../errors';
-import { parseDuration } from '../duration';
-import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../shared';
-import { prepareRun, startRun } from '../start';
-import { taskQueue } from '../config';
+import { ConnectionError, UsageError } from '../src/errors';
+import { parseDuration } from '../common/duration';
+import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../common/shared';
+import { prepareRun, startRun } from '../src/start';
+import { taskQueue } from '../src/config';
 import { actor, parse, runbookArg, runIdArg } from './args';
 import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, refusedUpdate, runUrl } from './output';
@@ -171,7 +171,7 @@ const list: Command = async (args, connect) => {
   return 0;
 };
 
-/** Follows a run until it closes; the exit code says how it ended (see src/cli/watch.ts). */
+/** Follows a run until it closes; the exit code says how it ended (see cli/watch.ts). */
 const watch: Command = async (args, connect) => {
   const { values, positionals } = parse(args, {});
   const runId = runIdArg(positionals, 'watch');

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { projectRoot } from './config';
-import { SEARCH_ATTRIBUTES } from './shared';
+import { projectRoot } from '../src/config';
+import { SEARCH_ATTRIBUTES } from '../common/shared';
 
 export interface DevServerOptions {
   port?: number;

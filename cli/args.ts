@@ -1,10 +1,10 @@
 // Argument parsing on node's own parseArgs: unknown flags are refused, nothing is guessed.
 import * as os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors';
-import { RUN_ID } from '../run-id';
-import { findRunbook, RUNBOOKS, type RunbookSpec } from '../runbooks';
-import { INITIATOR } from '../start';
+import { UsageError } from '../src/errors';
+import { RUN_ID } from '../src/run-id';
+import { findRunbook, RUNBOOKS, type RunbookSpec } from '../src/runbooks';
+import { INITIATOR } from '../src/start';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -2,8 +2,8 @@
 // update so a refusal (not an approver, four eyes, a step that may not be skipped) reaches the
 // operator at once, before anything is recorded.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { UsageError } from '../errors';
-import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput, type OnFailure } from '../shared';
+import { UsageError } from '../src/errors';
+import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput, type OnFailure } from '../common/shared';
 import { actor, parse, runIdArg } from './args';
 import type { Command } from './commands';
 import { printJson, refusedUpdate } from './output';

@@ -1,7 +1,7 @@
 // `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
-import { UsageError } from '../errors';
-import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../schedules';
-import { taskQueue } from '../config';
+import { UsageError } from '../src/errors';
+import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../src/schedules';
+import { taskQueue } from '../src/config';
 import { actor, parse, runbookArg } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';

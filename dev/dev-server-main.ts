@@ -1,9 +1,9 @@
 // `npm run server`: the dev server with its Web UI, persisting to .temporal/ (git-ignored) so
 // runs survive a restart.
 import * as path from 'node:path';
-import { projectRoot } from './config';
+import { projectRoot } from '../src/config';
 import { isServing, startDevServer } from './dev-server';
-import { codecForLocalUi } from './codec/local-codec-server';
+import { codecForLocalUi } from '../src/codec/local-codec-server';
 
 async function main(): Promise<void> {
   const port = Number(process.env.RUNBOOK_SERVER_PORT || 7233);

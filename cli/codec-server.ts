@@ -1,10 +1,10 @@
 // `runbook codec-server`: serves the Web UI's codec endpoint, so that a person allowed to (the
 // UI's origin, and the bearer token when one is set) sees runs' inputs, progress and approvals
 // decrypted in the UI. Without it the UI shows ciphertext.
-import { UsageError } from '../errors';
-import { payloadCodec } from '../codec/data-converter';
-import { startCodecServer } from '../codec/codec-server';
-import { DEFAULT_CODEC_PORT, uiOrigins } from '../codec/local-codec-server';
+import { UsageError } from '../src/errors';
+import { payloadCodec } from '../src/codec/data-converter';
+import { startCodecServer } from '../src/codec/codec-server';
+import { DEFAULT_CODEC_PORT, uiOrigins } from '../src/codec/local-codec-server';
 import { parse } from './args';
 import { printJson, uiUrl } from './output';
 import type { Command } from './commands';

@@ -2,7 +2,7 @@
 // how to decide it, the decisions, the undos, the outcome. Shared by `watch` (live) and
 // `history` (the audit trail). Fields it does not know are ignored, so newer workflows that
 // record more still render.
-import type { ApprovalRecord, GateRecord, RunProgress } from '../shared';
+import type { ApprovalRecord, GateRecord, RunProgress } from '../common/shared';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
 export interface Line {

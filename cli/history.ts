@@ -7,7 +7,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { maskSecrets, type RunInput, type RunProgress } from '../shared';
+import { maskSecrets, type RunInput, type RunProgress } from '../common/shared';
 import { readStatus } from './progress';
 import { approvalText, formatDuration } from './render';
 

@@ -5,14 +5,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { projectRoot, taskQueue, temporalConnectConfig } from './config';
+import { projectRoot, taskQueue, temporalConnectConfig } from '../src/config';
 import { isServing, startDevServer, type DevServer } from './dev-server';
-import { connectClient, connectWorker, firstLine } from './temporal';
-import { prepareRun, startRun, type PreparedRun } from './start';
-import { workerOptions } from './worker-options';
-import { codecForLocalUi, type UiCodec } from './codec/local-codec-server';
-import { runUrl } from './cli/output';
-import type { RunResult } from './shared';
+import { connectClient, connectWorker, firstLine } from '../src/temporal';
+import { prepareRun, startRun, type PreparedRun } from '../src/start';
+import { workerOptions } from '../worker/worker-options';
+import { codecForLocalUi, type UiCodec } from '../src/codec/local-codec-server';
+import { runUrl } from '../cli/output';
+import type { RunResult } from '../common/shared';
 
 async function main(): Promise<number> {
   // The demo prints what a person needs; the worker's own chatter would bury it.

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or
 // reject them, decide at their failure gates, cancel them, list them.
-import { COMMANDS } from './src/cli/commands';
-import { connectClient, firstLine } from './src/temporal';
-import { RUNBOOKS } from './src/runbooks';
+import { COMMANDS } from './commands';
+import { connectClient, firstLine } from '../src/temporal';
+import { RUNBOOKS } from '../src/runbooks';
 
 const USAGE = `usage: runbook <command> [options]
   start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m]

@@ -1,0 +1,59 @@
+// The lint rule that keeps workflow-safe code workflow-safe: it must fire, not merely exist.
+// Lints probe text (never written to disk) as if it lived in each folder, with the repository's
+// own eslint.config.mjs; type-aware rules are off so no TypeScript project is loaded.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ESLint, type Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+import { projectRoot } from '../src/config';
+
+const RULE = '@typescript-eslint/no-restricted-imports';
+
+describe('lint: workflow-safe folders', function () {
+  this.timeout(60_000);
+  let eslint: ESLint;
+
+  before(async () => {
+    const url = pathToFileURL(path.join(projectRoot, 'eslint.config.mjs')).href;
+    const config = ((await import(url)) as { default: Linter.Config[] }).default;
+    eslint = new ESLint({
+      cwd: projectRoot,
+      overrideConfigFile: true,
+      overrideConfig: [...config, tseslint.configs.disableTypeChecked as Linter.Config],
+    });
+  });
+
+  async function refused(file: string, code: string): Promise<string[]> {
+    const [result] = await eslint.lintText(code, { filePath: path.join(projectRoot, file) });
+    return result.messages.filter((m) => m.ruleId === RULE).map((m) => m.message);
+  }
+
+  for (const dir of ['common', 'workflows', 'workflows/kernel']) {
+    const up = '../'.repeat(dir.split('/').length);
+    it(`${dir}/ may not import a Node built-in`, async () => {
+      const nodeFs = "import * as fs from 'node:fs';\nexport const x = fs;\n";
+      const bare = "import { join } from 'path';\nexport const x = join;\n";
+      assert.equal((await refused(`${dir}/probe.ts`, nodeFs)).length, 1);
+      assert.equal((await refused(`${dir}/probe.ts`, bare)).length, 1);
+    });
+
+    it(`${dir}/ may import activities and worker-side code as types only`, async () => {
+      const values = [
+        `import { runCommand } from '${up}activities';`,
+        `import { pool } from '${up}activities/ssh/pool';`,
+        `import { loadEnvironment } from '${up}src/inventory';`,
+        'export const x = [runCommand, pool, loadEnvironment];',
+      ].join('\n');
+      assert.equal((await refused(`${dir}/probe.ts`, values)).length, 3);
+      const types = `import type * as activities from '${up}activities';\nexport type A = typeof activities;\n`;
+      assert.deepEqual(await refused(`${dir}/probe.ts`, types), []);
+    });
+  }
+
+  it('worker-side code may import Node built-ins and activities', async () => {
+    const code = "import * as fs from 'node:fs';\nimport { pool } from '../activities/ssh/pool';\n"
+      + 'export const x = [fs, pool];';
+    assert.deepEqual(await refused('src/probe.ts', code), []);
+  });
+});
