@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Makes a fresh clone runnable: npm packages as locked, then the TypeScript build (incremental).
-# Called by the npm scripts, so `npm run demo` and `npm test` work on a fresh machine.
+# Makes a fresh clone runnable: npm packages exactly as locked, then the TypeScript build
+# (incremental). Called by the npm scripts, so `npm run demo` and `npm test` work on a fresh
+# machine, and never change a tracked file: `npm ci` installs from package-lock.json and
+# refuses to rewrite it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "installing npm packages (package-lock.json)..." >&2
-  # Not `npm ci`: the registry reached here serves no metadata for some other platforms'
-  # optional packages (@swc/core-darwin-*), so the lock file lacks them and ci refuses it;
-  # install still takes the locked version of everything it installs.
-  npm install --no-audit --no-fund --loglevel=error >&2
+installed=node_modules/.package-lock.json
+if [[ ! -f $installed || package-lock.json -nt $installed ]]; then
+  echo "installing npm packages as locked (npm ci; first run on this clone: about a minute)..." >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 node_modules/.bin/tsc -p tsconfig.json

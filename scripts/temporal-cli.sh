@@ -36,20 +36,38 @@ locate() {
 }
 
 build() {
-  local go_bin=$1 started=$SECONDS tmp
+  local go_bin=$1 started=$SECONDS tmp log pid
   mkdir -p "$(dirname "$cached")"
   tmp=$(mktemp -d "$(dirname "$cached")/build.XXXXXX")
-  echo "building Temporal CLI v$TEMPORAL_CLI_VERSION with $("$go_bin" version) (first time on this machine, a few minutes)..." >&2
-  # The release's own version string, as its release builds set it.
+  log="$(dirname "$cached")/build.log"
+  echo "building the Temporal CLI $TEMPORAL_CLI_VERSION with $("$go_bin" version | cut -d' ' -f3)," \
+    "first run on this machine only, about 4-8 minutes (1 with a warm Go cache); log in $log" >&2
+  # The release's own version string, as its release builds set it. Go's download and compile
+  # chatter goes to the log, not to the newcomer's terminal.
   GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 \
     "$go_bin" install -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$TEMPORAL_CLI_VERSION" \
-    "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" >&2
+    "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - started) % 60 < 5 && SECONDS - started >= 60 )); then
+      echo "  still building the Temporal CLI ($(( (SECONDS - started) / 60 )) min so far," \
+        "$(grep -c '^go: downloading' "$log" || true) modules downloaded)" >&2
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 20 "$log" >&2
+    echo "building the Temporal CLI failed; the whole log is $log" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
   # Rename is atomic: a concurrent caller sees either no binary or a whole one.
   mv -f "$tmp/temporal" "$cached"
-  "$cached" --version | grep -q "version $TEMPORAL_CLI_VERSION " || { echo "built binary does not report version $TEMPORAL_CLI_VERSION" >&2; exit 1; }
+  "$cached" --version | grep -q "version $TEMPORAL_CLI_VERSION " \
+    || { echo "built binary does not report version $TEMPORAL_CLI_VERSION" >&2; exit 1; }
   touch "$cached.ok"
   rm -rf "$tmp"
-  echo "built $cached in $((SECONDS - started))s" >&2
+  echo "built the Temporal CLI in $((SECONDS - started))s: $cached" >&2
 }
 
 if [[ "${1:-}" == "--path" ]]; then

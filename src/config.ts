@@ -47,3 +47,12 @@ export function temporalConnectConfig(): { connectionOptions: ClientConnectConfi
     namespace: config.namespace || 'default',
   };
 }
+
+/** Where `npm run server` and the demo run the local dev server, and where it keeps its data. */
+export function localDevServer(): { port: number; uiPort: number; dataDir: string } {
+  return {
+    port: Number(process.env.RUNBOOK_SERVER_PORT || 7233),
+    uiPort: Number(process.env.RUNBOOK_UI_PORT || 8233),
+    dataDir: process.env.RUNBOOK_DEV_DATA_DIR || path.join(projectRoot, '.temporal'),
+  };
+}
