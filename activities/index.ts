@@ -1,14 +1,27 @@
-// Every activity the worker registers.
-export * from './markers';
-export * from './hosts';
-export * from './notify';
-export * from './temporal';
-export * from './release';
-export * from './lb';
-export * from './database';
-export * from './provision';
-export * from './backup';
-export * from './restore';
-export * from './certificates';
-export * from './health';
-export * from './schedules';
+// The activities the production worker registers: exactly what the runbooks call, listed by
+// name. Helpers stay in their modules; test-only activities (runCommand runs any command as
+// root) are registered by the tests themselves (test/activities.ts).
+export { writeMarker, removeMarker } from './markers';
+export { notifyApprovers } from './notify';
+export { lockHolder } from './temporal';
+export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, checkHealth, migrateAll } from './release';
+export { colours, switchUpstream, checkThroughLb } from './lb';
+export { safetyBackup } from './database';
+export {
+  reachHost, ensureOpsUser, removeOpsUser, verifyOpsLogin, hardenSshd, restoreSshd,
+  ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban,
+  ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages,
+  ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv,
+  ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite, verifyProvisioned,
+} from './provision';
+export { dumpToStore, removeBackup, dropDatabase, verifyInScratch, applyRetention } from './backup';
+export {
+  restorePolicy, pickBackup, checkBackup, setMaintenance, restoreIntoFresh, verifyRows, swapIn, swapBack,
+  checkHealthThroughLb,
+} from './restore';
+export {
+  servedCertificates, obtainCertificate, checkObtainedCertificate, installCertificate, restoreCertificate,
+  testNginx, reloadNginx, expectServedCertificate,
+} from './certificates';
+export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
+export { prepareScheduledRun } from './schedules';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { runCommand } from '../activities';
+import { runCommand } from '../activities/hosts';
 import { projectRoot } from '../src/config';
 import type { RunResult } from '../common/shared';
 

@@ -2,7 +2,8 @@
 // failed request on the way; a release whose health check fails, or a rejected switch, leaves
 // the old colour serving.
 import { strict as assert } from 'node:assert';
-import { checkedOutCommit, colours, runCommand } from '../activities';
+import { checkedOutCommit, colours } from '../activities';
+import { runCommand } from '../activities/hosts';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { appRunning, compensated, onConsole, served } from './bed-checks';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';

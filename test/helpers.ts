@@ -11,6 +11,7 @@ import { prepareRun, startRun, type StartRequest } from '../src/start';
 import { progressQuery, type RunProgress } from '../common/shared';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerOptions } from '../worker/worker-options';
+import { testActivities } from './activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
@@ -51,7 +52,8 @@ export function uniqueQueue(label: string): string {
 export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
-    const worker = await Worker.create({ connection, ...workerOptions(await workflowBundle()), taskQueue });
+    const options = { ...workerOptions(await workflowBundle()), activities: testActivities };
+    const worker = await Worker.create({ connection, ...options, taskQueue });
     return await worker.runUntil(fn);
   } finally {
     await connection.close();

@@ -95,13 +95,13 @@ describe('kernel on the test bed: a three-step runbook', function () {
   for (const killedIn of STEPS) {
     it(`finishes right, no step acting twice, when its worker is SIGKILLed during ${killedIn}`, async function () {
       const queue = uniqueQueue(`kill-${killedIn}`);
-      const first = await startWorkerProcess(queue);
+      const first = await startWorkerProcess(queue, {}, { testActivities: true });
       let second;
       try {
         const handle = await startThreeSteps(queue, { stepSeconds: 1.5 });
         await waitForProgress(handle, (p) => p.steps.some((s) => s.name === killedIn && s.status === 'running'), `${killedIn} to start`);
         await first.kill('SIGKILL');
-        second = await startWorkerProcess(queue);
+        second = await startWorkerProcess(queue, {}, { testActivities: true });
         const { result } = await endedWith(handle);
         assert.equal(result.state, 'COMPLETED');
         const hosts = await onHosts(handle.workflowId);

@@ -3,7 +3,9 @@
 import { strict as assert } from 'node:assert';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { checkedOutCommit, colours, migrationStatus, runCommand } from '../activities';
+import { checkedOutCommit, colours } from '../activities';
+import { migrationStatus } from '../activities/database';
+import { runCommand } from '../activities/hosts';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';

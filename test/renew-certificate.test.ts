@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { runCommand } from '../activities';
+import { runCommand } from '../activities/hosts';
 import { checkCertificate, classifyCertbotFailure } from '../activities/tls/certificate-check';
 import { servedCertificate } from '../activities/tls/handshake';
 import type { RunResult } from '../common/shared';

@@ -1,4 +1,5 @@
-// The real worker entry (dist/worker/main.js) as a child process, for tests that kill it.
+// The real worker entry (dist/worker/main.js) as a child process, for tests that kill it;
+// `testActivities` runs test/worker-main.js instead: the same entry with the test-only activities.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
@@ -11,8 +12,13 @@ export interface WorkerProcess {
 }
 
 /** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS). */
-export async function startWorkerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', 'worker', 'main.js')], {
+export async function startWorkerProcess(
+  taskQueue: string,
+  env: Record<string, string> = {},
+  { testActivities = false } = {},
+): Promise<WorkerProcess> {
+  const entry = testActivities ? ['test', 'worker-main.js'] : ['worker', 'main.js'];
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', ...entry)], {
     env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,19 +1,19 @@
 // The production workflows plus small ones that drive the activity layer from tests.
 import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { testActivities } from './activities';
 import type { CommandInput } from '../activities/hosts';
 import { forEachHost, runbook, stepActivities } from '../workflows/kernel';
 import type { RunInput, RunResult } from '../common/shared';
 
 export * from '../workflows';
 
-const { runCommand } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
+const { runCommand } = stepActivities<typeof testActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 
 export async function commandOnHosts(input: { env: string; hosts: string[]; argv: string[]; limit: number }) {
   return forEachHost(input.hosts, input.limit, (host) => runCommand({ env: input.env, host, argv: input.argv }));
 }
 
-const { runCommand: runLongCommand } = stepActivities<typeof activities>({
+const { runCommand: runLongCommand } = stepActivities<typeof testActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
   retry: { maximumAttempts: 1 },
@@ -39,12 +39,12 @@ export const KERNEL_TEST_DIR = '/var/tmp/kernel-test';
 const DO = `sleep "$1"; mkdir -p ${KERNEL_TEST_DIR}; echo "do $2" >> ${KERNEL_TEST_DIR}/journal; touch "${KERNEL_TEST_DIR}/$2"; [ "$3" != fail ]`;
 const UNDO = `echo "undo $1" >> ${KERNEL_TEST_DIR}/journal; [ "$2" != fail ] || exit 1; rm -f "${KERNEL_TEST_DIR}/$1"`;
 
-const { runStepCommand } = stepActivities<typeof activities>({
+const { runStepCommand } = stepActivities<typeof testActivities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '3 seconds',
   retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
 });
-const { undoStepCommand } = stepActivities<typeof activities>({
+const { undoStepCommand } = stepActivities<typeof testActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
 });

@@ -1,4 +1,5 @@
-// What every worker of ours runs: all runbooks and all activities on one task queue.
+// What every worker of ours runs: all runbooks and their activities (the explicit list in
+// activities/index.ts, nothing test-only) on one task queue.
 import * as fs from 'node:fs';
 import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as activities from '../activities';
@@ -24,7 +25,7 @@ export function workflowSource(bundle?: WorkflowBundleWithSourceMap): Pick<Worke
 export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<WorkerOptions, 'connection'> {
   return {
     taskQueue: taskQueue(),
-    activities,
+    activities: { ...activities },
     ...workflowSource(bundle),
     // Inputs, results, heartbeats and failures leave the worker sealed by the payload codec.
     dataConverter: dataConverter(),

@@ -1,0 +1,52 @@
+// What the production worker registers: only activities the runbooks call, nothing test-only
+// and no helper. The list is written out here on purpose: adding an activity to the worker is
+// a decision a reviewer should see.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from '../src/config';
+import { workerOptions } from '../worker/worker-options';
+import { testOnlyActivities } from './activities';
+
+const REGISTERED = [
+  'applyRetention', 'checkBackup', 'checkHealth', 'checkHealthThroughLb', 'checkHost', 'checkObtainedCertificate',
+  'checkThroughLb', 'checkedOutCommit', 'colours', 'dropAppDatabase', 'dropDatabase', 'dumpToStore',
+  'ensureAppDatabase', 'ensureAppDir', 'ensureAppEnv', 'ensureFail2ban', 'ensureFirewall', 'ensureNginxSite',
+  'ensureOpsUser', 'ensurePackages', 'ensureProcessEntry', 'ensureUnattendedUpgrades', 'expectServedCertificate',
+  'hardenSshd', 'healthCheckHosts', 'installCertificate', 'installRelease', 'lockHolder', 'migrateAll',
+  'notifyApprovers', 'obtainCertificate', 'pickBackup', 'prepareScheduledRun', 'previousHealth', 'reachHost',
+  'reloadNginx', 'removeAppDir', 'removeBackup', 'removeMarker', 'removeOpsUser', 'resolveRef', 'restartApp',
+  'restoreAppEnv', 'restoreCertificate', 'restoreFail2ban', 'restoreFirewall', 'restoreIntoFresh',
+  'restoreNginxSite', 'restorePolicy', 'restoreProcessEntry', 'restoreSshd', 'restoreUnattendedUpgrades',
+  'safetyBackup', 'sendHealthAlert', 'servedCertificates', 'setMaintenance', 'stopApp', 'swapBack', 'swapIn',
+  'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows',
+  'writeMarker',
+];
+
+function workflowSource(): string {
+  const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return files(path.join(projectRoot, 'workflows')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+}
+
+describe('the production worker\'s activities', function () {
+  let registered: Record<string, unknown>;
+  before(() => {
+    registered = workerOptions().activities as Record<string, unknown>;
+  });
+
+  it('are exactly the listed ones, each a function', function () {
+    assert.deepEqual(Object.keys(registered).sort(), [...REGISTERED].sort());
+    for (const [name, fn] of Object.entries(registered)) assert.equal(typeof fn, 'function', name);
+  });
+
+  it('include no test-only activity (runCommand runs any command as root)', function () {
+    for (const name of Object.keys(testOnlyActivities)) assert.ok(!(name in registered), name);
+  });
+
+  it('are each called by a runbook', function () {
+    const source = workflowSource();
+    const unused = Object.keys(registered).filter((name) => !new RegExp(`\\b${name}\\b`).test(source));
+    assert.deepEqual(unused, []);
+  });
+});
