@@ -2,6 +2,9 @@
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import type { Environment } from './inventory';
 import { BACKUP_CHOICE } from '../common/backup-names';
+import {
+  BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS, SMOKE_STEPS,
+} from '../common/step-names';
 
 export interface ParamSpec {
   name: string;
@@ -21,6 +24,30 @@ export interface PlannedStep {
 
 export type PlanItem = PlannedStep | { gate: string; approvers: string[]; required: number };
 
+/**
+ * What a run finds out and names steps after (the idle colour, the backup it picked). A dry run
+ * finds nothing and shows placeholders; the plan test passes what a recorded run found.
+ */
+export interface PlanFacts {
+  live: string;
+  idle: string;
+  /** The backup a restore picked. */
+  backup: string;
+  /** The file a backup or a restore's safety backup writes. */
+  dump: string;
+  /** The hosts a health check found, and how many checks it ran. */
+  hosts?: string[];
+  checks: number | string;
+}
+
+export const PLACEHOLDERS: PlanFacts = {
+  live: '<live colour>',
+  idle: '<idle colour>',
+  backup: '<backup>',
+  dump: '<env>-<time>',
+  checks: '<n>',
+};
+
 export interface RunbookSpec {
   name: string;
   /** The workflow function's name in workflows/index.ts. */
@@ -28,7 +55,7 @@ export interface RunbookSpec {
   description: string;
   mutating: boolean;
   params: ParamSpec[];
-  plan(env: Environment, params: Record<string, unknown>): PlanItem[];
+  plan(env: Environment, params: Record<string, unknown>, facts?: PlanFacts): PlanItem[];
   /** Checks the parameters against the environment; returns what is wrong, if anything. */
   check?(env: Environment, params: Record<string, unknown>): string | undefined;
 }
@@ -52,9 +79,9 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: [],
     plan: (env) => [
-      { step: 'prepare', where: 'worker', does: 'write the prepare marker', undo: 'remove the prepare marker' },
-      { step: 'announce', where: 'worker', does: 'write the announce marker', undo: 'remove the announce marker' },
-      { gate: 'go-ahead', approvers: env.approvals.approvers, required: env.approvals.required },
+      { step: SMOKE_STEPS.prepare, where: 'worker', does: 'write the prepare marker', undo: 'remove the prepare marker' },
+      { step: SMOKE_STEPS.announce, where: 'worker', does: 'write the announce marker', undo: 'remove the announce marker' },
+      { gate: SMOKE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required },
     ],
   },
   {
@@ -63,23 +90,11 @@ export const RUNBOOKS: RunbookSpec[] = [
     description: 'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
     mutating: true,
     params: RELEASE_PARAMS,
-    plan: (env, params) => {
-      const web = Object.entries(env.hosts).filter(([, h]) => h.roles.includes('web')).map(([n]) => n);
-      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
-      const idle = `the idle one of ${web.join(' / ')}`;
-      return [
-        { step: 'find the idle colour', where: lb, does: `read ${String(env.vars.upstreamFile)}` },
-        { step: 'resolve the ref', where: idle, does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
-        { step: 'install', where: idle, does: 'git checkout --detach <commit>; migrate --phase expand', undo: 'stop the app there' },
-        { step: 'start', where: idle, does: (env.services.app?.reload ?? []).join(' '), undo: 'stop the app there' },
-        { step: 'health-check', where: idle, does: `GET ${String(env.vars.healthPath)} serves <commit>` },
-        ...(params.gate ? [{ gate: 'switch traffic', approvers: env.approvals.approvers, required: env.approvals.required }] : []),
-        { step: 'switch traffic', where: lb, does: `point ${String(env.vars.upstreamName)} at the idle host; nginx -t; reload`, undo: 'point it back at the live host' },
-        { step: 'check through the load balancer', where: lb, does: 'GET /health serves <commit>' },
-        { step: 'rollback window', where: 'Temporal', does: `wait ${String(params['rollback-window'] ?? '10m')}` },
-        { step: 'stop the old colour', where: 'the previously live host', does: (env.services.app?.stop ?? []).join(' ') },
-      ];
-    },
+    plan: (env, params, facts = PLACEHOLDERS) => [
+      ...releaseStart(env, params, facts),
+      releaseInstall(env, facts),
+      ...releaseSwitch(env, params, facts),
+    ],
   },
   {
     name: 'migrate-then-code',
@@ -87,20 +102,17 @@ export const RUNBOOKS: RunbookSpec[] = [
     description: 'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
     mutating: true,
     params: RELEASE_PARAMS,
-    plan: (env, params) => {
-      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
-      const deployPlan = RUNBOOKS.find((r) => r.name === 'deploy')!.plan(env, params);
-      return [
-        ...deployPlan.slice(0, 2),
-        { step: 'safety backup of the database', where: db, does: `pg_dump --format=custom ${String(env.vars.databaseName)}` },
-        ...deployPlan.slice(2, 3),
-        { step: 'check the old code on the expanded schema', where: 'lb', does: 'GET /health still serves the old commit' },
-        ...deployPlan.slice(3),
-        { gate: 'contract migration', approvers: env.approvals.approvers, required: env.approvals.required },
-        { step: 'contract migration', where: 'the new live host', does: 'migrate (all pending, contract included)' },
-        { step: 'check through the load balancer', where: 'lb', does: 'GET /health serves <commit>' },
-      ];
-    },
+    plan: (env, params, facts = PLACEHOLDERS) => [
+      ...releaseStart(env, params, facts),
+      { step: RELEASE_STEPS.recordServing, where: facts.live, does: 'git rev-parse HEAD' },
+      { step: RELEASE_STEPS.safetyBackup, where: hostWithRole(env, 'db'), does: `pg_dump --format=custom ${String(env.vars.databaseName)}` },
+      releaseInstall(env, facts),
+      { step: RELEASE_STEPS.checkOldCode, where: hostWithRole(env, 'lb'), does: 'GET /health still serves the old commit' },
+      ...releaseSwitch(env, params, facts),
+      { gate: RELEASE_STEPS.contractGate, approvers: env.approvals.approvers, required: env.approvals.required },
+      { step: RELEASE_STEPS.contract, where: facts.idle, does: 'migrate (all pending, contract included)' },
+      { step: RELEASE_STEPS.checkThroughLb, where: hostWithRole(env, 'lb'), does: 'GET /health serves <commit>' },
+    ],
   },
   {
     name: 'provision',
@@ -119,20 +131,20 @@ export const RUNBOOKS: RunbookSpec[] = [
       const p = (env.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
       const ops = p.opsUser ?? 'ops';
       return [
-        { step: 'reach the host', where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
-        { step: 'ops user with SSH key and sudo', where: host, does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`, undo: 'remove what this run added' },
-        { step: 'ops user can log in and sudo', where: host, does: `a new SSH login as ${ops}, then sudo -n` },
-        { step: 'sshd: no root login, no passwords', where: host, does: 'sshd_config.d drop-in; sshd -t; reload', undo: 'put the previous file back; reload' },
-        { step: 'firewall: only ssh, http, https', where: host, does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`, undo: 'put the previous /etc/ufw and state back' },
-        { step: 'fail2ban on sshd', where: host, does: 'jail.d/runbook-sshd.local; (re)start fail2ban', undo: 'previous jail; stop fail2ban if it was stopped' },
-        { step: 'unattended security upgrades', where: host, does: 'apt.conf.d: security origins, no automatic reboot, mail root', undo: 'previous files' },
-        { step: 'packages (versions recorded)', where: host, does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt` },
-        { step: 'database and its user', where: host, does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`, undo: 'drop what this run created' },
-        { step: 'application directory', where: host, does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`, undo: 'remove what this run created' },
-        { step: 'application .env from secrets', where: host, does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`, undo: 'previous file' },
-        { step: 'process manager entry', where: host, does: 'supervisor program app; supervisorctl update', undo: 'previous entry' },
-        { step: 'nginx site', where: host, does: 'conf.d/app.conf; nginx -t; reload', undo: 'previous site; reload' },
-        { step: 'verify services and ports', where: host, does: 'services running; ports answer from outside' },
+        { step: PROVISION_STEPS.reach, where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
+        { step: PROVISION_STEPS.opsUser, where: host, does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`, undo: 'remove what this run added' },
+        { step: PROVISION_STEPS.opsLogin, where: host, does: `a new SSH login as ${ops}, then sudo -n` },
+        { step: PROVISION_STEPS.sshd, where: host, does: 'sshd_config.d drop-in; sshd -t; reload', undo: 'put the previous file back; reload' },
+        { step: PROVISION_STEPS.firewall, where: host, does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`, undo: 'put the previous /etc/ufw and state back' },
+        { step: PROVISION_STEPS.fail2ban, where: host, does: 'jail.d/runbook-sshd.local; (re)start fail2ban', undo: 'previous jail; stop fail2ban if it was stopped' },
+        { step: PROVISION_STEPS.upgrades, where: host, does: 'apt.conf.d: security origins, no automatic reboot, mail root', undo: 'previous files' },
+        { step: PROVISION_STEPS.packages, where: host, does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt` },
+        { step: PROVISION_STEPS.database, where: host, does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`, undo: 'drop what this run created' },
+        { step: PROVISION_STEPS.appDir, where: host, does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`, undo: 'remove what this run created' },
+        { step: PROVISION_STEPS.appEnv, where: host, does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`, undo: 'previous file' },
+        { step: PROVISION_STEPS.processEntry, where: host, does: 'supervisor program app; supervisorctl update', undo: 'previous entry' },
+        { step: PROVISION_STEPS.nginxSite, where: host, does: 'conf.d/app.conf; nginx -t; reload', undo: 'previous site; reload' },
+        { step: PROVISION_STEPS.verify, where: host, does: 'services running; ports answer from outside' },
       ];
     },
   },
@@ -146,14 +158,14 @@ export const RUNBOOKS: RunbookSpec[] = [
       { name: 'daily', pattern: /^\d{1,3}$/, description: 'how many days keep their newest backup (default: inventory backupRetention.daily, else 7)' },
       { name: 'weekly', pattern: /^\d{1,3}$/, description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)' },
     ],
-    plan: (env, params) => {
-      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
+    plan: (env, params, facts = PLACEHOLDERS) => {
+      const db = hostWithRole(env, 'db');
       const store = backupStoreText(env);
       const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
       return [
-        { step: 'dump the database', where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to <env>-<time>.dump with its sha256 and row counts`, undo: 'delete that backup' },
-        { step: 'verify it in a scratch database', where: db, does: 'pg_restore into a scratch database streamed from the store; compare every table\'s row count; drop it', undo: 'drop the scratch database' },
-        { step: 'apply retention', where: store, does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones` },
+        { step: BACKUP_STEPS.dump(facts.dump), where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump with its sha256 and row counts`, undo: 'delete that backup' },
+        { step: BACKUP_STEPS.verify, where: db, does: 'pg_restore into a scratch database streamed from the store; compare every table\'s row count; drop it', undo: 'drop the scratch database' },
+        { step: BACKUP_STEPS.retention, where: store, does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones` },
       ];
     },
   },
@@ -163,24 +175,26 @@ export const RUNBOOKS: RunbookSpec[] = [
     description: 'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, restore into a fresh database, verify, swap it in, back to service',
     mutating: true,
     params: [{ name: 'backup', pattern: BACKUP_CHOICE, description: '"latest" (default) or a backup name such as prod-20261123T020000Z' }],
-    plan: (env, params) => {
-      const db = Object.entries(env.hosts).find(([, h]) => h.roles.includes('db'))?.[0] ?? '(no db host)';
-      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+    plan: (env, params, facts = PLACEHOLDERS) => {
+      const db = hostWithRole(env, 'db');
+      const lb = hostWithRole(env, 'lb');
       const store = backupStoreText(env);
       const database = String(env.vars.databaseName);
+      const flag = String(env.vars.maintenanceFlag);
       return [
-        { step: 'pick the backup', where: store, does: `${String(params.backup ?? 'latest')}` },
-        { step: 'check its checksum', where: store, does: 'sha256sum of the dump equals the recorded one, or refuse' },
-        ...(env.protected ? [{ gate: 'restore', approvers: env.approvals.approvers, required: env.approvals.required }] : []),
-        { step: 'safety backup', where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${database} to <env>-<time>-safety.dump` },
-        { step: 'maintenance on', where: lb, does: `touch ${String(env.vars.maintenanceFlag)}`, undo: 'remove it' },
-        { step: 'restore into a fresh database', where: db, does: 'createdb; pg_restore streamed from the store', undo: 'drop that database' },
-        { step: 'verify the restored row counts', where: db, does: 'count(*) of every table equals the backup\'s' },
-        { step: 'swap the restored database in', where: db, does: `rename ${database} aside and the restored one to ${database}, in one transaction`, undo: 'swap the previous database back' },
-        { step: 'verify the live row counts', where: db, does: `count(*) of every table of ${database} equals the backup's` },
-        { step: 'maintenance off', where: lb, does: `rm ${String(env.vars.maintenanceFlag)}` },
-        { step: 'check the app through the load balancer', where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
-        { step: 'drop the previous database', where: db, does: 'dropdb (its content is in the safety backup)' },
+        { step: RESTORE_STEPS.pick, where: store, does: `${String(params.backup ?? 'latest')}` },
+        { step: RESTORE_STEPS.checksum(facts.backup), where: store, does: 'sha256sum of the dump equals the recorded one, or refuse' },
+        { step: RESTORE_STEPS.policy, where: 'worker', does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected` },
+        ...(env.protected ? [{ gate: RESTORE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required }] : []),
+        { step: RESTORE_STEPS.safetyBackup(`${facts.dump}-safety`), where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${database}` },
+        { step: RESTORE_STEPS.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
+        { step: RESTORE_STEPS.restoreFresh, where: db, does: 'createdb; pg_restore streamed from the store', undo: 'drop that database' },
+        { step: RESTORE_STEPS.verifyRestored, where: db, does: 'count(*) of every table equals the backup\'s' },
+        { step: RESTORE_STEPS.swapIn, where: db, does: `rename ${database} aside and the restored one to ${database}, in one transaction`, undo: 'swap the previous database back' },
+        { step: RESTORE_STEPS.verifyLive, where: db, does: `count(*) of every table of ${database} equals the backup's` },
+        { step: RESTORE_STEPS.maintenanceOff, where: lb, does: `rm ${flag}` },
+        { step: RESTORE_STEPS.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
+        { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
   },
@@ -199,15 +213,15 @@ export const RUNBOOKS: RunbookSpec[] = [
       const tlsDir = String(env.vars.tlsDir);
       const when = params.force ? 'forced' : `if it expires within ${String(params.threshold ?? '30d')}`;
       return [
-        { step: 'read the served certificates', where: lb, does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint` },
+        { step: CERTIFICATE_STEPS.served, where: lb, does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint` },
         ...domains.flatMap((d): PlanItem[] => [
-          { step: `obtain a certificate for ${d}`, where: lb, does: `${when}: certbot certonly --webroot -w ${String(env.vars.acmeWebroot)} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
-          { step: `check the new certificate for ${d}`, where: lb, does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one' },
-          { step: `install the new certificate for ${d}`, where: lb, does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`, undo: 'put the previous pair back, nginx -t, reload' },
+          { step: CERTIFICATE_STEPS.obtain(d), where: lb, does: `${when}: certbot certonly --webroot -w ${String(env.vars.acmeWebroot)} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
+          { step: CERTIFICATE_STEPS.check(d), where: lb, does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one' },
+          { step: CERTIFICATE_STEPS.install(d), where: lb, does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`, undo: 'put the previous pair back, nginx -t, reload' },
         ]),
-        { step: 'nginx -t', where: lb, does: (env.services.nginx?.test ?? ['nginx', '-t']).join(' ') },
-        { step: 'reload nginx', where: lb, does: (env.services.nginx?.reload ?? []).join(' ') },
-        ...domains.map((d) => ({ step: `verify ${d} serves the new certificate`, where: lb, does: 'TLS handshake: the served fingerprint is the new one' })),
+        { step: CERTIFICATE_STEPS.testNginx, where: lb, does: (env.services.nginx?.test ?? ['nginx', '-t']).join(' ') },
+        { step: CERTIFICATE_STEPS.reloadNginx, where: lb, does: (env.services.nginx?.reload ?? []).join(' ') },
+        ...domains.map((d) => ({ step: CERTIFICATE_STEPS.verify(d), where: lb, does: 'TLS handshake: the served fingerprint is the new one' })),
       ];
     },
   },
@@ -217,22 +231,70 @@ export const RUNBOOKS: RunbookSpec[] = [
     description: 'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
     mutating: false,
     params: [],
-    plan: (env) => [
-      { step: 'read what the last check alerted', where: 'Temporal', does: 'the result of the previous health-check run of this environment' },
-      ...Object.entries(env.hosts).map(([name, h]) => ({
-        step: `check ${name}`,
-        where: name,
-        does: [
-          'ssh: a fresh login',
-          ...(h.roles.includes('web') ? [`app: GET 127.0.0.1:${String(env.vars.appPort ?? 8000)}${String(env.vars.healthPath)} (live colour only)`] : []),
-          ...(h.roles.includes('lb') ? [`http and https: GET ${String(env.vars.healthPath)} from the worker`] : []),
-          ...(h.roles.includes('db') ? ['postgresql: pg_isready'] : []),
-        ].join('; '),
-      })),
-      { step: 'alert', where: 'worker', does: env.vars.alertWebhook ? 'POST to vars.alertWebhook: checks newly failing, checks recovered' : 'no vars.alertWebhook set: alerts are only recorded' },
-    ],
+    plan: (env, _params, facts = PLACEHOLDERS) => {
+      const hosts = facts.hosts ?? Object.keys(env.hosts);
+      const alert = env.vars.alertWebhook ? 'POST to vars.alertWebhook' : 'no vars.alertWebhook set: only recorded';
+      return [
+        { step: HEALTH_STEPS.previous, where: 'Temporal', does: 'the result of the previous health-check run of this environment' },
+        { step: HEALTH_STEPS.hosts, where: 'worker', does: 'every host of the inventory, by role' },
+        ...hosts.map((name) => ({ step: HEALTH_STEPS.check(name), where: name, does: hostChecks(env, name) })),
+        {
+          step: HEALTH_STEPS.summary(facts.checks, []),
+          where: 'worker',
+          does: `the outcome; before it, when a check newly fails or recovers, an alert step (${alert})`,
+        },
+      ];
+    },
   },
 ];
+
+function hostWithRole(env: Environment, role: string): string {
+  return Object.entries(env.hosts).find(([, h]) => (h.roles as string[]).includes(role))?.[0] ?? `(no ${role} host)`;
+}
+
+function hostChecks(env: Environment, name: string): string {
+  const roles = env.hosts[name]?.roles ?? [];
+  return [
+    'ssh: a fresh login',
+    ...(roles.includes('web') ? [`app: GET 127.0.0.1:${String(env.vars.appPort ?? 8000)}${String(env.vars.healthPath)} (live colour only)`] : []),
+    ...(roles.includes('lb') ? [`http and https: GET ${String(env.vars.healthPath)} from the worker`] : []),
+    ...(roles.includes('db') ? ['postgresql: pg_isready'] : []),
+  ].join('; ');
+}
+
+/** The steps both release runbooks start with: they change nothing. */
+function releaseStart(env: Environment, params: Record<string, unknown>, facts: PlanFacts): PlanItem[] {
+  return [
+    { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${String(env.vars.upstreamFile)}` },
+    { step: RELEASE_STEPS.resolveRef, where: facts.idle, does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
+  ];
+}
+
+function releaseInstall(env: Environment, facts: PlanFacts): PlanItem {
+  const does = 'git checkout --detach <commit>; migrate --phase expand';
+  return { step: RELEASE_STEPS.install(facts.idle), where: facts.idle, does, undo: 'stop the app there' };
+}
+
+/** Blue/green from a started idle colour to a stopped old one (workflows/blue-green.ts). */
+function releaseSwitch(env: Environment, params: Record<string, unknown>, facts: PlanFacts): PlanItem[] {
+  const lb = hostWithRole(env, 'lb');
+  const { idle, live } = facts;
+  const gate = { gate: RELEASE_STEPS.switchGate, approvers: env.approvals.approvers, required: env.approvals.required };
+  return [
+    { step: RELEASE_STEPS.start(idle), where: idle, does: (env.services.app?.reload ?? []).join(' '), undo: 'stop the app there' },
+    { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${String(env.vars.healthPath)} serves <commit>` },
+    ...(params.gate ? [gate] : []),
+    {
+      step: RELEASE_STEPS.switchTraffic(idle),
+      where: lb,
+      does: `point ${String(env.vars.upstreamName)} at ${idle}; nginx -t; reload`,
+      undo: `point it back at ${live}`,
+    },
+    { step: RELEASE_STEPS.checkThroughLb, where: lb, does: 'GET /health serves <commit>' },
+    { step: RELEASE_STEPS.rollbackWindow(String(params['rollback-window'] ?? '10m')), where: 'Temporal', does: 'wait' },
+    { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
+  ];
+}
 
 function backupStoreText(env: Environment): string {
   const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;

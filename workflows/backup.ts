@@ -7,6 +7,7 @@ import type * as activities from '../activities';
 import { backupName } from '../common/backup-names';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { BACKUP_STEPS } from '../common/step-names';
 
 export type BackupParams = {
   /** Retention, as typed on the CLI; the inventory's backupRetention (or 7 and 4) otherwise. */
@@ -27,16 +28,16 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
   const name = backupName(env, new Date());
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
-    await rb.step(`dump the database to ${name}`, {
+    await rb.step(BACKUP_STEPS.dump(name), {
       run: () => dumpToStore({ env, name }),
       undo: () => removeBackup({ env, name }),
     });
-    await rb.step('verify it in a scratch database', {
+    await rb.step(BACKUP_STEPS.verify, {
       run: () => verifyInScratch({ env, name, tag }),
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
     });
     rb.settle(`${name} is verified`);
-    await rb.step('apply retention', { run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }) });
+    await rb.step(BACKUP_STEPS.retention, { run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }) });
   });
 }
 

@@ -7,6 +7,7 @@ import type * as activities from '../activities';
 import { parseDuration } from '../common/duration';
 import type { Runbook } from './kernel';
 import { stepActivities, undoActivities } from './kernel';
+import { RELEASE_STEPS } from '../common/step-names';
 
 const { colours, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
@@ -41,13 +42,13 @@ export interface Release {
 
 /** Finds the colours and the commit the ref names; changes nothing. */
 export async function planRelease({ step }: Runbook, env: string, ref: string): Promise<Release> {
-  const { live, idle } = await step('find the idle colour', { run: () => colours({ env }), skippable: false });
-  const commit = await step('resolve the ref', { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
+  const { live, idle } = await step(RELEASE_STEPS.findColours, { run: () => colours({ env }), skippable: false });
+  const commit = await step(RELEASE_STEPS.resolveRef, { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
   return { live, idle, commit };
 }
 
 export async function installOnIdle({ step }: Runbook, env: string, { idle, commit }: Release): Promise<void> {
-  await step(`install on ${idle} (expand migrations)`, {
+  await step(RELEASE_STEPS.install(idle), {
     run: () => installRelease({ env, host: idle, commit }),
     undo: () => undo.stopApp({ env, host: idle }),
     skippable: false,
@@ -56,22 +57,22 @@ export async function installOnIdle({ step }: Runbook, env: string, { idle, comm
 
 export async function switchColours(rb: Runbook, env: string, { live, idle, commit }: Release, options: SwitchOptions): Promise<void> {
   const { step, approval } = rb;
-  await step(`start ${idle}`, {
+  await step(RELEASE_STEPS.start(idle), {
     run: () => restartApp({ env, host: idle }),
     undo: () => undo.stopApp({ env, host: idle }),
     skippable: false,
   });
   // Traffic moves only to a colour that answered healthy: never skipped.
-  await step(`health-check ${idle}`, { run: () => checkHealth({ env, host: idle, commit }), skippable: false });
-  if (options.gate) await approval('switch traffic');
-  await step(`switch traffic to ${idle}`, {
+  await step(RELEASE_STEPS.healthCheck(idle), { run: () => checkHealth({ env, host: idle, commit }), skippable: false });
+  if (options.gate) await approval(RELEASE_STEPS.switchGate);
+  await step(RELEASE_STEPS.switchTraffic(idle), {
     run: () => switchUpstream({ env, host: idle }),
     undo: () => undo.switchUpstream({ env, host: live }),
     skippable: false,
   });
-  await step('check through the load balancer', { run: () => checkThroughLb({ env, commit }), skippable: false });
-  await step(`rollback window (${options.window})`, { run: () => sleep(options.windowMs) });
-  await step(`stop ${live}`, { run: () => stopApp({ env, host: live }) });
+  await step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit }), skippable: false });
+  await step(RELEASE_STEPS.rollbackWindow(options.window), { run: () => sleep(options.windowMs) });
+  await step(RELEASE_STEPS.stopOld(live), { run: () => stopApp({ env, host: live }) });
   // With the old colour stopped there is nothing to switch back to.
   rb.settle(`${idle} serves ${commit.slice(0, 12)} and ${live} is stopped`);
 }

@@ -7,6 +7,7 @@ import type * as activities from '../activities';
 import type { CheckResult, HealthMemory } from '../activities/health';
 import type { RunInput, RunResult } from '../common/shared';
 import { forEachHost, runbook, stepActivities } from './kernel';
+import { HEALTH_STEPS } from '../common/step-names';
 
 const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 // A probe's failure is its result: the activity only fails on a bad inventory.
@@ -26,9 +27,9 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
   const { workflowId: runId, startTime } = workflowInfo();
   let health: HealthResult['health'] | undefined;
   const result = await runbook(input, async ({ step }) => {
-    const previous = await step('read what the last check alerted', { run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }) });
-    const hosts = await step('list the hosts', { run: () => healthCheckHosts({ env }) });
-    const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) => step(`check ${host}`, { run: () => checkHost({ env, host }) }));
+    const previous = await step(HEALTH_STEPS.previous, { run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }) });
+    const hosts = await step(HEALTH_STEPS.hosts, { run: () => healthCheckHosts({ env }) });
+    const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) => step(HEALTH_STEPS.check(host), { run: () => checkHost({ env, host }) }));
     const checks = outcomes.flatMap((o): CheckResult[] =>
       o.ok ? o.value! : [{ key: `${o.host}/checks`, host: o.host, check: 'ssh', state: 'failing', detail: o.error ?? 'the checks could not run' }],
     );
@@ -41,16 +42,16 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
     const detail = (key: string) => checks.find((c) => c.key === key)?.detail ?? 'no longer checked';
 
     if (newlyFailing.length) {
-      await step(`alert: ${newlyFailing.map((c) => c.key).join(', ')} failing`, {
+      await step(HEALTH_STEPS.alertFailing(newlyFailing.map((c) => c.key)), {
         run: () => sendHealthAlert({ env, runId, event: 'failing', checks: newlyFailing.map((c) => ({ key: c.key, detail: c.detail })), failing: failingKeys }),
       });
     }
     if (recovered.length) {
-      await step(`alert: ${recovered.join(', ')} recovered`, {
+      await step(HEALTH_STEPS.alertRecovered(recovered), {
         run: () => sendHealthAlert({ env, runId, event: 'recovered', checks: recovered.map((key) => ({ key, detail: detail(key) })), failing: failingKeys }),
       });
     }
-    const summary = failing.length ? `${failing.length} of ${checks.length} checks failing: ${failingKeys.join(', ')}` : `all ${checks.length} checks pass`;
+    const summary = HEALTH_STEPS.summary(checks.length, failingKeys);
     health = { failing: failingKeys, checks, alerted: { failing: newlyFailing.map((c) => c.key), recovered } };
     await step(summary, { run: async () => health });
   });

@@ -9,6 +9,7 @@ import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
 import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook, stepActivities } from './kernel';
+import { RELEASE_STEPS } from '../common/step-names';
 
 const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActivities<typeof activities>({
   startToCloseTimeout: '1 hour',
@@ -19,16 +20,16 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
   const { env } = input;
   return runbook(input, async (rb) => {
     const release = await planRelease(rb, env, input.params.ref);
-    const serving = await rb.step('record the serving commit', { run: () => checkedOutCommit({ env, host: release.live }), skippable: false });
-    await rb.step('safety backup of the database', { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }), skippable: false });
+    const serving = await rb.step(RELEASE_STEPS.recordServing, { run: () => checkedOutCommit({ env, host: release.live }), skippable: false });
+    await rb.step(RELEASE_STEPS.safetyBackup, { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }), skippable: false });
 
     await installOnIdle(rb, env, release);
-    await rb.step('check the old code on the expanded schema', { run: () => checkThroughLb({ env, commit: serving }), skippable: false });
+    await rb.step(RELEASE_STEPS.checkOldCode, { run: () => checkThroughLb({ env, commit: serving }), skippable: false });
 
     await switchColours(rb, env, release, switchOptions(input.params));
 
-    await rb.approval('contract migration');
-    await rb.step('contract migration', { run: () => migrateAll({ env, host: release.idle }) });
-    await rb.step('check through the load balancer', { run: () => checkThroughLb({ env, commit: release.commit }), skippable: false });
+    await rb.approval(RELEASE_STEPS.contractGate);
+    await rb.step(RELEASE_STEPS.contract, { run: () => migrateAll({ env, host: release.idle }) });
+    await rb.step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit: release.commit }), skippable: false });
   });
 }

@@ -7,6 +7,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { PROVISION_STEPS } from '../common/step-names';
 
 export type ProvisionParams = { host: string };
 
@@ -19,24 +20,24 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
   const { host } = input.params;
   const runId = workflowInfo().workflowId;
   return runbook(input, async ({ step }) => {
-    const { login: bootstrap } = await step('reach the host', { run: () => act.reachHost({ env, host }), skippable: false });
+    const { login: bootstrap } = await step(PROVISION_STEPS.reach, { run: () => act.reachHost({ env, host }), skippable: false });
     const first = { env, host, runId, login: bootstrap };
 
-    await step('ops user with SSH key and sudo', { run: () => act.ensureOpsUser(first), undo: () => undo.removeOpsUser(first), skippable: false });
-    const { login: ops } = await step('ops user can log in and sudo', { run: () => act.verifyOpsLogin({ env, host }), skippable: false });
+    await step(PROVISION_STEPS.opsUser, { run: () => act.ensureOpsUser(first), undo: () => undo.removeOpsUser(first), skippable: false });
+    const { login: ops } = await step(PROVISION_STEPS.opsLogin, { run: () => act.verifyOpsLogin({ env, host }), skippable: false });
     const as = { env, host, runId, login: ops };
 
-    await step('sshd: no root login, no passwords', { run: () => act.hardenSshd(as), undo: () => undo.restoreSshd(as) });
-    await step('firewall: only ssh, http, https', { run: () => act.ensureFirewall(as), undo: () => undo.restoreFirewall(as) });
-    await step('fail2ban on sshd', { run: () => act.ensureFail2ban(as), undo: () => undo.restoreFail2ban(as) });
-    await step('unattended security upgrades', { run: () => act.ensureUnattendedUpgrades(as), undo: () => undo.restoreUnattendedUpgrades(as) });
+    await step(PROVISION_STEPS.sshd, { run: () => act.hardenSshd(as), undo: () => undo.restoreSshd(as) });
+    await step(PROVISION_STEPS.firewall, { run: () => act.ensureFirewall(as), undo: () => undo.restoreFirewall(as) });
+    await step(PROVISION_STEPS.fail2ban, { run: () => act.ensureFail2ban(as), undo: () => undo.restoreFail2ban(as) });
+    await step(PROVISION_STEPS.upgrades, { run: () => act.ensureUnattendedUpgrades(as), undo: () => undo.restoreUnattendedUpgrades(as) });
     // Installed packages are left in place on failure: harmless, and removing them could take others with them.
-    await step('packages (versions recorded)', { run: () => ensurePackages(as) });
-    await step('database and its user', { run: () => act.ensureAppDatabase(as), undo: () => undo.dropAppDatabase(as) });
-    await step('application directory', { run: () => act.ensureAppDir(as), undo: () => undo.removeAppDir(as) });
-    await step('application .env from secrets', { run: () => act.ensureAppEnv(as), undo: () => undo.restoreAppEnv(as) });
-    await step('process manager entry', { run: () => act.ensureProcessEntry(as), undo: () => undo.restoreProcessEntry(as) });
-    await step('nginx site', { run: () => act.ensureNginxSite(as), undo: () => undo.restoreNginxSite(as) });
-    await step('verify services and ports', { run: () => act.verifyProvisioned(as) });
+    await step(PROVISION_STEPS.packages, { run: () => ensurePackages(as) });
+    await step(PROVISION_STEPS.database, { run: () => act.ensureAppDatabase(as), undo: () => undo.dropAppDatabase(as) });
+    await step(PROVISION_STEPS.appDir, { run: () => act.ensureAppDir(as), undo: () => undo.removeAppDir(as) });
+    await step(PROVISION_STEPS.appEnv, { run: () => act.ensureAppEnv(as), undo: () => undo.restoreAppEnv(as) });
+    await step(PROVISION_STEPS.processEntry, { run: () => act.ensureProcessEntry(as), undo: () => undo.restoreProcessEntry(as) });
+    await step(PROVISION_STEPS.nginxSite, { run: () => act.ensureNginxSite(as), undo: () => undo.restoreNginxSite(as) });
+    await step(PROVISION_STEPS.verify, { run: () => act.verifyProvisioned(as) });
   });
 }

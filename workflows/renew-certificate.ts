@@ -7,6 +7,7 @@ import type * as activities from '../activities';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { CERTIFICATE_STEPS } from '../common/step-names';
 
 const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<typeof activities>({
   startToCloseTimeout: '2 minutes',
@@ -35,28 +36,28 @@ export async function renewCertificate(input: RunInput<RenewParams>): Promise<Ru
   const threshold = input.params.threshold ?? DEFAULT_THRESHOLD;
   return runbook(input, async ({ step }) => {
     const thresholdMs = parseDuration(threshold, 'threshold');
-    const served = await step('read the served certificates', { run: () => servedCertificates({ env }) });
+    const served = await step(CERTIFICATE_STEPS.served, { run: () => servedCertificates({ env }) });
     const due = served.filter((c) => input.params.force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
     if (!due.length) {
       const soonest = Math.min(...served.map((c) => Date.parse(c.notAfter) - Date.now()));
-      await step(`nothing to renew: the first expiry is in ${formatDuration(soonest)}, beyond ${threshold}`, { run: async () => served });
+      await step(CERTIFICATE_STEPS.nothingDue(formatDuration(soonest), threshold), { run: async () => served });
       return;
     }
 
     const renewed: { domain: string; fingerprint: string }[] = [];
     for (const { domain, fingerprint: servedFingerprint } of due) {
-      await step(`obtain a certificate for ${domain}`, { run: () => obtainCertificate({ env, runId, domain }) });
-      const fresh = await step(`check the new certificate for ${domain}`, { run: () => checkObtainedCertificate({ env, domain, servedFingerprint }) });
-      await step(`install the new certificate for ${domain}`, {
+      await step(CERTIFICATE_STEPS.obtain(domain), { run: () => obtainCertificate({ env, runId, domain }) });
+      const fresh = await step(CERTIFICATE_STEPS.check(domain), { run: () => checkObtainedCertificate({ env, domain, servedFingerprint }) });
+      await step(CERTIFICATE_STEPS.install(domain), {
         run: () => installCertificate({ env, runId, domain }),
         undo: () => undo.restoreCertificate({ env, runId, domain, servedFingerprint }),
       });
       renewed.push({ domain, fingerprint: fresh.fingerprint });
     }
-    await step('nginx -t', { run: () => testNginx({ env }) });
-    await step('reload nginx', { run: () => reloadNginx({ env }) });
+    await step(CERTIFICATE_STEPS.testNginx, { run: () => testNginx({ env }) });
+    await step(CERTIFICATE_STEPS.reloadNginx, { run: () => reloadNginx({ env }) });
     for (const { domain, fingerprint } of renewed) {
-      await step(`verify ${domain} serves the new certificate`, { run: () => expectServedCertificate({ env, domain, fingerprint }) });
+      await step(CERTIFICATE_STEPS.verify(domain), { run: () => expectServedCertificate({ env, domain, fingerprint }) });
     }
   });
 }

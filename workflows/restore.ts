@@ -10,6 +10,7 @@ import { backupName } from '../common/backup-names';
 import type { RunInput, RunResult } from '../common/shared';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { RESTORE_STEPS } from '../common/step-names';
 
 export type RestoreParams = {
   /** "latest" (default) or a backup name such as prod-20261123T020000Z. */
@@ -24,31 +25,31 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
   const { env } = input;
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
-    const name = await rb.step('pick the backup', { run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }) });
-    await rb.step(`check the checksum of ${name}`, { run: () => checkBackup({ env, name }) });
-    const policy = await rb.step('read whether the environment is protected', { run: () => restorePolicy({ env }) });
-    if (policy.protected) await rb.approval('restore');
+    const name = await rb.step(RESTORE_STEPS.pick, { run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }) });
+    await rb.step(RESTORE_STEPS.checksum(name), { run: () => checkBackup({ env, name }) });
+    const policy = await rb.step(RESTORE_STEPS.policy, { run: () => restorePolicy({ env }) });
+    if (policy.protected) await rb.approval(RESTORE_STEPS.gate);
 
     const safety = backupName(env, new Date(), 'safety');
-    await rb.step(`safety backup to ${safety}`, { run: () => dumpToStore({ env, name: safety }) });
-    await rb.step('maintenance on', {
+    await rb.step(RESTORE_STEPS.safetyBackup(safety), { run: () => dumpToStore({ env, name: safety }) });
+    await rb.step(RESTORE_STEPS.maintenanceOn, {
       run: () => setMaintenance({ env, on: true }),
       undo: () => undo.setMaintenance({ env, on: false }),
     });
-    await rb.step('restore into a fresh database', {
+    await rb.step(RESTORE_STEPS.restoreFresh, {
       run: () => restoreIntoFresh({ env, name, tag }),
       undo: () => undo.dropDatabase({ env, which: 'restored', tag }),
     });
-    await rb.step('verify the restored row counts', { run: () => verifyRows({ env, name, tag, which: 'restored' }) });
-    await rb.step('swap the restored database in', {
+    await rb.step(RESTORE_STEPS.verifyRestored, { run: () => verifyRows({ env, name, tag, which: 'restored' }) });
+    await rb.step(RESTORE_STEPS.swapIn, {
       run: () => swapIn({ env, tag }),
       undo: () => undo.swapBack({ env, tag }),
     });
-    await rb.step('verify the live row counts', { run: () => verifyRows({ env, name, tag, which: 'live' }) });
+    await rb.step(RESTORE_STEPS.verifyLive, { run: () => verifyRows({ env, name, tag, which: 'live' }) });
     rb.settle(`${name} is restored and verified`);
 
-    await rb.step('maintenance off', { run: () => setMaintenance({ env, on: false }) });
-    await rb.step('check the app through the load balancer', { run: () => checkHealthThroughLb({ env }) });
-    await rb.step('drop the previous database (the safety backup keeps it)', { run: () => dropDatabase({ env, which: 'previous', tag }) });
+    await rb.step(RESTORE_STEPS.maintenanceOff, { run: () => setMaintenance({ env, on: false }) });
+    await rb.step(RESTORE_STEPS.checkThroughLb, { run: () => checkHealthThroughLb({ env }) });
+    await rb.step(RESTORE_STEPS.dropPrevious, { run: () => dropDatabase({ env, which: 'previous', tag }) });
   });
 }

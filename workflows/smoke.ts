@@ -5,6 +5,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { SMOKE_STEPS } from '../common/step-names';
 
 const { writeMarker } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 const { removeMarker } = undoActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
@@ -14,14 +15,14 @@ export type SmokeParams = Record<string, never>;
 export async function smoke(input: RunInput<SmokeParams>): Promise<RunResult> {
   const at = { env: input.env, runId: workflowInfo().workflowId };
   return runbook(input, async ({ step, approval }) => {
-    await step('prepare', {
+    await step(SMOKE_STEPS.prepare, {
       run: () => writeMarker({ ...at, step: 'prepare' }),
       undo: () => removeMarker({ ...at, step: 'prepare' }),
     });
-    await step('announce', {
+    await step(SMOKE_STEPS.announce, {
       run: () => writeMarker({ ...at, step: 'announce' }),
       undo: () => removeMarker({ ...at, step: 'announce' }),
     });
-    await approval('go-ahead');
+    await approval(SMOKE_STEPS.gate);
   });
 }

@@ -1,0 +1,86 @@
+// The names runbooks give their steps and gates, as `runbook watch` shows them. Workflows
+// name their steps with these, and the dry-run plan (src/runbooks.ts) lists them, so an
+// operator approves from the plan the steps that will run. A name that depends on what the
+// run finds (the idle colour, the backup picked) is a function of it; the dry run, which finds
+// nothing, passes a placeholder such as `<idle colour>`. Renaming a released runbook's step
+// changes what its history shows: keep the old name for runs already started (patched()).
+
+export const RELEASE_STEPS = {
+  findColours: 'find the idle colour',
+  resolveRef: 'resolve the ref',
+  recordServing: 'record the serving commit',
+  safetyBackup: 'safety backup of the database',
+  install: (idle: string) => `install on ${idle} (expand migrations)`,
+  checkOldCode: 'check the old code on the expanded schema',
+  start: (idle: string) => `start ${idle}`,
+  healthCheck: (idle: string) => `health-check ${idle}`,
+  switchGate: 'switch traffic',
+  switchTraffic: (idle: string) => `switch traffic to ${idle}`,
+  checkThroughLb: 'check through the load balancer',
+  rollbackWindow: (window: string) => `rollback window (${window})`,
+  stopOld: (live: string) => `stop ${live}`,
+  contractGate: 'contract migration',
+  contract: 'contract migration',
+} as const;
+
+export const BACKUP_STEPS = {
+  dump: (name: string) => `dump the database to ${name}`,
+  verify: 'verify it in a scratch database',
+  retention: 'apply retention',
+} as const;
+
+export const RESTORE_STEPS = {
+  pick: 'pick the backup',
+  checksum: (name: string) => `check the checksum of ${name}`,
+  policy: 'read whether the environment is protected',
+  gate: 'restore',
+  safetyBackup: (name: string) => `safety backup to ${name}`,
+  maintenanceOn: 'maintenance on',
+  restoreFresh: 'restore into a fresh database',
+  verifyRestored: 'verify the restored row counts',
+  swapIn: 'swap the restored database in',
+  verifyLive: 'verify the live row counts',
+  maintenanceOff: 'maintenance off',
+  checkThroughLb: 'check the app through the load balancer',
+  dropPrevious: 'drop the previous database (the safety backup keeps it)',
+} as const;
+
+export const HEALTH_STEPS = {
+  previous: 'read what the last check alerted',
+  hosts: 'list the hosts',
+  check: (host: string) => `check ${host}`,
+  alertFailing: (keys: string[]) => `alert: ${keys.join(', ')} failing`,
+  alertRecovered: (keys: string[]) => `alert: ${keys.join(', ')} recovered`,
+  summary: (checks: number | string, failing: string[]) =>
+    failing.length ? `${failing.length} of ${checks} checks failing: ${failing.join(', ')}` : `all ${checks} checks pass`,
+} as const;
+
+export const CERTIFICATE_STEPS = {
+  served: 'read the served certificates',
+  nothingDue: (soonest: string, threshold: string) => `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
+  obtain: (domain: string) => `obtain a certificate for ${domain}`,
+  check: (domain: string) => `check the new certificate for ${domain}`,
+  install: (domain: string) => `install the new certificate for ${domain}`,
+  testNginx: 'nginx -t',
+  reloadNginx: 'reload nginx',
+  verify: (domain: string) => `verify ${domain} serves the new certificate`,
+} as const;
+
+export const PROVISION_STEPS = {
+  reach: 'reach the host',
+  opsUser: 'ops user with SSH key and sudo',
+  opsLogin: 'ops user can log in and sudo',
+  sshd: 'sshd: no root login, no passwords',
+  firewall: 'firewall: only ssh, http, https',
+  fail2ban: 'fail2ban on sshd',
+  upgrades: 'unattended security upgrades',
+  packages: 'packages (versions recorded)',
+  database: 'database and its user',
+  appDir: 'application directory',
+  appEnv: 'application .env from secrets',
+  processEntry: 'process manager entry',
+  nginxSite: 'nginx site',
+  verify: 'verify services and ports',
+} as const;
+
+export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;

@@ -1,0 +1,108 @@
+// A runbook's dry-run plan lists the steps its workflow runs, in order, with the names
+// `runbook watch` shows. Checked against real runs: the completed histories the test-bed suite
+// recorded (test/histories/). The facts a run finds (the idle colour, the backup it picked)
+// are read from its activities' inputs and results in the history, never from its steps.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadEnvironment } from '../src/inventory';
+import { PLACEHOLDERS, RUNBOOKS, type PlanFacts, type PlannedStep, type PlanItem } from '../src/runbooks';
+import type { RunInput, RunResult } from '../common/shared';
+import { HISTORIES_DIR } from './history-recorder';
+
+interface Payloads { payloads?: { data?: string }[] }
+type Event = Record<string, { [k: string]: unknown } | string | undefined> & { eventId: string };
+
+const decode = (p?: Payloads): unknown => {
+  const data = p?.payloads?.[0]?.data;
+  return data ? JSON.parse(Buffer.from(data, 'base64').toString('utf8')) : undefined;
+};
+
+/** A recorded run: what it was started with, the steps it recorded, and its activities' inputs and results. */
+function readRun(file: string) {
+  const events = (JSON.parse(fs.readFileSync(file, 'utf8')) as { events: Event[] }).events;
+  const attrs = (e: Event) => Object.entries(e).find(([k]) => k.endsWith('EventAttributes'))?.[1] as Record<string, unknown>;
+  const started = attrs(events[0]) as { workflowType: { name: string }; input: Payloads };
+  const closed = attrs(events[events.length - 1]) as {
+    result?: Payloads;
+    failure?: { applicationFailureInfo?: { details?: Payloads } };
+  };
+  const scheduled = new Map<string, { type: string; input: unknown }>();
+  const calls: { type: string; input: unknown; result?: unknown }[] = [];
+  for (const e of events) {
+    const a = attrs(e);
+    if (e.activityTaskScheduledEventAttributes) {
+      const s = a as { activityType: { name: string }; input: Payloads };
+      scheduled.set(e.eventId, { type: s.activityType.name, input: decode(s.input) });
+    }
+    if (e.activityTaskCompletedEventAttributes) {
+      const c = a as { scheduledEventId: string; result?: Payloads };
+      calls.push({ ...scheduled.get(String(c.scheduledEventId))!, result: decode(c.result) });
+    }
+  }
+  return {
+    workflow: started.workflowType.name,
+    input: decode(started.input) as RunInput,
+    result: decode(closed.result ?? closed.failure?.applicationFailureInfo?.details) as RunResult | undefined,
+    calls,
+  };
+}
+
+function factsOf(calls: ReturnType<typeof readRun>['calls']): PlanFacts {
+  const first = (type: string) => calls.find((c) => c.type === type);
+  const colours = first('colours')?.result as { live: string; idle: string } | undefined;
+  const dump = first('dumpToStore')?.input as { name: string } | undefined;
+  const hosts = first('healthCheckHosts')?.result as string[] | undefined;
+  const checks = calls.filter((c) => c.type === 'checkHost').reduce((n, c) => n + (c.result as unknown[]).length, 0);
+  return {
+    ...PLACEHOLDERS,
+    ...colours,
+    ...(first('pickBackup') ? { backup: first('pickBackup')!.result as string } : {}),
+    ...(dump ? { dump: dump.name.replace(/-safety$/, '') } : {}),
+    ...(hosts ? { hosts, checks } : {}),
+  };
+}
+
+/** Environments a test wrote at run time (test/bed-inventory.ts) are copies of the test bed's `local`. */
+function environment(name: string) {
+  try {
+    return loadEnvironment(name);
+  } catch {
+    return loadEnvironment('local');
+  }
+}
+
+function failedResult(input: RunInput, file: string): never {
+  throw new Error(`${file}: the ${input.runbook} run recorded no result`);
+}
+
+const stepsOf = (plan: PlanItem[]) => plan.filter((i): i is PlannedStep => 'step' in i).map((i) => i.step);
+
+describe('dry-run plans name the steps runs record', function () {
+  const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+
+  for (const file of files) {
+    it(`${path.basename(file, '.json')}: the plan's steps are the run's, in order`, function () {
+      const run = readRun(path.join(HISTORIES_DIR, file));
+      const spec = RUNBOOKS.find((r) => r.workflow === run.workflow);
+      assert.ok(spec, `no runbook runs workflow ${run.workflow}`);
+      const plan = spec.plan(environment(run.input.env), run.input.params, factsOf(run.calls));
+      const recorded = (run.result ?? failedResult(run.input, file)).progress.steps.map((s) => s.name);
+      // A run that failed stopped part-way through its plan.
+      const expected = run.result?.state === 'COMPLETED' ? stepsOf(plan) : stepsOf(plan).slice(0, recorded.length);
+      assert.deepEqual(recorded, expected);
+    });
+  }
+
+  it('covers every runbook with a recorded completed run', function () {
+    const ran = new Set(files.map((f) => readRun(path.join(HISTORIES_DIR, f)))
+      .filter((r) => r.result?.state === 'COMPLETED').map((r) => r.workflow));
+    assert.deepEqual(RUNBOOKS.filter((r) => !ran.has(r.workflow)).map((r) => r.name), []);
+  });
+
+  it('a dry run shows placeholders where the run will find the name', function () {
+    const env = loadEnvironment('local');
+    const deploy = RUNBOOKS.find((r) => r.name === 'deploy')!;
+    assert.ok(stepsOf(deploy.plan(env, { ref: 'v1' })).includes('install on <idle colour> (expand migrations)'));
+  });
+});
