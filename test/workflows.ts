@@ -59,6 +59,8 @@ export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunR
       await step(name, {
         run: () => runStepCommand({ ...at, argv: ['sh', '-c', DO, 'step', String(stepSeconds), key, failAt === name ? 'fail' : 'ok'] }),
         undo: () => undoStepCommand({ ...at, argv: ['sh', '-c', UNDO, 'undo', key, failUndoAt === name ? 'fail' : 'ok'] }),
+        skippable: true,
+        why: 'each step stands alone: the failure-gate tests skip one',
       });
     }
   });

@@ -37,7 +37,11 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
     });
     rb.settle(`${name} is verified`);
-    await rb.step(BACKUP_STEPS.retention, { run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }) });
+    await rb.step(BACKUP_STEPS.retention, {
+      run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),
+      skippable: true,
+      why: 'the verified backup is kept either way; old ones go at the next run',
+    });
   });
 }
 

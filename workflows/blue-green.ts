@@ -71,8 +71,16 @@ export async function switchColours(rb: Runbook, env: string, { live, idle, comm
     skippable: false,
   });
   await step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit }), skippable: false });
-  await step(RELEASE_STEPS.rollbackWindow(options.window), { run: () => sleep(options.windowMs) });
-  await step(RELEASE_STEPS.stopOld(live), { run: () => stopApp({ env, host: live }) });
+  await step(RELEASE_STEPS.rollbackWindow(options.window), {
+    run: () => sleep(options.windowMs),
+    skippable: true,
+    why: 'the new colour already serves; skipping only ends the wait early',
+  });
+  await step(RELEASE_STEPS.stopOld(live), {
+    run: () => stopApp({ env, host: live }),
+    skippable: true,
+    why: 'the old colour takes no traffic; it can be stopped by hand',
+  });
   // With the old colour stopped there is nothing to switch back to.
   rb.settle(`${idle} serves ${commit.slice(0, 12)} and ${live} is stopped`);
 }

@@ -50,6 +50,10 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
 
     await rb.step(RESTORE_STEPS.maintenanceOff, { run: () => setMaintenance({ env, on: false }) });
     await rb.step(RESTORE_STEPS.checkThroughLb, { run: () => checkHealthThroughLb({ env }) });
-    await rb.step(RESTORE_STEPS.dropPrevious, { run: () => dropDatabase({ env, which: 'previous', tag }) });
+    await rb.step(RESTORE_STEPS.dropPrevious, {
+      run: () => dropDatabase({ env, which: 'previous', tag }),
+      skippable: true,
+      why: 'the restored database serves; the previous one only takes space until dropped by hand',
+    });
   });
 }

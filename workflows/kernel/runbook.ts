@@ -14,7 +14,7 @@ import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { holdEnvironment } from './lock';
 import { newProgress, setState, tagRun } from './progress';
-import { describe, Saga, type StepAction } from './saga';
+import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
 export interface Runbook {
   /**
@@ -22,6 +22,8 @@ export interface Runbook {
    * the run's policy is `ask`, the run waits at a failure gate for retry, rollback or skip.
    */
   step<T>(name: string, action: StepAction<T>): Promise<T>;
+  /** A step the run may go on without, on an approver's word at its failure gate. */
+  step(name: string, action: SkippableStep): Promise<void>;
   /** Pauses until the environment's approvers release the run. */
   approval(gate: string): Promise<void>;
   /** A point of no return: the steps so far are kept whatever happens later. */
@@ -52,7 +54,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   admission = { admitted: true };
 
   const rb: Runbook = {
-    step: (name, action) => saga.step(name, action),
+    step: ((name: string, action: StepAction<unknown> | SkippableStep) => saga.step(name, action)) as Runbook['step'],
     settle: (why) => {
       const kept = saga.settle();
       progress.settled.push({ why, steps: kept, at: new Date().toISOString() });

@@ -10,11 +10,20 @@ export interface StepAction<T> {
   run: () => Promise<T>;
   /** Puts back what `run` changed; omitted for steps that change nothing. */
   undo?: () => Promise<unknown>;
-  /**
-   * Whether an operator may skip the step at its failure gate (default: yes). Say `false` for
-   * checks that guard what follows, and for steps whose result later steps use.
-   */
-  skippable?: boolean;
+  /** A step is never skipped at its failure gate unless it says so (SkippableStep). */
+  skippable?: false;
+}
+
+/**
+ * A step an operator may skip at its failure gate. Its result is never handed on (the step
+ * returns void), so a later step cannot use a value a skipped step never produced.
+ */
+export interface SkippableStep {
+  run: () => Promise<unknown>;
+  undo?: () => Promise<unknown>;
+  skippable: true;
+  /** Why going on without this step is safe. */
+  why: string;
 }
 
 interface Undo {
@@ -30,7 +39,10 @@ export class Saga {
     private readonly failureGates?: FailureGates,
   ) {}
 
-  async step<T>(name: string, action: StepAction<T>): Promise<T> {
+  step<T>(name: string, action: StepAction<T>): Promise<T>;
+  step(name: string, action: SkippableStep): Promise<void>;
+  step(name: string, action: StepAction<unknown> | SkippableStep): Promise<unknown>;
+  async step(name: string, action: StepAction<unknown> | SkippableStep): Promise<unknown> {
     if (action.undo) this.undos.push({ step: name, undo: action.undo });
     const record: StepRecord = { name, status: 'running', startedAt: now() };
     this.progress.steps.push(record);
@@ -47,11 +59,11 @@ export class Saga {
           record.error = describe(err);
           // A cancelled run is rolled back, never held at a gate.
           if (!this.failureGates?.asks || isCancellation(err)) throw err;
-          const decision = await this.failureGates.decide(name, err, action.skippable !== false);
+          const decision = await this.failureGates.decide(name, err, action.skippable === true);
           if (decision === 'skip') {
             record.status = 'skipped';
-            // Only steps whose result nothing uses may be skipped (see StepAction.skippable).
-            return undefined as T;
+            // Only a SkippableStep gets here, and its caller receives no result.
+            return undefined;
           }
           record.status = 'running';
           record.error = undefined;
