@@ -48,11 +48,11 @@ export function uniqueQueue(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Runs `fn` while an in-process worker polls `taskQueue`. */
-export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` while an in-process worker polls `taskQueue` (with the test activities, or stubs). */
+export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>, activities: object = testActivities): Promise<T> {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
-    const options = { ...workerOptions(await workflowBundle()), activities: testActivities };
+    const options = { ...workerOptions(await workflowBundle()), activities };
     const worker = await Worker.create({ connection, ...options, taskQueue });
     return await worker.runUntil(fn);
   } finally {

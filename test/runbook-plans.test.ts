@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadEnvironment } from '../src/inventory';
-import { PLACEHOLDERS, RUNBOOKS, type PlanFacts, type PlannedStep, type PlanItem } from '../src/runbooks';
+import { RUNBOOKS } from '../src/runbooks';
 import type { RunInput, RunResult } from '../common/shared';
 import { HISTORIES_DIR } from './history-recorder';
+import { environmentOf, factsOf, stepsOf } from './plan-facts';
 
 interface Payloads { payloads?: { data?: string }[] }
 type Event = Record<string, { [k: string]: unknown } | string | undefined> & { eventId: string };
@@ -48,35 +49,9 @@ function readRun(file: string) {
   };
 }
 
-function factsOf(calls: ReturnType<typeof readRun>['calls']): PlanFacts {
-  const first = (type: string) => calls.find((c) => c.type === type);
-  const colours = first('colours')?.result as { live: string; idle: string } | undefined;
-  const dump = first('dumpToStore')?.input as { name: string } | undefined;
-  const hosts = first('healthCheckHosts')?.result as string[] | undefined;
-  const checks = calls.filter((c) => c.type === 'checkHost').reduce((n, c) => n + (c.result as unknown[]).length, 0);
-  return {
-    ...PLACEHOLDERS,
-    ...colours,
-    ...(first('pickBackup') ? { backup: first('pickBackup')!.result as string } : {}),
-    ...(dump ? { dump: dump.name.replace(/-safety$/, '') } : {}),
-    ...(hosts ? { hosts, checks } : {}),
-  };
-}
-
-/** Environments a test wrote at run time (test/bed-inventory.ts) are copies of the test bed's `local`. */
-function environment(name: string) {
-  try {
-    return loadEnvironment(name);
-  } catch {
-    return loadEnvironment('local');
-  }
-}
-
 function failedResult(input: RunInput, file: string): never {
   throw new Error(`${file}: the ${input.runbook} run recorded no result`);
 }
-
-const stepsOf = (plan: PlanItem[]) => plan.filter((i): i is PlannedStep => 'step' in i).map((i) => i.step);
 
 describe('dry-run plans name the steps runs record', function () {
   const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
@@ -86,7 +61,7 @@ describe('dry-run plans name the steps runs record', function () {
       const run = readRun(path.join(HISTORIES_DIR, file));
       const spec = RUNBOOKS.find((r) => r.workflow === run.workflow);
       assert.ok(spec, `no runbook runs workflow ${run.workflow}`);
-      const plan = spec.plan(environment(run.input.env), run.input.params, factsOf(run.calls));
+      const plan = spec.plan(environmentOf(run.input.env), run.input.params, factsOf(run.calls));
       const recorded = (run.result ?? failedResult(run.input, file)).progress.steps.map((s) => s.name);
       // A run that failed stopped part-way through its plan.
       const expected = run.result?.state === 'COMPLETED' ? stepsOf(plan) : stepsOf(plan).slice(0, recorded.length);

@@ -1,0 +1,115 @@
+// Stand-ins for every activity the production worker registers, for the workflow tier: they
+// touch no host and answer what a healthy test bed would (the idle colour, a picked backup,
+// certificates due for renewal, checks that pass). The type asks for one stub per registered
+// activity, so a new activity cannot be forgotten here. Each call is recorded with its input
+// and result, which is where a test reads what the run found out (test/plan-facts.ts).
+import type * as activities from '../activities';
+import { prepareScheduledRun } from '../activities/schedules';
+import type { CheckResult } from '../activities/health';
+import { loadEnvironment } from '../src/inventory';
+import type { ActivityCall } from './plan-facts';
+
+type Registered = typeof activities;
+type Stubs = { [K in keyof Registered]: (...args: Parameters<Registered[K]>) => Promise<Awaited<ReturnType<Registered[K]>>> };
+
+const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+const DAY = 24 * 3600_000;
+const unchanged = async () => ({ changed: false });
+const nothing = async () => undefined;
+
+function certificate(domain: string, fingerprint: string, expiresInMs: number) {
+  const notAfter = new Date(Date.now() + expiresInMs).toISOString();
+  const notBefore = new Date(Date.now() - DAY).toISOString();
+  return { domain, fingerprint, subject: `CN=${domain}`, issuer: 'CN=stub CA', names: [domain], notBefore, notAfter, serial: '01' };
+}
+
+function hostsWithRole(env: string, role: string): string[] {
+  return Object.entries(loadEnvironment(env).hosts).filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
+}
+
+const STUBS: Stubs = {
+  writeMarker: async () => ({ changed: true }),
+  removeMarker: async () => ({ changed: true }),
+  notifyApprovers: async () => false,
+  lockHolder: async () => 'another run',
+  resolveRef: async () => COMMIT,
+  checkedOutCommit: async () => COMMIT.replace(/^0/, 'f'),
+  installRelease: nothing,
+  restartApp: nothing,
+  stopApp: nothing,
+  checkHealth: async ({ commit }) => ({ version: '1.0.0', commit }),
+  migrateAll: nothing,
+  colours: async ({ env }) => {
+    const [live, idle] = hostsWithRole(env, 'web');
+    return { live, idle };
+  },
+  switchUpstream: async () => ({ changed: true }),
+  checkThroughLb: async ({ commit }) => ({ version: '1.0.0', commit }),
+  safetyBackup: async () => ({ path: '/var/backups/safety.dump', bytes: 1024 }),
+  reachHost: async () => ({ login: 'root' }),
+  ensureOpsUser: unchanged,
+  removeOpsUser: unchanged,
+  verifyOpsLogin: async () => ({ login: 'ops' }),
+  hardenSshd: unchanged,
+  restoreSshd: unchanged,
+  ensureFirewall: unchanged,
+  restoreFirewall: unchanged,
+  ensureFail2ban: unchanged,
+  restoreFail2ban: unchanged,
+  ensureUnattendedUpgrades: unchanged,
+  restoreUnattendedUpgrades: unchanged,
+  ensurePackages: async () => ({ changed: false, versions: { nginx: '1.22.1' } }),
+  ensureAppDatabase: unchanged,
+  dropAppDatabase: unchanged,
+  ensureAppDir: unchanged,
+  removeAppDir: unchanged,
+  ensureAppEnv: unchanged,
+  restoreAppEnv: unchanged,
+  ensureProcessEntry: unchanged,
+  restoreProcessEntry: unchanged,
+  ensureNginxSite: unchanged,
+  restoreNginxSite: unchanged,
+  verifyProvisioned: unchanged,
+  dumpToStore: async ({ name }) => ({ name, bytes: 4096, sha256: 'ab'.repeat(32), tables: 3, rows: 42, dumped: true }),
+  removeBackup: nothing,
+  dropDatabase: nothing,
+  verifyInScratch: async () => ({ tables: 3, rows: 42 }),
+  applyRetention: async ({ keep }) => ({ kept: [keep], deleted: [] }),
+  restorePolicy: async ({ env }) => ({ protected: loadEnvironment(env).protected }),
+  pickBackup: async ({ env, choice }) => (choice === 'latest' ? `${env}-20261123T020000Z` : choice),
+  checkBackup: async () => ({ bytes: 4096, createdAt: new Date(Date.now() - DAY).toISOString(), tables: 3 }),
+  setMaintenance: nothing,
+  restoreIntoFresh: nothing,
+  verifyRows: async () => ({ tables: 3, rows: 42 }),
+  swapIn: async () => ({ changed: true }),
+  swapBack: async () => ({ changed: true }),
+  checkHealthThroughLb: async () => ({ status: 200 }),
+  // Every certificate is due (five days left), so a renewal runs its whole plan.
+  servedCertificates: async ({ env }) => (loadEnvironment(env).vars.domains as string[]).map((d) => certificate(d, `old-${d}`, 5 * DAY)),
+  obtainCertificate: async () => ({ ran: true }),
+  checkObtainedCertificate: async ({ domain }) => certificate(domain, `new-${domain}`, 90 * DAY),
+  installCertificate: async ({ domain }) => ({ backup: `/etc/nginx/tls/${domain}.previous` }),
+  restoreCertificate: async () => ({ restored: true, reloaded: true }),
+  testNginx: nothing,
+  reloadNginx: nothing,
+  expectServedCertificate: async ({ domain, fingerprint }) => certificate(domain, fingerprint, 90 * DAY),
+  healthCheckHosts: async ({ env }) => Object.keys(loadEnvironment(env).hosts),
+  checkHost: async ({ host }): Promise<CheckResult[]> => [{ key: `${host}/ssh`, host, check: 'ssh', state: 'ok', detail: 'logged in' }],
+  previousHealth: async () => ({ failing: [] }),
+  sendHealthAlert: async () => false,
+  prepareScheduledRun,
+};
+
+/** The stubs, each recording its calls into `calls`. */
+export function stubActivities(calls: ActivityCall[]): Stubs {
+  const recorded = Object.entries(STUBS).map(([type, stub]) => [
+    type,
+    async (input: unknown) => {
+      const call: ActivityCall = { type, input };
+      calls.push(call);
+      call.result = await (stub as (i: unknown) => Promise<unknown>)(input);
+      return call.result;
+    },
+  ]);
+  return Object.fromEntries(recorded) as Stubs;
+}
