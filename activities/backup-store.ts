@@ -11,6 +11,7 @@ import { environment } from './env-vars';
 import type { RowCounts } from './postgres';
 import { runOn } from './ssh/run';
 import { resolveTarget, type SshTarget } from './ssh/target';
+import { FailureType } from '../common/failure-types';
 
 export interface Manifest {
   name: string;
@@ -33,8 +34,8 @@ const ABSOLUTE_DIR = /^\/(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._/-]*$/;
 export function backupStore(env: string): Store {
   const e = environment(env);
   const v = e.vars.backupStore as { host?: unknown; dir?: unknown } | undefined;
-  if (typeof v?.host !== 'string' || typeof v.dir !== 'string') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore must be { host: <host>, dir: <absolute path> }`, 'BadInventory');
-  if (!ABSOLUTE_DIR.test(v.dir) || v.dir === '/') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore.dir must be an absolute path without . or .. parts, not ${JSON.stringify(v.dir)}`, 'BadInventory');
+  if (typeof v?.host !== 'string' || typeof v.dir !== 'string') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore must be { host: <host>, dir: <absolute path> }`, FailureType.BadInventory);
+  if (!ABSOLUTE_DIR.test(v.dir) || v.dir === '/') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore.dir must be an absolute path without . or .. parts, not ${JSON.stringify(v.dir)}`, FailureType.BadInventory);
   return { host: v.host, dir: v.dir.replace(/\/+$/, ''), target: resolveTarget({ env, host: v.host }) };
 }
 
@@ -42,7 +43,7 @@ export function backupStore(env: string): Store {
 export function checkBackupName(env: string, name: string): string {
   const parsed = parseBackupName(name);
   if (!parsed || parsed.env !== env) {
-    throw ApplicationFailure.nonRetryable(`${JSON.stringify(name)} is not a backup name of ${env} (expected ${env}-YYYYMMDDTHHMMSSZ)`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(`${JSON.stringify(name)} is not a backup name of ${env} (expected ${env}-YYYYMMDDTHHMMSSZ)`, FailureType.BadInput);
   }
   return name;
 }
@@ -70,11 +71,11 @@ export async function completeBackups(store: Store, env: string): Promise<string
 export async function readManifest(store: Store, name: string): Promise<Manifest> {
   const files = backupFiles(store, name);
   const out = await runOn(store.target, ['sh', '-c', 'if [ -e "$1" ] && [ -e "$2" ]; then cat -- "$2"; else exit 3; fi', 'manifest', files.checksum, files.manifest], { okExitCodes: [0, 3] });
-  if (out.exitCode === 3) throw ApplicationFailure.nonRetryable(`no complete backup named ${name} in ${store.host}:${store.dir}`, 'NoSuchBackup');
+  if (out.exitCode === 3) throw ApplicationFailure.nonRetryable(`no complete backup named ${name} in ${store.host}:${store.dir}`, FailureType.NoSuchBackup);
   try {
     return JSON.parse(out.stdout) as Manifest;
   } catch {
-    throw ApplicationFailure.nonRetryable(`${store.host}:${files.manifest} is not a valid manifest`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`${store.host}:${files.manifest} is not a valid manifest`, FailureType.CorruptBackup);
   }
 }
 
@@ -108,7 +109,7 @@ export async function verifyStoredChecksum(store: Store, name: string): Promise<
   const recorded = (await runOn(store.target, ['cat', '--', files.checksum])).stdout.split(/\s/)[0];
   const actual = await storedSha256(store, files.dump);
   if (actual !== recorded || actual !== manifest.sha256) {
-    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; refusing to use it`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; refusing to use it`, FailureType.CorruptBackup);
   }
   return manifest;
 }

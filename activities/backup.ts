@@ -19,6 +19,7 @@ import { asSuperuser, checkDbName, countDifferences, dbHost, openSnapshot, psql,
 import { environment } from './env-vars';
 import { runOn } from './ssh/run';
 import { pipeBetween } from './ssh/stream';
+import { FailureType } from '../common/failure-types';
 
 const DUMP_TIMEOUT_MS = 6 * 3_600_000;
 
@@ -92,8 +93,8 @@ export type WorkDatabase = 'scratch' | 'restored' | 'previous';
 const TAG = /^[a-f0-9]{12}$/;
 
 export function workDatabase(which: WorkDatabase, tag: string): string {
-  if (!TAG.test(tag)) throw ApplicationFailure.nonRetryable(`unsafe database tag ${JSON.stringify(tag)}`, 'BadInput');
-  if (!['scratch', 'restored', 'previous'].includes(which)) throw ApplicationFailure.nonRetryable(`unknown work database ${JSON.stringify(which)}`, 'BadInput');
+  if (!TAG.test(tag)) throw ApplicationFailure.nonRetryable(`unsafe database tag ${JSON.stringify(tag)}`, FailureType.BadInput);
+  if (!['scratch', 'restored', 'previous'].includes(which)) throw ApplicationFailure.nonRetryable(`unknown work database ${JSON.stringify(which)}`, FailureType.BadInput);
   return `runbook_${which}_${tag}`;
 }
 
@@ -123,7 +124,7 @@ export async function restoreStream(h: DbHost, name: string, into: string): Prom
     { timeoutMs: DUMP_TIMEOUT_MS },
   );
   if (piped.sha256 !== manifest.sha256) {
-    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${manifest.sha256}`, 'CorruptBackup');
+    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${manifest.sha256}`, FailureType.CorruptBackup);
   }
   return manifest;
 }
@@ -132,7 +133,7 @@ export async function restoreStream(h: DbHost, name: string, into: string): Prom
 async function sourceProperties(h: DbHost): Promise<string[]> {
   const out = (await psql(h, 'postgres', "SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = :'db';\n", { db: h.database })).trim();
   const fields = out.split('\t');
-  if (fields.length !== 4) throw ApplicationFailure.nonRetryable(`${h.env}: cannot read the properties of database ${h.database}`, 'BadInventory');
+  if (fields.length !== 4) throw ApplicationFailure.nonRetryable(`${h.env}: cannot read the properties of database ${h.database}`, FailureType.BadInventory);
   return fields;
 }
 
@@ -168,7 +169,7 @@ export async function applyRetention(input: { env: string; keep: string; daily?:
   const daily = input.daily ?? Number(defaults.daily ?? 7);
   const weekly = input.weekly ?? Number(defaults.weekly ?? 4);
   for (const [what, n] of [['daily', daily], ['weekly', weekly]] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > 1000) throw ApplicationFailure.nonRetryable(`retention ${what} must be a whole number from 0 to 1000, not ${n}`, 'BadInput');
+    if (!Number.isInteger(n) || n < 0 || n > 1000) throw ApplicationFailure.nonRetryable(`retention ${what} must be a whole number from 0 to 1000, not ${n}`, FailureType.BadInput);
   }
   const store = backupStore(env);
   const scheduled = (await completeBackups(store, env)).filter((n) => !parseBackupName(n)!.safety);

@@ -8,6 +8,7 @@ import { resolveTarget } from './ssh/target';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
 import { checkCertificate, classifyCertbotFailure, facts, type CertificateFacts } from './tls/certificate-check';
 import { servedCertificate } from './tls/handshake';
+import { FailureType } from '../common/failure-types';
 
 /** A DNS name as it may appear in a path and on certbot's command line. */
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
@@ -18,16 +19,16 @@ const HTTPS_PORT = 443;
 function tlsContext(env: string) {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
-  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   const domains = e.vars.domains;
   if (!Array.isArray(domains) || !domains.length || !domains.every((d) => typeof d === 'string' && DOMAIN.test(d))) {
-    throw ApplicationFailure.nonRetryable(`${env}: vars.domains must be a list of DNS names`, 'BadInventory');
+    throw ApplicationFailure.nonRetryable(`${env}: vars.domains must be a list of DNS names`, FailureType.BadInventory);
   }
   return { e, lb, address: e.hosts[lb].address, target: resolveTarget({ env, host: lb }), domains: domains as string[], tlsDir: stringVar(e, 'tlsDir') };
 }
 
 function knownDomain(domains: string[], domain: string): string {
-  if (!domains.includes(domain)) throw ApplicationFailure.nonRetryable(`${domain} is not one of the environment's domains (${domains.join(', ')})`, 'BadInput');
+  if (!domains.includes(domain)) throw ApplicationFailure.nonRetryable(`${domain} is not one of the environment's domains (${domains.join(', ')})`, FailureType.BadInput);
   return domain;
 }
 
@@ -79,7 +80,7 @@ export async function obtainCertificate({ env, runId, domain }: { env: string; r
   if (failure.kind === 'rate-limited') {
     // Retrying soon only spends more of the limit: the run fails now and says when to try again.
     const when = failure.retryAfter ? ` (retry after ${failure.retryAfter})` : '';
-    throw ApplicationFailure.nonRetryable(`${target.name}: the ACME server ${directory} refused ${domain}: rate limited${when}: ${shown}`, 'AcmeRateLimited');
+    throw ApplicationFailure.nonRetryable(`${target.name}: the ACME server ${directory} refused ${domain}: rate limited${when}: ${shown}`, FailureType.AcmeRateLimited);
   }
   throw ApplicationFailure.retryable(`${target.name}: certbot could not obtain a certificate for ${domain} (exit ${result.exitCode}): ${shown}`, 'AcmeFailed');
 }

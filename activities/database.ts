@@ -5,6 +5,7 @@ import { resolveTarget } from './ssh/target';
 import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
 import { markerPath } from './ssh/once';
 import { migrationSecrets } from './secrets';
+import { FailureType } from '../common/failure-types';
 
 const BACKUP_DIR = '/var/backups/runbook';
 
@@ -12,7 +13,7 @@ const BACKUP_DIR = '/var/backups/runbook';
 export async function safetyBackup({ env, runId }: { env: string; runId: string }): Promise<{ path: string; bytes: number }> {
   const e = environment(env);
   const [db] = hostsWithRole(e, 'db');
-  if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, 'BadInventory');
+  if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, FailureType.BadInventory);
   markerPath(runId, 'safety-backup'); // validates the run id for use in a file name
   const target = resolveTarget({ env, host: db });
   const admin = argvVar(e, 'dbAdmin');

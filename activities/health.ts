@@ -17,6 +17,7 @@ import { SshPool } from './ssh/pool';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { temporalClient } from './temporal-client';
+import { FailureType } from '../common/failure-types';
 
 export type CheckName = 'ssh' | 'app' | 'http' | 'https' | 'postgresql';
 
@@ -57,7 +58,7 @@ async function probe(host: string, check: CheckName, fn: () => Promise<string>):
 export async function checkHost({ env, host }: { env: string; host: string }): Promise<CheckResult[]> {
   const e = environment(env);
   const h = e.hosts[host];
-  if (!h) throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in ${env}`, 'BadInput');
+  if (!h) throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in ${env}`, FailureType.BadInput);
   const target = resolveTarget({ env, host });
   const results: CheckResult[] = [];
 
@@ -162,7 +163,7 @@ const WAIT_FOR_EARLIER_MS = 120_000;
  * so their alert is sent by the next run.
  */
 export async function previousHealth({ env, runId, startedAt }: { env: string; runId: string; startedAt: string }): Promise<HealthMemory & { from?: string }> {
-  if (!ENV_NAME.test(env)) throw ApplicationFailure.nonRetryable(`invalid environment name ${JSON.stringify(env)}`, 'BadInput');
+  if (!ENV_NAME.test(env)) throw ApplicationFailure.nonRetryable(`invalid environment name ${JSON.stringify(env)}`, FailureType.BadInput);
   const client = await temporalClient();
   const before = new Date(startedAt);
   const query = `${RunbookNameKey.name} = 'health-check' AND ${RunbookEnvKey.name} = '${env}'`;
@@ -209,12 +210,12 @@ export async function sendHealthAlert(alert: HealthAlert): Promise<boolean> {
   const e = environment(alert.env);
   const webhook = e.vars.alertWebhook;
   if (webhook === undefined) return false;
-  if (typeof webhook !== 'string' || !/^(https?:\/\/|\$\{)/.test(webhook)) throw ApplicationFailure.nonRetryable(`${alert.env}: vars.alertWebhook must be an http(s) URL`, 'BadInventory');
+  if (typeof webhook !== 'string' || !/^(https?:\/\/|\$\{)/.test(webhook)) throw ApplicationFailure.nonRetryable(`${alert.env}: vars.alertWebhook must be an http(s) URL`, FailureType.BadInventory);
   let url: string;
   try {
     url = expandPath(webhook);
   } catch (err) {
-    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(err.message, 'BadInventory');
+    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInventory);
     throw err;
   }
   await postJson(url, { ...alert, event: alert.event === 'failing' ? 'health_failing' : 'health_recovered', at: new Date().toISOString() });

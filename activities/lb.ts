@@ -4,11 +4,12 @@ import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
 import { expectServing } from './release';
+import { FailureType } from '../common/failure-types';
 
 function lbContext(env: string) {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
-  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   return { e, lb, target: resolveTarget({ env, host: lb }), upstreamFile: stringVar(e, 'upstreamFile') };
 }
 
@@ -18,7 +19,7 @@ export async function liveHost({ env }: { env: string }): Promise<string> {
   const text = (await runOn(target, ['cat', '--', upstreamFile])).stdout;
   const address = /^\s*server\s+([^\s:;]+)/m.exec(text)?.[1];
   const host = Object.entries(e.hosts).find(([, h]) => h.address === address && h.roles.includes('web'))?.[0];
-  if (!host) throw ApplicationFailure.nonRetryable(`${env}: ${upstreamFile} points at ${address ?? 'nothing'}, which is no web host of the inventory`, 'UnknownUpstream');
+  if (!host) throw ApplicationFailure.nonRetryable(`${env}: ${upstreamFile} points at ${address ?? 'nothing'}, which is no web host of the inventory`, FailureType.UnknownUpstream);
   return host;
 }
 
@@ -29,7 +30,7 @@ export async function liveHost({ env }: { env: string }): Promise<string> {
 export async function switchUpstream({ env, host }: { env: string; host: string }): Promise<{ changed: boolean }> {
   const { e, target, upstreamFile } = lbContext(env);
   const web = e.hosts[host];
-  if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, 'BadInput');
+  if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, FailureType.BadInput);
   const upstream = stringVar(e, 'upstreamName');
   const port = String(e.vars.appPort ?? 8000);
   const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${port}; # ${host}\n}\n`;
@@ -61,6 +62,6 @@ export async function colours({ env }: { env: string }): Promise<{ live: string;
   const e = environment(env);
   const live = await liveHost({ env });
   const idle = hostsWithRole(e, 'web').find((h) => h !== live && e.hosts[h].colour && e.hosts[h].colour !== e.hosts[live].colour);
-  if (!idle) throw ApplicationFailure.nonRetryable(`${env}: no idle colour: blue/green needs a web host of each colour`, 'BadInventory');
+  if (!idle) throw ApplicationFailure.nonRetryable(`${env}: no idle colour: blue/green needs a web host of each colour`, FailureType.BadInventory);
   return { live, idle };
 }

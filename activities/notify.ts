@@ -2,6 +2,7 @@
 // on the worker, so a token in it never enters workflow history.
 import { ApplicationFailure } from '@temporalio/common';
 import { expandPath, loadEnvironment } from '../src/inventory';
+import { FailureType } from '../common/failure-types';
 
 export interface GateNotice {
   env: string;
@@ -32,7 +33,7 @@ export async function notifyApprovers(notice: GateNotice): Promise<boolean> {
   try {
     url = expandPath(webhook);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadInventory');
+    throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInventory);
   }
   await postJson(url, {
     event: 'approval_requested',

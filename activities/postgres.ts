@@ -8,6 +8,7 @@ import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
 import { runOn } from './ssh/run';
 import { spawnOn, type RemoteProcess } from './ssh/stream';
 import { resolveTarget, type SshTarget } from './ssh/target';
+import { FailureType } from '../common/failure-types';
 
 /** Database names we create or are told: plain identifiers, nothing to quote. */
 const DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -25,14 +26,14 @@ export interface DbHost {
 export function dbHost(env: string): DbHost {
   const e = environment(env);
   const [db] = hostsWithRole(e, 'db');
-  if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, 'BadInventory');
+  if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, FailureType.BadInventory);
   const database = stringVar(e, 'databaseName');
   checkDbName(database);
   return { e, env, target: resolveTarget({ env, host: db }), admin: argvVar(e, 'dbAdmin'), database };
 }
 
 export function checkDbName(name: string): string {
-  if (!DB_NAME.test(name)) throw ApplicationFailure.nonRetryable(`unsafe database name ${JSON.stringify(name)}`, 'BadInput');
+  if (!DB_NAME.test(name)) throw ApplicationFailure.nonRetryable(`unsafe database name ${JSON.stringify(name)}`, FailureType.BadInput);
   return name;
 }
 
@@ -122,7 +123,7 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
   const ended = session.exited.then((code) => {
     session.check(code);
     // psql ended before it was done: ON_ERROR_STOP made it quit.
-    throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, 'CommandFailed');
+    throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, FailureType.CommandFailed);
   });
   ended.catch(() => undefined);
   const within = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: ${what} took over ${ms / 60_000} minutes`, 'CommandTimedOut')), ms).unref());
@@ -135,7 +136,7 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
   const snapshot = SNAPSHOT_LINE.exec(out)![1];
   if (!/^[0-9A-F-]+$/i.test(snapshot)) {
     await session.kill();
-    throw ApplicationFailure.retryable(`${h.target.name}: unexpected snapshot id from psql: ${JSON.stringify(snapshot)}`, 'CommandFailed');
+    throw ApplicationFailure.retryable(`${h.target.name}: unexpected snapshot id from psql: ${JSON.stringify(snapshot)}`, FailureType.CommandFailed);
   }
   // Counting a large database takes a while: the activity says it is alive meanwhile.
   const heartbeat = setInterval(() => activityHeartbeat({ counting: database }), 1_000);

@@ -5,6 +5,7 @@ import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
 import { migrationSecrets } from './secrets';
+import { FailureType } from '../common/failure-types';
 
 export interface HostInput {
   env: string;
@@ -38,7 +39,7 @@ export async function checkedOutCommit(input: HostInput): Promise<string> {
 /** Checks out `commit` and applies the backward-compatible (expand) migrations. Idempotent. */
 export async function installRelease(input: HostInput & { commit: string }): Promise<void> {
   const { e, target, git, appDir } = appContext(input);
-  if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
+  if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
   await runOn(target, [...argvVar(e, 'migrate'), '--phase', 'expand'], { cwd: appDir, timeoutMs: 600_000, retryable: false, secrets: await migrationSecrets(e) });

@@ -9,6 +9,7 @@ import { environment, hostsWithRole, stringVar } from './env-vars';
 import { countDifferences, databaseExists, dbHost, psql, rowCounts } from './postgres';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
+import { FailureType } from '../common/failure-types';
 
 /** Whether the environment is marked `protected:` (a restore there waits for approval). */
 export async function restorePolicy({ env }: { env: string }): Promise<{ protected: boolean }> {
@@ -17,11 +18,11 @@ export async function restorePolicy({ env }: { env: string }): Promise<{ protect
 
 /** `latest` (the newest complete scheduled backup) or a named one, which must exist. */
 export async function pickBackup({ env, choice }: { env: string; choice: string }): Promise<string> {
-  if (!BACKUP_CHOICE.test(choice)) throw ApplicationFailure.nonRetryable(`${JSON.stringify(choice)} is not "latest" or a backup name`, 'BadInput');
+  if (!BACKUP_CHOICE.test(choice)) throw ApplicationFailure.nonRetryable(`${JSON.stringify(choice)} is not "latest" or a backup name`, FailureType.BadInput);
   const store = backupStore(env);
   if (choice === 'latest') {
     const latest = (await completeBackups(store, env)).filter((n) => !parseBackupName(n)!.safety).pop();
-    if (!latest) throw ApplicationFailure.nonRetryable(`${env} has no complete backup in ${store.host}:${store.dir}`, 'NoSuchBackup');
+    if (!latest) throw ApplicationFailure.nonRetryable(`${env} has no complete backup in ${store.host}:${store.dir}`, FailureType.NoSuchBackup);
     return latest;
   }
   await readManifest(store, checkBackupName(env, choice));
@@ -38,7 +39,7 @@ export async function checkBackup({ env, name }: { env: string; name: string }):
 export async function setMaintenance({ env, on }: { env: string; on: boolean }): Promise<void> {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
-  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   const flag = stringVar(e, 'maintenanceFlag');
   await runOn(resolveTarget({ env, host: lb }), on ? ['touch', '--', flag] : ['rm', '-f', '--', flag]);
 }
@@ -90,7 +91,7 @@ export async function swapIn({ env, tag }: { env: string; tag: string }): Promis
   const previous = workDatabase('previous', tag);
   const [hasRestored, hasPrevious] = [await databaseExists(h, restored), await databaseExists(h, previous)];
   if (hasPrevious && !hasRestored) return { changed: false }; // a retry: already swapped
-  if (!hasRestored || hasPrevious) throw ApplicationFailure.nonRetryable(`${env}: cannot swap: ${restored} ${hasRestored ? 'exists' : 'is missing'}, ${previous} ${hasPrevious ? 'exists' : 'is missing'}`, 'UnexpectedState');
+  if (!hasRestored || hasPrevious) throw ApplicationFailure.nonRetryable(`${env}: cannot swap: ${restored} ${hasRestored ? 'exists' : 'is missing'}, ${previous} ${hasPrevious ? 'exists' : 'is missing'}`, FailureType.UnexpectedState);
   await swap(env, { from: h.database, into: restored, aside: previous });
   return { changed: true };
 }
@@ -105,7 +106,7 @@ export async function swapBack({ env, tag }: { env: string; tag: string }): Prom
     await psql(h, 'postgres', REOPEN, { from: h.database });
     return { changed: false };
   }
-  if (await databaseExists(h, restored)) throw ApplicationFailure.nonRetryable(`${env}: cannot swap back: both ${restored} and ${previous} exist`, 'UnexpectedState');
+  if (await databaseExists(h, restored)) throw ApplicationFailure.nonRetryable(`${env}: cannot swap back: both ${restored} and ${previous} exist`, FailureType.UnexpectedState);
   await swap(env, { from: h.database, into: previous, aside: restored });
   return { changed: true };
 }
@@ -114,7 +115,7 @@ export async function swapBack({ env, tag }: { env: string; tag: string }): Prom
 export async function checkHealthThroughLb({ env }: { env: string }): Promise<{ status: number }> {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
-  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   const url = `http://127.0.0.1${stringVar(e, 'healthPath')}`;
   const out = (await runOn(resolveTarget({ env, host: lb }), ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] })).stdout;
   const lines = out.trimEnd().split('\n');

@@ -5,6 +5,7 @@ import { UsageError } from '../src/errors';
 import { scheduleInitiator, type ScheduledRequest } from '../src/schedules';
 import { maskSecrets, type RunInput } from '../common/shared';
 import { prepareRun } from '../src/start';
+import { FailureType } from '../common/failure-types';
 
 export interface ScheduledRunPlan {
   runId: string;
@@ -21,7 +22,7 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
     run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator });
   } catch (err) {
     // A runbook or environment removed, or parameters no longer valid: no retry will fix it.
-    if (err instanceof UsageError) throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, 'BadInput');
+    if (err instanceof UsageError) throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
     throw err;
   }
   const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => `${k}: ${String(v)}`);

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { expandPath, InventoryError, type Environment, type SecretRef } from '../src/inventory';
 import { ownerOnlyProblem } from '../src/codec/private-file';
 import { tail } from './ssh/redact';
+import { FailureType } from '../common/failure-types';
 
 const COMMAND_TIMEOUT_MS = 30_000;
 
@@ -20,9 +21,9 @@ export const DATABASE_PASSWORD = 'dbPassword';
 export async function resolveSecret(env: Environment, name: string): Promise<string> {
   const ref = env.secrets[name];
   const where = `${env.environment}: secret ${name}`;
-  if (!ref) throw ApplicationFailure.nonRetryable(`${where} is not defined (secrets.${name} in the inventory)`, 'BadInventory');
+  if (!ref) throw ApplicationFailure.nonRetryable(`${where} is not defined (secrets.${name} in the inventory)`, FailureType.BadInventory);
   const value = await read(ref, where);
-  if (!value) throw ApplicationFailure.nonRetryable(`${where} is empty`, 'BadSecret');
+  if (!value) throw ApplicationFailure.nonRetryable(`${where} is empty`, FailureType.BadSecret);
   return value;
 }
 
@@ -35,7 +36,7 @@ async function read(ref: SecretRef, where: string): Promise<string> {
   if ('file' in ref) return readFile(ref.file, where);
   if ('env' in ref) {
     const value = process.env[ref.env];
-    if (value === undefined) throw ApplicationFailure.nonRetryable(`${where}: the worker's environment has no ${ref.env}`, 'BadSecret');
+    if (value === undefined) throw ApplicationFailure.nonRetryable(`${where}: the worker's environment has no ${ref.env}`, FailureType.BadSecret);
     return value;
   }
   return runCommand(ref.command, where);
@@ -46,18 +47,18 @@ function readFile(file: string, where: string): string {
   try {
     p = expandPath(file);
   } catch (err) {
-    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(`${where}: ${err.message}`, 'BadInventory');
+    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(`${where}: ${err.message}`, FailureType.BadInventory);
     throw err;
   }
   let stat: fs.Stats;
   try {
     stat = fs.statSync(p);
   } catch {
-    throw ApplicationFailure.nonRetryable(`${where}: ${p} does not exist on the worker`, 'BadSecret');
+    throw ApplicationFailure.nonRetryable(`${where}: ${p} does not exist on the worker`, FailureType.BadSecret);
   }
   // A secret others can read is already leaked: refuse it rather than use it.
   const problem = ownerOnlyProblem(stat);
-  if (problem) throw ApplicationFailure.nonRetryable(`${where}: ${p} ${problem}`, 'BadSecret');
+  if (problem) throw ApplicationFailure.nonRetryable(`${where}: ${p} ${problem}`, FailureType.BadSecret);
   return stripNewline(fs.readFileSync(p, 'utf8'));
 }
 
@@ -66,12 +67,12 @@ function runCommand(argv: string[], where: string): Promise<string> {
     // No shell: the inventory's argv runs as it is.
     execFile(argv[0], argv.slice(1), { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve(stripNewline(stdout));
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(ApplicationFailure.nonRetryable(`${where}: command ${argv[0]} was not found on the worker`, 'BadSecret'));
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(ApplicationFailure.nonRetryable(`${where}: command ${argv[0]} was not found on the worker`, FailureType.BadSecret));
       const status = err.killed ? `timed out after ${COMMAND_TIMEOUT_MS / 1000}s` : `exited with ${String(err.code)}`;
       // Its stderr says why (stdout, which would hold the secret, is never shown). Retryable:
       // a secret store may be briefly unreachable.
       const why = tail(stderr, 3, 300).trim();
-      reject(ApplicationFailure.retryable(`${where}: command ${argv[0]} ${status}${why ? `: ${why}` : ''}`, 'BadSecret'));
+      reject(ApplicationFailure.retryable(`${where}: command ${argv[0]} ${status}${why ? `: ${why}` : ''}`, FailureType.BadSecret));
     });
   });
 }

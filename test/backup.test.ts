@@ -10,7 +10,6 @@ import {
   addBulkTable,
   content,
   dropBulkTable,
-  failed,
   leftoverDatabases,
   newestBackup,
   onHost,
@@ -18,6 +17,8 @@ import {
   STORE_DIR,
   storeFiles,
 } from './database-helpers';
+import { failed } from './run-ended';
+import { FailureType } from '../common/failure-types';
 import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 import { startWorkerProcess } from './worker-process';
@@ -168,7 +169,7 @@ describe('backup on the test bed', function () {
       try {
         const handle = await startTestRun(taskQueue, { runbook: 'backup', env: 'vault' });
         const { failure, result } = await failed(handle.result());
-        assert.equal(failure.type, 'RunbookCompensated');
+        assert.equal(failure.type, FailureType.RunbookCompensated);
         assert.match(result.progress.reason ?? '', /vault\/lb: .*install.* exited with 1/);
         assert.deepEqual(result.progress.compensations.map((c) => c.status), ['done']);
         assert.equal((await onHost('db', ['pgrep', '-f', '[p]g_dump'], [0, 1])).exitCode, 1, 'no pg_dump left on db');

@@ -1,11 +1,7 @@
 // What the backup and restore tests read on the real hosts: the app database's content (row
 // counts and an md5 of each table's rows in order), the store's files, the maintenance flag.
-import { strict as assert } from 'node:assert';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
-import type { RunResult } from '../common/shared';
 
 export const STORE_DIR = '/var/backups/runbook/local';
 
@@ -51,16 +47,6 @@ export async function maintenanceOn(): Promise<boolean> {
 
 export async function healthThroughLb(): Promise<number> {
   return (await fetch('http://10.213.0.30/health', { signal: AbortSignal.timeout(5000) })).status;
-}
-
-export async function failed(promise: Promise<unknown>): Promise<{ failure: ApplicationFailure; result: RunResult }> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    return { failure: err.cause, result: err.cause.details?.[0] as RunResult };
-  }
-  assert.fail('the run should have failed');
 }
 
 /** A table big enough that a dump or a restore takes seconds, so a test can act meanwhile. */

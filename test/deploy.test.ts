@@ -5,7 +5,8 @@ import { strict as assert } from 'node:assert';
 import { checkedOutCommit, colours } from '../activities';
 import { runCommand } from '../activities/hosts';
 import { approvalSignal, type RunResult } from '../common/shared';
-import { appRunning, compensated, onConsole, served } from './bed-checks';
+import { appRunning, onConsole, served } from './bed-checks';
+import { compensated } from './run-ended';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 

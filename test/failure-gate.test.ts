@@ -8,8 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { checkedOutCommit, colours } from '../activities';
 import { runCommand } from '../activities/hosts';
 import { stateDir } from '../src/config';
@@ -32,6 +31,7 @@ import {
 import { appRunning, served } from './bed-checks';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { compensated, ended } from './run-ended';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
@@ -55,21 +55,6 @@ async function repairDatabase(host: string): Promise<void> {
 }
 
 const atFailureGate = (p: RunProgress) => p.failureGate !== undefined;
-
-async function ended(handle: WorkflowHandle): Promise<{ result: RunResult; failure?: ApplicationFailure }> {
-  try {
-    return { result: (await handle.result()) as RunResult };
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    return { result: err.cause.details?.[0] as RunResult, failure: err.cause };
-  }
-}
-
-async function compensated(handle: WorkflowHandle): Promise<RunResult> {
-  const { result, failure } = await ended(handle);
-  assert.equal(failure?.type, 'RunbookCompensated', failure?.message ?? 'the run should have been rolled back');
-  return result;
-}
 
 function onlyGate(p: RunProgress): FailureGateRecord {
   assert.equal(p.failureGates?.length, 1, JSON.stringify(p.failureGates));

@@ -1,12 +1,12 @@
 // The kernel on the test bed: a three-step runbook (test/workflows.ts) failed at each step,
 // with a failing undo, and with its worker killed during each step.
 import { strict as assert } from 'node:assert';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import { runCommand } from '../activities/hosts';
 import { newRunId } from '../src/run-id';
-import type { RunResult } from '../common/shared';
 import { testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { ended } from './run-ended';
+import { FailureType } from '../common/failure-types';
 import { startWorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
@@ -19,15 +19,6 @@ async function startThreeSteps(taskQueue: string, params: ThreeStepParams): Prom
     workflowId: runId,
     args: [{ runbook: 'three-steps', env: 'local', params, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false }],
   });
-}
-
-async function endedWith(handle: WorkflowHandle): Promise<{ result: RunResult; failure?: ApplicationFailure }> {
-  try {
-    return { result: (await handle.result()) as RunResult };
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    return { result: err.cause.details?.[0] as RunResult, failure: err.cause };
-  }
 }
 
 /** What each step left on its host: its file, and its journal lines ("do", "undo"). */
@@ -51,7 +42,7 @@ describe('kernel on the test bed: a three-step runbook', function () {
   it('completes with every step done once and its change on its host', async function () {
     await withWorker(taskQueue, async () => {
       const handle = await startThreeSteps(taskQueue, {});
-      const { result } = await endedWith(handle);
+      const { result } = await ended(handle);
       assert.equal(result.state, 'COMPLETED');
       assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), STEPS.map((s) => [s, 'done']));
       assert.deepEqual(await onHosts(handle.workflowId), { first: { file: true, journal: ['do'] }, second: { file: true, journal: ['do'] }, third: { file: true, journal: ['do'] } });
@@ -62,9 +53,9 @@ describe('kernel on the test bed: a three-step runbook', function () {
     it(`failing at ${failAt}: undoes ${failAt} and every step before it, newest first, and nothing after`, async function () {
       await withWorker(taskQueue, async () => {
         const handle = await startThreeSteps(taskQueue, { failAt });
-        const { result, failure } = await endedWith(handle);
+        const { result, failure } = await ended(handle);
         const reached = STEPS.slice(0, STEPS.indexOf(failAt) + 1);
-        assert.equal(failure?.type, 'RunbookCompensated');
+        assert.equal(failure?.type, FailureType.RunbookCompensated);
         assert.equal(result.state, 'COMPENSATED');
         assert.match(result.progress.reason ?? '', new RegExp(`exited with 1`));
         assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), reached.map((s) => [s, 'compensated']));
@@ -81,8 +72,8 @@ describe('kernel on the test bed: a three-step runbook', function () {
   it('reports a failing undo as left to do by hand, and still runs the other undos', async function () {
     await withWorker(taskQueue, async () => {
       const handle = await startThreeSteps(taskQueue, { failAt: 'third', failUndoAt: 'second' });
-      const { result, failure } = await endedWith(handle);
-      assert.equal(failure?.type, 'RunbookFailedCompensation');
+      const { result, failure } = await ended(handle);
+      assert.equal(failure?.type, FailureType.RunbookFailedCompensation);
       assert.match(failure?.message ?? '', /left to undo by hand: second$/);
       assert.equal(result.state, 'FAILED_COMPENSATION');
       assert.deepEqual(result.progress.leftToUndo, ['second']);
@@ -102,7 +93,7 @@ describe('kernel on the test bed: a three-step runbook', function () {
         await waitForProgress(handle, (p) => p.steps.some((s) => s.name === killedIn && s.status === 'running'), `${killedIn} to start`);
         await first.kill('SIGKILL');
         second = await startWorkerProcess(queue, {}, { testActivities: true });
-        const { result } = await endedWith(handle);
+        const { result } = await ended(handle);
         assert.equal(result.state, 'COMPLETED');
         const hosts = await onHosts(handle.workflowId);
         assert.deepEqual(Object.values(hosts).map((h) => h.journal), [['do'], ['do'], ['do']], 'each step acted exactly once');

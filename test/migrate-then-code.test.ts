@@ -1,14 +1,14 @@
 // migrate-then-code on the test bed: the schema in PostgreSQL and the version served through
 // the load balancer after a refused contract, a full release, and a failing expand migration.
 import { strict as assert } from 'node:assert';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { checkedOutCommit, colours } from '../activities';
 import { migrationStatus } from '../activities/database';
 import { runCommand } from '../activities/hosts';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { failed } from './run-ended';
+import { FailureType } from '../common/failure-types';
 
 async function servedCommit(): Promise<string> {
   const res = await fetch('http://10.213.0.30/health', { signal: AbortSignal.timeout(3000) });
@@ -23,16 +23,6 @@ async function schema(): Promise<string[]> {
 
 async function release(taskQueue: string, ref: string) {
   return startTestRun(taskQueue, { runbook: 'migrate-then-code', env: 'local', params: { ref, 'rollback-window': '1ms' } });
-}
-
-async function failed(promise: Promise<unknown>): Promise<{ failure: ApplicationFailure; result: RunResult }> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    return { failure: err.cause, result: err.cause.details?.[0] as RunResult };
-  }
-  assert.fail('the run should have failed');
 }
 
 describe('migrate-then-code on the test bed', function () {
@@ -74,7 +64,7 @@ describe('migrate-then-code on the test bed', function () {
       const servedBefore = await servedCommit();
       const handle = await release(taskQueue, 'v1.4.0-broken-migration');
       const { failure, result } = await failed(handle.result());
-      assert.equal(failure.type, 'RunbookCompensated');
+      assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /migrate.*exited with 1/);
       assert.deepEqual(await schema(), schemaBefore);
       const table = await runCommand({ env: 'local', host: 'db', cwd: '/', argv: ['runuser', '-u', 'postgres', '--', 'psql', '-tAc', "select to_regclass('public.audit_log') is null", 'app'] });

@@ -7,7 +7,8 @@ import type { RunResult } from '../common/shared';
 import { pool } from '../activities/ssh/pool';
 import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
-import { compensated, onConsole } from './bed-checks';
+import { onConsole } from './bed-checks';
+import { compensated } from './run-ended';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 

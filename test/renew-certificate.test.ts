@@ -8,8 +8,6 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { runCommand } from '../activities/hosts';
 import { checkCertificate, classifyCertbotFailure } from '../activities/tls/certificate-check';
 import { servedCertificate } from '../activities/tls/handshake';
@@ -17,6 +15,7 @@ import type { RunResult } from '../common/shared';
 import { bedInventory } from './bed-inventory';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { compensated } from './run-ended';
 
 const DOMAIN = 'app.local.test';
 const TLS_DIR = `/etc/nginx/tls/${DOMAIN}`;
@@ -133,17 +132,6 @@ async function served(): Promise<X509Certificate> {
 /** sha256 of nginx's certificate files on lb: what "the files on disk" are. */
 async function filesOnDisk(): Promise<string> {
   return (await lb(['sh', '-c', 'cd "$1" && sha256sum fullchain.pem privkey.pem', 'sum', TLS_DIR])).stdout;
-}
-
-async function compensated(promise: Promise<unknown>, type = 'RunbookCompensated'): Promise<RunResult> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    assert.equal(err.cause.type, type, err.cause.message);
-    return err.cause.details?.[0] as RunResult;
-  }
-  assert.fail('the renewal should have failed');
 }
 
 /** Puts a stand-in for certbot on lb for the duration of `fn` (the real one is moved aside). */

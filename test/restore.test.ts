@@ -8,7 +8,6 @@ import { approvalSignal, type RunResult } from '../common/shared';
 import { prepareRun } from '../src/start';
 import {
   content,
-  failed,
   healthThroughLb,
   leftoverDatabases,
   maintenanceOn,
@@ -18,6 +17,8 @@ import {
   STORE_DIR,
   storeFiles,
 } from './database-helpers';
+import { failed } from './run-ended';
+import { FailureType } from '../common/failure-types';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
 
@@ -79,7 +80,7 @@ describe('restore on the test bed', function () {
       const files = await storeFiles();
       await assert.rejects(checkBackup({ env: 'local', name: corrupt }), /is corrupted/);
       const { failure, result } = await failed((await restore(corrupt)).result());
-      assert.equal(failure.type, 'RunbookCompensated');
+      assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /backup .* is corrupted/);
       assert.deepEqual(result.progress.steps.map((s) => s.status), ['done', 'failed'], 'nothing ran after the checksum');
       assert.deepEqual(await content(), before);
@@ -97,7 +98,7 @@ describe('restore on the test bed', function () {
       await change();
       const before = await content();
       const { failure, result } = await failed((await restore(truncated)).result());
-      assert.equal(failure.type, 'RunbookCompensated');
+      assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /pg_restore/);
       assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [
         ['restore into a fresh database', 'done'],

@@ -6,9 +6,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { approvalSignal, approveUpdate, type RunResult } from '../common/shared';
+import { FailureType } from '../common/failure-types';
 import { recordHistory } from './history-recorder';
+import { failed } from './run-ended';
 import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';
 
@@ -25,17 +27,6 @@ function journal(handle: WorkflowHandle): string[] {
     .map((line) => line.split(' '))
     .filter(([, , runId]) => runId === handle.workflowId)
     .map(([, action, , step]) => `${action} ${step}`);
-}
-
-async function failure(handle: WorkflowHandle): Promise<{ failure: unknown; result?: RunResult }> {
-  try {
-    await handle.result();
-  } catch (err) {
-    assert.ok(err instanceof WorkflowFailedError, `expected the run to fail, got ${String(err)}`);
-    const result = err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as RunResult) : undefined;
-    return { failure: err.cause, result };
-  }
-  assert.fail('the run completed, but it should have been undone');
 }
 
 describe('smoke runbook on the real server', function () {
@@ -62,9 +53,8 @@ describe('smoke runbook on the real server', function () {
       const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
       await waitForProgress(handle, atGate('go-ahead'));
       await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'not today' });
-      const { failure: cause, result } = await failure(handle);
-      assert.equal((cause as ApplicationFailure).type, 'RunbookCompensated');
-      assert.match((cause as ApplicationFailure).message, /rejected by bob: not today/);
+      const { failure: cause, result } = await failed(handle, FailureType.RunbookCompensated);
+      assert.match(cause.message, /rejected by bob: not today/);
       assert.equal(result?.state, 'COMPENSATED');
       assert.deepEqual(result?.progress.compensations.map((c) => [c.step, c.status]), [['announce', 'done'], ['prepare', 'done']]);
       assert.deepEqual(markers(handle), []);
@@ -76,8 +66,8 @@ describe('smoke runbook on the real server', function () {
   it('undoes the completed steps in reverse order when the approval times out', async function () {
     await withWorker(taskQueue, async () => {
       const handle = await startTestRun(taskQueue, { runbook: 'smoke', approvalTimeoutMs: 1500 });
-      const { failure: cause, result } = await failure(handle);
-      assert.match((cause as ApplicationFailure).message, /go-ahead: no decision within 2s/);
+      const { failure: cause, result } = await failed(handle);
+      assert.match(cause.message, /go-ahead: no decision within 2s/);
       assert.equal(result?.progress.gates[0].outcome, 'timed_out');
       assert.deepEqual(result?.progress.compensations.map((c) => c.step), ['announce', 'prepare']);
       assert.deepEqual(markers(handle), []);
@@ -91,8 +81,10 @@ describe('smoke runbook on the real server', function () {
       const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
       await waitForProgress(handle, atGate('go-ahead'));
       await handle.cancel();
-      const { failure: cause } = await failure(handle);
-      assert.ok(cause instanceof CancelledFailure, `expected a cancellation, got ${String(cause)}`);
+      await assert.rejects(handle.result(), (err) => {
+        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `expected a cancellation, got ${String(err)}`);
+        return true;
+      });
       assert.deepEqual(markers(handle), []);
       assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
     });

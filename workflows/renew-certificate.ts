@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../common/duration';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { CERTIFICATE_STEPS } from '../common/step-names';
+import { FailureType } from '../common/failure-types';
 
 const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<typeof activities>({
   startToCloseTimeout: '2 minutes',
@@ -17,7 +18,7 @@ const { servedCertificates, checkObtainedCertificate, installCertificate, testNg
 const { obtainCertificate } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 4, maximumAttempts: 3, nonRetryableErrorTypes: ['AcmeRateLimited', 'BadInput', 'BadInventory'] },
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 4, maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.AcmeRateLimited, FailureType.BadInput, FailureType.BadInventory] },
 });
 // A reload takes effect within milliseconds; asked again for a few seconds.
 const { expectServedCertificate } = stepActivities<typeof activities>({

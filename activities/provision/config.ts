@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { expandPath, type Environment } from '../../src/inventory';
 import { environment, stringVar } from '../env-vars';
+import { FailureType } from '../../common/failure-types';
 
 export interface ProvisionConfig {
   opsUser: string;
@@ -34,7 +35,7 @@ const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 function bad(env: Environment, what: string): never {
-  throw ApplicationFailure.nonRetryable(`${env.environment}: vars.provision.${what}`, 'BadInventory');
+  throw ApplicationFailure.nonRetryable(`${env.environment}: vars.provision.${what}`, FailureType.BadInventory);
 }
 
 function list<T>(env: Environment, value: unknown, name: string, ok: (v: unknown) => v is T): T[] {

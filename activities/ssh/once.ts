@@ -4,13 +4,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runOn, type CommandResult, type RunOptions } from './run';
 import type { SshTarget } from './target';
+import { FailureType } from '../../common/failure-types';
 
 export const MARKER_DIR = '/var/lib/runbook/steps';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function markerPath(runId: string, step: string): string {
   for (const [what, v] of [['run id', runId], ['step', step]]) {
-    if (!NAME.test(v) || v.includes('..')) throw ApplicationFailure.nonRetryable(`unsafe ${what} for a marker: ${JSON.stringify(v)}`, 'BadInput');
+    if (!NAME.test(v) || v.includes('..')) throw ApplicationFailure.nonRetryable(`unsafe ${what} for a marker: ${JSON.stringify(v)}`, FailureType.BadInput);
   }
   return `${MARKER_DIR}/${runId}/${step}`;
 }

@@ -5,6 +5,7 @@ import { NodeSSH } from 'node-ssh';
 import { ApplicationFailure } from '@temporalio/common';
 import { knownKeys } from './known-hosts';
 import type { SshTarget } from './target';
+import { FailureType } from '../../common/failure-types';
 
 const KEY_TYPES: Record<string, string[]> = {
   'ssh-ed25519': ['ssh-ed25519'],
@@ -88,10 +89,10 @@ export class SshPool {
       ssh.dispose();
       const message = (err as Error).message;
       if (presented && !known.some((k) => k.equals(presented!))) {
-        throw ApplicationFailure.nonRetryable(`${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`, 'HostKeyMismatch');
+        throw ApplicationFailure.nonRetryable(`${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`, FailureType.HostKeyMismatch);
       }
       if (/authentication methods failed|All configured authentication/i.test(message)) {
-        throw ApplicationFailure.nonRetryable(`${target.name}: ${target.username}@${target.address} refused our key`, 'SshAuthFailed');
+        throw ApplicationFailure.nonRetryable(`${target.name}: ${target.username}@${target.address} refused our key`, FailureType.SshAuthFailed);
       }
       throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, 'SshUnreachable');
     }

@@ -8,6 +8,7 @@ import { pool } from './pool';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { redact, tail } from './redact';
 import type { SshTarget } from './target';
+import { FailureType } from '../../common/failure-types';
 
 export interface RunOptions {
   cwd?: string;
@@ -100,7 +101,7 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
     if (!(options.okExitCodes ?? [0]).includes(result.code)) {
       const message = `${target.name}: ${shown} exited with ${result.code}: ${tail(out.stderr || out.stdout, 10, 1000).trim() || '(no output)'}`;
       const permanent = PERMANENT_EXIT_CODES.has(result.code) || options.retryable === false;
-      throw ApplicationFailure.create({ message, type: 'CommandFailed', nonRetryable: permanent, details: [{ host: target.name, command: shown, exitCode: result.code, stderrTail: tail(out.stderr) }] });
+      throw ApplicationFailure.create({ message, type: FailureType.CommandFailed, nonRetryable: permanent, details: [{ host: target.name, command: shown, exitCode: result.code, stderrTail: tail(out.stderr) }] });
     }
     return out;
   } finally {

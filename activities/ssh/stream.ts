@@ -11,6 +11,7 @@ import { pool } from './pool';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { tail } from './redact';
 import type { SshTarget } from './target';
+import { FailureType } from '../../common/failure-types';
 
 export interface RemoteCommand {
   target: SshTarget;
@@ -64,7 +65,7 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
       }
       if (c !== 0) {
         const message = `${target.name}: ${shown} exited with ${c}: ${tail(stderr(), 10, 1000).trim() || '(no output)'}`;
-        throw ApplicationFailure.create({ message, type: 'CommandFailed', nonRetryable: c >= 125 && c <= 127, details: [{ host: target.name, command: shown, exitCode: c, stderrTail: tail(stderr()) }] });
+        throw ApplicationFailure.create({ message, type: FailureType.CommandFailed, nonRetryable: c >= 125 && c <= 127, details: [{ host: target.name, command: shown, exitCode: c, stderrTail: tail(stderr()) }] });
       }
     },
     kill: async () => {

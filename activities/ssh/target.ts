@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { expandPath, loadEnvironment } from '../../src/inventory';
+import { FailureType } from '../../common/failure-types';
 
 export interface SshTarget {
   /** "env/host", for messages and pool keys. */
@@ -26,11 +27,11 @@ export function resolveTarget({ env, host, login }: HostRef): SshTarget {
   try {
     environment = loadEnvironment(env);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadInventory');
+    throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInventory);
   }
   const h = environment.hosts[host];
   if (!h) {
-    throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in environment ${env} (hosts: ${Object.keys(environment.hosts).join(', ')})`, 'BadInventory');
+    throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in environment ${env} (hosts: ${Object.keys(environment.hosts).join(', ')})`, FailureType.BadInventory);
   }
   const target: SshTarget = {
     name: login ? `${env}/${login}@${host}` : `${env}/${host}`,
@@ -41,7 +42,7 @@ export function resolveTarget({ env, host, login }: HostRef): SshTarget {
     knownHostsPath: expandPath(environment.ssh.knownHosts),
   };
   for (const [what, file] of [['private key', target.privateKeyPath], ['known_hosts', target.knownHostsPath]]) {
-    if (!fs.existsSync(file)) throw ApplicationFailure.nonRetryable(`${target.name}: ${what} file ${file} does not exist`, 'BadInventory');
+    if (!fs.existsSync(file)) throw ApplicationFailure.nonRetryable(`${target.name}: ${what} file ${file} does not exist`, FailureType.BadInventory);
   }
   return target;
 }

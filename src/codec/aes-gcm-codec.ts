@@ -7,6 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ApplicationFailure, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { KeyRing } from './keys';
+import { FailureType } from '../../common/failure-types';
 
 export const ENCODING = 'binary/encrypted';
 export const KEY_ID_KEY = 'encryption-key-id';
@@ -57,13 +58,13 @@ function seal(key: Buffer, keyId: string, plain: Uint8Array): Uint8Array {
 
 function open(key: Buffer, keyId: string, sealed: Uint8Array): Uint8Array {
   const bytes = Buffer.from(sealed);
-  if (bytes.length < IV_BYTES + TAG_BYTES) throw ApplicationFailure.nonRetryable('encrypted payload is too short to be ours', 'BadCiphertext');
+  if (bytes.length < IV_BYTES + TAG_BYTES) throw ApplicationFailure.nonRetryable('encrypted payload is too short to be ours', FailureType.BadCiphertext);
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(utf8.encode(keyId));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw ApplicationFailure.nonRetryable(`encrypted payload (key ${keyId}) failed authentication: it was altered, or sealed under another key with that id`, 'BadCiphertext');
+    throw ApplicationFailure.nonRetryable(`encrypted payload (key ${keyId}) failed authentication: it was altered, or sealed under another key with that id`, FailureType.BadCiphertext);
   }
 }

@@ -17,6 +17,7 @@ import {
   type RunProgress,
 } from '../../common/shared';
 import { now, setState, showProgress } from './progress';
+import { FailureType } from '../../common/failure-types';
 
 /** Ends the run's forward path after a failed step: it is compensated, not retried. */
 export class FailureGateClosed extends Error {
@@ -47,7 +48,7 @@ export function failurePolicy(input: RunInput): OnFailure {
     onFailure.timeoutMs > 0;
   if (!valid) {
     throw ApplicationFailure.create({
-      type: 'BadInput',
+      type: FailureType.BadInput,
       nonRetryable: true,
       message: `invalid onFailure ${JSON.stringify(onFailure)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
     });

@@ -1,0 +1,31 @@
+// The types of the failures runbooks and activities raise, by name: what a retry policy
+// (nonRetryableErrorTypes), the CLI and the tests compare with. Imported by workflow code: no
+// Node built-ins, no I/O.
+export const FailureType = {
+  /** The run failed and every undo ran: the environment is as it was. */
+  RunbookCompensated: 'RunbookCompensated',
+  /** The run failed and an undo failed too: something is left to undo by hand. */
+  RunbookFailedCompensation: 'RunbookFailedCompensation',
+  /** Another mutating run holds the environment. */
+  EnvironmentLocked: 'EnvironmentLocked',
+  /** A request or a parameter is malformed: asking again will not help. */
+  BadInput: 'BadInput',
+  /** The inventory lacks something a step needs, or says it wrongly. */
+  BadInventory: 'BadInventory',
+  /** A secret reference cannot be resolved on the worker. */
+  BadSecret: 'BadSecret',
+  /** A command on a host exited non-zero (details: host, command, exit code, stderr tail). */
+  CommandFailed: 'CommandFailed',
+  HostKeyMismatch: 'HostKeyMismatch',
+  SshAuthFailed: 'SshAuthFailed',
+  AcmeRateLimited: 'AcmeRateLimited',
+  NoSuchBackup: 'NoSuchBackup',
+  CorruptBackup: 'CorruptBackup',
+  /** A host is not in the state the step starts from (e.g. both databases of a swap exist). */
+  UnexpectedState: 'UnexpectedState',
+  /** The load balancer points at no web host of the inventory. */
+  UnknownUpstream: 'UnknownUpstream',
+  BadCiphertext: 'BadCiphertext',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
