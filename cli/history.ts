@@ -58,6 +58,12 @@ interface HistoryEvent {
   workflowExecutionCancelRequestedEventAttributes?: { identity?: string | null; cause?: string | null } | null;
   workflowExecutionTerminatedEventAttributes?: { identity?: string | null; reason?: string | null } | null;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskStartedEventAttributes?: {
+    scheduledEventId?: unknown;
+    attempt?: number | null;
+    identity?: string | null;
+    lastFailure?: EventFailure | null;
+  } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
   activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: EventFailure | null } | null;
   activityTaskTimedOutEventAttributes?: { scheduledEventId?: unknown } | null;
@@ -123,6 +129,14 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
       const name = ev.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
       activities.set(String(ev.eventId), name);
       push(`activity ${name} scheduled`);
+    } else if (ev.activityTaskStartedEventAttributes) {
+      // The server writes one started event per activity, for its last attempt: an attempt
+      // above 1 means earlier ones were lost (a worker gone: heartbeat timeout) or failed.
+      const a = ev.activityTaskStartedEventAttributes;
+      if ((a.attempt ?? 1) > 1) {
+        const why = (await failureMessage(a.lastFailure)) ?? 'failed';
+        push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} retried: attempt ${a.attempt}`, a.identity, `attempt ${(a.attempt ?? 2) - 1} ended: ${why}`);
+      }
     } else if (ev.activityTaskCompletedEventAttributes) {
       push(`activity ${activities.get(String(ev.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'} completed`);
     } else if (ev.activityTaskFailedEventAttributes) {
@@ -177,7 +191,7 @@ export function formatAuditTrail(t: AuditTrail): string[] {
   lines.push('  server events:');
   for (const e of t.events) {
     // Activity scheduling is the run's own record already, when there is one.
-    if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed')) continue;
+    if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed') && !e.what.includes(' retried: ')) continue;
     lines.push(`    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`);
   }
   return lines;

@@ -11,6 +11,17 @@ export interface RunStatus {
   closeTime?: string;
   progress?: RunProgress;
   note?: string;
+  /** Steps on their second or later attempt: the server's record of what the run cannot see. */
+  retries?: RetriedActivity[];
+}
+
+/** An activity the server is retrying, and why its last attempt ended (a lost worker shows as a heartbeat timeout). */
+export interface RetriedActivity {
+  activity: string;
+  attempt: number;
+  maximumAttempts?: number;
+  lastFailure?: string;
+  lastWorker?: string;
 }
 
 export async function readStatus(client: Client, handle: WorkflowHandle): Promise<RunStatus> {
@@ -21,6 +32,8 @@ export async function readStatus(client: Client, handle: WorkflowHandle): Promis
     startTime: description.startTime.toISOString(),
     closeTime: description.closeTime?.toISOString(),
   };
+  const retries = retriedActivities(description.raw.pendingActivities ?? []);
+  if (retries.length) status.retries = retries;
   if (description.status.name !== 'RUNNING') {
     status.progress = await endedProgress(handle);
     if (status.progress) return status;
@@ -44,4 +57,33 @@ async function endedProgress(handle: WorkflowHandle): Promise<RunProgress | unde
     }
     return undefined;
   }
+}
+
+interface PendingActivity {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  maximumAttempts?: number | null;
+  lastFailure?: { message?: string | null; encodedAttributes?: unknown } | null;
+  lastWorkerIdentity?: string | null;
+}
+
+export function retriedActivities(pending: readonly PendingActivity[]): RetriedActivity[] {
+  return pending
+    .filter((a) => (a.attempt ?? 1) > 1)
+    .map((a) => ({
+      activity: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 1,
+      ...(a.maximumAttempts ? { maximumAttempts: a.maximumAttempts } : {}),
+      // A timeout is the server's own failure, in clear; a step's error is sealed by the codec.
+      ...(a.lastFailure ? { lastFailure: a.lastFailure.encodedAttributes ? 'failed (see runbook history)' : a.lastFailure.message ?? 'failed' } : {}),
+      ...(a.lastWorkerIdentity ? { lastWorker: a.lastWorkerIdentity } : {}),
+    }));
+}
+
+/** `↻ restartApp: attempt 2 of 3 (attempt 1 ended: activity Heartbeat timeout, on worker 123@host)` */
+export function retryText(r: RetriedActivity): string {
+  const of = r.maximumAttempts ? ` of ${r.maximumAttempts}` : '';
+  const why = r.lastFailure ? `: ${r.lastFailure}` : '';
+  const where = r.lastWorker ? `, on worker ${r.lastWorker}` : '';
+  return `↻ ${r.activity}: attempt ${r.attempt}${of} (attempt ${r.attempt - 1} ended${why}${where})`;
 }

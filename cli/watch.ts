@@ -3,7 +3,7 @@
 // change elsewhere, or as JSON lines; the exit code says how the run ended.
 import type { Client } from '@temporalio/client';
 import type { RunProgress } from '../common/shared';
-import { readStatus, type RunStatus } from './progress';
+import { readStatus, retryText, type RunStatus } from './progress';
 import { progressLines, type Line } from './render';
 
 export type WatchMode = 'tty' | 'lines' | 'json';
@@ -86,7 +86,8 @@ function outcomeText(runId: string, status: RunStatus, exitCode: number): string
 }
 
 function noteLines(status: RunStatus): Line[] {
-  return status.note ? [{ key: 'note', text: `  (${status.note})` }] : [];
+  const retries = (status.retries ?? []).map((r) => ({ key: `retry:${r.activity}:${r.attempt}`, text: `  ${retryText(r)}` }));
+  return [...retries, ...(status.note ? [{ key: 'note', text: `  (${status.note})` }] : [])];
 }
 
 /** A terminal: the whole display redrawn in place, durations of what runs ticking. */

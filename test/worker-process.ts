@@ -6,6 +6,8 @@ import { projectRoot } from '../src/config';
 import { workflowBundleFile } from './helpers';
 
 export interface WorkerProcess {
+  /** Its pid: a worker's Temporal identity is `pid@hostname`, so a test can kill the one running a step. */
+  pid: number;
   kill(signal: NodeJS.Signals): Promise<void>;
   exitCode(): number | null;
   output(): string;
@@ -33,6 +35,7 @@ export async function startWorkerProcess(
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    pid: child.pid!,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -2,22 +2,38 @@
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { pool } from '../activities/ssh/pool';
-import { connectWorker } from '../src/temporal';
+import { connectClient, connectWorker } from '../src/temporal';
+import { startGateGauges } from './gate-gauges';
+import { installTelemetry } from './telemetry';
 import { workerOptions } from './worker-options';
 
 /** Runs a worker until SIGINT/SIGTERM. Tests run it with their own activities added. */
-export async function runWorker(options: Omit<WorkerOptions, 'connection'> = workerOptions()): Promise<void> {
+export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Promise<void> {
+  // Before any connection: the runtime carries the Prometheus endpoint (RUNBOOK_METRICS_ADDRESS).
+  const metrics = installTelemetry();
   const { connection, namespace } = await connectWorker();
+  const client = metrics ? await connectClient() : undefined;
+  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs()) : undefined;
   try {
-    const worker = await Worker.create({ connection, namespace, ...options });
-    console.log(`worker polling task queue ${worker.options.taskQueue} on ${namespace}`);
+    const worker = await Worker.create({ connection, namespace, ...(options ?? workerOptions()) });
+    console.log(`worker polling task queue ${worker.options.taskQueue} on ${namespace}${metrics ? `; metrics on http://${metrics}/metrics` : ''}`);
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
     await worker.run();
     console.log('worker stopped');
   } finally {
+    stopGauges?.();
+    await client?.connection.close();
     await pool.closeAll();
     await connection.close();
   }
+}
+
+/** RUNBOOK_METRICS_INTERVAL: seconds between readings of the gate gauges (default 30, 1 to 3600). */
+function gaugeIntervalMs(): number {
+  const raw = process.env.RUNBOOK_METRICS_INTERVAL ?? '30';
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s < 1 || s > 3600) throw new Error(`RUNBOOK_METRICS_INTERVAL=${JSON.stringify(raw)}: want seconds from 1 to 3600`);
+  return s * 1000;
 }
 
 export function exitWhenDone(run: Promise<void>): void {

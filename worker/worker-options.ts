@@ -5,6 +5,8 @@ import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMa
 import * as activities from '../activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 import { taskQueue } from '../src/config';
+import { livenessInterceptor } from './liveness';
+import { deploymentOptions } from './versioning';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -32,6 +34,10 @@ export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<Worker
     // On SIGINT/SIGTERM in-flight activities get this long to finish before they are cancelled;
     // whatever they had not finished is retried by the next worker.
     shutdownGraceTime: '20 seconds',
+    // Every activity heartbeats while this worker lives, so a dead worker's step moves on fast.
+    interceptors: { activity: [livenessInterceptor] },
+    // RUNBOOK_BUILD_ID: this worker is that build of a Worker Deployment.
+    ...deploymentOptions(),
   };
 }
 

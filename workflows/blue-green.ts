@@ -11,7 +11,6 @@ import { RELEASE_STEPS } from '../common/step-names';
 
 const { colours, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
 });
 // A starting app may take a few seconds to answer: asked again for about 15 s, then failed.
 const { checkHealth } = stepActivities<typeof activities>({

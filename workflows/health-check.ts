@@ -12,7 +12,7 @@ import { HEALTH_STEPS } from '../common/step-names';
 const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 // A probe's failure is its result: the activity only fails on a bad inventory.
 const { checkHost } = stepActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 2 } });
-const { previousHealth } = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds' });
+const { previousHealth } = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
 export type HealthParams = Record<string, never>;
 

@@ -9,3 +9,5 @@ export { restore } from './restore';
 export { renewCertificate } from './renew-certificate';
 export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';
+// Pinned or auto-upgrade per runbook, for versioned workers.
+import './versioning';

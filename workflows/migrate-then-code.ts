@@ -13,7 +13,6 @@ import { RELEASE_STEPS } from '../common/step-names';
 
 const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActivities<typeof activities>({
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
 });
 
 export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<RunResult> {

@@ -11,8 +11,8 @@ import { PROVISION_STEPS } from '../common/step-names';
 
 export type ProvisionParams = { host: string };
 
-const act = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute' });
-const { ensurePackages } = stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute' });
+const act = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
+const { ensurePackages } = stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
 export async function provision(input: RunInput<ProvisionParams>): Promise<RunResult> {

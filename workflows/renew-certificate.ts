@@ -17,7 +17,6 @@ const { servedCertificates, checkObtainedCertificate, installCertificate, testNg
 // far apart, and none at all for a rate limit (AcmeRateLimited is non-retryable).
 const { obtainCertificate } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '30 seconds', backoffCoefficient: 4, maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.AcmeRateLimited, FailureType.BadInput, FailureType.BadInventory] },
 });
 // A reload takes effect within milliseconds; asked again for a few seconds.

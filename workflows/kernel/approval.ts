@@ -13,6 +13,7 @@ import {
   type GateRecord,
   type RunProgress,
 } from '../../common/shared';
+import { countGateOpened, recordGateWait } from './metrics';
 import { now, showProgress } from './progress';
 
 /** Ends the run's forward path: it is compensated, not retried. */
@@ -64,6 +65,7 @@ export class Approvals {
     };
     this.progress.gate = gate;
     this.progress.gates.push(gate);
+    countGateOpened(this.progress, name);
     showProgress(this.progress);
     // Not awaited: a slow or broken webhook must not hold the gate; its outcome is recorded.
     // Patched: runs recorded before gates sent notices replay without one.
@@ -86,6 +88,7 @@ export class Approvals {
       throw err;
     } finally {
       gate.closedAt = now();
+      recordGateWait(this.progress, name, gate.outcome ?? 'cancelled', gate.openedAt, gate.closedAt);
       this.progress.gate = undefined;
     }
   }

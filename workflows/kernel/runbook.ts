@@ -13,6 +13,7 @@ import { admissionUpdate, progressQuery, type Admission, type RunInput, type Run
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { holdEnvironment } from './lock';
+import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, tagRun } from './progress';
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
@@ -33,6 +34,7 @@ export interface Runbook {
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
   const onFailure = failurePolicy(input);
   const progress = newProgress(input);
+  countRunStarted(progress);
   setHandler(progressQuery, () => progress);
   tagRun(input);
   const saga = new Saga(progress, new FailureGates(progress, input, onFailure));
@@ -48,6 +50,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     admission = { admitted: false, heldBy: hold.heldBy, reason: `${input.env} is held by ${hold.heldBy}` };
     progress.reason = `refused: ${admission.reason}`;
     setState(progress, 'REFUSED');
+    countRunEnded(progress);
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({ type: 'EnvironmentLocked', message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
   }
@@ -72,6 +75,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   try {
     await procedure(rb);
     setState(progress, 'COMPLETED');
+    countRunEnded(progress);
     await condition(allHandlersFinished);
     return { state: 'COMPLETED', progress };
   } catch (err) {
@@ -85,6 +89,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'COMPENSATING');
     await saga.compensate();
     setState(progress, progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED');
+    countRunEnded(progress);
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
     const result: RunResult = { state: progress.state, progress };

@@ -4,6 +4,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { RunProgress, StepRecord } from '../../common/shared';
 import type { FailureGates } from './failure-gate';
+import { countUndoFailed, recordStep } from './metrics';
 import { now, showProgress } from './progress';
 
 export interface StepAction<T> {
@@ -72,6 +73,7 @@ export class Saga {
       }
     } finally {
       record.endedAt = now();
+      recordStep(this.progress, name, record.status, record.startedAt, record.endedAt);
       showProgress(this.progress);
     }
   }
@@ -102,6 +104,7 @@ export class Saga {
           Object.assign(record, { status: 'failed', endedAt: now(), error: describe(err) });
           if (stepRecord) stepRecord.status = 'compensation_failed';
           this.progress.leftToUndo.push(step);
+          countUndoFailed(this.progress, step);
         }
         showProgress(this.progress);
       }

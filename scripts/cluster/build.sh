@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the Temporal server, its SQL schema tool and the Web UI server from the Go module
+# proxy into the cache, once per machine (a marker file says a build finished). The Go output
+# goes to a log file; the terminal gets one line per phase.
+#   build.sh            build what is missing, print the binaries' directory
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+if [[ -f "$bin_dir/ok" ]]; then echo "$bin_dir"; exit 0; fi
+
+go_bin=$(find_go)
+[[ -n "$go_bin" ]] || { echo "the cluster is built from source and needs Go (go.dev/dl, 1.25 or newer)" >&2; exit 3; }
+mkdir -p "$bin_dir"
+log="$bin_dir/build.log"
+# One build at a time per machine: a second caller waits, then finds the marker.
+exec 9>"$bin_dir/build.lock"
+flock 9
+if [[ -f "$bin_dir/ok" ]]; then echo "$bin_dir"; exit 0; fi
+
+tmp=$(mktemp -d "$bin_dir/build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+started=$SECONDS
+build_one() { # what, package@version, estimate, name in the cache
+  phase "building $1 ($3 on 2 cores; log: $log)"
+  local t=$SECONDS
+  if ! GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 "$go_bin" install -ldflags "-s -w" "$2" >>"$log" 2>&1; then
+    echo "building $1 failed; the last lines of $log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  # Go names the binary after the package's folder: "server" for both the server and the UI.
+  local built="$tmp/$(basename "${2%@*}")"
+  mv -f "$built" "$bin_dir/$4"
+  phase "built $1 in $((SECONDS - t))s"
+}
+echo "== $(date) $("$go_bin" version)" >>"$log"
+build_one "Temporal server v$TEMPORAL_SERVER_VERSION" \
+  "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION" "about 10-15 min" temporal-server
+build_one "Temporal SQL tool v$TEMPORAL_SERVER_VERSION" \
+  "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION" "about 2-4 min" temporal-sql-tool
+build_one "Temporal Web UI server v$TEMPORAL_UI_VERSION" \
+  "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION" "about 1-3 min" temporal-ui-server
+touch "$bin_dir/ok"
+phase "built the cluster's binaries in $((SECONDS - started))s into $bin_dir"
+echo "$bin_dir"

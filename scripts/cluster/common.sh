@@ -1,0 +1,34 @@
+# Shared by the cluster scripts: the pinned versions, where things live, the ports.
+# Sourced, not run.
+
+# The server the pinned CLI (scripts/temporal-cli.sh, 1.5.1) embeds: the CLI's go.mod requires
+# go.temporal.io/server v1.29.1 and github.com/temporalio/ui-server/v2 v2.42.1, so the cluster
+# runs the same server and UI the dev-server tests run. docker-compose.temporal.yml uses the same
+# (test/compose.test.ts checks it against these lines).
+TEMPORAL_SERVER_VERSION=1.29.1
+TEMPORAL_UI_VERSION=2.42.1
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache_root="${RUNBOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/runbook}"
+bin_dir="$cache_root/temporal-server-$TEMPORAL_SERVER_VERSION"
+state_dir="${RUNBOOK_CLUSTER_DIR:-$cache_root/cluster}"
+log_dir="$state_dir/logs"
+
+# 127.0.0.1 only, and away from the dev server's ports (7233/8233 by default, random in tests).
+CLUSTER_PG_PORT="${RUNBOOK_CLUSTER_PG_PORT:-7432}"
+CLUSTER_FRONTEND_PORT="${RUNBOOK_CLUSTER_PORT:-7333}"
+CLUSTER_UI_PORT="${RUNBOOK_CLUSTER_UI_PORT:-8333}"
+# The server's other services (history, matching, worker, their membership ports) and its
+# metrics endpoint sit at fixed offsets from the frontend port; cluster/temporal.yaml reads them.
+CLUSTER_HTTP_PORT=$((CLUSTER_FRONTEND_PORT + 10))
+CLUSTER_METRICS_PORT=$((CLUSTER_FRONTEND_PORT + 11))
+
+find_go() {
+  local go_bin
+  go_bin=$(command -v go 2>/dev/null || true)
+  [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+  echo "$go_bin"
+}
+
+# One line per phase, with the time it took so far; long phases say how long they usually take.
+phase() { echo "[cluster $(date +%H:%M:%S)] $*" >&2; }

@@ -1,0 +1,62 @@
+// The worker's systemd unit (deploy/systemd/): valid for systemd itself, and saying what the
+// README promises: its own user, owner-only state, restart on failure, and a stop that leaves
+// the worker its shutdown grace time before systemd kills it.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from '../src/config';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { parseDuration } from '../common/duration';
+import { workerOptions } from '../worker/worker-options';
+
+const unitFile = path.join(projectRoot, 'deploy', 'systemd', 'runbook-worker.service');
+
+/** The unit's settings: section → key → values (a key may repeat, as Environment= does). */
+function readUnit(): Record<string, Record<string, string[]>> {
+  const unit: Record<string, Record<string, string[]>> = {};
+  let section = '';
+  for (const raw of fs.readFileSync(unitFile, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const head = /^\[(\w+)\]$/.exec(line);
+    if (head) {
+      section = head[1];
+      unit[section] = {};
+      continue;
+    }
+    const [key, ...rest] = line.split('=');
+    (unit[section][key] ??= []).push(rest.join('='));
+  }
+  return unit;
+}
+
+describe('systemd unit of the worker', function () {
+  it('passes systemd-analyze verify', function () {
+    const checked = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8', cwd: '/' });
+    assert.equal(checked.error, undefined, 'systemd-analyze is missing: scripts/system-packages.txt installs systemd');
+    assert.equal(checked.status, 0, checked.stderr);
+    const aboutOurs = checked.stderr.split('\n').filter((l) => l.includes('runbook-worker'));
+    assert.deepEqual(aboutOurs, [], 'no warning about the unit');
+  });
+
+  it('runs the prebuilt bundle as its own user, owner-only, restarted on failure, stopped within the grace time', function () {
+    const { Service: s } = readUnit();
+    assert.equal(s.User[0], 'runbook');
+    assert.equal(s.Restart[0], 'on-failure');
+    assert.equal(s.UMask[0], '0077');
+    assert.equal(s.StateDirectoryMode[0], '0700');
+    assert.equal(s.NoNewPrivileges[0], 'yes');
+    assert.match(s.ExecStart[0], /\/dist\/worker\.js$/);
+    const env = Object.fromEntries(s.Environment.map((e) => e.split('=', 2)));
+    assert.match(env.RUNBOOK_WORKFLOW_BUNDLE, /workflow-bundle\.js$/, 'no webpack at start-up');
+    assert.match(env.RUNBOOK_CODEC_KEYS, /^\/etc\/runbook\//);
+    assert.match(env.RUNBOOK_INVENTORY_DIR, /^\/etc\/runbook\//);
+    assert.match(env.RUNBOOK_METRICS_ADDRESS, /^127\.0\.0\.1:\d+$/);
+    // SIGTERM starts the graceful shutdown; systemd waits longer than the grace before SIGKILL.
+    assert.equal(s.KillSignal[0], 'SIGTERM');
+    const grace = msToNumber(workerOptions().shutdownGraceTime ?? 0);
+    const stop = parseDuration(s.TimeoutStopSec[0], 'TimeoutStopSec');
+    assert.ok(stop >= grace + 5000, `TimeoutStopSec ${stop} ms leaves the ${grace} ms grace time too little`);
+  });
+});
