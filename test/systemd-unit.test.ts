@@ -47,7 +47,7 @@ describe('systemd unit of the worker', function () {
     assert.equal(s.UMask[0], '0077');
     assert.equal(s.StateDirectoryMode[0], '0700');
     assert.equal(s.NoNewPrivileges[0], 'yes');
-    assert.match(s.ExecStart[0], /\/dist\/worker\.js$/);
+    assert.match(s.ExecStart[0], /\/dist\/worker\/main\.js$/);
     const env = Object.fromEntries(s.Environment.map((e) => e.split('=', 2)));
     assert.match(env.RUNBOOK_WORKFLOW_BUNDLE, /workflow-bundle\.js$/, 'no webpack at start-up');
     assert.match(env.RUNBOOK_CODEC_KEYS, /^\/etc\/runbook\//);

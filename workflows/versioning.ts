@@ -1,5 +1,5 @@
 // How each runbook meets a new worker build (Worker Deployment versioning, on workers started
-// with RUNBOOK_BUILD_ID; src/worker/versioning.ts).
+// with RUNBOOK_BUILD_ID; worker/versioning.ts).
 //
 // AUTO_UPGRADE (the worker's default): runbooks that wait for people: deploy, migrate-then-code,
 // restore and smoke at approval gates, any runbook at a failure gate, and the environment lock

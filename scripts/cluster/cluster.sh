@@ -54,7 +54,7 @@ register() {
     sleep 1
   done
   local names
-  names=$(node -e 'for (const a of require(process.argv[1]).SEARCH_ATTRIBUTES) console.log(a.name)' "$repo_root/dist/src/shared.js")
+  names=$(node -e 'for (const a of require(process.argv[1]).SEARCH_ATTRIBUTES) console.log(a.name)' "$repo_root/dist/common/shared.js")
   for name in $names; do
     grep -q "\"$name\"" <<<"$have" && continue
     phase "registering search attribute $name"

@@ -4,7 +4,7 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 
 /**
  * How long a step may go unheard before another worker takes it over. Every activity heartbeats
- * every 2 s while its worker lives (src/worker/liveness.ts), so this measures the worker, not
+ * every 2 s while its worker lives (worker/liveness.ts), so this measures the worker, not
  * the step: one value fits every step, and a SIGKILLed worker's step is retried within about
  * 10 s plus the retry interval. What a step may take in all is its start-to-close timeout.
  */

@@ -1,5 +1,5 @@
 // The engine's own metrics, from workflow code through the SDK's workflow metric meter: they
-// leave the worker through its Prometheus endpoint (src/worker/telemetry.ts) beside the SDK's,
+// leave the worker through its Prometheus endpoint (worker/telemetry.ts) beside the SDK's,
 // and are never emitted during a replay, so a run is counted once whichever worker ran it.
 // Tags are bounded: runbook and environment names come from the worker's own registry and
 // inventory, step names from the runbook's code.
