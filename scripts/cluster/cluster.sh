@@ -31,7 +31,7 @@ start_server() {
   server_env
   # The config file is rendered by the server itself; --config is relative to --root.
   start_process server "$log_dir/temporal-server.log" \
-    "$bin_dir/temporal-server" --root "$repo_root" --config cluster --env temporal start --allow-no-auth
+    "$bin_dir/temporal-server" --root "$repo_root" --config cluster --env temporal --allow-no-auth start
   phase "waiting for the Temporal server on $address (usually 10-30 s)"
   local deadline=$((SECONDS + 120))
   until temporal_cli operator cluster health --address "$address" >/dev/null 2>&1; do
@@ -58,7 +58,7 @@ register() {
   for name in $names; do
     grep -q "\"$name\"" <<<"$have" && continue
     phase "registering search attribute $name"
-    temporal_cli operator search-attribute create --address "$address" --namespace default --name "$name" --type Keyword --yes >/dev/null
+    temporal_cli operator search-attribute create --address "$address" --namespace default --name "$name" --type Keyword >/dev/null
   done
 }
 
@@ -67,7 +67,7 @@ start_ui() {
     TEMPORAL_CODEC_ENDPOINT="${RUNBOOK_CODEC_ENDPOINT:-}" \
     start_process ui "$log_dir/temporal-ui.log" "$bin_dir/temporal-ui-server" --root "$repo_root" --config cluster --env ui start
   local deadline=$((SECONDS + 30))
-  until curl -fsS -o /dev/null "$ui_url/"; do
+  until curl -fsS -o /dev/null "$ui_url/" 2>/dev/null; do
     process_alive ui || { tail -n 20 "$log_dir/temporal-ui.log" >&2; echo "the UI server exited" >&2; exit 1; }
     ((SECONDS < deadline)) || { echo "the UI did not answer within 30 s" >&2; exit 1; }
     sleep 0.5
