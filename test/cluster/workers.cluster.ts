@@ -40,6 +40,14 @@ async function hostJournal(runId: string): Promise<string[][]> {
   return out;
 }
 
+/** What the load balancer points at and which colours run: for a failure message. */
+async function bedState(): Promise<string> {
+  const on = async (host: string, argv: string[]) => (await runCommand({ env: 'local', host, argv, okExitCodes: [0, 1, 3] })).stdout.trim();
+  const upstream = await on('lb', ['grep', 'server', '/etc/nginx/conf.d/upstream.conf']);
+  const apps = await Promise.all(['web-blue', 'web-green'].map(async (h) => `${h}: ${await on(h, ['supervisorctl', 'status', 'app'])}`));
+  return `at ${new Date().toISOString()}: upstream ${upstream}; ${apps.join('; ')}`;
+}
+
 async function startThreeSteps(taskQueue: string, stepSeconds: number): Promise<WorkflowHandle> {
   const runId = newRunId('three-steps', 'local');
   return (await testClient()).workflow.start('threeSteps', {
@@ -152,7 +160,7 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       const results = Object.fromEntries(await Promise.all(Object.entries(runs).map(async ([k, h]) => [k, await outcome(h)] as const)));
       for (const [k, r] of Object.entries(results)) assert.equal(r.state, 'COMPLETED', `${k}: ${r.state} ${r.progress.reason ?? ''}`);
       // The deploy: the new colour serves, the old one was switched away from once.
-      assert.deepEqual(await served(), { status: 200, commit: await checkedOutCommit({ env: 'local', host: before.idle }) });
+      assert.deepEqual(await served(), { status: 200, commit: await checkedOutCommit({ env: 'local', host: before.idle }) }, await bedState());
       assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
       // Each host step acted exactly once, however often its activity ran.
       for (const h of [runs.steps1, runs.steps2]) assert.deepEqual(await hostJournal(h.workflowId), [['do'], ['do'], ['do']], h.workflowId);
