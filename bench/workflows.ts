@@ -10,3 +10,12 @@ export async function stepBench(input: RunInput<{ steps: number }>): Promise<Run
     for (let i = 0; i < input.params.steps; i++) await step(`noop-${i}`, { run: () => noop(), undo: () => noop() });
   });
 }
+
+/** Two no-op steps, then an approval gate: a run as most wait, for the capacity bench. */
+export async function gateBench(input: RunInput<Record<string, never>>): Promise<RunResult> {
+  return runbook(input, async ({ step, approval }) => {
+    await step('prepare', { run: () => noop(), undo: () => noop() });
+    await step('announce', { run: () => noop(), undo: () => noop() });
+    await approval('go-ahead');
+  });
+}
