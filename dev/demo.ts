@@ -77,7 +77,8 @@ async function main(): Promise<number> {
     return code;
   } finally {
     if (stoppedBy) console.log(`\n${stoppedBy}: stopping the worker${server ? ', the Web UI, the codec server and the dev server' : ''}...`);
-    worker.shutdown();
+    // The SDK's runtime starts draining the worker on Ctrl-C by itself.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await client.connection.close();
     await connection.close();
