@@ -25,3 +25,4 @@ export {
 } from './certificates';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';
+export { proveStart, verifySignature } from './identity';

@@ -16,7 +16,8 @@ export interface ScheduledRunPlan {
 }
 
 export async function prepareScheduledRun(request: ScheduledRequest): Promise<ScheduledRunPlan> {
-  const initiator = scheduleInitiator(request.scheduleId);
+  // A signed schedule's creator starts its runs (four eyes then holds against them); an unsigned one, the schedule.
+  const initiator = request.proof ? request.createdBy : scheduleInitiator(request.scheduleId);
   let run;
   try {
     run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator });
@@ -25,6 +26,7 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
     if (err instanceof UsageError) throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
     throw err;
   }
+  if (request.proof) Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId });
   const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => `${k}: ${String(v)}`);
   return {
     runId: run.runId,

@@ -14,6 +14,9 @@ import { formatAuditTrail, readAuditTrail } from './history';
 import { codecServer } from './codec-server';
 import { codecKeys } from './codec-keys';
 import { schedule } from './schedule';
+import { sign, signDecision, signerFrom, SIGNING_OPTIONS } from './sign';
+import { signStart } from '../src/identity/sign';
+import { temporalConnectConfig } from '../src/config';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -29,6 +32,7 @@ const start: Command = async (args, connect) => {
     follow: { type: 'boolean' },
     'on-failure': { type: 'string' },
     'failure-timeout': { type: 'string' },
+    ...SIGNING_OPTIONS,
     ...paramOptions,
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -51,6 +55,10 @@ const start: Command = async (args, connect) => {
     }
     return 0;
   }
+  if (run.environment.identity === 'signed') {
+    // The worker checks this against its own inventory, whatever this machine's says.
+    run.input.proof = await signStart(run.input, run.runId, temporalConnectConfig().namespace, signerFrom(values, run.input.initiator));
+  }
   const client = await connect();
   let admission;
   try {
@@ -63,7 +71,7 @@ const start: Command = async (args, connect) => {
   }
   if (!admission.admitted) {
     if (values.json) printJson({ runId: run.runId, refused: admission.reason, heldBy: admission.heldBy });
-    else console.error(`refused: ${admission.reason} (runbook status ${admission.heldBy})`);
+    else console.error(`refused: ${admission.reason}${admission.heldBy ? ` (runbook status ${admission.heldBy})` : ''}`);
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
@@ -102,12 +110,14 @@ const status: Command = async (args, connect) => {
 
 function decide(decision: ApprovalInput['decision']): Command {
   return async (args, connect) => {
-    const { values, positionals } = parse(args, { as: { type: 'string' }, comment: { type: 'string' } });
+    const { values, positionals } = parse(args, { as: { type: 'string' }, comment: { type: 'string' }, ...SIGNING_OPTIONS });
     const runId = runIdArg(positionals, decision);
     const input: ApprovalInput = { approver: actor(values.as), decision, comment: values.comment as string | undefined };
     if (decision === 'reject' && !input.comment) throw new UsageError('reject needs --comment saying why');
     const client = await connect();
     const handle = client.workflow.getHandle(runId);
+    const signer = signerFrom(values, input.approver);
+    Object.assign(input, await withRun(runId, () => signDecision(client, runId, decision, input.approver, input.comment, signer)));
     try {
       const record = await withRun(runId, () =>
         client.withDeadline(Date.now() + 15_000, () => handle.executeUpdate(approveUpdate, { args: [input] })),
@@ -220,4 +230,5 @@ export const COMMANDS: Record<string, Command> = {
   'codec-server': codecServer,
   'codec-keys': codecKeys,
   schedule,
+  sign,
 };

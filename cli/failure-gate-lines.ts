@@ -1,13 +1,14 @@
 // How `runbook status` shows failure gates: each one's outcome and decisions, and for the open
 // one the failed step, host, error, output tail and the exact commands to decide it.
 import type { FailureGateRecord, RunProgress } from '../common/shared';
+import { failureDecisionText } from './render';
 
 /** What `runbook status` shows of failure gates: each one's outcome, and how to decide the open one. */
 export function failureGateLines(runId: string, p: RunProgress): string[] {
   const lines: string[] = [];
   for (const g of p.failureGates ?? []) {
     lines.push(`  failure gate at ${g.step}: ${g.outcome ?? `waiting for a decision until ${g.deadline} (then rolls back)`}`);
-    for (const d of g.decisions) lines.push(`    ${d.refused ? `refused ${d.decision}` : d.decision} by ${d.by} at ${d.at} via ${d.via}${d.comment ? `: ${d.comment}` : ''}${d.refused ? ` (${d.refused})` : ''}`);
+    for (const d of g.decisions) lines.push(`    ${failureDecisionText(d)}`);
   }
   for (const d of p.strayDecisions ?? []) lines.push(`  refused ${d.decision} by ${d.by} at ${d.at} via ${d.via} (${d.refused})`);
   if (p.failureGate) lines.push(...openGateLines(runId, p.failureGate));

@@ -9,7 +9,7 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { maskSecrets, type RunInput, type RunProgress } from '../common/shared';
 import { readStatus } from './progress';
-import { approvalText, formatDuration } from './render';
+import { approvalText, failureDecisionText, formatDuration } from './render';
 
 /** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
 export interface ServerEvent {
@@ -166,7 +166,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
   const p = t.progress;
   const s = t.started ?? (p ? { initiator: p.initiator, runbook: p.runbook, env: p.env, params: p.params } : undefined);
   const lines = [`${t.runId}: ${p?.state ?? t.status}${p && p.state !== t.status ? ` (workflow ${t.status})` : ''}`];
-  if (s) lines.push(`  started ${t.startTime ?? '?'} by ${s.initiator}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`);
+  const proven = p?.initiatorKey ? `, signed with ${p.initiatorKey}` : p?.identity === 'typed' ? ', name as typed' : '';
+  if (s) lines.push(`  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`);
   if (t.closeTime) lines.push(`  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`);
   if (!p) {
     const why = t.status === 'RUNNING' ? 'no worker answered the progress query' : `it ended ${t.status.toLowerCase()} without a result, and no worker answered the progress query`;
@@ -183,6 +184,10 @@ export function formatAuditTrail(t: AuditTrail): string[] {
     }
     if (p.approvals.length) lines.push('  decisions:');
     for (const a of p.approvals) lines.push(`    ${approvalText(a)}`);
+    for (const g of p.failureGates ?? []) {
+      lines.push(`  failure gate at ${g.step}: ${g.outcome ?? 'open'}, ${span(g.openedAt, g.closedAt)}`);
+      for (const d of g.decisions) lines.push(`    ${failureDecisionText(d)}`);
+    }
     if (p.compensations.length) lines.push('  undos:');
     for (const c of p.compensations) lines.push(`    ${c.step}: ${c.status}, ${span(c.startedAt, c.endedAt)}${c.error ? ` (${c.error})` : ''}`);
     for (const k of p.settled) lines.push(`  settled at ${k.at} (${k.why}): ${k.steps.join(', ') || '(nothing)'} kept whatever happens after`);

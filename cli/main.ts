@@ -18,12 +18,16 @@ const USAGE = `usage: runbook <command> [options]
   retry <run id> --as <approver> [--comment <text>] [--json]      (at a failure gate: run the step again)
   rollback <run id> --as <approver> [--comment <text>] [--json]   (at a failure gate: undo the run)
   skip <run id> --as <approver> --comment <why> [--json]          (at a failure gate: go on without the step)
+  sign approve|reject|retry|rollback|skip <run id> --as <you> [--comment <text>]
+                                prints the signed decision to paste into the Web UI's "Send a Signal"
   codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
   codec-keys [--rotate] [--json]
   schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m) [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
   schedule list | delete <schedule id> | trigger <schedule id> [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)
+Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's
+  key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)
 Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;
 
 async function main(argv: string[]): Promise<number> {

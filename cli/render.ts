@@ -2,7 +2,7 @@
 // how to decide it, the decisions, the undos, the outcome. Shared by `watch` (live) and
 // `history` (the audit trail). Fields it does not know are ignored, so newer workflows that
 // record more still render.
-import type { ApprovalRecord, GateRecord, RunProgress } from '../common/shared';
+import type { ApprovalRecord, FailureDecisionRecord, GateRecord, RunProgress } from '../common/shared';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
 export interface Line {
@@ -43,7 +43,13 @@ export function suggestedApprover(p: RunProgress, gate: GateRecord): string {
 export function approvalText(a: ApprovalRecord): string {
   const verb = a.refused ? `REFUSED ${a.decision ?? 'decision'}` : a.decision === 'approve' ? 'approved' : 'rejected';
   const comment = a.comment ? `: ${JSON.stringify(a.comment)}` : '';
-  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${comment}${a.refused ? ` (${a.refused})` : ''}`;
+  const key = a.key ? `, signed with ${a.key}` : '';
+  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${key}${comment}${a.refused ? ` (${a.refused})` : ''}`;
+}
+
+export function failureDecisionText(d: FailureDecisionRecord): string {
+  const key = d.key ? `, signed with ${d.key}` : '';
+  return `${d.refused ? `refused ${d.decision}` : d.decision} by ${d.by} at ${d.at} via ${d.via}${key}${d.comment ? `: ${d.comment}` : ''}${d.refused ? ` (${d.refused})` : ''}`;
 }
 
 export interface RenderOptions {

@@ -1,7 +1,10 @@
 // `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
 import { UsageError } from '../src/errors';
 import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../src/schedules';
-import { taskQueue } from '../src/config';
+import { taskQueue, temporalConnectConfig } from '../src/config';
+import { signSchedule } from '../src/identity/sign';
+import type { ScheduledRequest } from '../src/schedules';
+import { signerFrom, SIGNING_OPTIONS } from './sign';
 import { actor, parse, runbookArg } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';
@@ -16,6 +19,7 @@ const create: Command = async (args, connect) => {
     timezone: { type: 'string' },
     interval: { type: 'string' },
     'catchup-window': { type: 'string' },
+    ...SIGNING_OPTIONS,
     ...paramOptions,
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -34,6 +38,12 @@ const create: Command = async (args, connect) => {
     },
     taskQueue(),
   );
+  if (prepared.run.environment.identity === 'signed') {
+    // Checked on the worker at every firing: the creator is then the initiator of each run.
+    const request = (prepared.options.action.args as readonly ScheduledRequest[])[0];
+    const signer = signerFrom(values, prepared.run.input.initiator);
+    request.proof = await signSchedule(prepared.scheduleId, prepared.run.input, temporalConnectConfig().namespace, signer);
+  }
   const description = await createSchedule(await connect(), prepared);
   const next = description.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString());
   if (values.json) printJson({ scheduleId: prepared.scheduleId, runbook: spec.name, env: prepared.run.input.env, when: prepared.when, params: prepared.run.input.params, nextRuns: next });

@@ -26,6 +26,12 @@ export const FailureType = {
   /** The load balancer points at no web host of the inventory. */
   UnknownUpstream: 'UnknownUpstream',
   BadCiphertext: 'BadCiphertext',
+  /** A signed environment's start was unsigned or badly signed: the run held nothing and changed nothing. */
+  StartRefused: 'StartRefused',
+  /** A decision's signature did not prove it (recorded as refused; the CLI's update fails with why). */
+  DecisionRefused: 'DecisionRefused',
+  /** ssh-keygen could not be run on the worker to check a signature. */
+  VerifierUnavailable: 'VerifierUnavailable',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

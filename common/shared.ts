@@ -2,12 +2,13 @@
 // no Node built-ins, no I/O.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { IdentityMode, Signed } from './signed-message';
 
 /** The default task queue; `RUNBOOK_TASK_QUEUE` overrides it (see src/config.ts). */
 export const DEFAULT_TASK_QUEUE = 'runbooks';
 
 /** One approver's decision. One JSON object, so the Web UI's signal form can send it. */
-export interface ApprovalInput {
+export interface ApprovalInput extends Signed {
   approver: string;
   decision: 'approve' | 'reject';
   comment?: string;
@@ -31,6 +32,10 @@ export interface RunInput<P = Record<string, unknown>> {
   mutating: boolean;
   /** What a step that has exhausted its retries does; absent (runs started before it existed): compensate. */
   onFailure?: OnFailure;
+  /** The initiator's signature over the start (common/signed-message.ts); checked on the worker where identity is signed. */
+  proof?: Signed;
+  /** Set by a schedule's firing, on the worker: `proof` is then the signature its creator made when creating it. */
+  schedule?: string;
 }
 
 /**
@@ -49,7 +54,7 @@ export const FAILURE_DECISIONS = ['retry', 'rollback', 'skip'] as const;
 export type FailureDecision = (typeof FAILURE_DECISIONS)[number];
 
 /** One approver's decision at a failure gate. One JSON object, so the Web UI's signal form can send it. */
-export interface FailureDecisionInput {
+export interface FailureDecisionInput extends Signed {
   decision: FailureDecision;
   by: string;
   comment?: string;
@@ -62,6 +67,9 @@ export interface FailureDecisionRecord extends FailureDecisionInput {
   via: 'signal' | 'update';
   /** Why the decision was not followed; absent when it was. */
   refused?: string;
+  /** In a signed run: the key that proved it ("ED25519 SHA256:...") and which signature it was. */
+  key?: string;
+  signatureId?: string;
 }
 
 /** A failed step waiting for (or past) an operator's decision. */
@@ -74,6 +82,8 @@ export interface FailureGateRecord {
   outputTail?: string;
   /** Whether `skip` is allowed: runbooks mark steps that must never be skipped. */
   skippable: boolean;
+  /** Drawn when the gate opened, in signed runs: a signed decision names it, so it fits this gate only. */
+  nonce?: string;
   openedAt: string;
   deadline: string;
   decisions: FailureDecisionRecord[];
@@ -82,7 +92,7 @@ export interface FailureGateRecord {
 }
 
 /** Whether a run may go ahead: refused while another mutating run holds the environment. */
-export type Admission = { admitted: true } | { admitted: false; heldBy: string; reason: string };
+export type Admission = { admitted: true } | { admitted: false; heldBy?: string; reason: string };
 
 export type StepStatus = 'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';
 
@@ -111,6 +121,9 @@ export interface ApprovalRecord extends ApprovalInput {
   via: 'signal' | 'update';
   /** Why a decision was not counted; absent when it was. */
   refused?: string;
+  /** In a signed run: the key that proved it ("ED25519 SHA256:...") and which signature it was. */
+  key?: string;
+  signatureId?: string;
 }
 
 export interface GateRecord {
@@ -119,6 +132,8 @@ export interface GateRecord {
   deadline: string;
   required: number;
   approvers: string[];
+  /** Drawn when the gate opened, in signed runs: a signed decision names it, so it fits this gate only. */
+  nonce?: string;
   outcome?: 'approved' | 'rejected' | 'timed_out' | 'cancelled';
   closedAt?: string;
   /** What became of the webhook telling approvers the gate opened. */
@@ -140,6 +155,10 @@ export interface RunProgress {
   env: string;
   params: Record<string, unknown>;
   initiator: string;
+  /** `signed`: the start and every decision were proven with SSH keys; absent on runs from before. */
+  identity?: IdentityMode;
+  /** The key that signed the start, in a signed run. */
+  initiatorKey?: string;
   state: RunState;
   reason?: string;
   steps: StepRecord[];

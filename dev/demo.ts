@@ -90,7 +90,7 @@ async function main(): Promise<number> {
 async function follow(client: Client, run: PreparedRun, namespace: string): Promise<number> {
   const { handle, admission } = await startRun(client, run, taskQueue());
   if (!admission.admitted) {
-    console.log(`refused: ${admission.reason} (npm run runbook -- status ${admission.heldBy})`);
+    console.log(`refused: ${admission.reason}${admission.heldBy ? ` (npm run runbook -- status ${admission.heldBy})` : ''}`);
     return 1;
   }
   const approver = run.input.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { cacheDir, inventoryDirs } from './config';
 import { parseDuration } from '../common/duration';
 import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../common/shared';
+import type { IdentityMode } from '../common/signed-message';
+import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 
 export interface Host {
   address: string;
@@ -32,6 +34,8 @@ export interface Environment {
   environment: string;
   description?: string;
   protected: boolean;
+  /** `signed`: starts and decisions must be signed with an SSH key of people.yaml; default where protected. */
+  identity: IdentityMode;
   approvals: { required: number; approvers: string[]; timeout: string; webhook?: string };
   /** What a failed step does by default: roll back (compensate) or wait for a decision (ask). */
   onFailure: FailurePolicy;
@@ -54,6 +58,7 @@ const schema = {
     environment: { type: 'string', pattern: ENV_NAME.source },
     description: { type: 'string' },
     protected: { type: 'boolean', default: false },
+    identity: { enum: ['signed', 'typed'] },
     approvals: {
       type: 'object',
       additionalProperties: false,
@@ -141,13 +146,14 @@ const parsed = new Map<string, { mtimeMs: number; env: Environment }>();
 
 export function listEnvironments(dirs = inventoryDirs()): string[] {
   const names = dirs.flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []))
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => /\.ya?ml$/.test(f) && f !== PEOPLE_FILE)
     .map((f) => f.replace(/\.ya?ml$/, ''));
   return [...new Set(names)].sort();
 }
 
 export function loadEnvironment(name: string, dirs = inventoryDirs()): Environment {
   if (!ENV_NAME.test(name)) throw new InventoryError(`invalid environment name ${JSON.stringify(name)}: lower-case letters, digits and dashes`);
+  if (`${name}.yaml` === PEOPLE_FILE) throw new InventoryError(`${PEOPLE_FILE} lists people, not an environment`);
   const file = dirs.flatMap((dir) => ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`))).find((f) => fs.existsSync(f));
   if (!file) {
     const known = listEnvironments(dirs);
@@ -158,6 +164,7 @@ export function loadEnvironment(name: string, dirs = inventoryDirs()): Environme
   const cached = parsed.get(file);
   if (cached && cached.mtimeMs === mtimeMs) return cached.env;
   const env = parseEnvironment(fs.readFileSync(file, 'utf8'), file, name);
+  if (env.identity === 'signed') checkSigners(env, file, dirs);
   parsed.set(file, { mtimeMs, env });
   return env;
 }
@@ -171,6 +178,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   }
   if (!validate(doc)) throw new InventoryError(`${file}: ${formatErrors(validate.errors ?? [])}`);
   const env = doc as unknown as Environment;
+  env.identity ??= env.protected ? 'signed' : 'typed';
   if (expectedName && env.environment !== expectedName) {
     throw new InventoryError(`${file}: says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`);
   }
@@ -187,6 +195,21 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     throw new InventoryError(`${file}: approvals.required is ${env.approvals.required} but only ${env.approvals.approvers.length} approvers are listed`);
   }
   return env;
+}
+
+/** A signed environment whose approvers cannot sign would wait at every gate for nothing. */
+function checkSigners(env: Environment, file: string, dirs: string[]): void {
+  let people;
+  try {
+    people = loadPeople(dirs);
+  } catch (err) {
+    if (err instanceof PeopleError) throw new InventoryError(err.message);
+    throw err;
+  }
+  const missing = env.approvals.approvers.filter((a) => !people.has(a));
+  if (missing.length) {
+    throw new InventoryError(`${file}: identity is signed, but approvers ${missing.join(', ')} have no keys in ${PEOPLE_FILE}`);
+  }
 }
 
 function formatErrors(errors: ErrorObject[]): string {

@@ -8,6 +8,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import { UsageError } from './errors';
 import { formatDuration, parseDuration } from '../common/duration';
 import { prepareRun, type PreparedRun } from './start';
+import type { Signed } from '../common/signed-message';
 
 /** What a schedule hands `scheduledRun` at every firing. */
 export interface ScheduledRequest {
@@ -15,8 +16,10 @@ export interface ScheduledRequest {
   runbook: string;
   env: string;
   params: Record<string, string | boolean>;
-  /** Who created the schedule; the runs themselves are started by "schedule.<id>". */
+  /** Who created the schedule; the runs themselves are started by "schedule.<id>", unless signed. */
   createdBy: string;
+  /** In a signed environment: the creator's signature, which makes them the initiator of every run it fires. */
+  proof?: Signed;
 }
 
 export const SCHEDULED_RUN_WORKFLOW = 'scheduledRun';

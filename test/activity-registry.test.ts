@@ -14,12 +14,12 @@ const REGISTERED = [
   'ensureAppDatabase', 'ensureAppDir', 'ensureAppEnv', 'ensureFail2ban', 'ensureFirewall', 'ensureNginxSite',
   'ensureOpsUser', 'ensurePackages', 'ensureProcessEntry', 'ensureUnattendedUpgrades', 'expectServedCertificate',
   'hardenSshd', 'healthCheckHosts', 'installCertificate', 'installRelease', 'lockHolder', 'migrateAll',
-  'notifyApprovers', 'obtainCertificate', 'pickBackup', 'prepareScheduledRun', 'previousHealth', 'reachHost',
+  'notifyApprovers', 'obtainCertificate', 'pickBackup', 'prepareScheduledRun', 'previousHealth', 'proveStart', 'reachHost',
   'reloadNginx', 'removeAppDir', 'removeBackup', 'removeMarker', 'removeOpsUser', 'resolveRef', 'restartApp',
   'restoreAppEnv', 'restoreCertificate', 'restoreFail2ban', 'restoreFirewall', 'restoreIntoFresh',
   'restoreNginxSite', 'restorePolicy', 'restoreProcessEntry', 'restoreSshd', 'restoreUnattendedUpgrades',
   'safetyBackup', 'sendHealthAlert', 'servedCertificates', 'setMaintenance', 'stopApp', 'swapBack', 'swapIn',
-  'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows',
+  'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows', 'verifySignature',
   'writeMarker',
 ];
 

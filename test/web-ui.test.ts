@@ -7,7 +7,10 @@ import { projectRoot } from '../src/config';
 import { runUrl } from '../cli/output';
 import { progressQuery, type RunResult } from '../common/shared';
 import { openBrowser, screenshot, sendSignalInUi, type Browser } from './browser';
-import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { signedInventory } from './identity-keys';
+import { signStart } from '../src/identity/sign';
+import { prepareRun, startRun } from '../src/start';
 
 describe('Web UI: approving in the browser', function () {
   let browser: Browser;
@@ -86,5 +89,37 @@ describe('Web UI: approving in the browser', function () {
         await handle.result().catch(() => undefined);
       }
     });
+  });
+
+  it('in a signed environment, refuses an unsigned approval sent in the UI and counts a pasted `runbook sign` one', async function () {
+    const inv = signedInventory('signed-ui', ['olivia', 'alice'], ['alice'], 1);
+    const taskQueue = uniqueQueue('ui-signed');
+    try {
+      await withWorker(taskQueue, async () => {
+        const run = prepareRun({ runbook: 'smoke', env: 'signed-ui', params: {}, initiator: 'olivia' });
+        run.input.proof = await signStart(run.input, run.runId, 'default', { as: 'olivia', key: inv.key('olivia') });
+        const { handle } = await startRun(await testClient(), run, taskQueue);
+        const url = runUrl('default', handle.workflowId);
+        await waitForProgress(handle, atGate('go-ahead'));
+        await sendSignalInUi(browser.page, url, 'approval', { approver: 'alice', decision: 'approve' });
+        const refused = await waitForProgress(handle, (p) => p.approvals.length > 0, 'the unsigned decision to be recorded');
+        assert.match(refused.approvals[0].refused ?? '', /^unsigned: .*runbook sign approve/);
+
+        const printed = await runbookCli(['sign', 'approve', handle.workflowId, '--as', 'alice', '--key', inv.key('alice'), '--comment', 'signed in the UI']);
+        assert.equal(printed.code, 0, printed.stderr);
+        await sendSignalInUi(browser.page, url, 'approval', JSON.parse(printed.stdout));
+        const result = (await handle.result()) as RunResult;
+        assert.equal(result.state, 'COMPLETED');
+        assert.deepEqual(
+          result.progress.approvals.map((a) => [a.approver, a.via, a.refused === undefined, a.key, a.comment]),
+          [
+            ['alice', 'signal', false, undefined, undefined],
+            ['alice', 'signal', true, inv.fingerprint('alice'), 'signed in the UI'],
+          ],
+        );
+      });
+    } finally {
+      inv.remove();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Approval gates: a run pauses until enough approvers say yes, anyone says no, or time runs out.
 // Decisions come as a signal (what the Web UI sends) or an update (what the CLI sends, so a
 // refusal reaches the caller before anything is recorded).
-import { condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../../activities';
 import { stepActivities } from './activities';
 import {
@@ -15,6 +15,8 @@ import {
 } from '../../common/shared';
 import { countGateOpened, recordGateWait } from './metrics';
 import { now, showProgress } from './progress';
+import { FailureType } from '../../common/failure-types';
+import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
 
 /** Ends the run's forward path: it is compensated, not retried. */
 export class GateClosed extends Error {
@@ -36,14 +38,25 @@ export class Approvals {
   constructor(
     private readonly progress: RunProgress,
     private readonly policy: ApprovalPolicy,
+    private readonly identity: RunIdentity,
   ) {
-    setHandler(approvalSignal, (input) => {
+    setHandler(approvalSignal, async (input) => {
       const refused = this.refusal(input);
-      this.record(input, 'signal', refused);
+      if (refused || this.identity.mode !== 'signed') {
+        this.record(input, 'signal', refused);
+        return;
+      }
+      await this.decideSigned(input, 'signal');
     });
     setHandler(
       approveUpdate,
-      (input) => this.record(input, 'update', undefined),
+      async (input) => {
+        if (this.identity.mode !== 'signed') return this.record(input, 'update', undefined);
+        const record = await this.decideSigned(input, 'update');
+        // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
+        if (record.refused) throw ApplicationFailure.create({ type: FailureType.DecisionRefused, message: record.refused, nonRetryable: true });
+        return record;
+      },
       {
         validator: (input) => {
           const refused = this.refusal(input);
@@ -51,6 +64,22 @@ export class Approvals {
         },
       },
     );
+  }
+
+  /** Records a signed decision once the worker has checked its signature over the open gate. */
+  private async decideSigned(input: ApprovalInput, via: ApprovalRecord['via']): Promise<ApprovalRecord> {
+    const gate = this.progress.gate!;
+    const proof = await proveDecision({ ...input, action: input.decision, gate: gate.name, nonce: gate.nonce ?? '', by: input.approver });
+    // From here on synchronous: no other decision is handled between these checks and the record.
+    return this.record(input, via, undefined, this.stillValid(proof, gate, input));
+  }
+
+  private stillValid(proof: Proof, gate: GateRecord, input: ApprovalInput): Proof {
+    if ('refused' in proof) return proof;
+    if (this.progress.gate !== gate) return { refused: `${gate.name} closed while the signature was checked` };
+    const decided = [...this.progress.approvals, ...(this.progress.failureGates ?? []).flatMap((g) => g.decisions)];
+    const refused = this.refusal(input) ?? keyRefusal(proof, this.identity, decided, this.counted(gate.name));
+    return refused ? { refused } : proof;
   }
 
   /** Waits at gate `name`; returns when approved, throws GateClosed when rejected or expired. */
@@ -62,6 +91,8 @@ export class Approvals {
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       required,
       approvers,
+      // Drawn from the run's seeded randomness: the same on replay, new at every gate.
+      ...(this.identity.mode === 'signed' ? { nonce: uuid4() } : {}),
     };
     this.progress.gate = gate;
     this.progress.gates.push(gate);
@@ -121,10 +152,11 @@ export class Approvals {
     if (approver === this.progress.initiator) return `${approver} started this run and cannot also decide on it (four eyes)`;
     if (!this.policy.approvers.includes(approver)) return `${approver} is not an approver for ${this.progress.env}`;
     if (this.counted(gate.name).some((a) => a.approver === approver)) return `${approver} has already decided at ${gate.name}`;
+    if (this.identity.mode === 'signed') return unsignedRefusal(decision, input as ApprovalInput);
     return undefined;
   }
 
-  private record(input: ApprovalInput, via: ApprovalRecord['via'], refused: string | undefined): ApprovalRecord {
+  private record(input: ApprovalInput, via: ApprovalRecord['via'], refused: string | undefined, proof?: Proof): ApprovalRecord {
     const gate = this.progress.gate?.name ?? '';
     const safe = typeof input === 'object' && input !== null ? input : ({} as ApprovalInput);
     const record: ApprovalRecord = {
@@ -135,6 +167,8 @@ export class Approvals {
       at: now(),
       via,
       ...(refused ? { refused } : {}),
+      ...(proof && 'refused' in proof ? { refused: proof.refused } : {}),
+      ...(proof && 'key' in proof ? { key: proof.key, signatureId: proof.signatureId } : {}),
     };
     this.progress.approvals.push(record);
     showProgress(this.progress);

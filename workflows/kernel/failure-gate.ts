@@ -3,12 +3,13 @@
 // approver decides: retry the step (after fixing its cause), roll back, or skip it. Decisions
 // follow the approval rules (approvers only, four eyes) and come as a signal (the Web UI) or an
 // update (the CLI, so a refusal reaches the caller); refused signals are recorded.
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, uuid4 } from '@temporalio/workflow';
 import {
   decideFailureUpdate,
   FAILURE_DECISIONS,
   FAILURE_POLICIES,
   failureDecisionSignal,
+  type FailureDecision,
   type FailureDecisionInput,
   type FailureDecisionRecord,
   type FailureGateRecord,
@@ -18,6 +19,7 @@ import {
 } from '../../common/shared';
 import { now, setState, showProgress } from './progress';
 import { FailureType } from '../../common/failure-types';
+import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
 
 /** Ends the run's forward path after a failed step: it is compensated, not retried. */
 export class FailureGateClosed extends Error {
@@ -61,17 +63,46 @@ export class FailureGates {
     private readonly progress: RunProgress,
     private readonly input: RunInput,
     private readonly onFailure: OnFailure,
+    private readonly identity: RunIdentity,
   ) {
     // Registered whatever the policy, so a decision sent to a `compensate` run is refused and recorded.
-    setHandler(failureDecisionSignal, (decision) => {
-      this.record(decision, 'signal', this.refusal(decision));
+    setHandler(failureDecisionSignal, async (decision) => {
+      const refused = this.refusal(decision);
+      if (refused || this.identity.mode !== 'signed') this.record(decision, 'signal', refused);
+      else await this.decideSigned(decision, 'signal');
     });
-    setHandler(decideFailureUpdate, (decision) => this.record(decision, 'update', undefined), {
-      validator: (decision) => {
-        const refused = this.refusal(decision);
-        if (refused) throw new Error(refused);
+    setHandler(
+      decideFailureUpdate,
+      async (decision) => {
+        if (this.identity.mode !== 'signed') return this.record(decision, 'update', undefined);
+        const record = await this.decideSigned(decision, 'update');
+        // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
+        if (record.refused) throw ApplicationFailure.create({ type: FailureType.DecisionRefused, message: record.refused, nonRetryable: true });
+        return record;
       },
-    });
+      {
+        validator: (decision) => {
+          const refused = this.refusal(decision);
+          if (refused) throw new Error(refused);
+        },
+      },
+    );
+  }
+
+  /** Records a signed decision once the worker has checked its signature over the open failure gate. */
+  private async decideSigned(input: FailureDecisionInput, via: FailureDecisionRecord['via']): Promise<FailureDecisionRecord> {
+    const gate = this.progress.failureGate!;
+    const proof = await proveDecision({ ...input, action: input.decision, gate: gate.step, nonce: gate.nonce ?? '' });
+    // From here on synchronous: no other decision is handled between these checks and the record.
+    return this.record(input, via, undefined, this.stillValid(proof, gate, input));
+  }
+
+  private stillValid(proof: Proof, gate: FailureGateRecord, input: FailureDecisionInput): Proof {
+    if ('refused' in proof) return proof;
+    if (this.progress.failureGate !== gate) return { refused: `the failure gate of ${gate.step} closed while the signature was checked` };
+    const decided = [...this.progress.approvals, ...(this.progress.failureGates ?? []).flatMap((g) => g.decisions)];
+    const refused = this.refusal(input) ?? keyRefusal(proof, this.identity, decided, []);
+    return refused ? { refused } : proof;
   }
 
   /** Whether failed steps wait for a decision instead of rolling back at once. */
@@ -89,6 +120,8 @@ export class FailureGates {
       step,
       ...whatFailed(err),
       skippable,
+      // Drawn from the run's seeded randomness: the same on replay, new at every failure gate.
+      ...(this.identity.mode === 'signed' ? { nonce: uuid4() } : {}),
       openedAt: now(),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       decisions: [],
@@ -135,10 +168,11 @@ export class FailureGates {
     if (taken) return `the failure gate of ${gate.step} is already decided: ${taken.decision} by ${taken.by}`;
     if (decision === 'skip' && !gate.skippable) return `${gate.step} may not be skipped: retry it or roll back`;
     if (decision === 'skip' && (typeof comment !== 'string' || comment.trim() === '')) return 'skip needs a comment saying why';
+    if (this.identity.mode === 'signed') return unsignedRefusal(decision as FailureDecision, input as FailureDecisionInput);
     return undefined;
   }
 
-  private record(input: FailureDecisionInput, via: FailureDecisionRecord['via'], refused: string | undefined): FailureDecisionRecord {
+  private record(input: FailureDecisionInput, via: FailureDecisionRecord['via'], refused: string | undefined, proof?: Proof): FailureDecisionRecord {
     const gate = this.progress.failureGate;
     const safe = typeof input === 'object' && input !== null ? input : ({} as FailureDecisionInput);
     const record: FailureDecisionRecord = {
@@ -149,6 +183,8 @@ export class FailureGates {
       at: now(),
       via,
       ...(refused ? { refused } : {}),
+      ...(proof && 'refused' in proof ? { refused: proof.refused } : {}),
+      ...(proof && 'key' in proof ? { key: proof.key, signatureId: proof.signatureId } : {}),
     };
     if (gate) gate.decisions.push(record);
     else (this.progress.strayDecisions ??= []).push(record);

@@ -1,5 +1,5 @@
 // The run's audit record: what the progress query returns and what the run ends with.
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   maskSecrets,
   RunbookEnvKey,
@@ -44,9 +44,11 @@ export function showProgress(p: RunProgress): void {
   if (p.gate) {
     const approved = p.approvals.filter((a) => a.gate === p.gate!.name && !a.refused && a.decision === 'approve').length;
     lines.push(`- ⏸ gate **${p.gate.name}**: ${approved}/${p.gate.required} approvals from ${p.gate.approvers.join(', ')}, until ${p.gate.deadline}`);
-    lines.push('', 'To decide, send the signal `approval` with `{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}`.');
+    if (p.identity === 'signed') {
+      lines.push('', `Decisions here are signed: run \`runbook sign approve ${workflowInfo().workflowId} --as <you>\` (or \`reject\` with \`--comment\`) and send its output as the signal \`approval\`.`);
+    } else lines.push('', 'To decide, send the signal `approval` with `{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}`.');
   }
-  if (p.failureGate) lines.push(...failureGateLines(p.failureGate));
+  if (p.failureGate) lines.push(...failureGateLines(p.failureGate, p.identity === 'signed'));
   for (const c of p.compensations) lines.push(`- undo ${c.step}: ${c.status}${c.error ? ` (${c.error})` : ''}`);
   if (p.leftToUndo.length) lines.push('', `**Left to undo by hand:** ${p.leftToUndo.join(', ')}`);
   if (p.reason) lines.push('', `Reason: ${p.reason}`);
@@ -62,14 +64,16 @@ export function tagRun(input: RunInput): void {
   ]);
 }
 
-function failureGateLines(g: FailureGateRecord): string[] {
+function failureGateLines(g: FailureGateRecord, signed: boolean): string[] {
   const choices = g.skippable ? '"retry" | "rollback" | "skip"' : '"retry" | "rollback"';
   return [
     `- ⏸ failure gate at **${g.step}**${g.host ? ` on ${g.host}` : ''}: rolls back at ${g.deadline} unless decided`,
     `  - error: ${g.error}`,
     ...(g.outputTail ? ['', '```', g.outputTail.trimEnd(), '```'] : []),
     '',
-    `To decide, send the signal \`failure-decision\` with \`{"decision": ${choices}, "by": "<you>", "comment": "..."}\`${g.skippable ? '' : ` (${g.step} may not be skipped)`}.`,
+    signed
+      ? `Decisions here are signed: run \`runbook sign retry|rollback|skip ${workflowInfo().workflowId} --as <you>\` and send its output as the signal \`failure-decision\`.`
+      : `To decide, send the signal \`failure-decision\` with \`{"decision": ${choices}, "by": "<you>", "comment": "..."}\`${g.skippable ? '' : ` (${g.step} may not be skipped)`}.`,
   ];
 }
 

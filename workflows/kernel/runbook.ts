@@ -12,6 +12,8 @@ import {
 import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../common/shared';
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
+import { proveInitiator, type RunIdentity } from './identity';
+import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, tagRun } from './progress';
@@ -37,13 +39,25 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   countRunStarted(progress);
   setHandler(progressQuery, () => progress);
   tagRun(input);
-  const saga = new Saga(progress, new FailureGates(progress, input, onFailure));
-  const approvals = new Approvals(progress, input.approval);
+  // Typed until the worker says otherwise; no gate opens before it has.
+  const identity: RunIdentity = { mode: 'typed' };
+  const saga = new Saga(progress, new FailureGates(progress, input, onFailure, identity));
+  const approvals = new Approvals(progress, input.approval, identity);
   let admission: Admission | undefined;
   setHandler(admissionUpdate, async () => {
     await condition(() => admission !== undefined);
     return admission!;
   });
+
+  const proven = await proveInitiator(input, progress);
+  if ('refused' in proven) {
+    admission = { admitted: false, reason: proven.refused };
+    progress.reason = `refused: ${proven.refused}`;
+    setState(progress, 'REFUSED');
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.create({ type: FailureType.StartRefused, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
+  }
+  Object.assign(identity, proven);
 
   const hold = input.mutating ? await holdEnvironment(input.env) : undefined;
   if (hold && 'heldBy' in hold) {

@@ -1,0 +1,64 @@
+// People with real SSH keys for the signed-identity tests, made in hooks: a temporary inventory
+// directory (searched first) holding people.yaml, an environment that takes signed decisions,
+// the keys, and an ssh-agent of the test's own.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
+
+export interface SignedInventory {
+  dir: string;
+  /** The private key file of each person (and of `mallory`, who is in no inventory). */
+  key(name: string): string;
+  /** "ED25519 SHA256:..." as the worker records it. */
+  fingerprint(name: string): string;
+  /** Starts an ssh-agent holding `names`' keys; returns its socket. */
+  agent(names: string[]): string;
+  remove(): void;
+}
+
+export function signedInventory(env: string, people: string[], approvers: string[], required: number): SignedInventory {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-signed-'));
+  const keys = path.join(dir, 'keys');
+  fs.mkdirSync(keys, { mode: 0o700 });
+  const keyFile = (name: string) => path.join(keys, name);
+  for (const name of [...people, 'mallory']) {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', keyFile(name)]);
+  }
+  const pub = (name: string) => fs.readFileSync(`${keyFile(name)}.pub`, 'utf8').trim();
+  fs.writeFileSync(path.join(dir, 'people.yaml'), stringifyYaml({ people: Object.fromEntries(people.map((p) => [p, { keys: [pub(p)] }])) }));
+  fs.writeFileSync(
+    path.join(dir, `${env}.yaml`),
+    stringifyYaml({
+      environment: env,
+      description: 'takes signed starts and decisions (protected: identity signed by default)',
+      protected: true,
+      approvals: { required, approvers, timeout: '10m' },
+      hosts: { worker: { address: '127.0.0.1' } },
+    }),
+  );
+  const previous = process.env.RUNBOOK_INVENTORY_DIR;
+  process.env.RUNBOOK_INVENTORY_DIR = [dir, previous].filter(Boolean).join(':');
+  const agents: ChildProcess[] = [];
+  return {
+    dir,
+    key: keyFile,
+    fingerprint: (name) => {
+      const [, fp, , type] = /^\d+ (\S+) (.*) \((\w+)\)$/.exec(execFileSync('ssh-keygen', ['-lf', `${keyFile(name)}.pub`], { encoding: 'utf8' }).trim())!;
+      return `${type} ${fp}`;
+    },
+    agent: (names) => {
+      const socket = path.join(dir, `agent-${agents.length}.sock`);
+      agents.push(spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' }));
+      for (let i = 0; i < 100 && !fs.existsSync(socket); i++) execFileSync('sleep', ['0.05']);
+      for (const name of names) execFileSync('ssh-add', ['-q', keyFile(name)], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      return socket;
+    },
+    remove: () => {
+      for (const a of agents) a.kill('SIGTERM');
+      process.env.RUNBOOK_INVENTORY_DIR = previous;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
