@@ -27,7 +27,8 @@ export function signedInventory(env: string, people: string[], approvers: string
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', keyFile(name)]);
   }
   const pub = (name: string) => fs.readFileSync(`${keyFile(name)}.pub`, 'utf8').trim();
-  fs.writeFileSync(path.join(dir, 'people.yaml'), stringifyYaml({ people: Object.fromEntries(people.map((p) => [p, { keys: [pub(p)] }])) }));
+  const listed = Object.fromEntries(people.map((p) => [p, { keys: [pub(p)] }]));
+  fs.writeFileSync(path.join(dir, 'people.yaml'), stringifyYaml({ people: listed }));
   fs.writeFileSync(
     path.join(dir, `${env}.yaml`),
     stringifyYaml({
@@ -45,14 +46,16 @@ export function signedInventory(env: string, people: string[], approvers: string
     dir,
     key: keyFile,
     fingerprint: (name) => {
-      const [, fp, , type] = /^\d+ (\S+) (.*) \((\w+)\)$/.exec(execFileSync('ssh-keygen', ['-lf', `${keyFile(name)}.pub`], { encoding: 'utf8' }).trim())!;
+      const line = execFileSync('ssh-keygen', ['-lf', `${keyFile(name)}.pub`], { encoding: 'utf8' }).trim();
+      const [, fp, , type] = /^\d+ (\S+) (.*) \((\w+)\)$/.exec(line)!;
       return `${type} ${fp}`;
     },
     agent: (names) => {
       const socket = path.join(dir, `agent-${agents.length}.sock`);
       agents.push(spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' }));
       for (let i = 0; i < 100 && !fs.existsSync(socket); i++) execFileSync('sleep', ['0.05']);
-      for (const name of names) execFileSync('ssh-add', ['-q', keyFile(name)], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      const env = { ...process.env, SSH_AUTH_SOCK: socket };
+      for (const name of names) execFileSync('ssh-add', ['-q', keyFile(name)], { env, stdio: 'ignore' });
       return socket;
     },
     remove: () => {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { signClaim, signStart } from '../src/identity/sign';
 import type { Claim, Signed } from '../common/signed-message';
-import { approvalSignal, type ApprovalInput, type RunProgress, type RunResult } from '../common/shared';
+import { approvalSignal, progressQuery, type ApprovalInput, type RunProgress, type RunResult } from '../common/shared';
 import { prepareRun, startRun } from '../src/start';
 import { listEnvironments, loadEnvironment, parseEnvironment } from '../src/inventory';
 import { loadPeople } from '../src/identity/people';
@@ -26,16 +26,18 @@ describe('people.yaml and identity in the inventory', function () {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'people-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text);
-  const env = (extra: string) => `environment: prod\n${extra}\napprovals: { approvers: [alice] }\nhosts:\n  web-1: { address: 10.0.0.5 }\n`;
+  const env = (extra: string) =>
+    `environment: prod\n${extra}\napprovals: { approvers: [alice] }\nhosts:\n  web-1: { address: 10.0.0.5 }\n`;
 
   it('signs where protected unless told otherwise, and takes names as typed elsewhere', function () {
     assert.equal(parseEnvironment(env('protected: true'), 'prod.yaml').identity, 'signed');
     assert.equal(parseEnvironment(env('protected: false'), 'prod.yaml').identity, 'typed');
     assert.equal(parseEnvironment(env('protected: true\nidentity: typed'), 'prod.yaml').identity, 'typed');
-    assert.throws(() => parseEnvironment(env('identity: proven'), 'prod.yaml'), /identity: must be equal to one of the allowed values/);
+    const unknown = () => parseEnvironment(env('identity: proven'), 'prod.yaml');
+    assert.throws(unknown, /identity: must be equal to one of the allowed values/);
   });
 
-  it('reads people and their keys, refusing bad keys, shared keys, and a signed environment whose approvers have none', function () {
+  it('reads people and keys; refuses bad or shared keys, and signed environments whose approvers have none', () => {
     write('people.yaml', `people:\n  alice: { keys: ["${KEY} alice@laptop"] }\n`);
     assert.deepEqual(loadPeople([dir]).get('alice')?.keys, [KEY]);
     write('prod.yaml', env('protected: true'));
@@ -43,11 +45,15 @@ describe('people.yaml and identity in the inventory', function () {
     assert.deepEqual(listEnvironments([dir]), ['prod'], 'people.yaml is not an environment');
     assert.throws(() => loadEnvironment('people', [dir]), /people.yaml lists people, not an environment/);
     write('staging.yaml', env('protected: true').replace('prod', 'staging').replace('[alice]', '[alice, bob]'));
-    assert.throws(() => loadEnvironment('staging', [dir]), /identity is signed, but approvers bob have no keys in people.yaml/);
+    const keyless = /identity is signed, but approvers bob have no keys in people.yaml/;
+    assert.throws(() => loadEnvironment('staging', [dir]), keyless);
     for (const [bad, error] of [
       [`people:\n  alice: { keys: ["ssh-dss AAAA"] }\n`, /people\.alice\.keys\.0: must match pattern/],
       [`people:\n  "a*": { keys: ["${KEY}"] }\n`, /property name must be valid|must match pattern/],
-      [`people:\n  alice: { keys: ["${KEY}"] }\n  eve: { keys: ["${OTHER}", "${KEY} eve"] }\n`, /eve and alice share a key/],
+      [
+        `people:\n  alice: { keys: ["${KEY}"] }\n  eve: { keys: ["${OTHER}", "${KEY} eve"] }\n`,
+        /eve and alice share a key/,
+      ],
     ] as const) {
       write('people.yaml', bad);
       assert.throws(() => loadPeople([dir]), error);
@@ -66,26 +72,42 @@ describe('signed identity', function () {
   after(function () {
     inv?.remove();
   });
+  // A failed test leaves no run waiting at a gate (it would hold the environment for the next).
+  const started: WorkflowHandle[] = [];
+  afterEach(async function () {
+    for (const h of started.splice(0)) await h.cancel().catch(() => undefined);
+  });
 
   async function start(initiator: string, key?: string): Promise<{ handle: WorkflowHandle; refused?: string }> {
     const run = prepareRun({ runbook: 'smoke', env: ENV, params: {}, initiator });
     if (key) run.input.proof = await signStart(run.input, run.runId, 'default', { as: initiator, key });
     const { handle, admission } = await startRun(await testClient(), run, taskQueue);
+    started.push(handle);
     return { handle, refused: admission.admitted ? undefined : admission.reason };
   }
 
   /** A decision signed with `key` over `claim` (this run and open gate unless told otherwise). */
-  async function signed(handle: WorkflowHandle, p: RunProgress, by: string, key: string, over: Partial<Claim> = {}, validityMs?: number): Promise<ApprovalInput> {
-    const claim = { namespace: 'default', runId: handle.workflowId, action: 'approve' as const, gate: p.gate!.name, nonce: p.gate!.nonce!, by, subject: '', comment: '', ...over };
+  async function signed(
+    handle: WorkflowHandle,
+    p: RunProgress,
+    by: string,
+    key: string,
+    over: Partial<Claim> = {},
+    validityMs?: number,
+  ): Promise<ApprovalInput> {
+    const gate = { gate: p.gate!.name, nonce: p.gate!.nonce! };
+    const run = { namespace: 'default', runId: handle.workflowId, action: 'approve' as const };
+    const claim = { ...run, ...gate, by, subject: '', comment: '', ...over };
     return { approver: by, decision: 'approve', ...(await signClaim(claim, { as: by, key, validityMs })) };
   }
 
   it('refuses a start that is unsigned or signed with another key, before it holds anything', async function () {
     await withWorker(taskQueue, async () => {
       const unsigned = await start('olivia');
-      assert.match(unsigned.refused ?? '', /signed takes signed starts only: start it with `runbook start smoke --env signed --as <you>`/);
+      const how = /signed takes signed starts only: start it with `runbook start smoke --env signed --as <you>`/;
+      assert.match(unsigned.refused ?? '', how);
       const forged = await start('olivia', inv.key('mallory'));
-      assert.match(forged.refused ?? '', /start refused: bad signature: made with a key that is not in the inventory's people.yaml/);
+      assert.match(forged.refused ?? '', /start refused: bad signature: made with a key that is not in the inventory/);
       const asSomeoneElse = await start('olivia', inv.key('alice'));
       assert.match(asSomeoneElse.refused ?? '', /made with alice's key, not olivia's/);
       const { state, steps } = (await unsigned.handle.query('progress')) as RunProgress;
@@ -93,7 +115,7 @@ describe('signed identity', function () {
     });
   });
 
-  it('counts only approvers\' signatures over this run and gate, once; refuses and records the rest', async function () {
+  it('counts only approvers\' signatures over this run and gate, once; refuses and records the rest', async () => {
     await withWorker(taskQueue, async () => {
       const { handle, refused } = await start('olivia', inv.key('olivia'));
       assert.equal(refused, undefined);
@@ -109,15 +131,20 @@ describe('signed identity', function () {
         ['unknown key', await signed(handle, p, 'alice', inv.key('mallory'))],
         ['another run', await signed(handle, p, 'alice', inv.key('alice'), { runId: `${handle.workflowId}x` })],
         ['another gate', await signed(handle, p, 'alice', inv.key('alice'), { gate: 'other' })],
-        ['an old nonce', await signed(handle, p, 'alice', inv.key('alice'), { nonce: '00000000-0000-4000-8000-000000000000' })],
+        ['an old nonce', await signed(handle, p, 'alice', inv.key('alice'), { nonce: '0000-4000-8000-00000000' })],
         ['expired', await signed(handle, p, 'alice', inv.key('alice'), {}, 1)],
-        ['another comment', { ...(await signed(handle, p, 'alice', inv.key('alice'))), comment: 'changed after signing' }],
+        ['another comment', { ...(await signed(handle, p, 'alice', inv.key('alice'))), comment: 'changed' }],
       ];
-      for (const [, input] of sent) await handle.signal(approvalSignal, input);
-      const afterRefused = await waitForProgress(handle, (q) => q.approvals.length === sent.length, 'the refused signals to be recorded');
+      const recorded = (n: number) => (q: RunProgress) => q.approvals.length === n;
+      // One at a time: each is checked by an activity, and they would be recorded as their checks end.
+      for (const [i, [what, input]] of sent.entries()) {
+        await handle.signal(approvalSignal, input);
+        await waitForProgress(handle, recorded(i + 1), `the ${what} decision to be recorded`);
+      }
+      const afterRefused = await handle.query(progressQuery);
       const reasons = afterRefused.approvals.map((a) => a.refused ?? 'counted');
       const expected = [
-        /^unsigned: this run takes signed decisions only: `runbook approve .* --as <you>` signs with your SSH key, or paste the output of `runbook sign approve/,
+        /^unsigned: this run takes signed decisions only: `runbook approve .* --as <you>` signs with your SSH key/,
         /olivia started this run and cannot also decide on it \(four eyes\)/,
         /bad signature: made with olivia's key, not alice's/,
         /bad signature: made with a key that is not in the inventory's people.yaml/,
@@ -133,21 +160,25 @@ describe('signed identity', function () {
       // From an ssh-agent (the private key off disk), through `runbook sign` and the signal the Web UI sends.
       const socket = inv.agent(['alice']);
       fs.rmSync(inv.key('alice'));
-      const printed = await runbookCli(['sign', 'approve', handle.workflowId, '--as', 'alice', '--comment', 'looks right'], { SSH_AUTH_SOCK: socket });
+      const sign = ['sign', 'approve', handle.workflowId, '--as', 'alice', '--comment', 'looks right'];
+      const printed = await runbookCli(sign, { SSH_AUTH_SOCK: socket });
       assert.equal(printed.code, 0, printed.stderr);
       assert.match(printed.stderr, /Send a Signal named "approval"/);
       const pasted = JSON.parse(printed.stdout) as ApprovalInput;
       await handle.signal(approvalSignal, pasted);
       await handle.signal(approvalSignal, pasted);
-      const replayed = await waitForProgress(handle, (q) => q.approvals.length === sent.length + 2, 'the replay to be recorded');
+      const replayed = await waitForProgress(handle, recorded(sent.length + 2), 'the replay to be recorded');
       const [counted, again] = replayed.approvals.slice(-2);
-      assert.deepEqual([counted.approver, counted.refused, counted.key, counted.comment], ['alice', undefined, inv.fingerprint('alice'), 'looks right']);
+      assert.deepEqual(
+        [counted.approver, counted.refused, counted.key, counted.comment],
+        ['alice', undefined, inv.fingerprint('alice'), 'looks right'],
+      );
       assert.match(again.refused ?? '', /alice has already decided at go-ahead/);
 
       // From a key file, through `runbook approve` (an update: a refusal reaches the caller).
       const stranger = await runbookCli(['approve', handle.workflowId, '--as', 'bob', '--key', inv.key('mallory')]);
       assert.equal(stranger.code, 1);
-      assert.match(stranger.stderr, /refused: bad signature: made with a key that is not in the inventory's people.yaml/);
+      assert.match(stranger.stderr, /refused: bad signature: made with a key that is not in the inventory's people/);
       const bob = await runbookCli(['approve', handle.workflowId, '--as', 'bob', '--key', inv.key('bob')]);
       assert.equal(bob.code, 0, bob.stderr);
       const result = (await handle.result()) as RunResult;
@@ -160,42 +191,51 @@ describe('signed identity', function () {
 
       const history = await runbookCli(['history', handle.workflowId]);
       assert.equal(history.code, 0, history.stderr);
-      assert.match(history.stdout, new RegExp(`started .* by olivia, signed with ${escape(inv.fingerprint('olivia'))}`));
-      assert.match(history.stdout, new RegExp(`approved by alice at go-ahead .* via signal, signed with ${escape(inv.fingerprint('alice'))}`));
-      assert.match(history.stdout, new RegExp(`approved by bob at go-ahead .* via update, signed with ${escape(inv.fingerprint('bob'))}`));
+      const key = (name: string) => escape(inv.fingerprint(name));
+      assert.match(history.stdout, new RegExp(`started .* by olivia, signed with ${key('olivia')}`));
+      assert.match(history.stdout, new RegExp(`approved by alice at go-ahead .* signal, signed with ${key('alice')}`));
+      assert.match(history.stdout, new RegExp(`approved by bob at go-ahead .* via update, signed with ${key('bob')}`));
       await recordHistory(handle, 'smoke-signed-approvals');
     });
   });
 
-  it('makes the signed creator of a schedule the initiator of every run it fires; a copied schedule signature starts nothing', async function () {
+  it('makes a signed schedule\'s creator the initiator of its runs; its signature copied starts nothing', async () => {
     const env = { RUNBOOK_TASK_QUEUE: taskQueue };
     const client = await testClient();
     await withWorker(taskQueue, async () => {
-      const created = await runbookCli(['schedule', 'create', 'smoke', '--env', ENV, '--cron', '0 2 1 1 *', '--as', 'olivia', '--key', inv.key('olivia')], env);
+      const create = ['schedule', 'create', 'smoke', '--env', ENV, '--cron', '0 2 1 1 *', '--as', 'olivia'];
+      create.push('--key', inv.key('olivia'));
+      const before = new Set<string>();
+      for await (const wf of client.workflow.list({ query: `RunbookEnv = '${ENV}'` })) before.add(wf.workflowId);
+      const created = await runbookCli(create, env);
       assert.equal(created.code, 0, created.stderr);
       try {
         const trigger = await runbookCli(['schedule', 'trigger', 'smoke-signed'], env);
         assert.equal(trigger.code, 0, trigger.stderr);
         const runId = await until('the scheduled run', async () => {
-          for await (const wf of client.workflow.list({ query: `RunbookEnv = '${ENV}' AND ExecutionStatus = 'Running'` })) return wf.workflowId;
+          const query = `RunbookEnv = '${ENV}' AND ExecutionStatus = 'Running'`;
+          for await (const wf of client.workflow.list({ query })) if (!before.has(wf.workflowId)) return wf.workflowId;
           return undefined;
         });
         const handle = client.workflow.getHandle(runId);
+        started.push(handle);
         const p = await waitForProgress(handle, atGate('go-ahead'));
         assert.deepEqual([p.initiator, p.identity, p.initiatorKey], ['olivia', 'signed', inv.fingerprint('olivia')]);
         const own = await signed(handle, p, 'olivia', inv.key('olivia'));
         await handle.signal(approvalSignal, own);
         const refused = await waitForProgress(handle, (q) => q.approvals.length === 1, 'the refusal to be recorded');
-        assert.match(refused.approvals[0].refused ?? '', /olivia started this run and cannot also decide on it \(four eyes\)/);
+        assert.match(refused.approvals[0].refused ?? '', /olivia started this run and cannot also decide on it/);
         await handle.cancel();
         await assert.rejects(handle.result());
 
         // The schedule's signature, copied into a run started by hand, proves nothing.
-        const request = (await client.schedule.getHandle('smoke-signed').describe()).action.args?.[0] as { proof: Signed };
+        const schedule = await client.schedule.getHandle('smoke-signed').describe();
+        const request = schedule.action.args?.[0] as { proof: Signed };
         const run = prepareRun({ runbook: 'smoke', env: ENV, params: {}, initiator: 'olivia' });
         Object.assign(run.input, { proof: request.proof, schedule: 'smoke-signed' });
         const { admission } = await startRun(client, run, taskQueue);
-        assert.match(admission.admitted ? '' : admission.reason, /start refused: it claims schedule smoke-signed but no schedule started it/);
+        const copied = /start refused: it claims schedule smoke-signed but no schedule started it/;
+        assert.match(admission.admitted ? '' : admission.reason, copied);
       } finally {
         await runbookCli(['schedule', 'delete', 'smoke-signed'], env);
       }

@@ -91,7 +91,7 @@ describe('Web UI: approving in the browser', function () {
     });
   });
 
-  it('in a signed environment, refuses an unsigned approval sent in the UI and counts a pasted `runbook sign` one', async function () {
+  it('in a signed environment, refuses an unsigned approval in the UI, counts a pasted `runbook sign` one', async () => {
     const inv = signedInventory('signed-ui', ['olivia', 'alice'], ['alice'], 1);
     const taskQueue = uniqueQueue('ui-signed');
     try {
@@ -102,10 +102,12 @@ describe('Web UI: approving in the browser', function () {
         const url = runUrl('default', handle.workflowId);
         await waitForProgress(handle, atGate('go-ahead'));
         await sendSignalInUi(browser.page, url, 'approval', { approver: 'alice', decision: 'approve' });
-        const refused = await waitForProgress(handle, (p) => p.approvals.length > 0, 'the unsigned decision to be recorded');
+        const refused = await waitForProgress(handle, (p) => p.approvals.length > 0, 'the unsigned one to be recorded');
         assert.match(refused.approvals[0].refused ?? '', /^unsigned: .*runbook sign approve/);
 
-        const printed = await runbookCli(['sign', 'approve', handle.workflowId, '--as', 'alice', '--key', inv.key('alice'), '--comment', 'signed in the UI']);
+        const sign = ['sign', 'approve', handle.workflowId, '--as', 'alice', '--key', inv.key('alice')];
+        sign.push('--comment', 'signed in the UI');
+        const printed = await runbookCli(sign);
         assert.equal(printed.code, 0, printed.stderr);
         await sendSignalInUi(browser.page, url, 'approval', JSON.parse(printed.stdout));
         const result = (await handle.result()) as RunResult;
