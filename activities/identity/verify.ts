@@ -103,6 +103,8 @@ function sshKeygen(args: string[], input: string): Promise<Ran> {
       }
       resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });
     });
+    // A command that does not read its input (find-principals) may exit first: its exit code says what happened.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
 }

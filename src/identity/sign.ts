@@ -106,6 +106,8 @@ function run(cmd: string, args: string[], input: string): Promise<{ code: number
       if (err && typeof code !== 'number') reject(new UsageError(`${cmd} could not run: ${err.message}`));
       else resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });
     });
+    // A command that does not read its input (find-principals) may exit first: its exit code says what happened.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
 }
