@@ -2,7 +2,7 @@
 import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
 import type { testActivities } from './activities';
 import type { CommandInput } from '../activities/hosts';
-import { forEachHost, runbook, stepActivities } from '../workflows/kernel';
+import { forEachHost, runbook, stepActivities, undoActivities } from '../workflows/kernel';
 import type { RunInput, RunResult } from '../common/shared';
 
 export * from '../workflows';
@@ -31,6 +31,8 @@ export type ThreeStepParams = {
   failAt?: string;
   failUndoAt?: string;
   stepSeconds?: number;
+  /** The kernel's own retry and heartbeat options, as production steps have (the cluster's chaos test). */
+  asProduction?: boolean;
 };
 
 export const THREE_STEPS: [step: string, host: string][] = [['first', 'web-blue'], ['second', 'web-green'], ['third', 'db']];
@@ -39,19 +41,28 @@ export const KERNEL_TEST_DIR = '/var/tmp/kernel-test';
 const DO = `sleep "$1"; mkdir -p ${KERNEL_TEST_DIR}; echo "do $2" >> ${KERNEL_TEST_DIR}/journal; touch "${KERNEL_TEST_DIR}/$2"; [ "$3" != fail ]`;
 const UNDO = `echo "undo $1" >> ${KERNEL_TEST_DIR}/journal; [ "$2" != fail ] || exit 1; rm -f "${KERNEL_TEST_DIR}/$1"`;
 
-const { runStepCommand } = stepActivities<typeof testActivities>({
-  startToCloseTimeout: '1 minute',
-  heartbeatTimeout: '3 seconds',
-  retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
-});
-const { undoStepCommand } = stepActivities<typeof testActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
-});
+// The kernel tests' own options: short heartbeats and few attempts, so their failures come fast.
+const testOptions = {
+  runStepCommand: stepActivities<typeof testActivities>({
+    startToCloseTimeout: '1 minute',
+    heartbeatTimeout: '3 seconds',
+    retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
+  }).runStepCommand,
+  undoStepCommand: stepActivities<typeof testActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
+  }).undoStepCommand,
+};
+// The kernel's defaults, as production steps and undos have them.
+const productionOptions = {
+  runStepCommand: stepActivities<typeof testActivities>({ startToCloseTimeout: '1 minute' }).runStepCommand,
+  undoStepCommand: undoActivities<typeof testActivities>({ startToCloseTimeout: '1 minute' }).undoStepCommand,
+};
 
 export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunResult> {
   const runId = workflowInfo().workflowId;
   const { failAt, failUndoAt, stepSeconds = 0 } = input.params;
+  const { runStepCommand, undoStepCommand } = input.params.asProduction ? productionOptions : testOptions;
   return runbook(input, async ({ step }) => {
     for (const [name, host] of THREE_STEPS) {
       const key = `${runId}.${name}`;

@@ -53,7 +53,7 @@ async function startThreeSteps(taskQueue: string, stepSeconds: number): Promise<
   return (await testClient()).workflow.start('threeSteps', {
     taskQueue,
     workflowId: runId,
-    args: [{ runbook: 'three-steps', env: 'local', params: { stepSeconds }, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 600_000 }, mutating: false }],
+    args: [{ runbook: 'three-steps', env: 'local', params: { stepSeconds, asProduction: true }, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 600_000 }, mutating: false }],
   });
 }
 
