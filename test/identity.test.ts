@@ -9,13 +9,22 @@ import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { signClaim, signStart } from '../src/identity/sign';
 import type { Claim, Signed } from '../common/signed-message';
-import { approvalSignal, progressQuery, type ApprovalInput, type RunProgress, type RunResult } from '../common/shared';
+import {
+  approvalSignal,
+  failureDecisionSignal,
+  progressQuery,
+  type ApprovalInput,
+  type RunProgress,
+  type RunResult,
+} from '../common/shared';
 import { prepareRun, startRun } from '../src/start';
 import { listEnvironments, loadEnvironment, parseEnvironment } from '../src/inventory';
 import { loadPeople } from '../src/identity/people';
 import { recordHistory } from './history-recorder';
 import { atGate, runbookCli, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { signedInventory, type SignedInventory } from './identity-keys';
+import { testActivities } from './activities';
+import { ApplicationFailure } from '@temporalio/common';
 
 const ENV = 'signed';
 
@@ -197,6 +206,49 @@ describe('signed identity', function () {
       assert.match(history.stdout, new RegExp(`approved by bob at go-ahead .* via update, signed with ${key('bob')}`));
       await recordHistory(handle, 'smoke-signed-approvals');
     });
+  });
+
+  it('at a failure gate, follows only a signed decision by an approver\'s key', async () => {
+    let broken = true;
+    const activities = {
+      ...testActivities,
+      writeMarker: async (input: Parameters<typeof testActivities.writeMarker>[0]) => {
+        if (broken && input.step === 'announce') throw ApplicationFailure.nonRetryable('disk full', 'CommandFailed');
+        return testActivities.writeMarker(input);
+      },
+    };
+    await withWorker(taskQueue, async () => {
+      const run = prepareRun({ runbook: 'smoke', env: ENV, params: {}, initiator: 'olivia', onFailure: 'ask' });
+      run.input.proof = await signStart(run.input, run.runId, 'default', { as: 'olivia', key: inv.key('olivia') });
+      const { handle } = await startRun(await testClient(), run, taskQueue);
+      started.push(handle);
+      const p = await waitForProgress(handle, (q) => q.failureGate?.step === 'announce', 'the failure gate');
+      const nonce = p.failureGate!.nonce!;
+      assert.match(nonce, /^[0-9a-f-]{36}$/);
+      const decided = (n: number) => (q: RunProgress) => (q.failureGate?.decisions.length ?? 0) === n;
+
+      await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice' });
+      const claim = { namespace: 'default', runId: handle.workflowId, action: 'retry' as const, gate: 'announce' };
+      const oliviaKey = { as: 'olivia', key: inv.key('olivia') };
+      const byOlivia = await signClaim({ ...claim, nonce, by: 'olivia', subject: '', comment: '' }, oliviaKey);
+      await waitForProgress(handle, decided(1), 'the unsigned retry to be recorded');
+      await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice', ...byOlivia });
+      const refused = await waitForProgress(handle, decided(2), 'the retry signed by the initiator to be recorded');
+      const reasons = refused.failureGate!.decisions.map((d) => d.refused ?? 'followed');
+      assert.match(reasons[0], /^unsigned: .*`runbook retry \S+ --as <you>` signs with your SSH key/);
+      assert.match(reasons[1], /^bad signature: made with olivia's key, not alice's/);
+
+      broken = false;
+      const retry = await runbookCli(['retry', handle.workflowId, '--as', 'bob', '--key', inv.key('bob')]);
+      assert.equal(retry.code, 0, retry.stderr);
+      const after = await waitForProgress(handle, atGate('go-ahead'), 'the retried step to pass');
+      const gate = after.failureGates![0];
+      const followed = gate.decisions[2];
+      assert.deepEqual([gate.outcome, followed.by, followed.key], ['retry', 'bob', inv.fingerprint('bob')]);
+      const history = await runbookCli(['history', handle.workflowId]);
+      const bobKey = escape(inv.fingerprint('bob'));
+      assert.match(history.stdout, new RegExp(`retry by bob at .* via update, signed with ${bobKey}`));
+    }, activities);
   });
 
   it('makes a signed schedule\'s creator the initiator of its runs; its signature copied starts nothing', async () => {
