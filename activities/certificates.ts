@@ -10,8 +10,6 @@ import { checkCertificate, classifyCertbotFailure, facts, type CertificateFacts 
 import { servedCertificate } from './tls/handshake';
 import { FailureType } from '../common/failure-types';
 
-/** A DNS name as it may appear in a path and on certbot's command line. */
-const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
 const BACKUP_DIR = '/var/backups/runbook/tls';
 const LIVE_DIR = '/etc/letsencrypt/live';
 const HTTPS_PORT = 443;
@@ -20,11 +18,10 @@ function tlsContext(env: string) {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
-  const domains = e.vars.domains;
-  if (!Array.isArray(domains) || !domains.length || !domains.every((d) => typeof d === 'string' && DOMAIN.test(d))) {
-    throw ApplicationFailure.nonRetryable(`${env}: vars.domains must be a list of DNS names`, FailureType.BadInventory);
-  }
-  return { e, lb, address: e.hosts[lb].address, target: resolveTarget({ env, host: lb }), domains: domains as string[], tlsDir: stringVar(e, 'tlsDir') };
+  // Each a DNS name (src/inventory.ts checks them when it reads the inventory).
+  const { domains } = e.vars;
+  if (!domains.length) throw ApplicationFailure.nonRetryable(`${env}: vars.domains lists no domain to renew`, FailureType.BadInventory);
+  return { e, lb, address: e.hosts[lb].address, target: resolveTarget({ env, host: lb }), domains, tlsDir: stringVar(e, 'tlsDir') };
 }
 
 function knownDomain(domains: string[], domain: string): string {
@@ -67,7 +64,7 @@ export async function obtainCertificate({ env, runId, domain }: { env: string; r
     'certbot', 'certonly', '--non-interactive', '--agree-tos',
     ...(email ? ['--email', email] : ['--register-unsafely-without-email']),
     '--server', directory,
-    '--webroot', '-w', stringVar(e, 'acmeWebroot'),
+    '--webroot', '-w', e.vars.acmeWebroot,
     '--cert-name', domain, '-d', domain,
     // Whether it is due was decided by the runbook (its threshold, or --force), not by certbot.
     '--force-renewal',

@@ -10,7 +10,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ENV_NAME, expandPath, InventoryError } from '../src/inventory';
 import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
-import { environment, stringVar } from './env-vars';
+import { environment } from './env-vars';
+import { appHealthUrl, probeHealth } from './health-probe';
 import { liveHost } from './lb';
 import { postJson } from './notify';
 import { SshPool } from './ssh/pool';
@@ -84,20 +85,18 @@ export async function checkHost({ env, host }: { env: string; host: string }): P
     }
     // The idle colour is stopped by design between deploys.
     if (live === host) {
-      const url = `http://127.0.0.1:${String(e.vars.appPort ?? 8000)}${stringVar(e, 'healthPath')}`;
       await overSsh('app', async () => {
-        const out = await runOn(target, ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56], timeoutMs: 15_000 });
-        if (out.stdout.trim() !== '200') throw new Error(`${url} answered ${out.stdout.trim() === '000' ? 'nothing' : out.stdout.trim()}${out.stderr ? `: ${out.stderr.trim()}` : ''}`);
+        const { url, status, stderr } = await probeHealth(target, appHealthUrl(e), 15_000);
+        if (status !== 200) throw new Error(`${url} answered ${status || 'nothing'}${stderr ? `: ${stderr}` : ''}`);
         return `${url} answers 200`;
       });
     }
   }
 
   if (h.roles.includes('lb')) {
-    const path = stringVar(e, 'healthPath');
-    const domains = Array.isArray(e.vars.domains) ? (e.vars.domains as string[]) : [];
-    results.push(await probe(host, 'http', () => httpProbe(`http://${h.address}${path}`)));
-    results.push(await probe(host, 'https', () => httpsProbe(h.address, path, domains[0])));
+    const { healthPath, domains } = e.vars;
+    results.push(await probe(host, 'http', () => httpProbe(`http://${h.address}${healthPath}`)));
+    results.push(await probe(host, 'https', () => httpsProbe(h.address, healthPath, domains[0])));
   }
 
   if (h.roles.includes('db')) {

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
-import { expectServing } from './release';
+import { expectServing, lbHealthUrl, probeHealth } from './health-probe';
 import { FailureType } from '../common/failure-types';
 
 function lbContext(env: string) {
@@ -32,8 +32,7 @@ export async function switchUpstream({ env, host }: { env: string; host: string 
   const web = e.hosts[host];
   if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, FailureType.BadInput);
   const upstream = stringVar(e, 'upstreamName');
-  const port = String(e.vars.appPort ?? 8000);
-  const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${port}; # ${host}\n}\n`;
+  const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${e.vars.appPort}; # ${host}\n}\n`;
   const previous = (await runOn(target, ['cat', '--', upstreamFile])).stdout;
   if (previous === content) return { changed: false };
   // Written beside and renamed over, so nginx never reads half a file.
@@ -52,9 +51,7 @@ export async function switchUpstream({ env, host }: { env: string; host: string 
 /** What the load balancer serves: must be `commit`. */
 export async function checkThroughLb({ env, commit }: { env: string; commit: string }): Promise<{ version: string; commit: string }> {
   const { e, target } = lbContext(env);
-  const url = `http://127.0.0.1${stringVar(e, 'healthPath')}`;
-  const out = (await runOn(target, ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] })).stdout;
-  return expectServing(out, commit, `${env} through the load balancer`);
+  return expectServing(await probeHealth(target, lbHealthUrl(e)), commit, `${env} through the load balancer`);
 }
 
 /** The web host taking traffic and the other one, the idle colour a deploy goes to. */

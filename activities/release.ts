@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
+import { appHealthUrl, expectServing, probeHealth } from './health-probe';
 import { migrationSecrets } from './secrets';
 import { FailureType } from '../common/failure-types';
 
@@ -58,25 +59,7 @@ export async function stopApp(input: HostInput): Promise<void> {
 /** Asks the app on the host for its health; fails (retryably) until it serves `commit`. */
 export async function checkHealth(input: HostInput & { commit: string }): Promise<{ version: string; commit: string }> {
   const { e, target } = appContext(input);
-  const url = `http://127.0.0.1:${String(e.vars.appPort ?? 8000)}${stringVar(e, 'healthPath')}`;
-  return expectServing(await runOn(target, ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] }).then((r) => r.stdout), input.commit, `${input.env}/${input.host}`, target.name);
-}
-
-export function expectServing(curlOutput: string, commit: string, where: string, host?: string): { version: string; commit: string } {
-  const lines = curlOutput.trim().split('\n');
-  const status = lines.pop();
-  const body = lines.join('\n');
-  // Where the check ran and what it was answered: shown at a failure gate.
-  const details = { ...(host ? { host } : {}), outputTail: body.slice(-1000) };
-  if (status !== '200') throw ApplicationFailure.retryable(`${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`, 'Unhealthy', details);
-  let health: { version?: string; commit?: string };
-  try {
-    health = JSON.parse(body);
-  } catch {
-    throw ApplicationFailure.retryable(`${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`, 'Unhealthy', details);
-  }
-  if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, 'WrongVersion', details);
-  return { version: String(health.version), commit: health.commit };
+  return expectServing(await probeHealth(target, appHealthUrl(e)), input.commit, `${input.env}/${input.host}`, target.name);
 }
 
 /** Applies every pending migration, contract ones included. */

@@ -7,6 +7,7 @@ import { backupStore, checkBackupName, completeBackups, readManifest, verifyStor
 import { restoreStream, workDatabase } from './backup';
 import { environment, hostsWithRole, stringVar } from './env-vars';
 import { countDifferences, databaseExists, dbHost, psql, rowCounts } from './postgres';
+import { databaseOk, lbHealthUrl, probeHealth } from './health-probe';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { FailureType } from '../common/failure-types';
@@ -116,16 +117,10 @@ export async function checkHealthThroughLb({ env }: { env: string }): Promise<{ 
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
-  const url = `http://127.0.0.1${stringVar(e, 'healthPath')}`;
-  const out = (await runOn(resolveTarget({ env, host: lb }), ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56] })).stdout;
-  const lines = out.trimEnd().split('\n');
-  const status = Number(lines.pop());
-  let database: unknown;
-  try {
-    database = (JSON.parse(lines.join('\n')) as { database?: unknown }).database;
-  } catch {
-    database = undefined;
+  const answer = await probeHealth(resolveTarget({ env, host: lb }), lbHealthUrl(e));
+  if (answer.status !== 200 || !databaseOk(answer)) {
+    const database = databaseOk(answer) ? 'ok' : 'not ok';
+    throw ApplicationFailure.retryable(`${env}: ${answer.url} through the load balancer answered ${answer.status} (database: ${database})`, 'Unhealthy');
   }
-  if (status !== 200 || database !== 'ok') throw ApplicationFailure.retryable(`${env}: ${url} through the load balancer answered ${status} (database: ${String(database)})`, 'Unhealthy');
-  return { status };
+  return { status: answer.status };
 }

@@ -9,7 +9,8 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { maskSecrets, type RunInput, type RunProgress } from '../common/shared';
 import { readStatus } from './progress';
-import { approvalText, failureDecisionText, formatDuration } from './render';
+import { formatDuration } from '../common/duration';
+import { approvalText, failureDecisionText } from './render';
 
 /** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
 export interface ServerEvent {

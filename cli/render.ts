@@ -2,6 +2,7 @@
 // how to decide it, the decisions, the undos, the outcome. Shared by `watch` (live) and
 // `history` (the audit trail). Fields it does not know are ignored, so newer workflows that
 // record more still render.
+import { formatDuration } from '../common/duration';
 import type { ApprovalRecord, FailureDecisionRecord, GateRecord, RunProgress } from '../common/shared';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
@@ -13,16 +14,6 @@ export interface Line {
 const MARK: Record<string, string> = {
   running: '▶', done: '✓', failed: '✗', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
 };
-
-/** `12ms`, `3.4s`, `2m05s`, `1h02m`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /**
  * How long something took, or (with `now`) has taken so far. Without `now` a thing still

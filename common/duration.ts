@@ -1,6 +1,11 @@
-// Durations as operators type them: "90s", "10m", "1h30m", "7d", "500ms".
+// Durations as operators type them: "90s", "10m", "1h30m", "7d", "500ms"; and as the engine
+// shows them, in the same units. The one place for the pattern, the parser and the format.
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
+
+/** A duration as typed: whole numbers with units, e.g. 1h30m. */
+export const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
+/** A duration that is not zero: what a threshold or a timeout must be. */
+export const POSITIVE_DURATION = /^(?=.*[1-9])(?:\d+(?:ms|s|m|h|d))+$/;
 
 export function parseDuration(text: string, what = 'duration'): number {
   const trimmed = String(text).trim();
@@ -11,10 +16,20 @@ export function parseDuration(text: string, what = 'duration'): number {
   return total;
 }
 
+/**
+ * `12ms`, `3.4s`, `2m5s`, `1h2m`, `29d23h`: the two largest units, in the syntax parseDuration
+ * reads (but for tenths of a second). `?` for what is no duration (a clock that went back).
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.round(s / 60);
-  return m < 120 ? `${m}m` : `${Math.round(m / 60)}h`;
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 59_950) return `${Math.round(ms / 100) / 10}s`;
+  let rest = Math.round(ms / 1000);
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || parts.length) parts.push(`${n}${unit}`);
+  }
+  return parts.slice(0, 2).filter((p) => !/^0/.test(p)).join('') || '0s';
 }

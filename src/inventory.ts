@@ -42,9 +42,40 @@ export interface Environment {
   ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
   hosts: Record<string, Host>;
   services: Record<string, Service>;
-  vars: Record<string, unknown>;
+  vars: Vars;
   secrets: Record<string, SecretRef>;
 }
+
+/** A DNS name as it may appear in a path, a URL and on certbot's command line. */
+export const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+
+/**
+ * The variables several runbooks read, typed and with their defaults: the one place for each
+ * (VARS_SCHEMA checks them when the inventory is read). Others are read by the runbook that
+ * needs them, which says what it expects.
+ */
+export interface Vars {
+  /** The port the app listens on, on each web host (and the upstream points at). */
+  appPort: number;
+  /** The app's health page: 200 with {"version", "commit", "database"} when it serves. */
+  healthPath: string;
+  /** The DNS names the load balancer serves over TLS. */
+  domains: string[];
+  /** Where certbot's HTTP-01 answers are written on the load balancer. */
+  acmeWebroot: string;
+  [name: string]: unknown;
+}
+
+const VARS_SCHEMA = {
+  type: 'object',
+  default: {},
+  properties: {
+    appPort: { type: 'integer', minimum: 1, maximum: 65535, default: 8000 },
+    healthPath: { type: 'string', pattern: '^/[\\x21-\\x7e]*$', maxLength: 200, default: '/health' },
+    domains: { type: 'array', items: { type: 'string', pattern: DOMAIN.source }, uniqueItems: true, default: [] },
+    acmeWebroot: { type: 'string', pattern: '^/[A-Za-z0-9._/-]*$', default: '/var/www/letsencrypt' },
+  },
+};
 
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
@@ -122,7 +153,7 @@ const schema = {
         },
       },
     },
-    vars: { type: 'object', default: {} },
+    vars: VARS_SCHEMA,
     secrets: {
       type: 'object',
       default: {},

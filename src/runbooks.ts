@@ -2,6 +2,7 @@
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import type { Environment } from './inventory';
 import { BACKUP_CHOICE } from '../common/backup-names';
+import { DURATION, POSITIVE_DURATION } from '../common/duration';
 import {
   BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS, SMOKE_STEPS,
 } from '../common/step-names';
@@ -62,7 +63,6 @@ export interface RunbookSpec {
 
 /** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
 const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
-const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
 
 /** What a release runbook (deploy, migrate-then-code) is told. */
 const RELEASE_PARAMS: ParamSpec[] = [
@@ -107,11 +107,11 @@ export const RUNBOOKS: RunbookSpec[] = [
       { step: RELEASE_STEPS.recordServing, where: facts.live, does: 'git rev-parse HEAD' },
       { step: RELEASE_STEPS.safetyBackup, where: hostWithRole(env, 'db'), does: `pg_dump --format=custom ${String(env.vars.databaseName)}` },
       releaseInstall(env, facts),
-      { step: RELEASE_STEPS.checkOldCode, where: hostWithRole(env, 'lb'), does: 'GET /health still serves the old commit' },
+      { step: RELEASE_STEPS.checkOldCode, where: hostWithRole(env, 'lb'), does: `GET ${env.vars.healthPath} still serves the old commit` },
       ...releaseSwitch(env, params, facts),
       { gate: RELEASE_STEPS.contractGate, approvers: env.approvals.approvers, required: env.approvals.required },
       { step: RELEASE_STEPS.contract, where: facts.idle, does: 'migrate (all pending, contract included)' },
-      { step: RELEASE_STEPS.checkThroughLb, where: hostWithRole(env, 'lb'), does: 'GET /health serves <commit>' },
+      { step: RELEASE_STEPS.checkThroughLb, where: hostWithRole(env, 'lb'), does: `GET ${env.vars.healthPath} serves <commit>` },
     ],
   },
   {
@@ -193,7 +193,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         { step: RESTORE_STEPS.swapIn, where: db, does: `rename ${database} aside and the restored one to ${database}, in one transaction`, undo: 'swap the previous database back' },
         { step: RESTORE_STEPS.verifyLive, where: db, does: `count(*) of every table of ${database} equals the backup's` },
         { step: RESTORE_STEPS.maintenanceOff, where: lb, does: `rm ${flag}` },
-        { step: RESTORE_STEPS.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
+        { step: RESTORE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} answers 200 with its database` },
         { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
@@ -205,17 +205,17 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: [
       { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
-      { name: 'threshold', pattern: /^(?=.*[1-9])(?:\d+(?:ms|s|m|h|d))+$/, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
+      { name: 'threshold', pattern: POSITIVE_DURATION, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
     ],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
-      const domains = Array.isArray(env.vars.domains) ? (env.vars.domains as string[]) : [];
+      const { domains } = env.vars;
       const tlsDir = String(env.vars.tlsDir);
       const when = params.force ? 'forced' : `if it expires within ${String(params.threshold ?? '30d')}`;
       return [
         { step: CERTIFICATE_STEPS.served, where: lb, does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint` },
         ...domains.flatMap((d): PlanItem[] => [
-          { step: CERTIFICATE_STEPS.obtain(d), where: lb, does: `${when}: certbot certonly --webroot -w ${String(env.vars.acmeWebroot)} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
+          { step: CERTIFICATE_STEPS.obtain(d), where: lb, does: `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
           { step: CERTIFICATE_STEPS.check(d), where: lb, does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one' },
           { step: CERTIFICATE_STEPS.install(d), where: lb, does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`, undo: 'put the previous pair back, nginx -t, reload' },
         ]),
@@ -256,8 +256,8 @@ function hostChecks(env: Environment, name: string): string {
   const roles = env.hosts[name]?.roles ?? [];
   return [
     'ssh: a fresh login',
-    ...(roles.includes('web') ? [`app: GET 127.0.0.1:${String(env.vars.appPort ?? 8000)}${String(env.vars.healthPath)} (live colour only)`] : []),
-    ...(roles.includes('lb') ? [`http and https: GET ${String(env.vars.healthPath)} from the worker`] : []),
+    ...(roles.includes('web') ? [`app: GET 127.0.0.1:${env.vars.appPort}${env.vars.healthPath} (live colour only)`] : []),
+    ...(roles.includes('lb') ? [`http and https: GET ${env.vars.healthPath} from the worker`] : []),
     ...(roles.includes('db') ? ['postgresql: pg_isready'] : []),
   ].join('; ');
 }
@@ -282,7 +282,7 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
   const gate = { gate: RELEASE_STEPS.switchGate, approvers: env.approvals.approvers, required: env.approvals.required };
   return [
     { step: RELEASE_STEPS.start(idle), where: idle, does: (env.services.app?.reload ?? []).join(' '), undo: 'stop the app there' },
-    { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${String(env.vars.healthPath)} serves <commit>` },
+    { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${env.vars.healthPath} serves <commit>` },
     ...(params.gate ? [gate] : []),
     {
       step: RELEASE_STEPS.switchTraffic(idle),
@@ -290,7 +290,7 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
       does: `point ${String(env.vars.upstreamName)} at ${idle}; nginx -t; reload`,
       undo: `point it back at ${live}`,
     },
-    { step: RELEASE_STEPS.checkThroughLb, where: lb, does: 'GET /health serves <commit>' },
+    { step: RELEASE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} serves <commit>` },
     { step: RELEASE_STEPS.rollbackWindow(String(params['rollback-window'] ?? '10m')), where: 'Temporal', does: 'wait' },
     { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
   ];

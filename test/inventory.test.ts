@@ -1,7 +1,7 @@
 // Inventory files: validated with clear errors before anything runs.
 import { strict as assert } from 'node:assert';
 import { loadEnvironment, parseEnvironment, expandPath, approvalPolicy } from '../src/inventory';
-import { parseDuration } from '../common/duration';
+import { formatDuration, parseDuration } from '../common/duration';
 
 const valid = `
 environment: prod
@@ -55,5 +55,30 @@ describe('inventory', function () {
     assert.equal(parseDuration('1h30m'), 5_400_000);
     assert.equal(parseDuration('500ms'), 500);
     for (const bad of ['', '10', 'ten minutes', '-5m', '0s', '5m; id']) assert.throws(() => parseDuration(bad));
+  });
+
+  it('shows durations in the units operators type, and reads back what it shows', function () {
+    const shown = [12, 3_400, 125_000, 3_720_000, 5 * 86_400_000].map(formatDuration);
+    assert.deepEqual(shown, ['12ms', '3.4s', '2m5s', '1h2m', '5d']);
+    for (const text of ['2m5s', '1h2m', '5d']) assert.equal(formatDuration(parseDuration(text)), text);
+    assert.equal(formatDuration(-1), '?');
+  });
+
+  it('types the shared vars, with their defaults in one place, and refuses a malformed one', function () {
+    const { vars } = parseEnvironment(valid, 'prod.yaml');
+    assert.deepEqual(
+      { appPort: vars.appPort, healthPath: vars.healthPath, domains: vars.domains, acmeWebroot: vars.acmeWebroot },
+      { appPort: 8000, healthPath: '/health', domains: [], acmeWebroot: '/var/www/letsencrypt' },
+    );
+    assert.equal(parseEnvironment(`${valid}vars: { appPort: 9000, other: kept }`, 'prod.yaml').vars.appPort, 9000);
+    assert.equal(parseEnvironment(`${valid}vars: { other: kept }`, 'prod.yaml').vars.other, 'kept');
+    const bad: [string, RegExp][] = [
+      ['{ appPort: "8000" }', /vars\.appPort: must be integer/],
+      ['{ appPort: 70000 }', /vars\.appPort: must be <= 65535/],
+      ['{ healthPath: health }', /vars\.healthPath: must match/],
+      ['{ domains: ["app.example.com; id"] }', /vars\.domains\.0: must match/],
+      ['{ domains: ["-x.example.com"] }', /vars\.domains\.0: must match/],
+    ];
+    for (const [vars, error] of bad) assert.throws(() => parseEnvironment(`${valid}vars: ${vars}`, 'prod.yaml'), error);
   });
 });

@@ -88,7 +88,7 @@ const STUBS: Stubs = {
   swapBack: async () => ({ changed: true }),
   checkHealthThroughLb: async () => ({ status: 200 }),
   // Every certificate is due (five days left), so a renewal runs its whole plan.
-  servedCertificates: async ({ env }) => (loadEnvironment(env).vars.domains as string[]).map((d) => certificate(d, `old-${d}`, 5 * DAY)),
+  servedCertificates: async ({ env }) => loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),
   obtainCertificate: async () => ({ ran: true }),
   checkObtainedCertificate: async ({ domain }) => certificate(domain, `new-${domain}`, 90 * DAY),
   installCertificate: async ({ domain }) => ({ backup: `/etc/nginx/tls/${domain}.previous` }),

@@ -32,7 +32,6 @@ export interface ProvisionConfig {
 const USER = /^[a-z_][a-z0-9_-]{0,30}$/;
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]{1,100}$/;
 const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 function bad(env: Environment, what: string): never {
   throw ApplicationFailure.nonRetryable(`${env.environment}: vars.provision.${what}`, FailureType.BadInventory);
@@ -65,7 +64,6 @@ export function provisionConfig(envName: string): ProvisionConfig {
   for (const [n, v] of Object.entries(names)) if (!SQL_NAME.test(v)) bad(env, `${n} ${JSON.stringify(v)} is not a plain lower-case name`);
   const databasePasswordSecret = String(p.databasePasswordSecret ?? 'dbPassword');
   if (!env.secrets[databasePasswordSecret]) bad(env, `databasePasswordSecret: no secret ${databasePasswordSecret}`);
-  const domains = list(env, env.vars.domains ?? [], 'domains', (v): v is string => typeof v === 'string' && DOMAIN.test(v));
   const appDir = stringVar(env, 'appDir');
   if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes('..')) bad(env, `appDir ${appDir} is not a plain absolute path`);
   return {
@@ -80,8 +78,9 @@ export function provisionConfig(envName: string): ProvisionConfig {
     ...names,
     databasePasswordSecret,
     appDir,
-    appPort: Number(env.vars.appPort ?? 8000),
-    domains,
-    acmeWebroot: String(env.vars.acmeWebroot ?? '/var/www/letsencrypt'),
+    // Typed and defaulted where the inventory is read (src/inventory.ts, Vars).
+    appPort: env.vars.appPort,
+    domains: env.vars.domains,
+    acmeWebroot: env.vars.acmeWebroot,
   };
 }
