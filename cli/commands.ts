@@ -102,7 +102,7 @@ const status: Command = async (args, connect) => {
   const result = await withRun(runId, () => readStatus(client, client.workflow.getHandle(runId)));
   if (values.json) printJson(result);
   else {
-    console.log(result.progress ? formatProgress(runId, result.progress) : `${runId}: ${result.status}`);
+    console.log(result.progress ? formatProgress(runId, result.progress, runUrl(client.options.namespace, runId)) : `${runId}: ${result.status}`);
     console.log(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`);
   }
   return 0;

@@ -10,7 +10,7 @@ import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { maskSecrets, type RunInput, type RunProgress } from '../common/shared';
 import { readStatus } from './progress';
 import { formatDuration } from '../common/duration';
-import { approvalText, failureDecisionText } from './render';
+import { progressLines } from '../common/progress-view';
 
 /** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
 export interface ServerEvent {
@@ -157,11 +157,6 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
   }
 }
 
-function span(startedAt: string, endedAt: string | undefined): string {
-  if (!endedAt) return `from ${startedAt} (not ended)`;
-  return `${startedAt} → ${endedAt} (${formatDuration(Date.parse(endedAt) - Date.parse(startedAt))})`;
-}
-
 /** The audit trail as text: who started it and how, the decisions, the steps and undos, then the server's events. */
 export function formatAuditTrail(t: AuditTrail): string[] {
   const p = t.progress;
@@ -175,24 +170,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
     lines.push(`  (no record from the run itself: ${why}; what the server recorded follows)`);
   } else {
     lines.push(`  (record from the ${t.recordFrom})`);
-    if (p.reason) lines.push(`  reason: ${p.reason}`);
-    lines.push('  steps:');
-    for (const st of p.steps) lines.push(`    ${st.name}: ${st.status}, ${span(st.startedAt, st.endedAt)}${st.error ? ` (${st.error})` : ''}`);
-    if (!p.steps.length) lines.push('    (none)');
-    if (p.gates.length) lines.push('  gates:');
-    for (const g of p.gates) {
-      lines.push(`    ${g.name}: ${g.outcome ?? 'open'}, ${span(g.openedAt, g.closedAt)}; ${g.required} of ${g.approvers.join(', ')}${g.notified ? `; notice ${g.notified}` : ''}`);
-    }
-    if (p.approvals.length) lines.push('  decisions:');
-    for (const a of p.approvals) lines.push(`    ${approvalText(a)}`);
-    for (const g of p.failureGates ?? []) {
-      lines.push(`  failure gate at ${g.step}: ${g.outcome ?? 'open'}, ${span(g.openedAt, g.closedAt)}`);
-      for (const d of g.decisions) lines.push(`    ${failureDecisionText(d)}`);
-    }
-    if (p.compensations.length) lines.push('  undos:');
-    for (const c of p.compensations) lines.push(`    ${c.step}: ${c.status}, ${span(c.startedAt, c.endedAt)}${c.error ? ` (${c.error})` : ''}`);
-    for (const k of p.settled) lines.push(`  settled at ${k.at} (${k.why}): ${k.steps.join(', ') || '(nothing)'} kept whatever happens after`);
-    if (p.leftToUndo.length) lines.push(`  LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}`);
+    // The run's record as status and watch show it, with when each thing started and ended; the header is ours.
+    lines.push(...progressLines(p, { runId: t.runId, decide: 'none', times: 'span' }).slice(1).map((l) => l.text));
   }
   lines.push('  server events:');
   for (const e of t.events) {

@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { RunProgress } from '../common/shared';
 import { readStatus, retryText, type RunStatus } from './progress';
-import { progressLines, type Line } from './render';
+import { progressLines, type Line } from '../common/progress-view';
 
 export type WatchMode = 'tty' | 'lines' | 'json';
 
@@ -101,12 +101,12 @@ class TtyView implements View {
   ) {}
 
   show(status: RunStatus): void {
-    const lines = status.progress ? progressLines(this.runId, status.progress, { url: this.url, now: Date.now() }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
+    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url, now: Date.now() }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
     this.draw([...lines, ...noteLines(status), { key: 'hint', text: '(watching; Ctrl-C stops watching, not the run)' }]);
   }
 
   end(status: RunStatus, exitCode: number): void {
-    const lines = status.progress ? progressLines(this.runId, status.progress, { url: this.url }) : [];
+    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [];
     // The last frame is not redrawn, so it may scroll: all of it is shown.
     this.draw([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }], true);
   }
@@ -139,12 +139,12 @@ class LinesView implements View {
   ) {}
 
   show(status: RunStatus): void {
-    const lines = status.progress ? progressLines(this.runId, status.progress, { url: this.url }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
+    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
     this.print([...lines, ...noteLines(status)]);
   }
 
   end(status: RunStatus, exitCode: number): void {
-    const lines = status.progress ? progressLines(this.runId, status.progress, { url: this.url }) : [];
+    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [];
     this.print([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }]);
   }
 

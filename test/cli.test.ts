@@ -56,7 +56,8 @@ describe('runbook CLI', function () {
 
       const status = await runbookCli(['status', runId]);
       assert.match(status.stdout, /WAITING_APPROVAL/);
-      assert.match(status.stdout, new RegExp(`runbook approve ${runId} --as <approver>`));
+      // The same view as watch: the gate, then who may approve (not the initiator) and how.
+      assert.match(status.stdout, new RegExp(`⏸ gate go-ahead: waiting .*\\n +approve: runbook approve ${runId} --as (alice|bob) `));
 
       const selfApproval = await runbookCli(['approve', runId, '--as', 'operator', '--json']);
       assert.equal(selfApproval.code, 1);

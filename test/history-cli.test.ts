@@ -48,7 +48,7 @@ describe('runbook history', function () {
     assert.deepEqual(trail.events.find((e) => e.what === 'signal approval')?.detail, { approver: 'mallory', decision: 'approve', comment: 'me too' });
 
     assert.match(text, new RegExp(`^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `));
-    assert.match(text, new RegExp(`prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n    announce: done, ${ISO} → ${ISO} \\(\\S+\\)`));
+    assert.match(text, new RegExp(`✓ step prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ✓ step announce: done, ${ISO} → ${ISO} \\(\\S+\\)`));
     assert.match(text, new RegExp(`go-ahead: approved, ${ISO} → ${ISO} \\(\\S+\\); 1 of alice, bob`));
     assert.match(text, new RegExp(`REFUSED approve by mallory at go-ahead ${ISO} via signal: "me too" \\(mallory is not an approver for test\\)`));
     assert.match(text, new RegExp(`approved by alice at go-ahead ${ISO} via update: "checked the plan"`));
@@ -76,8 +76,8 @@ describe('runbook history', function () {
     assert.doesNotMatch(text, /hunter2/);
     assert.match(text, new RegExp(`^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`));
     assert.match(text, /reason: .*exited with 1/);
-    assert.match(text, new RegExp(`first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n    second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`));
-    assert.match(text, new RegExp(`undos:\\n    second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n    first: done, ${ISO} → ${ISO} \\(\\S+\\)`));
+    assert.match(text, new RegExp(`↩ step first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↩ step second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`));
+    assert.match(text, new RegExp(`↺ undo second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↺ undo first: done, ${ISO} → ${ISO} \\(\\S+\\)`));
     assert.match(text, /activity runStepCommand failed: ".*exited with 1/);
   });
 

@@ -147,7 +147,8 @@ describe('smoke runbook on the real server', function () {
           { event: 'approval_requested', runId: handle.workflowId, gate: 'go-ahead', required: 2, approvers: ['alice', 'bob', 'carol'], deadline: waiting.gate?.deadline },
         );
         const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-        assert.match(currentDetails, /gate \*\*go-ahead\*\*: 0\/2 approvals from alice, bob, carol/);
+        // The Web UI's details are the status view in Markdown, with the signal to send.
+        assert.match(currentDetails, /- ⏸ gate go-ahead: waiting for 2 approval\(s\) from alice, bob, carol until .*\n  - 0\/2 approvals so far; to decide, send the signal `approval`/);
         const history = JSON.stringify(await handle.fetchHistory());
         assert.ok(!history.includes('token=abc'), 'the webhook URL stays on the worker');
         await handle.cancel();
