@@ -69,7 +69,7 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   // What landed on the store is what passed through the worker, or the backup is not kept.
   const written = await storedSha256(store, files.partialDump);
   if (written !== piped.sha256) {
-    throw ApplicationFailure.retryable(`${store.host}: ${files.partialDump} has sha256 ${written} but ${piped.sha256} was sent`, 'ChecksumMismatch');
+    throw ApplicationFailure.retryable(`${store.host}: ${files.partialDump} has sha256 ${written} but ${piped.sha256} was sent`, FailureType.ChecksumMismatch);
   }
   const manifest: Manifest = { name, env: h.env, database, createdAt, bytes: piped.bytes, sha256: piped.sha256, rowCounts: counts };
   await finishBackup(store, manifest);

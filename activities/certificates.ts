@@ -41,7 +41,7 @@ export async function servedCertificates({ env }: { env: string }): Promise<Serv
     try {
       served.push({ domain, ...facts(await servedCertificate(address, HTTPS_PORT, domain)) });
     } catch (err) {
-      throw ApplicationFailure.retryable(`${env}: ${(err as Error).message}`, 'TlsUnreachable');
+      throw ApplicationFailure.retryable(`${env}: ${(err as Error).message}`, FailureType.TlsUnreachable);
     }
   }
   return served;
@@ -79,7 +79,7 @@ export async function obtainCertificate({ env, runId, domain }: { env: string; r
     const when = failure.retryAfter ? ` (retry after ${failure.retryAfter})` : '';
     throw ApplicationFailure.nonRetryable(`${target.name}: the ACME server ${directory} refused ${domain}: rate limited${when}: ${shown}`, FailureType.AcmeRateLimited);
   }
-  throw ApplicationFailure.retryable(`${target.name}: certbot could not obtain a certificate for ${domain} (exit ${result.exitCode}): ${shown}`, 'AcmeFailed');
+  throw ApplicationFailure.retryable(`${target.name}: certbot could not obtain a certificate for ${domain} (exit ${result.exitCode}): ${shown}`, FailureType.AcmeFailed);
 }
 
 /** Checks what certbot obtained before anything serves it (see tls/certificate-check.ts). */
@@ -92,7 +92,7 @@ export async function checkObtainedCertificate({ env, domain, servedFingerprint 
   try {
     return checkCertificate({ fullchain, keyPublicPem, domain, servedFingerprint, now: new Date() });
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${target.name}: ${(err as Error).message}`, 'BadCertificate');
+    throw ApplicationFailure.nonRetryable(`${target.name}: ${(err as Error).message}`, FailureType.BadCertificate);
   }
 }
 
@@ -178,7 +178,7 @@ export async function expectServedCertificate({ env, domain, fingerprint }: { en
   knownDomain(domains, domain);
   const served = facts(await servedCertificate(address, HTTPS_PORT, domain));
   if (served.fingerprint !== fingerprint) {
-    throw ApplicationFailure.retryable(`${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), not the new certificate ${fingerprint}`, 'WrongCertificate');
+    throw ApplicationFailure.retryable(`${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), not the new certificate ${fingerprint}`, FailureType.WrongCertificate);
   }
   return { domain, ...served };
 }

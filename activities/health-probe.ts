@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Environment } from '../src/inventory';
 import { runOn } from './ssh/run';
 import type { SshTarget } from './ssh/target';
+import { FailureType } from '../common/failure-types';
 
 /** curl's exit codes for "nothing answered (yet)": refused, timed out, empty reply, reset. */
 const NO_ANSWER = [7, 28, 52, 56];
@@ -43,14 +44,14 @@ export function expectServing(answer: HealthAnswer, commit: string, where: strin
   const { status, body } = answer;
   // Where the check ran and what it was answered: shown at a failure gate.
   const details = { ...(host ? { host } : {}), outputTail: body.slice(-1000) };
-  if (status !== 200) throw ApplicationFailure.retryable(`${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`, 'Unhealthy', details);
+  if (status !== 200) throw ApplicationFailure.retryable(`${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`, FailureType.Unhealthy, details);
   let health: { version?: string; commit?: string };
   try {
     health = JSON.parse(body);
   } catch {
-    throw ApplicationFailure.retryable(`${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`, 'Unhealthy', details);
+    throw ApplicationFailure.retryable(`${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`, FailureType.Unhealthy, details);
   }
-  if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, 'WrongVersion', details);
+  if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, FailureType.WrongVersion, details);
   return { version: String(health.version), commit: health.commit };
 }
 

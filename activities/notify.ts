@@ -20,9 +20,9 @@ export async function postJson(url: string, body: unknown): Promise<void> {
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    throw ApplicationFailure.retryable(`webhook unreachable: ${(err as Error).message}`, 'WebhookFailed');
+    throw ApplicationFailure.retryable(`webhook unreachable: ${(err as Error).message}`, FailureType.WebhookFailed);
   }
-  if (!response.ok) throw ApplicationFailure.retryable(`webhook answered ${response.status}`, 'WebhookFailed');
+  if (!response.ok) throw ApplicationFailure.retryable(`webhook answered ${response.status}`, FailureType.WebhookFailed);
 }
 
 /** Returns false when the environment has no approval webhook. */

@@ -126,7 +126,7 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
     throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, FailureType.CommandFailed);
   });
   ended.catch(() => undefined);
-  const within = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: ${what} took over ${ms / 60_000} minutes`, 'CommandTimedOut')), ms).unref());
+  const within = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: ${what} took over ${ms / 60_000} minutes`, FailureType.CommandTimedOut)), ms).unref());
   try {
     await Promise.race([snapshotSeen, ended, within(60_000, 'exporting a snapshot')]);
   } catch (err) {

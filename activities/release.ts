@@ -28,7 +28,7 @@ export async function resolveRef(input: HostInput & { ref: string }): Promise<st
     const found = await runOn(target, [...git, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { okExitCodes: [0, 1, 128] });
     if (found.exitCode === 0) return found.stdout.trim();
   }
-  throw ApplicationFailure.nonRetryable(`ref ${JSON.stringify(input.ref)} names no commit in the application's repository`, 'UnknownRef');
+  throw ApplicationFailure.nonRetryable(`ref ${JSON.stringify(input.ref)} names no commit in the application's repository`, FailureType.UnknownRef);
 }
 
 /** The commit checked out on the host (what it would serve once started). */

@@ -120,7 +120,7 @@ export async function checkHealthThroughLb({ env }: { env: string }): Promise<{ 
   const answer = await probeHealth(resolveTarget({ env, host: lb }), lbHealthUrl(e));
   if (answer.status !== 200 || !databaseOk(answer)) {
     const database = databaseOk(answer) ? 'ok' : 'not ok';
-    throw ApplicationFailure.retryable(`${env}: ${answer.url} through the load balancer answered ${answer.status} (database: ${database})`, 'Unhealthy');
+    throw ApplicationFailure.retryable(`${env}: ${answer.url} through the load balancer answered ${answer.status} (database: ${database})`, FailureType.Unhealthy);
   }
   return { status: answer.status };
 }

@@ -26,6 +26,27 @@ export const FailureType = {
   /** The load balancer points at no web host of the inventory. */
   UnknownUpstream: 'UnknownUpstream',
   BadCiphertext: 'BadCiphertext',
+  AcmeFailed: 'AcmeFailed',
+  BadCertificate: 'BadCertificate',
+  ChecksumMismatch: 'ChecksumMismatch',
+  /** A command on a host ran past its time limit (and was killed). */
+  CommandTimedOut: 'CommandTimedOut',
+  /** The ops user cannot log in and sudo: provisioning stops before locking root out. */
+  OpsLoginFailed: 'OpsLoginFailed',
+  ProvisionScript: 'ProvisionScript',
+  SshConnectionLost: 'SshConnectionLost',
+  SshUnreachable: 'SshUnreachable',
+  TlsUnreachable: 'TlsUnreachable',
+  /** The app's health page did not answer 200 (retried: a starting app may take a moment). */
+  Unhealthy: 'Unhealthy',
+  /** A payload sealed with a key this key ring does not have. */
+  UnknownCodecKey: 'UnknownCodecKey',
+  /** A git ref names no commit of the application repository. */
+  UnknownRef: 'UnknownRef',
+  WebhookFailed: 'WebhookFailed',
+  WrongCertificate: 'WrongCertificate',
+  /** The app answers, but serves another commit than the one expected. */
+  WrongVersion: 'WrongVersion',
   /** A signed environment's start was unsigned or badly signed: the run held nothing and changed nothing. */
   StartRefused: 'StartRefused',
   /** A decision's signature did not prove it (recorded as refused; the CLI's update fails with why). */

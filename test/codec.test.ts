@@ -11,6 +11,7 @@ import { AesGcmCodec, ENCODING, KEY_ID_KEY } from '../src/codec/aes-gcm-codec';
 import { createKeysFile, loadKeyRing, parseKeyRing, readKeyRing, rotateKeysFile, KeyRingError, type KeyRing } from '../src/codec/keys';
 import { startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
 import { payloadToJson } from '../src/codec/payload-json';
+import { FailureType } from '../common/failure-types';
 
 const text = new TextDecoder();
 
@@ -62,7 +63,7 @@ describe('payload codec (AES-256-GCM)', function () {
     const [sealedAfter] = await codec.encode([payloadOf(secretInput)]);
     assert.equal(text.decode(sealedAfter.metadata![KEY_ID_KEY]!), '2026-11');
     const failure = await refusal(new AesGcmCodec(old).decode([sealedAfter]));
-    assert.equal(failure.type, 'UnknownCodecKey');
+    assert.equal(failure.type, FailureType.UnknownCodecKey);
     assert.match(failure.message, /key "2026-11", which this key ring does not have/);
   });
 

@@ -13,6 +13,7 @@ import { resolveTarget } from '../activities/ssh/target';
 import { REDACTED } from '../activities/ssh/redact';
 import type { HostOutcome } from '../workflows/kernel';
 import { testClient, uniqueQueue, withWorker } from './helpers';
+import { FailureType } from '../common/failure-types';
 
 const HOSTS = ['web-blue', 'web-green', 'db', 'lb', 'fresh'];
 const on = (host: string, argv: string[], extra: Partial<Parameters<typeof runCommand>[0]> = {}) => runCommand({ env: 'local', host, argv, ...extra });
@@ -94,7 +95,7 @@ describe('SSH activity layer on the test bed', function () {
   it('kills the command on the host when it times out', async function () {
     const marker = String(300 + Math.floor(Math.random() * 600));
     const timedOut = await failureOf(on('web-green', ['sleep', marker], { timeoutMs: 1000 }));
-    assert.equal(timedOut.type, 'CommandTimedOut');
+    assert.equal(timedOut.type, FailureType.CommandTimedOut);
     assert.deepEqual(hostProcesses('web-green').filter((p) => p.args === `sleep ${marker}`), []);
   });
 
@@ -135,7 +136,7 @@ describe('SSH activity layer on the test bed', function () {
     assert.ok(sessions.length > 0, `no sshd session process on web-green: ${JSON.stringify(hostProcesses('web-green'))}`);
     for (const s of sessions) process.kill(s.pid, 'SIGKILL');
     const lost = await failureOf(running);
-    assert.equal(lost.type, 'SshConnectionLost');
+    assert.equal(lost.type, FailureType.SshConnectionLost);
     assert.equal(lost.nonRetryable, false, 'a lost connection is worth a retry');
 
     const again = await runOn(target, ['cat', '/etc/hostname']);

@@ -8,6 +8,7 @@ import { environment } from '../env-vars';
 import { provisionConfig } from './config';
 import { ensureFile, restoreFile } from './files';
 import { merge, onHost, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
+import { FailureType } from '../../common/failure-types';
 
 const SSHD_HARDENING = '/etc/ssh/sshd_config.d/01-runbook-hardening.conf';
 
@@ -108,7 +109,7 @@ export async function verifyOpsLogin({ env, host }: { env: string; host: string 
     const who = await runOn(target, ['sudo', '-n', 'id', '-un'], { retryable: false, timeoutMs: 15_000 });
     if (who.stdout.trim() !== 'root') throw new Error(`sudo gave ${who.stdout.trim()}, not root`);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): root and password logins stay as they are`, 'OpsLoginFailed');
+    throw ApplicationFailure.nonRetryable(`${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): root and password logins stay as they are`, FailureType.OpsLoginFailed);
   }
   return { login: opsUser };
 }

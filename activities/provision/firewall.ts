@@ -6,6 +6,7 @@ import { provisionConfig } from './config';
 import { ensureFile, restoreFile } from './files';
 import { merge, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
 import { ensureRunning, putServiceBack } from './services';
+import { FailureType } from '../../common/failure-types';
 
 // $1 record dir, $2... ports. The previous /etc/ufw and whether ufw was active are kept the
 // first time this run changes them.
@@ -54,7 +55,7 @@ const JAIL = '/etc/fail2ban/jail.d/runbook-sshd.local';
 /** The address this worker reaches the host from, as the host sees it. */
 async function controlAddress(ref: ProvisionRef): Promise<string> {
   const seen = (await runOn(resolveTarget(ref), ['printenv', 'SSH_CONNECTION'])).stdout.split(' ')[0]?.trim() ?? '';
-  if (!/^[0-9a-fA-F.:]{2,45}$/.test(seen)) throw ApplicationFailure.nonRetryable(`cannot tell which address we connect from (SSH_CONNECTION=${JSON.stringify(seen)})`, 'ProvisionScript');
+  if (!/^[0-9a-fA-F.:]{2,45}$/.test(seen)) throw ApplicationFailure.nonRetryable(`cannot tell which address we connect from (SSH_CONNECTION=${JSON.stringify(seen)})`, FailureType.ProvisionScript);
   return seen;
 }
 

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { markerPath } from '../ssh/once';
 import { runOn, type CommandResult, type RunOptions } from '../ssh/run';
 import { resolveTarget } from '../ssh/target';
+import { FailureType } from '../../common/failure-types';
 
 export interface ProvisionRef {
   env: string;
@@ -47,7 +48,7 @@ export function script(ref: ProvisionRef, body: string, args: readonly string[],
 /** The last line a script printed: scripts end by saying `changed` or `unchanged`. */
 export function outcome(result: CommandResult, detail?: string): StepOutcome {
   const last = result.stdout.trim().split('\n').pop() ?? '';
-  if (last !== 'changed' && last !== 'unchanged') throw ApplicationFailure.nonRetryable(`unexpected script output: ${JSON.stringify(last)}`, 'ProvisionScript');
+  if (last !== 'changed' && last !== 'unchanged') throw ApplicationFailure.nonRetryable(`unexpected script output: ${JSON.stringify(last)}`, FailureType.ProvisionScript);
   return { changed: last === 'changed', detail };
 }
 

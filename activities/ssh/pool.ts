@@ -94,7 +94,7 @@ export class SshPool {
       if (/authentication methods failed|All configured authentication/i.test(message)) {
         throw ApplicationFailure.nonRetryable(`${target.name}: ${target.username}@${target.address} refused our key`, FailureType.SshAuthFailed);
       }
-      throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, 'SshUnreachable');
+      throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, FailureType.SshUnreachable);
     }
     // Commands are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm
     // holds each small write until the peer's delayed ACK (~40 ms), per command.

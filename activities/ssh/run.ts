@@ -64,7 +64,7 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
 
   let stop: (reason: Error) => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
-  const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`, 'CommandTimedOut')), timeoutMs);
+  const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`, FailureType.CommandTimedOut)), timeoutMs);
   const heartbeat = ctx ? setInterval(() => ctx.heartbeat({ host: target.name, outputTail: redact(tail(stdout + stderr(), 5, 500), secrets) }), HEARTBEAT_MS) : undefined;
   const onCancel = () => stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
@@ -95,7 +95,7 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
     if (result.code === null) {
       // The channel closed without an exit status: the connection (or sshd) went away.
       pool.forget(target);
-      throw ApplicationFailure.retryable(`${target.name}: connection lost while running ${shown}${result.signal ? ` (signal ${result.signal})` : ''}`, 'SshConnectionLost');
+      throw ApplicationFailure.retryable(`${target.name}: connection lost while running ${shown}${result.signal ? ` (signal ${result.signal})` : ''}`, FailureType.SshConnectionLost);
     }
     const out: CommandResult = { stdout: redact(stdout, secrets), stderr: redact(stderr(), secrets), exitCode: result.code };
     if (!(options.okExitCodes ?? [0]).includes(result.code)) {

@@ -35,7 +35,7 @@ export class AesGcmCodec implements PayloadCodec {
       const keyId = fromUtf8.decode(payload.metadata![KEY_ID_KEY] ?? new Uint8Array());
       const key = this.ring.keys.get(keyId);
       // Non-retryable: no retry finds a key that is not in the ring, nor repairs ciphertext.
-      if (!key) throw ApplicationFailure.nonRetryable(`payload encrypted with key ${JSON.stringify(keyId)}, which this key ring does not have (RUNBOOK_CODEC_KEYS)`, 'UnknownCodecKey');
+      if (!key) throw ApplicationFailure.nonRetryable(`payload encrypted with key ${JSON.stringify(keyId)}, which this key ring does not have (RUNBOOK_CODEC_KEYS)`, FailureType.UnknownCodecKey);
       const decoded = temporal.api.common.v1.Payload.decode(open(key, keyId, payload.data ?? new Uint8Array()));
       return { metadata: decoded.metadata, data: decoded.data };
     });

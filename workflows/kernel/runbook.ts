@@ -66,7 +66,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'REFUSED');
     countRunEnded(progress);
     await condition(allHandlersFinished);
-    throw ApplicationFailure.create({ type: 'EnvironmentLocked', message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
+    throw ApplicationFailure.create({ type: FailureType.EnvironmentLocked, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
   }
   admission = { admitted: true };
 
@@ -109,7 +109,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     const result: RunResult = { state: progress.state, progress };
     const left = progress.leftToUndo.length ? `; left to undo by hand: ${progress.leftToUndo.join(', ')}` : '';
     throw ApplicationFailure.create({
-      type: progress.state === 'COMPENSATED' ? 'RunbookCompensated' : 'RunbookFailedCompensation',
+      type: progress.state === 'COMPENSATED' ? FailureType.RunbookCompensated : FailureType.RunbookFailedCompensation,
       message: `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
       nonRetryable: true,
       details: [result],
