@@ -1,7 +1,7 @@
 // Approval gates: a run pauses until enough approvers say yes, anyone says no, or time runs out.
-// Decisions come as a signal (what the Web UI sends) or an update (what the CLI sends, so a
-// refusal reaches the caller before anything is recorded).
-import { ApplicationFailure, condition, patched, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+// Decisions are taken as at failure gates (./decisions.ts): bounded, four eyes, signed where the
+// run is, as a signal (the Web UI) or an update (the CLI, so a refusal reaches the caller).
+import { condition, patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../../activities';
 import { stepActivities } from './activities';
 import {
@@ -15,8 +15,8 @@ import {
 } from '../../common/shared';
 import { countGateOpened, recordGateWait } from './metrics';
 import { now, showProgress } from './progress';
-import { FailureType } from '../../common/failure-types';
-import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
+import { Decisions } from './decisions';
+import type { RunIdentity } from './identity';
 
 /** Ends the run's forward path: it is compensated, not retried. */
 export class GateClosed extends Error {
@@ -31,55 +31,36 @@ export class GateClosed extends Error {
 
 const { notifyApprovers } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 
-const MAX_NAME = 100;
-const MAX_COMMENT = 2000;
-
 export class Approvals {
   constructor(
     private readonly progress: RunProgress,
     private readonly policy: ApprovalPolicy,
     private readonly identity: RunIdentity,
   ) {
-    setHandler(approvalSignal, async (input) => {
-      const refused = this.refusal(input);
-      if (refused || this.identity.mode !== 'signed') {
-        this.record(input, 'signal', refused);
-        return;
-      }
-      await this.decideSigned(input, 'signal');
-    });
-    setHandler(
-      approveUpdate,
-      async (input) => {
-        if (this.identity.mode !== 'signed') return this.record(input, 'update', undefined);
-        const record = await this.decideSigned(input, 'update');
-        // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
-        if (record.refused) throw ApplicationFailure.create({ type: FailureType.DecisionRefused, message: record.refused, nonRetryable: true });
-        return record;
-      },
+    // Registers the signal and the update approvers decide with.
+    new Decisions<ApprovalInput, ApprovalRecord>(
       {
-        validator: (input) => {
-          const refused = this.refusal(input);
-          if (refused) throw new Error(refused);
+        signal: approvalSignal,
+        update: approveUpdate,
+        who: 'approver',
+        shape: '{"approver": "...", "decision": "approve" | "reject", "comment": "..."}',
+        openGate: () => {
+          const gate = this.progress.gate;
+          return gate ? { name: gate.name, nonce: gate.nonce, record: gate, label: gate.name } : 'no approval gate is open';
+        },
+        badDecision: (d) => (d === 'approve' || d === 'reject' ? undefined : 'malformed decision: "decision" must be "approve" or "reject"'),
+        gateRefusal: (input, gate) =>
+          this.counted(gate.name).some((a) => a.approver === input.approver) ? `${input.approver} has already decided at ${gate.name}` : undefined,
+        counted: (gate) => this.counted(gate.name),
+        store: (base, approver) => {
+          const { decision, ...rest } = base;
+          const record: ApprovalRecord = { gate: this.progress.gate?.name ?? '', approver, decision: decision as ApprovalRecord['decision'], ...rest };
+          this.progress.approvals.push(record);
+          return record;
         },
       },
+      { progress, approvers: policy.approvers, identity },
     );
-  }
-
-  /** Records a signed decision once the worker has checked its signature over the open gate. */
-  private async decideSigned(input: ApprovalInput, via: ApprovalRecord['via']): Promise<ApprovalRecord> {
-    const gate = this.progress.gate!;
-    const proof = await proveDecision({ ...input, action: input.decision, gate: gate.name, nonce: gate.nonce ?? '', by: input.approver });
-    // From here on synchronous: no other decision is handled between these checks and the record.
-    return this.record(input, via, undefined, this.stillValid(proof, gate, input));
-  }
-
-  private stillValid(proof: Proof, gate: GateRecord, input: ApprovalInput): Proof {
-    if ('refused' in proof) return proof;
-    if (this.progress.gate !== gate) return { refused: `${gate.name} closed while the signature was checked` };
-    const decided = [...this.progress.approvals, ...(this.progress.failureGates ?? []).flatMap((g) => g.decisions)];
-    const refused = this.refusal(input) ?? keyRefusal(proof, this.identity, decided, this.counted(gate.name));
-    return refused ? { refused } : proof;
   }
 
   /** Waits at gate `name`; returns when approved, throws GateClosed when rejected or expired. */
@@ -138,41 +119,6 @@ export class Approvals {
       (sent) => (gate.notified = sent ? 'sent' : 'no webhook configured'),
       (err) => (gate.notified = `failed: ${(err as Error).message}`),
     );
-  }
-
-  /** Why a decision cannot be counted, or undefined when it can. */
-  private refusal(input: unknown): string | undefined {
-    const gate = this.progress.gate;
-    if (!gate) return 'no approval gate is open';
-    if (typeof input !== 'object' || input === null) return 'malformed decision: expected {"approver": "...", "decision": "approve" | "reject", "comment": "..."}';
-    const { approver, decision, comment } = input as Record<string, unknown>;
-    if (typeof approver !== 'string' || approver.trim() === '' || approver.length > MAX_NAME) return 'malformed decision: "approver" must be a name';
-    if (decision !== 'approve' && decision !== 'reject') return 'malformed decision: "decision" must be "approve" or "reject"';
-    if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) return 'malformed decision: "comment" must be text';
-    if (approver === this.progress.initiator) return `${approver} started this run and cannot also decide on it (four eyes)`;
-    if (!this.policy.approvers.includes(approver)) return `${approver} is not an approver for ${this.progress.env}`;
-    if (this.counted(gate.name).some((a) => a.approver === approver)) return `${approver} has already decided at ${gate.name}`;
-    if (this.identity.mode === 'signed') return unsignedRefusal(decision, input as ApprovalInput);
-    return undefined;
-  }
-
-  private record(input: ApprovalInput, via: ApprovalRecord['via'], refused: string | undefined, proof?: Proof): ApprovalRecord {
-    const gate = this.progress.gate?.name ?? '';
-    const safe = typeof input === 'object' && input !== null ? input : ({} as ApprovalInput);
-    const record: ApprovalRecord = {
-      gate,
-      approver: typeof safe.approver === 'string' ? safe.approver.slice(0, MAX_NAME) : String(safe.approver),
-      decision: safe.decision,
-      comment: typeof safe.comment === 'string' ? safe.comment.slice(0, MAX_COMMENT) : undefined,
-      at: now(),
-      via,
-      ...(refused ? { refused } : {}),
-      ...(proof && 'refused' in proof ? { refused: proof.refused } : {}),
-      ...(proof && 'key' in proof ? { key: proof.key, signatureId: proof.signatureId } : {}),
-    };
-    this.progress.approvals.push(record);
-    showProgress(this.progress);
-    return record;
   }
 
   private counted(gate: string): ApprovalRecord[] {

@@ -3,7 +3,7 @@
 // approver decides: retry the step (after fixing its cause), roll back, or skip it. Decisions
 // follow the approval rules (approvers only, four eyes) and come as a signal (the Web UI) or an
 // update (the CLI, so a refusal reaches the caller); refused signals are recorded.
-import { ApplicationFailure, condition, setHandler, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, condition, uuid4 } from '@temporalio/workflow';
 import {
   decideFailureUpdate,
   FAILURE_DECISIONS,
@@ -17,9 +17,10 @@ import {
   type RunInput,
   type RunProgress,
 } from '../../common/shared';
-import { now, setState, showProgress } from './progress';
+import { now, setState } from './progress';
 import { FailureType } from '../../common/failure-types';
-import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
+import { Decisions } from './decisions';
+import type { RunIdentity } from './identity';
 
 /** Ends the run's forward path after a failed step: it is compensated, not retried. */
 export class FailureGateClosed extends Error {
@@ -34,8 +35,6 @@ export class FailureGateClosed extends Error {
   }
 }
 
-const MAX_NAME = 100;
-const MAX_COMMENT = 2000;
 const MAX_TAIL = 1000;
 
 /** The run's failure policy, checked before anything runs: a malformed one fails the run at once. */
@@ -61,48 +60,38 @@ export function failurePolicy(input: RunInput): OnFailure {
 export class FailureGates {
   constructor(
     private readonly progress: RunProgress,
-    private readonly input: RunInput,
+    input: RunInput,
     private readonly onFailure: OnFailure,
     private readonly identity: RunIdentity,
   ) {
     // Registered whatever the policy, so a decision sent to a `compensate` run is refused and recorded.
-    setHandler(failureDecisionSignal, async (decision) => {
-      const refused = this.refusal(decision);
-      if (refused || this.identity.mode !== 'signed') this.record(decision, 'signal', refused);
-      else await this.decideSigned(decision, 'signal');
-    });
-    setHandler(
-      decideFailureUpdate,
-      async (decision) => {
-        if (this.identity.mode !== 'signed') return this.record(decision, 'update', undefined);
-        const record = await this.decideSigned(decision, 'update');
-        // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
-        if (record.refused) throw ApplicationFailure.create({ type: FailureType.DecisionRefused, message: record.refused, nonRetryable: true });
-        return record;
-      },
+    new Decisions<FailureDecisionInput, FailureDecisionRecord>(
       {
-        validator: (decision) => {
-          const refused = this.refusal(decision);
-          if (refused) throw new Error(refused);
+        signal: failureDecisionSignal,
+        update: decideFailureUpdate,
+        who: 'by',
+        shape: '{"decision": "retry" | "rollback" | "skip", "by": "...", "comment": "..."}',
+        openGate: () => {
+          const gate = this.progress.failureGate;
+          if (!gate) return this.asks ? 'no failure gate is open' : 'this run rolls back on failure (policy compensate): it has no failure gate';
+          return { name: gate.step, nonce: gate.nonce, record: gate, label: `the failure gate of ${gate.step}` };
+        },
+        badDecision: (d) =>
+          (FAILURE_DECISIONS as readonly unknown[]).includes(d) ? undefined : 'malformed decision: "decision" must be "retry", "rollback" or "skip"',
+        gateRefusal: (decision) => this.gateRefusal(decision),
+        // A failure gate follows one decision: once one is taken, any other is refused before the key is looked at.
+        counted: () => [],
+        store: (base, by) => {
+          const gate = this.progress.failureGate;
+          const { decision, ...rest } = base;
+          const record = { step: gate?.step ?? '', decision: decision as FailureDecision, by, ...rest };
+          if (gate) gate.decisions.push(record);
+          else (this.progress.strayDecisions ??= []).push(record);
+          return record;
         },
       },
+      { progress, approvers: input.approval.approvers, identity },
     );
-  }
-
-  /** Records a signed decision once the worker has checked its signature over the open failure gate. */
-  private async decideSigned(input: FailureDecisionInput, via: FailureDecisionRecord['via']): Promise<FailureDecisionRecord> {
-    const gate = this.progress.failureGate!;
-    const proof = await proveDecision({ ...input, action: input.decision, gate: gate.step, nonce: gate.nonce ?? '' });
-    // From here on synchronous: no other decision is handled between these checks and the record.
-    return this.record(input, via, undefined, this.stillValid(proof, gate, input));
-  }
-
-  private stillValid(proof: Proof, gate: FailureGateRecord, input: FailureDecisionInput): Proof {
-    if ('refused' in proof) return proof;
-    if (this.progress.failureGate !== gate) return { refused: `the failure gate of ${gate.step} closed while the signature was checked` };
-    const decided = [...this.progress.approvals, ...(this.progress.failureGates ?? []).flatMap((g) => g.decisions)];
-    const refused = this.refusal(input) ?? keyRefusal(proof, this.identity, decided, []);
-    return refused ? { refused } : proof;
   }
 
   /** Whether failed steps wait for a decision instead of rolling back at once. */
@@ -153,43 +142,14 @@ export class FailureGates {
     }
   }
 
-  /** Why a decision cannot be followed, or undefined when it can. */
-  private refusal(input: unknown): string | undefined {
-    const gate = this.progress.failureGate;
-    if (!gate) return this.asks ? 'no failure gate is open' : 'this run rolls back on failure (policy compensate): it has no failure gate';
-    if (typeof input !== 'object' || input === null) return 'malformed decision: expected {"decision": "retry" | "rollback" | "skip", "by": "...", "comment": "..."}';
-    const { decision, by, comment } = input as Record<string, unknown>;
-    if (typeof by !== 'string' || by.trim() === '' || by.length > MAX_NAME) return 'malformed decision: "by" must be a name';
-    if (!(FAILURE_DECISIONS as readonly unknown[]).includes(decision)) return 'malformed decision: "decision" must be "retry", "rollback" or "skip"';
-    if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) return 'malformed decision: "comment" must be text';
-    if (by === this.input.initiator) return `${by} started this run and cannot also decide on it (four eyes)`;
-    if (!this.input.approval.approvers.includes(by)) return `${by} is not an approver for ${this.input.env}`;
+  /** This gate's own rules: one decision is followed, skip only where allowed and with a reason. */
+  private gateRefusal({ decision, comment }: FailureDecisionInput): string | undefined {
+    const gate = this.progress.failureGate!;
     const taken = followed(gate);
     if (taken) return `the failure gate of ${gate.step} is already decided: ${taken.decision} by ${taken.by}`;
     if (decision === 'skip' && !gate.skippable) return `${gate.step} may not be skipped: retry it or roll back`;
     if (decision === 'skip' && (typeof comment !== 'string' || comment.trim() === '')) return 'skip needs a comment saying why';
-    if (this.identity.mode === 'signed') return unsignedRefusal(decision as FailureDecision, input as FailureDecisionInput);
     return undefined;
-  }
-
-  private record(input: FailureDecisionInput, via: FailureDecisionRecord['via'], refused: string | undefined, proof?: Proof): FailureDecisionRecord {
-    const gate = this.progress.failureGate;
-    const safe = typeof input === 'object' && input !== null ? input : ({} as FailureDecisionInput);
-    const record: FailureDecisionRecord = {
-      step: gate?.step ?? '',
-      decision: safe.decision,
-      by: typeof safe.by === 'string' ? safe.by.slice(0, MAX_NAME) : String(safe.by),
-      comment: typeof safe.comment === 'string' ? safe.comment.slice(0, MAX_COMMENT) : undefined,
-      at: now(),
-      via,
-      ...(refused ? { refused } : {}),
-      ...(proof && 'refused' in proof ? { refused: proof.refused } : {}),
-      ...(proof && 'key' in proof ? { key: proof.key, signatureId: proof.signatureId } : {}),
-    };
-    if (gate) gate.decisions.push(record);
-    else (this.progress.strayDecisions ??= []).push(record);
-    showProgress(this.progress);
-    return record;
   }
 }
 
