@@ -7,7 +7,7 @@ import { prepareRun, startRun } from '../src/start';
 import { taskQueue } from '../src/config';
 import { actor, parse, runbookArg, runIdArg } from './args';
 import { describeOnFailure, retry, rollback, skip } from './decide';
-import { formatProgress, printJson, refusedUpdate, runUrl } from './output';
+import { formatProgress, printJson, refusedUpdate, runsUrl, runUrl } from './output';
 import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
@@ -178,6 +178,7 @@ const list: Command = async (args, connect) => {
   if (values.json) printJson({ runs });
   else if (!runs.length) console.log('no runs');
   else for (const r of runs) console.log(`${r.runId}  ${r.state ?? r.status}  ${r.startTime}`);
+  if (!values.json) console.log(`in the Web UI (runs only): ${runsUrl(client.options.namespace)}`);
   return 0;
 };
 

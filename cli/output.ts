@@ -11,6 +11,14 @@ export function uiUrl(): string {
   return (process.env.RUNBOOK_UI_URL || 'http://localhost:8233').replace(/\/$/, '');
 }
 
+/** The list filter that shows runbook runs only, not the environment locks and schedule firings beside them. */
+export const RUNS_ONLY_QUERY = 'RunbookName IS NOT NULL';
+
+/** The Web UI's workflow list, filtered to runs. */
+export function runsUrl(namespace: string, base = uiUrl()): string {
+  return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(RUNS_ONLY_QUERY)}`;
+}
+
 export function runUrl(namespace: string, runId: string): string {
   return `${uiUrl()}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runId)}`;
 }

@@ -13,7 +13,8 @@ import { connectClient, connectWorker, firstLine } from '../src/temporal';
 import { prepareRun, startRun, type PreparedRun } from '../src/start';
 import { workerOptions } from '../worker/worker-options';
 import { codecForLocalUi, type UiCodec } from '../src/codec/local-codec-server';
-import { runUrl } from '../cli/output';
+import { runsUrl, runUrl } from '../cli/output';
+import { closeWithin } from './close-within';
 import type { RunResult } from '../common/shared';
 
 /** Resolves on the first Ctrl-C or SIGTERM, whatever the demo is doing then. */
@@ -59,6 +60,14 @@ async function main(): Promise<number> {
     }
     process.env.RUNBOOK_UI_URL ??= server.uiUrl;
     console.log(`Web UI on ${server.uiUrl}; ${codec.note}`);
+    // The demo lives and dies with the server it started: a worker polling a dead server would
+    // only retry, holding the codec server's port.
+    const started = codec;
+    void server.died.then(async (how) => {
+      console.error(`demo: the Temporal dev server ${how}: stopping (see ${path.join(local.dataDir, 'server.log')})`);
+      await closeWithin(started.server, 2000);
+      process.exit(1);
+    });
   }
 
   const { connection, namespace } = await connectWorker();
@@ -106,6 +115,7 @@ It now waits at the approval gate "go-ahead". Approve it:
   or in a terminal: npm run runbook -- approve ${run.runId} --as ${approver}
 (reject with "decision": "reject", or: npm run runbook -- reject ${run.runId} --as ${approver} --comment why)
 Follow it: npm run runbook -- watch ${run.runId}    Its audit trail: npm run runbook -- history ${run.runId}
+All runs in the Web UI (runs only, not environment locks): ${runsUrl(namespace)}
 `);
   try {
     const result = (await handle.result()) as RunResult;

@@ -22,6 +22,13 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The server process, when we started one ourselves. */
+  pid?: number;
+  /**
+   * Settles with how the server went (`killed by SIGKILL`, `exited with code 1`) when it ends
+   * without stop() being called; never settles otherwise. Whoever started it stops with it.
+   */
+  died: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +98,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping = false;
+  const died = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+    }),
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   try {
@@ -102,7 +115,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return {
     address,
     uiUrl,
+    pid: child.pid,
+    died,
     stop: async () => {
+      stopping = true;
       process.removeListener('exit', killOnExit);
       await stopChild(child, exited);
     },
@@ -158,5 +174,6 @@ async function startWithSdkDownload(port: number, uiPort: number, options: DevSe
       extraArgs: ['--log-level', 'warn', ...devServerArgs(), ...uiArgs(options)],
     },
   });
-  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, stop: () => env.teardown() };
+  // The SDK's server is its own child: its death is not reported here (died never settles).
+  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, died: new Promise<string>(() => {}), stop: () => env.teardown() };
 }

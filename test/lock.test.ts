@@ -1,7 +1,9 @@
 // One mutating run per environment: a second is refused at once, naming the holder; the
-// environment is free again when the holder ends, however it ends.
+// environment is free again when the holder ends, however it ends; a released lock ends
+// Completed, never Canceled, and the Web UI's runs-only filter does not list locks.
 import { strict as assert } from 'node:assert';
-import { approvalSignal, progressQuery } from '../common/shared';
+import { approvalSignal, environmentLockId, progressQuery } from '../common/shared';
+import { RUNS_ONLY_QUERY } from '../cli/output';
 import { prepareRun, startRun } from '../src/start';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 
@@ -52,6 +54,45 @@ describe('environment lock', function () {
       await next.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'just checking' });
       await assert.rejects(next.result(), (err: Error) => /rejected by bob/.test(String((err.cause as Error | undefined)?.message)));
     });
+  });
+});
+
+describe('environment lock: how a released lock ends', function () {
+  const taskQueue = uniqueQueue('lock-ends');
+
+  async function lockStatus(): Promise<string> {
+    return (await (await testClient()).workflow.getHandle(environmentLockId('locking')).describe()).status.name;
+  }
+
+  it('ends Completed when its run completes, and when its run is cancelled', async function () {
+    await withWorker(taskQueue, async () => {
+      const approved = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(approved, atGate('go-ahead'));
+      assert.equal(await lockStatus(), 'RUNNING');
+      await approved.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
+      await approved.result();
+      assert.equal(await lockStatus(), 'COMPLETED');
+
+      const cancelled = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
+      await waitForProgress(cancelled, atGate('go-ahead'));
+      await cancelled.cancel();
+      await assert.rejects(cancelled.result(), /cancel/i);
+      assert.equal(await lockStatus(), 'COMPLETED');
+    });
+  });
+
+  it('leaves no environment lock Canceled after the runs so far (deploys included), and the runs-only filter lists no lock', async function () {
+    const client = await testClient();
+    // Visibility is eventually consistent: ask again for a few seconds until it holds.
+    const count = async (query: string, holds: (n: number) => boolean = () => true) => {
+      let n = 0;
+      for (let i = 0; i < 50 && !holds((n = (await client.workflow.count(query)).count)); i++) await new Promise((r) => setTimeout(r, 200));
+      return n;
+    };
+    assert.equal(await count(`WorkflowType = 'environmentLock' AND ExecutionStatus = 'Canceled'`), 0);
+    assert.ok((await count(`WorkflowType = 'environmentLock' AND ExecutionStatus = 'Completed'`, (n) => n >= 2)) >= 2, 'released locks are there, Completed');
+    assert.equal(await count(`(${RUNS_ONLY_QUERY}) AND WorkflowType = 'environmentLock'`), 0);
+    assert.ok((await count(RUNS_ONLY_QUERY, (n) => n >= 2)) >= 2);
   });
 });
 

@@ -1,10 +1,14 @@
 // One mutating run per environment. The lock is a child workflow with a fixed id per
 // environment: Temporal refuses a second one while it runs, atomically, and ends it if the
-// holding run dies for any reason.
+// holding run dies for any reason. Released, it ends Completed (a signal it waits for), so the
+// Web UI's list does not fill with cancelled locks; runs from before that cancelled it.
 import {
   CancellationScope,
   condition,
+  defineSignal,
   ParentClosePolicy,
+  patched,
+  setHandler,
   startChild,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
@@ -16,6 +20,9 @@ import { stepActivities } from './activities';
 const { lockHolder } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 
 export type Hold = { release(): Promise<void> } | { heldBy: string };
+
+/** Tells the lock its run is done with the environment: it returns, ending Completed. */
+export const releaseLockSignal = defineSignal('release');
 
 export async function holdEnvironment(env: string): Promise<Hold> {
   // Shielded from the run's own cancellation: the lock is kept while undos run.
@@ -32,10 +39,17 @@ export async function holdEnvironment(env: string): Promise<Hold> {
       );
       const ended = scope.run(() => lock.result()).catch(() => undefined);
       return {
-        release: async () => {
-          scope.cancel();
-          await ended;
-        },
+        // Also called while the run itself is cancelled: the release must still go out.
+        release: () =>
+          CancellationScope.nonCancellable(async () => {
+            if (patched('lock-release-signal')) {
+              // A lock already gone (terminated by hand) has nothing to release.
+              await lock.signal(releaseLockSignal).catch(() => scope.cancel());
+            } else {
+              scope.cancel();
+            }
+            await ended;
+          }),
       };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return { heldBy: await lockHolder({ env }) };
@@ -44,7 +58,11 @@ export async function holdEnvironment(env: string): Promise<Hold> {
   });
 }
 
-/** Holds an environment until its run cancels it (or ends, which terminates it). */
+/** Holds an environment until its run releases it (or ends, which terminates it; older runs cancel it). */
 export async function environmentLock(_input: { env: string }): Promise<void> {
-  await condition(() => false);
+  let released = false;
+  setHandler(releaseLockSignal, () => {
+    released = true;
+  });
+  await condition(() => released);
 }
