@@ -33,19 +33,45 @@ TB_APP_PORT=8000
 # Validity of certificates Pebble issues (seconds): short, so "expires within 30 days" holds.
 TB_CERT_VALIDITY="${TESTBED_CERT_VALIDITY:-604800}"
 
-# name  last-octet  roles(comma)  colour
+# name  last-octet  roles(comma)  colour  group
 TB_HOSTS=(
-  "web-blue 11 web blue"
-  "web-green 12 web green"
-  "db 20 db -"
-  "lb 30 lb -"
-  "fresh 40 - -"
+  "web-blue 11 web blue bed"
+  "web-green 12 web green bed"
+  "db 20 db - bed"
+  "lb 30 lb - bed"
+  "fresh 40 - - bed"
 )
+
+# The fleet (`up --web N`): web-01..web-N on .101 up, each running the app, behind a load
+# balancer of their own (lb-fleet), on a database of their own (`fleet` on db), so a rolling
+# deploy over the fleet never touches what the blue/green tests use. Its size is recorded in
+# the state dir, so `status`, `console` and `down` know it without being told again.
+TB_FLEET_FIRST_OCTET=101
+TB_FLEET_MAX=150
+TB_FLEET_LB_OCTET=31
+TB_FLEET_DATABASE=fleet
+fleet_size_file() { echo "$TB_STATE/fleet-size"; }
+fleet_recorded_size() {
+  local f
+  f=$(fleet_size_file)
+  if [[ -s "$f" && "$(<"$f")" =~ ^[0-9]+$ ]]; then cat "$f"; else echo 0; fi
+}
+fleet_host_name() { printf 'web-%02d' "$1"; }
+# Adds the fleet's hosts to TB_HOSTS (idempotent for one size).
+add_fleet_hosts() {
+  local size=$1 i
+  ((size > 0)) || return 0
+  TB_HOSTS+=("lb-fleet $TB_FLEET_LB_OCTET lb - fleet")
+  for ((i = 1; i <= size; i++)); do
+    TB_HOSTS+=("$(fleet_host_name "$i") $((TB_FLEET_FIRST_OCTET + i - 1)) web - fleet")
+  done
+}
+add_fleet_hosts "$(fleet_recorded_size)"
 
 host_names() { local h; for h in "${TB_HOSTS[@]}"; do echo "${h%% *}"; done; }
 
 host_field() {
-  # host_field NAME INDEX: INDEX 1=octet 2=roles 3=colour
+  # host_field NAME INDEX: INDEX 1=octet 2=roles 3=colour 4=group
   local name=$1 index=$2 h fields
   for h in "${TB_HOSTS[@]}"; do
     read -r -a fields <<<"$h"
@@ -57,11 +83,15 @@ host_field() {
 host_addr() { echo "$TB_SUBNET_PREFIX.$(host_field "$1" 1)"; }
 host_roles() { host_field "$1" 2; }
 host_colour() { host_field "$1" 3; }
+host_group() { host_field "$1" 4; }
+hosts_in_group() { local h; for h in $(host_names); do if [[ "$(host_group "$h")" == "$1" ]]; then echo "$h"; fi; done; }
 host_netns() { echo "rbtb-$1"; }
 # Interface names are limited to 15 characters, so the machine's end is named by octet.
 host_veth() { echo "rbtb$(host_field "$1" 1)"; }
 host_has_role() { [[ ",$(host_roles "$1")," == *",$2,"* ]]; }
 host_by_role() { local h; for h in $(host_names); do if host_has_role "$h" "$1"; then echo "$h"; fi; done; }
+# host_in_group_by_role GROUP ROLE
+host_in_group_by_role() { local h; for h in $(hosts_in_group "$1"); do if host_has_role "$h" "$2"; then echo "$h"; fi; done; }
 
 log() { printf '[testbed %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[testbed] error: %s\n' "$*" >&2; exit 1; }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test bed of real hosts the runbooks act on (see testbed/README.md).
-#   testbed.sh up       create or complete it, wait until every service answers
+#   testbed.sh up [--web N]
+#                       create or complete it, wait until every service answers; with --web,
+#                       a fleet of N web hosts behind lb-fleet too (0 removes it)
 #   testbed.sh down     stop and remove everything it started; keep the caches
 #   testbed.sh status   print each host and service as up/down; exit 0 only if all are up
 #   testbed.sh console HOST CMD [ARG...]
@@ -12,17 +14,25 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
-for part in rootfs keys network pebble sample-app hosts roles status; do
+for part in rootfs keys network pebble sample-app hosts roles status fleet; do
   # shellcheck disable=SC1090
   source "$here/$part.sh"
 done
 
 up() {
-  local started=$SECONDS host
+  local started=$SECONDS host web=
+  while (($#)); do
+    case "$1" in
+      --web) [[ $# -ge 2 ]] || die "--web needs a number"; web=$2; shift 2 ;;
+      --web=*) web=${1#--web=}; shift ;;
+      *) die "up: unknown option $1" ;;
+    esac
+  done
   require_root
   ensure_machine_packages
   mkdir -p "$TB_CACHE" "$TB_STATE"
   chmod 0700 "$TB_STATE"
+  if [[ -n "$web" ]]; then fleet_resize "$web"; fi
   ensure_rootfs
   ensure_keys
   ensure_pebble_pki
@@ -38,12 +48,21 @@ up() {
   done
   wait_until 30 "pebble" pebble_answers || die "pebble does not answer, see $TB_STATE/logs/pebble.log"
   save_pebble_roots || log "could not save Pebble's issuing root (non-fatal)"
+  # In parallel: a fleet's 20 sshds start together.
+  local pids=() failed=()
   for host in $(host_names); do
-    wait_until 30 "sshd on $host" check_ssh "$host" || die "sshd on $host does not answer"
+    wait_until 30 "sshd on $host" check_ssh "$host" &
+    pids+=("$!:$host")
   done
+  for host in "${pids[@]}"; do wait "${host%%:*}" || failed+=("${host#*:}"); done
+  ((${#failed[@]} == 0)) || die "sshd does not answer on ${failed[*]}"
   setup_roles
+  write_fleet_inventory
   log "waiting for every service to answer"
   wait_for_services || { print_status || true; die "not every service answers"; }
+  if (($(fleet_recorded_size))); then
+    log "fleet: $(fleet_recorded_size) web hosts behind lb-fleet ($(host_addr lb-fleet)); inventory $TB_STATE/inventory/fleet.yaml"
+  fi
   log "test bed up in $((SECONDS - started))s: ssh -i $TB_CACHE/ssh/id_ed25519 -o UserKnownHostsFile=$TB_CACHE/ssh/known_hosts root@$(host_addr web-blue)"
 }
 
@@ -82,9 +101,9 @@ lock() {
 }
 
 case "${1:-}" in
-  up) lock; up ;;
+  up) shift; lock; up "$@" ;;
   down) lock; down ;;
   status) status ;;
   console) [[ $# -ge 3 ]] || { echo "usage: $0 console HOST CMD [ARG...]" >&2; exit 2; }; shift; require_root; host_exec "$@" ;;
-  *) echo "usage: $0 up|down|status|console HOST CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 up [--web N]|down|status|console HOST CMD..." >&2; exit 2 ;;
 esac
