@@ -2,9 +2,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
-import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
+import { environment, hostsWithRole, stringVar } from './env-vars';
 import { expectServing, lbHealthUrl, probeHealth } from './health-probe';
 import { FailureType } from '../common/failure-types';
+import { setUpstream } from './upstream';
 
 function lbContext(env: string) {
   const e = environment(env);
@@ -24,28 +25,12 @@ export async function liveHost({ env }: { env: string }): Promise<string> {
 }
 
 /**
- * Points the upstream at `host`. Nothing is done when it already does; a config nginx -t
- * refuses is put back at once, so a bad file never waits on disk for the next reload.
+ * Points the upstream at `host` (a colour of one host) or at every one of `hosts` (a colour
+ * that is a group). Nothing is done when it already does; a config nginx -t refuses is put back
+ * at once, so a bad file never waits on disk for the next reload.
  */
-export async function switchUpstream({ env, host }: { env: string; host: string }): Promise<{ changed: boolean }> {
-  const { e, target, upstreamFile } = lbContext(env);
-  const web = e.hosts[host];
-  if (!web?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${env}: ${host} is not a web host`, FailureType.BadInput);
-  const upstream = stringVar(e, 'upstreamName');
-  const content = `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n    server ${web.address}:${e.vars.appPort}; # ${host}\n}\n`;
-  const previous = (await runOn(target, ['cat', '--', upstreamFile])).stdout;
-  if (previous === content) return { changed: false };
-  // Written beside and renamed over, so nginx never reads half a file.
-  const write = (text: string) => runOn(target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', upstreamFile], { stdin: text });
-  await write(content);
-  try {
-    await runOn(target, serviceCommand(e, 'nginx', 'test'), { retryable: false });
-  } catch (err) {
-    await write(previous);
-    throw err;
-  }
-  await runOn(target, serviceCommand(e, 'nginx', 'reload'));
-  return { changed: true };
+export async function switchUpstream({ env, host, hosts }: { env: string; host?: string; hosts?: string[] }): Promise<{ changed: boolean }> {
+  return setUpstream({ env, hosts: hosts ?? (host ? [host] : []) });
 }
 
 /** What the load balancer serves: must be `commit`. */

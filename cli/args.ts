@@ -44,6 +44,6 @@ export function runbookArg(args: string[], command: string): { spec: RunbookSpec
   if (!name || name.startsWith('-')) throw new UsageError(`${command} needs a runbook: ${known}`);
   const spec = findRunbook(name);
   if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${known})`);
-  const paramOptions = Object.fromEntries(spec.params.map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const paramOptions = Object.fromEntries(spec.params.filter((p) => !p.argv).map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
   return { spec, paramOptions };
 }

@@ -21,9 +21,15 @@ import { temporalConnectConfig } from '../src/config';
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
 
-const start: Command = async (args, connect) => {
+const start: Command = async (allArgs, connect) => {
+  // Words after `--` are a command's argv (run-command), kept as they are: never a shell string.
+  const dashes = allArgs.indexOf('--');
+  const args = dashes >= 0 ? allArgs.slice(0, dashes) : allArgs;
+  const argv = dashes >= 0 ? allArgs.slice(dashes + 1) : undefined;
   const { spec, paramOptions } = runbookArg(args, 'start');
   const name = spec.name;
+  const argvParam = spec.params.find((p) => p.argv);
+  if (argv && !argvParam) throw new UsageError(`${name} takes no command after --`);
   const { values, positionals } = parse(args.slice(1), {
     env: { type: 'string' },
     as: { type: 'string' },
@@ -40,7 +46,7 @@ const start: Command = async (args, connect) => {
   const approvalTimeoutMs = durationOption(values, 'approval-timeout');
   const failureTimeoutMs = durationOption(values, 'failure-timeout');
   const onFailure = values['on-failure'] as string | undefined;
-  const params = Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined]));
+  const params = Object.fromEntries(spec.params.map((p) => [p.name, p.argv ? argv : (values[p.name] as string | boolean | undefined)]));
   const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, onFailure, failureTimeoutMs });
 
   if (values['dry-run']) {

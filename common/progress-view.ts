@@ -5,6 +5,7 @@
 // workflows that record more still render. Imported by workflow code: no Node built-ins, no I/O.
 import { formatDuration } from './duration';
 import type { ApprovalRecord, FailureDecisionRecord, FailureGateRecord, GateRecord, RunProgress, StepRecord } from './shared';
+import { hostLines } from './host-lines';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
 export interface Line {
@@ -87,6 +88,8 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
   p.compensations.forEach((c, i) => {
     add(`undo:${i}`, `${MARK.compensating} undo ${c.step}: ${c.status}${time(c.startedAt, c.endedAt)}${c.error ? ` (${c.error})` : ''}`);
   });
+  // Fleet runbooks: what became of each host (every one in the audit trail, with its output).
+  hostLines(p, o.times === 'span').forEach((text, i) => add(`hosts:${i}`, text.trimStart(), i === 0 ? 1 : 2));
   p.settled.forEach((k, i) => {
     const at = o.times === 'span' ? ` at ${k.at}` : '';
     add(`settled:${i}`, `settled${at} (${k.why}): ${k.steps.join(', ') || '(nothing)'} kept whatever happens after`);

@@ -176,6 +176,25 @@ export interface RunProgress {
   failureGates?: FailureGateRecord[];
   /** Failure decisions sent while no failure gate was open: refused, kept for the audit. */
   strayDecisions?: FailureDecisionRecord[];
+  /** Fleet runbooks (rolling-deploy, run-command): what became of each host, batch by batch. */
+  hosts?: HostRecord[];
+}
+
+/**
+ * One host in a fleet runbook. `changed`: the release runs there; `failed`: it failed (see
+ * `rolledBack`, and `drained`: left out of the load balancer); `skipped`: never started because
+ * the error budget was spent; `ok`/`failed` for a command, with its exit code and output.
+ */
+export interface HostRecord {
+  host: string;
+  batch: number;
+  outcome: 'changed' | 'unchanged' | 'failed' | 'skipped' | 'ok' | 'rolled-back';
+  error?: string;
+  rolledBack?: boolean;
+  drained?: boolean;
+  exitCode?: number;
+  durationMs?: number;
+  outputTail?: string;
 }
 
 export interface RunResult {

@@ -6,6 +6,7 @@ import { DURATION, POSITIVE_DURATION } from '../common/duration';
 import {
   BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS, SMOKE_STEPS,
 } from '../common/step-names';
+import { FLEET_RUNBOOKS } from './fleet-runbooks';
 
 export interface ParamSpec {
   name: string;
@@ -14,6 +15,8 @@ export interface ParamSpec {
   boolean?: boolean;
   /** What a valid value looks like; anything else is refused before the run starts. */
   pattern?: RegExp;
+  /** The words after `--` on the command line: an argv, never a shell string. */
+  argv?: boolean;
 }
 
 export interface PlannedStep {
@@ -295,6 +298,8 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
     { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
   ];
 }
+
+RUNBOOKS.push(...FLEET_RUNBOOKS);
 
 function backupStoreText(env: Environment): string {
   const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;

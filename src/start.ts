@@ -19,7 +19,7 @@ import {
 export interface StartRequest {
   runbook: string;
   env: string;
-  params: Record<string, string | boolean | undefined>;
+  params: Record<string, string | boolean | string[] | undefined>;
   initiator: string;
   approvalTimeoutMs?: number;
   /** `compensate` or `ask`; default: the environment's `onFailure`. */
@@ -56,7 +56,11 @@ export function prepareRun(req: StartRequest): PreparedRun {
       if (p.required) throw new UsageError(`${spec.name} needs --${p.name} (${p.description})`);
       continue;
     }
-    if (p.pattern && (typeof value !== 'string' || !p.pattern.test(value))) {
+    if (p.argv) {
+      if (!Array.isArray(value) || !value.length || value.some((v) => typeof v !== 'string')) throw new UsageError(`${spec.name} needs the command after --, as separate words`);
+    } else if (Array.isArray(value)) {
+      throw new UsageError(`--${p.name} takes one value`);
+    } else if (p.pattern && (typeof value !== 'string' || !p.pattern.test(value))) {
       throw new UsageError(`--${p.name} ${JSON.stringify(value)} is not valid: ${p.description}`);
     }
     params[p.name] = value;

@@ -1,15 +1,17 @@
 // The blue/green steps, shared by deploy and migrate-then-code: the release goes to the idle
 // colour (checked out, expand migrations applied while the live colour keeps serving), is
 // started and health-checked there, optionally approved, and only then takes traffic; the old
-// colour keeps running for a rollback window, then stops.
-import { sleep } from '@temporalio/workflow';
+// colour keeps running for a rollback window, then stops. A colour is one host or a group:
+// each step then acts on every host of the group, a bounded number at a time, and fails when
+// any host fails, so traffic moves only when every idle host is healthy.
+import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { parseDuration } from '../common/duration';
 import type { Runbook } from './kernel';
-import { stepActivities, undoActivities } from './kernel';
+import { forEachHost, stepActivities, undoActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
 
-const { colours, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
+const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
 });
 // A starting app may take a few seconds to answer: asked again for about 15 s, then failed.
@@ -34,39 +36,89 @@ export function switchOptions(params: ReleaseParams): SwitchOptions {
 }
 
 export interface Release {
+  /** The first host of each colour: where one host is asked (the ref, the serving commit, migrations). */
   live: string;
   idle: string;
   commit: string;
+  /** Every host of each colour, and how many of them change at once. */
+  liveHosts: string[];
+  idleHosts: string[];
+  concurrency: number;
+  /** How steps name a colour: its host when it has one, else the colour and its size. */
+  liveLabel: string;
+  idleLabel: string;
+}
+
+function label(colour: string, hosts: string[]): string {
+  return hosts.length === 1 ? hosts[0] : `${colour} (${hosts.length} hosts)`;
 }
 
 /** Finds the colours and the commit the ref names; changes nothing. */
 export async function planRelease({ step }: Runbook, env: string, ref: string): Promise<Release> {
-  const { live, idle } = await step(RELEASE_STEPS.findColours, { run: () => colours({ env }), skippable: false });
+  // Runs recorded before colours could be groups asked for one host of each.
+  if (!patched('colour-groups')) {
+    const { live, idle } = await step(RELEASE_STEPS.findColours, { run: () => colours({ env }), skippable: false });
+    const commit = await step(RELEASE_STEPS.resolveRef, { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
+    return { live, idle, commit, liveHosts: [live], idleHosts: [idle], concurrency: 1, liveLabel: live, idleLabel: idle };
+  }
+  const groups = await step(RELEASE_STEPS.findColours, { run: () => colourGroups({ env }), skippable: false });
+  const [live, idle] = [groups.live.hosts[0], groups.idle.hosts[0]];
   const commit = await step(RELEASE_STEPS.resolveRef, { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
-  return { live, idle, commit };
+  return {
+    live,
+    idle,
+    commit,
+    liveHosts: groups.live.hosts,
+    idleHosts: groups.idle.hosts,
+    concurrency: groups.concurrency,
+    liveLabel: label(groups.live.colour, groups.live.hosts),
+    idleLabel: label(groups.idle.colour, groups.idle.hosts),
+  };
 }
 
-export async function installOnIdle({ step }: Runbook, env: string, { idle, commit }: Release): Promise<void> {
-  await step(RELEASE_STEPS.install(idle), {
-    run: () => installRelease({ env, host: idle, commit }),
-    undo: () => undo.stopApp({ env, host: idle }),
+/**
+ * `fn` on every host, `limit` at a time; fails naming each host that failed once all are done.
+ * A colour of one host calls `fn` alone, so its error (and its failure gate) stays as it was.
+ */
+async function onEvery(hosts: string[], limit: number, fn: (host: string) => Promise<unknown>): Promise<void> {
+  if (hosts.length === 1) {
+    await fn(hosts[0]);
+    return;
+  }
+  const failed = (await forEachHost(hosts, limit, fn)).filter((o) => !o.ok);
+  if (failed.length) {
+    const each = failed.map((o) => `${o.host}: ${o.error}`).join('; ');
+    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', { hosts: failed.map((o) => o.host) });
+  }
+}
+
+export async function installOnIdle({ step }: Runbook, env: string, r: Release): Promise<void> {
+  await step(RELEASE_STEPS.install(r.idleLabel), {
+    run: () => onEvery(r.idleHosts, r.concurrency, (host) => installRelease({ env, host, commit: r.commit })),
+    undo: () => onEvery(r.idleHosts, r.concurrency, (host) => undo.stopApp({ env, host })),
     skippable: false,
   });
 }
 
-export async function switchColours(rb: Runbook, env: string, { live, idle, commit }: Release, options: SwitchOptions): Promise<void> {
+export async function switchColours(rb: Runbook, env: string, r: Release, options: SwitchOptions): Promise<void> {
   const { step, approval } = rb;
-  await step(RELEASE_STEPS.start(idle), {
-    run: () => restartApp({ env, host: idle }),
-    undo: () => undo.stopApp({ env, host: idle }),
+  const { idleLabel, liveLabel, idleHosts, liveHosts, concurrency, commit } = r;
+  // A colour of one host is named as before, so runs recorded then replay the same.
+  const upstream = (hosts: string[]) => (hosts.length === 1 ? { env, host: hosts[0] } : { env, hosts });
+  await step(RELEASE_STEPS.start(idleLabel), {
+    run: () => onEvery(idleHosts, concurrency, (host) => restartApp({ env, host })),
+    undo: () => onEvery(idleHosts, concurrency, (host) => undo.stopApp({ env, host })),
     skippable: false,
   });
-  // Traffic moves only to a colour that answered healthy: never skipped.
-  await step(RELEASE_STEPS.healthCheck(idle), { run: () => checkHealth({ env, host: idle, commit }), skippable: false });
+  // Traffic moves only to a colour whose every host answered healthy: never skipped.
+  await step(RELEASE_STEPS.healthCheck(idleLabel), {
+    run: () => onEvery(idleHosts, concurrency, (host) => checkHealth({ env, host, commit })),
+    skippable: false,
+  });
   if (options.gate) await approval(RELEASE_STEPS.switchGate);
-  await step(RELEASE_STEPS.switchTraffic(idle), {
-    run: () => switchUpstream({ env, host: idle }),
-    undo: () => undo.switchUpstream({ env, host: live }),
+  await step(RELEASE_STEPS.switchTraffic(idleLabel), {
+    run: () => switchUpstream(upstream(idleHosts)),
+    undo: () => undo.switchUpstream(upstream(liveHosts)),
     skippable: false,
   });
   await step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit }), skippable: false });
@@ -75,11 +127,11 @@ export async function switchColours(rb: Runbook, env: string, { live, idle, comm
     skippable: true,
     why: 'the new colour already serves; skipping only ends the wait early',
   });
-  await step(RELEASE_STEPS.stopOld(live), {
-    run: () => stopApp({ env, host: live }),
+  await step(RELEASE_STEPS.stopOld(liveLabel), {
+    run: () => onEvery(liveHosts, concurrency, (host) => stopApp({ env, host })),
     skippable: true,
     why: 'the old colour takes no traffic; it can be stopped by hand',
   });
   // With the old colour stopped there is nothing to switch back to.
-  rb.settle(`${idle} serves ${commit.slice(0, 12)} and ${live} is stopped`);
+  rb.settle(`${idleLabel} serves ${commit.slice(0, 12)} and ${liveLabel} is stopped`);
 }

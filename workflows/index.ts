@@ -11,3 +11,7 @@ export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';
 // Pinned or auto-upgrade per runbook, for versioned workers.
 import './versioning';
+export { rollingDeploy } from './rolling-deploy';
+export { rollingBatch } from './rolling-batch';
+export { runCommandOnFleet } from './run-command';
+export { commandBatch } from './command-batch';

@@ -9,14 +9,14 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
-import { admissionUpdate, progressQuery, type Admission, type RunInput, type RunResult } from '../../common/shared';
+import { admissionUpdate, progressQuery, type Admission, type HostRecord, type RunInput, type RunResult } from '../../common/shared';
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { proveInitiator, type RunIdentity } from './identity';
 import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
-import { newProgress, setState, tagRun } from './progress';
+import { newProgress, setState, showProgress, tagRun } from './progress';
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
 export interface Runbook {
@@ -31,6 +31,8 @@ export interface Runbook {
   approval(gate: string): Promise<void>;
   /** A point of no return: the steps so far are kept whatever happens later. */
   settle(why: string): void;
+  /** Records what became of hosts of a fleet (one record per host, the latest wins). */
+  hosts(records: HostRecord[]): void;
 }
 
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
@@ -75,6 +77,15 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     settle: (why) => {
       const kept = saga.settle();
       progress.settled.push({ why, steps: kept, at: new Date().toISOString() });
+    },
+    hosts: (records) => {
+      const all = (progress.hosts ??= []);
+      for (const r of records) {
+        const i = all.findIndex((h) => h.host === r.host);
+        if (i >= 0) all[i] = r;
+        else all.push(r);
+      }
+      showProgress(progress);
     },
     approval: async (gate) => {
       setState(progress, 'WAITING_APPROVAL');

@@ -1,0 +1,48 @@
+// run-command: one argv (never a shell string) on a set of hosts, batch by batch (`--batch 5`),
+// each batch a child workflow (see command-batch.ts). Once more hosts failed than
+// `--max-failures` allows, no further batch starts and the run fails, saying which hosts ran.
+// On a protected environment (the worker reads the inventory) it waits for approval first.
+import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { batchStepName, budgetOf, COMMAND_GATE, cutBatches } from '../common/fleet-plan';
+import type { HostRecord, RunInput, RunResult } from '../common/shared';
+import { commandBatch } from './command-batch';
+import { runbook, stepActivities } from './kernel';
+
+const { selectHosts } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+
+export type CommandParams = { hosts: string; batch?: string; 'max-failures'?: string; argv: string[] };
+
+export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise<RunResult> {
+  const { env, params } = input;
+  const runId = workflowInfo().workflowId;
+  return runbook(input, async (rb) => {
+    const selected = await rb.step('select the hosts', { run: () => selectHosts({ env, selector: params.hosts }), skippable: false });
+    if (selected.protected) await rb.approval(COMMAND_GATE);
+    const batches = cutBatches(selected.hosts, params.batch ?? '5');
+    const budget = budgetOf(params['max-failures'] ?? '0', selected.hosts.length);
+    const failed: HostRecord[] = [];
+    for (const [i, hosts] of batches.entries()) {
+      await rb.step(batchStepName(i, batches.length, hosts.length), {
+        run: async () => {
+          const records = await executeChild(commandBatch, {
+            workflowId: `${runId}-batch-${i + 1}`,
+            args: [{ env, runId, batch: i + 1, hosts, argv: params.argv, concurrency: selected.concurrency }],
+          });
+          rb.hosts(records);
+          failed.push(...records.filter((r) => r.outcome === 'failed'));
+          if (failed.length > budget) {
+            const ran = batches.slice(0, i + 1).flat();
+            throw ApplicationFailure.nonRetryable(
+              `${failed.length} hosts failed (${failed.map((r) => r.host).join(', ')}), at most ${budget} may; stopped after batch ${i + 1}: ran on ${ran.join(', ')}`,
+              'ErrorBudgetSpent',
+            );
+          }
+          const ok = records.filter((r) => r.outcome === 'ok').length;
+          return { changed: true, detail: `${ok} of ${records.length} exited 0` };
+        },
+        skippable: false,
+      });
+    }
+  });
+}
