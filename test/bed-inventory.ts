@@ -13,7 +13,12 @@ export interface BedInventory {
 }
 
 export function bedInventory(name: string, change: (env: Environment) => void): BedInventory {
-  const env = parseYaml(fs.readFileSync(path.join(projectRoot, 'inventory', 'local.yaml'), 'utf8')) as Environment;
+  return bedInventoryFrom(path.join(projectRoot, 'inventory', 'local.yaml'), name, change);
+}
+
+/** The same from another inventory file (e.g. the fleet's, which `testbed up --web N` writes). */
+export function bedInventoryFrom(file: string, name: string, change: (env: Environment) => void): BedInventory {
+  const env = parseYaml(fs.readFileSync(file, 'utf8')) as Environment;
   env.environment = name;
   change(env);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-'));

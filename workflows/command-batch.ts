@@ -5,6 +5,7 @@ import { setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { HostRecord } from '../common/shared';
 import { forEachHost, stepActivities } from './kernel';
+import { describe } from './kernel/saga';
 import { batchHostsQuery } from './rolling-batch';
 
 const { hostCommand } = stepActivities<typeof activities>({
@@ -29,7 +30,7 @@ export async function commandBatch({ env, runId, batch, hosts, argv, concurrency
       const r = await hostCommand({ env, runId, host, argv });
       records.push({ host, batch, outcome: r.exitCode === 0 ? 'ok' : 'failed', exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail });
     } catch (err) {
-      records.push({ host, batch, outcome: 'failed', error: (err as Error).message });
+      records.push({ host, batch, outcome: 'failed', error: describe(err) });
     }
   });
   return records;

@@ -10,6 +10,7 @@ import { defineQuery, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { HostRecord } from '../common/shared';
 import { forEachHost, stepActivities } from './kernel';
+import { describe } from './kernel/saga';
 
 const { markUpstream, rollHost, rollBackHost, upstreamServers } = stepActivities<typeof activities>({
   startToCloseTimeout: '15 minutes',
@@ -62,7 +63,7 @@ export async function rollingBatch(input: RollingBatchInput): Promise<HostRecord
     } catch (err) {
       failures++;
       if (!back && failures > (input.budgetLeft ?? 0)) stop = true;
-      const error = (err as Error).message;
+      const error = describe(err);
       let rolledBack = false;
       if (!back) {
         try {

@@ -1,5 +1,8 @@
 // One activity per host, at most `limit` at a time: a wide fan-out must not open a hundred
-// SSH sessions at once, and each host's result or error stays its own.
+// SSH sessions at once, and each host's result or error stays its own (the innermost message,
+// not the activity wrapper's).
+import { describe } from './saga';
+
 export interface HostOutcome<T> {
   host: string;
   ok: boolean;
@@ -17,7 +20,7 @@ export async function forEachHost<T>(hosts: readonly string[], limit: number, fn
       try {
         outcomes[i] = { host, ok: true, value: await fn(host) };
       } catch (err) {
-        outcomes[i] = { host, ok: false, error: (err as Error).message };
+        outcomes[i] = { host, ok: false, error: describe(err) };
       }
     }
   };

@@ -1,0 +1,274 @@
+// Fleets on the test bed (`testbed up --web 20`): blue/green with three hosts per colour, rolling
+// deploys over 20 hosts with an error budget, a worker SIGKILLed mid-batch, and a command over
+// the fleet. Every request through the fleet's load balancer is counted on fresh connections.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { parse as parseYaml } from 'yaml';
+import { resolveRef, setUpstream, upstreamServers } from '../activities';
+import { runCommand } from '../activities/hosts';
+import { projectRoot } from '../src/config';
+import type { Environment } from '../src/inventory';
+import type { HostRecord, RunResult } from '../common/shared';
+import { bedInventoryFrom } from './bed-inventory';
+import { onConsole } from './bed-checks';
+import { compensated } from './run-ended';
+import { runbookCli, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { describeCounts, watchLb } from './lb-watch';
+import { startWorkerProcess } from './worker-process';
+
+const FLEET = 20;
+const FLEET_LB = 'http://10.213.0.31/health';
+const stateDir = process.env.TESTBED_STATE_DIR || '/run/runbook-testbed';
+const fleetYaml = path.join(stateDir, 'inventory', 'fleet.yaml');
+const web = Array.from({ length: FLEET }, (_, i) => `web-${String(i + 1).padStart(2, '0')}`);
+
+/** `testbed.sh up --web N`: a different N rebuilds the fleet from scratch. */
+async function fleetUp(size: number): Promise<number> {
+  const started = Date.now();
+  await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'up', '--web', String(size)], { maxBuffer: 16 << 20 });
+  return Date.now() - started;
+}
+
+/** A fresh fleet of 20 on v1.0.0, all taking traffic. */
+async function freshFleet(): Promise<void> {
+  await fleetUp(0);
+  await fleetUp(FLEET);
+}
+
+async function served(env: string, host: string): Promise<string | undefined> {
+  const r = await runCommand({ env, host, argv: ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:8000/health'], okExitCodes: [0, 7, 28, 52, 56] });
+  try {
+    return (JSON.parse(r.stdout) as { commit?: string }).commit;
+  } catch {
+    return undefined;
+  }
+}
+
+async function servedByEach(env: string, hosts: string[]): Promise<Record<string, string | undefined>> {
+  return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await served(env, h)] as const)));
+}
+
+/** How often supervisor started the app on each host: a host changed once is started once more. */
+async function starts(hosts: string[]): Promise<Record<string, number>> {
+  const count = async (h: string) => {
+    const r = await runCommand({ env: 'fleet', host: h, argv: ['grep', '-c', "spawned: 'app'", '/var/log/supervisor/supervisord.log'], okExitCodes: [0, 1] });
+    return [h, Number(r.stdout.trim())] as const;
+  };
+  return Object.fromEntries(await Promise.all(hosts.map(count)));
+}
+
+/**
+ * Makes `commit` fail its health check on `host` only: a post-checkout hook breaks health.py
+ * when that commit is checked out; checking out another one (a rollback) heals it.
+ */
+async function breakRelease(host: string, commit: string): Promise<void> {
+  await onConsole(host, `cat > /srv/app/.git/hooks/post-checkout <<'HOOK'
+#!/bin/sh
+[ "$(git rev-parse HEAD)" = "${commit}" ] || exit 0
+printf '\\ndef check():\\n    return 500, {"status": "error", "why": "broken on this host by the test"}\\n' >> health.py
+HOOK
+chmod 0755 /srv/app/.git/hooks/post-checkout`);
+}
+
+function runFailure(err: unknown): RunResult {
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+  return err.cause.details?.[0] as RunResult;
+}
+
+const failedHosts = (r: RunResult) => (r.progress.hosts ?? []).filter((h: HostRecord) => h.outcome === 'failed').map((h) => h.host).sort();
+
+describe('fleets on the test bed (up --web 20)', function () {
+  this.timeout(600_000);
+  const taskQueue = uniqueQueue('fleet');
+  let previousDirs: string | undefined;
+  let v100 = '';
+  let v110 = '';
+
+  before(async function () {
+    const ms = await fleetUp(FLEET);
+    console.log(`      testbed up --web ${FLEET}: ${(ms / 1000).toFixed(1)}s`);
+    previousDirs = process.env.RUNBOOK_INVENTORY_DIR;
+    process.env.RUNBOOK_INVENTORY_DIR = [path.dirname(fleetYaml), previousDirs].filter(Boolean).join(':');
+    v100 = await resolveRef({ env: 'fleet', host: web[0], ref: 'v1.0.0' });
+    v110 = await resolveRef({ env: 'fleet', host: web[0], ref: 'v1.1.0' });
+  });
+
+  after(async function () {
+    process.env.RUNBOOK_INVENTORY_DIR = previousDirs;
+    await fleetUp(0);
+  });
+
+  it('generates the fleet inventory: 20 web hosts behind lb-fleet, all taking traffic', async function () {
+    const env = parseYaml(fs.readFileSync(fleetYaml, 'utf8')) as Environment;
+    assert.deepEqual(Object.keys(env.hosts).filter((h) => env.hosts[h].roles.includes('web')), web);
+    assert.deepEqual((await upstreamServers({ env: 'fleet' })).map((s) => s.host), web);
+    assert.deepEqual(new Set(Object.values(await servedByEach('fleet', web))), new Set([v100]));
+  });
+
+  describe('blue/green with three hosts per colour', function () {
+    let inventory: { remove(): void } | undefined;
+    const blue = web.slice(0, 3);
+    const green = web.slice(3, 6);
+
+    before(async function () {
+      inventory = bedInventoryFrom(fleetYaml, 'fleet-bg', (env) => {
+        env.hosts = Object.fromEntries(Object.entries(env.hosts).filter(([name, h]) => !h.roles.includes('web') || [...blue, ...green].includes(name)));
+        for (const h of blue) env.hosts[h].colour = 'blue';
+        for (const h of green) env.hosts[h].colour = 'green';
+        for (const s of Object.values(env.services)) s.hosts = s.hosts.filter((h) => h in env.hosts);
+      });
+      await setUpstream({ env: 'fleet-bg', hosts: blue });
+    });
+    after(() => inventory?.remove());
+
+    it('a health check failing on one idle host leaves all traffic on the old colour', async function () {
+      await breakRelease(green[1], v110);
+      try {
+        await withWorker(taskQueue, async () => {
+          const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'fleet-bg' });
+          const result = await compensated(handle.result());
+          assert.match(result.progress.reason ?? '', new RegExp(`1 of 3 hosts failed: ${green[1]}: .*health check answered 500`));
+          assert.equal(result.progress.steps.find((s) => s.name === 'health-check green (3 hosts)')?.status, 'failed');
+        });
+      } finally {
+        await onConsole(green[1], 'rm -f /srv/app/.git/hooks/post-checkout');
+      }
+      assert.deepEqual((await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host), blue);
+      assert.deepEqual(await servedByEach('fleet-bg', blue), Object.fromEntries(blue.map((h) => [h, v100])));
+      assert.deepEqual(await servedByEach('fleet-bg', green), Object.fromEntries(green.map((h) => [h, undefined])), 'every idle host is stopped again');
+    });
+
+    it('deploys to all three idle hosts, switches with no failed request, and lists them all in the upstream', async function () {
+      await withWorker(taskQueue, async () => {
+        const watcher = watchLb(FLEET_LB);
+        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'fleet-bg' });
+        const result = (await handle.result()) as RunResult;
+        const counts = await watcher.stop();
+        console.log(`      ${describeCounts('blue/green over 3+3 hosts', counts)}`);
+        assert.equal(result.state, 'COMPLETED');
+        assert.equal(counts.failed, 0, `${describeCounts('blue/green', counts)}: ${counts.errors.join('; ')}`);
+        assert.ok(counts.total > 20, `only ${counts.total} requests were made`);
+        assert.deepEqual(counts.commits, [v100, v110]);
+        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(2, 5), ['install on green (3 hosts) (expand migrations)', 'start green (3 hosts)', 'health-check green (3 hosts)']);
+      });
+      assert.deepEqual((await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host), green);
+      assert.deepEqual(await servedByEach('fleet-bg', green), Object.fromEntries(green.map((h) => [h, v110])));
+      assert.deepEqual(await servedByEach('fleet-bg', blue), Object.fromEntries(blue.map((h) => [h, undefined])), 'the old colour is stopped');
+    });
+  });
+
+  describe('rolling-deploy over 20 hosts, --batches 1,25%,100% --max-failures 2', function () {
+    const params = { ref: 'v1.1.0', batches: '1,25%,100%', 'max-failures': '2' };
+
+    it('shows the batches, their hosts and the error budget in a dry run; refuses a batch that drains every host', async function () {
+      const dry = await runbookCli(['start', 'rolling-deploy', '--env', 'fleet', '--ref', 'v1.1.0', '--batches', '1,25%,100%', '--max-failures', '2', '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /error budget: 2 of 20 hosts may fail/);
+      assert.match(dry.stdout, /batch 1\/3 \(1 host\) on web-01:/);
+      assert.match(dry.stdout, /batch 2\/3 \(5 hosts\) on web-02, web-03, web-04, web-05, web-06:/);
+      assert.match(dry.stdout, /batch 3\/3 \(14 hosts\) on web-07, .* and 2 more:/);
+      const all = await runbookCli(['start', 'rolling-deploy', '--env', 'fleet', '--ref', 'v1.1.0', '--batches', '100%', '--dry-run']);
+      assert.equal(all.code, 2, all.stdout);
+      assert.match(all.stderr, /a batch of 20 of 20 hosts would leave the load balancer with no host taking traffic/);
+    });
+
+    it('completes with 2 broken hosts rolled back, drained and listed, and no failed request', async function () {
+      await freshFleet();
+      const broken = ['web-04', 'web-12'];
+      for (const h of broken) await breakRelease(h, v110);
+      await withWorker(taskQueue, async () => {
+        const watcher = watchLb(FLEET_LB);
+        const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
+        const result = (await handle.result()) as RunResult;
+        const counts = await watcher.stop();
+        console.log(`      ${describeCounts('rolling over 20 hosts, 2 broken', counts)}`);
+        assert.equal(result.state, 'COMPLETED', result.progress.reason);
+        assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
+        assert.deepEqual(failedHosts(result), broken);
+        for (const h of (result.progress.hosts ?? []).filter((r) => r.outcome === 'failed')) {
+          assert.equal(h.rolledBack, true, `${h.host} rolled back`);
+          assert.equal(h.drained, true, `${h.host} left drained`);
+        }
+        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(3), ['batch 1/3 (1 host)', 'batch 2/3 (5 hosts)', 'batch 3/3 (14 hosts)']);
+      });
+      const upstream = await upstreamServers({ env: 'fleet' });
+      assert.deepEqual(upstream.filter((s) => s.down).map((s) => s.host), broken);
+      const each = await servedByEach('fleet', web);
+      for (const h of web) assert.equal(each[h], broken.includes(h) ? v100 : v110, h);
+    });
+
+    it('stops with 3 broken hosts, rolls back every changed host, and every host serves the old commit', async function () {
+      await freshFleet();
+      const broken = ['web-03', 'web-08', 'web-09'];
+      for (const h of broken) await breakRelease(h, v110);
+      await withWorker(taskQueue, async () => {
+        const watcher = watchLb(FLEET_LB);
+        const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
+        const result = await compensated(handle.result());
+        const counts = await watcher.stop();
+        console.log(`      ${describeCounts('rolling over 20 hosts, 3 broken', counts)}`);
+        assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
+        assert.match(result.progress.reason ?? '', /error budget spent: 3 hosts failed/);
+        assert.deepEqual(result.progress.compensations.map((c) => c.step), ['batch 3/3 (14 hosts)', 'batch 2/3 (5 hosts)', 'batch 1/3 (1 host)']);
+        assert.ok(result.progress.compensations.every((c) => c.status === 'done'));
+      });
+      const each = await servedByEach('fleet', web);
+      assert.deepEqual(Object.entries(each).filter(([, c]) => c !== v100), [], 'every host serves the old commit');
+    });
+
+    it('resumes after its worker is SIGKILLed during a batch, and changes no host twice', async function () {
+      await freshFleet();
+      const before = await starts(web);
+      const worker = await startWorkerProcess(taskQueue);
+      let second: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+      try {
+        const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
+        await waitForProgress(handle, (p) => p.steps.some((s) => s.name === 'batch 3/3 (14 hosts)' && s.status === 'running'), 'the last batch');
+        await new Promise((r) => setTimeout(r, 1500));
+        await worker.kill('SIGKILL');
+        second = await startWorkerProcess(taskQueue);
+        const result = (await handle.result()) as RunResult;
+        assert.equal(result.state, 'COMPLETED', result.progress.reason);
+      } finally {
+        await worker.kill('SIGKILL');
+        await second?.kill('SIGTERM');
+      }
+      const after = await starts(web);
+      assert.deepEqual(Object.fromEntries(web.map((h) => [h, after[h] - before[h]])), Object.fromEntries(web.map((h) => [h, 1])), 'each host restarted exactly once');
+      const each = await servedByEach('fleet', web);
+      assert.deepEqual(Object.entries(each).filter(([, c]) => c !== v110), []);
+    });
+  });
+
+  it('run-command over 20 hosts with one failing and --max-failures 0 stops after the failing batch and says which hosts ran', async function () {
+    await onConsole('web-08', 'touch /etc/testbed/broken');
+    try {
+      await withWorker(taskQueue, async () => {
+        const argv = ['test', '!', '-e', '/etc/testbed/broken'];
+        const handle = await startTestRun(taskQueue, { runbook: 'run-command', params: { hosts: 'role:web', batch: '5', 'max-failures': '0', argv }, env: 'fleet' });
+        let result: RunResult | undefined;
+        try {
+          await handle.result();
+        } catch (err) {
+          result = runFailure(err);
+        }
+        assert.ok(result, 'the run should have failed');
+        const ran = web.slice(0, 10);
+        assert.match(result.progress.reason ?? '', new RegExp(`stopped after batch 2: ran on ${ran.join(', ')}$`));
+        const hosts = result.progress.hosts ?? [];
+        assert.deepEqual(hosts.map((h) => h.host).sort(), ran);
+        assert.deepEqual(hosts.filter((h) => h.exitCode !== 0).map((h) => h.host), ['web-08']);
+        assert.ok(hosts.every((h) => typeof h.durationMs === 'number'));
+        const status = await runbookCli(['status', handle.workflowId], { RUNBOOK_TASK_QUEUE: taskQueue });
+        assert.match(status.stdout, /web-08: batch 2, failed, exit 1/);
+      });
+    } finally {
+      await onConsole('web-08', 'rm -f /etc/testbed/broken');
+    }
+  });
+});
