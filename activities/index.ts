@@ -26,5 +26,5 @@ export {
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';
 export { proveStart, verifySignature } from './identity';
-export { colourGroups, setUpstream, markUpstream, upstreamServers } from './upstream';
+export { colourGroups, markUpstream, upstreamServers } from './upstream';
 export { rollingPlan, selectHosts, checkedOutCommits, rollHost, rollBackHost, hostCommand } from './fleet';

@@ -64,3 +64,8 @@ export function batchStepName(index: number, total: number, size: number): strin
 
 export const CANARY_GATE = 'after the canary batch';
 export const COMMAND_GATE = 'run the command';
+
+/** How steps name a colour: its host when it has one, else the colour and its size. */
+export function colourLabel(colour: string, hosts: readonly string[]): string {
+  return hosts.length === 1 ? hosts[0] : `${colour} (${hosts.length} hosts)`;
+}

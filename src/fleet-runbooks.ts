@@ -4,7 +4,7 @@
 // run is left out there.
 import type { Environment } from './inventory';
 import { batchStepName, BATCHES, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, MAX_FAILURES, planBatches } from '../common/fleet-plan';
-import type { PlanItem, RunbookSpec } from './runbooks';
+import type { PlanFacts, PlanItem, RunbookSpec } from './runbooks';
 
 const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 /** `role:web`, or host names separated by commas. */
@@ -48,9 +48,10 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         return `${env.environment}: ${(err as Error).message}`;
       }
     },
-    plan: (env, params) => {
+    plan: (env, params, facts?: PlanFacts) => {
       const lb = lbOf(env);
-      const plan = planBatches(webHosts(env), String(params.batches ?? '1,25%,100%'), String(params['max-failures'] ?? '0'));
+      // A run cuts the hosts the upstream lists; a dry run, the inventory's web hosts.
+      const plan = planBatches(facts?.hosts ?? webHosts(env), String(params.batches ?? '1,25%,100%'), String(params['max-failures'] ?? '0'));
       const items: PlanItem[] = [
         { step: 'plan the batches', where: lb, does: `the web hosts the upstream lists (as here, less any drained); error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail` },
         { step: 'resolve the ref', where: plan.hosts[0], does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
@@ -94,8 +95,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       }
       return undefined;
     },
-    plan: (env, params) => {
-      const hosts = selected(env, String(params.hosts));
+    plan: (env, params, facts?: PlanFacts) => {
+      const hosts = facts?.hosts ?? selected(env, String(params.hosts));
       const batches = cutBatches(hosts, String(params.batch ?? '5'));
       const budget = budgetOf(String(params['max-failures'] ?? '0'), hosts.length);
       const argv = (params.argv as string[]).map((a) => JSON.stringify(a)).join(' ');

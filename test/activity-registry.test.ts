@@ -21,6 +21,9 @@ const REGISTERED = [
   'safetyBackup', 'sendHealthAlert', 'servedCertificates', 'setMaintenance', 'stopApp', 'swapBack', 'swapIn',
   'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows', 'verifySignature',
   'writeMarker',
+  // Fleets: colours as groups, rolling-deploy and run-command.
+  'checkedOutCommits', 'colourGroups', 'hostCommand', 'markUpstream', 'rollBackHost', 'rollHost', 'rollingPlan',
+  'selectHosts', 'upstreamServers',
 ];
 
 function workflowSource(): string {

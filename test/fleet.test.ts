@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
-import { resolveRef, setUpstream, upstreamServers } from '../activities';
+import { resolveRef, upstreamServers } from '../activities';
+import { setUpstream } from '../activities/upstream';
 import { runCommand } from '../activities/hosts';
 import { projectRoot } from '../src/config';
 import type { Environment } from '../src/inventory';
@@ -20,6 +21,7 @@ import { compensated } from './run-ended';
 import { runbookCli, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { describeCounts, watchLb } from './lb-watch';
 import { startWorkerProcess } from './worker-process';
+import { recordHistory } from './history-recorder';
 
 const FLEET = 20;
 const FLEET_LB = 'http://10.213.0.31/health';
@@ -195,6 +197,7 @@ describe('fleets on the test bed (up --web 20)', function () {
           assert.equal(h.drained, true, `${h.host} left drained`);
         }
         assert.deepEqual(result.progress.steps.map((s) => s.name).slice(3), ['batch 1/3 (1 host)', 'batch 2/3 (5 hosts)', 'batch 3/3 (14 hosts)']);
+        await recordHistory(handle, 'rolling-deploy-completed');
       });
       const upstream = await upstreamServers({ env: 'fleet' });
       assert.deepEqual(upstream.filter((s) => s.down).map((s) => s.host), broken);
@@ -242,6 +245,17 @@ describe('fleets on the test bed (up --web 20)', function () {
       assert.deepEqual(Object.fromEntries(web.map((h) => [h, after[h] - before[h]])), Object.fromEntries(web.map((h) => [h, 1])), 'each host restarted exactly once');
       const each = await servedByEach('fleet', web);
       assert.deepEqual(Object.entries(each).filter(([, c]) => c !== v110), []);
+    });
+  });
+
+  it('run-command over 20 hosts: exit code, duration and output of each host', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, { runbook: 'run-command', params: { hosts: 'role:web', batch: '10', argv: ['cat', '/etc/hostname'] }, env: 'fleet' });
+      const result = (await handle.result()) as RunResult;
+      assert.equal(result.state, 'COMPLETED');
+      const hosts = result.progress.hosts ?? [];
+      assert.deepEqual(hosts.map((h) => [h.host, h.exitCode, h.outputTail]).sort(), web.map((h) => [h, 0, h]));
+      await recordHistory(handle, 'run-command-completed');
     });
   });
 

@@ -4,6 +4,7 @@
 import type { Environment } from '../src/inventory';
 import { loadEnvironment } from '../src/inventory';
 import { PLACEHOLDERS, type PlanFacts, type PlannedStep, type PlanItem } from '../src/runbooks';
+import { colourLabel } from '../common/fleet-plan';
 
 /** One activity call: its type, input and result (from a history, or recorded by a stub). */
 export interface ActivityCall {
@@ -14,7 +15,11 @@ export interface ActivityCall {
 
 export function factsOf(calls: ActivityCall[]): PlanFacts {
   const first = (type: string) => calls.find((c) => c.type === type);
-  const colours = first('colours')?.result as { live: string; idle: string } | undefined;
+  const groups = first('colourGroups')?.result as Record<'live' | 'idle', { colour: string; hosts: string[] }> | undefined;
+  const colours = (first('colours')?.result as { live: string; idle: string } | undefined)
+    ?? (groups && { live: colourLabel(groups.live.colour, groups.live.hosts), idle: colourLabel(groups.idle.colour, groups.idle.hosts) });
+  // Fleet runbooks cut into batches the hosts they found.
+  const fleet = (first('rollingPlan') ?? first('selectHosts'))?.result as { hosts: string[] } | undefined;
   const dump = first('dumpToStore')?.input as { name: string } | undefined;
   const hosts = first('healthCheckHosts')?.result as string[] | undefined;
   const checks = calls.filter((c) => c.type === 'checkHost').reduce((n, c) => n + (c.result as unknown[]).length, 0);
@@ -24,6 +29,7 @@ export function factsOf(calls: ActivityCall[]): PlanFacts {
     ...(first('pickBackup') ? { backup: first('pickBackup')!.result as string } : {}),
     ...(dump ? { dump: dump.name.replace(/-safety$/, '') } : {}),
     ...(hosts ? { hosts, checks } : {}),
+    ...(fleet ? { hosts: fleet.hosts } : {}),
   };
 }
 

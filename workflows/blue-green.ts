@@ -10,6 +10,7 @@ import { parseDuration } from '../common/duration';
 import type { Runbook } from './kernel';
 import { forEachHost, stepActivities, undoActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
+import { colourLabel } from '../common/fleet-plan';
 
 const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
@@ -49,10 +50,6 @@ export interface Release {
   idleLabel: string;
 }
 
-function label(colour: string, hosts: string[]): string {
-  return hosts.length === 1 ? hosts[0] : `${colour} (${hosts.length} hosts)`;
-}
-
 /** Finds the colours and the commit the ref names; changes nothing. */
 export async function planRelease({ step }: Runbook, env: string, ref: string): Promise<Release> {
   // Runs recorded before colours could be groups asked for one host of each.
@@ -71,8 +68,8 @@ export async function planRelease({ step }: Runbook, env: string, ref: string): 
     liveHosts: groups.live.hosts,
     idleHosts: groups.idle.hosts,
     concurrency: groups.concurrency,
-    liveLabel: label(groups.live.colour, groups.live.hosts),
-    idleLabel: label(groups.idle.colour, groups.idle.hosts),
+    liveLabel: colourLabel(groups.live.colour, groups.live.hosts),
+    idleLabel: colourLabel(groups.idle.colour, groups.idle.hosts),
   };
 }
 
