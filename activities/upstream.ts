@@ -103,7 +103,8 @@ async function writeUpstream(c: LbContext, previous: string, content: string): P
 async function waitForOldWorkers(c: LbContext): Promise<void> {
   const deadline = Date.now() + DRAIN_WAIT_MS;
   for (;;) {
-    const r = await runOn(c.target, ['pgrep', '-f', 'nginx: worker process is shutting down'], { okExitCodes: [0, 1] });
+    // The [n]: the pattern must not match the shell that runs pgrep, whose command line holds it.
+    const r = await runOn(c.target, ['pgrep', '-f', 'nginx: worker process is shutting dow[n]'], { okExitCodes: [0, 1] });
     if (r.exitCode === 1 || Date.now() > deadline) return;
     await new Promise((res) => setTimeout(res, 100));
   }
