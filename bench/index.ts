@@ -5,6 +5,7 @@ import { ensureTestbedUp, testbedDown } from '../test/testbed';
 import { leaseTestbed } from '../test/testbed-lease';
 import { backupBench } from './backup';
 import { deployBench } from './deploy';
+import { fleetBench } from './fleet';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     await sshThroughput();
     await deployBench(server.address);
     await backupBench();
+    await fleetBench(server.address);
   } finally {
     await server.stop();
     if (startedHere) testbedDown();
