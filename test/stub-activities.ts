@@ -7,6 +7,7 @@ import type * as activities from '../activities';
 import { prepareScheduledRun } from '../activities/schedules';
 import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
+import { planBatches } from '../common/fleet-plan';
 import type { ActivityCall } from './plan-facts';
 
 type Registered = typeof activities;
@@ -101,6 +102,18 @@ const STUBS: Stubs = {
   previousHealth: async () => ({ failing: [] }),
   sendHealthAlert: async () => false,
   prepareScheduledRun,
+  colourGroups: async ({ env }) => {
+    const [live, idle] = hostsWithRole(env, 'web');
+    return { live: { colour: 'blue', hosts: [live] }, idle: { colour: 'green', hosts: [idle] }, concurrency: 10 };
+  },
+  markUpstream: async ({ hosts }) => ({ changed: true, serving: hosts.length }),
+  upstreamServers: async ({ env }) => hostsWithRole(env, 'web').map((host) => ({ host, down: false })),
+  rollingPlan: async ({ env, batches, maxFailures }) => ({ ...planBatches(hostsWithRole(env, 'web'), batches, maxFailures), concurrency: 10 }),
+  selectHosts: async ({ env }) => ({ hosts: hostsWithRole(env, 'web'), concurrency: 10, protected: loadEnvironment(env).protected }),
+  checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+  rollHost: async () => ({ changed: true }),
+  rollBackHost: async () => ({ changed: true }),
+  hostCommand: async () => ({ exitCode: 0, durationMs: 5, outputTail: 'ok' }),
 };
 
 /** The stubs, each recording its calls into `calls`. */

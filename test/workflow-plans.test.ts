@@ -14,7 +14,7 @@ const ENV = 'local';
 const INITIATOR = 'carol';
 
 /** What each runbook is started with: every optional path that adds steps or gates is taken. */
-const PARAMS: Record<string, Record<string, string | boolean>> = {
+const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
   smoke: {},
   deploy: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
   'migrate-then-code': { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
@@ -23,6 +23,8 @@ const PARAMS: Record<string, Record<string, string | boolean>> = {
   restore: {},
   'renew-certificate': {},
   'health-check': {},
+  'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },
+  'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
 };
 
 /** Waits for the run's result, approving each gate it opens (by an approver who did not start it). */
