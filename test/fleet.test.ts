@@ -138,7 +138,8 @@ describe('fleets on the test bed (up --web 20)', function () {
           assert.equal(result.progress.steps.find((s) => s.name === 'health-check green (3 hosts)')?.status, 'failed');
         });
       } finally {
-        await onConsole(green[1], 'rm -f /srv/app/.git/hooks/post-checkout');
+        // The hook and what it broke: the next deploy checks out the same commit, which keeps local changes.
+        await onConsole(green[1], 'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q -- .');
       }
       assert.deepEqual((await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host), blue);
       assert.deepEqual(await servedByEach('fleet-bg', blue), Object.fromEntries(blue.map((h) => [h, v100])));
