@@ -32,8 +32,11 @@ const web = Array.from({ length: FLEET }, (_, i) => `web-${String(i + 1).padStar
 /** `testbed.sh up --web N`: a different N rebuilds the fleet from scratch. */
 async function fleetUp(size: number): Promise<number> {
   const started = Date.now();
-  await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'up', '--web', String(size)], { maxBuffer: 16 << 20 });
-  return Date.now() - started;
+  const { stderr } = await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'up', '--web', String(size)], { maxBuffer: 16 << 20 });
+  const ms = Date.now() - started;
+  // Where the time went, when it was long (the lines carry their time).
+  if (ms > 60_000) console.log(stderr.split('\n').map((l) => `        ${l}`).join('\n'));
+  return ms;
 }
 
 /** A fresh fleet of 20 on v1.0.0, all taking traffic. */
