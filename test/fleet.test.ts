@@ -39,10 +39,14 @@ async function fleetUp(size: number): Promise<number> {
   return ms;
 }
 
-/** A fresh fleet of 20 on v1.0.0, all taking traffic. */
+/**
+ * The fleet as `up --web 20` leaves it, without rebuilding it: every host on v1.0.0 (its
+ * expanded schema stays: old code runs on it), healed of any test hook, started, all 20 taking traffic.
+ */
 async function freshFleet(): Promise<void> {
-  await fleetUp(0);
-  await fleetUp(FLEET);
+  const reset = 'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0 && supervisorctl restart app >/dev/null';
+  await Promise.all(web.map((h) => onConsole(h, reset)));
+  await setUpstream({ env: 'fleet', hosts: web });
 }
 
 async function served(env: string, host: string): Promise<string | undefined> {
