@@ -40,18 +40,30 @@ export async function probeHealth(target: SshTarget, url: string, timeoutMs?: nu
 }
 
 /** The commit the answer says is served: must be `commit`; fails retryably until it is. */
-export function expectServing(answer: HealthAnswer, commit: string, where: string, host?: string): { version: string; commit: string } {
+export function expectServing(
+  answer: HealthAnswer,
+  commit: string,
+  where: string,
+  host?: string,
+): { version: string; commit: string } {
   const { status, body } = answer;
   // Where the check ran and what it was answered: shown at a failure gate.
   const details = { ...(host ? { host } : {}), outputTail: body.slice(-1000) };
-  if (status !== 200) throw ApplicationFailure.retryable(`${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`, FailureType.Unhealthy, details);
+  if (status !== 200) {
+    const answered = `${where}: health check answered ${status || 'nothing'}: ${body.slice(0, 300)}`;
+    throw ApplicationFailure.retryable(answered, FailureType.Unhealthy, details);
+  }
   let health: { version?: string; commit?: string };
   try {
     health = JSON.parse(body);
   } catch {
-    throw ApplicationFailure.retryable(`${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`, FailureType.Unhealthy, details);
+    const answered = `${where}: health check answered something that is not JSON: ${body.slice(0, 300)}`;
+    throw ApplicationFailure.retryable(answered, FailureType.Unhealthy, details);
   }
-  if (health.commit !== commit) throw ApplicationFailure.retryable(`${where}: serves commit ${health.commit}, expected ${commit}`, FailureType.WrongVersion, details);
+  if (health.commit !== commit) {
+    const serves = `${where}: serves commit ${health.commit}, expected ${commit}`;
+    throw ApplicationFailure.retryable(serves, FailureType.WrongVersion, details);
+  }
   return { version: String(health.version), commit: health.commit };
 }
 

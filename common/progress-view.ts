@@ -4,7 +4,9 @@
 // everywhere and a new one is added once. Fields it does not know are ignored, so newer
 // workflows that record more still render. Imported by workflow code: no Node built-ins, no I/O.
 import { formatDuration } from './duration';
-import type { ApprovalRecord, FailureDecisionRecord, FailureGateRecord, GateRecord, RunProgress, StepRecord } from './shared';
+import type {
+  ApprovalRecord, FailureDecisionRecord, FailureGateRecord, GateRecord, RunProgress, StepRecord,
+} from './shared';
 import { hostLines } from './host-lines';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
@@ -28,7 +30,8 @@ export interface ViewOptions {
 
 /** A step's, a gate's or an undo's mark: the same in every view. */
 export const MARK: Record<string, string> = {
-  running: '▶', done: '✓', failed: '✗', skipped: '⤼', compensating: '↺', compensated: '↩', compensation_failed: '⚠',
+  running: '▶', done: '✓', failed: '✗', skipped: '⤼',
+  compensating: '↺', compensated: '↩', compensation_failed: '⚠',
   approved: '✓', rejected: '✗', timed_out: '✗', cancelled: '✗', open: '⏸',
 };
 
@@ -43,7 +46,10 @@ interface Item {
 
 /** The run as lines of plain text, indented: for `status`, `watch` and `history`. */
 export function progressLines(p: RunProgress, options: ViewOptions): Line[] {
-  return items(p, options).map(({ key, text, depth, code }) => ({ key, text: `${'  '.repeat(depth)}${code ? `  | ${text}` : text}` }));
+  return items(p, options).map(({ key, text, depth, code }) => {
+    const indent = '  '.repeat(depth);
+    return { key, text: code ? `${indent}  | ${text}` : `${indent}${text}` };
+  });
 }
 
 /** The run as Markdown: the Web UI's current details. */
@@ -61,7 +67,8 @@ export function progressMarkdown(p: RunProgress, options: ViewOptions): string {
 }
 
 function items(p: RunProgress, o: ViewOptions): Item[] {
-  const out: Item[] = [{ key: 'state', text: `${o.runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}`, depth: 0 }];
+  const header = `${o.runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}`;
+  const out: Item[] = [{ key: 'state', text: header, depth: 0 }];
   const add = (key: string, text: string, depth: 1 | 2 = 1, code = false) => out.push({ key, text, depth, code });
   const time = (startedAt: string, endedAt: string | undefined, live = true) => timeText(startedAt, endedAt, o, live);
 
@@ -69,11 +76,14 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
   p.gates.forEach((g, i) => {
     if (g.outcome) {
       // The audit trail also says who could decide and whether they were told.
-      const audit = o.times === 'span' ? `; ${g.required} of ${g.approvers.join(', ')}${g.notified ? `; notice ${g.notified}` : ''}` : '';
-      add(`gate:${i}`, `${MARK[g.outcome] ?? '-'} gate ${g.name}: ${g.outcome}${time(g.openedAt, g.closedAt, false)}${audit}`);
+      const notice = g.notified ? `; notice ${g.notified}` : '';
+      const audit = o.times === 'span' ? `; ${g.required} of ${g.approvers.join(', ')}${notice}` : '';
+      const took = time(g.openedAt, g.closedAt, false);
+      add(`gate:${i}`, `${MARK[g.outcome] ?? '-'} gate ${g.name}: ${g.outcome}${took}${audit}`);
       return;
     }
-    add(`gate:${i}`, `${MARK.open} gate ${g.name}: waiting for ${g.required} approval(s) from ${g.approvers.join(', ')} until ${g.deadline}`);
+    const from = `${g.required} approval(s) from ${g.approvers.join(', ')}`;
+    add(`gate:${i}`, `${MARK.open} gate ${g.name}: waiting for ${from} until ${g.deadline}`);
     if (p.gate?.name === g.name) gateHints(p, g, o).forEach((text, j) => add(`gate:${i}:${j}`, text, 2));
   });
   p.approvals.forEach((a, i) => add(`approval:${i}`, `${a.refused ? '!' : '·'} ${approvalText(a)}`));
@@ -82,11 +92,14 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
     const when = o.times === 'span' ? time(g.openedAt, g.closedAt, false) : '';
     add(`failure:${i}`, `${g.outcome ? '·' : MARK.open} failure gate at ${g.step}: ${outcome}${when}`);
     g.decisions.forEach((d, j) => add(`failure:${i}:${j}`, decisionText(d), 2));
-    if (!g.outcome && p.failureGate?.openedAt === g.openedAt) failureGateDetail(p, o, g).forEach(([text, code], j) => add(`failure:${i}:open:${j}`, text, 2, code));
+    if (!g.outcome && p.failureGate?.openedAt === g.openedAt) {
+      failureGateDetail(p, o, g).forEach(([text, code], j) => add(`failure:${i}:open:${j}`, text, 2, code));
+    }
   });
   (p.strayDecisions ?? []).forEach((d, i) => add(`stray:${i}`, decisionText(d)));
   p.compensations.forEach((c, i) => {
-    add(`undo:${i}`, `${MARK.compensating} undo ${c.step}: ${c.status}${time(c.startedAt, c.endedAt)}${c.error ? ` (${c.error})` : ''}`);
+    const error = c.error ? ` (${c.error})` : '';
+    add(`undo:${i}`, `${MARK.compensating} undo ${c.step}: ${c.status}${time(c.startedAt, c.endedAt)}${error}`);
   });
   // Fleet runbooks: what became of each host (every one in the audit trail, with its output).
   hostLines(p, o.times === 'span').forEach((text, i) => add(`hosts:${i}`, text.trimStart(), i === 0 ? 1 : 2));
@@ -100,7 +113,8 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
 }
 
 export function stepText(s: StepRecord, time = ''): string {
-  return `${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${time}${s.error ? ` (${s.error})` : ''}`;
+  const error = s.error ? ` (${s.error})` : '';
+  return `${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${time}${error}`;
 }
 
 /** For steps that converge a host: whether they had to change it (a second provision says no everywhere). */
@@ -113,14 +127,16 @@ export function approvalText(a: ApprovalRecord): string {
   const verb = a.refused ? `REFUSED ${a.decision ?? 'decision'}` : a.decision === 'approve' ? 'approved' : 'rejected';
   const comment = a.comment ? `: ${JSON.stringify(a.comment)}` : '';
   const key = a.key ? `, signed with ${a.key}` : '';
-  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${key}${comment}${a.refused ? ` (${a.refused})` : ''}`;
+  const why = a.refused ? ` (${a.refused})` : '';
+  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${key}${comment}${why}`;
 }
 
 function decisionText(d: FailureDecisionRecord): string {
   const verb = d.refused ? `REFUSED ${d.decision ?? 'decision'}` : d.decision;
   const comment = d.comment ? `: ${JSON.stringify(d.comment)}` : '';
   const key = d.key ? `, signed with ${d.key}` : '';
-  return `${verb} by ${d.by} at ${d.step || '(no failure gate)'} ${d.at} via ${d.via}${key}${comment}${d.refused ? ` (${d.refused})` : ''}`;
+  const why = d.refused ? ` (${d.refused})` : '';
+  return `${verb} by ${d.by} at ${d.step || '(no failure gate)'} ${d.at} via ${d.via}${key}${comment}${why}`;
 }
 
 /** Someone who may decide at the gate: a listed approver who did not start the run and has not decided yet. */
@@ -134,10 +150,12 @@ function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions): string[] {
   const count = `${approved}/${g.required} approvals so far`;
   if (o.decide === 'ui' && p.identity === 'signed') {
     const sign = `runbook sign approve ${o.runId} --as <you>`;
-    return [`${count}; decisions here are signed: run \`${sign}\` (or \`reject\` with \`--comment\`) and send its output as the signal \`approval\``];
+    const how = `run \`${sign}\` (or \`reject\` with \`--comment\`) and send its output as the signal \`approval\``;
+    return [`${count}; decisions here are signed: ${how}`];
   }
   if (o.decide === 'ui') {
-    return [`${count}; to decide, send the signal \`approval\` with \`{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}\``];
+    const input = '{"approver": "<you>", "decision": "approve" | "reject", "comment": "..."}';
+    return [`${count}; to decide, send the signal \`approval\` with \`${input}\``];
   }
   if (o.decide === 'none') return [count];
   const who = suggestedApprover(p, g);
@@ -151,16 +169,21 @@ function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions): string[] {
 /** The open failure gate: what failed, where, its output, and how to decide. [text, is output] pairs. */
 function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord): [string, boolean][] {
   const lines: [string, boolean][] = [[`FAILED: ${g.step}${g.host ? ` on ${g.host}` : ''}: ${g.error}`, false]];
-  if (g.outputTail) lines.push(['output:', false], ...g.outputTail.trimEnd().split('\n').map((l): [string, boolean] => [l, true]));
+  if (g.outputTail) {
+    lines.push(['output:', false], ...g.outputTail.trimEnd().split('\n').map((l): [string, boolean] => [l, true]));
+  }
   const noSkip = g.skippable ? [] : [`(${g.step} may not be skipped)`];
   if (o.decide === 'ui' && p.identity === 'signed') {
     const sign = `runbook sign retry|rollback${g.skippable ? '|skip' : ''} ${o.runId} --as <you>`;
-    lines.push([`decisions here are signed: run \`${sign}\` and send its output as the signal \`failure-decision\``, false]);
+    const how = `run \`${sign}\` and send its output as the signal \`failure-decision\``;
+    lines.push([`decisions here are signed: ${how}`, false]);
   } else if (o.decide === 'ui') {
     const choices = g.skippable ? '"retry" | "rollback" | "skip"' : '"retry" | "rollback"';
-    lines.push([`to decide, send the signal \`failure-decision\` with \`{"decision": ${choices}, "by": "<you>", "comment": "..."}\``, false]);
+    const input = `{"decision": ${choices}, "by": "<you>", "comment": "..."}`;
+    lines.push([`to decide, send the signal \`failure-decision\` with \`${input}\``, false]);
   } else if (o.decide === 'cli') {
-    lines.push([`to decide (an approver, not the initiator): runbook retry ${o.runId} --as <approver> [--comment ...]`, false]);
+    const retry = `runbook retry ${o.runId} --as <approver> [--comment ...]`;
+    lines.push([`to decide (an approver, not the initiator): ${retry}`, false]);
     lines.push([`or: runbook rollback ${o.runId} --as <approver> [--comment ...]`, false]);
     if (g.skippable) lines.push([`or: runbook skip ${o.runId} --as <approver> --comment <why>`, false]);
   }
@@ -174,7 +197,10 @@ function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord)
  */
 function timeText(startedAt: string, endedAt: string | undefined, o: ViewOptions, live: boolean): string {
   const start = Date.parse(startedAt);
-  if (o.times === 'span') return endedAt ? `, ${startedAt} → ${endedAt} (${formatDuration(Date.parse(endedAt) - start)})` : `, from ${startedAt} (not ended)`;
+  if (o.times === 'span') {
+    if (!endedAt) return `, from ${startedAt} (not ended)`;
+    return `, ${startedAt} → ${endedAt} (${formatDuration(Date.parse(endedAt) - start)})`;
+  }
   if (endedAt) return ` in ${formatDuration(Date.parse(endedAt) - start)}`;
   return live && o.now !== undefined ? ` for ${formatDuration(o.now - start)}` : '';
 }

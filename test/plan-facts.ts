@@ -33,7 +33,8 @@ export function factsOf(calls: ActivityCall[]): PlanFacts {
   };
 }
 
-export const stepsOf = (plan: PlanItem[]): string[] => plan.filter((i): i is PlannedStep => 'step' in i).map((i) => i.step);
+export const stepsOf = (plan: PlanItem[]): string[] =>
+  plan.filter((i): i is PlannedStep => 'step' in i).map((i) => i.step);
 
 export const gatesOf = (plan: PlanItem[]): string[] =>
   plan.filter((i): i is Extract<PlanItem, { gate: string }> => 'gate' in i).map((i) => i.gate);

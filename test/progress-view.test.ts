@@ -17,7 +17,12 @@ function progress(): RunProgress {
       { name: 'rollback window (10m)', status: 'skipped', startedAt: T0, endedAt: T1, error: 'timer broke' },
       { name: 'stop web-blue', status: 'failed', startedAt: T0, endedAt: T1, error: 'exit 1' },
     ],
-    gates: [{ name: 'switch traffic', openedAt: T0, closedAt: T1, deadline: T1, required: 1, approvers: ['alice'], outcome: 'approved' }],
+    gates: [
+      {
+        name: 'switch traffic', openedAt: T0, closedAt: T1, deadline: T1,
+        required: 1, approvers: ['alice'], outcome: 'approved',
+      },
+    ],
     approvals: [{ gate: 'switch traffic', approver: 'alice', decision: 'approve', at: T1, via: 'update' }],
     failureGate: undefined,
     failureGates: [],
@@ -30,7 +35,8 @@ function progress(): RunProgress {
 function withOpenFailureGate(): RunProgress {
   const p = progress();
   const gate = {
-    step: 'stop web-blue', host: 'web-blue', error: 'exit 1', outputTail: 'supervisor: ERROR\nsecond line', skippable: false,
+    step: 'stop web-blue', host: 'web-blue', error: 'exit 1', skippable: false,
+    outputTail: 'supervisor: ERROR\nsecond line',
     openedAt: T1, deadline: '2026-12-01T11:00:00.000Z', decisions: [],
   };
   p.failureGate = gate;
@@ -58,7 +64,7 @@ describe('progress view (one renderer for status, watch, history and the Web UI)
     assert.match(history, /skipped, 2026-12-01T10:00:00.000Z → 2026-12-01T10:00:02.500Z \(2.5s\)/);
   });
 
-  it('shows an open failure gate with what failed and how to decide: commands on the CLI, the signal in the Web UI', function () {
+  it('shows an open failure gate, what failed and how to decide: CLI commands, or the Web UI signal', function () {
     const p = withOpenFailureGate();
     const status = formatProgress(runId, p);
     assert.match(status, /FAILED: stop web-blue on web-blue: exit 1/);

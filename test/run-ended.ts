@@ -21,7 +21,10 @@ export async function ended(run: Run): Promise<{ result: RunResult; failure?: Ap
 }
 
 /** A run that must have failed (with `type`, when given): its failure and its result. */
-export async function failed(run: Run, type?: FailureType): Promise<{ failure: ApplicationFailure; result: RunResult }> {
+export async function failed(
+  run: Run,
+  type?: FailureType,
+): Promise<{ failure: ApplicationFailure; result: RunResult }> {
   const { result, failure } = await ended(run);
   assert.ok(failure, `the run should have failed; it ended ${result?.state}`);
   if (type) assert.equal(failure.type, type, failure.message);

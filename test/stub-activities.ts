@@ -11,7 +11,9 @@ import { planBatches } from '../common/fleet-plan';
 import type { ActivityCall } from './plan-facts';
 
 type Registered = typeof activities;
-type Stubs = { [K in keyof Registered]: (...args: Parameters<Registered[K]>) => Promise<Awaited<ReturnType<Registered[K]>>> };
+type Stubs = {
+  [K in keyof Registered]: (...args: Parameters<Registered[K]>) => Promise<Awaited<ReturnType<Registered[K]>>>;
+};
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const DAY = 24 * 3600_000;
@@ -21,11 +23,13 @@ const nothing = async () => undefined;
 function certificate(domain: string, fingerprint: string, expiresInMs: number) {
   const notAfter = new Date(Date.now() + expiresInMs).toISOString();
   const notBefore = new Date(Date.now() - DAY).toISOString();
-  return { domain, fingerprint, subject: `CN=${domain}`, issuer: 'CN=stub CA', names: [domain], notBefore, notAfter, serial: '01' };
+  const subject = `CN=${domain}`;
+  return { domain, fingerprint, subject, issuer: 'CN=stub CA', names: [domain], notBefore, notAfter, serial: '01' };
 }
 
 function hostsWithRole(env: string, role: string): string[] {
-  return Object.entries(loadEnvironment(env).hosts).filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
+  const hosts = Object.entries(loadEnvironment(env).hosts);
+  return hosts.filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
 }
 
 const STUBS: Stubs = {
@@ -89,7 +93,8 @@ const STUBS: Stubs = {
   swapBack: async () => ({ changed: true }),
   checkHealthThroughLb: async () => ({ status: 200 }),
   // Every certificate is due (five days left), so a renewal runs its whole plan.
-  servedCertificates: async ({ env }) => loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),
+  servedCertificates: async ({ env }) =>
+    loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),
   obtainCertificate: async () => ({ ran: true }),
   checkObtainedCertificate: async ({ domain }) => certificate(domain, `new-${domain}`, 90 * DAY),
   installCertificate: async ({ domain }) => ({ backup: `/etc/nginx/tls/${domain}.previous` }),
@@ -98,7 +103,9 @@ const STUBS: Stubs = {
   reloadNginx: nothing,
   expectServedCertificate: async ({ domain, fingerprint }) => certificate(domain, fingerprint, 90 * DAY),
   healthCheckHosts: async ({ env }) => Object.keys(loadEnvironment(env).hosts),
-  checkHost: async ({ host }): Promise<CheckResult[]> => [{ key: `${host}/ssh`, host, check: 'ssh', state: 'ok', detail: 'logged in' }],
+  checkHost: async ({ host }): Promise<CheckResult[]> => [
+    { key: `${host}/ssh`, host, check: 'ssh', state: 'ok', detail: 'logged in' },
+  ],
   previousHealth: async () => ({ failing: [] }),
   sendHealthAlert: async () => false,
   prepareScheduledRun,

@@ -86,7 +86,10 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
         if (run.identity.mode !== 'signed') return this.record(input, 'update', undefined);
         const record = await this.decideSigned(input, 'update');
         // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
-        if (record.refused) throw ApplicationFailure.create({ type: FailureType.DecisionRefused, message: record.refused, nonRetryable: true });
+        if (record.refused) {
+          const type = FailureType.DecisionRefused;
+          throw ApplicationFailure.create({ type, message: record.refused, nonRetryable: true });
+        }
         return record;
       },
       {
@@ -105,11 +108,15 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
     if (typeof input !== 'object' || input === null) return `malformed decision: expected ${this.kind.shape}`;
     const fields = input as Record<string, unknown>;
     const who = fields[this.kind.who];
-    if (typeof who !== 'string' || who.trim() === '' || who.length > MAX_NAME) return `malformed decision: "${this.kind.who}" must be a name`;
+    if (typeof who !== 'string' || who.trim() === '' || who.length > MAX_NAME) {
+      return `malformed decision: "${this.kind.who}" must be a name`;
+    }
     const bad = this.kind.badDecision(fields.decision);
     if (bad) return bad;
     const { comment } = fields;
-    if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) return 'malformed decision: "comment" must be text';
+    if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) {
+      return 'malformed decision: "comment" must be text';
+    }
     const { progress, approvers } = this.run;
     if (who === progress.initiator) return `${who} started this run and cannot also decide on it (four eyes)`;
     if (!approvers.includes(who)) return `${who} is not an approver for ${progress.env}`;
@@ -123,7 +130,8 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
   private async decideSigned(input: I, via: DecisionRecordBase['via']): Promise<R> {
     const gate = this.kind.openGate() as OpenGate;
     const by = (input as unknown as Record<string, string>)[this.kind.who];
-    const proof = await proveDecision({ ...input, action: input.decision as SignedAction, gate: gate.name, nonce: gate.nonce ?? '', by });
+    const action = input.decision as SignedAction;
+    const proof = await proveDecision({ ...input, action, gate: gate.name, nonce: gate.nonce ?? '', by });
     // From here on synchronous: no other decision is handled between these checks and the record.
     return this.record(input, via, undefined, this.stillValid(proof, gate, input));
   }
@@ -131,7 +139,9 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
   private stillValid(proof: Proof, gate: OpenGate, input: I): Proof {
     if ('refused' in proof) return proof;
     const now = this.kind.openGate();
-    if (typeof now === 'string' || now.record !== gate.record) return { refused: `${gate.label} closed while the signature was checked` };
+    if (typeof now === 'string' || now.record !== gate.record) {
+      return { refused: `${gate.label} closed while the signature was checked` };
+    }
     const { progress, identity } = this.run;
     const decided = [...progress.approvals, ...(progress.failureGates ?? []).flatMap((g) => g.decisions)];
     const refused = this.refusal(input) ?? keyRefusal(proof, identity, decided, this.kind.counted(gate));
