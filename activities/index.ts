@@ -19,6 +19,7 @@ export {
   restorePolicy, pickBackup, checkBackup, setMaintenance, restoreIntoFresh, verifyRows, swapIn, swapBack,
   checkHealthThroughLb,
 } from './restore';
+export { checkPreviousDatabase, putPreviousBack, undoPutPreviousBack, dropPreviousDatabase } from './previous-database';
 export {
   servedCertificates, obtainCertificate, checkObtainedCertificate, installCertificate, restoreCertificate,
   testNginx, reloadNginx, expectServedCertificate,

@@ -6,8 +6,9 @@ import { BACKUP_CHOICE, parseBackupName } from '../common/backup-names';
 import { backupStore, checkBackupName, completeBackups, readManifest, verifyStoredChecksum } from './backup-store';
 import { restoreStream, workDatabase } from './backup';
 import { environment, hostsWithRole, stringVar } from './env-vars';
-import { countDifferences, databaseExists, dbHost, psql, rowCounts } from './postgres';
+import { countDifferences, dbHost, rowCounts } from './postgres';
 import { databaseOk, lbHealthUrl, probeHealth } from './health-probe';
+import { swapDatabaseBack, swapDatabaseIn } from './database-swap';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { FailureType } from '../common/failure-types';
@@ -36,13 +37,14 @@ export async function checkBackup({ env, name }: { env: string; name: string }):
   return { bytes: m.bytes, createdAt: m.createdAt, tables: Object.keys(m.rowCounts).length };
 }
 
-/** Maintenance mode: the inventory's maintenanceFlag file on the lb (exists = 503 page). */
-export async function setMaintenance({ env, on }: { env: string; on: boolean }): Promise<void> {
+/** Maintenance mode: the inventory's maintenanceFlag file on the lb (exists = 503 page). Says where it is. */
+export async function setMaintenance({ env, on }: { env: string; on: boolean }): Promise<{ host: string; flag: string }> {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   const flag = stringVar(e, 'maintenanceFlag');
   await runOn(resolveTarget({ env, host: lb }), on ? ['touch', '--', flag] : ['rm', '-f', '--', flag]);
+  return { host: lb, flag };
 }
 
 /** Restores backup `name` into a fresh database of this run (dropped first if a retry left one). */
@@ -62,54 +64,14 @@ export async function verifyRows({ env, name, tag, which }: { env: string; name:
   return { tables: counts.length, rows: counts.reduce((a, b) => a + b, 0) };
 }
 
-// Closes `from` to new sessions, ends the ones it has (the app connects per request), then
-// renames in one transaction, so the name always points at one whole database.
-const SWAP = `ALTER DATABASE :"from" WITH ALLOW_CONNECTIONS false;
-SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'from' AND pid <> pg_backend_pid();
-BEGIN;
-ALTER DATABASE :"from" RENAME TO :"aside";
-ALTER DATABASE :"into" RENAME TO :"from";
-COMMIT;
-ALTER DATABASE :"from" WITH ALLOW_CONNECTIONS true;
-`;
-const REOPEN = 'ALTER DATABASE :"from" WITH ALLOW_CONNECTIONS true;\n';
-
-async function swap(env: string, vars: { from: string; into: string; aside: string }): Promise<void> {
-  const h = dbHost(env);
-  try {
-    await psql(h, 'postgres', SWAP, vars);
-  } catch (err) {
-    // Whatever failed, the application's database takes connections again.
-    await psql(h, 'postgres', REOPEN, vars).catch(() => undefined);
-    throw err;
-  }
-}
-
 /** Puts the restored database in place of the application's, which is kept aside as "previous". */
 export async function swapIn({ env, tag }: { env: string; tag: string }): Promise<{ changed: boolean }> {
-  const h = dbHost(env);
-  const restored = workDatabase('restored', tag);
-  const previous = workDatabase('previous', tag);
-  const [hasRestored, hasPrevious] = [await databaseExists(h, restored), await databaseExists(h, previous)];
-  if (hasPrevious && !hasRestored) return { changed: false }; // a retry: already swapped
-  if (!hasRestored || hasPrevious) throw ApplicationFailure.nonRetryable(`${env}: cannot swap: ${restored} ${hasRestored ? 'exists' : 'is missing'}, ${previous} ${hasPrevious ? 'exists' : 'is missing'}`, FailureType.UnexpectedState);
-  await swap(env, { from: h.database, into: restored, aside: previous });
-  return { changed: true };
+  return swapDatabaseIn(env, workDatabase('restored', tag), workDatabase('previous', tag));
 }
 
 /** The undo of swapIn: the previous database back in place; nothing when the swap did not happen. */
 export async function swapBack({ env, tag }: { env: string; tag: string }): Promise<{ changed: boolean }> {
-  const h = dbHost(env);
-  const restored = workDatabase('restored', tag);
-  const previous = workDatabase('previous', tag);
-  if (!(await databaseExists(h, previous))) {
-    // Not swapped; a swap that failed half-way may still have closed the database.
-    await psql(h, 'postgres', REOPEN, { from: h.database });
-    return { changed: false };
-  }
-  if (await databaseExists(h, restored)) throw ApplicationFailure.nonRetryable(`${env}: cannot swap back: both ${restored} and ${previous} exist`, FailureType.UnexpectedState);
-  await swap(env, { from: h.database, into: previous, aside: restored });
-  return { changed: true };
+  return swapDatabaseBack(env, workDatabase('restored', tag), workDatabase('previous', tag));
 }
 
 /** The app answers through the load balancer and reaches its database. */

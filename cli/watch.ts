@@ -19,6 +19,8 @@ export const EXIT = {
   refused: 4,
   /** Some undo failed: work is left for a human. */
   leftToUndo: 5,
+  /** Failed after its point of no return: the settled change stands, the record says what is left to do. */
+  settledThenFailed: 6,
   /** The watcher was interrupted; the run goes on. */
   interrupted: 130,
 } as const;
@@ -28,6 +30,7 @@ export function exitCodeOf(status: RunStatus): number {
   if (status.status === 'COMPLETED' && (state === undefined || state === 'COMPLETED')) return EXIT.completed;
   if (state === 'REFUSED') return EXIT.refused;
   if (state === 'FAILED_COMPENSATION' || status.progress?.leftToUndo.length) return EXIT.leftToUndo;
+  if (state === 'SETTLED_THEN_FAILED') return EXIT.settledThenFailed;
   return EXIT.notCompleted;
 }
 

@@ -63,3 +63,11 @@ function isoWeek(d: Date): string {
   const week = 1 + Math.floor(dayOfYear / 7);
   return `${t.getUTCFullYear()}-W${week}`;
 }
+
+/** The database a restore keeps aside, `runbook_previous_<12 hex>`: what `--database` accepts. */
+export const PREVIOUS_DATABASE = /^runbook_previous_([0-9a-f]{12})$/;
+
+/** The tag of a kept database's name, or undefined when it is not one. */
+export function previousDatabaseTag(name: string): string | undefined {
+  return PREVIOUS_DATABASE.exec(name)?.[1];
+}

@@ -6,6 +6,10 @@ export const FailureType = {
   RunbookCompensated: 'RunbookCompensated',
   /** The run failed and an undo failed too: something is left to undo by hand. */
   RunbookFailedCompensation: 'RunbookFailedCompensation',
+  /** The run failed after its point of no return: the settled change stands (RunProgress.settledFailure). */
+  RunbookSettledThenFailed: 'RunbookSettledThenFailed',
+  /** restore-previous was given a kept database that is not there. */
+  NoSuchDatabase: 'NoSuchDatabase',
   /** Another mutating run holds the environment. */
   EnvironmentLocked: 'EnvironmentLocked',
   /** A request or a parameter is malformed: asking again will not help. */

@@ -109,6 +109,14 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
   });
   if (p.reason) add('reason', `reason: ${p.reason}`);
   if (p.leftToUndo.length) add('left', `LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}`);
+  // SETTLED_THEN_FAILED: what stands, what failed after it, and what is left for a person.
+  const f = p.settledFailure;
+  if (f) {
+    add('stands', `the change stands: ${f.stands} (nothing before the point of no return was undone)`);
+    add('failed-after', f.failedStep ? `then ${f.failedStep} failed: ${f.error}` : `then the run stopped: ${f.error}`);
+    if (f.todo.length) add('todo', 'left for you:');
+    f.todo.forEach((t, i) => add(`todo:${i}`, t, 2));
+  }
   return out;
 }
 

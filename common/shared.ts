@@ -148,7 +148,24 @@ export type RunState =
   | 'COMPENSATING'
   | 'COMPLETED'
   | 'COMPENSATED'
-  | 'FAILED_COMPENSATION';
+  | 'FAILED_COMPENSATION'
+  /** Failed after a point of no return: the settled change stands (see RunProgress.settledFailure). */
+  | 'SETTLED_THEN_FAILED';
+
+/**
+ * A run that failed (or was rejected, timed out at a gate, or was cancelled) after its point of
+ * no return: nothing before that point was undone. Says what stands, what failed and why, and
+ * what is left for a person, with the exact commands.
+ */
+export interface SettledFailure {
+  /** The change that stands: the text the runbook settled with. */
+  stands: string;
+  /** The step after the settle point that failed; absent when no step failed (a rejection, a cancellation). */
+  failedStep?: string;
+  error: string;
+  /** What a person has to do now, each line with its exact command where there is one. */
+  todo: string[];
+}
 
 export interface RunProgress {
   runbook: string;
@@ -170,6 +187,8 @@ export interface RunProgress {
   leftToUndo: string[];
   /** Points of no return: steps kept whatever happened after. */
   settled: { why: string; steps: string[]; at: string }[];
+  /** Set when the run ended SETTLED_THEN_FAILED. */
+  settledFailure?: SettledFailure;
   /** The failure gate open now (policy `ask`): the failed step, where and why, and how to decide. */
   failureGate?: FailureGateRecord;
   /** Every failure gate of the run, open or closed, with its decisions; absent on runs from before failure gates. */

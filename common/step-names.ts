@@ -84,3 +84,17 @@ export const PROVISION_STEPS = {
 } as const;
 
 export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;
+
+/** restore-previous and drop-previous: the database a restore kept aside, put back or dropped. */
+export const PREVIOUS_DATABASE_STEPS = {
+  check: (database: string) => `check that ${database} exists`,
+  policy: RESTORE_STEPS.policy,
+  gate: 'restore-previous',
+  safetyBackup: RESTORE_STEPS.safetyBackup,
+  maintenanceOn: RESTORE_STEPS.maintenanceOn,
+  swapIn: (database: string) => `swap ${database} in`,
+  maintenanceOff: RESTORE_STEPS.maintenanceOff,
+  checkThroughLb: RESTORE_STEPS.checkThroughLb,
+  dropReplaced: (database: string) => `drop ${database} (the safety backup keeps it)`,
+  drop: (database: string) => `drop ${database}`,
+} as const;

@@ -1,10 +1,11 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import type { Environment } from './inventory';
-import { BACKUP_CHOICE } from '../common/backup-names';
+import { BACKUP_CHOICE, PREVIOUS_DATABASE } from '../common/backup-names';
 import { DURATION, POSITIVE_DURATION } from '../common/duration';
 import {
-  BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS, SMOKE_STEPS,
+  BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PREVIOUS_DATABASE_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS,
+  SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
 
@@ -39,6 +40,8 @@ export interface PlanFacts {
   backup: string;
   /** The file a backup or a restore's safety backup writes. */
   dump: string;
+  /** Where restore-previous keeps the database it replaces. */
+  aside: string;
   /** The hosts a health check found, and how many checks it ran. */
   hosts?: string[];
   checks: number | string;
@@ -49,6 +52,7 @@ export const PLACEHOLDERS: PlanFacts = {
   idle: '<idle colour>',
   backup: '<backup>',
   dump: '<env>-<time>',
+  aside: 'runbook_previous_<new tag>',
   checks: '<n>',
 };
 
@@ -73,6 +77,14 @@ const RELEASE_PARAMS: ParamSpec[] = [
   { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
   { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
 ];
+
+/** The database a restore kept aside, as its record names it. */
+const PREVIOUS_DATABASE_PARAM: ParamSpec = {
+  name: 'database',
+  required: true,
+  pattern: PREVIOUS_DATABASE,
+  description: 'the database a restore kept aside, runbook_previous_<12 hex digits>, as the restore\'s record names it',
+};
 
 export const RUNBOOKS: RunbookSpec[] = [
   {
@@ -200,6 +212,42 @@ export const RUNBOOKS: RunbookSpec[] = [
         { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
+  },
+  {
+    name: 'restore-previous',
+    workflow: 'restorePrevious',
+    description: 'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): safety backup, maintenance page, swap it in, back to service',
+    mutating: true,
+    params: [PREVIOUS_DATABASE_PARAM],
+    plan: (env, params, facts = PLACEHOLDERS) => {
+      const db = hostWithRole(env, 'db');
+      const lb = hostWithRole(env, 'lb');
+      const kept = String(params.database);
+      const database = String(env.vars.databaseName);
+      const flag = String(env.vars.maintenanceFlag);
+      const S = PREVIOUS_DATABASE_STEPS;
+      return [
+        { step: S.check(kept), where: db, does: 'it exists, or refuse' },
+        { step: S.policy, where: 'worker', does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected` },
+        ...(env.protected ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }] : []),
+        { step: S.safetyBackup(`${facts.dump}-safety`), where: `${db} → worker → ${backupStoreText(env)}`, does: `pg_dump --format=custom ${database}` },
+        { step: S.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
+        { step: S.swapIn(kept), where: db, does: `rename ${database} aside (${facts.aside}) and ${kept} to ${database}, in one transaction`, undo: 'swap back' },
+        { step: S.maintenanceOff, where: lb, does: `rm ${flag}` },
+        { step: S.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
+        { step: S.dropReplaced(facts.aside), where: db, does: 'dropdb (its content is in the safety backup)' },
+      ];
+    },
+  },
+  {
+    name: 'drop-previous',
+    workflow: 'dropPrevious',
+    description: 'drops the database a restore kept aside (runbook_previous_<tag>), once the app is healthy without it',
+    mutating: true,
+    params: [PREVIOUS_DATABASE_PARAM],
+    plan: (env, params) => [
+      { step: PREVIOUS_DATABASE_STEPS.drop(String(params.database)), where: hostWithRole(env, 'db'), does: 'dropdb (nothing when it is already gone)' },
+    ],
   },
   {
     name: 'renew-certificate',

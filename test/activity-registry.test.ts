@@ -20,7 +20,7 @@ const REGISTERED = [
   'restoreNginxSite', 'restorePolicy', 'restoreProcessEntry', 'restoreSshd', 'restoreUnattendedUpgrades',
   'safetyBackup', 'sendHealthAlert', 'servedCertificates', 'setMaintenance', 'stopApp', 'swapBack', 'swapIn',
   'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows', 'verifySignature',
-  'writeMarker',
+  'writeMarker', 'checkPreviousDatabase', 'putPreviousBack', 'undoPutPreviousBack', 'dropPreviousDatabase',
   // Fleets: colours as groups, rolling-deploy and run-command.
   'checkedOutCommits', 'colourGroups', 'hostCommand', 'markUpstream', 'rollBackHost', 'rollHost', 'rollingPlan',
   'selectHosts', 'upstreamServers',

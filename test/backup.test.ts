@@ -108,6 +108,34 @@ describe('backup on the test bed', function () {
     });
   });
 
+  it('keeps the verified backup when retention fails after it, and says so: SETTLED_THEN_FAILED, not COMPENSATED', async function () {
+    await withWorker(taskQueue, async () => {
+      // An old backup retention must delete, whose dump is a directory: rm -f fails on it.
+      const blocker = 'local-20200101T000000Z';
+      await onHost('lb', ['sh', '-c', 'cd "$1" && mkdir -p "$2.dump" && touch "$2.dump/in-the-way" "$2.json"', 'block', STORE_DIR, blocker]);
+      try {
+        const handle = await backup();
+        const ended = await handle.result().catch(() => undefined);
+        assert.equal(ended, undefined, `the run should have failed: ${JSON.stringify((ended as RunResult | undefined)?.progress.steps)} store: ${(await storeFiles()).join(' ')}`);
+        const { failure, result } = await failed(handle.result());
+        assert.equal(failure.type, FailureType.RunbookSettledThenFailed, failure.message);
+        assert.equal(result.state, 'SETTLED_THEN_FAILED');
+        const name = result.progress.steps[0].name.replace('dump the database to ', '');
+        const f = result.progress.settledFailure!;
+        assert.equal(f.stands, `${name} is in the store and verified`);
+        assert.equal(f.failedStep, 'apply retention');
+        assert.match(f.error, /rm.*exited with 1/);
+        assert.deepEqual(f.todo, [`retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env local`]);
+        assert.deepEqual(result.progress.compensations, [], 'the backup is not deleted');
+        assert.equal(await newestBackup(), name);
+        assert.match((await onHost('lb', ['sh', '-c', 'cd "$1" && sha256sum -c -- "$2"', 'check', STORE_DIR, `${name}.sha256`])).stdout, /\.dump: OK/);
+        assert.deepEqual(await leftoverDatabases(), []);
+      } finally {
+        await onHost('lb', ['sh', '-c', 'cd "$1" && rm -rf -- "$2.dump" "$2.json" "$2.sha256"', 'unblock', STORE_DIR, blocker]);
+      }
+    });
+  });
+
   describe('with a database that takes seconds to dump', function () {
     before(async () => addBulkTable());
     after(async () => dropBulkTable());

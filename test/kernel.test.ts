@@ -4,9 +4,10 @@ import { strict as assert } from 'node:assert';
 import type { WorkflowHandle } from '@temporalio/client';
 import { runCommand } from '../activities/hosts';
 import { newRunId } from '../src/run-id';
-import { testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { runbookCli, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { ended } from './run-ended';
 import { FailureType } from '../common/failure-types';
+import { RunbookStateKey } from '../common/shared';
 import { startWorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
 
@@ -80,6 +81,43 @@ describe('kernel on the test bed: a three-step runbook', function () {
       assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'failed'], ['first', 'done']]);
       const hosts = await onHosts(handle.workflowId);
       assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.file], [false, true, false]);
+    });
+  });
+
+  it('after a point of no return, a failure undoes only the later steps and ends SETTLED_THEN_FAILED, not COMPENSATED', async function () {
+    await withWorker(taskQueue, async () => {
+      const handle = await startThreeSteps(taskQueue, { failAt: 'third', settleAfter: 'first' });
+      const { result, failure } = await ended(handle);
+      assert.equal(failure?.type, FailureType.RunbookSettledThenFailed);
+      assert.equal(result.state, 'SETTLED_THEN_FAILED');
+      assert.match(failure?.message ?? '', /^settled then failed: first is done for good stands; third: .*exited with 1/);
+      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['first', 'done'], ['second', 'compensated'], ['third', 'compensated']]);
+      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'done']], 'undos registered after the settle point still run');
+      const f = result.progress.settledFailure;
+      assert.equal(f?.stands, 'first is done for good');
+      assert.equal(f?.failedStep, 'third');
+      assert.match(f?.error ?? '', /exited with 1/);
+      assert.deepEqual(f?.todo, ['look at third on its host']);
+      const hosts = await onHosts(handle.workflowId);
+      assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.file], [true, false, false], 'the settled step stands on its host');
+
+      // Every view says so: watch (exit code 6), status, history, and the search attribute.
+      const watched = await runbookCli(['watch', handle.workflowId]);
+      assert.equal(watched.code, 6, watched.stderr);
+      assert.match(watched.stdout, /the change stands: first is done for good/);
+      assert.match(watched.stdout, /then third failed: .*exited with 1/);
+      assert.match(watched.stdout, /left for you:\n\s*look at third on its host/);
+      assert.match(watched.stdout, /SETTLED_THEN_FAILED \(workflow FAILED\), exit code 6/);
+      for (const command of ['status', 'history']) {
+        const shown = await runbookCli([command, handle.workflowId]);
+        assert.equal(shown.code, 0, shown.stderr);
+        assert.match(shown.stdout, /SETTLED_THEN_FAILED/, command);
+        assert.match(shown.stdout, /the change stands: first is done for good[^]*then third failed[^]*left for you:\n\s+look at third on its host/, command);
+      }
+      const listed = await (await testClient()).workflow.getHandle(handle.workflowId).describe();
+      assert.equal(listed.typedSearchAttributes.get(RunbookStateKey), 'SETTLED_THEN_FAILED');
+      const ui = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      assert.match(ui.currentDetails ?? '', /SETTLED_THEN_FAILED\*\*[^]*- the change stands: first is done for good[^]*left for you:\n  - look at third on its host/, 'the Web UI summary');
     });
   });
 

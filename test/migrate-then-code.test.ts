@@ -1,5 +1,6 @@
 // migrate-then-code on the test bed: the schema in PostgreSQL and the version served through
-// the load balancer after a refused contract, a full release, and a failing expand migration.
+// the load balancer after a refused contract (past the point of no return: SETTLED_THEN_FAILED),
+// a full release, and a failing expand migration.
 import { strict as assert } from 'node:assert';
 import { checkedOutCommit, colours } from '../activities';
 import { migrationStatus } from '../activities/database';
@@ -35,8 +36,16 @@ describe('migrate-then-code on the test bed', function () {
       const handle = await release(taskQueue, 'v1.2.0');
       await waitForProgress(handle, atGate('contract migration'), 'the contract gate');
       await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'after the sale' });
-      const { result } = await failed(handle.result());
+      const { failure, result } = await failed(handle.result());
       assert.deepEqual(result.progress.compensations, [], 'the deployed code is kept');
+      // The code switch settled: the run says what stands and how to finish, never "compensated".
+      assert.equal(failure.type, FailureType.RunbookSettledThenFailed, failure.message);
+      assert.equal(result.state, 'SETTLED_THEN_FAILED');
+      const f = result.progress.settledFailure!;
+      assert.match(f.stands, /^web-(blue|green) serves [0-9a-f]{12} and web-(blue|green) is stopped$/);
+      assert.equal(f.failedStep, undefined, 'no step failed: the contract was refused');
+      assert.match(f.error, /rejected by bob/);
+      assert.match(f.todo.join('\n'), /contract migration did not complete[^]*runbook start migrate-then-code --env local --ref v1\.2\.0$/);
       const { live } = await colours({ env: 'local' });
       assert.equal(await servedCommit(), await checkedOutCommit({ env: 'local', host: live }));
       assert.match((await runCommand({ env: 'local', host: live, argv: ['cat', '/srv/app/VERSION'] })).stdout, /^1\.2\.0/);

@@ -22,6 +22,7 @@ export function factsOf(calls: ActivityCall[]): PlanFacts {
   const fleet = (first('rollingPlan') ?? first('selectHosts'))?.result as { hosts: string[] } | undefined;
   const dump = first('dumpToStore')?.input as { name: string } | undefined;
   const hosts = first('healthCheckHosts')?.result as string[] | undefined;
+  const putBack = first('putPreviousBack')?.input as { asideTag: string } | undefined;
   const checks = calls.filter((c) => c.type === 'checkHost').reduce((n, c) => n + (c.result as unknown[]).length, 0);
   return {
     ...PLACEHOLDERS,
@@ -30,6 +31,7 @@ export function factsOf(calls: ActivityCall[]): PlanFacts {
     ...(dump ? { dump: dump.name.replace(/-safety$/, '') } : {}),
     ...(hosts ? { hosts, checks } : {}),
     ...(fleet ? { hosts: fleet.hosts } : {}),
+    ...(putBack ? { aside: `runbook_previous_${putBack.asideTag}` } : {}),
   };
 }
 

@@ -84,3 +84,34 @@ describe('progress view (one renderer for status, watch, history and the Web UI)
     assert.equal(new Set(keys).size, keys.length, `duplicate keys: ${keys.join(' ')}`);
   });
 });
+
+describe('progress view of a run that failed after its point of no return', function () {
+  function settledThenFailed(): RunProgress {
+    const p = progress();
+    p.state = 'SETTLED_THEN_FAILED';
+    p.settledFailure = {
+      stands: 'local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab',
+      failedStep: 'check the app through the load balancer',
+      error: 'answered 502',
+      todo: ['to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab'],
+    };
+    return p;
+  }
+
+  it('says what stands, what failed after it and what is left, with the command, in status, history and the Web UI', function () {
+    const p = settledThenFailed();
+    const expected = [
+      'the change stands: local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab (nothing before the point of no return was undone)',
+      'then check the app through the load balancer failed: answered 502',
+      'left for you:',
+    ];
+    const status = formatProgress('r1', p);
+    for (const line of expected) assert.ok(status.includes(`  ${line}`), status);
+    assert.ok(status.includes('\n    to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab'), status);
+    const history = progressLines(p, { runId: 'r1', decide: 'none', times: 'span' }).map((l) => l.text).join('\n');
+    assert.ok(history.includes('left for you:\n    to put the previous database back: runbook start restore-previous'), history);
+    const ui = progressMarkdown(p, { runId: 'r1', decide: 'ui' });
+    assert.match(ui, /^\*\*r1: deploy on prod, started by carol: SETTLED_THEN_FAILED\*\*/);
+    assert.ok(ui.includes('- left for you:\n  - to put the previous database back: runbook start restore-previous'), ui);
+  });
+});

@@ -1,8 +1,10 @@
 // restore on the test bed: content comes back identical; a corrupted backup is refused before
 // the database is touched; a restore that fails midway leaves the database as it was; the
-// swap's undo puts the previous database back; protected environments wait for approval.
+// swap's undo puts the previous database back; a failure after the verified swap keeps the
+// restore, names the previous database and the commands that put it back (restore-previous,
+// run through the real CLI) or drop it; protected environments wait for approval.
 import { strict as assert } from 'node:assert';
-import { checkBackup, dropDatabase, pickBackup, restoreIntoFresh, swapBack, swapIn } from '../activities';
+import { checkBackup, colours, dropDatabase, pickBackup, restartApp, restoreIntoFresh, stopApp, swapBack, swapIn } from '../activities';
 import { UsageError } from '../src/errors';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { prepareRun } from '../src/start';
@@ -17,10 +19,18 @@ import {
   STORE_DIR,
   storeFiles,
 } from './database-helpers';
+import type { WorkflowHandle } from '@temporalio/client';
 import { failed } from './run-ended';
 import { FailureType } from '../common/failure-types';
-import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+
+/** The run `runbook start` said it started. */
+async function startedRun(stdout: string): Promise<WorkflowHandle> {
+  const runId = /^started (\S+)/m.exec(stdout)?.[1];
+  assert.ok(runId, stdout);
+  return (await testClient()).workflow.getHandle(runId);
+}
 
 describe('restore on the test bed', function () {
   this.timeout(180_000);
@@ -66,6 +76,85 @@ describe('restore on the test bed', function () {
       assert.equal(safety.length, 1, 'the safety backup is in the store');
       const manifest = JSON.parse((await onHost('lb', ['cat', `${STORE_DIR}/${safety[0].replace(/sha256$/, 'json')}`])).stdout);
       assert.equal(manifest.rowCounts['public.scribble'], 1, 'the safety backup holds the database as it was before the restore');
+    });
+  });
+
+  it('keeps the restore when the app check fails after the swap, and one command puts the newer database back', async function () {
+    this.timeout(300_000);
+    let previous: string | undefined;
+    try {
+      await inScenario();
+    } finally {
+      // A failed assertion must not leave the kept database to the tests after this one.
+      if (previous && (await leftoverDatabases()).includes(previous)) await dropDatabase({ env: 'local', which: 'previous', tag: previous.slice(-12) });
+    }
+    async function inScenario(): Promise<void> {
+      await withWorker(taskQueue, async () => {
+        // The issue's scenario: a backup (before()), then a new row, then the app stopped on the
+        // live colour (an unrelated fault), then a restore.
+        await sql("INSERT INTO items (name) VALUES ('written after the backup');");
+        const newer = await content();
+        const { live } = await colours({ env: 'local' });
+        await stopApp({ env: 'local', host: live });
+        let appStopped = true;
+        try {
+          const { failure, result } = await failed((await restore(name)).result());
+          assert.equal(failure.type, FailureType.RunbookSettledThenFailed, failure.message);
+          assert.equal(result.state, 'SETTLED_THEN_FAILED');
+          assert.deepEqual(result.progress.compensations, [], 'nothing is undone: the restore stands');
+          const f = result.progress.settledFailure!;
+          previous = /kept as (runbook_previous_[0-9a-f]{12})$/.exec(f.stands)?.[1];
+          assert.ok(previous, f.stands);
+          assert.match(f.stands, new RegExp(`^${name} is restored, verified and live`));
+          assert.equal(f.failedStep, 'check the app through the load balancer');
+          assert.match(f.error, /answered 502/);
+          assert.deepEqual(f.todo, [
+            `to put the previous database back: runbook start restore-previous --env local --database ${previous}`,
+            `once the app is healthy on the live database, drop the previous one: runbook start drop-previous --env local --database ${previous}`,
+          ]);
+          assert.match(failure.message, new RegExp(`settled then failed: .*kept as ${previous} stands; check the app through the load balancer: .*502`));
+          assert.deepEqual(await content(), atBackup, 'the restored database is live: the newer row is gone');
+          assert.deepEqual(await leftoverDatabases(), [previous], 'the previous database is kept, not dropped');
+          assert.equal(await maintenanceOn(), false);
+
+          // The app fixed, the operator puts the previous database back with the printed command.
+          await restartApp({ env: 'local', host: live });
+          appStopped = false;
+          const command = f.todo[0].split(': ')[1].split(' ');
+          assert.deepEqual(command.slice(0, 2), ['runbook', 'start']);
+          const putBack = await runbookCli([...command.slice(1), '--follow'], { RUNBOOK_TASK_QUEUE: taskQueue });
+          assert.equal(putBack.code, 0, putBack.stdout + putBack.stderr);
+          await recordHistory(await startedRun(putBack.stdout), 'restore-previous-completed');
+          assert.deepEqual(await content(), newer, 'the newer row is back');
+          assert.deepEqual(await leftoverDatabases(), [], 'the restored database it replaced is dropped once the app is healthy (the safety backup holds it)');
+          assert.equal(await healthThroughLb(), 200);
+        } finally {
+          if (appStopped) await restartApp({ env: 'local', host: live });
+        }
+      });
+    }
+  });
+
+  it('drop-previous drops a kept database once, and refuses any other name', async function () {
+    await withWorker(taskQueue, async () => {
+      const kept = 'runbook_previous_0123456789ab';
+      await sql(`CREATE DATABASE ${kept};`, 'postgres');
+      const env = { RUNBOOK_TASK_QUEUE: taskQueue };
+      const dropped = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', kept, '--follow'], env);
+      assert.equal(dropped.code, 0, dropped.stdout + dropped.stderr);
+      await recordHistory(await startedRun(dropped.stdout), 'drop-previous-completed');
+      assert.match(dropped.stdout, new RegExp(`changed: dropped ${kept}`));
+      assert.deepEqual(await leftoverDatabases(), []);
+      const again = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', kept, '--follow'], env);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, /unchanged/);
+      for (const bad of ['app', 'runbook_restored_0123456789ab', 'runbook_previous_0123456789ab; DROP DATABASE app', 'runbook_previous_0123']) {
+        const refused = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', bad], env);
+        assert.equal(refused.code, 2, `${bad}: ${refused.stderr}`);
+      }
+      const missing = await runbookCli(['start', 'restore-previous', '--env', 'local', '--database', kept, '--follow'], env);
+      assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+      assert.match(missing.stdout, new RegExp(`there is no database ${kept}`));
     });
   });
 

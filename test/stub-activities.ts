@@ -86,12 +86,16 @@ const STUBS: Stubs = {
   restorePolicy: async ({ env }) => ({ protected: loadEnvironment(env).protected }),
   pickBackup: async ({ env, choice }) => (choice === 'latest' ? `${env}-20261123T020000Z` : choice),
   checkBackup: async () => ({ bytes: 4096, createdAt: new Date(Date.now() - DAY).toISOString(), tables: 3 }),
-  setMaintenance: nothing,
+  setMaintenance: async () => ({ host: 'lb', flag: '/var/www/maintenance/enabled' }),
   restoreIntoFresh: nothing,
   verifyRows: async () => ({ tables: 3, rows: 42 }),
   swapIn: async () => ({ changed: true }),
   swapBack: async () => ({ changed: true }),
   checkHealthThroughLb: async () => ({ status: 200 }),
+  checkPreviousDatabase: async ({ tag }) => ({ database: `runbook_previous_${tag}` }),
+  putPreviousBack: async () => ({ changed: true }),
+  undoPutPreviousBack: async () => ({ changed: true }),
+  dropPreviousDatabase: async ({ tag }) => ({ changed: true, detail: `dropped runbook_previous_${tag}` }),
   // Every certificate is due (five days left), so a renewal runs its whole plan.
   servedCertificates: async ({ env }) =>
     loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),

@@ -21,6 +21,8 @@ const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
   provision: { host: 'fresh' },
   backup: {},
   restore: {},
+  'restore-previous': { database: 'runbook_previous_0123456789ab' },
+  'drop-previous': { database: 'runbook_previous_0123456789ab' },
   'renew-certificate': {},
   'health-check': {},
   'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },

@@ -33,6 +33,8 @@ export type ThreeStepParams = {
   stepSeconds?: number;
   /** The kernel's own retry and heartbeat options, as production steps have (the cluster's chaos test). */
   asProduction?: boolean;
+  /** A point of no return after this step: a later failure undoes only what follows it. */
+  settleAfter?: string;
 };
 
 export const THREE_STEPS: [step: string, host: string][] = [['first', 'web-blue'], ['second', 'web-green'], ['third', 'db']];
@@ -61,9 +63,9 @@ const productionOptions = {
 
 export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunResult> {
   const runId = workflowInfo().workflowId;
-  const { failAt, failUndoAt, stepSeconds = 0 } = input.params;
+  const { failAt, failUndoAt, stepSeconds = 0, settleAfter } = input.params;
   const { runStepCommand, undoStepCommand } = input.params.asProduction ? productionOptions : testOptions;
-  return runbook(input, async ({ step }) => {
+  return runbook(input, async ({ step, settle }) => {
     for (const [name, host] of THREE_STEPS) {
       const key = `${runId}.${name}`;
       const at = { env: input.env, host, runId, step: name };
@@ -73,6 +75,7 @@ export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunR
         skippable: true,
         why: 'each step stands alone: the failure-gate tests skip one',
       });
+      if (settleAfter === name) settle(`${name} is done for good`, (failed) => [`look at ${failed ?? 'the run'} on its host`]);
     }
   });
 }

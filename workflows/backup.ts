@@ -1,7 +1,8 @@
 // backup: pg_dump streamed off the database host into the backup store, checksummed, then
 // verified by restoring it into a scratch database and comparing every table's row count
 // (a backup never restored is not a backup), then retention. A backup that does not end
-// verified is deleted; once verified it is kept whatever happens after.
+// verified is deleted; once verified it is kept whatever happens after: a failed retention ends
+// the run SETTLED_THEN_FAILED (the backup stands; the next backup applies retention again).
 import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { backupName } from '../common/backup-names';
@@ -36,7 +37,9 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       run: () => verifyInScratch({ env, name, tag }),
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
     });
-    rb.settle(`${name} is verified`);
+    rb.settle(`${name} is in the store and verified`, () => [
+      `retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env ${env}`,
+    ]);
     await rb.step(BACKUP_STEPS.retention, {
       run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),
       skippable: true,

@@ -97,7 +97,13 @@ export async function installOnIdle({ step }: Runbook, env: string, r: Release):
   });
 }
 
-export async function switchColours(rb: Runbook, env: string, r: Release, options: SwitchOptions): Promise<void> {
+export async function switchColours(
+  rb: Runbook,
+  env: string,
+  r: Release,
+  options: SwitchOptions,
+  ifLaterFails?: (failedStep: string | undefined) => string[],
+): Promise<void> {
   const { step, approval } = rb;
   const { idleLabel, liveLabel, idleHosts, liveHosts, concurrency, commit } = r;
   // A colour of one host is named as before, so runs recorded then replay the same.
@@ -130,5 +136,5 @@ export async function switchColours(rb: Runbook, env: string, r: Release, option
     why: 'the old colour takes no traffic; it can be stopped by hand',
   });
   // With the old colour stopped there is nothing to switch back to.
-  rb.settle(`${idleLabel} serves ${commit.slice(0, 12)} and ${liveLabel} is stopped`);
+  rb.settle(`${idleLabel} serves ${commit.slice(0, 12)} and ${liveLabel} is stopped`, ifLaterFails);
 }

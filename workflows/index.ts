@@ -6,6 +6,7 @@ export { environmentLock } from './kernel/lock';
 export { provision } from './provision';
 export { backup } from './backup';
 export { restore } from './restore';
+export { restorePrevious, dropPrevious } from './previous-database';
 export { renewCertificate } from './renew-certificate';
 export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';

@@ -2,8 +2,9 @@
 // the expand migration while the old code keeps serving (and a check that it still does);
 // the new code through blue/green; an approval; then the contract migration. A failed expand
 // leaves the schema as it was (each migration is one transaction); a failed code step rolls
-// the code back onto the expanded schema; a failed or refused contract leaves the new code
-// serving on the expanded schema.
+// the code back onto the expanded schema. The old colour stopped is the point of no return: a
+// failed or refused contract (or a failed check after it) ends SETTLED_THEN_FAILED with the
+// new code serving on the expanded schema, and the record says how to finish.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
@@ -25,7 +26,16 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
     await installOnIdle(rb, env, release);
     await rb.step(RELEASE_STEPS.checkOldCode, { run: () => checkThroughLb({ env, commit: serving }), skippable: false });
 
-    await switchColours(rb, env, release, switchOptions(input.params));
+    await switchColours(rb, env, release, switchOptions(input.params), (failed) =>
+      failed === RELEASE_STEPS.checkThroughLb
+        ? [
+            `the contract migration ran, then ${release.commit.slice(0, 12)} failed its check through the load balancer: the old code cannot run on the contracted schema, so fix forward (look at the app on ${release.idle})`,
+          ]
+        : [
+            `the new code serves on the expanded schema, which the old code also runs on: nothing is urgent`,
+            `the contract migration did not complete (each migration is its own transaction, so the schema is whole): to finish, release again: runbook start migrate-then-code --env ${env} --ref ${input.params.ref}`,
+          ],
+    );
 
     await rb.approval(RELEASE_STEPS.contractGate);
     await rb.step(RELEASE_STEPS.contract, {

@@ -1,9 +1,16 @@
 // restore: pick a backup (latest or named) and check its checksum before anything is touched;
 // approval on protected environments; a safety backup of the database as it is; maintenance
 // page on; restore into a fresh database and verify its row counts; swap it in (one rename
-// transaction) and verify again; maintenance off. Until the swap the application's database
-// is untouched; a failure after it swaps the previous database back, which holds exactly
-// what the safety backup holds.
+// transaction) and verify again: the point of no return. Then maintenance off, the app checked
+// through the load balancer, and the previous database dropped (the safety backup holds it).
+// Until the swap the application's database is untouched, and a failure up to the verified
+// swap puts everything back (the swap's undo renames the previous database back). A failure
+// after it (the app check, say) KEEPS the restore: the run ends SETTLED_THEN_FAILED, the
+// previous database stays as runbook_previous_<tag> (only a run that completes drops it), and
+// the record gives the one command that puts it back (the restore-previous runbook) and the
+// one that drops it once the app is healthy (drop-previous). Why keep rather than swap back:
+// the restored data is verified and was asked for; an app that fails its check on it is
+// usually failing for another reason, and swapping back would silently undo the restore.
 import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { backupName } from '../common/backup-names';
@@ -11,6 +18,7 @@ import type { RunInput, RunResult } from '../common/shared';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { RESTORE_STEPS } from '../common/step-names';
+import { previousDatabaseTodo } from './previous-database';
 
 export type RestoreParams = {
   /** "latest" (default) or a backup name such as prod-20261123T020000Z. */
@@ -32,7 +40,7 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
 
     const safety = backupName(env, new Date(), 'safety');
     await rb.step(RESTORE_STEPS.safetyBackup(safety), { run: () => dumpToStore({ env, name: safety }) });
-    await rb.step(RESTORE_STEPS.maintenanceOn, {
+    const maintenance = await rb.step(RESTORE_STEPS.maintenanceOn, {
       run: () => setMaintenance({ env, on: true }),
       undo: () => undo.setMaintenance({ env, on: false }),
     });
@@ -46,7 +54,10 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
       undo: () => undo.swapBack({ env, tag }),
     });
     await rb.step(RESTORE_STEPS.verifyLive, { run: () => verifyRows({ env, name, tag, which: 'live' }) });
-    rb.settle(`${name} is restored and verified`);
+    const previous = `runbook_previous_${tag}`;
+    rb.settle(`${name} is restored, verified and live; the previous database is kept as ${previous}`, (failed) =>
+      previousDatabaseTodo(env, previous, failed === RESTORE_STEPS.maintenanceOff ? maintenance : undefined),
+    );
 
     await rb.step(RESTORE_STEPS.maintenanceOff, { run: () => setMaintenance({ env, on: false }) });
     await rb.step(RESTORE_STEPS.checkThroughLb, { run: () => checkHealthThroughLb({ env }) });

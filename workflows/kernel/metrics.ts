@@ -23,7 +23,7 @@ export function countRunStarted(p: RunProgress): void {
   meters.started().add(1, tags(p));
 }
 
-/** `outcome` is the run's final state: COMPLETED, COMPENSATED, FAILED_COMPENSATION, REFUSED. */
+/** `outcome` is the run's final state: COMPLETED, COMPENSATED, FAILED_COMPENSATION, SETTLED_THEN_FAILED, REFUSED. */
 export function countRunEnded(p: RunProgress): void {
   meters.ended().add(1, { ...tags(p), outcome: p.state });
 }

@@ -1,15 +1,27 @@
 // The spine every runbook shares: progress and audit, approvals, failure gates, and
 // compensation of what the run changed when it fails, is rejected, times out at a gate or is
-// cancelled.
+// cancelled. A failure after a point of no return (rb.settle) undoes only what came after it
+// and ends SETTLED_THEN_FAILED, never COMPENSATED: the settled change still stands.
 import {
   ApplicationFailure,
   CancellationScope,
   condition,
   allHandlersFinished,
   isCancellation,
+  patched,
   setHandler,
 } from '@temporalio/workflow';
-import { admissionUpdate, progressQuery, type Admission, type HostRecord, type RunInput, type RunResult } from '../../common/shared';
+import {
+  admissionUpdate,
+  progressQuery,
+  type Admission,
+  type HostRecord,
+  type RunInput,
+  type RunProgress,
+  type RunResult,
+  type SettledFailure,
+  type StepRecord,
+} from '../../common/shared';
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { proveInitiator, type RunIdentity } from './identity';
@@ -29,10 +41,21 @@ export interface Runbook {
   step(name: string, action: SkippableStep): Promise<void>;
   /** Pauses until the environment's approvers release the run. */
   approval(gate: string): Promise<void>;
-  /** A point of no return: the steps so far are kept whatever happens later. */
-  settle(why: string): void;
+  /**
+   * A point of no return: the steps so far are kept whatever happens later. `why` says what
+   * stands; `ifLaterFails` says what a person must do if a later step fails (exact commands),
+   * given that step's name (undefined for a rejection or cancellation between steps).
+   */
+  settle(why: string, ifLaterFails?: (failedStep: string | undefined) => string[]): void;
   /** Records what became of hosts of a fleet (one record per host, the latest wins). */
   hosts(records: HostRecord[]): void;
+}
+
+/** The last point of no return the run passed, and what to tell a person if a later step fails. */
+interface SettlePoint {
+  why: string;
+  stepIndex: number;
+  ifLaterFails?: (failedStep: string | undefined) => string[];
 }
 
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
@@ -72,11 +95,13 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   }
   admission = { admitted: true };
 
+  let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
     step: ((name: string, action: StepAction<unknown> | SkippableStep) => saga.step(name, action)) as Runbook['step'],
-    settle: (why) => {
+    settle: (why, ifLaterFails) => {
       const kept = saga.settle();
       progress.settled.push({ why, steps: kept, at: new Date().toISOString() });
+      settlePoint = { why, stepIndex: progress.steps.length, ifLaterFails };
     },
     hosts: (records) => {
       const all = (progress.hosts ??= []);
@@ -112,18 +137,39 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   async function compensateAndFail(err: unknown): Promise<never> {
     progress.reason = describe(err);
     setState(progress, 'COMPENSATING');
+    // Read before the undos run: they mark the steps they put back `compensated`.
+    const failedStep = settlePoint && progress.steps.slice(settlePoint.stepIndex).reverse().find((s) => s.status === 'failed');
+    // Only what was registered after the last settle point is undone (Saga.settle cleared the rest).
     await saga.compensate();
-    setState(progress, progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED');
+    // Runs from before this outcome existed ended COMPENSATED here and must replay the same way.
+    const settled = settlePoint && patched('settled-then-failed') ? settledFailure(progress, settlePoint, failedStep || undefined) : undefined;
+    if (settled) progress.settledFailure = settled;
+    setState(progress, settled ? 'SETTLED_THEN_FAILED' : progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED');
     countRunEnded(progress);
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
     const result: RunResult = { state: progress.state, progress };
     const left = progress.leftToUndo.length ? `; left to undo by hand: ${progress.leftToUndo.join(', ')}` : '';
     throw ApplicationFailure.create({
-      type: progress.state === 'COMPENSATED' ? FailureType.RunbookCompensated : FailureType.RunbookFailedCompensation,
-      message: `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
+      type: settled
+        ? FailureType.RunbookSettledThenFailed
+        : progress.state === 'COMPENSATED' ? FailureType.RunbookCompensated : FailureType.RunbookFailedCompensation,
+      message: settled
+        ? `settled then failed: ${settled.stands} stands; ${settled.failedStep ? `${settled.failedStep}: ` : ''}${settled.error}${left}`
+        : `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
       nonRetryable: true,
       details: [result],
     });
   }
+}
+
+function settledFailure(progress: RunProgress, point: SettlePoint, failed: StepRecord | undefined): SettledFailure {
+  const todo = point.ifLaterFails?.(failed?.name) ?? [];
+  if (progress.leftToUndo.length) todo.push(`undo by hand what this run did after that point: ${progress.leftToUndo.join(', ')}`);
+  return {
+    stands: point.why,
+    ...(failed ? { failedStep: failed.name } : {}),
+    error: failed?.error ?? progress.reason ?? 'unknown',
+    todo,
+  };
 }
