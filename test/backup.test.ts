@@ -110,9 +110,10 @@ describe('backup on the test bed', function () {
 
   it('keeps the verified backup when retention fails after it, and says so: SETTLED_THEN_FAILED, not COMPENSATED', async function () {
     await withWorker(taskQueue, async () => {
-      // An old backup retention must delete, whose dump is a directory: rm -f fails on it.
+      // An old backup retention must delete, whose manifest is a mount point: rm fails on it
+      // (busy), on every retry, as it would on a read-only or failing store.
       const blocker = 'local-20200101T000000Z';
-      await onHost('lb', ['sh', '-c', 'cd "$1" && mkdir -p "$2.dump" && touch "$2.dump/in-the-way" "$2.json"', 'block', STORE_DIR, blocker]);
+      await onHost('lb', ['sh', '-c', 'cd "$1" && touch "$2.json" && mount --bind "$2.json" "$2.json"', 'block', STORE_DIR, blocker]);
       try {
         const handle = await backup();
         const ended = await handle.result().catch(() => undefined);
@@ -124,14 +125,14 @@ describe('backup on the test bed', function () {
         const f = result.progress.settledFailure!;
         assert.equal(f.stands, `${name} is in the store and verified`);
         assert.equal(f.failedStep, 'apply retention');
-        assert.match(f.error, /rm.*exited with 1/);
+        assert.match(f.error, /rm.*exited with 1: .*busy/i);
         assert.deepEqual(f.todo, [`retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env local`]);
         assert.deepEqual(result.progress.compensations, [], 'the backup is not deleted');
         assert.equal(await newestBackup(), name);
         assert.match((await onHost('lb', ['sh', '-c', 'cd "$1" && sha256sum -c -- "$2"', 'check', STORE_DIR, `${name}.sha256`])).stdout, /\.dump: OK/);
         assert.deepEqual(await leftoverDatabases(), []);
       } finally {
-        await onHost('lb', ['sh', '-c', 'cd "$1" && rm -rf -- "$2.dump" "$2.json" "$2.sha256"', 'unblock', STORE_DIR, blocker]);
+        await onHost('lb', ['sh', '-c', 'cd "$1" && { umount "$2.json" || true; } && rm -f -- "$2.dump" "$2.json" "$2.sha256"', 'unblock', STORE_DIR, blocker]);
       }
     });
   });
