@@ -47,7 +47,7 @@ describe('runbook history', function () {
     );
     assert.deepEqual(trail.events.find((e) => e.what === 'signal approval')?.detail, { approver: 'mallory', decision: 'approve', comment: 'me too' });
 
-    assert.match(text, new RegExp(`^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `));
+    assert.match(text, new RegExp(`^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `));
     assert.match(text, new RegExp(`✓ step prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ✓ step announce: done, ${ISO} → ${ISO} \\(\\S+\\)`));
     assert.match(text, new RegExp(`go-ahead: approved, ${ISO} → ${ISO} \\(\\S+\\); 1 of alice, bob`));
     assert.match(text, new RegExp(`REFUSED approve by mallory at go-ahead ${ISO} via signal: "me too" \\(mallory is not an approver for test\\)`));
@@ -74,7 +74,7 @@ describe('runbook history', function () {
     assert.equal(trail.progress?.state, 'COMPENSATED');
     assert.deepEqual(trail.started?.params, { failAt: 'second', apiToken: '***' });
     assert.doesNotMatch(text, /hunter2/);
-    assert.match(text, new RegExp(`^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`));
+    assert.match(text, new RegExp(`^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`));
     assert.match(text, /reason: .*exited with 1/);
     assert.match(text, new RegExp(`↩ step first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↩ step second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`));
     assert.match(text, new RegExp(`↺ undo second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↺ undo first: done, ${ISO} → ${ISO} \\(\\S+\\)`));
@@ -97,7 +97,8 @@ describe('runbook history', function () {
     assert.deepEqual(trail.started && { initiator: trail.started.initiator, runbook: trail.started.runbook }, { initiator: 'operator', runbook: 'smoke' });
     assert.deepEqual(
       trail.events.map((e) => e.what).filter((w) => w !== 'update admission' && !w.startsWith('activity notifyApprovers')),
-      ['started', 'activity writeMarker scheduled', 'activity writeMarker completed', 'activity writeMarker scheduled', 'activity writeMarker completed',
+      // proveStart: the worker decides how the run takes identity (here: names as typed).
+      ['started', 'activity proveStart scheduled', 'activity proveStart completed', 'activity writeMarker scheduled', 'activity writeMarker completed', 'activity writeMarker scheduled', 'activity writeMarker completed',
         'cancel requested', 'activity removeMarker scheduled', 'activity removeMarker completed', 'activity removeMarker scheduled', 'activity removeMarker completed', 'cancelled'],
     );
     assert.match(text, /no record from the run itself: it ended cancelled without a result, and no worker answered the progress query/);
