@@ -113,7 +113,7 @@ describe('backup on the test bed', function () {
       // An old backup retention must delete, whose manifest is a mount point: rm fails on it
       // (busy), on every retry, as it would on a read-only or failing store.
       const blocker = 'local-20200101T000000Z';
-      await onHost('lb', ['sh', '-c', 'cd "$1" && touch "$2.json" && mount --bind "$2.json" "$2.json"', 'block', STORE_DIR, blocker]);
+      await onHost('lb', ['sh', '-c', 'mkdir -p "$1" && cd "$1" && touch "$2.json" && mount --bind "$2.json" "$2.json"', 'block', STORE_DIR, blocker]);
       try {
         const handle = await backup();
         const ended = await handle.result().catch(() => undefined);
