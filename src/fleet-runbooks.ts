@@ -3,7 +3,9 @@
 // run itself starts from the hosts the load balancer lists, so a host drained by an earlier
 // run is left out there.
 import type { Environment } from './inventory';
-import { batchStepName, BATCHES, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, MAX_FAILURES, planBatches } from '../common/fleet-plan';
+import {
+  batchStepName, BATCHES, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, FLEET_DEFAULTS, MAX_FAILURES, planBatches,
+} from '../common/fleet-plan';
 import type { PlanFacts, PlanItem, RunbookSpec } from './runbooks';
 
 const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
@@ -42,7 +44,7 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     ],
     check: (env, params) => {
       try {
-        planBatches(webHosts(env), String(params.batches ?? '1,25%,100%'), String(params['max-failures'] ?? '0'));
+        planBatches(webHosts(env), String(params.batches ?? FLEET_DEFAULTS.batches), String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures));
         return undefined;
       } catch (err) {
         return `${env.environment}: ${(err as Error).message}`;
@@ -51,7 +53,7 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     plan: (env, params, facts?: PlanFacts) => {
       const lb = lbOf(env);
       // A run cuts the hosts the upstream lists; a dry run, the inventory's web hosts.
-      const plan = planBatches(facts?.hosts ?? webHosts(env), String(params.batches ?? '1,25%,100%'), String(params['max-failures'] ?? '0'));
+      const plan = planBatches(facts?.hosts ?? webHosts(env), String(params.batches ?? FLEET_DEFAULTS.batches), String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures));
       const items: PlanItem[] = [
         { step: 'plan the batches', where: lb, does: `the web hosts the upstream lists (as here, less any drained); error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail` },
         { step: 'resolve the ref', where: plan.hosts[0], does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
@@ -88,8 +90,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       const argv = params.argv as string[];
       if (argv.length > MAX_ARGS || argv.some((a) => a.length > MAX_ARG_LENGTH)) return `the command may have at most ${MAX_ARGS} words of ${MAX_ARG_LENGTH} characters`;
       try {
-        budgetOf(String(params['max-failures'] ?? '0'), hosts.length);
-        cutBatches(hosts, String(params.batch ?? '5'));
+        budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
+        cutBatches(hosts, String(params.batch ?? FLEET_DEFAULTS.batch));
       } catch (err) {
         return (err as Error).message;
       }
@@ -97,8 +99,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     },
     plan: (env, params, facts?: PlanFacts) => {
       const hosts = facts?.hosts ?? selected(env, String(params.hosts));
-      const batches = cutBatches(hosts, String(params.batch ?? '5'));
-      const budget = budgetOf(String(params['max-failures'] ?? '0'), hosts.length);
+      const batches = cutBatches(hosts, String(params.batch ?? FLEET_DEFAULTS.batch));
+      const budget = budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
       const argv = (params.argv as string[]).map((a) => JSON.stringify(a)).join(' ');
       return [
         { step: 'select the hosts', where: 'worker', does: `${String(params.hosts)}: ${hosts.length} hosts; error budget: ${budget} may fail` },

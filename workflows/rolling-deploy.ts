@@ -6,7 +6,7 @@
 // optional approval after the canary batch.
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { batchStepName, CANARY_GATE } from '../common/fleet-plan';
+import { batchStepName, CANARY_GATE, FLEET_DEFAULTS } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
@@ -23,7 +23,7 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
     const plan = await rb.step('plan the batches', {
-      run: () => rollingPlan({ env, batches: params.batches ?? '1,25%,100%', maxFailures: params['max-failures'] ?? '0' }),
+      run: () => rollingPlan({ env, batches: params.batches ?? FLEET_DEFAULTS.batches, maxFailures: params['max-failures'] ?? FLEET_DEFAULTS.maxFailures }),
       skippable: false,
     });
     const commit = await rb.step('resolve the ref', { run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }), skippable: false });

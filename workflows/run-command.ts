@@ -4,7 +4,7 @@
 // On a protected environment (the worker reads the inventory) it waits for approval first.
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { batchStepName, budgetOf, COMMAND_GATE, cutBatches } from '../common/fleet-plan';
+import { batchStepName, budgetOf, COMMAND_GATE, cutBatches, FLEET_DEFAULTS } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { commandBatch } from './command-batch';
 import { runbook, stepActivities } from './kernel';
@@ -19,8 +19,8 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
   return runbook(input, async (rb) => {
     const selected = await rb.step('select the hosts', { run: () => selectHosts({ env, selector: params.hosts }), skippable: false });
     if (selected.protected) await rb.approval(COMMAND_GATE);
-    const batches = cutBatches(selected.hosts, params.batch ?? '5');
-    const budget = budgetOf(params['max-failures'] ?? '0', selected.hosts.length);
+    const batches = cutBatches(selected.hosts, params.batch ?? FLEET_DEFAULTS.batch);
+    const budget = budgetOf(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures, selected.hosts.length);
     const failed: HostRecord[] = [];
     for (const [i, hosts] of batches.entries()) {
       await rb.step(batchStepName(i, batches.length, hosts.length), {
