@@ -6,9 +6,16 @@ import { closeTestClient } from './helpers';
 import { setUpState, startServer, takeTestbed, tearDown } from './tier-fixtures';
 
 export async function mochaGlobalSetup(): Promise<void> {
-  setUpState();
-  await startServer();
-  await takeTestbed();
+  // mocha runs no teardown after a failed set-up: undo here, or the dev server it started
+  // keeps the process (and CI) waiting forever.
+  try {
+    setUpState();
+    await startServer();
+    await takeTestbed();
+  } catch (error) {
+    await tearDown();
+    throw error;
+  }
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

@@ -29,7 +29,11 @@ export function ensureTestbedUp(): boolean {
 export function freshTestbed(): boolean {
   const wasUp = testbedIsUp();
   if (wasUp) testbedDown();
-  if (testbed('up', false) !== 0) throw new Error('npm run testbed -- up failed (see its output above)');
+  if (testbed('up', false) !== 0) {
+    // A half-started bed (hosts without sshd, say) must not outlive the failed run.
+    testbedDown();
+    throw new Error('npm run testbed -- up failed (see its output above)');
+  }
   return !wasUp;
 }
 

@@ -3,8 +3,15 @@ import { closeTestClient } from './helpers';
 import { setUpState, startServer, tearDown } from './tier-fixtures';
 
 export async function mochaGlobalSetup(): Promise<void> {
-  setUpState();
-  await startServer();
+  // mocha runs no teardown after a failed set-up: undo here, or the dev server it started
+  // keeps the process (and CI) waiting forever.
+  try {
+    setUpState();
+    await startServer();
+  } catch (error) {
+    await tearDown();
+    throw error;
+  }
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

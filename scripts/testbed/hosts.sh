@@ -128,3 +128,26 @@ stop_host() {
     done
   fi
 }
+
+# What an operator would look at when a host does not answer: its console, what runs in it,
+# what listens in its namespace and whether it answers on the bridge. Never fails.
+explain_host() {
+  local host=$1 ns dir
+  ns=$(host_netns "$host")
+  dir=$(host_dir "$host")
+  {
+    echo "---- $host: console ($dir/console.log, last lines)"
+    tail -n 20 "$dir/console.log" 2>/dev/null || echo "(no console log)"
+    echo "---- $host: processes"
+    host_exec "$host" ps -eo pid,user,args 2>&1 | head -n 20 || true
+    echo "---- $host: listening TCP sockets and addresses in $ns"
+    ip netns exec "$ns" ss -ltnp 2>&1 | head -n 10 || true
+    ip -n "$ns" -brief addr 2>&1 || true
+    echo "---- $host: ping from this machine"
+    ping -c 1 -W 2 "$(host_addr "$host")" 2>&1 | tail -n 2 || true
+    echo "---- $host: one ssh attempt, verbose"
+    local opts
+    mapfile -t opts < <(ssh_opts)
+    ssh -v "${opts[@]}" "root@$(host_addr "$host")" true </dev/null 2>&1 | tail -n 15 || true
+  } >&2
+}

@@ -55,7 +55,10 @@ up() {
     pids+=("$!:$host")
   done
   for host in "${pids[@]}"; do wait "${host%%:*}" || failed+=("${host#*:}"); done
-  ((${#failed[@]} == 0)) || die "sshd does not answer on ${failed[*]}"
+  if ((${#failed[@]})); then
+    for host in "${failed[@]}"; do explain_host "$host"; done
+    die "sshd does not answer on ${failed[*]}"
+  fi
   setup_roles
   write_fleet_inventory
   log "waiting for every service to answer"
