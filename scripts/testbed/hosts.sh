@@ -61,6 +61,10 @@ prepare_host() {
   for role in ${roles//,/ }; do
     if [[ -d "$TB_FILES/hosts/$role" ]]; then cp -a "$TB_FILES/hosts/$role/." "$upper/"; fi
   done
+  # The layer's files are the host's system files whoever checked the repository out, and
+  # the upper layer's own root is the host's `/`: root's, writable by root only.
+  chown -R 0:0 "$upper"
+  chmod -R go-w "$upper"
 
   echo "$host" >"$upper/etc/hostname"
   {
@@ -127,6 +131,16 @@ stop_host() {
       sleep 0.1
     done
   fi
+}
+
+# sshd starts at boot; one that did not come up (a slow or failed boot step) gets one restart
+# through the console before the host counts as broken.
+wait_for_sshd() {
+  local host=$1
+  wait_until 30 "sshd on $host" check_ssh "$host" && return 0
+  log "restarting sshd on $host through its console"
+  host_exec "$host" service ssh restart </dev/null >&2 || true
+  wait_until 30 "sshd on $host (after a restart)" check_ssh "$host"
 }
 
 # What an operator would look at when a host does not answer: its console, what runs in it,

@@ -34,13 +34,14 @@ TB_APP_PORT=8000
 TB_CERT_VALIDITY="${TESTBED_CERT_VALIDITY:-604800}"
 
 # name  last-octet  roles(comma)  colour  group
-TB_HOSTS=(
+TB_BED_HOSTS=(
   "web-blue 11 web blue bed"
   "web-green 12 web green bed"
   "db 20 db - bed"
   "lb 30 lb - bed"
   "fresh 40 - - bed"
 )
+TB_HOSTS=("${TB_BED_HOSTS[@]}")
 
 # The fleet (`up --web N`): web-01..web-N on .101 up, each running the app, behind a load
 # balancer of their own (lb-fleet), on a database of their own (`fleet` on db), so a rolling

@@ -11,6 +11,8 @@
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
+# What the test bed creates (host layers, keys, logs) gets the same modes whatever the caller's umask.
+umask 022
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -30,8 +32,7 @@ up() {
   done
   require_root
   ensure_machine_packages
-  mkdir -p "$TB_CACHE" "$TB_STATE"
-  chmod 0700 "$TB_STATE"
+  claim_state
   if [[ -n "$web" ]]; then fleet_resize "$web"; fi
   ensure_rootfs
   ensure_keys
@@ -51,7 +52,7 @@ up() {
   # In parallel: a fleet's 20 sshds start together.
   local pids=() failed=()
   for host in $(host_names); do
-    wait_until 30 "sshd on $host" check_ssh "$host" &
+    wait_for_sshd "$host" &
     pids+=("$!:$host")
   done
   for host in "${pids[@]}"; do wait "${host%%:*}" || failed+=("${host#*:}"); done
@@ -87,6 +88,26 @@ down() {
   log "down (caches kept in $TB_CACHE)"
 }
 
+# The runtime state belongs to the cache whose keys its hosts trust. State that another cache
+# made (a run killed before its `down`, with another RUNBOOK_CACHE_DIR, as CI's fresh caches
+# are) has hosts that refuse this cache's key: it is taken down first, never reused.
+claim_state() {
+  local owner="$TB_STATE/cache" cache previous
+  mkdir -p "$TB_CACHE"
+  cache=$(cd "$TB_CACHE" && pwd -P)
+  if [[ -d "$TB_STATE" ]]; then
+    previous=$(cat "$owner" 2>/dev/null || echo "an unknown cache")
+    if [[ "$previous" != "$cache" ]]; then
+      log "$TB_STATE holds a test bed made with $previous; taking it down first"
+      down
+      TB_HOSTS=("${TB_BED_HOSTS[@]}")
+    fi
+  fi
+  mkdir -p "$TB_STATE"
+  chmod 0700 "$TB_STATE"
+  echo "$cache" >"$owner"
+}
+
 status() {
   require_root
   print_status
@@ -95,8 +116,8 @@ status() {
 # One `up` or `down` at a time (parallel test runs may both call `up`). Held on fd 9,
 # which spawn_detached and host_exec close: a daemon keeping it would block all later runs.
 lock() {
-  mkdir -p "$TB_CACHE"
-  exec 9>"$TB_CACHE/.lock"
+  # Machine-wide, as the state is: two caches must not run up/down on the one bed at once.
+  exec 9>"$TB_STATE.lock"
   if ! flock -n 9; then
     log "another testbed up/down is running; waiting for it"
     flock 9
