@@ -8,12 +8,12 @@ import * as https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ENV_NAME, expandPath, InventoryError } from '../src/inventory';
+import { ENV_NAME } from '../src/inventory';
 import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
 import { environment } from './env-vars';
 import { appHealthUrl, probeHealth } from './health-probe';
 import { liveHost } from './lb';
-import { postJson } from './notify';
+import { postJson, webhookUrl } from './webhook';
 import { SshPool } from './ssh/pool';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
@@ -210,13 +210,7 @@ export async function sendHealthAlert(alert: HealthAlert): Promise<boolean> {
   const webhook = e.vars.alertWebhook;
   if (webhook === undefined) return false;
   if (typeof webhook !== 'string' || !/^(https?:\/\/|\$\{)/.test(webhook)) throw ApplicationFailure.nonRetryable(`${alert.env}: vars.alertWebhook must be an http(s) URL`, FailureType.BadInventory);
-  let url: string;
-  try {
-    url = expandPath(webhook);
-  } catch (err) {
-    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInventory);
-    throw err;
-  }
+  const url = webhookUrl(webhook, `${alert.env}: vars.alertWebhook`);
   await postJson(url, { ...alert, event: alert.event === 'failing' ? 'health_failing' : 'health_recovered', at: new Date().toISOString() });
   return true;
 }

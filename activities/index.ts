@@ -12,7 +12,7 @@ export {
   ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban,
   ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages,
   ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv,
-  ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite, verifyProvisioned,
+  ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite, verifyProvisioned, forgetPreviousAppEnv,
 } from './provision';
 export { dumpToStore, removeBackup, dropDatabase, verifyInScratch, applyRetention } from './backup';
 export {
@@ -29,3 +29,4 @@ export { prepareScheduledRun } from './schedules';
 export { proveStart, verifySignature } from './identity';
 export { colourGroups, markUpstream, upstreamServers } from './upstream';
 export { rollingPlan, selectHosts, checkedOutCommits, rollHost, rollBackHost, hostCommand } from './fleet';
+export { decideRunRules } from './policy';

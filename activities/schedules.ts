@@ -16,8 +16,9 @@ export interface ScheduledRunPlan {
 }
 
 export async function prepareScheduledRun(request: ScheduledRequest): Promise<ScheduledRunPlan> {
-  // A signed schedule's creator starts its runs (four eyes then holds against them); an unsigned one, the schedule.
-  const initiator = request.proof ? request.createdBy : scheduleInitiator(request.scheduleId);
+  // The schedule's creator starts its runs, signed or not, so four eyes holds against them
+  // (whoever schedules a gated runbook cannot approve its runs); a signed schedule proves who that is.
+  const initiator = scheduleInitiator(request);
   let run;
   try {
     run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator });

@@ -3,7 +3,7 @@
 // decrypted in the UI. Without it the UI shows ciphertext.
 import { UsageError } from '../src/errors';
 import { payloadCodec } from '../src/codec/data-converter';
-import { startCodecServer } from '../src/codec/codec-server';
+import { CodecServerRefused, startCodecServer } from '../src/codec/codec-server';
 import { DEFAULT_CODEC_PORT, uiOrigins } from '../src/codec/local-codec-server';
 import { parse } from './args';
 import { printJson, uiUrl } from './output';
@@ -33,7 +33,13 @@ export const codecServer: Command = async (args) => {
   // The environment keeps the token out of `ps`; --token is for trying things out.
   const token = (values.token as string | undefined) ?? (process.env.RUNBOOK_CODEC_TOKEN || undefined);
   const codec = payloadCodec();
-  const server = await startCodecServer({ codec, origins, token, host: (values.host as string | undefined) ?? '127.0.0.1', port });
+  let server;
+  try {
+    server = await startCodecServer({ codec, origins, token, host: (values.host as string | undefined) ?? '127.0.0.1', port });
+  } catch (err) {
+    if (err instanceof CodecServerRefused) throw new UsageError(err.message);
+    throw err;
+  }
   if (values.json) printJson({ url: server.url, origins, token: Boolean(token) });
   else {
     console.log(`codec server on ${server.url} for ${origins.join(', ')}${token ? ' (bearer token required)' : ''}`);

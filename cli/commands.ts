@@ -35,6 +35,7 @@ const start: Command = async (allArgs, connect) => {
     as: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
+    approvals: { type: 'string' },
     follow: { type: 'boolean' },
     'on-failure': { type: 'string' },
     'failure-timeout': { type: 'string' },
@@ -47,13 +48,16 @@ const start: Command = async (allArgs, connect) => {
   const failureTimeoutMs = durationOption(values, 'failure-timeout');
   const onFailure = values['on-failure'] as string | undefined;
   const params = Object.fromEntries(spec.params.map((p) => [p.name, p.argv ? argv : (values[p.name] as string | boolean | undefined)]));
-  const run = prepareRun({ runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, onFailure, failureTimeoutMs });
+  const approvalsRequired = countOption(values, 'approvals');
+  const run = prepareRun({
+    runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, approvalsRequired, onFailure, failureTimeoutMs,
+  });
 
   if (values['dry-run']) {
-    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan, onFailure: run.input.onFailure });
+    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan, onFailure: run.policy.applied.onFailure, policy: run.policy.applied });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
-      console.log(`  on a failed step: ${describeOnFailure(run.input.onFailure)}`);
+      console.log(`  on a failed step: ${describeOnFailure(run.policy.applied.onFailure)}`);
       for (const item of run.plan) {
         if ('gate' in item) console.log(`  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`);
         else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
@@ -91,6 +95,13 @@ const start: Command = async (allArgs, connect) => {
   else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
   return 0;
 };
+
+function countOption(values: Record<string, unknown>, flag: string): number | undefined {
+  if (values[flag] === undefined) return undefined;
+  const text = String(values[flag]);
+  if (!/^\d{1,3}$/.test(text)) throw new UsageError(`--${flag} ${JSON.stringify(text.slice(0, 40))} is not a number of approvals`);
+  return Number(text);
+}
 
 function durationOption(values: Record<string, unknown>, flag: string): number | undefined {
   if (values[flag] === undefined) return undefined;

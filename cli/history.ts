@@ -157,6 +157,20 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
   }
 }
 
+/** What the operator asked of the rules, what the worker applied, and each request it overruled. */
+export function policyLines(p: RunProgress): string[] {
+  if (!p.policy) return ['  rules: as the run\'s input carried them (a run from before the worker decided them)'];
+  const { asked, applied, overruled } = p.policy;
+  const wanted = Object.entries(asked).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
+  const lock = applied.mutating ? 'holds the environment' : 'takes no lock (read-only)';
+  return [
+    `  asked: ${wanted.length ? wanted.join(', ') : 'nothing beyond the environment\'s rules'}`,
+    `  applied (decided on the worker): ${applied.approval.required} approval(s) from ${applied.approval.approvers.join(', ') || '(none listed)'} ` +
+      `within ${formatDuration(applied.approval.timeoutMs)}; ${lock}; on failure ${applied.onFailure.policy}` +
+      (applied.onFailure.policy === 'ask' ? ` (waits ${formatDuration(applied.onFailure.timeoutMs)})` : ''),
+    ...overruled.map((o) => `  overruled: ${o}`),
+  ];
+}
 /** The audit trail as text: who started it and how, the decisions, the steps and undos, then the server's events. */
 export function formatAuditTrail(t: AuditTrail): string[] {
   const p = t.progress;
@@ -170,6 +184,7 @@ export function formatAuditTrail(t: AuditTrail): string[] {
     lines.push(`  (no record from the run itself: ${why}; what the server recorded follows)`);
   } else {
     lines.push(`  (record from the ${t.recordFrom})`);
+    lines.push(...policyLines(p));
     // The run's record as status and watch show it, with when each thing started and ended; the header is ours.
     lines.push(...progressLines(p, { runId: t.runId, decide: 'none', times: 'span' }).slice(1).map((l) => l.text));
   }

@@ -6,7 +6,7 @@ import { connectClient, firstLine } from '../src/temporal';
 import { RUNBOOKS } from '../src/runbooks';
 
 const USAGE = `usage: runbook <command> [options]
-  start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m]
+  start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--approvals N]
         [--on-failure compensate|ask] [--failure-timeout 30m] [--dry-run] [--follow] [--json]
   status <run id> [--json]
   approve <run id> --as <approver> [--comment <text>] [--json]

@@ -7,12 +7,22 @@ export const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
 /** A duration that is not zero: what a threshold or a timeout must be. */
 export const POSITIVE_DURATION = /^(?=.*[1-9])(?:\d+(?:ms|s|m|h|d))+$/;
 
-export function parseDuration(text: string, what = 'duration'): number {
+/**
+ * The longest duration anything accepts. Beyond it a date computed from now stops being a
+ * date, which fails the workflow task forever instead of the run (`100000000d`).
+ */
+export const MAX_DURATION_MS = 366 * UNIT_MS.d;
+const MAX_TEXT = 40;
+
+export function parseDuration(text: string, what = 'duration', maxMs = MAX_DURATION_MS): number {
   const trimmed = String(text).trim();
-  if (!DURATION.test(trimmed)) throw new Error(`${what}: expected a duration like 90s, 10m, 1h30m or 7d, got ${JSON.stringify(text)}`);
+  if (trimmed.length > MAX_TEXT || !DURATION.test(trimmed)) {
+    throw new Error(`${what}: expected a duration like 90s, 10m, 1h30m or 7d, got ${JSON.stringify(String(text).slice(0, MAX_TEXT))}`);
+  }
   let total = 0;
   for (const [, n, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * UNIT_MS[unit];
   if (total <= 0) throw new Error(`${what}: must be longer than zero, got ${JSON.stringify(text)}`);
+  if (!(total <= maxMs)) throw new Error(`${what}: ${trimmed} is longer than the limit, ${formatDuration(maxMs)}`);
   return total;
 }
 

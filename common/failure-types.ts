@@ -25,6 +25,10 @@ export const FailureType = {
   AcmeRateLimited: 'AcmeRateLimited',
   NoSuchBackup: 'NoSuchBackup',
   CorruptBackup: 'CorruptBackup',
+  /** No run Temporal still keeps recorded the backup's checksum: the store alone cannot vouch for it. */
+  UnprovenBackup: 'UnprovenBackup',
+  /** A command printed more than anything of ours reads. */
+  OutputTooLarge: 'OutputTooLarge',
   /** A host is not in the state the step starts from (e.g. both databases of a swap exist). */
   UnexpectedState: 'UnexpectedState',
   /** The load balancer points at no web host of the inventory. */

@@ -21,21 +21,60 @@ export interface ApprovalPolicy {
   timeoutMs: number;
 }
 
-/** Everything a run starts from. Secrets never travel here: only references to them. */
+/**
+ * Everything a run starts from: what the operator asked for, nothing more. The rules that keep
+ * the environment safe (approvers and count, timeouts, the lock, the failure policy) are decided
+ * on the worker from the inventory and the runbook's definition, at the run's first step; what
+ * is asked here may only tighten them. Secrets never travel here: only references to them.
+ */
 export interface RunInput<P = Record<string, unknown>> {
   runbook: string;
   env: string;
   params: P;
   initiator: string;
-  approval: ApprovalPolicy;
-  /** Mutating runs hold their environment: one at a time. */
-  mutating: boolean;
-  /** What a step that has exhausted its retries does; absent (runs started before it existed): compensate. */
+  /** What the operator asked of the policy; absent: the environment's rules as they are. */
+  asked?: PolicyRequest;
+  /**
+   * The shape runs had before the worker decided (recorded histories replay with it). A new run
+   * that still sends these has them read as requests: they may tighten, never loosen.
+   */
+  approval?: ApprovalPolicy;
+  mutating?: boolean;
   onFailure?: OnFailure;
   /** The initiator's signature over the start (common/signed-message.ts); checked on the worker where identity is signed. */
   proof?: Signed;
   /** Set by a schedule's firing, on the worker: `proof` is then the signature its creator made when creating it. */
   schedule?: string;
+}
+
+/** What an operator may ask of a run's policy. Each may only make it stricter. */
+export interface PolicyRequest {
+  /** Wait less at approval gates than the environment allows. */
+  approvalTimeoutMs?: number;
+  /** More approvals than the environment requires (up to its number of approvers). */
+  approvalsRequired?: number;
+  /** `ask` where the environment rolls back at once; `compensate` where it asks is refused. */
+  onFailure?: FailurePolicy;
+  /** How long a failure gate waits (at most the approval timeout). */
+  failureTimeoutMs?: number;
+  /** Only in old-shape inputs: a request to take no lock, which a mutating runbook ignores. */
+  mutating?: boolean;
+}
+
+/** The rules a run follows, as the worker decided them. */
+export interface AppliedPolicy {
+  approval: ApprovalPolicy;
+  /** Mutating runs hold their environment: one at a time. */
+  mutating: boolean;
+  onFailure: OnFailure;
+}
+
+/** What was asked and what applies, with why they differ: kept in the run's record. */
+export interface RunPolicy {
+  asked: PolicyRequest;
+  applied: AppliedPolicy;
+  /** Each request the worker did not follow, and why (a request may only tighten). */
+  overruled: string[];
 }
 
 /**
@@ -176,6 +215,8 @@ export interface RunProgress {
   identity?: IdentityMode;
   /** The key that signed the start, in a signed run. */
   initiatorKey?: string;
+  /** The rules the worker applied, and what was asked; absent on runs from before it decided. */
+  policy?: RunPolicy;
   state: RunState;
   reason?: string;
   steps: StepRecord[];
@@ -197,6 +238,8 @@ export interface RunProgress {
   strayDecisions?: FailureDecisionRecord[];
   /** Fleet runbooks (rolling-deploy, run-command): what became of each host, batch by batch. */
   hosts?: HostRecord[];
+  /** Refused decisions past the cap a run keeps (workflows/kernel/bounds.ts): counted, not kept. */
+  refusedNotKept?: number;
 }
 
 /**

@@ -81,6 +81,7 @@ export const PROVISION_STEPS = {
   processEntry: 'process manager entry',
   nginxSite: 'nginx site',
   verify: 'verify services and ports',
+  forgetEnv: 'remove the copy of the previous .env',
 } as const;
 
 export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;

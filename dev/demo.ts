@@ -102,7 +102,7 @@ async function follow(client: Client, run: PreparedRun, namespace: string): Prom
     console.log(`refused: ${admission.reason}${admission.heldBy ? ` (npm run runbook -- status ${admission.heldBy})` : ''}`);
     return 1;
   }
-  const approver = run.input.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';
+  const approver = run.policy.applied.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';
   const address = runUrl(namespace, run.runId);
   // Exactly what the Web UI (2.42) asks for, in the order it asks (test/web-ui.test.ts follows it).
   console.log(`

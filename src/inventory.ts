@@ -9,6 +9,7 @@ import { parseDuration } from '../common/duration';
 import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../common/shared';
 import type { IdentityMode } from '../common/signed-message';
 import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
+import { MAX_GATE_WAIT_MS } from './policy';
 
 export interface Host {
   address: string;
@@ -218,7 +219,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     if (unknown.length) throw new InventoryError(`${file}: service ${service} names unknown hosts: ${unknown.join(', ')}`);
   }
   try {
-    parseDuration(env.approvals.timeout, 'approvals.timeout');
+    parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }

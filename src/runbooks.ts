@@ -18,6 +18,8 @@ export interface ParamSpec {
   pattern?: RegExp;
   /** The words after `--` on the command line: an argv, never a shell string. */
   argv?: boolean;
+  /** A duration ("10m"): also checked against the longest duration anything accepts. */
+  duration?: boolean;
 }
 
 export interface PlannedStep {
@@ -25,6 +27,8 @@ export interface PlannedStep {
   where: string;
   does: string;
   undo?: string;
+  /** The patch (workflows' `patched()`) that added the step: runs recorded before it lack it. */
+  patch?: string;
 }
 
 export type PlanItem = PlannedStep | { gate: string; approvers: string[]; required: number };
@@ -75,7 +79,7 @@ const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 const RELEASE_PARAMS: ParamSpec[] = [
   { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
   { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
-  { name: 'rollback-window', pattern: DURATION, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
+  { name: 'rollback-window', pattern: DURATION, duration: true, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
 ];
 
 /** The database a restore kept aside, as its record names it. */
@@ -160,6 +164,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         { step: PROVISION_STEPS.processEntry, where: host, does: 'supervisor program app; supervisorctl update', undo: 'previous entry' },
         { step: PROVISION_STEPS.nginxSite, where: host, does: 'conf.d/app.conf; nginx -t; reload', undo: 'previous site; reload' },
         { step: PROVISION_STEPS.verify, where: host, does: 'services running; ports answer from outside' },
+        { step: PROVISION_STEPS.forgetEnv, where: host, does: 'the run is kept: its copy of the previous .env (for the undo) is deleted', patch: 'forget-previous-env' },
       ];
     },
   },
@@ -256,7 +261,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: [
       { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
-      { name: 'threshold', pattern: POSITIVE_DURATION, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
+      { name: 'threshold', pattern: POSITIVE_DURATION, duration: true, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
     ],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';

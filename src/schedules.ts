@@ -16,9 +16,12 @@ export interface ScheduledRequest {
   runbook: string;
   env: string;
   params: Record<string, string | boolean>;
-  /** Who created the schedule; the runs themselves are started by "schedule.<id>", unless signed. */
+  /**
+   * Who created the schedule: the initiator of every run it fires, so four eyes holds (whoever
+   * schedules a gated runbook cannot approve its runs).
+   */
   createdBy: string;
-  /** In a signed environment: the creator's signature, which makes them the initiator of every run it fires. */
+  /** In a signed environment: the creator's signature, which proves who the initiator of its runs is. */
   proof?: Signed;
 }
 
@@ -35,9 +38,9 @@ export function scheduleId(runbook: string, env: string): string {
   return `${runbook}-${env}`;
 }
 
-/** The initiator recorded on a schedule's runs. */
-export function scheduleInitiator(id: string): string {
-  return `schedule.${id}`;
+/** The initiator recorded on a schedule's runs: the person who created it, never the schedule. */
+export function scheduleInitiator(request: ScheduledRequest): string {
+  return request.createdBy;
 }
 
 export interface ScheduleRequest {

@@ -1,7 +1,8 @@
 // Turning what an operator asked for into a run: validated in full before anything starts.
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { UsageError } from './errors';
-import { approvalPolicy, InventoryError, loadEnvironment, type Environment } from './inventory';
+import { InventoryError, loadEnvironment, type Environment } from './inventory';
+import { checkParams, decidePolicy, INITIATOR, PolicyError } from './policy';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
 import {
@@ -12,8 +13,9 @@ import {
   RunbookNameKey,
   type Admission,
   type FailurePolicy,
-  type OnFailure,
+  type PolicyRequest,
   type RunInput,
+  type RunPolicy,
 } from '../common/shared';
 
 export interface StartRequest {
@@ -21,10 +23,13 @@ export interface StartRequest {
   env: string;
   params: Record<string, string | boolean | string[] | undefined>;
   initiator: string;
+  /** Shorter than the environment's; a longer one is refused. */
   approvalTimeoutMs?: number;
-  /** `compensate` or `ask`; default: the environment's `onFailure`. */
+  /** More approvals than the environment requires. */
+  approvalsRequired?: number;
+  /** `compensate` or `ask`; default: the environment's `onFailure` (`compensate` where it asks is refused). */
   onFailure?: string;
-  /** How long a failure gate waits before rolling back; default: the approval timeout. */
+  /** How long a failure gate waits before rolling back; default and most: the approval timeout. */
   failureTimeoutMs?: number;
 }
 
@@ -33,10 +38,12 @@ export interface PreparedRun {
   spec: RunbookSpec;
   environment: Environment;
   input: RunInput;
+  /** The rules the worker will apply, decided here the same way it will decide them. */
+  policy: RunPolicy;
   plan: PlanItem[];
 }
 
-export const INITIATOR = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+export { INITIATOR };
 
 export function prepareRun(req: StartRequest): PreparedRun {
   const spec = findRunbook(req.runbook);
@@ -49,45 +56,30 @@ export function prepareRun(req: StartRequest): PreparedRun {
     if (err instanceof InventoryError) throw new UsageError(err.message);
     throw err;
   }
-  const params: Record<string, unknown> = {};
-  for (const p of spec.params) {
-    const value = req.params[p.name];
-    if (value === undefined) {
-      if (p.required) throw new UsageError(`${spec.name} needs --${p.name} (${p.description})`);
-      continue;
+  const given = Object.fromEntries(Object.entries(req.params).filter(([, v]) => v !== undefined));
+  const asked: PolicyRequest = {};
+  if (req.approvalTimeoutMs !== undefined) asked.approvalTimeoutMs = req.approvalTimeoutMs;
+  if (req.approvalsRequired !== undefined) asked.approvalsRequired = req.approvalsRequired;
+  if (req.onFailure !== undefined) {
+    if (!(FAILURE_POLICIES as readonly string[]).includes(req.onFailure)) {
+      throw new UsageError(`--on-failure ${JSON.stringify(req.onFailure)} is not valid: ${FAILURE_POLICIES.join(' or ')}`);
     }
-    if (p.argv) {
-      if (!Array.isArray(value) || !value.length || value.some((v) => typeof v !== 'string')) throw new UsageError(`${spec.name} needs the command after --, as separate words`);
-    } else if (Array.isArray(value)) {
-      throw new UsageError(`--${p.name} takes one value`);
-    } else if (p.pattern && (typeof value !== 'string' || !p.pattern.test(value))) {
-      throw new UsageError(`--${p.name} ${JSON.stringify(value)} is not valid: ${p.description}`);
-    }
-    params[p.name] = value;
+    asked.onFailure = req.onFailure as FailurePolicy;
   }
-  const wrong = spec.check?.(environment, params);
-  if (wrong) throw new UsageError(wrong);
-  const approval = approvalPolicy(environment, req.approvalTimeoutMs);
-  const input: RunInput = {
-    runbook: spec.name,
-    env: environment.environment,
-    params,
-    initiator: req.initiator,
-    approval,
-    mutating: spec.mutating,
-    onFailure: onFailure(environment, req, approval.timeoutMs),
-  };
-  return { runId: newRunId(spec.name, environment.environment), spec, environment, input, plan: spec.plan(environment, params) };
-}
-
-function onFailure(environment: Environment, req: StartRequest, approvalTimeoutMs: number): OnFailure {
-  const policy = req.onFailure ?? environment.onFailure;
-  if (!(FAILURE_POLICIES as readonly string[]).includes(policy)) {
-    throw new UsageError(`--on-failure ${JSON.stringify(policy)} is not valid: ${FAILURE_POLICIES.join(' or ')}`);
+  if (req.failureTimeoutMs !== undefined) asked.failureTimeoutMs = req.failureTimeoutMs;
+  let params: Record<string, unknown>;
+  let policy: RunPolicy;
+  try {
+    params = checkParams(spec, environment, given);
+    policy = decidePolicy(spec, environment, asked);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
   }
-  const timeoutMs = req.failureTimeoutMs ?? approvalTimeoutMs;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--failure-timeout must be a positive duration');
-  return { policy: policy as FailurePolicy, timeoutMs };
+  // The worker would overrule these and go on stricter; a person typing them is told at once.
+  if (policy.overruled.length) throw new UsageError(`a request may only tighten the rules: ${policy.overruled.join('; ')}`);
+  const input: RunInput = { runbook: spec.name, env: environment.environment, params, initiator: req.initiator, asked };
+  return { runId: newRunId(spec.name, environment.environment), spec, environment, input, policy, plan: spec.plan(environment, params) };
 }
 
 export interface Started {
@@ -111,7 +103,7 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
     staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
     staticDetails: describeParams(run.input.params),
   };
-  if (!run.input.mutating) return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };
+  if (!run.policy.applied.mutating) return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };
   const start = new WithStartWorkflowOperation(run.spec.workflow, { ...options, workflowIdConflictPolicy: 'FAIL' });
   const admission = await client.workflow.executeUpdateWithStart(admissionUpdate, { startWorkflowOperation: start });
   return { handle: await start.workflowHandle(), admission };

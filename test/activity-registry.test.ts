@@ -10,9 +10,9 @@ import { testOnlyActivities } from './activities';
 
 const REGISTERED = [
   'applyRetention', 'checkBackup', 'checkHealth', 'checkHealthThroughLb', 'checkHost', 'checkObtainedCertificate',
-  'checkThroughLb', 'checkedOutCommit', 'colours', 'dropAppDatabase', 'dropDatabase', 'dumpToStore',
+  'checkThroughLb', 'checkedOutCommit', 'colours', 'decideRunRules', 'dropAppDatabase', 'dropDatabase', 'dumpToStore',
   'ensureAppDatabase', 'ensureAppDir', 'ensureAppEnv', 'ensureFail2ban', 'ensureFirewall', 'ensureNginxSite',
-  'ensureOpsUser', 'ensurePackages', 'ensureProcessEntry', 'ensureUnattendedUpgrades', 'expectServedCertificate',
+  'ensureOpsUser', 'ensurePackages', 'forgetPreviousAppEnv', 'ensureProcessEntry', 'ensureUnattendedUpgrades', 'expectServedCertificate',
   'hardenSshd', 'healthCheckHosts', 'installCertificate', 'installRelease', 'lockHolder', 'migrateAll',
   'notifyApprovers', 'obtainCertificate', 'pickBackup', 'prepareScheduledRun', 'previousHealth', 'proveStart', 'reachHost',
   'reloadNginx', 'removeAppDir', 'removeBackup', 'removeMarker', 'removeOpsUser', 'resolveRef', 'restartApp',

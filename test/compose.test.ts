@@ -51,9 +51,10 @@ describe('docker-compose.temporal.yml', function () {
     }
   });
 
-  it('publishes the frontend on 7233 and the UI on 8233, where the CLI and the README expect them', function () {
-    assert.deepEqual(services.temporal.ports, ['7233:7233']);
-    assert.deepEqual(services['temporal-ui'].ports, ['8233:8080']);
+  it('publishes the frontend on 7233 and the UI on 8233, where the CLI and the README expect them, on loopback only', function () {
+    // Neither has authentication of its own: reachable from this machine, not from the network.
+    assert.deepEqual(services.temporal.ports, ['127.0.0.1:7233:7233']);
+    assert.deepEqual(services['temporal-ui'].ports, ['127.0.0.1:8233:8080']);
     assert.equal(services.postgresql.ports, undefined, 'the database is not published to the host');
   });
 

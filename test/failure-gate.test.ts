@@ -409,10 +409,10 @@ describe('failure gate: the kernel on the test bed', function () {
 });
 
 describe('failure gate: the policy, checked before anything runs', function () {
-  it('defaults to the inventory\'s onFailure, is overridden by --on-failure, and refuses anything else', function () {
-    assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator' }).input.onFailure, { policy: 'compensate', timeoutMs: 10 * 60_000 });
+  it('defaults to the inventory\'s onFailure, is tightened by --on-failure ask, and refuses anything else', function () {
+    assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator' }).policy.applied.onFailure, { policy: 'compensate', timeoutMs: 10 * 60_000 });
     assert.deepEqual(
-      prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'ask', failureTimeoutMs: 5000 }).input.onFailure,
+      prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'ask', failureTimeoutMs: 5000 }).policy.applied.onFailure,
       { policy: 'ask', timeoutMs: 5000 },
     );
     assert.throws(() => prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'sometimes' }), (err) => err instanceof UsageError && /--on-failure "sometimes" is not valid: compensate or ask/.test(err.message));
@@ -423,8 +423,12 @@ describe('failure gate: the policy, checked before anything runs', function () {
       fs.writeFileSync(path.join(dir, 'asking.yaml'), 'environment: asking\nonFailure: ask\napprovals: { approvers: [bob], timeout: 20m }\nhosts:\n  worker: { address: 127.0.0.1 }\n');
       fs.writeFileSync(path.join(dir, 'wrong.yaml'), 'environment: wrong\nonFailure: retry-forever\nhosts:\n  worker: { address: 127.0.0.1 }\n');
       process.env.RUNBOOK_INVENTORY_DIR = dir;
-      assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator' }).input.onFailure, { policy: 'ask', timeoutMs: 20 * 60_000 });
-      assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator', onFailure: 'compensate' }).input.onFailure?.policy, 'compensate');
+      assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator' }).policy.applied.onFailure, { policy: 'ask', timeoutMs: 20 * 60_000 });
+      // A request may only tighten: rolling back at once where the environment asks a person is refused.
+      assert.throws(
+        () => prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator', onFailure: 'compensate' }),
+        (err) => err instanceof UsageError && /asked to roll back at once on failure; asking asks an approver/.test(err.message),
+      );
       assert.throws(() => prepareRun({ runbook: 'smoke', env: 'wrong', params: {}, initiator: 'operator' }), /onFailure: must be equal to one of the allowed values/);
     } finally {
       process.env.RUNBOOK_INVENTORY_DIR = saved;

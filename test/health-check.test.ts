@@ -181,7 +181,7 @@ describe('health-check on the test bed', function () {
 
   it('plans its checks by role in a dry run', function () {
     const run = prepareRun({ runbook: 'health-check', env: ENV, params: {}, initiator: 'operator' });
-    assert.equal(run.input.mutating, false);
+    assert.equal(run.policy.applied.mutating, false);
     const steps = run.plan.map((p) => ('step' in p ? `${p.step} on ${p.where}` : ''));
     assert.ok(steps.includes('check db on db'));
     assert.match(JSON.stringify(run.plan), /postgresql: pg_isready/);

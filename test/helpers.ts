@@ -13,6 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerOptions } from '../worker/worker-options';
 import { testActivities } from './activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
+import './test-runbooks';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
 

@@ -97,8 +97,9 @@ describe('runbook history', function () {
     assert.deepEqual(trail.started && { initiator: trail.started.initiator, runbook: trail.started.runbook }, { initiator: 'operator', runbook: 'smoke' });
     assert.deepEqual(
       trail.events.map((e) => e.what).filter((w) => w !== 'update admission' && !w.startsWith('activity notifyApprovers')),
-      // proveStart: the worker decides how the run takes identity (here: names as typed).
-      ['started', 'activity proveStart scheduled', 'activity proveStart completed', 'activity writeMarker scheduled', 'activity writeMarker completed', 'activity writeMarker scheduled', 'activity writeMarker completed',
+      // The run's first steps on the worker: the rules (decideRunRules), then how it takes identity (proveStart).
+      ['started', 'activity decideRunRules scheduled', 'activity decideRunRules completed', 'activity proveStart scheduled', 'activity proveStart completed',
+        'activity writeMarker scheduled', 'activity writeMarker completed', 'activity writeMarker scheduled', 'activity writeMarker completed',
         'cancel requested', 'activity removeMarker scheduled', 'activity removeMarker completed', 'activity removeMarker scheduled', 'activity removeMarker completed', 'cancelled'],
     );
     assert.match(text, /no record from the run itself: it ended cancelled without a result, and no worker answered the progress query/);

@@ -4,6 +4,7 @@
 // activity, so a new activity cannot be forgotten here. Each call is recorded with its input
 // and result, which is where a test reads what the run found out (test/plan-facts.ts).
 import type * as activities from '../activities';
+import { decideRunRules } from '../activities/policy';
 import { prepareScheduledRun } from '../activities/schedules';
 import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
@@ -33,6 +34,8 @@ function hostsWithRole(env: string, role: string): string[] {
 }
 
 const STUBS: Stubs = {
+  // The real one: it reads only the inventory and the runbook's definition.
+  decideRunRules,
   writeMarker: async () => ({ changed: true }),
   removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,
@@ -77,6 +80,7 @@ const STUBS: Stubs = {
   restoreProcessEntry: unchanged,
   ensureNginxSite: unchanged,
   restoreNginxSite: unchanged,
+  forgetPreviousAppEnv: unchanged,
   verifyProvisioned: unchanged,
   dumpToStore: async ({ name }) => ({ name, bytes: 4096, sha256: 'ab'.repeat(32), tables: 3, rows: 42, dumped: true }),
   removeBackup: nothing,

@@ -3,5 +3,6 @@
 import { exitWhenDone, runWorker } from '../worker/main';
 import { workerOptions } from '../worker/worker-options';
 import { testActivities } from './activities';
+import './test-runbooks';
 
 exitWhenDone(runWorker({ ...workerOptions(), activities: testActivities }));

@@ -3,7 +3,7 @@
 // the host, what it replaced, so a failure puts back exactly what this run changed. Root and
 // password logins are turned off only after the ops user has proven it can log in and sudo;
 // from then on the run acts as that user.
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities, undoActivities } from './kernel';
@@ -19,7 +19,7 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
   const { env } = input;
   const { host } = input.params;
   const runId = workflowInfo().workflowId;
-  return runbook(input, async ({ step }) => {
+  return runbook(input, async ({ step, settle }) => {
     const { login: bootstrap } = await step(PROVISION_STEPS.reach, { run: () => act.reachHost({ env, host }), skippable: false });
     const first = { env, host, runId, login: bootstrap };
 
@@ -39,5 +39,11 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
     await step(PROVISION_STEPS.processEntry, { run: () => act.ensureProcessEntry(as), undo: () => undo.restoreProcessEntry(as) });
     await step(PROVISION_STEPS.nginxSite, { run: () => act.ensureNginxSite(as), undo: () => undo.restoreNginxSite(as) });
     await step(PROVISION_STEPS.verify, { run: () => act.verifyProvisioned(as) });
+    // Patched: provision runs recorded before this replay without it.
+    if (patched('forget-previous-env')) {
+      settle('the host is provisioned and verified');
+      // Kept for the .env step's undo, which can no longer run; it holds the previous secrets.
+      await step(PROVISION_STEPS.forgetEnv, { run: () => act.forgetPreviousAppEnv(as) });
+    }
   });
 }

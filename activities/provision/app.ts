@@ -3,7 +3,7 @@
 import { resolveSecret } from '../secrets';
 import { environment } from '../env-vars';
 import { provisionConfig } from './config';
-import { ensureFile, restoreFile } from './files';
+import { ensureFile, forgetPreviousFile, restoreFile } from './files';
 import { merge, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
 import { ensureRunning, putServiceBack } from './services';
 
@@ -148,6 +148,11 @@ export async function ensureAppEnv(ref: ProvisionRef): Promise<StepOutcome> {
 
 export async function restoreAppEnv(ref: ProvisionRef): Promise<StepOutcome> {
   return restoreFile(ref, `${provisionConfig(ref.env).appDir}/.env`);
+}
+
+/** Once the run is kept: the copy of the previous .env (and its database password) is removed. */
+export async function forgetPreviousAppEnv(ref: ProvisionRef): Promise<StepOutcome> {
+  return forgetPreviousFile(ref, `${provisionConfig(ref.env).appDir}/.env`);
 }
 
 const SUPERVISOR_ENTRY = '/etc/supervisor/conf.d/app.conf';

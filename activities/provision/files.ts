@@ -50,6 +50,15 @@ if [ -e "$record/$key.orig" ] || [ -L "$record/$key.orig" ]; then cp -a -- "$rec
 rm -f -- "$record/$key.orig" "$record/$key.path"
 echo changed`;
 
+// $1 path, $2 record dir. Once the run is kept, its copy of the previous file is not needed
+// for an undo any more, and it may hold secrets (the previous .env).
+const FORGET_FILE = `
+path=$1 record=$2
+key=$(printf %s "$path" | sha256sum | cut -c1-24)
+if [ ! -e "$record/$key.orig" ] && [ ! -L "$record/$key.orig" ]; then echo unchanged; exit 0; fi
+rm -f -- "$record/$key.orig"
+echo changed`;
+
 export async function ensureFile(ref: ProvisionRef, file: ManagedFile, options: RunOptions = {}): Promise<StepOutcome> {
   const result = await script(ref, ENSURE_FILE, [file.path, file.mode, file.owner, file.group, recordDir(ref.runId), ...(file.check ?? [])], {
     ...options,
@@ -63,4 +72,9 @@ export async function ensureFile(ref: ProvisionRef, file: ManagedFile, options: 
 
 export async function restoreFile(ref: ProvisionRef, path: string): Promise<StepOutcome> {
   return outcome(await script(ref, RESTORE_FILE, [path, recordDir(ref.runId)]), `put back ${path}`);
+}
+
+/** Removes this run's copy of the previous `path` (kept for its undo). */
+export async function forgetPreviousFile(ref: ProvisionRef, path: string): Promise<StepOutcome> {
+  return outcome(await script(ref, FORGET_FILE, [path, recordDir(ref.runId)]), `removed the copy of the previous ${path}`);
 }

@@ -3,5 +3,6 @@ export { reachHost, ensureOpsUser, removeOpsUser, verifyOpsLogin, hardenSshd, re
 export { ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban } from './firewall';
 export { ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages } from './system';
 export { ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv, ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite } from './app';
+export { forgetPreviousAppEnv } from './app';
 export { verifyProvisioned } from './verify';
 export type { ProvisionRef, StepOutcome } from './remote';

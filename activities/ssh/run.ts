@@ -31,6 +31,21 @@ export interface CommandResult {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 1_000;
+/** The most stdout a command may print: results go into history, whose payloads are far smaller. */
+const MAX_STDOUT = 8 * 1024 * 1024;
+const MAX_STDERR = 64 * 1024;
+/** What a heartbeat redacts: more than its tail, so a secret straddling the cut is whole here. */
+const RECENT = 8192;
+
+function recent(text: string): string {
+  return text.length > RECENT ? text.slice(-RECENT) : text;
+}
+
+function keepTail(text: string): string {
+  if (text.length <= MAX_STDERR) return text;
+  const first = text.indexOf('\n') + 1;
+  return text.slice(0, first) + text.slice(-(MAX_STDERR - first));
+}
 /** Exit codes no retry can fix: our cd failed (125), not executable (126), not found (127). */
 const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
 
@@ -51,6 +66,7 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
 
   let stdout = '';
   let rawStderr = '';
+  let tooLarge = false;
   let pgid: number | undefined;
   let channel: ClientChannel | undefined;
   const stderr = () => rawStderr.replace(new RegExp(`^${PGID_MARKER}\\d+\\n`), '');
@@ -65,7 +81,7 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
   let stop: (reason: Error) => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
   const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`, FailureType.CommandTimedOut)), timeoutMs);
-  const heartbeat = ctx ? setInterval(() => ctx.heartbeat({ host: target.name, outputTail: redact(tail(stdout + stderr(), 5, 500), secrets) }), HEARTBEAT_MS) : undefined;
+  const heartbeat = ctx ? setInterval(() => ctx.heartbeat({ host: target.name, outputTail: tail(redact(recent(stdout + stderr()), secrets), 5, 500) }), HEARTBEAT_MS) : undefined;
   const onCancel = () => stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
 
@@ -74,9 +90,17 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
       stdin: options.stdin,
       noTrim: true,
       onChannel: (c) => (channel = c),
-      onStdout: (chunk) => (stdout += chunk.toString('utf8')),
+      onStdout: (chunk) => {
+        stdout += chunk.toString('utf8');
+        // A command that prints more than anything of ours reads is stopped, not buffered on.
+        if (stdout.length > MAX_STDOUT && !tooLarge) {
+          tooLarge = true;
+          stop(ApplicationFailure.nonRetryable(`${target.name}: ${shown} printed more than ${MAX_STDOUT} characters`, FailureType.OutputTooLarge));
+        }
+      },
       onStderr: (chunk) => {
-        rawStderr += chunk.toString('utf8');
+        // Only the tail of stderr is kept (after the first line, which carries the process group).
+        rawStderr = keepTail(rawStderr + chunk.toString('utf8'));
         if (pgid === undefined) {
           const m = new RegExp(`^${PGID_MARKER}(\\d+)\\n`).exec(rawStderr);
           if (m) pgid = Number(m[1]);

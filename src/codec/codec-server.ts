@@ -25,19 +25,40 @@ export interface RunningCodecServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** A history's payloads for one page of the Web UI: Temporal's own limit per payload is 2 MB. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const ALLOWED_HEADERS = 'content-type, x-namespace, authorization';
 
-export function createCodecServer(options: CodecServerOptions): http.Server {
+/** What a codec server refuses to start with; the CLI reports it as a usage error. */
+export class CodecServerRefused extends Error {}
+
+export function createCodecServer(options: CodecServerOptions & { allowedHosts?: string[] }): http.Server {
   return http.createServer((req, res) => {
+    // DNS rebinding: a page of any site can make the browser call a name that resolves to
+    // 127.0.0.1, but it cannot make the Host header say 127.0.0.1 or localhost.
+    if (options.allowedHosts && !options.allowedHosts.includes((req.headers.host ?? '').toLowerCase())) {
+      return reply(res, 421, { error: 'this codec server answers only to its own address' });
+    }
     handle(options, req, res).catch((err) => reply(res, 500, { error: `codec server: ${(err as Error).message}` }));
   });
 }
 
+/** Whether `host` is a loopback address (or localhost): only this machine can connect. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
 /** Listens on host:port (0 = any free port) and says where. */
 export async function startCodecServer(options: CodecServerOptions & { host?: string; port?: number }): Promise<RunningCodecServer> {
-  const server = createCodecServer(options);
   const host = options.host ?? '127.0.0.1';
+  const loopback = isLoopback(host);
+  // Whoever reaches /decode reads every run's inputs: beyond this machine, only with a token.
+  if (!loopback && !options.token) {
+    throw new CodecServerRefused(`refusing to serve ${host} without a token: anyone who reaches it would read every run (set RUNBOOK_CODEC_TOKEN)`);
+  }
+  // Tokenless on loopback: the Host header must name this machine (checked once the port is known).
+  const allowedHosts: string[] = [];
+  const server = createCodecServer({ ...options, allowedHosts: loopback ? allowedHosts : undefined });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -46,6 +67,7 @@ export async function startCodecServer(options: CodecServerOptions & { host?: st
     });
   });
   const { port } = server.address() as AddressInfo;
+  allowedHosts.push(...['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map((h) => `${h}:${port}`));
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () => new Promise<void>((resolve) => {
@@ -78,10 +100,12 @@ async function handle(options: CodecServerOptions, req: http.IncomingMessage, re
     res.setHeader('WWW-Authenticate', 'Bearer');
     return reply(res, 401, { error: 'a bearer token is required' });
   }
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return reply(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
   let payloads: Payload[];
   try {
     payloads = payloadsFromJson(JSON.parse(await readBody(req)));
   } catch (err) {
+    if (err instanceof TooLarge) return reply(res, 413, { error: err.message });
     return reply(res, 400, { error: `expected {"payloads": [...]}: ${(err as Error).message}` });
   }
   let result: Payload[];
@@ -104,6 +128,8 @@ function sameSecret(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+class TooLarge extends Error {}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -111,8 +137,8 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        req.destroy();
+        reject(new TooLarge(`request body over ${MAX_BODY_BYTES} bytes`));
+        req.pause();
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

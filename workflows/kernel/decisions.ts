@@ -11,10 +11,12 @@ import type { RunProgress } from '../../common/shared';
 import type { Signed, SignedAction } from '../../common/signed-message';
 import { FailureType } from '../../common/failure-types';
 import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
+import { boundedText, keepRefused, MAX_COMMENT, MAX_NAME } from './bounds';
 import { now, showProgress } from './progress';
 
-export const MAX_NAME = 100;
-export const MAX_COMMENT = 2000;
+export { MAX_COMMENT, MAX_NAME } from './bounds';
+/** The longest decision word kept ("rollback"); anything longer was never a decision. */
+const MAX_DECISION = 20;
 
 /** What every decision carries, whichever gate it is for. */
 export interface DecisionInput extends Signed {
@@ -75,10 +77,15 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
     private readonly kind: DecisionKind<I, R>,
     private readonly run: DecisionRun,
   ) {
-    setHandler(kind.signal, async (input) => {
+    // Synchronous unless a signature is to be checked: a flood of refused signals must not pile
+    // up async handlers (each one an async context in the workflow's sandbox).
+    setHandler(kind.signal, (input): Promise<void> | void => {
       const refused = this.refusal(input);
-      if (refused || run.identity.mode !== 'signed') this.record(input, 'signal', refused);
-      else await this.decideSigned(input, 'signal');
+      if (refused || run.identity.mode !== 'signed') {
+        this.record(input, 'signal', refused);
+        return;
+      }
+      return this.decideSigned(input, 'signal').then(() => undefined);
     });
     setHandler(
       kind.update,
@@ -151,16 +158,20 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
   private record(input: I, via: DecisionRecordBase['via'], refused: string | undefined, proof?: Proof): R {
     const safe = (typeof input === 'object' && input !== null ? input : {}) as Partial<I> & Record<string, unknown>;
     const who = safe[this.kind.who];
+    // Every field cut to its size: a signal is whatever a client sent (workflows/kernel/bounds.ts).
     const base: DecisionRecordBase = {
-      decision: safe.decision as string,
-      comment: typeof safe.comment === 'string' ? safe.comment.slice(0, MAX_COMMENT) : undefined,
+      decision: boundedText(safe.decision, MAX_DECISION),
+      comment: safe.comment === undefined ? undefined : boundedText(safe.comment, MAX_COMMENT),
       at: now(),
       via,
       ...(refused ? { refused } : {}),
       ...(proof && 'refused' in proof ? { refused: proof.refused } : {}),
       ...(proof && 'key' in proof ? { key: proof.key, signatureId: proof.signatureId } : {}),
     };
-    const record = this.kind.store(base, typeof who === 'string' ? who.slice(0, MAX_NAME) : String(who), safe as I);
+    const name = boundedText(who, MAX_NAME);
+    // Refused decisions past the cap are counted, not kept, nor shown.
+    if (base.refused && !keepRefused(this.run.progress)) return { ...base, [this.kind.who]: name } as unknown as R;
+    const record = this.kind.store(base, name, safe as I);
     showProgress(this.run.progress);
     return record;
   }

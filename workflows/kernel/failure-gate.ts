@@ -17,6 +17,7 @@ import {
   type RunInput,
   type RunProgress,
 } from '../../common/shared';
+import { boundedText, MAX_ERROR } from './bounds';
 import { now, setState } from './progress';
 import { FailureType } from '../../common/failure-types';
 import { Decisions } from './decisions';
@@ -90,7 +91,7 @@ export class FailureGates {
           return record;
         },
       },
-      { progress, approvers: input.approval.approvers, identity },
+      { progress, approvers: input.approval?.approvers ?? [], identity },
     );
   }
 
@@ -177,5 +178,5 @@ function whatFailed(err: unknown): { error: string; host?: string; outputTail?: 
     }
     e = e.cause as typeof e;
   }
-  return { error: messages.join(': ') || String(err), ...(host ? { host } : {}), ...(outputTail ? { outputTail } : {}) };
+  return { error: boundedText(messages.join(': ') || String(err), MAX_ERROR), ...(host ? { host } : {}), ...(outputTail ? { outputTail } : {}) };
 }

@@ -10,11 +10,15 @@ import {
   isCancellation,
   patched,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type * as activities from '../../activities';
 import {
   admissionUpdate,
+  maskSecrets,
   progressQuery,
   type Admission,
+  type AppliedPolicy,
   type HostRecord,
   type RunInput,
   type RunProgress,
@@ -22,6 +26,8 @@ import {
   type SettledFailure,
   type StepRecord,
 } from '../../common/shared';
+import { stepActivities } from './activities';
+import { MAX_INPUT_CHARS } from './bounds';
 import { Approvals } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { proveInitiator, type RunIdentity } from './identity';
@@ -58,42 +64,71 @@ interface SettlePoint {
   ifLaterFails?: (failedStep: string | undefined) => string[];
 }
 
+const { decideRunRules } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
-  const onFailure = failurePolicy(input);
-  const progress = newProgress(input);
+  // Runs recorded before the worker decided the rules replay with the rules their input carried.
+  const workerDecides = patched('worker-decides-policy');
+  const legacyOnFailure = workerDecides ? undefined : failurePolicy(input);
+  const progress = newProgress(workerDecides ? { ...input, params: {} } : input);
   countRunStarted(progress);
   setHandler(progressQuery, () => progress);
-  tagRun(input);
   // Typed until the worker says otherwise; no gate opens before it has.
   const identity: RunIdentity = { mode: 'typed' };
-  const saga = new Saga(progress, new FailureGates(progress, input, onFailure, identity));
-  const approvals = new Approvals(progress, input.approval, identity);
   let admission: Admission | undefined;
-  setHandler(admissionUpdate, async () => {
-    await condition(() => admission !== undefined);
-    return admission!;
-  });
+  const answerAdmission = () =>
+    setHandler(admissionUpdate, async () => {
+      await condition(() => admission !== undefined);
+      return admission!;
+    });
+
+  let policy: AppliedPolicy;
+  if (workerDecides) {
+    answerAdmission();
+    const size = JSON.stringify(input ?? null).length;
+    if (size > MAX_INPUT_CHARS) return await refuse(FailureType.BadInput, `the run's input is ${size} characters of JSON; at most ${MAX_INPUT_CHARS}`);
+    let rules;
+    try {
+      rules = await decideRunRules({ workflowType: workflowInfo().workflowType, input });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return await refuse(FailureType.BadInput, innermost(err));
+    }
+    progress.params = maskSecrets(rules.params);
+    progress.policy = rules.policy;
+    tagRun({ ...input, runbook: rules.runbook });
+    policy = rules.policy.applied;
+  } else {
+    tagRun(input);
+    // After the tag, as these runs were recorded: the update's acceptance follows the upsert.
+    answerAdmission();
+    policy = { approval: input.approval!, mutating: input.mutating === true, onFailure: legacyOnFailure! };
+  }
+  // Who may decide at a failure gate: the approvers the rules say, not the input's.
+  const decided = { ...input, approval: policy.approval, onFailure: policy.onFailure };
+  const saga = new Saga(progress, new FailureGates(progress, decided, policy.onFailure, identity));
+  const approvals = new Approvals(progress, policy.approval, identity);
 
   const proven = await proveInitiator(input, progress);
-  if ('refused' in proven) {
-    admission = { admitted: false, reason: proven.refused };
-    progress.reason = `refused: ${proven.refused}`;
-    setState(progress, 'REFUSED');
-    await condition(allHandlersFinished);
-    throw ApplicationFailure.create({ type: FailureType.StartRefused, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
-  }
+  if ('refused' in proven) return await refuse(FailureType.StartRefused, proven.refused);
   Object.assign(identity, proven);
 
-  const hold = input.mutating ? await holdEnvironment(input.env) : undefined;
+  const hold = policy.mutating ? await holdEnvironment(input.env) : undefined;
   if (hold && 'heldBy' in hold) {
     admission = { admitted: false, heldBy: hold.heldBy, reason: `${input.env} is held by ${hold.heldBy}` };
-    progress.reason = `refused: ${admission.reason}`;
+    return await refuse(FailureType.EnvironmentLocked, admission.reason);
+  }
+  admission = { admitted: true };
+
+  /** Ends a run that may not go ahead, before it changed anything. */
+  async function refuse(type: string, reason: string): Promise<never> {
+    admission ??= { admitted: false, reason };
+    progress.reason = `refused: ${reason}`;
     setState(progress, 'REFUSED');
     countRunEnded(progress);
     await condition(allHandlersFinished);
-    throw ApplicationFailure.create({ type: FailureType.EnvironmentLocked, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
+    throw ApplicationFailure.create({ type, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
   }
-  admission = { admitted: true };
 
   let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
@@ -172,4 +207,15 @@ function settledFailure(progress: RunProgress, point: SettlePoint, failed: StepR
     error: failed?.error ?? progress.reason ?? 'unknown',
     todo,
   };
+}
+
+/** The innermost message of a failure: an activity's own words, not "Activity task failed". */
+function innermost(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = String(err);
+  while (e && typeof e === 'object') {
+    if (e.message) message = e.message;
+    e = e.cause as typeof e;
+  }
+  return message;
 }

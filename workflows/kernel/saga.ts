@@ -5,6 +5,7 @@ import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { RunProgress, StepRecord } from '../../common/shared';
 import type { FailureGates } from './failure-gate';
 import { countUndoFailed, recordStep } from './metrics';
+import { MAX_ERROR } from './bounds';
 import { now, showProgress } from './progress';
 
 export interface StepAction<T> {
@@ -124,5 +125,7 @@ export function describe(err: unknown): string {
     if (e.message && !parts.includes(e.message)) parts.push(e.message);
     e = e.cause as typeof e;
   }
-  return parts.join(': ') || String(err);
+  const text = parts.join(': ') || String(err);
+  // A step's error is recorded in the run's progress: bounded like every other field there.
+  return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text;
 }

@@ -1,0 +1,49 @@
+// A run's first step, on the worker: the rules it follows, decided from the inventory and the
+// runbook's definition as they are now, never from what the client put in the input. The
+// input's parameters are checked again here; a request may only tighten the rules.
+import { ApplicationFailure } from '@temporalio/common';
+import { InventoryError, loadEnvironment } from '../src/inventory';
+import { askedOf, checkParams, decidePolicy, INITIATOR, PolicyError } from '../src/policy';
+import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
+import type { RunInput, RunPolicy } from '../common/shared';
+import { FailureType } from '../common/failure-types';
+
+export interface RunRules {
+  /** The runbook's name, as its definition says (the input's must match). */
+  runbook: string;
+  /** The parameters, checked. */
+  params: Record<string, unknown>;
+  policy: RunPolicy;
+}
+
+// Runbooks the worker knows beyond the registry: the tests' own workflows (test/test-runbooks.ts).
+const extra: RunbookSpec[] = [];
+
+/** Makes a workflow type that is not in the registry a runbook the worker decides for (tests). */
+export function registerExtraRunbook(spec: RunbookSpec): void {
+  if (!extra.some((r) => r.workflow === spec.workflow)) extra.push(spec);
+}
+
+/**
+ * The rules of a run of workflow `workflowType` started with `input`. The workflow type, which
+ * the client cannot disguise, says which runbook this is. Refused (non-retryable, `BadInput`)
+ * when the input names another runbook or an unknown environment, or asks what cannot be.
+ */
+export async function decideRunRules(request: { workflowType: string; input: RunInput }): Promise<RunRules> {
+  const { workflowType, input } = request;
+  try {
+    const spec = [...RUNBOOKS, ...extra].find((r) => r.workflow === workflowType);
+    if (!spec) throw new PolicyError(`workflow ${workflowType} is not a runbook this worker knows`);
+    if (typeof input !== 'object' || input === null) throw new PolicyError('the run input must be an object');
+    if (input.runbook !== spec.name) throw new PolicyError(`a ${workflowType} run is runbook ${spec.name}, not ${JSON.stringify(String(input.runbook).slice(0, 100))}`);
+    if (typeof input.initiator !== 'string' || !INITIATOR.test(input.initiator)) {
+      throw new PolicyError(`invalid initiator name ${JSON.stringify(String(input.initiator).slice(0, 100))}`);
+    }
+    const env = loadEnvironment(String(input.env));
+    const params = checkParams(spec, env, input.params);
+    return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input)) };
+  } catch (err) {
+    if (err instanceof PolicyError || err instanceof InventoryError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
+    throw err;
+  }
+}

@@ -1,0 +1,163 @@
+// The rules a run follows, decided from the inventory and the runbook's definition. The worker
+// decides them at a run's first step (activities/policy.ts); the CLI decides them the same way
+// before it starts anything, to refuse a bad request early and to show a dry run. What the
+// operator asked may only tighten them: a shorter wait, more approvals, `ask` on failure.
+import type { Environment } from './inventory';
+import { formatDuration, parseDuration } from '../common/duration';
+import type { RunbookSpec } from './runbooks';
+import { FAILURE_POLICIES, type AppliedPolicy, type FailurePolicy, type PolicyRequest, type RunInput, type RunPolicy } from '../common/shared';
+
+/** The longest a gate may wait: it holds the environment the whole time. */
+export const MAX_GATE_WAIT_MS = 30 * 86_400_000;
+/** The longest parameter value anything accepts: a git ref, a backup name, a duration. */
+export const MAX_PARAM_LENGTH = 1000;
+const MAX_PARAMS = 50;
+/** The most words a command parameter (run-command's argv) may have. */
+const MAX_ARGV = 200;
+
+/** A request or parameter that cannot be followed at all (as opposed to one that is overruled). */
+export class PolicyError extends Error {}
+
+/** Who may start a run: the name checks of src/start.ts, shared with the worker. */
+export const INITIATOR = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+
+/** What an input asks of the policy, whichever shape it came in (old inputs carried the policy itself). */
+export function askedOf(input: RunInput): PolicyRequest {
+  if (input.asked !== undefined) {
+    if (typeof input.asked !== 'object' || input.asked === null || Array.isArray(input.asked)) throw new PolicyError('invalid asked: expected an object');
+    return input.asked;
+  }
+  const asked: PolicyRequest = {};
+  const legacy = input as { approval?: unknown; mutating?: unknown; onFailure?: unknown };
+  if (typeof legacy.approval === 'object' && legacy.approval !== null) {
+    const a = legacy.approval as { timeoutMs?: number; required?: number };
+    if (a.timeoutMs !== undefined) asked.approvalTimeoutMs = a.timeoutMs;
+    if (a.required !== undefined) asked.approvalsRequired = a.required;
+  }
+  if (legacy.mutating !== undefined) asked.mutating = legacy.mutating as boolean;
+  if (legacy.onFailure !== undefined) {
+    const f = legacy.onFailure as { policy?: unknown; timeoutMs?: unknown } | null;
+    const valid = typeof f === 'object' && f !== null && (FAILURE_POLICIES as readonly unknown[]).includes(f.policy) && isWait(f.timeoutMs);
+    if (!valid) {
+      throw new PolicyError(`invalid onFailure ${JSON.stringify(legacy.onFailure).slice(0, 200)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`);
+    }
+    asked.onFailure = f.policy as FailurePolicy;
+    asked.failureTimeoutMs = f.timeoutMs as number;
+  }
+  return asked;
+}
+
+/**
+ * The policy of a run of `spec` on `env`: the environment's rules, tightened where `asked` says
+ * so. A request that would loosen a rule is overruled (and said so); one that cannot be
+ * followed at all (malformed, beyond the bounds, more approvals than approvers) throws.
+ */
+export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyRequest): RunPolicy {
+  const overruled: string[] = [];
+  const inventoryWait = parseDuration(env.approvals.timeout, `${env.environment} approvals.timeout`, MAX_GATE_WAIT_MS);
+
+  let timeoutMs = inventoryWait;
+  if (asked.approvalTimeoutMs !== undefined) {
+    const wanted = checkWait(asked.approvalTimeoutMs, 'approval timeout');
+    if (wanted > inventoryWait) overruled.push(`asked to wait ${formatDuration(wanted)} at gates; ${env.environment} allows ${formatDuration(inventoryWait)}`);
+    timeoutMs = Math.min(wanted, inventoryWait);
+  }
+
+  let required = env.approvals.required;
+  if (asked.approvalsRequired !== undefined) {
+    const wanted = asked.approvalsRequired;
+    if (!Number.isInteger(wanted) || wanted < 0) throw new PolicyError(`invalid approvals required ${JSON.stringify(wanted)}: a whole number`);
+    if (wanted > env.approvals.approvers.length) {
+      throw new PolicyError(`asked for ${wanted} approvals but ${env.environment} lists ${env.approvals.approvers.length} approvers`);
+    }
+    if (wanted < required) overruled.push(`asked for ${wanted} approval(s); ${env.environment} requires ${required}`);
+    required = Math.max(wanted, required);
+  }
+
+  let policy: FailurePolicy = env.onFailure;
+  if (asked.onFailure !== undefined) {
+    if (!(FAILURE_POLICIES as readonly unknown[]).includes(asked.onFailure)) {
+      throw new PolicyError(`invalid onFailure ${JSON.stringify(asked.onFailure)}: compensate or ask`);
+    }
+    if (asked.onFailure === 'ask') policy = 'ask';
+    else if (env.onFailure === 'ask') overruled.push(`asked to roll back at once on failure; ${env.environment} asks an approver (onFailure: ask)`);
+  }
+
+  let failureWait = timeoutMs;
+  if (asked.failureTimeoutMs !== undefined) {
+    const wanted = checkWait(asked.failureTimeoutMs, 'failure timeout');
+    if (wanted > timeoutMs) overruled.push(`asked to wait ${formatDuration(wanted)} at failure gates; at most the approval timeout, ${formatDuration(timeoutMs)}`);
+    failureWait = Math.min(wanted, timeoutMs);
+  }
+
+  if (asked.mutating === false && spec.mutating) overruled.push(`asked to take no lock; ${spec.name} changes ${env.environment}, so it holds it`);
+
+  const applied: AppliedPolicy = {
+    approval: { required, approvers: [...env.approvals.approvers], timeoutMs },
+    mutating: spec.mutating,
+    onFailure: { policy, timeoutMs: failureWait },
+  };
+  return { asked, applied, overruled };
+}
+
+function isWait(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isInteger(ms) && ms > 0;
+}
+
+function checkWait(ms: unknown, what: string): number {
+  if (!isWait(ms)) throw new PolicyError(`invalid ${what} ${JSON.stringify(ms)}: a positive whole number of milliseconds`);
+  if (ms > MAX_GATE_WAIT_MS) throw new PolicyError(`${what} ${formatDuration(ms)} is longer than the limit, ${formatDuration(MAX_GATE_WAIT_MS)}`);
+  return ms;
+}
+
+/**
+ * The parameters checked against the runbook's definition: only known names, values of the
+ * declared kind and shape, within the size limit. The same checks whether the CLI or the
+ * worker runs them; a runbook's own check against the environment follows.
+ */
+export function checkParams(spec: RunbookSpec, env: Environment, params: unknown): Record<string, unknown> {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new PolicyError('params must be an object');
+  const given = params as Record<string, unknown>;
+  const names = Object.keys(given);
+  if (names.length > MAX_PARAMS) throw new PolicyError(`too many parameters (${names.length})`);
+  const unknown = names.filter((n) => !spec.params.some((p) => p.name === n));
+  if (unknown.length) throw new PolicyError(`${spec.name} has no parameter ${JSON.stringify(unknown[0].slice(0, 100))}`);
+  const checked: Record<string, unknown> = {};
+  for (const p of spec.params) {
+    const value = given[p.name];
+    if (value === undefined) {
+      if (p.required) throw new PolicyError(`${spec.name} needs --${p.name} (${p.description})`);
+      continue;
+    }
+    const shown = JSON.stringify(value)?.slice(0, 100);
+    if (p.argv) {
+      const words = Array.isArray(value) ? (value as unknown[]) : [];
+      if (!words.length || words.some((v) => typeof v !== 'string')) throw new PolicyError(`${spec.name} needs the command after --, as separate words`);
+      if (words.length > MAX_ARGV || (words as string[]).some((w) => w.length > MAX_PARAM_LENGTH)) {
+        throw new PolicyError(`the command after -- is longer than ${MAX_ARGV} words of ${MAX_PARAM_LENGTH} characters`);
+      }
+    } else if (Array.isArray(value)) {
+      throw new PolicyError(`--${p.name} takes one value`);
+    } else if (p.boolean) {
+      if (typeof value !== 'boolean') throw new PolicyError(`--${p.name} is a flag: true or false, got ${shown}`);
+    } else if (typeof value === 'string') {
+      if (value.length > MAX_PARAM_LENGTH) throw new PolicyError(`--${p.name} is longer than ${MAX_PARAM_LENGTH} characters`);
+      if (p.pattern && !p.pattern.test(value)) throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
+      if (p.duration) checkDuration(value, `--${p.name}`);
+    } else if (p.pattern || p.duration || !(typeof value === 'number' && Number.isFinite(value))) {
+      throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
+    }
+    checked[p.name] = value;
+  }
+  const wrong = spec.check?.(env, checked);
+  if (wrong) throw new PolicyError(wrong);
+  return checked;
+}
+
+function checkDuration(text: string, what: string): void {
+  try {
+    parseDuration(text, what);
+  } catch (err) {
+    throw new PolicyError((err as Error).message);
+  }
+}

@@ -1,0 +1,20 @@
+// The tests' own runbook workflows (test/workflows.ts), made known to the worker's rules
+// (activities/policy.ts) as the registry makes the real ones known. Loaded by test/helpers.ts
+// for in-process workers, and with `node -r` by test/worker-process.ts for worker processes.
+import { registerExtraRunbook } from '../activities/policy';
+
+registerExtraRunbook({
+  name: 'three-steps',
+  workflow: 'threeSteps',
+  description: 'the kernel test runbook: three steps on three test-bed hosts (read-only as far as the lock goes)',
+  mutating: false,
+  params: [
+    { name: 'failAt', description: 'the step that fails' },
+    { name: 'failUndoAt', description: 'the step whose undo fails' },
+    { name: 'stepSeconds', description: 'how long each step sleeps' },
+    { name: 'settleAfter', description: 'the step after which the run passes its point of no return' },
+    // The history test passes a secret-looking parameter, to see it masked.
+    { name: 'apiToken', description: 'a parameter whose name says secret' },
+  ],
+  plan: () => [],
+});
