@@ -21,14 +21,19 @@ export default tseslint.config(
     // worker-side folders (activities, src, worker, cli, dev) as types only.
     files: ['workflows/**/*.ts', 'common/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-        patterns: [{
-          regex: `^(\\.\\./)+(${WORKER_SIDE.join('|')})(/|$)`,
-          allowTypeImports: true,
-          message: 'workflow-safe code imports worker-side code as types only',
-        }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${WORKER_SIDE.join('|')})(/|$)`,
+              allowTypeImports: true,
+              message: 'workflow-safe code imports worker-side code as types only',
+            },
+          ],
+        },
+      ],
     },
   },
 );

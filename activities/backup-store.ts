@@ -34,8 +34,16 @@ const ABSOLUTE_DIR = /^\/(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._/-]*$/;
 export function backupStore(env: string): Store {
   const e = environment(env);
   const v = e.vars.backupStore as { host?: unknown; dir?: unknown } | undefined;
-  if (typeof v?.host !== 'string' || typeof v.dir !== 'string') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore must be { host: <host>, dir: <absolute path> }`, FailureType.BadInventory);
-  if (!ABSOLUTE_DIR.test(v.dir) || v.dir === '/') throw ApplicationFailure.nonRetryable(`${env}: vars.backupStore.dir must be an absolute path without . or .. parts, not ${JSON.stringify(v.dir)}`, FailureType.BadInventory);
+  if (typeof v?.host !== 'string' || typeof v.dir !== 'string')
+    throw ApplicationFailure.nonRetryable(
+      `${env}: vars.backupStore must be { host: <host>, dir: <absolute path> }`,
+      FailureType.BadInventory,
+    );
+  if (!ABSOLUTE_DIR.test(v.dir) || v.dir === '/')
+    throw ApplicationFailure.nonRetryable(
+      `${env}: vars.backupStore.dir must be an absolute path without . or .. parts, not ${JSON.stringify(v.dir)}`,
+      FailureType.BadInventory,
+    );
   return { host: v.host, dir: v.dir.replace(/\/+$/, ''), target: resolveTarget({ env, host: v.host }) };
 }
 
@@ -43,19 +51,33 @@ export function backupStore(env: string): Store {
 export function checkBackupName(env: string, name: string): string {
   const parsed = parseBackupName(name);
   if (!parsed || parsed.env !== env) {
-    throw ApplicationFailure.nonRetryable(`${JSON.stringify(name)} is not a backup name of ${env} (expected ${env}-YYYYMMDDTHHMMSSZ)`, FailureType.BadInput);
+    throw ApplicationFailure.nonRetryable(
+      `${JSON.stringify(name)} is not a backup name of ${env} (expected ${env}-YYYYMMDDTHHMMSSZ)`,
+      FailureType.BadInput,
+    );
   }
   return name;
 }
 
 export function backupFiles(store: Store, name: string) {
   const at = (suffix: string) => `${store.dir}/${name}.${suffix}`;
-  return { dump: at('dump'), manifest: at('json'), checksum: at('sha256'), partialDump: `${store.dir}/.${name}.dump.partial` };
+  return {
+    dump: at('dump'),
+    manifest: at('json'),
+    checksum: at('sha256'),
+    partialDump: `${store.dir}/.${name}.dump.partial`,
+  };
 }
 
 /** Every file name in the store directory (none when it does not exist yet). */
 export async function storeFiles(store: Store): Promise<string[]> {
-  const out = await runOn(store.target, ['sh', '-c', '[ ! -d "$1" ] || find "$1" -mindepth 1 -maxdepth 1 -type f -printf "%f\\n"', 'list', store.dir]);
+  const out = await runOn(store.target, [
+    'sh',
+    '-c',
+    '[ ! -d "$1" ] || find "$1" -mindepth 1 -maxdepth 1 -type f -printf "%f\\n"',
+    'list',
+    store.dir,
+  ]);
   return out.stdout.split('\n').filter(Boolean);
 }
 
@@ -70,12 +92,30 @@ export async function completeBackups(store: Store, env: string): Promise<string
 
 export async function readManifest(store: Store, name: string): Promise<Manifest> {
   const files = backupFiles(store, name);
-  const out = await runOn(store.target, ['sh', '-c', 'if [ -e "$1" ] && [ -e "$2" ]; then cat -- "$2"; else exit 3; fi', 'manifest', files.checksum, files.manifest], { okExitCodes: [0, 3] });
-  if (out.exitCode === 3) throw ApplicationFailure.nonRetryable(`no complete backup named ${name} in ${store.host}:${store.dir}`, FailureType.NoSuchBackup);
+  const out = await runOn(
+    store.target,
+    [
+      'sh',
+      '-c',
+      'if [ -e "$1" ] && [ -e "$2" ]; then cat -- "$2"; else exit 3; fi',
+      'manifest',
+      files.checksum,
+      files.manifest,
+    ],
+    { okExitCodes: [0, 3] },
+  );
+  if (out.exitCode === 3)
+    throw ApplicationFailure.nonRetryable(
+      `no complete backup named ${name} in ${store.host}:${store.dir}`,
+      FailureType.NoSuchBackup,
+    );
   try {
     return JSON.parse(out.stdout) as Manifest;
   } catch {
-    throw ApplicationFailure.nonRetryable(`${store.host}:${files.manifest} is not a valid manifest`, FailureType.CorruptBackup);
+    throw ApplicationFailure.nonRetryable(
+      `${store.host}:${files.manifest} is not a valid manifest`,
+      FailureType.CorruptBackup,
+    );
   }
 }
 
@@ -90,7 +130,9 @@ printf '%s  %s\\n' "$sum" "$n.dump" > "$d/.$n.sha256.partial"; sync -- "$d/.$n.s
 sync -- "$d"`;
 
 export async function finishBackup(store: Store, manifest: Manifest): Promise<void> {
-  await runOn(store.target, ['sh', '-c', FINISH, 'finish', store.dir, manifest.name, manifest.sha256], { stdin: `${JSON.stringify(manifest, null, 2)}\n` });
+  await runOn(store.target, ['sh', '-c', FINISH, 'finish', store.dir, manifest.name, manifest.sha256], {
+    stdin: `${JSON.stringify(manifest, null, 2)}\n`,
+  });
 }
 
 /** sha256 of a stored file, computed on the store host. */
@@ -109,7 +151,10 @@ export async function verifyStoredChecksum(store: Store, name: string): Promise<
   const recorded = (await runOn(store.target, ['cat', '--', files.checksum])).stdout.split(/\s/)[0];
   const actual = await storedSha256(store, files.dump);
   if (actual !== recorded || actual !== manifest.sha256) {
-    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; refusing to use it`, FailureType.CorruptBackup);
+    throw ApplicationFailure.nonRetryable(
+      `backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; refusing to use it`,
+      FailureType.CorruptBackup,
+    );
   }
   return manifest;
 }

@@ -15,7 +15,16 @@ import {
   storeFiles,
   type Manifest,
 } from './backup-store';
-import { asSuperuser, checkDbName, countDifferences, dbHost, openSnapshot, psql, rowCounts, type DbHost } from './postgres';
+import {
+  asSuperuser,
+  checkDbName,
+  countDifferences,
+  dbHost,
+  openSnapshot,
+  psql,
+  rowCounts,
+  type DbHost,
+} from './postgres';
 import { environment } from './env-vars';
 import { runOn } from './ssh/run';
 import { pipeBetween } from './ssh/stream';
@@ -36,7 +45,14 @@ export interface BackupMade {
 
 function summary(m: Manifest, dumped: boolean): BackupMade {
   const counts = Object.values(m.rowCounts);
-  return { name: m.name, bytes: m.bytes, sha256: m.sha256, tables: counts.length, rows: counts.reduce((a, b) => a + b, 0), dumped };
+  return {
+    name: m.name,
+    bytes: m.bytes,
+    sha256: m.sha256,
+    tables: counts.length,
+    rows: counts.reduce((a, b) => a + b, 0),
+    dumped,
+  };
 }
 
 /**
@@ -45,7 +61,12 @@ function summary(m: Manifest, dumped: boolean): BackupMade {
  * starts again from the beginning (the partial file is overwritten); a retry after success
  * finds the complete backup and does nothing.
  */
-export async function streamDump(h: DbHost, database: string, name: string, onProgress?: (bytes: number) => void): Promise<BackupMade> {
+export async function streamDump(
+  h: DbHost,
+  database: string,
+  name: string,
+  onProgress?: (bytes: number) => void,
+): Promise<BackupMade> {
   const store = backupStore(h.env);
   const existing = await readManifest(store, name).catch(() => undefined);
   if (existing) return summary(existing, false);
@@ -58,7 +79,11 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   try {
     // psql counts rows in the snapshot while pg_dump dumps it.
     const dump = pipeBetween(
-      { target: h.target, argv: [...h.admin, 'pg_dump', '--format=custom', `--snapshot=${session.snapshot}`, '--', checkDbName(database)], cwd: '/' },
+      {
+        target: h.target,
+        argv: [...h.admin, 'pg_dump', '--format=custom', `--snapshot=${session.snapshot}`, '--', checkDbName(database)],
+        cwd: '/',
+      },
       { target: store.target, argv: ['sh', '-c', 'umask 077; exec cat > "$1"', 'store', files.partialDump] },
       { timeoutMs: DUMP_TIMEOUT_MS, onProgress },
     );
@@ -69,9 +94,20 @@ export async function streamDump(h: DbHost, database: string, name: string, onPr
   // What landed on the store is what passed through the worker, or the backup is not kept.
   const written = await storedSha256(store, files.partialDump);
   if (written !== piped.sha256) {
-    throw ApplicationFailure.retryable(`${store.host}: ${files.partialDump} has sha256 ${written} but ${piped.sha256} was sent`, FailureType.ChecksumMismatch);
+    throw ApplicationFailure.retryable(
+      `${store.host}: ${files.partialDump} has sha256 ${written} but ${piped.sha256} was sent`,
+      FailureType.ChecksumMismatch,
+    );
   }
-  const manifest: Manifest = { name, env: h.env, database, createdAt, bytes: piped.bytes, sha256: piped.sha256, rowCounts: counts };
+  const manifest: Manifest = {
+    name,
+    env: h.env,
+    database,
+    createdAt,
+    bytes: piped.bytes,
+    sha256: piped.sha256,
+    rowCounts: counts,
+  };
   await finishBackup(store, manifest);
   return summary(manifest, true);
 }
@@ -93,8 +129,10 @@ export type WorkDatabase = 'scratch' | 'restored' | 'previous';
 const TAG = /^[a-f0-9]{12}$/;
 
 export function workDatabase(which: WorkDatabase, tag: string): string {
-  if (!TAG.test(tag)) throw ApplicationFailure.nonRetryable(`unsafe database tag ${JSON.stringify(tag)}`, FailureType.BadInput);
-  if (!['scratch', 'restored', 'previous'].includes(which)) throw ApplicationFailure.nonRetryable(`unknown work database ${JSON.stringify(which)}`, FailureType.BadInput);
+  if (!TAG.test(tag))
+    throw ApplicationFailure.nonRetryable(`unsafe database tag ${JSON.stringify(tag)}`, FailureType.BadInput);
+  if (!['scratch', 'restored', 'previous'].includes(which))
+    throw ApplicationFailure.nonRetryable(`unknown work database ${JSON.stringify(which)}`, FailureType.BadInput);
   return `runbook_${which}_${tag}`;
 }
 
@@ -103,7 +141,15 @@ export async function dropWorkDatabase(h: DbHost, name: string): Promise<void> {
 }
 
 /** Drops a database the runbook made (a scratch, restored or previous one); nothing when it is gone. */
-export async function dropDatabase({ env, which, tag }: { env: string; which: WorkDatabase; tag: string }): Promise<void> {
+export async function dropDatabase({
+  env,
+  which,
+  tag,
+}: {
+  env: string;
+  which: WorkDatabase;
+  tag: string;
+}): Promise<void> {
   await dropWorkDatabase(dbHost(env), workDatabase(which, tag));
 }
 
@@ -117,23 +163,50 @@ export async function restoreStream(h: DbHost, name: string, into: string): Prom
   const manifest = await readManifest(store, name);
   const [owner, encoding, collate, ctype] = await sourceProperties(h);
   await dropWorkDatabase(h, into);
-  await asSuperuser(h, ['createdb', '--template=template0', `--owner=${owner}`, `--encoding=${encoding}`, `--lc-collate=${collate}`, `--lc-ctype=${ctype}`, '--', checkDbName(into)]);
+  await asSuperuser(h, [
+    'createdb',
+    '--template=template0',
+    `--owner=${owner}`,
+    `--encoding=${encoding}`,
+    `--lc-collate=${collate}`,
+    `--lc-ctype=${ctype}`,
+    '--',
+    checkDbName(into),
+  ]);
   const piped = await pipeBetween(
     { target: store.target, argv: ['cat', '--', backupFiles(store, name).dump] },
-    { target: h.target, argv: [...h.admin, 'pg_restore', '--exit-on-error', '--no-password', `--dbname=${into}`], cwd: '/' },
+    {
+      target: h.target,
+      argv: [...h.admin, 'pg_restore', '--exit-on-error', '--no-password', `--dbname=${into}`],
+      cwd: '/',
+    },
     { timeoutMs: DUMP_TIMEOUT_MS },
   );
   if (piped.sha256 !== manifest.sha256) {
-    throw ApplicationFailure.nonRetryable(`backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${manifest.sha256}`, FailureType.CorruptBackup);
+    throw ApplicationFailure.nonRetryable(
+      `backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${manifest.sha256}`,
+      FailureType.CorruptBackup,
+    );
   }
   return manifest;
 }
 
 /** The application database's owner, encoding and locale, which a database replacing it keeps. */
 async function sourceProperties(h: DbHost): Promise<string[]> {
-  const out = (await psql(h, 'postgres', "SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = :'db';\n", { db: h.database })).trim();
+  const out = (
+    await psql(
+      h,
+      'postgres',
+      "SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = :'db';\n",
+      { db: h.database },
+    )
+  ).trim();
   const fields = out.split('\t');
-  if (fields.length !== 4) throw ApplicationFailure.nonRetryable(`${h.env}: cannot read the properties of database ${h.database}`, FailureType.BadInventory);
+  if (fields.length !== 4)
+    throw ApplicationFailure.nonRetryable(
+      `${h.env}: cannot read the properties of database ${h.database}`,
+      FailureType.BadInventory,
+    );
   return fields;
 }
 
@@ -141,14 +214,26 @@ async function sourceProperties(h: DbHost): Promise<string[]> {
  * A backup never restored is not a backup: restores `name` into a scratch database, compares
  * every table's row count with those recorded at dump time, and always drops the scratch.
  */
-export async function verifyInScratch({ env, name, tag }: { env: string; name: string; tag: string }): Promise<{ tables: number; rows: number }> {
+export async function verifyInScratch({
+  env,
+  name,
+  tag,
+}: {
+  env: string;
+  name: string;
+  tag: string;
+}): Promise<{ tables: number; rows: number }> {
   checkBackupName(env, name);
   const h = dbHost(env);
   const scratch = workDatabase('scratch', tag);
   try {
     const manifest = await restoreStream(h, name, scratch);
     const differences = countDifferences(manifest.rowCounts, await rowCounts(h, scratch));
-    if (differences.length) throw ApplicationFailure.nonRetryable(`backup ${name} restored with different row counts: ${differences.join('; ')}`, 'BackupMismatch');
+    if (differences.length)
+      throw ApplicationFailure.nonRetryable(
+        `backup ${name} restored with different row counts: ${differences.join('; ')}`,
+        'BackupMismatch',
+      );
     const counts = Object.values(manifest.rowCounts);
     return { tables: counts.length, rows: counts.reduce((a, b) => a + b, 0) };
   } finally {
@@ -162,14 +247,26 @@ export async function verifyInScratch({ env, name, tag }: { env: string; name: s
  * backups and the partial files of those. Safety backups and files that do not match the
  * naming pattern are never touched.
  */
-export async function applyRetention(input: { env: string; keep: string; daily?: number; weekly?: number }): Promise<{ kept: string[]; deleted: string[] }> {
+export async function applyRetention(input: {
+  env: string;
+  keep: string;
+  daily?: number;
+  weekly?: number;
+}): Promise<{ kept: string[]; deleted: string[] }> {
   const { env, keep } = input;
   checkBackupName(env, keep);
   const defaults = (environment(env).vars.backupRetention ?? {}) as { daily?: unknown; weekly?: unknown };
   const daily = input.daily ?? Number(defaults.daily ?? 7);
   const weekly = input.weekly ?? Number(defaults.weekly ?? 4);
-  for (const [what, n] of [['daily', daily], ['weekly', weekly]] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > 1000) throw ApplicationFailure.nonRetryable(`retention ${what} must be a whole number from 0 to 1000, not ${n}`, FailureType.BadInput);
+  for (const [what, n] of [
+    ['daily', daily],
+    ['weekly', weekly],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 0 || n > 1000)
+      throw ApplicationFailure.nonRetryable(
+        `retention ${what} must be a whole number from 0 to 1000, not ${n}`,
+        FailureType.BadInput,
+      );
   }
   const store = backupStore(env);
   const scheduled = (await completeBackups(store, env)).filter((n) => !parseBackupName(n)!.safety);

@@ -20,12 +20,24 @@ function tlsContext(env: string) {
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   // Each a DNS name (src/inventory.ts checks them when it reads the inventory).
   const { domains } = e.vars;
-  if (!domains.length) throw ApplicationFailure.nonRetryable(`${env}: vars.domains lists no domain to renew`, FailureType.BadInventory);
-  return { e, lb, address: e.hosts[lb].address, target: resolveTarget({ env, host: lb }), domains, tlsDir: stringVar(e, 'tlsDir') };
+  if (!domains.length)
+    throw ApplicationFailure.nonRetryable(`${env}: vars.domains lists no domain to renew`, FailureType.BadInventory);
+  return {
+    e,
+    lb,
+    address: e.hosts[lb].address,
+    target: resolveTarget({ env, host: lb }),
+    domains,
+    tlsDir: stringVar(e, 'tlsDir'),
+  };
 }
 
 function knownDomain(domains: string[], domain: string): string {
-  if (!domains.includes(domain)) throw ApplicationFailure.nonRetryable(`${domain} is not one of the environment's domains (${domains.join(', ')})`, FailureType.BadInput);
+  if (!domains.includes(domain))
+    throw ApplicationFailure.nonRetryable(
+      `${domain} is not one of the environment's domains (${domains.join(', ')})`,
+      FailureType.BadInput,
+    );
   return domain;
 }
 
@@ -53,7 +65,15 @@ const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
  * certbot certonly for one domain, from the environment's ACME directory, through nginx's
  * webroot. Once per run (a marker on the host): a retried activity does not order twice.
  */
-export async function obtainCertificate({ env, runId, domain }: { env: string; runId: string; domain: string }): Promise<{ ran: boolean }> {
+export async function obtainCertificate({
+  env,
+  runId,
+  domain,
+}: {
+  env: string;
+  runId: string;
+  domain: string;
+}): Promise<{ ran: boolean }> {
   const { e, target, domains } = tlsContext(env);
   knownDomain(domains, domain);
   const directory = stringVar(e, 'acmeDirectory');
@@ -61,11 +81,20 @@ export async function obtainCertificate({ env, runId, domain }: { env: string; r
   const email = typeof e.vars.acmeEmail === 'string' ? e.vars.acmeEmail : undefined;
   const argv = [
     ...(caBundle ? ['env', `REQUESTS_CA_BUNDLE=${caBundle}`] : []),
-    'certbot', 'certonly', '--non-interactive', '--agree-tos',
+    'certbot',
+    'certonly',
+    '--non-interactive',
+    '--agree-tos',
     ...(email ? ['--email', email] : ['--register-unsafely-without-email']),
-    '--server', directory,
-    '--webroot', '-w', e.vars.acmeWebroot,
-    '--cert-name', domain, '-d', domain,
+    '--server',
+    directory,
+    '--webroot',
+    '-w',
+    e.vars.acmeWebroot,
+    '--cert-name',
+    domain,
+    '-d',
+    domain,
     // Whether it is due was decided by the runbook (its threshold, or --force), not by certbot.
     '--force-renewal',
   ];
@@ -77,18 +106,34 @@ export async function obtainCertificate({ env, runId, domain }: { env: string; r
   if (failure.kind === 'rate-limited') {
     // Retrying soon only spends more of the limit: the run fails now and says when to try again.
     const when = failure.retryAfter ? ` (retry after ${failure.retryAfter})` : '';
-    throw ApplicationFailure.nonRetryable(`${target.name}: the ACME server ${directory} refused ${domain}: rate limited${when}: ${shown}`, FailureType.AcmeRateLimited);
+    throw ApplicationFailure.nonRetryable(
+      `${target.name}: the ACME server ${directory} refused ${domain}: rate limited${when}: ${shown}`,
+      FailureType.AcmeRateLimited,
+    );
   }
-  throw ApplicationFailure.retryable(`${target.name}: certbot could not obtain a certificate for ${domain} (exit ${result.exitCode}): ${shown}`, FailureType.AcmeFailed);
+  throw ApplicationFailure.retryable(
+    `${target.name}: certbot could not obtain a certificate for ${domain} (exit ${result.exitCode}): ${shown}`,
+    FailureType.AcmeFailed,
+  );
 }
 
 /** Checks what certbot obtained before anything serves it (see tls/certificate-check.ts). */
-export async function checkObtainedCertificate({ env, domain, servedFingerprint }: { env: string; domain: string; servedFingerprint?: string }): Promise<CertificateFacts> {
+export async function checkObtainedCertificate({
+  env,
+  domain,
+  servedFingerprint,
+}: {
+  env: string;
+  domain: string;
+  servedFingerprint?: string;
+}): Promise<CertificateFacts> {
   const { target, domains } = tlsContext(env);
   const live = `${LIVE_DIR}/${knownDomain(domains, domain)}`;
   const fullchain = (await runOn(target, ['cat', '--', `${live}/fullchain.pem`])).stdout;
   // Only the public half of the key leaves the host.
-  const keyPublicPem = (await runOn(target, ['openssl', 'pkey', '-in', `${live}/privkey.pem`, '-pubout'], { okExitCodes: [0, 1] })).stdout;
+  const keyPublicPem = (
+    await runOn(target, ['openssl', 'pkey', '-in', `${live}/privkey.pem`, '-pubout'], { okExitCodes: [0, 1] })
+  ).stdout;
   try {
     return checkCertificate({ fullchain, keyPublicPem, domain, servedFingerprint, now: new Date() });
   } catch (err) {
@@ -121,7 +166,15 @@ mv -f "$dir/fullchain.pem.new" "$dir/fullchain.pem"
 mv -f "$dir/privkey.pem.new" "$dir/privkey.pem"`;
 
 /** Copies certbot's new pair to where nginx reads it, after keeping the previous pair. */
-export async function installCertificate({ env, runId, domain }: { env: string; runId: string; domain: string }): Promise<{ backup: string }> {
+export async function installCertificate({
+  env,
+  runId,
+  domain,
+}: {
+  env: string;
+  runId: string;
+  domain: string;
+}): Promise<{ backup: string }> {
   const { target, domains, tlsDir } = tlsContext(env);
   knownDomain(domains, domain);
   const backup = backupDir(runId, domain);
@@ -143,10 +196,22 @@ echo restored`;
  * configuration, nginx cannot be reloaded: that is fine only if it still serves the previous
  * certificate (it never loaded the new one), and left to a human otherwise.
  */
-export async function restoreCertificate(input: { env: string; runId: string; domain: string; servedFingerprint: string }): Promise<{ restored: boolean; reloaded: boolean }> {
+export async function restoreCertificate(input: {
+  env: string;
+  runId: string;
+  domain: string;
+  servedFingerprint: string;
+}): Promise<{ restored: boolean; reloaded: boolean }> {
   const { e, target, domains, tlsDir, address } = tlsContext(input.env);
   const domain = knownDomain(domains, input.domain);
-  const out = await runOn(target, ['sh', '-c', RESTORE, 'restore', `${tlsDir}/${domain}`, backupDir(input.runId, domain)]);
+  const out = await runOn(target, [
+    'sh',
+    '-c',
+    RESTORE,
+    'restore',
+    `${tlsDir}/${domain}`,
+    backupDir(input.runId, domain),
+  ]);
   if (out.stdout.trim() !== 'restored') return { restored: false, reloaded: false };
   const test = await runOn(target, serviceCommand(e, 'nginx', 'test'), { okExitCodes: ANY_EXIT });
   if (test.exitCode === 0) {
@@ -173,12 +238,23 @@ export async function reloadNginx({ env }: { env: string }): Promise<void> {
 }
 
 /** Fails (retryably: a reload takes a moment) until the domain is served with `fingerprint`. */
-export async function expectServedCertificate({ env, domain, fingerprint }: { env: string; domain: string; fingerprint: string }): Promise<ServedCertificate> {
+export async function expectServedCertificate({
+  env,
+  domain,
+  fingerprint,
+}: {
+  env: string;
+  domain: string;
+  fingerprint: string;
+}): Promise<ServedCertificate> {
   const { address, domains } = tlsContext(env);
   knownDomain(domains, domain);
   const served = facts(await servedCertificate(address, HTTPS_PORT, domain));
   if (served.fingerprint !== fingerprint) {
-    throw ApplicationFailure.retryable(`${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), not the new certificate ${fingerprint}`, FailureType.WrongCertificate);
+    throw ApplicationFailure.retryable(
+      `${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), not the new certificate ${fingerprint}`,
+      FailureType.WrongCertificate,
+    );
   }
   return { domain, ...served };
 }

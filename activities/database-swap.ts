@@ -36,7 +36,11 @@ export async function swapDatabaseIn(env: string, incoming: string, aside: strin
   const h = dbHost(env);
   const [hasIncoming, hasAside] = [await databaseExists(h, incoming), await databaseExists(h, aside)];
   if (hasAside && !hasIncoming) return { changed: false }; // a retry: already swapped
-  if (!hasIncoming || hasAside) throw ApplicationFailure.nonRetryable(`${env}: cannot swap: ${incoming} ${hasIncoming ? 'exists' : 'is missing'}, ${aside} ${hasAside ? 'exists' : 'is missing'}`, FailureType.UnexpectedState);
+  if (!hasIncoming || hasAside)
+    throw ApplicationFailure.nonRetryable(
+      `${env}: cannot swap: ${incoming} ${hasIncoming ? 'exists' : 'is missing'}, ${aside} ${hasAside ? 'exists' : 'is missing'}`,
+      FailureType.UnexpectedState,
+    );
   await swap(env, { from: h.database, into: incoming, aside });
   return { changed: true };
 }
@@ -49,8 +53,11 @@ export async function swapDatabaseBack(env: string, incoming: string, aside: str
     await psql(h, 'postgres', REOPEN, { from: h.database });
     return { changed: false };
   }
-  if (await databaseExists(h, incoming)) throw ApplicationFailure.nonRetryable(`${env}: cannot swap back: both ${incoming} and ${aside} exist`, FailureType.UnexpectedState);
+  if (await databaseExists(h, incoming))
+    throw ApplicationFailure.nonRetryable(
+      `${env}: cannot swap back: both ${incoming} and ${aside} exist`,
+      FailureType.UnexpectedState,
+    );
   await swap(env, { from: h.database, into: aside, aside: incoming });
   return { changed: true };
 }
-

@@ -10,7 +10,13 @@ import { FailureType } from '../common/failure-types';
 const BACKUP_DIR = '/var/backups/runbook';
 
 /** pg_dump (custom format) of the app database on the db host, named by run; returns its path. */
-export async function safetyBackup({ env, runId }: { env: string; runId: string }): Promise<{ path: string; bytes: number }> {
+export async function safetyBackup({
+  env,
+  runId,
+}: {
+  env: string;
+  runId: string;
+}): Promise<{ path: string; bytes: number }> {
   const e = environment(env);
   const [db] = hostsWithRole(e, 'db');
   if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, FailureType.BadInventory);
@@ -19,14 +25,26 @@ export async function safetyBackup({ env, runId }: { env: string; runId: string 
   const admin = argvVar(e, 'dbAdmin');
   const file = `${BACKUP_DIR}/${runId}-safety.dump`;
   await runOn(target, ['install', '-d', '-m', '0700', '-o', 'postgres', '--', BACKUP_DIR]);
-  await runOn(target, [...admin, 'pg_dump', '--format=custom', `--file=${file}`, '--', stringVar(e, 'databaseName')], { cwd: '/', timeoutMs: 3_600_000 });
+  await runOn(target, [...admin, 'pg_dump', '--format=custom', `--file=${file}`, '--', stringVar(e, 'databaseName')], {
+    cwd: '/',
+    timeoutMs: 3_600_000,
+  });
   const bytes = Number((await runOn(target, ['stat', '-c', '%s', '--', file])).stdout.trim());
   return { path: file, bytes };
 }
 
 /** The migration state as the app reports it: applied versions and pending ones. */
-export async function migrationStatus({ env, host }: { env: string; host: string }): Promise<{ applied: string[]; pending: { version: string; phase: string }[] }> {
+export async function migrationStatus({
+  env,
+  host,
+}: {
+  env: string;
+  host: string;
+}): Promise<{ applied: string[]; pending: { version: string; phase: string }[] }> {
   const e = environment(env);
-  const out = await runOn(resolveTarget({ env, host }), [...argvVar(e, 'migrate'), '--status'], { cwd: stringVar(e, 'appDir'), secrets: await migrationSecrets(e) });
+  const out = await runOn(resolveTarget({ env, host }), [...argvVar(e, 'migrate'), '--status'], {
+    cwd: stringVar(e, 'appDir'),
+    secrets: await migrationSecrets(e),
+  });
   return JSON.parse(out.stdout);
 }

@@ -14,7 +14,11 @@ import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
 
 /** Several hosts asked at once inside one activity, at most this many at a time. */
-async function eachHost<T>(hosts: readonly string[], limit: number, fn: (host: string) => Promise<T>): Promise<Record<string, T>> {
+async function eachHost<T>(
+  hosts: readonly string[],
+  limit: number,
+  fn: (host: string) => Promise<T>,
+): Promise<Record<string, T>> {
   const out: Record<string, T> = {};
   let next = 0;
   const lane = async () => {
@@ -32,7 +36,15 @@ export interface RollingPlan extends FleetPlan {
 }
 
 /** The batches of a rolling deploy over the web hosts taking traffic now (drained ones stay out). */
-export async function rollingPlan({ env, batches, maxFailures }: { env: string; batches: string; maxFailures: string }): Promise<RollingPlan> {
+export async function rollingPlan({
+  env,
+  batches,
+  maxFailures,
+}: {
+  env: string;
+  batches: string;
+  maxFailures: string;
+}): Promise<RollingPlan> {
   const e = environment(env);
   const serving = (await readUpstream(env)).filter((s) => !s.down).map((s) => s.host);
   try {
@@ -43,7 +55,13 @@ export async function rollingPlan({ env, batches, maxFailures }: { env: string; 
 }
 
 /** The web hosts a selector names: `role:web`, or host names separated by commas. */
-export async function selectHosts({ env, selector }: { env: string; selector: string }): Promise<{ hosts: string[]; concurrency: number; protected: boolean }> {
+export async function selectHosts({
+  env,
+  selector,
+}: {
+  env: string;
+  selector: string;
+}): Promise<{ hosts: string[]; concurrency: number; protected: boolean }> {
   const e = environment(env);
   let hosts: string[];
   if (selector.startsWith('role:')) {
@@ -51,14 +69,21 @@ export async function selectHosts({ env, selector }: { env: string; selector: st
   } else {
     hosts = selector.split(',');
     const unknown = hosts.filter((h) => !e.hosts[h]);
-    if (unknown.length) throw ApplicationFailure.nonRetryable(`${env}: no host ${unknown.join(', ')} in the inventory`, 'BadInput');
+    if (unknown.length)
+      throw ApplicationFailure.nonRetryable(`${env}: no host ${unknown.join(', ')} in the inventory`, 'BadInput');
   }
   if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: ${selector} names no host`, 'BadInput');
   return { hosts, concurrency: fleetConcurrency(e), protected: e.protected };
 }
 
 /** The commit each host has checked out: what a rollback puts back. */
-export async function checkedOutCommits({ env, hosts }: { env: string; hosts: string[] }): Promise<Record<string, string>> {
+export async function checkedOutCommits({
+  env,
+  hosts,
+}: {
+  env: string;
+  hosts: string[];
+}): Promise<Record<string, string>> {
   return eachHost(hosts, fleetConcurrency(environment(env)), (host) => checkedOutCommit({ env, host }));
 }
 
@@ -72,7 +97,13 @@ export interface RollHostInput {
 
 function restartOnce(input: RollHostInput, step: string) {
   const e = environment(input.env);
-  return runOnce(resolveTarget(input), input.runId, `${step}-${input.host}-${input.commit.slice(0, 12)}`, serviceCommand(e, 'app', 'reload'), { retryable: false });
+  return runOnce(
+    resolveTarget(input),
+    input.runId,
+    `${step}-${input.host}-${input.commit.slice(0, 12)}`,
+    serviceCommand(e, 'app', 'reload'),
+    { retryable: false },
+  );
 }
 
 /** Checks out `commit`, applies its expand migrations and restarts the app on it, once per run. */
@@ -85,7 +116,8 @@ export async function rollHost(input: RollHostInput): Promise<{ changed: boolean
 export async function rollBackHost(input: RollHostInput): Promise<{ changed: boolean }> {
   const e = environment(input.env);
   const appDir = stringVar(e, 'appDir');
-  if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
+  if (!/^[0-9a-f]{40}$/.test(input.commit))
+    throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
   const target = resolveTarget(input);
   const git = ['git', '-c', `safe.directory=${appDir}`, '-C', appDir];
   const head = (await runOn(target, [...git, 'rev-parse', 'HEAD'])).stdout.trim();
@@ -100,7 +132,9 @@ export async function rollBackHost(input: RollHostInput): Promise<{ changed: boo
 async function servedCommit(env: string, host: string): Promise<string | undefined> {
   const e = environment(env);
   const url = `http://127.0.0.1:${String(e.vars.appPort ?? 8000)}${stringVar(e, 'healthPath')}`;
-  const r = await runOn(resolveTarget({ env, host }), ['curl', '-sS', '--max-time', '5', url], { okExitCodes: [0, 7, 28, 52, 56] });
+  const r = await runOn(resolveTarget({ env, host }), ['curl', '-sS', '--max-time', '5', url], {
+    okExitCodes: [0, 7, 28, 52, 56],
+  });
   try {
     return (JSON.parse(r.stdout) as { commit?: string }).commit;
   } catch {
@@ -122,14 +156,27 @@ const COMMAND_TIMEOUT_MS = 10 * 60_000;
  * One argv on one host, never through a shell of ours; a non-zero exit is a result, not an
  * error (the workflow counts it against the budget). Once per run and host, by marker.
  */
-export async function hostCommand({ env, runId, host, argv }: { env: string; runId: string; host: string; argv: string[] }): Promise<HostCommandResult> {
-  if (!argv.length || argv.some((a) => typeof a !== 'string')) throw ApplicationFailure.nonRetryable('the command must be a non-empty argv', 'BadInput');
+export async function hostCommand({
+  env,
+  runId,
+  host,
+  argv,
+}: {
+  env: string;
+  runId: string;
+  host: string;
+  argv: string[];
+}): Promise<HostCommandResult> {
+  if (!argv.length || argv.some((a) => typeof a !== 'string'))
+    throw ApplicationFailure.nonRetryable('the command must be a non-empty argv', 'BadInput');
   const started = Date.now();
   const r = await runOnce(resolveTarget({ env, host }), runId, `command-${host}`, argv, {
     okExitCodes: Array.from({ length: 256 }, (_, i) => i),
     timeoutMs: COMMAND_TIMEOUT_MS,
     retryable: false,
   });
-  const out = r.ran ? [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join('\n') : '(already run on this host by this run)';
+  const out = r.ran
+    ? [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join('\n')
+    : '(already run on this host by this run)';
   return { exitCode: r.exitCode, durationMs: Date.now() - started, outputTail: tail(out, 20, OUTPUT_TAIL) };
 }

@@ -74,14 +74,23 @@ export async function checkHost({ env, host }: { env: string; host: string }): P
   });
   results.push(ssh);
   const overSsh = async (check: CheckName, fn: () => Promise<string>) =>
-    results.push(ssh.state === 'ok' ? await probe(host, check, fn) : result(host, check, 'unknown', 'not probed: no SSH'));
+    results.push(
+      ssh.state === 'ok' ? await probe(host, check, fn) : result(host, check, 'unknown', 'not probed: no SSH'),
+    );
 
   if (h.roles.includes('web')) {
     let live: string | undefined;
     try {
       live = h.colour ? await liveHost({ env }) : host;
     } catch (err) {
-      results.push(result(host, 'app', 'unknown', `not probed: the live colour is unknown (${(err as Error).message.slice(0, 200)})`));
+      results.push(
+        result(
+          host,
+          'app',
+          'unknown',
+          `not probed: the live colour is unknown (${(err as Error).message.slice(0, 200)})`,
+        ),
+      );
     }
     // The idle colour is stopped by design between deploys.
     if (live === host) {
@@ -102,8 +111,12 @@ export async function checkHost({ env, host }: { env: string; host: string }): P
   if (h.roles.includes('db')) {
     const { hostname, port } = databaseEndpoint(e.vars.databaseUrl, h.address);
     await overSsh('postgresql', async () => {
-      const out = await runOn(target, ['pg_isready', '-h', hostname, '-p', port, '-t', '5'], { okExitCodes: [0, 1, 2, 3], timeoutMs: 15_000 });
-      if (out.exitCode !== 0) throw new Error(`pg_isready on ${hostname}:${port}: ${out.stdout.trim() || `exit ${out.exitCode}`}`);
+      const out = await runOn(target, ['pg_isready', '-h', hostname, '-p', port, '-t', '5'], {
+        okExitCodes: [0, 1, 2, 3],
+        timeoutMs: 15_000,
+      });
+      if (out.exitCode !== 0)
+        throw new Error(`pg_isready on ${hostname}:${port}: ${out.stdout.trim() || `exit ${out.exitCode}`}`);
       return `${hostname}:${port} accepts connections`;
     });
   }
@@ -136,13 +149,23 @@ function httpsProbe(address: string, path: string, domain: string | undefined): 
   const shown = `https://${domain ?? address}${path} (at ${address})`;
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: address, port: 443, path, servername: domain, headers: domain ? { host: domain } : {}, rejectUnauthorized: false, timeout: PROBE_TIMEOUT_MS, agent: false },
+      {
+        host: address,
+        port: 443,
+        path,
+        servername: domain,
+        headers: domain ? { host: domain } : {},
+        rejectUnauthorized: false,
+        timeout: PROBE_TIMEOUT_MS,
+        agent: false,
+      },
       (res) => {
         res.resume();
         const cert = (res.socket as TLSSocket).getPeerCertificate();
         const expires = cert?.valid_to ? new Date(cert.valid_to) : undefined;
         if (res.statusCode !== 200) return reject(new Error(`${shown} answered ${res.statusCode}`));
-        if (expires && expires <= new Date()) return reject(new Error(`${shown}: its certificate expired at ${expires.toISOString()}`));
+        if (expires && expires <= new Date())
+          return reject(new Error(`${shown}: its certificate expired at ${expires.toISOString()}`));
         resolve(`${shown} answers 200${expires ? `; certificate valid until ${expires.toISOString()}` : ''}`);
       },
     );
@@ -161,8 +184,17 @@ const WAIT_FOR_EARLIER_MS = 120_000;
  * twice. Runs that failed (e.g. their alert could not be sent) recorded nothing and are skipped,
  * so their alert is sent by the next run.
  */
-export async function previousHealth({ env, runId, startedAt }: { env: string; runId: string; startedAt: string }): Promise<HealthMemory & { from?: string }> {
-  if (!ENV_NAME.test(env)) throw ApplicationFailure.nonRetryable(`invalid environment name ${JSON.stringify(env)}`, FailureType.BadInput);
+export async function previousHealth({
+  env,
+  runId,
+  startedAt,
+}: {
+  env: string;
+  runId: string;
+  startedAt: string;
+}): Promise<HealthMemory & { from?: string }> {
+  if (!ENV_NAME.test(env))
+    throw ApplicationFailure.nonRetryable(`invalid environment name ${JSON.stringify(env)}`, FailureType.BadInput);
   const client = await temporalClient();
   const before = new Date(startedAt);
   const query = `${RunbookNameKey.name} = 'health-check' AND ${RunbookEnvKey.name} = '${env}'`;
@@ -187,7 +219,10 @@ async function settled<T>(promise: Promise<T>, ms: number): Promise<T | undefine
   let timer: NodeJS.Timeout | undefined;
   const beat = setInterval(() => Context.current().heartbeat(), 5000);
   try {
-    return await Promise.race([promise.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+    return await Promise.race([
+      promise.catch(() => undefined),
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
     clearInterval(beat);
@@ -209,8 +244,16 @@ export async function sendHealthAlert(alert: HealthAlert): Promise<boolean> {
   const e = environment(alert.env);
   const webhook = e.vars.alertWebhook;
   if (webhook === undefined) return false;
-  if (typeof webhook !== 'string' || !/^(https?:\/\/|\$\{)/.test(webhook)) throw ApplicationFailure.nonRetryable(`${alert.env}: vars.alertWebhook must be an http(s) URL`, FailureType.BadInventory);
+  if (typeof webhook !== 'string' || !/^(https?:\/\/|\$\{)/.test(webhook))
+    throw ApplicationFailure.nonRetryable(
+      `${alert.env}: vars.alertWebhook must be an http(s) URL`,
+      FailureType.BadInventory,
+    );
   const url = webhookUrl(webhook, `${alert.env}: vars.alertWebhook`);
-  await postJson(url, { ...alert, event: alert.event === 'failing' ? 'health_failing' : 'health_recovered', at: new Date().toISOString() });
+  await postJson(url, {
+    ...alert,
+    event: alert.event === 'failing' ? 'health_failing' : 'health_recovered',
+    at: new Date().toISOString(),
+  });
   return true;
 }

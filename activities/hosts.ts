@@ -11,7 +11,11 @@ export interface CommandInput extends HostRef {
 }
 
 export async function runCommand(input: CommandInput): Promise<CommandResult> {
-  return runOn(resolveTarget(input), input.argv, { cwd: input.cwd, timeoutMs: input.timeoutMs, okExitCodes: input.okExitCodes });
+  return runOn(resolveTarget(input), input.argv, {
+    cwd: input.cwd,
+    timeoutMs: input.timeoutMs,
+    okExitCodes: input.okExitCodes,
+  });
 }
 
 export interface StepCommandInput extends CommandInput {
@@ -21,13 +25,20 @@ export interface StepCommandInput extends CommandInput {
 
 /** A step's command, run at most once per run on its host (see ssh/once.ts). */
 export async function runStepCommand(input: StepCommandInput): Promise<OnceResult> {
-  return runOnce(resolveTarget(input), input.runId, input.step, input.argv, { cwd: input.cwd, timeoutMs: input.timeoutMs });
+  return runOnce(resolveTarget(input), input.runId, input.step, input.argv, {
+    cwd: input.cwd,
+    timeoutMs: input.timeoutMs,
+  });
 }
 
 /** An undo's command; it also clears the step's marker, so the step may run again later. */
 export async function undoStepCommand(input: StepCommandInput): Promise<CommandResult> {
   const target = resolveTarget(input);
-  const result = await runOn(target, input.argv, { cwd: input.cwd, timeoutMs: input.timeoutMs, okExitCodes: input.okExitCodes });
+  const result = await runOn(target, input.argv, {
+    cwd: input.cwd,
+    timeoutMs: input.timeoutMs,
+    okExitCodes: input.okExitCodes,
+  });
   await clearMarker(target, input.runId, input.step);
   return result;
 }

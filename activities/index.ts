@@ -8,21 +8,54 @@ export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, chec
 export { colours, switchUpstream, checkThroughLb } from './lb';
 export { safetyBackup } from './database';
 export {
-  reachHost, ensureOpsUser, removeOpsUser, verifyOpsLogin, hardenSshd, restoreSshd,
-  ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban,
-  ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages,
-  ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv,
-  ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite, verifyProvisioned, forgetPreviousAppEnv,
+  reachHost,
+  ensureOpsUser,
+  removeOpsUser,
+  verifyOpsLogin,
+  hardenSshd,
+  restoreSshd,
+  ensureFirewall,
+  restoreFirewall,
+  ensureFail2ban,
+  restoreFail2ban,
+  ensureUnattendedUpgrades,
+  restoreUnattendedUpgrades,
+  ensurePackages,
+  ensureAppDatabase,
+  dropAppDatabase,
+  ensureAppDir,
+  removeAppDir,
+  ensureAppEnv,
+  restoreAppEnv,
+  ensureProcessEntry,
+  restoreProcessEntry,
+  ensureNginxSite,
+  restoreNginxSite,
+  verifyProvisioned,
+  forgetPreviousAppEnv,
 } from './provision';
 export { dumpToStore, removeBackup, dropDatabase, verifyInScratch, applyRetention } from './backup';
 export {
-  restorePolicy, pickBackup, checkBackup, setMaintenance, restoreIntoFresh, verifyRows, swapIn, swapBack,
+  restorePolicy,
+  pickBackup,
+  checkBackup,
+  setMaintenance,
+  restoreIntoFresh,
+  verifyRows,
+  swapIn,
+  swapBack,
   checkHealthThroughLb,
 } from './restore';
 export { checkPreviousDatabase, putPreviousBack, undoPutPreviousBack, dropPreviousDatabase } from './previous-database';
 export {
-  servedCertificates, obtainCertificate, checkObtainedCertificate, installCertificate, restoreCertificate,
-  testNginx, reloadNginx, expectServedCertificate,
+  servedCertificates,
+  obtainCertificate,
+  checkObtainedCertificate,
+  installCertificate,
+  restoreCertificate,
+  testNginx,
+  reloadNginx,
+  expectServedCertificate,
 } from './certificates';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';

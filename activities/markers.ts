@@ -17,7 +17,10 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 function markerPaths({ env, runId, step }: MarkerInput) {
   for (const [what, value] of Object.entries({ env, runId, step })) {
     if (!SAFE_NAME.test(value) || value.includes('..')) {
-      throw ApplicationFailure.nonRetryable(`unsafe ${what} for a file name: ${JSON.stringify(value)}`, FailureType.BadInput);
+      throw ApplicationFailure.nonRetryable(
+        `unsafe ${what} for a file name: ${JSON.stringify(value)}`,
+        FailureType.BadInput,
+      );
     }
   }
   const dir = path.join(stateDir(), 'smoke', env);

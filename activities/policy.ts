@@ -35,7 +35,10 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const spec = [...RUNBOOKS, ...extra].find((r) => r.workflow === workflowType);
     if (!spec) throw new PolicyError(`workflow ${workflowType} is not a runbook this worker knows`);
     if (typeof input !== 'object' || input === null) throw new PolicyError('the run input must be an object');
-    if (input.runbook !== spec.name) throw new PolicyError(`a ${workflowType} run is runbook ${spec.name}, not ${JSON.stringify(String(input.runbook).slice(0, 100))}`);
+    if (input.runbook !== spec.name)
+      throw new PolicyError(
+        `a ${workflowType} run is runbook ${spec.name}, not ${JSON.stringify(String(input.runbook).slice(0, 100))}`,
+      );
     if (typeof input.initiator !== 'string' || !INITIATOR.test(input.initiator)) {
       throw new PolicyError(`invalid initiator name ${JSON.stringify(String(input.initiator).slice(0, 100))}`);
     }
@@ -43,7 +46,8 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const params = checkParams(spec, env, input.params);
     return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input)) };
   } catch (err) {
-    if (err instanceof PolicyError || err instanceof InventoryError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
+    if (err instanceof PolicyError || err instanceof InventoryError)
+      throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;
   }
 }

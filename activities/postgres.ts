@@ -33,18 +33,38 @@ export function dbHost(env: string): DbHost {
 }
 
 export function checkDbName(name: string): string {
-  if (!DB_NAME.test(name)) throw ApplicationFailure.nonRetryable(`unsafe database name ${JSON.stringify(name)}`, FailureType.BadInput);
+  if (!DB_NAME.test(name))
+    throw ApplicationFailure.nonRetryable(`unsafe database name ${JSON.stringify(name)}`, FailureType.BadInput);
   return name;
 }
 
 function psqlArgv(h: DbHost, database: string, vars: Record<string, string>, lineBuffered = false): string[] {
   // A session read while it runs needs each line as it is printed: psql's stdout to a pipe is
   // block-buffered, and stdbuf (coreutils) makes it line-buffered.
-  return [...h.admin, ...(lineBuffered ? ['stdbuf', '-oL'] : []), 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), '-d', database];
+  return [
+    ...h.admin,
+    ...(lineBuffered ? ['stdbuf', '-oL'] : []),
+    'psql',
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-v',
+    'ON_ERROR_STOP=1',
+    ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]),
+    '-d',
+    database,
+  ];
 }
 
 /** Runs `sql` (read from stdin, so `:"name"` and `:'value'` interpolate the variables safely). */
-export async function psql(h: DbHost, database: string, sql: string, vars: Record<string, string> = {}, timeoutMs = 600_000): Promise<string> {
+export async function psql(
+  h: DbHost,
+  database: string,
+  sql: string,
+  vars: Record<string, string> = {},
+  timeoutMs = 600_000,
+): Promise<string> {
   // cd /: postgres may not enter root's home directory.
   return (await runOn(h.target, psqlArgv(h, database, vars), { cwd: '/', stdin: sql, timeoutMs })).stdout;
 }
@@ -55,7 +75,11 @@ export async function asSuperuser(h: DbHost, argv: string[], timeoutMs = 600_000
 }
 
 export async function databaseExists(h: DbHost, name: string): Promise<boolean> {
-  return (await psql(h, 'postgres', "SELECT 1 FROM pg_database WHERE datname = :'name';\n", { name: checkDbName(name) })).trim() === '1';
+  return (
+    (
+      await psql(h, 'postgres', "SELECT 1 FROM pg_database WHERE datname = :'name';\n", { name: checkDbName(name) })
+    ).trim() === '1'
+  );
 }
 
 export type RowCounts = Record<string, number>;
@@ -105,7 +129,11 @@ const DONE = 'runbook: counted';
 const SNAPSHOT_LINE = /^snapshot (\S+)\n/m;
 
 export async function openSnapshot(h: DbHost, database: string): Promise<SnapshotSession> {
-  const session: RemoteProcess = await spawnOn({ target: h.target, argv: psqlArgv(h, checkDbName(database), {}, true), cwd: '/' });
+  const session: RemoteProcess = await spawnOn({
+    target: h.target,
+    argv: psqlArgv(h, checkDbName(database), {}, true),
+    cwd: '/',
+  });
   session.channel.on('error', () => undefined);
   let out = '';
   const seen = (what: RegExp | string) =>
@@ -118,15 +146,32 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
   const snapshotSeen = seen(SNAPSHOT_LINE);
   const countedSeen = seen(`${DONE}\n`);
   session.channel.write(
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'snapshot ' || pg_export_snapshot();\n" + COUNT_ROWS + `SELECT '${DONE}';\n`,
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'snapshot ' || pg_export_snapshot();\n" +
+      COUNT_ROWS +
+      `SELECT '${DONE}';\n`,
   );
   const ended = session.exited.then((code) => {
     session.check(code);
     // psql ended before it was done: ON_ERROR_STOP made it quit.
-    throw ApplicationFailure.retryable(`${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`, FailureType.CommandFailed);
+    throw ApplicationFailure.retryable(
+      `${h.target.name}: psql ended before counting rows: ${session.stderr().trim()}`,
+      FailureType.CommandFailed,
+    );
   });
   ended.catch(() => undefined);
-  const within = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(ApplicationFailure.retryable(`${h.target.name}: ${what} took over ${ms / 60_000} minutes`, FailureType.CommandTimedOut)), ms).unref());
+  const within = (ms: number, what: string) =>
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () =>
+          reject(
+            ApplicationFailure.retryable(
+              `${h.target.name}: ${what} took over ${ms / 60_000} minutes`,
+              FailureType.CommandTimedOut,
+            ),
+          ),
+        ms,
+      ).unref(),
+    );
   try {
     await Promise.race([snapshotSeen, ended, within(60_000, 'exporting a snapshot')]);
   } catch (err) {
@@ -136,7 +181,10 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
   const snapshot = SNAPSHOT_LINE.exec(out)![1];
   if (!/^[0-9A-F-]+$/i.test(snapshot)) {
     await session.kill();
-    throw ApplicationFailure.retryable(`${h.target.name}: unexpected snapshot id from psql: ${JSON.stringify(snapshot)}`, FailureType.CommandFailed);
+    throw ApplicationFailure.retryable(
+      `${h.target.name}: unexpected snapshot id from psql: ${JSON.stringify(snapshot)}`,
+      FailureType.CommandFailed,
+    );
   }
   // Counting a large database takes a while: the activity says it is alive meanwhile.
   const heartbeat = setInterval(() => activityHeartbeat({ counting: database }), 1_000);
@@ -153,7 +201,10 @@ export async function openSnapshot(h: DbHost, database: string): Promise<Snapsho
       closed = true;
       clearInterval(heartbeat);
       session.channel.end('COMMIT;\n');
-      const code = await Promise.race([session.exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())]);
+      const code = await Promise.race([
+        session.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref()),
+      ]);
       if (code !== 0) await session.kill();
     },
   };

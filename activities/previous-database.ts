@@ -21,7 +21,10 @@ export async function checkPreviousDatabase({ env, tag }: { env: string; tag: st
   const h = dbHost(env);
   const database = workDatabase('previous', tag);
   if (!(await databaseExists(h, database))) {
-    throw ApplicationFailure.nonRetryable(`${env}: there is no database ${database} on the database host (dropped already?)`, FailureType.NoSuchDatabase);
+    throw ApplicationFailure.nonRetryable(
+      `${env}: there is no database ${database} on the database host (dropped already?)`,
+      FailureType.NoSuchDatabase,
+    );
   }
   return { database };
 }
@@ -36,10 +39,17 @@ export async function undoPutPreviousBack({ env, tag, asideTag }: PutBack): Prom
 }
 
 /** Drops a kept database; says when it was already gone. Never the application's own. */
-export async function dropPreviousDatabase({ env, tag }: { env: string; tag: string }): Promise<{ changed: boolean; detail: string }> {
+export async function dropPreviousDatabase({
+  env,
+  tag,
+}: {
+  env: string;
+  tag: string;
+}): Promise<{ changed: boolean; detail: string }> {
   const h = dbHost(env);
   const database = workDatabase('previous', tag);
-  if (database === h.database) throw ApplicationFailure.nonRetryable(`${env}: ${database} is the application's database`, FailureType.BadInput);
+  if (database === h.database)
+    throw ApplicationFailure.nonRetryable(`${env}: ${database} is the application's database`, FailureType.BadInput);
   if (!(await databaseExists(h, database))) return { changed: false, detail: `${database} was already gone` };
   await dropWorkDatabase(h, database);
   return { changed: true, detail: `dropped ${database}` };

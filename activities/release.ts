@@ -17,7 +17,12 @@ function appContext({ env, host }: HostInput) {
   const e = environment(env);
   const appDir = stringVar(e, 'appDir');
   // safe.directory: the checkout may belong to another user than the one we log in as.
-  return { e, target: resolveTarget({ env, host }), appDir, git: ['git', '-c', `safe.directory=${appDir}`, '-C', appDir] };
+  return {
+    e,
+    target: resolveTarget({ env, host }),
+    appDir,
+    git: ['git', '-c', `safe.directory=${appDir}`, '-C', appDir],
+  };
 }
 
 /** The commit a ref (tag, branch or commit id) names in the application's repository. */
@@ -25,10 +30,17 @@ export async function resolveRef(input: HostInput & { ref: string }): Promise<st
   const { target, git } = appContext(input);
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   for (const candidate of [input.ref, `origin/${input.ref}`]) {
-    const found = await runOn(target, [...git, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { okExitCodes: [0, 1, 128] });
+    const found = await runOn(
+      target,
+      [...git, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`],
+      { okExitCodes: [0, 1, 128] },
+    );
     if (found.exitCode === 0) return found.stdout.trim();
   }
-  throw ApplicationFailure.nonRetryable(`ref ${JSON.stringify(input.ref)} names no commit in the application's repository`, FailureType.UnknownRef);
+  throw ApplicationFailure.nonRetryable(
+    `ref ${JSON.stringify(input.ref)} names no commit in the application's repository`,
+    FailureType.UnknownRef,
+  );
 }
 
 /** The commit checked out on the host (what it would serve once started). */
@@ -40,10 +52,16 @@ export async function checkedOutCommit(input: HostInput): Promise<string> {
 /** Checks out `commit` and applies the backward-compatible (expand) migrations. Idempotent. */
 export async function installRelease(input: HostInput & { commit: string }): Promise<void> {
   const { e, target, git, appDir } = appContext(input);
-  if (!/^[0-9a-f]{40}$/.test(input.commit)) throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
+  if (!/^[0-9a-f]{40}$/.test(input.commit))
+    throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
-  await runOn(target, [...argvVar(e, 'migrate'), '--phase', 'expand'], { cwd: appDir, timeoutMs: 600_000, retryable: false, secrets: await migrationSecrets(e) });
+  await runOn(target, [...argvVar(e, 'migrate'), '--phase', 'expand'], {
+    cwd: appDir,
+    timeoutMs: 600_000,
+    retryable: false,
+    secrets: await migrationSecrets(e),
+  });
 }
 
 export async function restartApp(input: HostInput): Promise<void> {
@@ -53,17 +71,29 @@ export async function restartApp(input: HostInput): Promise<void> {
 
 export async function stopApp(input: HostInput): Promise<void> {
   const { e, target } = appContext(input);
-  await runOn(target, serviceCommand(e, 'app', 'stop'), { okExitCodes: [0, ...(e.services.app?.alreadyStopped ?? [])] });
+  await runOn(target, serviceCommand(e, 'app', 'stop'), {
+    okExitCodes: [0, ...(e.services.app?.alreadyStopped ?? [])],
+  });
 }
 
 /** Asks the app on the host for its health; fails (retryably) until it serves `commit`. */
 export async function checkHealth(input: HostInput & { commit: string }): Promise<{ version: string; commit: string }> {
   const { e, target } = appContext(input);
-  return expectServing(await probeHealth(target, appHealthUrl(e)), input.commit, `${input.env}/${input.host}`, target.name);
+  return expectServing(
+    await probeHealth(target, appHealthUrl(e)),
+    input.commit,
+    `${input.env}/${input.host}`,
+    target.name,
+  );
 }
 
 /** Applies every pending migration, contract ones included. */
 export async function migrateAll(input: HostInput): Promise<void> {
   const { e, target, appDir } = appContext(input);
-  await runOn(target, argvVar(e, 'migrate'), { cwd: appDir, timeoutMs: 600_000, retryable: false, secrets: await migrationSecrets(e) });
+  await runOn(target, argvVar(e, 'migrate'), {
+    cwd: appDir,
+    timeoutMs: 600_000,
+    retryable: false,
+    secrets: await migrationSecrets(e),
+  });
 }

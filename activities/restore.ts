@@ -20,11 +20,19 @@ export async function restorePolicy({ env }: { env: string }): Promise<{ protect
 
 /** `latest` (the newest complete scheduled backup) or a named one, which must exist. */
 export async function pickBackup({ env, choice }: { env: string; choice: string }): Promise<string> {
-  if (!BACKUP_CHOICE.test(choice)) throw ApplicationFailure.nonRetryable(`${JSON.stringify(choice)} is not "latest" or a backup name`, FailureType.BadInput);
+  if (!BACKUP_CHOICE.test(choice))
+    throw ApplicationFailure.nonRetryable(
+      `${JSON.stringify(choice)} is not "latest" or a backup name`,
+      FailureType.BadInput,
+    );
   const store = backupStore(env);
   if (choice === 'latest') {
     const latest = (await completeBackups(store, env)).filter((n) => !parseBackupName(n)!.safety).pop();
-    if (!latest) throw ApplicationFailure.nonRetryable(`${env} has no complete backup in ${store.host}:${store.dir}`, FailureType.NoSuchBackup);
+    if (!latest)
+      throw ApplicationFailure.nonRetryable(
+        `${env} has no complete backup in ${store.host}:${store.dir}`,
+        FailureType.NoSuchBackup,
+      );
     return latest;
   }
   await readManifest(store, checkBackupName(env, choice));
@@ -32,13 +40,25 @@ export async function pickBackup({ env, choice }: { env: string; choice: string 
 }
 
 /** The backup's checksum, recomputed on the store, before anything is touched. */
-export async function checkBackup({ env, name }: { env: string; name: string }): Promise<{ bytes: number; createdAt: string; tables: number }> {
+export async function checkBackup({
+  env,
+  name,
+}: {
+  env: string;
+  name: string;
+}): Promise<{ bytes: number; createdAt: string; tables: number }> {
   const m = await verifyStoredChecksum(backupStore(env), checkBackupName(env, name));
   return { bytes: m.bytes, createdAt: m.createdAt, tables: Object.keys(m.rowCounts).length };
 }
 
 /** Maintenance mode: the inventory's maintenanceFlag file on the lb (exists = 503 page). Says where it is. */
-export async function setMaintenance({ env, on }: { env: string; on: boolean }): Promise<{ host: string; flag: string }> {
+export async function setMaintenance({
+  env,
+  on,
+}: {
+  env: string;
+  on: boolean;
+}): Promise<{ host: string; flag: string }> {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
@@ -54,12 +74,26 @@ export async function restoreIntoFresh({ env, name, tag }: { env: string; name: 
 }
 
 /** The row counts of the restored (or, after the swap, the live) database equal the backup's. */
-export async function verifyRows({ env, name, tag, which }: { env: string; name: string; tag: string; which: 'restored' | 'live' }): Promise<{ tables: number; rows: number }> {
+export async function verifyRows({
+  env,
+  name,
+  tag,
+  which,
+}: {
+  env: string;
+  name: string;
+  tag: string;
+  which: 'restored' | 'live';
+}): Promise<{ tables: number; rows: number }> {
   const h = dbHost(env);
   const manifest = await readManifest(backupStore(env), checkBackupName(env, name));
   const database = which === 'live' ? h.database : workDatabase('restored', tag);
   const differences = countDifferences(manifest.rowCounts, await rowCounts(h, database));
-  if (differences.length) throw ApplicationFailure.nonRetryable(`${database} does not match backup ${name}: ${differences.join('; ')}`, 'RestoreMismatch');
+  if (differences.length)
+    throw ApplicationFailure.nonRetryable(
+      `${database} does not match backup ${name}: ${differences.join('; ')}`,
+      'RestoreMismatch',
+    );
   const counts = Object.values(manifest.rowCounts);
   return { tables: counts.length, rows: counts.reduce((a, b) => a + b, 0) };
 }
@@ -82,7 +116,10 @@ export async function checkHealthThroughLb({ env }: { env: string }): Promise<{ 
   const answer = await probeHealth(resolveTarget({ env, host: lb }), lbHealthUrl(e));
   if (answer.status !== 200 || !databaseOk(answer)) {
     const database = databaseOk(answer) ? 'ok' : 'not ok';
-    throw ApplicationFailure.retryable(`${env}: ${answer.url} through the load balancer answered ${answer.status} (database: ${database})`, FailureType.Unhealthy);
+    throw ApplicationFailure.retryable(
+      `${env}: ${answer.url} through the load balancer answered ${answer.status} (database: ${database})`,
+      FailureType.Unhealthy,
+    );
   }
   return { status: answer.status };
 }

@@ -24,7 +24,8 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
     run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator });
   } catch (err) {
     // A runbook or environment removed, or parameters no longer valid: no retry will fix it.
-    if (err instanceof UsageError) throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
+    if (err instanceof UsageError)
+      throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
     throw err;
   }
   if (request.proof) Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId });

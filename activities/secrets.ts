@@ -21,7 +21,11 @@ export const DATABASE_PASSWORD = 'dbPassword';
 export async function resolveSecret(env: Environment, name: string): Promise<string> {
   const ref = env.secrets[name];
   const where = `${env.environment}: secret ${name}`;
-  if (!ref) throw ApplicationFailure.nonRetryable(`${where} is not defined (secrets.${name} in the inventory)`, FailureType.BadInventory);
+  if (!ref)
+    throw ApplicationFailure.nonRetryable(
+      `${where} is not defined (secrets.${name} in the inventory)`,
+      FailureType.BadInventory,
+    );
   const value = await read(ref, where);
   if (!value) throw ApplicationFailure.nonRetryable(`${where} is empty`, FailureType.BadSecret);
   return value;
@@ -36,7 +40,11 @@ async function read(ref: SecretRef, where: string): Promise<string> {
   if ('file' in ref) return readFile(ref.file, where);
   if ('env' in ref) {
     const value = process.env[ref.env];
-    if (value === undefined) throw ApplicationFailure.nonRetryable(`${where}: the worker's environment has no ${ref.env}`, FailureType.BadSecret);
+    if (value === undefined)
+      throw ApplicationFailure.nonRetryable(
+        `${where}: the worker's environment has no ${ref.env}`,
+        FailureType.BadSecret,
+      );
     return value;
   }
   return runCommand(ref.command, where);
@@ -47,7 +55,8 @@ function readFile(file: string, where: string): string {
   try {
     p = expandPath(file);
   } catch (err) {
-    if (err instanceof InventoryError) throw ApplicationFailure.nonRetryable(`${where}: ${err.message}`, FailureType.BadInventory);
+    if (err instanceof InventoryError)
+      throw ApplicationFailure.nonRetryable(`${where}: ${err.message}`, FailureType.BadInventory);
     throw err;
   }
   let stat: fs.Stats;
@@ -65,15 +74,31 @@ function readFile(file: string, where: string): string {
 function runCommand(argv: string[], where: string): Promise<string> {
   return new Promise((resolve, reject) => {
     // No shell: the inventory's argv runs as it is.
-    execFile(argv[0], argv.slice(1), { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err) return resolve(stripNewline(stdout));
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(ApplicationFailure.nonRetryable(`${where}: command ${argv[0]} was not found on the worker`, FailureType.BadSecret));
-      const status = err.killed ? `timed out after ${COMMAND_TIMEOUT_MS / 1000}s` : `exited with ${String(err.code)}`;
-      // Its stderr says why (stdout, which would hold the secret, is never shown). Retryable:
-      // a secret store may be briefly unreachable.
-      const why = tail(stderr, 3, 300).trim();
-      reject(ApplicationFailure.retryable(`${where}: command ${argv[0]} ${status}${why ? `: ${why}` : ''}`, FailureType.BadSecret));
-    });
+    execFile(
+      argv[0],
+      argv.slice(1),
+      { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stripNewline(stdout));
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(
+            ApplicationFailure.nonRetryable(
+              `${where}: command ${argv[0]} was not found on the worker`,
+              FailureType.BadSecret,
+            ),
+          );
+        const status = err.killed ? `timed out after ${COMMAND_TIMEOUT_MS / 1000}s` : `exited with ${String(err.code)}`;
+        // Its stderr says why (stdout, which would hold the secret, is never shown). Retryable:
+        // a secret store may be briefly unreachable.
+        const why = tail(stderr, 3, 300).trim();
+        reject(
+          ApplicationFailure.retryable(
+            `${where}: command ${argv[0]} ${status}${why ? `: ${why}` : ''}`,
+            FailureType.BadSecret,
+          ),
+        );
+      },
+    );
   });
 }
 

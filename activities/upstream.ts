@@ -38,7 +38,10 @@ export function fleetConcurrency(e: Environment): number {
   const v = e.vars.fleetConcurrency;
   if (v === undefined) return DEFAULT_CONCURRENCY;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_CONCURRENCY) {
-    throw ApplicationFailure.nonRetryable(`${e.environment}: vars.fleetConcurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`, 'BadInventory');
+    throw ApplicationFailure.nonRetryable(
+      `${e.environment}: vars.fleetConcurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`,
+      'BadInventory',
+    );
   }
   return v;
 }
@@ -49,7 +52,11 @@ export function parseUpstream(e: Environment, text: string, file: string): Upstr
   for (const m of text.matchAll(/^\s*server\s+([^\s:;]+)(?::\d+)?([^;]*);/gm)) {
     const address = m[1];
     const host = Object.entries(e.hosts).find(([, h]) => h.address === address && h.roles.includes('web'))?.[0];
-    if (!host) throw ApplicationFailure.nonRetryable(`${e.environment}: ${file} lists ${address}, which is no web host of the inventory`, 'UnknownUpstream');
+    if (!host)
+      throw ApplicationFailure.nonRetryable(
+        `${e.environment}: ${file} lists ${address}, which is no web host of the inventory`,
+        'UnknownUpstream',
+      );
     servers.push({ host, down: /\bdown\b/.test(m[2]) });
   }
   return servers;
@@ -61,8 +68,11 @@ export function renderUpstream(e: Environment, servers: readonly UpstreamServer[
   const port = String(e.vars.appPort ?? 8000);
   const lines = servers.map(({ host, down }) => {
     const h = e.hosts[host];
-    if (!h?.roles.includes('web')) throw ApplicationFailure.nonRetryable(`${e.environment}: ${host} is not a web host`, 'BadInput');
-    return down ? `    server ${h.address}:${port} down; # ${host} (drained)` : `    server ${h.address}:${port}; # ${host}`;
+    if (!h?.roles.includes('web'))
+      throw ApplicationFailure.nonRetryable(`${e.environment}: ${host} is not a web host`, 'BadInput');
+    return down
+      ? `    server ${h.address}:${port} down; # ${host} (drained)`
+      : `    server ${h.address}:${port}; # ${host}`;
   });
   return `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n${lines.join('\n')}\n}\n`;
 }
@@ -84,7 +94,8 @@ export async function upstreamServers({ env }: { env: string }): Promise<Upstrea
 /** Writes, tests and reloads; nothing when the file already says this. */
 async function writeUpstream(c: LbContext, previous: string, content: string): Promise<boolean> {
   if (previous === content) return false;
-  const write = (text: string) => runOn(c.target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile], { stdin: text });
+  const write = (text: string) =>
+    runOn(c.target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile], { stdin: text });
   await write(content);
   try {
     await runOn(c.target, serviceCommand(c.e, 'nginx', 'test'), { retryable: false });
@@ -104,7 +115,9 @@ async function waitForOldWorkers(c: LbContext): Promise<void> {
   const deadline = Date.now() + DRAIN_WAIT_MS;
   for (;;) {
     // The [n]: the pattern must not match the shell that runs pgrep, whose command line holds it.
-    const r = await runOn(c.target, ['pgrep', '-f', 'nginx: worker process is shutting dow[n]'], { okExitCodes: [0, 1] });
+    const r = await runOn(c.target, ['pgrep', '-f', 'nginx: worker process is shutting dow[n]'], {
+      okExitCodes: [0, 1],
+    });
     if (r.exitCode === 1 || Date.now() > deadline) return;
     await new Promise((res) => setTimeout(res, 100));
   }
@@ -115,7 +128,16 @@ export async function setUpstream({ env, hosts }: { env: string; hosts: string[]
   if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: an upstream needs at least one host`, 'BadInput');
   const c = lbContext(env);
   const previous = await readFile(c);
-  return { changed: await writeUpstream(c, previous, renderUpstream(c.e, hosts.map((host) => ({ host, down: false })))) };
+  return {
+    changed: await writeUpstream(
+      c,
+      previous,
+      renderUpstream(
+        c.e,
+        hosts.map((host) => ({ host, down: false })),
+      ),
+    ),
+  };
 }
 
 export interface DrainResult {
@@ -130,16 +152,32 @@ export interface DrainResult {
  * would leave no host taking traffic is refused. A drain returns once no request is on its way
  * to a drained host.
  */
-export async function markUpstream({ env, hosts, down }: { env: string; hosts: string[]; down: boolean }): Promise<DrainResult> {
+export async function markUpstream({
+  env,
+  hosts,
+  down,
+}: {
+  env: string;
+  hosts: string[];
+  down: boolean;
+}): Promise<DrainResult> {
   const c = lbContext(env);
   const previous = await readFile(c);
   const servers = parseUpstream(c.e, previous, c.upstreamFile);
   const missing = hosts.filter((h) => !servers.some((s) => s.host === h));
   // A host put back that the file never listed (added to the inventory since) joins the end.
-  if (missing.length && down) throw ApplicationFailure.nonRetryable(`${env}: ${missing.join(', ')} not in ${c.upstreamFile}`, 'UnknownUpstream');
-  const next = [...servers.map((s) => (hosts.includes(s.host) ? { ...s, down } : s)), ...missing.map((host) => ({ host, down }))];
+  if (missing.length && down)
+    throw ApplicationFailure.nonRetryable(`${env}: ${missing.join(', ')} not in ${c.upstreamFile}`, 'UnknownUpstream');
+  const next = [
+    ...servers.map((s) => (hosts.includes(s.host) ? { ...s, down } : s)),
+    ...missing.map((host) => ({ host, down })),
+  ];
   const serving = next.filter((s) => !s.down).length;
-  if (serving === 0) throw ApplicationFailure.nonRetryable(`${env}: draining ${hosts.join(', ')} would leave no host taking traffic`, 'WouldDrainAll');
+  if (serving === 0)
+    throw ApplicationFailure.nonRetryable(
+      `${env}: draining ${hosts.join(', ')} would leave no host taking traffic`,
+      'WouldDrainAll',
+    );
   const changed = await writeUpstream(c, previous, renderUpstream(c.e, next));
   if (changed && down) await waitForOldWorkers(c);
   return { changed, serving };
@@ -154,18 +192,29 @@ export interface ColourGroup {
  * The colour taking traffic (every host the upstream lists, all of one colour) and the idle
  * colour (every web host of the other one), with how many hosts to change at once.
  */
-export async function colourGroups({ env }: { env: string }): Promise<{ live: ColourGroup; idle: ColourGroup; concurrency: number }> {
+export async function colourGroups({
+  env,
+}: {
+  env: string;
+}): Promise<{ live: ColourGroup; idle: ColourGroup; concurrency: number }> {
   const c = lbContext(env);
   const servers = parseUpstream(c.e, await readFile(c), c.upstreamFile).filter((s) => !s.down);
   const colourOf = (host: string) => c.e.hosts[host].colour;
   const liveColours = [...new Set(servers.map((s) => colourOf(s.host)))];
   if (liveColours.length !== 1 || !liveColours[0]) {
     const listed = servers.map((s) => `${s.host} (${colourOf(s.host) ?? 'no colour'})`).join(', ') || 'no host';
-    throw ApplicationFailure.nonRetryable(`${env}: blue/green needs the upstream to list hosts of one colour; ${c.upstreamFile} lists ${listed}`, 'UnknownUpstream');
+    throw ApplicationFailure.nonRetryable(
+      `${env}: blue/green needs the upstream to list hosts of one colour; ${c.upstreamFile} lists ${listed}`,
+      'UnknownUpstream',
+    );
   }
   const live = liveColours[0];
   const idleHosts = hostsWithRole(c.e, 'web').filter((h) => colourOf(h) && colourOf(h) !== live);
-  if (!idleHosts.length) throw ApplicationFailure.nonRetryable(`${env}: no idle colour: blue/green needs a web host of each colour`, 'BadInventory');
+  if (!idleHosts.length)
+    throw ApplicationFailure.nonRetryable(
+      `${env}: no idle colour: blue/green needs a web host of each colour`,
+      'BadInventory',
+    );
   return {
     live: { colour: live, hosts: servers.map((s) => s.host) },
     idle: { colour: colourOf(idleHosts[0])!, hosts: idleHosts },

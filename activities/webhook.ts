@@ -12,12 +12,21 @@ import { FailureType } from '../common/failure-types';
 export async function postJson(url: string, body: unknown): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (err) {
-    throw ApplicationFailure.retryable(`webhook unreachable: ${withoutUrl(whyFetchFailed(err), url)}`, FailureType.WebhookFailed);
+    throw ApplicationFailure.retryable(
+      `webhook unreachable: ${withoutUrl(whyFetchFailed(err), url)}`,
+      FailureType.WebhookFailed,
+    );
   }
   // The body is not read: a webhook may echo the request, URL included.
-  if (!response.ok) throw ApplicationFailure.retryable(`webhook answered ${response.status}`, FailureType.WebhookFailed);
+  if (!response.ok)
+    throw ApplicationFailure.retryable(`webhook answered ${response.status}`, FailureType.WebhookFailed);
 }
 
 function whyFetchFailed(err: unknown): string {
@@ -37,7 +46,9 @@ export function webhookUrl(template: string, setting: string): string {
   try {
     return expandPath(template);
   } catch {
-    throw ApplicationFailure.nonRetryable(`${setting} uses a variable that is not set on the worker`, FailureType.BadInventory);
+    throw ApplicationFailure.nonRetryable(
+      `${setting} uses a variable that is not set on the worker`,
+      FailureType.BadInventory,
+    );
   }
 }
-

@@ -29,27 +29,42 @@ export async function backupBench(): Promise<void> {
     const [, generating] = await timed(async () => {
       let size = 0;
       for (let chunk = 0; size < MIN_BYTES; chunk++) {
-        await psql(h, DATABASE, `SET synchronous_commit = off;
+        await psql(
+          h,
+          DATABASE,
+          `SET synchronous_commit = off;
           CREATE TABLE IF NOT EXISTS events (id bigint, a text, b text, at timestamptz, n int);
           INSERT INTO events SELECT g, md5(g::text), md5((g * 7)::text), now() - g * interval '1 second', g % 1000
             FROM generate_series(${chunk * 2_000_000 + 1}, ${(chunk + 1) * 2_000_000}) g;
-          CHECKPOINT;\n`);
+          CHECKPOINT;\n`,
+        );
         size = Number((await psql(h, DATABASE, 'SELECT pg_database_size(current_database());\n')).trim());
       }
       return size;
     });
     const size = Number((await psql(h, DATABASE, 'SELECT pg_database_size(current_database());\n')).trim());
-    console.log(`backup throughput on a generated database of ${mb(size)} MB (generated in ${generating.toFixed(0)} s)`);
+    console.log(
+      `backup throughput on a generated database of ${mb(size)} MB (generated in ${generating.toFixed(0)} s)`,
+    );
 
-    const [, local] = await timed(() => runOn(h.target, [...h.admin, 'pg_dump', '-Fc', `--file=${LOCAL_FILE}`, '--', DATABASE], { cwd: '/', timeoutMs: 3_600_000 }));
+    const [, local] = await timed(() =>
+      runOn(h.target, [...h.admin, 'pg_dump', '-Fc', `--file=${LOCAL_FILE}`, '--', DATABASE], {
+        cwd: '/',
+        timeoutMs: 3_600_000,
+      }),
+    );
     const localBytes = Number((await runOn(h.target, ['stat', '-c', '%s', '--', LOCAL_FILE])).stdout.trim());
     await runOn(h.target, ['rm', '-f', '--', LOCAL_FILE]);
 
     const [made, ours] = await timed(() => streamDump(h, DATABASE, name));
     const baseline = size / local;
     const streamed = size / ours;
-    console.log(`  pg_dump -Fc to a local file on db (baseline, same run): ${local.toFixed(1)} s, ${mb(baseline)} MB/s of database, ${mb(localBytes)} MB dump`);
-    console.log(`  backup streamed db → worker → lb, sha256, row counts:  ${ours.toFixed(1)} s, ${mb(streamed)} MB/s of database, ${mb(made.bytes)} MB dump`);
+    console.log(
+      `  pg_dump -Fc to a local file on db (baseline, same run): ${local.toFixed(1)} s, ${mb(baseline)} MB/s of database, ${mb(localBytes)} MB dump`,
+    );
+    console.log(
+      `  backup streamed db → worker → lb, sha256, row counts:  ${ours.toFixed(1)} s, ${mb(streamed)} MB/s of database, ${mb(made.bytes)} MB dump`,
+    );
     console.log(`  our throughput / baseline's: ${(streamed / baseline).toFixed(2)}x  (target ≥ 0.8x)`);
   } finally {
     await deleteBackupFiles(store, name);

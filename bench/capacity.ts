@@ -29,7 +29,13 @@ export async function capacity(address: string): Promise<Capacity> {
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
   const taskQueue = `bench-capacity-${Date.now()}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: require.resolve('./workflows'), activities, dataConverter: dataConverter() });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities,
+    dataConverter: dataConverter(),
+  });
   try {
     return await worker.runUntil(async () => {
       // Warm the worker (bundle loaded, caches made) with one run, then measure from there.
@@ -40,7 +46,9 @@ export async function capacity(address: string): Promise<Capacity> {
       const handles: WorkflowHandle[] = [];
       for (let i = 0; i < RUNS; i++) {
         started.push(Date.now());
-        handles.push(await client.workflow.start('gateBench', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [input()] }));
+        handles.push(
+          await client.workflow.start('gateBench', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [input()] }),
+        );
       }
       const gated = await untilAllAtGate(client, taskQueue, RUNS);
       global.gc?.();
@@ -50,7 +58,8 @@ export async function capacity(address: string): Promise<Capacity> {
       const results = (await Promise.all(handles.map((h) => h.result()))) as RunResult[];
       const seconds = (Date.now() - t0) / 1000;
       const toGate = results.map((r, i) => Date.parse(r.progress.gates[0].openedAt) - started[i]);
-      if (!gated || results.some((r) => r.state !== 'COMPLETED')) throw new Error('not every run waited at its gate and completed');
+      if (!gated || results.some((r) => r.state !== 'COMPLETED'))
+        throw new Error('not every run waited at its gate and completed');
       return {
         runs: RUNS,
         startToGateP50: percentile(toGate, 50),
@@ -66,11 +75,22 @@ export async function capacity(address: string): Promise<Capacity> {
 }
 
 function input() {
-  return { runbook: 'gate-bench', env: 'bench', params: {}, initiator: 'bench', approval: { required: 1, approvers: ['alice'], timeoutMs: 3_600_000 }, mutating: false };
+  return {
+    runbook: 'gate-bench',
+    env: 'bench',
+    params: {},
+    initiator: 'bench',
+    approval: { required: 1, approvers: ['alice'], timeoutMs: 3_600_000 },
+    mutating: false,
+  };
 }
 
 async function runAll(client: Client, taskQueue: string, n: number): Promise<void> {
-  const hs = await Promise.all(Array.from({ length: n }, (_, i) => client.workflow.start('gateBench', { taskQueue, workflowId: `${taskQueue}-warm-${i}`, args: [input()] })));
+  const hs = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      client.workflow.start('gateBench', { taskQueue, workflowId: `${taskQueue}-warm-${i}`, args: [input()] }),
+    ),
+  );
   await untilAllAtGate(client, taskQueue, n);
   await Promise.all(hs.map((h) => h.signal(approvalSignal, { approver: 'alice', decision: 'approve' })));
   await Promise.all(hs.map((h) => h.result()));
@@ -89,9 +109,13 @@ async function untilAllAtGate(client: Client, taskQueue: string, n: number): Pro
 
 export function printCapacity(rows: [string, Capacity][]): void {
   console.log(`capacity: ${RUNS} concurrent runs waiting at a gate, then approved (one worker)`);
-  console.log(`  ${'server'.padEnd(32)} ${'start→gate p50'.padStart(15)} ${'p99'.padStart(9)} ${'worker KiB/waiting run'.padStart(23)} ${'completed/s'.padStart(12)}`);
+  console.log(
+    `  ${'server'.padEnd(32)} ${'start→gate p50'.padStart(15)} ${'p99'.padStart(9)} ${'worker KiB/waiting run'.padStart(23)} ${'completed/s'.padStart(12)}`,
+  );
   for (const [name, c] of rows) {
-    console.log(`  ${name.padEnd(32)} ${`${c.startToGateP50} ms`.padStart(15)} ${`${c.startToGateP99} ms`.padStart(9)} ${(c.bytesPerWaitingRun / 1024).toFixed(0).padStart(23)} ${c.completedPerSecond.toFixed(1).padStart(12)}`);
+    console.log(
+      `  ${name.padEnd(32)} ${`${c.startToGateP50} ms`.padStart(15)} ${`${c.startToGateP99} ms`.padStart(9)} ${(c.bytesPerWaitingRun / 1024).toFixed(0).padStart(23)} ${c.completedPerSecond.toFixed(1).padStart(12)}`,
+    );
   }
 }
 
@@ -115,8 +139,11 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().then(() => process.exit(0), (err) => {
-    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
 }

@@ -30,7 +30,12 @@ export async function deployBench(address: string): Promise<void> {
     for (let round = 0; round < ROUNDS * 2; round++) {
       const ref = REFS[round % 2];
       if (round % 2 === 0) {
-        const run = prepareRun({ runbook: 'deploy', env: 'local', params: { ref, 'rollback-window': '1ms' }, initiator: 'bench' });
+        const run = prepareRun({
+          runbook: 'deploy',
+          env: 'local',
+          params: { ref, 'rollback-window': '1ms' },
+          initiator: 'bench',
+        });
         const t0 = performance.now();
         const { handle } = await startRun(client, run, taskQueue);
         await handle.result();
@@ -38,8 +43,19 @@ export async function deployBench(address: string): Promise<void> {
       } else {
         const { live, idle } = await colours({ env: 'local' });
         const t0 = performance.now();
-        const ran = spawnSync('bash', [path.join(projectRoot, 'bench', 'deploy-plain.sh'), lbTarget.privateKeyPath, lbTarget.knownHostsPath,
-          env.hosts[idle].address, env.hosts[live].address, lbTarget.address, ref], { encoding: 'utf8' });
+        const ran = spawnSync(
+          'bash',
+          [
+            path.join(projectRoot, 'bench', 'deploy-plain.sh'),
+            lbTarget.privateKeyPath,
+            lbTarget.knownHostsPath,
+            env.hosts[idle].address,
+            env.hosts[live].address,
+            lbTarget.address,
+            ref,
+          ],
+          { encoding: 'utf8' },
+        );
         if (ran.status !== 0) throw new Error(`plain deploy script failed: ${ran.stderr}`);
         shell.push(performance.now() - t0);
       }

@@ -24,7 +24,9 @@ const HOSTS = 21;
 const web = (i: number) => `web-${String(i).padStart(2, '0')}`;
 
 function testbed(...args: string[]): void {
-  execFileSync('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 /** Environment `bench-bg<n>`: web-01 blue (live), the next n hosts green. */
@@ -33,7 +35,9 @@ function colourInventory(dir: string, fleet: Environment, n: number): string {
   const name = `bench-bg${n}`;
   env.environment = name;
   const keep = new Set([web(1), ...Array.from({ length: n }, (_, i) => web(i + 2))]);
-  env.hosts = Object.fromEntries(Object.entries(fleet.hosts).filter(([h, v]) => !v.roles.includes('web') || keep.has(h)));
+  env.hosts = Object.fromEntries(
+    Object.entries(fleet.hosts).filter(([h, v]) => !v.roles.includes('web') || keep.has(h)),
+  );
   for (const h of keep) env.hosts[h].colour = h === web(1) ? 'blue' : 'green';
   for (const s of Object.values(env.services)) s.hosts = s.hosts.filter((h) => h in env.hosts);
   env.vars.fleetConcurrency = 20;
@@ -79,7 +83,12 @@ export async function fleetBench(address: string): Promise<void> {
         // From the same start each time: web-01 serving v1.0.0, every green host idle.
         await restartApp({ env, host: web(1) });
         await setUpstream({ env, hosts: [web(1)] });
-        const run = prepareRun({ runbook: 'deploy', env, params: { ref: n % 2 ? 'v1.1.0' : 'v1.0.0', 'rollback-window': '1ms' }, initiator: 'bench' });
+        const run = prepareRun({
+          runbook: 'deploy',
+          env,
+          params: { ref: n % 2 ? 'v1.1.0' : 'v1.0.0', 'rollback-window': '1ms' },
+          initiator: 'bench',
+        });
         const t0 = performance.now();
         const { handle } = await startRun(client, run, taskQueue);
         await handle.result();
@@ -103,10 +112,16 @@ export async function fleetBench(address: string): Promise<void> {
     process.env.RUNBOOK_INVENTORY_DIR = previous;
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const baseline = xargsBaseline(fleet, Array.from({ length: 20 }, (_, i) => web(i + 1)));
+  const baseline = xargsBaseline(
+    fleet,
+    Array.from({ length: 20 }, (_, i) => web(i + 1)),
+  );
   testbed('up', '--web', '0');
   console.log('blue/green deploy to an idle colour of N hosts, one batch (fleetConcurrency 20)');
-  for (const n of SIZES) console.log(`  ${String(n).padStart(2)} hosts: ${(deploys[n] / 1000).toFixed(2)} s  (${(deploys[n] / deploys[1]).toFixed(2)}x 1 host; goal ≤ 2x for 20)`);
+  for (const n of SIZES)
+    console.log(
+      `  ${String(n).padStart(2)} hosts: ${(deploys[n] / 1000).toFixed(2)} s  (${(deploys[n] / deploys[1]).toFixed(2)}x 1 host; goal ≤ 2x for 20)`,
+    );
   console.log('run-command /bin/true on 20 hosts');
   console.log(`  through the engine (batch of 20, 10 at once): ${(command / 1000).toFixed(2)} s`);
   console.log(`  ssh ControlMaster + xargs -P 10 (baseline):  ${(baseline / 1000).toFixed(2)} s  (same run)`);

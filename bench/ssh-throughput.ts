@@ -20,11 +20,28 @@ async function perSecond(n: number, fn: () => Promise<unknown>): Promise<number>
 
 function controlMasterLoop(target: SshTarget, n: number): number {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-'));
-  const opts = ['-i', target.privateKeyPath, '-o', `UserKnownHostsFile=${target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', '-o', 'ControlMaster=auto', '-o', `ControlPath=${dir}/cm`, '-o', 'ControlPersist=60',
-    '-p', String(target.port), `${target.username}@${target.address}`];
+  const opts = [
+    '-i',
+    target.privateKeyPath,
+    '-o',
+    `UserKnownHostsFile=${target.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${dir}/cm`,
+    '-o',
+    'ControlPersist=60',
+    '-p',
+    String(target.port),
+    `${target.username}@${target.address}`,
+  ];
   // The master connection is opened before timing, as our pool's is.
-  const script = 'n=$1; shift; ssh "$@" true; start=$(date +%s%N); for i in $(seq "$n"); do ssh "$@" true; done; end=$(date +%s%N); ssh -O exit "$@" 2>/dev/null; echo $(( (end - start) / 1000 ))';
+  const script =
+    'n=$1; shift; ssh "$@" true; start=$(date +%s%N); for i in $(seq "$n"); do ssh "$@" true; done; end=$(date +%s%N); ssh -O exit "$@" 2>/dev/null; echo $(( (end - start) / 1000 ))';
   const ran = spawnSync('bash', ['-c', script, 'bench', String(n), ...opts], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
   if (ran.status !== 0) throw new Error(`ControlMaster loop failed: ${ran.stderr}`);
@@ -44,7 +61,9 @@ export async function sshThroughput(): Promise<void> {
   const cm = controlMasterLoop(target, CONTROL_MASTER);
   console.log(`ssh commands per second on ${target.name} (\`true\`, sequential)`);
   console.log(`  pooled connection (ours):      ${pooled.toFixed(0)}/s`);
-  console.log(`  fresh connection per command:  ${fresh.toFixed(1)}/s  (pooled is ${(pooled / fresh).toFixed(1)}x faster)`);
+  console.log(
+    `  fresh connection per command:  ${fresh.toFixed(1)}/s  (pooled is ${(pooled / fresh).toFixed(1)}x faster)`,
+  );
   console.log(`  ssh ControlMaster shell loop:  ${cm.toFixed(0)}/s  (baseline, same run)`);
   console.log(`  pooled time per command / ControlMaster's: ${(cm / pooled).toFixed(2)}x  (target ≤ 1.5x)`);
 }

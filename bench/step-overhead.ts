@@ -20,12 +20,26 @@ export async function stepOverhead(address: string): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
   const taskQueue = `bench-steps-${Date.now()}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: require.resolve('./workflows'), activities, dataConverter: dataConverter() });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities,
+    dataConverter: dataConverter(),
+  });
   await worker.runUntil(
     client.workflow.execute('stepBench', {
       taskQueue,
       workflowId: taskQueue,
-      args: [{ runbook: 'bench', env: 'bench', params: { steps: STEPS }, initiator: 'bench', approval: { required: 1, approvers: [], timeoutMs: 1000 } }],
+      args: [
+        {
+          runbook: 'bench',
+          env: 'bench',
+          params: { steps: STEPS },
+          initiator: 'bench',
+          approval: { required: 1, approvers: [], timeoutMs: 1000 },
+        },
+      ],
     }),
   );
   await client.connection.close();
@@ -36,5 +50,7 @@ export async function stepOverhead(address: string): Promise<void> {
   console.log(`step overhead (${STEPS} no-op steps through the kernel on the real dev server)`);
   console.log(`  median per step:          ${ms(perStep)}`);
   console.log(`  median direct call:       ${ms(call)}  (baseline, same run)`);
-  console.log(`  kernel overhead per step: ${ms(perStep - call)}  (${Math.round(perStep / Math.max(call, 1e-6))}x the direct call; target < 10 ms)`);
+  console.log(
+    `  kernel overhead per step: ${ms(perStep - call)}  (${Math.round(perStep / Math.max(call, 1e-6))}x the direct call; target < 10 ms)`,
+  );
 }

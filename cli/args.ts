@@ -15,7 +15,12 @@ export interface Parsed {
 
 export function parse(args: string[], options: Options): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as Parsed['values'], positionals };
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0].replace(/\. To specify.*$/, ''));
@@ -44,6 +49,10 @@ export function runbookArg(args: string[], command: string): { spec: RunbookSpec
   if (!name || name.startsWith('-')) throw new UsageError(`${command} needs a runbook: ${known}`);
   const spec = findRunbook(name);
   if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${known})`);
-  const paramOptions = Object.fromEntries(spec.params.filter((p) => !p.argv).map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const paramOptions = Object.fromEntries(
+    spec.params
+      .filter((p) => !p.argv)
+      .map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]),
+  );
   return { spec, paramOptions };
 }

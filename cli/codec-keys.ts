@@ -23,7 +23,8 @@ export const codecKeys: Command = async (args) => {
   if (values.json) printJson({ file, active: ring.activeKeyId, keys: ids, rotated: Boolean(values.rotate) });
   else {
     console.log(`${file}: ${ids.length} key(s), active ${ring.activeKeyId}${values.rotate ? ' (new)' : ''}`);
-    for (const id of ids) console.log(`  ${id}${id === ring.activeKeyId ? '  (encrypts new payloads)' : '  (decrypts only)'}`);
+    for (const id of ids)
+      console.log(`  ${id}${id === ring.activeKeyId ? '  (encrypts new payloads)' : '  (decrypts only)'}`);
   }
   return 0;
 };

@@ -18,7 +18,8 @@ export const codecServer: Command = async (args) => {
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const port = Number(values.port ?? process.env.RUNBOOK_CODEC_PORT ?? DEFAULT_CODEC_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(values.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be a port number, got ${JSON.stringify(values.port)}`);
   const given = values.origin as unknown as string[] | undefined;
   const origins = given?.length ? given : uiOrigins(uiUrl());
   for (const o of origins) {
@@ -28,14 +29,23 @@ export const codecServer: Command = async (args) => {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || parsed.origin !== o) throw new UsageError(`--origin ${JSON.stringify(o)} is not an origin like http://localhost:8233 (scheme://host:port, no path)`);
+    if (!parsed || parsed.origin !== o)
+      throw new UsageError(
+        `--origin ${JSON.stringify(o)} is not an origin like http://localhost:8233 (scheme://host:port, no path)`,
+      );
   }
   // The environment keeps the token out of `ps`; --token is for trying things out.
   const token = (values.token as string | undefined) ?? (process.env.RUNBOOK_CODEC_TOKEN || undefined);
   const codec = payloadCodec();
   let server;
   try {
-    server = await startCodecServer({ codec, origins, token, host: (values.host as string | undefined) ?? '127.0.0.1', port });
+    server = await startCodecServer({
+      codec,
+      origins,
+      token,
+      host: (values.host as string | undefined) ?? '127.0.0.1',
+      port,
+    });
   } catch (err) {
     if (err instanceof CodecServerRefused) throw new UsageError(err.message);
     throw err;
@@ -43,7 +53,9 @@ export const codecServer: Command = async (args) => {
   if (values.json) printJson({ url: server.url, origins, token: Boolean(token) });
   else {
     console.log(`codec server on ${server.url} for ${origins.join(', ')}${token ? ' (bearer token required)' : ''}`);
-    console.log(`  point the Web UI at it: temporal server start-dev --ui-codec-endpoint ${server.url}, or the UI's "Codec Server" setting`);
+    console.log(
+      `  point the Web UI at it: temporal server start-dev --ui-codec-endpoint ${server.url}, or the UI's "Codec Server" setting`,
+    );
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

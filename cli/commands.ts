@@ -47,19 +47,40 @@ const start: Command = async (allArgs, connect) => {
   const approvalTimeoutMs = durationOption(values, 'approval-timeout');
   const failureTimeoutMs = durationOption(values, 'failure-timeout');
   const onFailure = values['on-failure'] as string | undefined;
-  const params = Object.fromEntries(spec.params.map((p) => [p.name, p.argv ? argv : (values[p.name] as string | boolean | undefined)]));
+  const params = Object.fromEntries(
+    spec.params.map((p) => [p.name, p.argv ? argv : (values[p.name] as string | boolean | undefined)]),
+  );
   const approvalsRequired = countOption(values, 'approvals');
   const run = prepareRun({
-    runbook: name, env: values.env, params, initiator: actor(values.as), approvalTimeoutMs, approvalsRequired, onFailure, failureTimeoutMs,
+    runbook: name,
+    env: values.env,
+    params,
+    initiator: actor(values.as),
+    approvalTimeoutMs,
+    approvalsRequired,
+    onFailure,
+    failureTimeoutMs,
   });
 
   if (values['dry-run']) {
-    if (values.json) printJson({ dryRun: true, runbook: run.spec.name, env: run.input.env, params: run.input.params, plan: run.plan, onFailure: run.policy.applied.onFailure, policy: run.policy.applied });
+    if (values.json)
+      printJson({
+        dryRun: true,
+        runbook: run.spec.name,
+        env: run.input.env,
+        params: run.input.params,
+        plan: run.plan,
+        onFailure: run.policy.applied.onFailure,
+        policy: run.policy.applied,
+      });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
       console.log(`  on a failed step: ${describeOnFailure(run.policy.applied.onFailure)}`);
       for (const item of run.plan) {
-        if ('gate' in item) console.log(`  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`);
+        if ('gate' in item)
+          console.log(
+            `  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`,
+          );
         else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
       }
     }
@@ -67,7 +88,12 @@ const start: Command = async (allArgs, connect) => {
   }
   if (run.environment.identity === 'signed') {
     // The worker checks this against its own inventory, whatever this machine's says.
-    run.input.proof = await signStart(run.input, run.runId, temporalConnectConfig().namespace, signerFrom(values, run.input.initiator));
+    run.input.proof = await signStart(
+      run.input,
+      run.runId,
+      temporalConnectConfig().namespace,
+      signerFrom(values, run.input.initiator),
+    );
   }
   const client = await connect();
   let admission;
@@ -76,18 +102,25 @@ const start: Command = async (allArgs, connect) => {
     ({ admission } = await client.withDeadline(Date.now() + 30_000, () => startRun(client, run, taskQueue())));
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`run ${run.runId} already exists`);
-    if (isDeadline(err)) throw new ConnectionError(`${run.runId} was sent but no worker admitted it within 30s: is a worker polling task queue ${taskQueue()}? (npm run worker)`);
+    if (isDeadline(err))
+      throw new ConnectionError(
+        `${run.runId} was sent but no worker admitted it within 30s: is a worker polling task queue ${taskQueue()}? (npm run worker)`,
+      );
     throw err;
   }
   if (!admission.admitted) {
     if (values.json) printJson({ runId: run.runId, refused: admission.reason, heldBy: admission.heldBy });
-    else console.error(`refused: ${admission.reason}${admission.heldBy ? ` (runbook status ${admission.heldBy})` : ''}`);
+    else
+      console.error(`refused: ${admission.reason}${admission.heldBy ? ` (runbook status ${admission.heldBy})` : ''}`);
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
   if (values.follow) {
     // JSON lines from here on, so the start is one line too.
-    if (values.json) process.stdout.write(`${JSON.stringify({ event: 'started', runId: run.runId, runbook: run.spec.name, env: run.input.env, url })}\n`);
+    if (values.json)
+      process.stdout.write(
+        `${JSON.stringify({ event: 'started', runId: run.runId, runbook: run.spec.name, env: run.input.env, url })}\n`,
+      );
     else console.log(`started ${run.runId}  (${url})`);
     return watchRun(client, run.runId, { mode: watchMode(Boolean(values.json)), url });
   }
@@ -99,7 +132,8 @@ const start: Command = async (allArgs, connect) => {
 function countOption(values: Record<string, unknown>, flag: string): number | undefined {
   if (values[flag] === undefined) return undefined;
   const text = String(values[flag]);
-  if (!/^\d{1,3}$/.test(text)) throw new UsageError(`--${flag} ${JSON.stringify(text.slice(0, 40))} is not a number of approvals`);
+  if (!/^\d{1,3}$/.test(text))
+    throw new UsageError(`--${flag} ${JSON.stringify(text.slice(0, 40))} is not a number of approvals`);
   return Number(text);
 }
 
@@ -119,7 +153,11 @@ const status: Command = async (args, connect) => {
   const result = await withRun(runId, () => readStatus(client, client.workflow.getHandle(runId)));
   if (values.json) printJson(result);
   else {
-    console.log(result.progress ? formatProgress(runId, result.progress, runUrl(client.options.namespace, runId)) : `${runId}: ${result.status}`);
+    console.log(
+      result.progress
+        ? formatProgress(runId, result.progress, runUrl(client.options.namespace, runId))
+        : `${runId}: ${result.status}`,
+    );
     console.log(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`);
   }
   return 0;
@@ -127,20 +165,34 @@ const status: Command = async (args, connect) => {
 
 function decide(decision: ApprovalInput['decision']): Command {
   return async (args, connect) => {
-    const { values, positionals } = parse(args, { as: { type: 'string' }, comment: { type: 'string' }, ...SIGNING_OPTIONS });
+    const { values, positionals } = parse(args, {
+      as: { type: 'string' },
+      comment: { type: 'string' },
+      ...SIGNING_OPTIONS,
+    });
     const runId = runIdArg(positionals, decision);
-    const input: ApprovalInput = { approver: actor(values.as), decision, comment: values.comment as string | undefined };
+    const input: ApprovalInput = {
+      approver: actor(values.as),
+      decision,
+      comment: values.comment as string | undefined,
+    };
     if (decision === 'reject' && !input.comment) throw new UsageError('reject needs --comment saying why');
     const client = await connect();
     const handle = client.workflow.getHandle(runId);
     const signer = signerFrom(values, input.approver);
-    Object.assign(input, await withRun(runId, () => signDecision(client, runId, decision, input.approver, input.comment, signer)));
+    Object.assign(
+      input,
+      await withRun(runId, () => signDecision(client, runId, decision, input.approver, input.comment, signer)),
+    );
     try {
       const record = await withRun(runId, () =>
         client.withDeadline(Date.now() + 15_000, () => handle.executeUpdate(approveUpdate, { args: [input] })),
       );
       if (values.json) printJson({ runId, recorded: record });
-      else console.log(`${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`);
+      else
+        console.log(
+          `${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`,
+        );
       return 0;
     } catch (err) {
       return refusedUpdate(runId, err, values.json === true);
@@ -154,7 +206,8 @@ const cancel: Command = async (args, connect) => {
   const client = await connect();
   await withRun(runId, () => client.workflow.getHandle(runId).cancel());
   if (values.json) printJson({ runId, cancelRequested: true });
-  else console.log(`cancellation requested for ${runId}: its completed steps are being undone (runbook status ${runId})`);
+  else
+    console.log(`cancellation requested for ${runId}: its completed steps are being undone (runbook status ${runId})`);
   return 0;
 };
 
@@ -169,14 +222,20 @@ const list: Command = async (args, connect) => {
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const clauses = [`${RunbookNameKey.name} IS NOT NULL`];
-  for (const [flag, key] of [['env', RunbookEnvKey], ['runbook', RunbookNameKey], ['state', RunbookStateKey]] as const) {
+  for (const [flag, key] of [
+    ['env', RunbookEnvKey],
+    ['runbook', RunbookNameKey],
+    ['state', RunbookStateKey],
+  ] as const) {
     const value = values[flag];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || !KEYWORD.test(value)) throw new UsageError(`invalid --${flag} ${JSON.stringify(value)}`);
+    if (typeof value !== 'string' || !KEYWORD.test(value))
+      throw new UsageError(`invalid --${flag} ${JSON.stringify(value)}`);
     clauses.push(`${key.name} = '${value}'`);
   }
   const limit = values.limit === undefined ? 50 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new UsageError('--limit must be a whole number from 1 to 1000');
   const client = await connect();
   const runs = [];
   for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {

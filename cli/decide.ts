@@ -17,15 +17,28 @@ const DONE: Record<FailureDecision, string> = {
 
 function decideFailure(decision: FailureDecision): Command {
   return async (args, connect) => {
-    const { values, positionals } = parse(args, { as: { type: 'string' }, comment: { type: 'string' }, ...SIGNING_OPTIONS });
+    const { values, positionals } = parse(args, {
+      as: { type: 'string' },
+      comment: { type: 'string' },
+      ...SIGNING_OPTIONS,
+    });
     const runId = runIdArg(positionals, decision);
-    const input: FailureDecisionInput = { decision, by: actor(values.as), comment: values.comment as string | undefined };
+    const input: FailureDecisionInput = {
+      decision,
+      by: actor(values.as),
+      comment: values.comment as string | undefined,
+    };
     if (decision === 'skip' && !input.comment) throw new UsageError('skip needs --comment saying why');
     const client = await connect();
     const handle = client.workflow.getHandle(runId);
     try {
-      Object.assign(input, await signDecision(client, runId, decision, input.by, input.comment, signerFrom(values, input.by)));
-      const record = await client.withDeadline(Date.now() + 15_000, () => handle.executeUpdate(decideFailureUpdate, { args: [input] }));
+      Object.assign(
+        input,
+        await signDecision(client, runId, decision, input.by, input.comment, signerFrom(values, input.by)),
+      );
+      const record = await client.withDeadline(Date.now() + 15_000, () =>
+        handle.executeUpdate(decideFailureUpdate, { args: [input] }),
+      );
       if (values.json) printJson({ runId, recorded: record });
       else console.log(`${decision} decided for ${runId} as ${record.by}: ${record.step} ${DONE[decision]}`);
       return 0;

@@ -37,7 +37,13 @@ export interface AuditTrail {
 export async function readAuditTrail(client: Client, runId: string): Promise<AuditTrail> {
   const handle = client.workflow.getHandle(runId);
   const status = await readStatus(client, handle);
-  const trail: AuditTrail = { runId, status: status.status, startTime: status.startTime, closeTime: status.closeTime, events: [] };
+  const trail: AuditTrail = {
+    runId,
+    status: status.status,
+    startTime: status.startTime,
+    closeTime: status.closeTime,
+    events: [],
+  };
   if (status.progress) {
     trail.progress = status.progress;
     // A run that completed or failed carries its record in its result; otherwise a worker answered the query.
@@ -51,10 +57,20 @@ export async function readAuditTrail(client: Client, runId: string): Promise<Aud
 interface HistoryEvent {
   eventId?: unknown;
   eventTime?: { seconds?: unknown; nanos?: number | null } | null;
-  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null; identity?: string | null } | null;
-  workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null; identity?: string | null } | null;
+  workflowExecutionStartedEventAttributes?: {
+    input?: { payloads?: Payload[] | null } | null;
+    identity?: string | null;
+  } | null;
+  workflowExecutionSignaledEventAttributes?: {
+    signalName?: string | null;
+    input?: { payloads?: Payload[] | null } | null;
+    identity?: string | null;
+  } | null;
   workflowExecutionUpdateAcceptedEventAttributes?: {
-    acceptedRequest?: { input?: { name?: string | null; args?: { payloads?: Payload[] | null } | null } | null; meta?: { identity?: string | null } | null } | null;
+    acceptedRequest?: {
+      input?: { name?: string | null; args?: { payloads?: Payload[] | null } | null } | null;
+      meta?: { identity?: string | null } | null;
+    } | null;
   } | null;
   workflowExecutionCancelRequestedEventAttributes?: { identity?: string | null; cause?: string | null } | null;
   workflowExecutionTerminatedEventAttributes?: { identity?: string | null; reason?: string | null } | null;
@@ -100,7 +116,8 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
   for (const raw of history.events ?? []) {
     const ev = raw as HistoryEvent;
     const at = new Date(optionalTsToMs(ev.eventTime as never) ?? 0).toISOString();
-    const push = (what: string, by?: string | null, detail?: unknown) => trail.events.push({ at, what, ...(by ? { by } : {}), ...(detail === undefined ? {} : { detail }) });
+    const push = (what: string, by?: string | null, detail?: unknown) =>
+      trail.events.push({ at, what, ...(by ? { by } : {}), ...(detail === undefined ? {} : { detail }) });
     if (ev.workflowExecutionStartedEventAttributes) {
       const a = ev.workflowExecutionStartedEventAttributes;
       const [input] = (await decode(a.input?.payloads)) as [RunInput | undefined];
@@ -123,9 +140,17 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
       const args = await decode(req?.input?.args?.payloads);
       push(`update ${req?.input?.name}`, req?.meta?.identity, args.length === 1 ? args[0] : args);
     } else if (ev.workflowExecutionCancelRequestedEventAttributes) {
-      push('cancel requested', ev.workflowExecutionCancelRequestedEventAttributes.identity, ev.workflowExecutionCancelRequestedEventAttributes.cause || undefined);
+      push(
+        'cancel requested',
+        ev.workflowExecutionCancelRequestedEventAttributes.identity,
+        ev.workflowExecutionCancelRequestedEventAttributes.cause || undefined,
+      );
     } else if (ev.workflowExecutionTerminatedEventAttributes) {
-      push('terminated', ev.workflowExecutionTerminatedEventAttributes.identity, ev.workflowExecutionTerminatedEventAttributes.reason || undefined);
+      push(
+        'terminated',
+        ev.workflowExecutionTerminatedEventAttributes.identity,
+        ev.workflowExecutionTerminatedEventAttributes.reason || undefined,
+      );
     } else if (ev.activityTaskScheduledEventAttributes) {
       const name = ev.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
       activities.set(String(ev.eventId), name);
@@ -136,15 +161,27 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
       const a = ev.activityTaskStartedEventAttributes;
       if ((a.attempt ?? 1) > 1) {
         const why = (await failureMessage(a.lastFailure)) ?? 'failed';
-        push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} retried: attempt ${a.attempt}`, a.identity, `attempt ${(a.attempt ?? 2) - 1} ended: ${why}`);
+        push(
+          `activity ${activities.get(String(a.scheduledEventId)) ?? '?'} retried: attempt ${a.attempt}`,
+          a.identity,
+          `attempt ${(a.attempt ?? 2) - 1} ended: ${why}`,
+        );
       }
     } else if (ev.activityTaskCompletedEventAttributes) {
-      push(`activity ${activities.get(String(ev.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'} completed`);
+      push(
+        `activity ${activities.get(String(ev.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'} completed`,
+      );
     } else if (ev.activityTaskFailedEventAttributes) {
       const a = ev.activityTaskFailedEventAttributes;
-      push(`activity ${activities.get(String(a.scheduledEventId)) ?? '?'} failed`, undefined, await failureMessage(a.failure));
+      push(
+        `activity ${activities.get(String(a.scheduledEventId)) ?? '?'} failed`,
+        undefined,
+        await failureMessage(a.failure),
+      );
     } else if (ev.activityTaskTimedOutEventAttributes) {
-      push(`activity ${activities.get(String(ev.activityTaskTimedOutEventAttributes.scheduledEventId)) ?? '?'} timed out`);
+      push(
+        `activity ${activities.get(String(ev.activityTaskTimedOutEventAttributes.scheduledEventId)) ?? '?'} timed out`,
+      );
     } else if (ev.workflowExecutionCompletedEventAttributes) {
       push('completed');
     } else if (ev.workflowExecutionFailedEventAttributes) {
@@ -159,12 +196,12 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
 
 /** What the operator asked of the rules, what the worker applied, and each request it overruled. */
 export function policyLines(p: RunProgress): string[] {
-  if (!p.policy) return ['  rules: as the run\'s input carried them (a run from before the worker decided them)'];
+  if (!p.policy) return ["  rules: as the run's input carried them (a run from before the worker decided them)"];
   const { asked, applied, overruled } = p.policy;
   const wanted = Object.entries(asked).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
   const lock = applied.mutating ? 'holds the environment' : 'takes no lock (read-only)';
   return [
-    `  asked: ${wanted.length ? wanted.join(', ') : 'nothing beyond the environment\'s rules'}`,
+    `  asked: ${wanted.length ? wanted.join(', ') : "nothing beyond the environment's rules"}`,
     `  applied (decided on the worker): ${applied.approval.required} approval(s) from ${applied.approval.approvers.join(', ') || '(none listed)'} ` +
       `within ${formatDuration(applied.approval.timeoutMs)}; ${lock}; on failure ${applied.onFailure.policy}` +
       (applied.onFailure.policy === 'ask' ? ` (waits ${formatDuration(applied.onFailure.timeoutMs)})` : ''),
@@ -177,22 +214,37 @@ export function formatAuditTrail(t: AuditTrail): string[] {
   const s = t.started ?? (p ? { initiator: p.initiator, runbook: p.runbook, env: p.env, params: p.params } : undefined);
   const lines = [`${t.runId}: ${p?.state ?? t.status}${p && p.state !== t.status ? ` (workflow ${t.status})` : ''}`];
   const proven = p?.initiatorKey ? `, signed with ${p.initiatorKey}` : p?.identity === 'typed' ? ', name as typed' : '';
-  if (s) lines.push(`  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`);
-  if (t.closeTime) lines.push(`  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`);
+  if (s)
+    lines.push(
+      `  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`,
+    );
+  if (t.closeTime)
+    lines.push(
+      `  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`,
+    );
   if (!p) {
-    const why = t.status === 'RUNNING' ? 'no worker answered the progress query' : `it ended ${t.status.toLowerCase()} without a result, and no worker answered the progress query`;
+    const why =
+      t.status === 'RUNNING'
+        ? 'no worker answered the progress query'
+        : `it ended ${t.status.toLowerCase()} without a result, and no worker answered the progress query`;
     lines.push(`  (no record from the run itself: ${why}; what the server recorded follows)`);
   } else {
     lines.push(`  (record from the ${t.recordFrom})`);
     lines.push(...policyLines(p));
     // The run's record as status and watch show it, with when each thing started and ended; the header is ours.
-    lines.push(...progressLines(p, { runId: t.runId, decide: 'none', times: 'span' }).slice(1).map((l) => l.text));
+    lines.push(
+      ...progressLines(p, { runId: t.runId, decide: 'none', times: 'span' })
+        .slice(1)
+        .map((l) => l.text),
+    );
   }
   lines.push('  server events:');
   for (const e of t.events) {
     // Activity scheduling is the run's own record already, when there is one.
     if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed') && !e.what.includes(' retried: ')) continue;
-    lines.push(`    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`);
+    lines.push(
+      `    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`,
+    );
   }
   return lines;
 }

@@ -25,7 +25,9 @@ export function runUrl(namespace: string, runId: string): string {
 
 /** `runbook status`: the run as it stands, with the commands that decide an open gate. */
 export function formatProgress(runId: string, p: RunProgress, url?: string): string {
-  return progressLines(p, { runId, decide: 'cli', url }).map((l) => l.text).join('\n');
+  return progressLines(p, { runId, decide: 'cli', url })
+    .map((l) => l.text)
+    .join('\n');
 }
 
 /** An update the run's validator refused (approve, reject, a failure-gate decision): exit 1 with why; anything else is rethrown. */

@@ -75,7 +75,13 @@ export function retriedActivities(pending: readonly PendingActivity[]): RetriedA
       attempt: a.attempt ?? 1,
       ...(a.maximumAttempts ? { maximumAttempts: a.maximumAttempts } : {}),
       // A timeout is the server's own failure, in clear; a step's error is sealed by the codec.
-      ...(a.lastFailure ? { lastFailure: a.lastFailure.encodedAttributes ? 'failed (see runbook history)' : a.lastFailure.message ?? 'failed' } : {}),
+      ...(a.lastFailure
+        ? {
+            lastFailure: a.lastFailure.encodedAttributes
+              ? 'failed (see runbook history)'
+              : (a.lastFailure.message ?? 'failed'),
+          }
+        : {}),
       ...(a.lastWorkerIdentity ? { lastWorker: a.lastWorkerIdentity } : {}),
     }));
 }

@@ -1,6 +1,14 @@
 // `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
 import { UsageError } from '../src/errors';
-import { checkScheduleId, createSchedule, deleteSchedule, describeSchedule, listSchedules, prepareSchedule, triggerSchedule } from '../src/schedules';
+import {
+  checkScheduleId,
+  createSchedule,
+  deleteSchedule,
+  describeSchedule,
+  listSchedules,
+  prepareSchedule,
+  triggerSchedule,
+} from '../src/schedules';
 import { taskQueue, temporalConnectConfig } from '../src/config';
 import { signSchedule } from '../src/identity/sign';
 import type { ScheduledRequest } from '../src/schedules';
@@ -42,13 +50,28 @@ const create: Command = async (args, connect) => {
     // Checked on the worker at every firing: the creator is then the initiator of each run.
     const request = (prepared.options.action.args as readonly ScheduledRequest[])[0];
     const signer = signerFrom(values, prepared.run.input.initiator);
-    request.proof = await signSchedule(prepared.scheduleId, prepared.run.input, temporalConnectConfig().namespace, signer);
+    request.proof = await signSchedule(
+      prepared.scheduleId,
+      prepared.run.input,
+      temporalConnectConfig().namespace,
+      signer,
+    );
   }
   const description = await createSchedule(await connect(), prepared);
   const next = description.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString());
-  if (values.json) printJson({ scheduleId: prepared.scheduleId, runbook: spec.name, env: prepared.run.input.env, when: prepared.when, params: prepared.run.input.params, nextRuns: next });
+  if (values.json)
+    printJson({
+      scheduleId: prepared.scheduleId,
+      runbook: spec.name,
+      env: prepared.run.input.env,
+      when: prepared.when,
+      params: prepared.run.input.params,
+      nextRuns: next,
+    });
   else {
-    console.log(`created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} (a run still going makes the next one skip)`);
+    console.log(
+      `created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} (a run still going makes the next one skip)`,
+    );
     console.log(`  next runs: ${next.join(', ') || 'none'}`);
     console.log(`  its runs:  runbook list --runbook ${spec.name} --env ${prepared.run.input.env}`);
   }
@@ -63,7 +86,9 @@ const list: Command = async (args, connect) => {
   else if (!schedules.length) console.log('no schedules');
   else {
     for (const s of schedules) {
-      console.log(`${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`);
+      console.log(
+        `${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`,
+      );
     }
   }
   return 0;
@@ -72,7 +97,8 @@ const list: Command = async (args, connect) => {
 const remove: Command = async (args, connect) => {
   const { values, positionals } = parse(args, {});
   const id = checkScheduleId(positionals[0], 'delete');
-  if (positionals.length > 1) throw new UsageError(`schedule delete takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
+  if (positionals.length > 1)
+    throw new UsageError(`schedule delete takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
   await deleteSchedule(await connect(), id);
   if (values.json) printJson({ scheduleId: id, deleted: true });
   else console.log(`deleted schedule ${id} (a run it already started keeps going)`);
@@ -82,13 +108,16 @@ const remove: Command = async (args, connect) => {
 const trigger: Command = async (args, connect) => {
   const { values, positionals } = parse(args, {});
   const id = checkScheduleId(positionals[0], 'trigger');
-  if (positionals.length > 1) throw new UsageError(`schedule trigger takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
+  if (positionals.length > 1)
+    throw new UsageError(`schedule trigger takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
   const client = await connect();
   const overlap = await triggerSchedule(client, id);
   if (values.json) printJson({ scheduleId: id, triggered: true, overlap });
   else {
     const { info } = await describeSchedule(client, id);
-    console.log(`triggered schedule ${id} (overlap policy ${String(overlap ?? 'skip').toLowerCase()}: nothing starts while its previous run is going; runs taken so far: ${info.numActionsTaken})`);
+    console.log(
+      `triggered schedule ${id} (overlap policy ${String(overlap ?? 'skip').toLowerCase()}: nothing starts while its previous run is going; runs taken so far: ${info.numActionsTaken})`,
+    );
   }
   return 0;
 };

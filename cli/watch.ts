@@ -47,7 +47,11 @@ export interface WatchOptions {
 
 export async function watchRun(client: Client, runId: string, options: WatchOptions): Promise<number> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const view = { tty: () => new TtyView(runId, options.url, write), lines: () => new LinesView(runId, options.url, write), json: () => new JsonView(runId, write) }[options.mode]();
+  const view = {
+    tty: () => new TtyView(runId, options.url, write),
+    lines: () => new LinesView(runId, options.url, write),
+    json: () => new JsonView(runId, write),
+  }[options.mode]();
   const handle = client.workflow.getHandle(runId);
   let interrupted = false;
   const onInterrupt = () => (interrupted = true);
@@ -89,7 +93,10 @@ function outcomeText(runId: string, status: RunStatus, exitCode: number): string
 }
 
 function noteLines(status: RunStatus): Line[] {
-  const retries = (status.retries ?? []).map((r) => ({ key: `retry:${r.activity}:${r.attempt}`, text: `  ${retryText(r)}` }));
+  const retries = (status.retries ?? []).map((r) => ({
+    key: `retry:${r.activity}:${r.attempt}`,
+    text: `  ${retryText(r)}`,
+  }));
   return [...retries, ...(status.note ? [{ key: 'note', text: `  (${status.note})` }] : [])];
 }
 
@@ -104,12 +111,20 @@ class TtyView implements View {
   ) {}
 
   show(status: RunStatus): void {
-    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url, now: Date.now() }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
-    this.draw([...lines, ...noteLines(status), { key: 'hint', text: '(watching; Ctrl-C stops watching, not the run)' }]);
+    const lines = status.progress
+      ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url, now: Date.now() })
+      : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
+    this.draw([
+      ...lines,
+      ...noteLines(status),
+      { key: 'hint', text: '(watching; Ctrl-C stops watching, not the run)' },
+    ]);
   }
 
   end(status: RunStatus, exitCode: number): void {
-    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [];
+    const lines = status.progress
+      ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url })
+      : [];
     // The last frame is not redrawn, so it may scroll: all of it is shown.
     this.draw([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }], true);
   }
@@ -123,7 +138,10 @@ class TtyView implements View {
     const height = process.stdout.rows || 50;
     // Lines never wrap and the display never scrolls, so the cursor can go back exactly as many
     // lines as were drawn. On a short terminal the oldest lines under the first make room.
-    const shown = final || lines.length < height ? lines : [lines[0], { key: 'cut', text: '  …' }, ...lines.slice(lines.length - (height - 3))];
+    const shown =
+      final || lines.length < height
+        ? lines
+        : [lines[0], { key: 'cut', text: '  …' }, ...lines.slice(lines.length - (height - 3))];
     const text = shown.map((l) => (l.text.length > width - 1 ? `${l.text.slice(0, width - 2)}…` : l.text));
     const up = this.height ? `\x1b[${this.height}F\x1b[J` : '';
     this.write(`${up}${text.join('\n')}\n`);
@@ -142,12 +160,16 @@ class LinesView implements View {
   ) {}
 
   show(status: RunStatus): void {
-    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
+    const lines = status.progress
+      ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url })
+      : [{ key: 'state', text: `${this.runId}: ${status.status}` }];
     this.print([...lines, ...noteLines(status)]);
   }
 
   end(status: RunStatus, exitCode: number): void {
-    const lines = status.progress ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url }) : [];
+    const lines = status.progress
+      ? progressLines(status.progress, { runId: this.runId, decide: 'cli', url: this.url })
+      : [];
     this.print([...lines, { key: 'outcome', text: outcomeText(this.runId, status, exitCode) }]);
   }
 
@@ -177,11 +199,15 @@ class JsonView implements View {
     const progress = JSON.stringify(status.progress ?? null);
     if (progress === this.lastProgress) return;
     this.lastProgress = progress;
-    this.write(`${JSON.stringify({ event: 'progress', runId: this.runId, status: status.status, progress: status.progress, note: status.note })}\n`);
+    this.write(
+      `${JSON.stringify({ event: 'progress', runId: this.runId, status: status.status, progress: status.progress, note: status.note })}\n`,
+    );
   }
 
   end(status: RunStatus, exitCode: number): void {
-    this.write(`${JSON.stringify({ event: 'outcome', runId: this.runId, status: status.status, state: status.progress?.state, exitCode, progress: status.progress })}\n`);
+    this.write(
+      `${JSON.stringify({ event: 'outcome', runId: this.runId, status: status.status, state: status.progress?.state, exitCode, progress: status.progress })}\n`,
+    );
   }
 
   interrupted(): void {

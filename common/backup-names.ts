@@ -17,7 +17,10 @@ export interface BackupName {
 
 /** `prod-20261123T020000Z` for prod at that instant (seconds precision, UTC). */
 export function backupName(env: string, at: Date, kind: 'scheduled' | 'safety' = 'scheduled'): string {
-  const stamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${env}-${stamp}${kind === 'safety' ? '-safety' : ''}`;
 }
 
@@ -26,7 +29,9 @@ export function parseBackupName(name: string): BackupName | undefined {
   const m = BACKUP_NAME.exec(name);
   if (!m) return undefined;
   const s = m[2];
-  const at = new Date(`${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`);
+  const at = new Date(
+    `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`,
+  );
   if (Number.isNaN(at.getTime())) return undefined;
   return { name, env: m[1], at, safety: m[3] !== undefined };
 }

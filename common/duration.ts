@@ -17,7 +17,9 @@ const MAX_TEXT = 40;
 export function parseDuration(text: string, what = 'duration', maxMs = MAX_DURATION_MS): number {
   const trimmed = String(text).trim();
   if (trimmed.length > MAX_TEXT || !DURATION.test(trimmed)) {
-    throw new Error(`${what}: expected a duration like 90s, 10m, 1h30m or 7d, got ${JSON.stringify(String(text).slice(0, MAX_TEXT))}`);
+    throw new Error(
+      `${what}: expected a duration like 90s, 10m, 1h30m or 7d, got ${JSON.stringify(String(text).slice(0, MAX_TEXT))}`,
+    );
   }
   let total = 0;
   for (const [, n, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(n) * UNIT_MS[unit];
@@ -36,10 +38,20 @@ export function formatDuration(ms: number): string {
   if (ms < 59_950) return `${Math.round(ms / 100) / 10}s`;
   let rest = Math.round(ms / 1000);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     rest -= n * size;
     if (n > 0 || parts.length) parts.push(`${n}${unit}`);
   }
-  return parts.slice(0, 2).filter((p) => !/^0/.test(p)).join('') || '0s';
+  return (
+    parts
+      .slice(0, 2)
+      .filter((p) => !/^0/.test(p))
+      .join('') || '0s'
+  );
 }

@@ -23,8 +23,10 @@ function count(spec: string, fleet: number): number {
 
 /** Cuts `hosts` into batches; throws an Error saying why when the plan is refused. */
 export function planBatches(hosts: readonly string[], batches: string, maxFailures: string): FleetPlan {
-  if (!BATCHES.test(batches)) throw new Error(`--batches ${JSON.stringify(batches)}: counts or percentages separated by commas, e.g. 1,25%,100%`);
-  if (!MAX_FAILURES.test(maxFailures)) throw new Error(`--max-failures ${JSON.stringify(maxFailures)}: a number of hosts or a percentage, e.g. 2 or 5%`);
+  if (!BATCHES.test(batches))
+    throw new Error(`--batches ${JSON.stringify(batches)}: counts or percentages separated by commas, e.g. 1,25%,100%`);
+  if (!MAX_FAILURES.test(maxFailures))
+    throw new Error(`--max-failures ${JSON.stringify(maxFailures)}: a number of hosts or a percentage, e.g. 2 or 5%`);
   const fleet = hosts.length;
   if (fleet === 0) throw new Error('the fleet has no web host taking traffic');
   if (fleet > MAX_FLEET) throw new Error(`the fleet has ${fleet} hosts; at most ${MAX_FLEET} change in one run`);
@@ -33,20 +35,24 @@ export function planBatches(hosts: readonly string[], batches: string, maxFailur
   // The load balancer keeps (fleet - batch - failed) hosts: a batch that would drain them all is refused.
   const widest = Math.max(...out.map((b) => b.length));
   if (widest >= fleet) {
-    throw new Error(`a batch of ${widest} of ${fleet} hosts would leave the load balancer with no host taking traffic; start with a smaller batch (e.g. --batches 1,25%,100%)`);
+    throw new Error(
+      `a batch of ${widest} of ${fleet} hosts would leave the load balancer with no host taking traffic; start with a smaller batch (e.g. --batches 1,25%,100%)`,
+    );
   }
   return { hosts: [...hosts], batches: out, budget };
 }
 
 /** How many hosts of `fleet` may fail: a count, or a percentage rounded down. */
 export function budgetOf(maxFailures: string, fleet: number): number {
-  if (!MAX_FAILURES.test(maxFailures)) throw new Error(`--max-failures ${JSON.stringify(maxFailures)}: a number of hosts or a percentage, e.g. 2 or 5%`);
+  if (!MAX_FAILURES.test(maxFailures))
+    throw new Error(`--max-failures ${JSON.stringify(maxFailures)}: a number of hosts or a percentage, e.g. 2 or 5%`);
   return maxFailures.endsWith('%') ? Math.floor((fleet * Number(maxFailures.slice(0, -1))) / 100) : Number(maxFailures);
 }
 
 /** `hosts` in batches of the sizes `batches` gives; the last size repeats until every host has one. */
 export function cutBatches(hosts: readonly string[], batches: string): string[][] {
-  if (!BATCHES.test(batches)) throw new Error(`--batches ${JSON.stringify(batches)}: counts or percentages separated by commas, e.g. 1,25%,100%`);
+  if (!BATCHES.test(batches))
+    throw new Error(`--batches ${JSON.stringify(batches)}: counts or percentages separated by commas, e.g. 1,25%,100%`);
   const specs = batches.split(',');
   const out: string[][] = [];
   let next = 0;

@@ -10,11 +10,18 @@ function hostText(h: HostRecord, fullTail: boolean): string {
   const parts = [`batch ${h.batch}`, h.outcome];
   if (h.exitCode !== undefined) parts.push(`exit ${h.exitCode}`);
   if (h.durationMs !== undefined) parts.push(formatDuration(h.durationMs));
-  if (h.outcome === 'failed' && h.rolledBack !== undefined) parts.push(h.rolledBack ? 'rolled back' : 'NOT rolled back');
+  if (h.outcome === 'failed' && h.rolledBack !== undefined)
+    parts.push(h.rolledBack ? 'rolled back' : 'NOT rolled back');
   if (h.drained) parts.push('left drained');
   let text = `${h.host}: ${parts.join(', ')}${h.error ? ` (${h.error})` : ''}`;
   const output = h.outputTail?.trim();
-  if (output) text += fullTail ? `\n${output.split('\n').map((l) => `        | ${l}`).join('\n')}` : ` | ${output.split('\n').pop()}`;
+  if (output)
+    text += fullTail
+      ? `\n${output
+          .split('\n')
+          .map((l) => `        | ${l}`)
+          .join('\n')}`
+      : ` | ${output.split('\n').pop()}`;
   return text;
 }
 
@@ -25,8 +32,12 @@ export function hostLines(p: RunProgress, everyHost = false): string[] {
   const counts = new Map<string, number>();
   for (const h of hosts) counts.set(h.outcome, (counts.get(h.outcome) ?? 0) + 1);
   const lines = [`hosts: ${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}`];
-  const shown = everyHost || hosts.length <= SHOW_ALL_UP_TO ? hosts : hosts.filter((h) => h.outcome === 'failed' || h.outcome === 'skipped');
+  const shown =
+    everyHost || hosts.length <= SHOW_ALL_UP_TO
+      ? hosts
+      : hosts.filter((h) => h.outcome === 'failed' || h.outcome === 'skipped');
   for (const h of shown) lines.push(`  ${hostText(h, everyHost)}`);
-  if (shown.length < hosts.length) lines.push(`  (${hosts.length - shown.length} more hosts without trouble: runbook history shows each)`);
+  if (shown.length < hosts.length)
+    lines.push(`  (${hosts.length - shown.length} more hosts without trouble: runbook history shows each)`);
   return lines;
 }

@@ -5,7 +5,12 @@
 // workflows that record more still render. Imported by workflow code: no Node built-ins, no I/O.
 import { formatDuration } from './duration';
 import type {
-  ApprovalRecord, FailureDecisionRecord, FailureGateRecord, GateRecord, RunProgress, StepRecord,
+  ApprovalRecord,
+  FailureDecisionRecord,
+  FailureGateRecord,
+  GateRecord,
+  RunProgress,
+  StepRecord,
 } from './shared';
 import { hostLines } from './host-lines';
 
@@ -30,9 +35,18 @@ export interface ViewOptions {
 
 /** A step's, a gate's or an undo's mark: the same in every view. */
 export const MARK: Record<string, string> = {
-  running: '▶', done: '✓', failed: '✗', skipped: '⤼',
-  compensating: '↺', compensated: '↩', compensation_failed: '⚠',
-  approved: '✓', rejected: '✗', timed_out: '✗', cancelled: '✗', open: '⏸',
+  running: '▶',
+  done: '✓',
+  failed: '✗',
+  skipped: '⤼',
+  compensating: '↺',
+  compensated: '↩',
+  compensation_failed: '⚠',
+  approved: '✓',
+  rejected: '✗',
+  timed_out: '✗',
+  cancelled: '✗',
+  open: '⏸',
 };
 
 interface Item {
@@ -178,7 +192,13 @@ function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions): string[] {
 function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord): [string, boolean][] {
   const lines: [string, boolean][] = [[`FAILED: ${g.step}${g.host ? ` on ${g.host}` : ''}: ${g.error}`, false]];
   if (g.outputTail) {
-    lines.push(['output:', false], ...g.outputTail.trimEnd().split('\n').map((l): [string, boolean] => [l, true]));
+    lines.push(
+      ['output:', false],
+      ...g.outputTail
+        .trimEnd()
+        .split('\n')
+        .map((l): [string, boolean] => [l, true]),
+    );
   }
   const noSkip = g.skippable ? [] : [`(${g.step} may not be skipped)`];
   if (o.decide === 'ui' && p.identity === 'signed') {

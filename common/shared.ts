@@ -133,7 +133,8 @@ export interface FailureGateRecord {
 /** Whether a run may go ahead: refused while another mutating run holds the environment. */
 export type Admission = { admitted: true } | { admitted: false; heldBy?: string; reason: string };
 
-export type StepStatus = 'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';
+export type StepStatus =
+  'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';
 
 export interface StepRecord {
   name: string;

@@ -58,7 +58,11 @@ export function canonicalMessage(c: Claim): string {
 
 /** What a start binds: the runbook, the environment and the parameters, keys sorted. */
 export function startSubject(runbook: string, env: string, params: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.keys(params).sort().map((k) => [k, params[k]]));
+  const sorted = Object.fromEntries(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  );
   return JSON.stringify({ runbook, env, params: sorted });
 }
 

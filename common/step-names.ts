@@ -52,12 +52,15 @@ export const HEALTH_STEPS = {
   alertFailing: (keys: string[]) => `alert: ${keys.join(', ')} failing`,
   alertRecovered: (keys: string[]) => `alert: ${keys.join(', ')} recovered`,
   summary: (checks: number | string, failing: string[]) =>
-    failing.length ? `${failing.length} of ${checks} checks failing: ${failing.join(', ')}` : `all ${checks} checks pass`,
+    failing.length
+      ? `${failing.length} of ${checks} checks failing: ${failing.join(', ')}`
+      : `all ${checks} checks pass`,
 } as const;
 
 export const CERTIFICATE_STEPS = {
   served: 'read the served certificates',
-  nothingDue: (soonest: string, threshold: string) => `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
+  nothingDue: (soonest: string, threshold: string) =>
+    `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
   obtain: (domain: string) => `obtain a certificate for ${domain}`,
   check: (domain: string) => `check the new certificate for ${domain}`,
   install: (domain: string) => `install the new certificate for ${domain}`,

@@ -3,6 +3,9 @@
 export async function closeWithin(thing: { close(): Promise<void> } | undefined, ms: number): Promise<void> {
   if (!thing) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([thing.close().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([
+    thing.close().catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
   clearTimeout(timer);
 }

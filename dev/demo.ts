@@ -26,8 +26,15 @@ const stopRequested = new Promise<string>((resolve) => {
 async function main(): Promise<number> {
   // The demo prints what a person needs; the worker's own chatter would bury it.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const { values } = parseArgs({ options: { env: { type: 'string', default: 'local' }, 'exit-when-done': { type: 'boolean' } } });
-  const run = prepareRun({ runbook: 'smoke', env: values.env!, params: {}, initiator: process.env.RUNBOOK_USER || 'demo-operator' });
+  const { values } = parseArgs({
+    options: { env: { type: 'string', default: 'local' }, 'exit-when-done': { type: 'boolean' } },
+  });
+  const run = prepareRun({
+    runbook: 'smoke',
+    env: values.env!,
+    params: {},
+    initiator: process.env.RUNBOOK_USER || 'demo-operator',
+  });
 
   const local = localDevServer();
   let server: DevServer | undefined;
@@ -85,7 +92,10 @@ async function main(): Promise<number> {
     }
     return code;
   } finally {
-    if (stoppedBy) console.log(`\n${stoppedBy}: stopping the worker${server ? ', the Web UI, the codec server and the dev server' : ''}...`);
+    if (stoppedBy)
+      console.log(
+        `\n${stoppedBy}: stopping the worker${server ? ', the Web UI, the codec server and the dev server' : ''}...`,
+      );
     // The SDK's runtime starts draining the worker on Ctrl-C by itself.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
@@ -99,7 +109,9 @@ async function main(): Promise<number> {
 async function follow(client: Client, run: PreparedRun, namespace: string): Promise<number> {
   const { handle, admission } = await startRun(client, run, taskQueue());
   if (!admission.admitted) {
-    console.log(`refused: ${admission.reason}${admission.heldBy ? ` (npm run runbook -- status ${admission.heldBy})` : ''}`);
+    console.log(
+      `refused: ${admission.reason}${admission.heldBy ? ` (npm run runbook -- status ${admission.heldBy})` : ''}`,
+    );
     return 1;
   }
   const approver = run.policy.applied.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';
@@ -122,7 +134,9 @@ All runs in the Web UI (runs only, not environment locks): ${runsUrl(namespace)}
     console.log(`${run.runId}: ${result.state}\n  the run and its result: ${address}`);
     return 0;
   } catch (err) {
-    console.log(`${run.runId}: ${firstLine(err instanceof WorkflowFailedError ? err.cause : err)}\n  the run: ${address}`);
+    console.log(
+      `${run.runId}: ${firstLine(err instanceof WorkflowFailedError ? err.cause : err)}\n  the run: ${address}`,
+    );
     return 1;
   }
 }

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const logFile = path.join(dataDir, 'server.log');
   const codec = await codecForLocalUi(`http://127.0.0.1:${uiPort}`);
   const server = await startDevServer({ port, uiPort, dbFile, logFile, codecEndpoint: codec.endpoint });
-  console.log(`Temporal dev server (pid ${server.pid ?? '?'}) on ${server.address}, Web UI ${server.uiUrl}, data in ${dbFile}; Ctrl-C stops it`);
+  console.log(
+    `Temporal dev server (pid ${server.pid ?? '?'}) on ${server.address}, Web UI ${server.uiUrl}, data in ${dbFile}; Ctrl-C stops it`,
+  );
   console.log(`runs only (not environment locks): ${runsUrl('default', server.uiUrl)}`);
   console.log(codec.note);
   const stop = () => void Promise.all([server.stop(), closeWithin(codec.server, 2000)]).then(() => process.exit(0));
@@ -28,7 +30,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   void server.died.then(async (how) => {
     const codecNote = codec.server ? `, with the codec server on ${codec.server.url}` : '';
-    console.error(`server: the Temporal dev server (pid ${server.pid ?? '?'}) ${how}: stopping${codecNote} (see ${logFile})`);
+    console.error(
+      `server: the Temporal dev server (pid ${server.pid ?? '?'}) ${how}: stopping${codecNote} (see ${logFile})`,
+    );
     await closeWithin(codec.server, 2000);
     process.exit(1);
   });

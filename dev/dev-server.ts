@@ -64,16 +64,21 @@ export function devServerArgs(): string[] {
     // default, burst 20. A run's steps each need two such reads (its workflow task and its
     // activity task), so once the burst was spent every step took exactly 100 ms. Unthrottled,
     // a task reaches its poller in ~2 ms.
-    '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=10000',
+    '--dynamic-config-value',
+    'history.transferProcessorMaxPollRPS=10000',
     // Activities come back in the response to the workflow task that scheduled them (the SDK
     // asks for this by default; the server refuses unless enabled), saving a round trip per step.
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     // The CLI turns this on so that search attributes created at run time show at once; ours are
     // all registered at start-up (above), and re-reading them on every request costs CPU per step.
-    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
+    '--dynamic-config-value',
+    'system.forceSearchAttributesCacheRefreshOnRead=false',
     // One partition per task queue: no forwarding hop between partitions (worth ~1 ms a step).
-    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
   ];
 }
 
@@ -89,8 +94,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const cli = temporalCliPath();
   if (!cli) return startWithSdkDownload(port, uiPort, options);
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
-    '--log-level', 'warn', ...devServerArgs(), ...uiArgs(options)];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+    ...devServerArgs(),
+    ...uiArgs(options),
+  ];
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
@@ -153,7 +170,8 @@ async function waitUntilServing(address: string, exited: Promise<number | null>)
   void exited.then((code) => (gone = code));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(`the Temporal dev server exited (code ${gone}) before answering on ${address}`);
+    if (gone !== undefined)
+      throw new Error(`the Temporal dev server exited (code ${gone}) before answering on ${address}`);
     if (await isServing(address)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -162,7 +180,7 @@ async function waitUntilServing(address: string, exited: Promise<number | null>)
 
 /** For machines with neither the CLI nor Go: the SDK downloads a dev server binary (needs the internet). */
 async function startWithSdkDownload(port: number, uiPort: number, options: DevServerOptions): Promise<DevServer> {
-  console.error('no Temporal CLI and no Go here: using the SDK\'s downloaded dev server (needs the internet)');
+  console.error("no Temporal CLI and no Go here: using the SDK's downloaded dev server (needs the internet)");
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -175,5 +193,10 @@ async function startWithSdkDownload(port: number, uiPort: number, options: DevSe
     },
   });
   // The SDK's server is its own child: its death is not reported here (died never settles).
-  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, died: new Promise<string>(() => {}), stop: () => env.teardown() };
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    died: new Promise<string>(() => {}),
+    stop: () => env.teardown(),
+  };
 }

@@ -11,12 +11,18 @@ export function taskQueue(): string {
 
 /** Caches that outlive a clone (the Temporal CLI, test-bed images). */
 export function cacheDir(): string {
-  return process.env.RUNBOOK_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'runbook');
+  return (
+    process.env.RUNBOOK_CACHE_DIR ||
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'runbook')
+  );
 }
 
 /** Where local activities keep their files (the smoke runbook's markers). */
 export function stateDir(): string {
-  return process.env.RUNBOOK_STATE_DIR || path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'runbook');
+  return (
+    process.env.RUNBOOK_STATE_DIR ||
+    path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'runbook')
+  );
 }
 
 /** The repository's root: the directory holding package.json, whether we run from dist/ or not. */
@@ -40,7 +46,10 @@ export function inventoryDirs(): string[] {
  * How to reach Temporal, by Temporal's own conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS_* and TEMPORAL_PROFILE / temporal.toml. Default: the local dev server.
  */
-export function temporalConnectConfig(): { connectionOptions: ClientConnectConfig['connectionOptions']; namespace: string } {
+export function temporalConnectConfig(): {
+  connectionOptions: ClientConnectConfig['connectionOptions'];
+  namespace: string;
+} {
   const config = loadClientConnectConfig();
   return {
     connectionOptions: { ...config.connectionOptions, address: config.connectionOptions.address || 'localhost:7233' },

@@ -4,7 +4,15 @@
 // run is left out there.
 import type { Environment } from './inventory';
 import {
-  batchStepName, BATCHES, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, FLEET_DEFAULTS, MAX_FAILURES, planBatches,
+  batchStepName,
+  BATCHES,
+  budgetOf,
+  CANARY_GATE,
+  COMMAND_GATE,
+  cutBatches,
+  FLEET_DEFAULTS,
+  MAX_FAILURES,
+  planBatches,
 } from '../common/fleet-plan';
 import type { PlanFacts, PlanItem, RunbookSpec } from './runbooks';
 
@@ -16,11 +24,16 @@ export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;
 
 function webHosts(env: Environment): string[] {
-  return Object.entries(env.hosts).filter(([, h]) => h.roles.includes('web')).map(([n]) => n);
+  return Object.entries(env.hosts)
+    .filter(([, h]) => h.roles.includes('web'))
+    .map(([n]) => n);
 }
 
 function selected(env: Environment, selector: string): string[] {
-  if (selector.startsWith('role:')) return Object.entries(env.hosts).filter(([, h]) => h.roles.includes(selector.slice(5) as 'web')).map(([n]) => n);
+  if (selector.startsWith('role:'))
+    return Object.entries(env.hosts)
+      .filter(([, h]) => h.roles.includes(selector.slice(5) as 'web'))
+      .map(([n]) => n);
   return selector.split(',');
 }
 
@@ -28,23 +41,43 @@ function hostList(hosts: string[]): string {
   return hosts.length > 12 ? `${hosts.slice(0, 12).join(', ')} and ${hosts.length - 12} more` : hosts.join(', ');
 }
 
-const lbOf = (env: Environment) => Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+const lbOf = (env: Environment) =>
+  Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
 
 export const FLEET_RUNBOOKS: RunbookSpec[] = [
   {
     name: 'rolling-deploy',
     workflow: 'rollingDeploy',
-    description: 'deploys a git ref over a fleet batch by batch (a canary first): each host drained, installed, restarted, health-checked, put back; failed hosts within the error budget rolled back and left drained; past it, everything rolled back',
+    description:
+      'deploys a git ref over a fleet batch by batch (a canary first): each host drained, installed, restarted, health-checked, put back; failed hosts within the error budget rolled back and left drained; past it, everything rolled back',
     mutating: true,
     params: [
-      { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
-      { name: 'batches', pattern: BATCHES, description: 'batch sizes as counts or percentages, the last repeating, e.g. 1,25%,100% (default)' },
-      { name: 'max-failures', pattern: MAX_FAILURES, description: 'how many hosts may fail (rolled back, left drained) before the run stops and rolls back: a count or a percentage (default 0)' },
+      {
+        name: 'ref',
+        required: true,
+        pattern: GIT_REF,
+        description: 'a tag, branch or commit id of the application repository',
+      },
+      {
+        name: 'batches',
+        pattern: BATCHES,
+        description: 'batch sizes as counts or percentages, the last repeating, e.g. 1,25%,100% (default)',
+      },
+      {
+        name: 'max-failures',
+        pattern: MAX_FAILURES,
+        description:
+          'how many hosts may fail (rolled back, left drained) before the run stops and rolls back: a count or a percentage (default 0)',
+      },
       { name: 'gate', boolean: true, description: 'wait for approval after the canary batch' },
     ],
     check: (env, params) => {
       try {
-        planBatches(webHosts(env), String(params.batches ?? FLEET_DEFAULTS.batches), String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures));
+        planBatches(
+          webHosts(env),
+          String(params.batches ?? FLEET_DEFAULTS.batches),
+          String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures),
+        );
         return undefined;
       } catch (err) {
         return `${env.environment}: ${(err as Error).message}`;
@@ -53,14 +86,31 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     plan: (env, params, facts?: PlanFacts) => {
       const lb = lbOf(env);
       // A run cuts the hosts the upstream lists; a dry run, the inventory's web hosts.
-      const plan = planBatches(facts?.hosts ?? webHosts(env), String(params.batches ?? FLEET_DEFAULTS.batches), String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures));
+      const plan = planBatches(
+        facts?.hosts ?? webHosts(env),
+        String(params.batches ?? FLEET_DEFAULTS.batches),
+        String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures),
+      );
       const items: PlanItem[] = [
-        { step: 'plan the batches', where: lb, does: `the web hosts the upstream lists (as here, less any drained); error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail` },
-        { step: 'resolve the ref', where: plan.hosts[0], does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
-        { step: 'record the current commits', where: 'every host', does: 'git rev-parse HEAD: what a rollback puts back' },
+        {
+          step: 'plan the batches',
+          where: lb,
+          does: `the web hosts the upstream lists (as here, less any drained); error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail`,
+        },
+        {
+          step: 'resolve the ref',
+          where: plan.hosts[0],
+          does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
+        },
+        {
+          step: 'record the current commits',
+          where: 'every host',
+          does: 'git rev-parse HEAD: what a rollback puts back',
+        },
       ];
       plan.batches.forEach((hosts, i) => {
-        if (i === 1 && params.gate) items.push({ gate: CANARY_GATE, approvers: env.approvals.approvers, required: env.approvals.required });
+        if (i === 1 && params.gate)
+          items.push({ gate: CANARY_GATE, approvers: env.approvals.approvers, required: env.approvals.required });
         items.push({
           step: batchStepName(i, plan.batches.length, hosts.length),
           where: hostList(hosts),
@@ -74,12 +124,17 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
   {
     name: 'run-command',
     workflow: 'runCommandOnFleet',
-    description: 'runs one command (an argv after --, never a shell string) on a set of hosts, batch by batch, with an error budget; exit code, duration and output of each host in the run',
+    description:
+      'runs one command (an argv after --, never a shell string) on a set of hosts, batch by batch, with an error budget; exit code, duration and output of each host in the run',
     mutating: true,
     params: [
       { name: 'hosts', required: true, pattern: SELECTOR, description: 'role:web, or host names separated by commas' },
       { name: 'batch', pattern: BATCHES, description: 'how many hosts at once: a count or a percentage (default 5)' },
-      { name: 'max-failures', pattern: MAX_FAILURES, description: 'how many hosts may fail before no further batch starts (default 0)' },
+      {
+        name: 'max-failures',
+        pattern: MAX_FAILURES,
+        description: 'how many hosts may fail before no further batch starts (default 0)',
+      },
       { name: 'argv', required: true, argv: true, description: 'the command, after --: e.g. -- uptime' },
     ],
     check: (env, params) => {
@@ -88,7 +143,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       if (unknown.length) return `no host ${unknown.join(', ')} in environment ${env.environment}`;
       if (!hosts.length) return `${String(params.hosts)} names no host in environment ${env.environment}`;
       const argv = params.argv as string[];
-      if (argv.length > MAX_ARGS || argv.some((a) => a.length > MAX_ARG_LENGTH)) return `the command may have at most ${MAX_ARGS} words of ${MAX_ARG_LENGTH} characters`;
+      if (argv.length > MAX_ARGS || argv.some((a) => a.length > MAX_ARG_LENGTH))
+        return `the command may have at most ${MAX_ARGS} words of ${MAX_ARG_LENGTH} characters`;
       try {
         budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
         cutBatches(hosts, String(params.batch ?? FLEET_DEFAULTS.batch));
@@ -103,9 +159,19 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       const budget = budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
       const argv = (params.argv as string[]).map((a) => JSON.stringify(a)).join(' ');
       return [
-        { step: 'select the hosts', where: 'worker', does: `${String(params.hosts)}: ${hosts.length} hosts; error budget: ${budget} may fail` },
-        ...(env.protected ? [{ gate: COMMAND_GATE, approvers: env.approvals.approvers, required: env.approvals.required }] : []),
-        ...batches.map((b, i) => ({ step: batchStepName(i, batches.length, b.length), where: hostList(b), does: `argv ${argv}; exit code, duration and output tail of each` })),
+        {
+          step: 'select the hosts',
+          where: 'worker',
+          does: `${String(params.hosts)}: ${hosts.length} hosts; error budget: ${budget} may fail`,
+        },
+        ...(env.protected
+          ? [{ gate: COMMAND_GATE, approvers: env.approvals.approvers, required: env.approvals.required }]
+          : []),
+        ...batches.map((b, i) => ({
+          step: batchStepName(i, batches.length, b.length),
+          where: hostList(b),
+          does: `argv ${argv}; exit code, duration and output tail of each`,
+        })),
       ];
     },
   },

@@ -177,19 +177,25 @@ export class InventoryError extends Error {}
 const parsed = new Map<string, { mtimeMs: number; env: Environment }>();
 
 export function listEnvironments(dirs = inventoryDirs()): string[] {
-  const names = dirs.flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []))
+  const names = dirs
+    .flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []))
     .filter((f) => /\.ya?ml$/.test(f) && f !== PEOPLE_FILE)
     .map((f) => f.replace(/\.ya?ml$/, ''));
   return [...new Set(names)].sort();
 }
 
 export function loadEnvironment(name: string, dirs = inventoryDirs()): Environment {
-  if (!ENV_NAME.test(name)) throw new InventoryError(`invalid environment name ${JSON.stringify(name)}: lower-case letters, digits and dashes`);
+  if (!ENV_NAME.test(name))
+    throw new InventoryError(`invalid environment name ${JSON.stringify(name)}: lower-case letters, digits and dashes`);
   if (`${name}.yaml` === PEOPLE_FILE) throw new InventoryError(`${PEOPLE_FILE} lists people, not an environment`);
-  const file = dirs.flatMap((dir) => ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`))).find((f) => fs.existsSync(f));
+  const file = dirs
+    .flatMap((dir) => ['yaml', 'yml'].map((ext) => path.join(dir, `${name}.${ext}`)))
+    .find((f) => fs.existsSync(f));
   if (!file) {
     const known = listEnvironments(dirs);
-    throw new InventoryError(`unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`);
+    throw new InventoryError(
+      `unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`,
+    );
   }
   // Activities ask for their environment on every call: parse and validate a file once per change.
   const { mtimeMs } = fs.statSync(file);
@@ -212,11 +218,14 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   const env = doc as unknown as Environment;
   env.identity ??= env.protected ? 'signed' : 'typed';
   if (expectedName && env.environment !== expectedName) {
-    throw new InventoryError(`${file}: says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`);
+    throw new InventoryError(
+      `${file}: says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`,
+    );
   }
   for (const [service, { hosts }] of Object.entries(env.services)) {
     const unknown = hosts.filter((h) => !(h in env.hosts));
-    if (unknown.length) throw new InventoryError(`${file}: service ${service} names unknown hosts: ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new InventoryError(`${file}: service ${service} names unknown hosts: ${unknown.join(', ')}`);
   }
   try {
     parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS);
@@ -224,7 +233,9 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }
   if (env.approvals.required > Math.max(env.approvals.approvers.length, 1)) {
-    throw new InventoryError(`${file}: approvals.required is ${env.approvals.required} but only ${env.approvals.approvers.length} approvers are listed`);
+    throw new InventoryError(
+      `${file}: approvals.required is ${env.approvals.required} but only ${env.approvals.approvers.length} approvers are listed`,
+    );
   }
   return env;
 }
@@ -240,7 +251,9 @@ function checkSigners(env: Environment, file: string, dirs: string[]): void {
   }
   const missing = env.approvals.approvers.filter((a) => !people.has(a));
   if (missing.length) {
-    throw new InventoryError(`${file}: identity is signed, but approvers ${missing.join(', ')} have no keys in ${PEOPLE_FILE}`);
+    throw new InventoryError(
+      `${file}: identity is signed, but approvers ${missing.join(', ')} have no keys in ${PEOPLE_FILE}`,
+    );
   }
 }
 
@@ -249,7 +262,8 @@ function formatErrors(errors: ErrorObject[]): string {
     .slice(0, 5)
     .map((e) => {
       const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
-      if (e.keyword === 'additionalProperties') return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}`;
+      if (e.keyword === 'additionalProperties')
+        return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}`;
       return `${at}: ${e.message}`;
     })
     .join('; ');

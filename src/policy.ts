@@ -5,7 +5,14 @@
 import type { Environment } from './inventory';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunbookSpec } from './runbooks';
-import { FAILURE_POLICIES, type AppliedPolicy, type FailurePolicy, type PolicyRequest, type RunInput, type RunPolicy } from '../common/shared';
+import {
+  FAILURE_POLICIES,
+  type AppliedPolicy,
+  type FailurePolicy,
+  type PolicyRequest,
+  type RunInput,
+  type RunPolicy,
+} from '../common/shared';
 
 /** The longest a gate may wait: it holds the environment the whole time. */
 export const MAX_GATE_WAIT_MS = 30 * 86_400_000;
@@ -24,7 +31,8 @@ export const INITIATOR = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
 /** What an input asks of the policy, whichever shape it came in (old inputs carried the policy itself). */
 export function askedOf(input: RunInput): PolicyRequest {
   if (input.asked !== undefined) {
-    if (typeof input.asked !== 'object' || input.asked === null || Array.isArray(input.asked)) throw new PolicyError('invalid asked: expected an object');
+    if (typeof input.asked !== 'object' || input.asked === null || Array.isArray(input.asked))
+      throw new PolicyError('invalid asked: expected an object');
     return input.asked;
   }
   const asked: PolicyRequest = {};
@@ -37,9 +45,15 @@ export function askedOf(input: RunInput): PolicyRequest {
   if (legacy.mutating !== undefined) asked.mutating = legacy.mutating as boolean;
   if (legacy.onFailure !== undefined) {
     const f = legacy.onFailure as { policy?: unknown; timeoutMs?: unknown } | null;
-    const valid = typeof f === 'object' && f !== null && (FAILURE_POLICIES as readonly unknown[]).includes(f.policy) && isWait(f.timeoutMs);
+    const valid =
+      typeof f === 'object' &&
+      f !== null &&
+      (FAILURE_POLICIES as readonly unknown[]).includes(f.policy) &&
+      isWait(f.timeoutMs);
     if (!valid) {
-      throw new PolicyError(`invalid onFailure ${JSON.stringify(legacy.onFailure).slice(0, 200)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`);
+      throw new PolicyError(
+        `invalid onFailure ${JSON.stringify(legacy.onFailure).slice(0, 200)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
+      );
     }
     asked.onFailure = f.policy as FailurePolicy;
     asked.failureTimeoutMs = f.timeoutMs as number;
@@ -59,16 +73,22 @@ export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyR
   let timeoutMs = inventoryWait;
   if (asked.approvalTimeoutMs !== undefined) {
     const wanted = checkWait(asked.approvalTimeoutMs, 'approval timeout');
-    if (wanted > inventoryWait) overruled.push(`asked to wait ${formatDuration(wanted)} at gates; ${env.environment} allows ${formatDuration(inventoryWait)}`);
+    if (wanted > inventoryWait)
+      overruled.push(
+        `asked to wait ${formatDuration(wanted)} at gates; ${env.environment} allows ${formatDuration(inventoryWait)}`,
+      );
     timeoutMs = Math.min(wanted, inventoryWait);
   }
 
   let required = env.approvals.required;
   if (asked.approvalsRequired !== undefined) {
     const wanted = asked.approvalsRequired;
-    if (!Number.isInteger(wanted) || wanted < 0) throw new PolicyError(`invalid approvals required ${JSON.stringify(wanted)}: a whole number`);
+    if (!Number.isInteger(wanted) || wanted < 0)
+      throw new PolicyError(`invalid approvals required ${JSON.stringify(wanted)}: a whole number`);
     if (wanted > env.approvals.approvers.length) {
-      throw new PolicyError(`asked for ${wanted} approvals but ${env.environment} lists ${env.approvals.approvers.length} approvers`);
+      throw new PolicyError(
+        `asked for ${wanted} approvals but ${env.environment} lists ${env.approvals.approvers.length} approvers`,
+      );
     }
     if (wanted < required) overruled.push(`asked for ${wanted} approval(s); ${env.environment} requires ${required}`);
     required = Math.max(wanted, required);
@@ -80,17 +100,22 @@ export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyR
       throw new PolicyError(`invalid onFailure ${JSON.stringify(asked.onFailure)}: compensate or ask`);
     }
     if (asked.onFailure === 'ask') policy = 'ask';
-    else if (env.onFailure === 'ask') overruled.push(`asked to roll back at once on failure; ${env.environment} asks an approver (onFailure: ask)`);
+    else if (env.onFailure === 'ask')
+      overruled.push(`asked to roll back at once on failure; ${env.environment} asks an approver (onFailure: ask)`);
   }
 
   let failureWait = timeoutMs;
   if (asked.failureTimeoutMs !== undefined) {
     const wanted = checkWait(asked.failureTimeoutMs, 'failure timeout');
-    if (wanted > timeoutMs) overruled.push(`asked to wait ${formatDuration(wanted)} at failure gates; at most the approval timeout, ${formatDuration(timeoutMs)}`);
+    if (wanted > timeoutMs)
+      overruled.push(
+        `asked to wait ${formatDuration(wanted)} at failure gates; at most the approval timeout, ${formatDuration(timeoutMs)}`,
+      );
     failureWait = Math.min(wanted, timeoutMs);
   }
 
-  if (asked.mutating === false && spec.mutating) overruled.push(`asked to take no lock; ${spec.name} changes ${env.environment}, so it holds it`);
+  if (asked.mutating === false && spec.mutating)
+    overruled.push(`asked to take no lock; ${spec.name} changes ${env.environment}, so it holds it`);
 
   const applied: AppliedPolicy = {
     approval: { required, approvers: [...env.approvals.approvers], timeoutMs },
@@ -105,8 +130,12 @@ function isWait(ms: unknown): ms is number {
 }
 
 function checkWait(ms: unknown, what: string): number {
-  if (!isWait(ms)) throw new PolicyError(`invalid ${what} ${JSON.stringify(ms)}: a positive whole number of milliseconds`);
-  if (ms > MAX_GATE_WAIT_MS) throw new PolicyError(`${what} ${formatDuration(ms)} is longer than the limit, ${formatDuration(MAX_GATE_WAIT_MS)}`);
+  if (!isWait(ms))
+    throw new PolicyError(`invalid ${what} ${JSON.stringify(ms)}: a positive whole number of milliseconds`);
+  if (ms > MAX_GATE_WAIT_MS)
+    throw new PolicyError(
+      `${what} ${formatDuration(ms)} is longer than the limit, ${formatDuration(MAX_GATE_WAIT_MS)}`,
+    );
   return ms;
 }
 
@@ -116,12 +145,14 @@ function checkWait(ms: unknown, what: string): number {
  * worker runs them; a runbook's own check against the environment follows.
  */
 export function checkParams(spec: RunbookSpec, env: Environment, params: unknown): Record<string, unknown> {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new PolicyError('params must be an object');
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    throw new PolicyError('params must be an object');
   const given = params as Record<string, unknown>;
   const names = Object.keys(given);
   if (names.length > MAX_PARAMS) throw new PolicyError(`too many parameters (${names.length})`);
   const unknown = names.filter((n) => !spec.params.some((p) => p.name === n));
-  if (unknown.length) throw new PolicyError(`${spec.name} has no parameter ${JSON.stringify(unknown[0].slice(0, 100))}`);
+  if (unknown.length)
+    throw new PolicyError(`${spec.name} has no parameter ${JSON.stringify(unknown[0].slice(0, 100))}`);
   const checked: Record<string, unknown> = {};
   for (const p of spec.params) {
     const value = given[p.name];
@@ -132,17 +163,22 @@ export function checkParams(spec: RunbookSpec, env: Environment, params: unknown
     const shown = JSON.stringify(value)?.slice(0, 100);
     if (p.argv) {
       const words = Array.isArray(value) ? (value as unknown[]) : [];
-      if (!words.length || words.some((v) => typeof v !== 'string')) throw new PolicyError(`${spec.name} needs the command after --, as separate words`);
+      if (!words.length || words.some((v) => typeof v !== 'string'))
+        throw new PolicyError(`${spec.name} needs the command after --, as separate words`);
       if (words.length > MAX_ARGV || (words as string[]).some((w) => w.length > MAX_PARAM_LENGTH)) {
-        throw new PolicyError(`the command after -- is longer than ${MAX_ARGV} words of ${MAX_PARAM_LENGTH} characters`);
+        throw new PolicyError(
+          `the command after -- is longer than ${MAX_ARGV} words of ${MAX_PARAM_LENGTH} characters`,
+        );
       }
     } else if (Array.isArray(value)) {
       throw new PolicyError(`--${p.name} takes one value`);
     } else if (p.boolean) {
       if (typeof value !== 'boolean') throw new PolicyError(`--${p.name} is a flag: true or false, got ${shown}`);
     } else if (typeof value === 'string') {
-      if (value.length > MAX_PARAM_LENGTH) throw new PolicyError(`--${p.name} is longer than ${MAX_PARAM_LENGTH} characters`);
-      if (p.pattern && !p.pattern.test(value)) throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
+      if (value.length > MAX_PARAM_LENGTH)
+        throw new PolicyError(`--${p.name} is longer than ${MAX_PARAM_LENGTH} characters`);
+      if (p.pattern && !p.pattern.test(value))
+        throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
       if (p.duration) checkDuration(value, `--${p.name}`);
     } else if (p.pattern || p.duration || !(typeof value === 'number' && Number.isFinite(value))) {
       throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);

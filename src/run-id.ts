@@ -3,7 +3,10 @@
 import { randomBytes } from 'node:crypto';
 
 export function newRunId(runbook: string, env: string, at = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${runbook}-${env}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

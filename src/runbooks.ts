@@ -4,7 +4,13 @@ import type { Environment } from './inventory';
 import { BACKUP_CHOICE, PREVIOUS_DATABASE } from '../common/backup-names';
 import { DURATION, POSITIVE_DURATION } from '../common/duration';
 import {
-  BACKUP_STEPS, CERTIFICATE_STEPS, HEALTH_STEPS, PREVIOUS_DATABASE_STEPS, PROVISION_STEPS, RELEASE_STEPS, RESTORE_STEPS,
+  BACKUP_STEPS,
+  CERTIFICATE_STEPS,
+  HEALTH_STEPS,
+  PREVIOUS_DATABASE_STEPS,
+  PROVISION_STEPS,
+  RELEASE_STEPS,
+  RESTORE_STEPS,
   SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
@@ -77,9 +83,19 @@ const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 
 /** What a release runbook (deploy, migrate-then-code) is told. */
 const RELEASE_PARAMS: ParamSpec[] = [
-  { name: 'ref', required: true, pattern: GIT_REF, description: 'a tag, branch or commit id of the application repository' },
+  {
+    name: 'ref',
+    required: true,
+    pattern: GIT_REF,
+    description: 'a tag, branch or commit id of the application repository',
+  },
   { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
-  { name: 'rollback-window', pattern: DURATION, duration: true, description: 'how long the old colour keeps running after the switch, e.g. 10m (default)' },
+  {
+    name: 'rollback-window',
+    pattern: DURATION,
+    duration: true,
+    description: 'how long the old colour keeps running after the switch, e.g. 10m (default)',
+  },
 ];
 
 /** The database a restore kept aside, as its record names it. */
@@ -87,26 +103,38 @@ const PREVIOUS_DATABASE_PARAM: ParamSpec = {
   name: 'database',
   required: true,
   pattern: PREVIOUS_DATABASE,
-  description: 'the database a restore kept aside, runbook_previous_<12 hex digits>, as the restore\'s record names it',
+  description: "the database a restore kept aside, runbook_previous_<12 hex digits>, as the restore's record names it",
 };
 
 export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'smoke',
     workflow: 'smoke',
-    description: 'checks the engine end to end: holds the environment, two marker steps on the worker, an approval gate, undo on rejection',
+    description:
+      'checks the engine end to end: holds the environment, two marker steps on the worker, an approval gate, undo on rejection',
     mutating: true,
     params: [],
     plan: (env) => [
-      { step: SMOKE_STEPS.prepare, where: 'worker', does: 'write the prepare marker', undo: 'remove the prepare marker' },
-      { step: SMOKE_STEPS.announce, where: 'worker', does: 'write the announce marker', undo: 'remove the announce marker' },
+      {
+        step: SMOKE_STEPS.prepare,
+        where: 'worker',
+        does: 'write the prepare marker',
+        undo: 'remove the prepare marker',
+      },
+      {
+        step: SMOKE_STEPS.announce,
+        where: 'worker',
+        does: 'write the announce marker',
+        undo: 'remove the announce marker',
+      },
       { gate: SMOKE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required },
     ],
   },
   {
     name: 'deploy',
     workflow: 'deploy',
-    description: 'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
+    description:
+      'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
     mutating: true,
     params: RELEASE_PARAMS,
     plan: (env, params, facts = PLACEHOLDERS) => [
@@ -118,31 +146,54 @@ export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'migrate-then-code',
     workflow: 'migrateThenCode',
-    description: 'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
+    description:
+      'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
     mutating: true,
     params: RELEASE_PARAMS,
     plan: (env, params, facts = PLACEHOLDERS) => [
       ...releaseStart(env, params, facts),
       { step: RELEASE_STEPS.recordServing, where: facts.live, does: 'git rev-parse HEAD' },
-      { step: RELEASE_STEPS.safetyBackup, where: hostWithRole(env, 'db'), does: `pg_dump --format=custom ${String(env.vars.databaseName)}` },
+      {
+        step: RELEASE_STEPS.safetyBackup,
+        where: hostWithRole(env, 'db'),
+        does: `pg_dump --format=custom ${String(env.vars.databaseName)}`,
+      },
       releaseInstall(env, facts),
-      { step: RELEASE_STEPS.checkOldCode, where: hostWithRole(env, 'lb'), does: `GET ${env.vars.healthPath} still serves the old commit` },
+      {
+        step: RELEASE_STEPS.checkOldCode,
+        where: hostWithRole(env, 'lb'),
+        does: `GET ${env.vars.healthPath} still serves the old commit`,
+      },
       ...releaseSwitch(env, params, facts),
       { gate: RELEASE_STEPS.contractGate, approvers: env.approvals.approvers, required: env.approvals.required },
       { step: RELEASE_STEPS.contract, where: facts.idle, does: 'migrate (all pending, contract included)' },
-      { step: RELEASE_STEPS.checkThroughLb, where: hostWithRole(env, 'lb'), does: `GET ${env.vars.healthPath} serves <commit>` },
+      {
+        step: RELEASE_STEPS.checkThroughLb,
+        where: hostWithRole(env, 'lb'),
+        does: `GET ${env.vars.healthPath} serves <commit>`,
+      },
     ],
   },
   {
     name: 'provision',
     workflow: 'provision',
-    description: 'brings a fresh Debian host to the known state: ops user, sshd hardening, firewall, fail2ban, unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; a second run changes nothing',
+    description:
+      'brings a fresh Debian host to the known state: ops user, sshd hardening, firewall, fail2ban, unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; a second run changes nothing',
     mutating: true,
-    params: [{ name: 'host', required: true, pattern: /^[a-z][a-z0-9-]{0,62}$/, description: "the inventory name of the host to provision (e.g. fresh)" }],
+    params: [
+      {
+        name: 'host',
+        required: true,
+        pattern: /^[a-z][a-z0-9-]{0,62}$/,
+        description: 'the inventory name of the host to provision (e.g. fresh)',
+      },
+    ],
     check: (env, params) => {
       const host = String(params.host);
-      if (!env.hosts[host]) return `no host ${JSON.stringify(host)} in environment ${env.environment} (hosts: ${Object.keys(env.hosts).join(', ')})`;
-      if (!env.vars.provision) return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
+      if (!env.hosts[host])
+        return `no host ${JSON.stringify(host)} in environment ${env.environment} (hosts: ${Object.keys(env.hosts).join(', ')})`;
+      if (!env.vars.provision)
+        return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
       return undefined;
     },
     plan: (env, params) => {
@@ -151,50 +202,139 @@ export const RUNBOOKS: RunbookSpec[] = [
       const ops = p.opsUser ?? 'ops';
       return [
         { step: PROVISION_STEPS.reach, where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
-        { step: PROVISION_STEPS.opsUser, where: host, does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`, undo: 'remove what this run added' },
+        {
+          step: PROVISION_STEPS.opsUser,
+          where: host,
+          does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`,
+          undo: 'remove what this run added',
+        },
         { step: PROVISION_STEPS.opsLogin, where: host, does: `a new SSH login as ${ops}, then sudo -n` },
-        { step: PROVISION_STEPS.sshd, where: host, does: 'sshd_config.d drop-in; sshd -t; reload', undo: 'put the previous file back; reload' },
-        { step: PROVISION_STEPS.firewall, where: host, does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`, undo: 'put the previous /etc/ufw and state back' },
-        { step: PROVISION_STEPS.fail2ban, where: host, does: 'jail.d/runbook-sshd.local; (re)start fail2ban', undo: 'previous jail; stop fail2ban if it was stopped' },
-        { step: PROVISION_STEPS.upgrades, where: host, does: 'apt.conf.d: security origins, no automatic reboot, mail root', undo: 'previous files' },
-        { step: PROVISION_STEPS.packages, where: host, does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt` },
-        { step: PROVISION_STEPS.database, where: host, does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`, undo: 'drop what this run created' },
-        { step: PROVISION_STEPS.appDir, where: host, does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`, undo: 'remove what this run created' },
-        { step: PROVISION_STEPS.appEnv, where: host, does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`, undo: 'previous file' },
-        { step: PROVISION_STEPS.processEntry, where: host, does: 'supervisor program app; supervisorctl update', undo: 'previous entry' },
-        { step: PROVISION_STEPS.nginxSite, where: host, does: 'conf.d/app.conf; nginx -t; reload', undo: 'previous site; reload' },
+        {
+          step: PROVISION_STEPS.sshd,
+          where: host,
+          does: 'sshd_config.d drop-in; sshd -t; reload',
+          undo: 'put the previous file back; reload',
+        },
+        {
+          step: PROVISION_STEPS.firewall,
+          where: host,
+          does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`,
+          undo: 'put the previous /etc/ufw and state back',
+        },
+        {
+          step: PROVISION_STEPS.fail2ban,
+          where: host,
+          does: 'jail.d/runbook-sshd.local; (re)start fail2ban',
+          undo: 'previous jail; stop fail2ban if it was stopped',
+        },
+        {
+          step: PROVISION_STEPS.upgrades,
+          where: host,
+          does: 'apt.conf.d: security origins, no automatic reboot, mail root',
+          undo: 'previous files',
+        },
+        {
+          step: PROVISION_STEPS.packages,
+          where: host,
+          does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt`,
+        },
+        {
+          step: PROVISION_STEPS.database,
+          where: host,
+          does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`,
+          undo: 'drop what this run created',
+        },
+        {
+          step: PROVISION_STEPS.appDir,
+          where: host,
+          does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`,
+          undo: 'remove what this run created',
+        },
+        {
+          step: PROVISION_STEPS.appEnv,
+          where: host,
+          does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`,
+          undo: 'previous file',
+        },
+        {
+          step: PROVISION_STEPS.processEntry,
+          where: host,
+          does: 'supervisor program app; supervisorctl update',
+          undo: 'previous entry',
+        },
+        {
+          step: PROVISION_STEPS.nginxSite,
+          where: host,
+          does: 'conf.d/app.conf; nginx -t; reload',
+          undo: 'previous site; reload',
+        },
         { step: PROVISION_STEPS.verify, where: host, does: 'services running; ports answer from outside' },
-        { step: PROVISION_STEPS.forgetEnv, where: host, does: 'the run is kept: its copy of the previous .env (for the undo) is deleted', patch: 'forget-previous-env' },
+        {
+          step: PROVISION_STEPS.forgetEnv,
+          where: host,
+          does: 'the run is kept: its copy of the previous .env (for the undo) is deleted',
+          patch: 'forget-previous-env',
+        },
       ];
     },
   },
   {
     name: 'backup',
     workflow: 'backup',
-    description: 'pg_dump streamed to the backup store, checksummed, verified by restoring it into a scratch database and comparing row counts, then retention',
+    description:
+      'pg_dump streamed to the backup store, checksummed, verified by restoring it into a scratch database and comparing row counts, then retention',
     // Retention deletes files a restore may be reading: one at a time per environment.
     mutating: true,
     params: [
-      { name: 'daily', pattern: /^\d{1,3}$/, description: 'how many days keep their newest backup (default: inventory backupRetention.daily, else 7)' },
-      { name: 'weekly', pattern: /^\d{1,3}$/, description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)' },
+      {
+        name: 'daily',
+        pattern: /^\d{1,3}$/,
+        description: 'how many days keep their newest backup (default: inventory backupRetention.daily, else 7)',
+      },
+      {
+        name: 'weekly',
+        pattern: /^\d{1,3}$/,
+        description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)',
+      },
     ],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const store = backupStoreText(env);
       const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
       return [
-        { step: BACKUP_STEPS.dump(facts.dump), where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump with its sha256 and row counts`, undo: 'delete that backup' },
-        { step: BACKUP_STEPS.verify, where: db, does: 'pg_restore into a scratch database streamed from the store; compare every table\'s row count; drop it', undo: 'drop the scratch database' },
-        { step: BACKUP_STEPS.retention, where: store, does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones` },
+        {
+          step: BACKUP_STEPS.dump(facts.dump),
+          where: `${db} → worker → ${store}`,
+          does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump with its sha256 and row counts`,
+          undo: 'delete that backup',
+        },
+        {
+          step: BACKUP_STEPS.verify,
+          where: db,
+          does: "pg_restore into a scratch database streamed from the store; compare every table's row count; drop it",
+          undo: 'drop the scratch database',
+        },
+        {
+          step: BACKUP_STEPS.retention,
+          where: store,
+          does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones`,
+        },
       ];
     },
   },
   {
     name: 'restore',
     workflow: 'restore',
-    description: 'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, restore into a fresh database, verify, swap it in, back to service',
+    description:
+      'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, restore into a fresh database, verify, swap it in, back to service',
     mutating: true,
-    params: [{ name: 'backup', pattern: BACKUP_CHOICE, description: '"latest" (default) or a backup name such as prod-20261123T020000Z' }],
+    params: [
+      {
+        name: 'backup',
+        pattern: BACKUP_CHOICE,
+        description: '"latest" (default) or a backup name such as prod-20261123T020000Z',
+      },
+    ],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
@@ -203,17 +343,49 @@ export const RUNBOOKS: RunbookSpec[] = [
       const flag = String(env.vars.maintenanceFlag);
       return [
         { step: RESTORE_STEPS.pick, where: store, does: `${String(params.backup ?? 'latest')}` },
-        { step: RESTORE_STEPS.checksum(facts.backup), where: store, does: 'sha256sum of the dump equals the recorded one, or refuse' },
-        { step: RESTORE_STEPS.policy, where: 'worker', does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected` },
-        ...(env.protected ? [{ gate: RESTORE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required }] : []),
-        { step: RESTORE_STEPS.safetyBackup(`${facts.dump}-safety`), where: `${db} → worker → ${store}`, does: `pg_dump --format=custom ${database}` },
+        {
+          step: RESTORE_STEPS.checksum(facts.backup),
+          where: store,
+          does: 'sha256sum of the dump equals the recorded one, or refuse',
+        },
+        {
+          step: RESTORE_STEPS.policy,
+          where: 'worker',
+          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
+        },
+        ...(env.protected
+          ? [{ gate: RESTORE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
+          : []),
+        {
+          step: RESTORE_STEPS.safetyBackup(`${facts.dump}-safety`),
+          where: `${db} → worker → ${store}`,
+          does: `pg_dump --format=custom ${database}`,
+        },
         { step: RESTORE_STEPS.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
-        { step: RESTORE_STEPS.restoreFresh, where: db, does: 'createdb; pg_restore streamed from the store', undo: 'drop that database' },
-        { step: RESTORE_STEPS.verifyRestored, where: db, does: 'count(*) of every table equals the backup\'s' },
-        { step: RESTORE_STEPS.swapIn, where: db, does: `rename ${database} aside and the restored one to ${database}, in one transaction`, undo: 'swap the previous database back' },
-        { step: RESTORE_STEPS.verifyLive, where: db, does: `count(*) of every table of ${database} equals the backup's` },
+        {
+          step: RESTORE_STEPS.restoreFresh,
+          where: db,
+          does: 'createdb; pg_restore streamed from the store',
+          undo: 'drop that database',
+        },
+        { step: RESTORE_STEPS.verifyRestored, where: db, does: "count(*) of every table equals the backup's" },
+        {
+          step: RESTORE_STEPS.swapIn,
+          where: db,
+          does: `rename ${database} aside and the restored one to ${database}, in one transaction`,
+          undo: 'swap the previous database back',
+        },
+        {
+          step: RESTORE_STEPS.verifyLive,
+          where: db,
+          does: `count(*) of every table of ${database} equals the backup's`,
+        },
         { step: RESTORE_STEPS.maintenanceOff, where: lb, does: `rm ${flag}` },
-        { step: RESTORE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} answers 200 with its database` },
+        {
+          step: RESTORE_STEPS.checkThroughLb,
+          where: lb,
+          does: `GET ${env.vars.healthPath} answers 200 with its database`,
+        },
         { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
@@ -221,7 +393,8 @@ export const RUNBOOKS: RunbookSpec[] = [
   {
     name: 'restore-previous',
     workflow: 'restorePrevious',
-    description: 'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): safety backup, maintenance page, swap it in, back to service',
+    description:
+      'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): safety backup, maintenance page, swap it in, back to service',
     mutating: true,
     params: [PREVIOUS_DATABASE_PARAM],
     plan: (env, params, facts = PLACEHOLDERS) => {
@@ -233,11 +406,26 @@ export const RUNBOOKS: RunbookSpec[] = [
       const S = PREVIOUS_DATABASE_STEPS;
       return [
         { step: S.check(kept), where: db, does: 'it exists, or refuse' },
-        { step: S.policy, where: 'worker', does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected` },
-        ...(env.protected ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }] : []),
-        { step: S.safetyBackup(`${facts.dump}-safety`), where: `${db} → worker → ${backupStoreText(env)}`, does: `pg_dump --format=custom ${database}` },
+        {
+          step: S.policy,
+          where: 'worker',
+          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
+        },
+        ...(env.protected
+          ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
+          : []),
+        {
+          step: S.safetyBackup(`${facts.dump}-safety`),
+          where: `${db} → worker → ${backupStoreText(env)}`,
+          does: `pg_dump --format=custom ${database}`,
+        },
         { step: S.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
-        { step: S.swapIn(kept), where: db, does: `rename ${database} aside (${facts.aside}) and ${kept} to ${database}, in one transaction`, undo: 'swap back' },
+        {
+          step: S.swapIn(kept),
+          where: db,
+          does: `rename ${database} aside (${facts.aside}) and ${kept} to ${database}, in one transaction`,
+          undo: 'swap back',
+        },
         { step: S.maintenanceOff, where: lb, does: `rm ${flag}` },
         { step: S.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
         { step: S.dropReplaced(facts.aside), where: db, does: 'dropdb (its content is in the safety backup)' },
@@ -251,17 +439,27 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: [PREVIOUS_DATABASE_PARAM],
     plan: (env, params) => [
-      { step: PREVIOUS_DATABASE_STEPS.drop(String(params.database)), where: hostWithRole(env, 'db'), does: 'dropdb (nothing when it is already gone)' },
+      {
+        step: PREVIOUS_DATABASE_STEPS.drop(String(params.database)),
+        where: hostWithRole(env, 'db'),
+        does: 'dropdb (nothing when it is already gone)',
+      },
     ],
   },
   {
     name: 'renew-certificate',
     workflow: 'renewCertificate',
-    description: 'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
+    description:
+      'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
     mutating: true,
     params: [
       { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
-      { name: 'threshold', pattern: POSITIVE_DURATION, duration: true, description: 'renew a certificate expiring within this long, e.g. 30d (default)' },
+      {
+        name: 'threshold',
+        pattern: POSITIVE_DURATION,
+        duration: true,
+        description: 'renew a certificate expiring within this long, e.g. 30d (default)',
+      },
     ],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
@@ -269,29 +467,55 @@ export const RUNBOOKS: RunbookSpec[] = [
       const tlsDir = String(env.vars.tlsDir);
       const when = params.force ? 'forced' : `if it expires within ${String(params.threshold ?? '30d')}`;
       return [
-        { step: CERTIFICATE_STEPS.served, where: lb, does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint` },
+        {
+          step: CERTIFICATE_STEPS.served,
+          where: lb,
+          does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint`,
+        },
         ...domains.flatMap((d): PlanItem[] => [
-          { step: CERTIFICATE_STEPS.obtain(d), where: lb, does: `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} --server ${String(env.vars.acmeDirectory)} -d ${d}` },
-          { step: CERTIFICATE_STEPS.check(d), where: lb, does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one' },
-          { step: CERTIFICATE_STEPS.install(d), where: lb, does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`, undo: 'put the previous pair back, nginx -t, reload' },
+          {
+            step: CERTIFICATE_STEPS.obtain(d),
+            where: lb,
+            does: `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} --server ${String(env.vars.acmeDirectory)} -d ${d}`,
+          },
+          {
+            step: CERTIFICATE_STEPS.check(d),
+            where: lb,
+            does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one',
+          },
+          {
+            step: CERTIFICATE_STEPS.install(d),
+            where: lb,
+            does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`,
+            undo: 'put the previous pair back, nginx -t, reload',
+          },
         ]),
         { step: CERTIFICATE_STEPS.testNginx, where: lb, does: (env.services.nginx?.test ?? ['nginx', '-t']).join(' ') },
         { step: CERTIFICATE_STEPS.reloadNginx, where: lb, does: (env.services.nginx?.reload ?? []).join(' ') },
-        ...domains.map((d) => ({ step: CERTIFICATE_STEPS.verify(d), where: lb, does: 'TLS handshake: the served fingerprint is the new one' })),
+        ...domains.map((d) => ({
+          step: CERTIFICATE_STEPS.verify(d),
+          where: lb,
+          does: 'TLS handshake: the served fingerprint is the new one',
+        })),
       ];
     },
   },
   {
     name: 'health-check',
     workflow: 'healthCheck',
-    description: 'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
+    description:
+      'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
     mutating: false,
     params: [],
     plan: (env, _params, facts = PLACEHOLDERS) => {
       const hosts = facts.hosts ?? Object.keys(env.hosts);
       const alert = env.vars.alertWebhook ? 'POST to vars.alertWebhook' : 'no vars.alertWebhook set: only recorded';
       return [
-        { step: HEALTH_STEPS.previous, where: 'Temporal', does: 'the result of the previous health-check run of this environment' },
+        {
+          step: HEALTH_STEPS.previous,
+          where: 'Temporal',
+          does: 'the result of the previous health-check run of this environment',
+        },
         { step: HEALTH_STEPS.hosts, where: 'worker', does: 'every host of the inventory, by role' },
         ...hosts.map((name) => ({ step: HEALTH_STEPS.check(name), where: name, does: hostChecks(env, name) })),
         {
@@ -312,7 +536,9 @@ function hostChecks(env: Environment, name: string): string {
   const roles = env.hosts[name]?.roles ?? [];
   return [
     'ssh: a fresh login',
-    ...(roles.includes('web') ? [`app: GET 127.0.0.1:${env.vars.appPort}${env.vars.healthPath} (live colour only)`] : []),
+    ...(roles.includes('web')
+      ? [`app: GET 127.0.0.1:${env.vars.appPort}${env.vars.healthPath} (live colour only)`]
+      : []),
     ...(roles.includes('lb') ? [`http and https: GET ${env.vars.healthPath} from the worker`] : []),
     ...(roles.includes('db') ? ['postgresql: pg_isready'] : []),
   ].join('; ');
@@ -322,7 +548,11 @@ function hostChecks(env: Environment, name: string): string {
 function releaseStart(env: Environment, params: Record<string, unknown>, facts: PlanFacts): PlanItem[] {
   return [
     { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${String(env.vars.upstreamFile)}` },
-    { step: RELEASE_STEPS.resolveRef, where: facts.idle, does: `git fetch; git rev-parse ${String(params.ref)}^{commit}` },
+    {
+      step: RELEASE_STEPS.resolveRef,
+      where: facts.idle,
+      does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
+    },
   ];
 }
 
@@ -337,7 +567,12 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
   const { idle, live } = facts;
   const gate = { gate: RELEASE_STEPS.switchGate, approvers: env.approvals.approvers, required: env.approvals.required };
   return [
-    { step: RELEASE_STEPS.start(idle), where: idle, does: (env.services.app?.reload ?? []).join(' '), undo: 'stop the app there' },
+    {
+      step: RELEASE_STEPS.start(idle),
+      where: idle,
+      does: (env.services.app?.reload ?? []).join(' '),
+      undo: 'stop the app there',
+    },
     { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${env.vars.healthPath} serves <commit>` },
     ...(params.gate ? [gate] : []),
     {

@@ -4,7 +4,14 @@
 // which prepares the run on the worker (validated against the registry and the inventory as
 // they are *then*) and starts it as a child with an ordinary run id, so scheduled runs look,
 // list and behave like runs started by hand.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { UsageError } from './errors';
 import { formatDuration, parseDuration } from '../common/duration';
 import { prepareRun, type PreparedRun } from './start';
@@ -66,21 +73,30 @@ export interface PreparedSchedule {
 export function prepareSchedule(req: ScheduleRequest, taskQueue: string): PreparedSchedule {
   const run = prepareRun({ runbook: req.runbook, env: req.env, params: req.params, initiator: req.initiator });
   const id = scheduleId(run.spec.name, run.input.env);
-  if ((req.cron === undefined) === (req.interval === undefined)) throw new UsageError('a schedule needs either --cron "<min> <hour> <day> <month> <weekday>" or --interval <duration>');
+  if ((req.cron === undefined) === (req.interval === undefined))
+    throw new UsageError(
+      'a schedule needs either --cron "<min> <hour> <day> <month> <weekday>" or --interval <duration>',
+    );
   let spec: ScheduleOptions['spec'];
   let when: string;
   if (req.cron !== undefined) {
     const cron = req.cron.trim();
     const fields = cron.split(/\s+/);
     if (!CRON_MACRO.test(cron) && (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f)))) {
-      throw new UsageError(`--cron ${JSON.stringify(req.cron)} is not a cron expression: five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`);
+      throw new UsageError(
+        `--cron ${JSON.stringify(req.cron)} is not a cron expression: five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`,
+      );
     }
     const timezone = req.timezone ?? 'UTC';
-    if (!TIME_ZONE.test(timezone) || !isTimeZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(req.timezone)} is not a time zone name (e.g. Europe/Paris, UTC)`);
+    if (!TIME_ZONE.test(timezone) || !isTimeZone(timezone))
+      throw new UsageError(
+        `--timezone ${JSON.stringify(req.timezone)} is not a time zone name (e.g. Europe/Paris, UTC)`,
+      );
     spec = { cronExpressions: [cron], timezone };
     when = `cron ${cron} (${timezone})`;
   } else {
-    if (req.timezone !== undefined) throw new UsageError('--timezone goes with --cron: an --interval counts from the epoch, in no time zone');
+    if (req.timezone !== undefined)
+      throw new UsageError('--timezone goes with --cron: an --interval counts from the epoch, in no time zone');
     const every = usageDuration(req.interval!, '--interval');
     if (every < 1000) throw new UsageError('--interval must be at least 1s');
     spec = { intervals: [{ every }] };
@@ -143,7 +159,10 @@ export async function createSchedule(client: Client, prepared: PreparedSchedule)
     const handle = await client.schedule.create(prepared.options);
     return await handle.describe();
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) throw new UsageError(`schedule ${prepared.scheduleId} already exists (runbook schedule delete ${prepared.scheduleId} first)`);
+    if (err instanceof ScheduleAlreadyRunning)
+      throw new UsageError(
+        `schedule ${prepared.scheduleId} already exists (runbook schedule delete ${prepared.scheduleId} first)`,
+      );
     if (isInvalidArgument(err)) throw new UsageError(`Temporal refused the schedule: ${(err as Error).message}`);
     throw err;
   }
@@ -174,7 +193,9 @@ export async function listSchedules(client: Client): Promise<ScheduleView[]> {
       createdBy: memo.createdBy,
       paused: s.state.paused,
       nextRuns: s.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
-      recentFirings: s.info.recentActions.slice(-5).map((a) => ({ at: a.takenAt.toISOString(), launcher: a.action.workflow.workflowId })),
+      recentFirings: s.info.recentActions
+        .slice(-5)
+        .map((a) => ({ at: a.takenAt.toISOString(), launcher: a.action.workflow.workflowId })),
     });
   }
   return views.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
@@ -202,7 +223,8 @@ async function withSchedule<T>(id: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError || (err as { code?: number }).code === 5) throw new UsageError(`no schedule ${id}`);
+    if (err instanceof ScheduleNotFoundError || (err as { code?: number }).code === 5)
+      throw new UsageError(`no schedule ${id}`);
     throw err;
   }
 }

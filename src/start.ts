@@ -47,7 +47,10 @@ export { INITIATOR };
 
 export function prepareRun(req: StartRequest): PreparedRun {
   const spec = findRunbook(req.runbook);
-  if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(req.runbook)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`);
+  if (!spec)
+    throw new UsageError(
+      `unknown runbook ${JSON.stringify(req.runbook)} (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`,
+    );
   if (!INITIATOR.test(req.initiator)) throw new UsageError(`invalid initiator name ${JSON.stringify(req.initiator)}`);
   let environment: Environment;
   try {
@@ -62,7 +65,9 @@ export function prepareRun(req: StartRequest): PreparedRun {
   if (req.approvalsRequired !== undefined) asked.approvalsRequired = req.approvalsRequired;
   if (req.onFailure !== undefined) {
     if (!(FAILURE_POLICIES as readonly string[]).includes(req.onFailure)) {
-      throw new UsageError(`--on-failure ${JSON.stringify(req.onFailure)} is not valid: ${FAILURE_POLICIES.join(' or ')}`);
+      throw new UsageError(
+        `--on-failure ${JSON.stringify(req.onFailure)} is not valid: ${FAILURE_POLICIES.join(' or ')}`,
+      );
     }
     asked.onFailure = req.onFailure as FailurePolicy;
   }
@@ -77,9 +82,17 @@ export function prepareRun(req: StartRequest): PreparedRun {
     throw err;
   }
   // The worker would overrule these and go on stricter; a person typing them is told at once.
-  if (policy.overruled.length) throw new UsageError(`a request may only tighten the rules: ${policy.overruled.join('; ')}`);
+  if (policy.overruled.length)
+    throw new UsageError(`a request may only tighten the rules: ${policy.overruled.join('; ')}`);
   const input: RunInput = { runbook: spec.name, env: environment.environment, params, initiator: req.initiator, asked };
-  return { runId: newRunId(spec.name, environment.environment), spec, environment, input, policy, plan: spec.plan(environment, params) };
+  return {
+    runId: newRunId(spec.name, environment.environment),
+    spec,
+    environment,
+    input,
+    policy,
+    plan: spec.plan(environment, params),
+  };
 }
 
 export interface Started {
@@ -103,7 +116,8 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
     staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
     staticDetails: describeParams(run.input.params),
   };
-  if (!run.policy.applied.mutating) return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };
+  if (!run.policy.applied.mutating)
+    return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };
   const start = new WithStartWorkflowOperation(run.spec.workflow, { ...options, workflowIdConflictPolicy: 'FAIL' });
   const admission = await client.workflow.executeUpdateWithStart(admissionUpdate, { startWorkflowOperation: start });
   return { handle: await start.workflowHandle(), admission };

@@ -11,7 +11,9 @@ export async function connectClient(): Promise<Client> {
   try {
     connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 });
   } catch (err) {
-    throw new ConnectionError(`cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`);
+    throw new ConnectionError(
+      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
+    );
   }
   // Everything the CLI writes into a run (inputs, approvals) is sealed by the payload codec.
   return new Client({ connection, namespace, dataConverter: dataConverter() });
@@ -22,7 +24,9 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
   try {
     return { connection: await NativeConnection.connect(connectionOptions), namespace };
   } catch (err) {
-    throw new ConnectionError(`cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`);
+    throw new ConnectionError(
+      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
+    );
   }
 }
 

@@ -9,30 +9,105 @@ import { workerOptions } from '../worker/worker-options';
 import { testOnlyActivities } from './activities';
 
 const REGISTERED = [
-  'applyRetention', 'checkBackup', 'checkHealth', 'checkHealthThroughLb', 'checkHost', 'checkObtainedCertificate',
-  'checkThroughLb', 'checkedOutCommit', 'colours', 'decideRunRules', 'dropAppDatabase', 'dropDatabase', 'dumpToStore',
-  'ensureAppDatabase', 'ensureAppDir', 'ensureAppEnv', 'ensureFail2ban', 'ensureFirewall', 'ensureNginxSite',
-  'ensureOpsUser', 'ensurePackages', 'forgetPreviousAppEnv', 'ensureProcessEntry', 'ensureUnattendedUpgrades', 'expectServedCertificate',
-  'hardenSshd', 'healthCheckHosts', 'installCertificate', 'installRelease', 'lockHolder', 'migrateAll',
-  'notifyApprovers', 'obtainCertificate', 'pickBackup', 'prepareScheduledRun', 'previousHealth', 'proveStart', 'reachHost',
-  'reloadNginx', 'removeAppDir', 'removeBackup', 'removeMarker', 'removeOpsUser', 'resolveRef', 'restartApp',
-  'restoreAppEnv', 'restoreCertificate', 'restoreFail2ban', 'restoreFirewall', 'restoreIntoFresh',
-  'restoreNginxSite', 'restorePolicy', 'restoreProcessEntry', 'restoreSshd', 'restoreUnattendedUpgrades',
-  'safetyBackup', 'sendHealthAlert', 'servedCertificates', 'setMaintenance', 'stopApp', 'swapBack', 'swapIn',
-  'switchUpstream', 'testNginx', 'verifyInScratch', 'verifyOpsLogin', 'verifyProvisioned', 'verifyRows', 'verifySignature',
-  'writeMarker', 'checkPreviousDatabase', 'putPreviousBack', 'undoPutPreviousBack', 'dropPreviousDatabase',
+  'applyRetention',
+  'checkBackup',
+  'checkHealth',
+  'checkHealthThroughLb',
+  'checkHost',
+  'checkObtainedCertificate',
+  'checkThroughLb',
+  'checkedOutCommit',
+  'colours',
+  'decideRunRules',
+  'dropAppDatabase',
+  'dropDatabase',
+  'dumpToStore',
+  'ensureAppDatabase',
+  'ensureAppDir',
+  'ensureAppEnv',
+  'ensureFail2ban',
+  'ensureFirewall',
+  'ensureNginxSite',
+  'ensureOpsUser',
+  'ensurePackages',
+  'forgetPreviousAppEnv',
+  'ensureProcessEntry',
+  'ensureUnattendedUpgrades',
+  'expectServedCertificate',
+  'hardenSshd',
+  'healthCheckHosts',
+  'installCertificate',
+  'installRelease',
+  'lockHolder',
+  'migrateAll',
+  'notifyApprovers',
+  'obtainCertificate',
+  'pickBackup',
+  'prepareScheduledRun',
+  'previousHealth',
+  'proveStart',
+  'reachHost',
+  'reloadNginx',
+  'removeAppDir',
+  'removeBackup',
+  'removeMarker',
+  'removeOpsUser',
+  'resolveRef',
+  'restartApp',
+  'restoreAppEnv',
+  'restoreCertificate',
+  'restoreFail2ban',
+  'restoreFirewall',
+  'restoreIntoFresh',
+  'restoreNginxSite',
+  'restorePolicy',
+  'restoreProcessEntry',
+  'restoreSshd',
+  'restoreUnattendedUpgrades',
+  'safetyBackup',
+  'sendHealthAlert',
+  'servedCertificates',
+  'setMaintenance',
+  'stopApp',
+  'swapBack',
+  'swapIn',
+  'switchUpstream',
+  'testNginx',
+  'verifyInScratch',
+  'verifyOpsLogin',
+  'verifyProvisioned',
+  'verifyRows',
+  'verifySignature',
+  'writeMarker',
+  'checkPreviousDatabase',
+  'putPreviousBack',
+  'undoPutPreviousBack',
+  'dropPreviousDatabase',
   // Fleets: colours as groups, rolling-deploy and run-command.
-  'checkedOutCommits', 'colourGroups', 'hostCommand', 'markUpstream', 'rollBackHost', 'rollHost', 'rollingPlan',
-  'selectHosts', 'upstreamServers',
+  'checkedOutCommits',
+  'colourGroups',
+  'hostCommand',
+  'markUpstream',
+  'rollBackHost',
+  'rollHost',
+  'rollingPlan',
+  'selectHosts',
+  'upstreamServers',
 ];
 
 function workflowSource(): string {
-  const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
-  return files(path.join(projectRoot, 'workflows')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  const files = (dir: string): string[] =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+      );
+  return files(path.join(projectRoot, 'workflows'))
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
 }
 
-describe('the production worker\'s activities', function () {
+describe("the production worker's activities", function () {
   let registered: Record<string, unknown>;
   before(() => {
     registered = workerOptions().activities as Record<string, unknown>;

@@ -21,7 +21,10 @@ export async function appRunning(host: string): Promise<boolean> {
 
 /** A command as root inside a host through its console, not SSH: for tests that stop sshd or turn root login off. */
 export async function onConsole(host: string, script: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'console', host, 'sh', '-c', script], { maxBuffer: 16 << 20 });
+  const { stdout } = await promisify(execFile)(
+    'bash',
+    [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'console', host, 'sh', '-c', script],
+    { maxBuffer: 16 << 20 },
+  );
   return stdout;
 }
-

@@ -14,15 +14,24 @@ export interface Browser {
 }
 
 export async function openBrowser(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: bash scripts/ensure-system-packages.sh installs it`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`no chromium at ${CHROMIUM}: bash scripts/ensure-system-packages.sh installs it`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       viewport: { width: 1400, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   } catch (err) {
     fs.rmSync(profile, { recursive: true, force: true });
@@ -57,10 +66,13 @@ export async function sendSignalInUi(page: Page, runUrl: string, signal: string,
   // Leaving the editor pretty-prints the JSON, which grows the dialog and moves its buttons: a
   // click that starts the blur would end beside the button and submit nothing. Blur first.
   await editor.blur();
-  const sent = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith(`/signal/${signal}`));
+  const sent = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith(`/signal/${signal}`),
+  );
   await dialog.getByRole('button', { name: 'Submit' }).click();
   const response = await sent;
-  if (!response.ok()) throw new Error(`the Web UI's signal request failed: ${response.status()} ${await response.text()}`);
+  if (!response.ok())
+    throw new Error(`the Web UI's signal request failed: ${response.status()} ${await response.text()}`);
   await dialog.waitFor({ state: 'hidden' });
 }
 

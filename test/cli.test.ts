@@ -14,16 +14,31 @@ function assertOneLineRefusal(ran: Ran, pattern: RegExp): void {
 
 describe('runbook CLI', function () {
   it('refuses an unknown runbook with one line', async function () {
-    assertOneLineRefusal(await runbookCli(['start', 'deploy-everything', '--env', 'test']), /unknown runbook "deploy-everything" \(known: smoke/);
+    assertOneLineRefusal(
+      await runbookCli(['start', 'deploy-everything', '--env', 'test']),
+      /unknown runbook "deploy-everything" \(known: smoke/,
+    );
   });
 
   it('refuses a missing --env, an unknown environment and a hostile one before connecting', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     assertOneLineRefusal(await runbookCli(['start', 'smoke'], unreachable), /needs --env/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable), /unknown environment "nowhere" \(known: local, locking, test, two-eyes/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', '$(id)'], unreachable), /invalid environment name "\$\(id\)"/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--bogus', 'x'], unreachable), /Unknown option '--bogus'/);
-    assertOneLineRefusal(await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', 'soon'], unreachable), /expected a duration/);
+    assertOneLineRefusal(
+      await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable),
+      /unknown environment "nowhere" \(known: local, locking, test, two-eyes/,
+    );
+    assertOneLineRefusal(
+      await runbookCli(['start', 'smoke', '--env', '$(id)'], unreachable),
+      /invalid environment name "\$\(id\)"/,
+    );
+    assertOneLineRefusal(
+      await runbookCli(['start', 'smoke', '--env', 'test', '--bogus', 'x'], unreachable),
+      /Unknown option '--bogus'/,
+    );
+    assertOneLineRefusal(
+      await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', 'soon'], unreachable),
+      /expected a duration/,
+    );
     assertOneLineRefusal(await runbookCli(['status', '../../etc/passwd'], unreachable), /invalid run id/);
     assertOneLineRefusal(await runbookCli(['frobnicate'], unreachable), /unknown command "frobnicate"/);
   });
@@ -35,11 +50,16 @@ describe('runbook CLI', function () {
   });
 
   it('prints the plan of a dry run as one JSON object and starts nothing', async function () {
-    const ran = await runbookCli(['start', 'smoke', '--env', 'test', '--dry-run', '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const ran = await runbookCli(['start', 'smoke', '--env', 'test', '--dry-run', '--json'], {
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
     assert.equal(ran.code, 0, ran.stderr);
     const plan = JSON.parse(ran.stdout);
     assert.equal(plan.dryRun, true);
-    assert.deepEqual(plan.plan.map((p: { step?: string; gate?: string }) => p.step ?? `gate ${p.gate}`), ['prepare', 'announce', 'gate go-ahead']);
+    assert.deepEqual(
+      plan.plan.map((p: { step?: string; gate?: string }) => p.step ?? `gate ${p.gate}`),
+      ['prepare', 'announce', 'gate go-ahead'],
+    );
   });
 
   it('starts, shows, approves and lists a run, with --json results', async function () {
@@ -57,7 +77,10 @@ describe('runbook CLI', function () {
       const status = await runbookCli(['status', runId]);
       assert.match(status.stdout, /WAITING_APPROVAL/);
       // The same view as watch: the gate, then who may approve (not the initiator) and how.
-      assert.match(status.stdout, new RegExp(`⏸ gate go-ahead: waiting .*\\n +approve: runbook approve ${runId} --as (alice|bob) `));
+      assert.match(
+        status.stdout,
+        new RegExp(`⏸ gate go-ahead: waiting .*\\n +approve: runbook approve ${runId} --as (alice|bob) `),
+      );
 
       const selfApproval = await runbookCli(['approve', runId, '--as', 'operator', '--json']);
       assert.equal(selfApproval.code, 1);
@@ -86,7 +109,9 @@ describe('runbook CLI', function () {
   it('cancels a waiting run, which then undoes its steps', async function () {
     const taskQueue = uniqueQueue('cli-cancel');
     await withWorker(taskQueue, async () => {
-      const started = await runbookCli(['start', 'smoke', '--env', 'test', '--json'], { RUNBOOK_TASK_QUEUE: taskQueue });
+      const started = await runbookCli(['start', 'smoke', '--env', 'test', '--json'], {
+        RUNBOOK_TASK_QUEUE: taskQueue,
+      });
       const { runId } = JSON.parse(started.stdout);
       const handle = (await testClient()).workflow.getHandle(runId);
       await waitForProgress(handle, atGate('go-ahead'));
@@ -95,7 +120,10 @@ describe('runbook CLI', function () {
       await assert.rejects(handle.result(), /cancelled/i);
       const status = JSON.parse((await runbookCli(['status', runId, '--json'])).stdout);
       assert.equal(status.status, 'CANCELLED');
-      assert.deepEqual(status.progress.compensations.map((c: { step: string }) => c.step), ['announce', 'prepare']);
+      assert.deepEqual(
+        status.progress.compensations.map((c: { step: string }) => c.step),
+        ['announce', 'prepare'],
+      );
     });
   });
 });

@@ -9,7 +9,12 @@ import { MAX_BODY_BYTES, startCodecServer, type RunningCodecServer } from '../sr
 import type { KeyRing } from '../src/codec/keys';
 import { runbookCli } from './helpers';
 
-function post(url: string, path: string, headers: Record<string, string | number>, body: Buffer | string): Promise<number> {
+function post(
+  url: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body: Buffer | string,
+): Promise<number> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: hostname, port, path, method: 'POST', headers }, (res) => {
@@ -17,7 +22,9 @@ function post(url: string, path: string, headers: Record<string, string | number
       resolve(res.statusCode ?? 0);
     });
     // The server may answer (413) and close before the whole body is sent.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err),
+    );
     req.end(body);
   });
 }
@@ -32,7 +39,10 @@ describe('codec server safety', function () {
   });
 
   it('refuses to listen on a non-loopback address without a token, from the API and the CLI', async function () {
-    await assert.rejects(startCodecServer({ codec, origins: [], host: '0.0.0.0' }), /refusing to serve 0\.0\.0\.0 without a token/);
+    await assert.rejects(
+      startCodecServer({ codec, origins: [], host: '0.0.0.0' }),
+      /refusing to serve 0\.0\.0\.0 without a token/,
+    );
     const cli = await runbookCli(['codec-server', '--host', '0.0.0.0', '--port', '0'], { RUNBOOK_CODEC_TOKEN: '' });
     assert.equal(cli.code, 2);
     assert.match(cli.stderr, /refusing to serve 0\.0\.0\.0 without a token/);

@@ -8,7 +8,15 @@ import { execFileSync } from 'node:child_process';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { projectRoot } from '../src/config';
 import { AesGcmCodec, ENCODING, KEY_ID_KEY } from '../src/codec/aes-gcm-codec';
-import { createKeysFile, loadKeyRing, parseKeyRing, readKeyRing, rotateKeysFile, KeyRingError, type KeyRing } from '../src/codec/keys';
+import {
+  createKeysFile,
+  loadKeyRing,
+  parseKeyRing,
+  readKeyRing,
+  rotateKeysFile,
+  KeyRingError,
+  type KeyRing,
+} from '../src/codec/keys';
 import { startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
 import { payloadToJson } from '../src/codec/payload-json';
 import { FailureType } from '../common/failure-types';
@@ -46,7 +54,8 @@ describe('payload codec (AES-256-GCM)', function () {
     assert.equal(text.decode(sealed.metadata!.encoding!), ENCODING);
     assert.equal(text.decode(sealed.metadata![KEY_ID_KEY]!), 'k1');
     const wire = Buffer.from(JSON.stringify(payloadToJson(sealed)) + Buffer.from(sealed.data!).toString('latin1'));
-    for (const clear of ['hunter2-codec-test', 'v9.9.9-codec-test', 'json/plain']) assert.ok(!wire.includes(clear), `${clear} in clear`);
+    for (const clear of ['hunter2-codec-test', 'v9.9.9-codec-test', 'json/plain'])
+      assert.ok(!wire.includes(clear), `${clear} in clear`);
     const [opened] = await codec.decode([sealed]);
     assert.deepEqual(valueOf(opened), secretInput);
     // A fresh IV each time: the same value never seals to the same bytes.
@@ -79,7 +88,7 @@ describe('payload codec (AES-256-GCM)', function () {
     assert.equal((await refusal(codec.decode([{ ...sealed, data: Buffer.alloc(5) }]))).type, 'BadCiphertext');
   });
 
-  it('passes payloads it did not seal through unchanged (old histories, the Web UI\'s plain JSON signals)', async function () {
+  it("passes payloads it did not seal through unchanged (old histories, the Web UI's plain JSON signals)", async function () {
     const plain = payloadOf({ approver: 'alice', decision: 'approve' });
     const [decoded] = await new AesGcmCodec(ring('k', 'k')).decode([plain]);
     assert.equal(decoded, plain);
@@ -129,7 +138,11 @@ describe('codec key ring', function () {
     const file = path.join(dir, 'keys.json');
     createKeysFile(file);
     const before = readKeyRing(file);
-    const out = execFileSync(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-keys', '--rotate', '--json'], { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-keys', '--rotate', '--json'],
+      { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' },
+    );
     const shown = JSON.parse(out) as { active: string; keys: string[] };
     const after = readKeyRing(file);
     assert.equal(shown.active, after.activeKeyId);
@@ -143,11 +156,20 @@ describe('codec key ring', function () {
     createKeysFile(file);
     fs.chmodSync(file, 0o644);
     process.env.RUNBOOK_CODEC_KEYS = file;
-    assert.throws(() => loadKeyRing(), (err: Error) => err instanceof KeyRingError && err.message.includes(file) && /group\/others \(mode 0644\); chmod 600/.test(err.message));
+    assert.throws(
+      () => loadKeyRing(),
+      (err: Error) =>
+        err instanceof KeyRingError &&
+        err.message.includes(file) &&
+        /group\/others \(mode 0644\); chmod 600/.test(err.message),
+    );
     process.env.RUNBOOK_CODEC_KEYS = path.join(dir, 'missing.json');
     assert.throws(() => loadKeyRing(), /missing\.json does not exist/);
     assert.throws(() => parseKeyRing({ active: 'x', keys: { x: 'c2hvcnQ=' } }, 'f'), /key x is not 32 bytes/);
-    assert.throws(() => parseKeyRing({ active: 'y', keys: { x: randomBytes(32).toString('base64') } }, 'f'), /"active" must name one of its keys \(x\)/);
+    assert.throws(
+      () => parseKeyRing({ active: 'y', keys: { x: randomBytes(32).toString('base64') } }, 'f'),
+      /"active" must name one of its keys \(x\)/,
+    );
   });
 });
 
@@ -155,11 +177,18 @@ describe('codec server (HTTP contract)', function () {
   const origin = 'http://ui.example:8233';
   const keys = ring('k1', 'k1');
   let server: RunningCodecServer;
-  before(async () => (server = await startCodecServer({ codec: new AesGcmCodec(keys), origins: [origin], token: 'open-sesame' })));
+  before(
+    async () =>
+      (server = await startCodecServer({ codec: new AesGcmCodec(keys), origins: [origin], token: 'open-sesame' })),
+  );
   after(() => server.close());
 
   const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', origin, ...headers }, body: JSON.stringify(body) });
+    fetch(`${server.url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin, ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('decodes what encode sealed, for a caller with the token, with CORS for the UI origin', async function () {
     const auth = { authorization: 'Bearer open-sesame' };
@@ -186,15 +215,24 @@ describe('codec server (HTTP contract)', function () {
     assert.equal((await post('/open-sesamE/decode', { payloads: [] })).status, 401);
   });
 
-  it('answers the browser\'s preflight for the UI origin only', async function () {
-    const preflight = (from: string) => fetch(`${server.url}/decode`, {
-      method: 'OPTIONS',
-      headers: { origin: from, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
-    });
+  it("answers the browser's preflight for the UI origin only", async function () {
+    const preflight = (from: string) =>
+      fetch(`${server.url}/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: from,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace,authorization',
+        },
+      });
     const ok = await preflight(origin);
     assert.equal(ok.status, 204);
     assert.equal(ok.headers.get('access-control-allow-origin'), origin);
-    assert.deepEqual(ok.headers.get('access-control-allow-headers')!.split(/,\s*/).sort(), ['authorization', 'content-type', 'x-namespace']);
+    assert.deepEqual(ok.headers.get('access-control-allow-headers')!.split(/,\s*/).sort(), [
+      'authorization',
+      'content-type',
+      'x-namespace',
+    ]);
     assert.match(ok.headers.get('access-control-allow-methods')!, /POST/);
     const foreign = await preflight('http://evil.example');
     assert.equal(foreign.headers.get('access-control-allow-origin'), null);

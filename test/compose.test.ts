@@ -22,11 +22,20 @@ interface Service {
 }
 
 describe('docker-compose.temporal.yml', function () {
-  const compose = parse(fs.readFileSync(file, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const compose = parse(fs.readFileSync(file, 'utf8')) as {
+    services: Record<string, Service>;
+    volumes: Record<string, unknown>;
+  };
   const { services } = compose;
 
   it('has the server on PostgreSQL, its schema setup, the Web UI and the admin tools', function () {
-    assert.deepEqual(Object.keys(services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-schema', 'temporal-ui']);
+    assert.deepEqual(Object.keys(services).sort(), [
+      'postgresql',
+      'temporal',
+      'temporal-admin-tools',
+      'temporal-schema',
+      'temporal-ui',
+    ]);
     assert.match(services.postgresql.image, /^postgres:\d+/);
     assert.equal(services.temporal.environment?.TEMPORAL_DB_HOST, 'postgresql');
     assert.match(services['temporal-ui'].image, /^temporalio\/ui:/);
@@ -40,8 +49,18 @@ describe('docker-compose.temporal.yml', function () {
     assert.equal(services.temporal.image, `temporalio/server:${version('TEMPORAL_SERVER_VERSION')}`);
     assert.equal(services['temporal-ui'].image, `temporalio/ui:${version('TEMPORAL_UI_VERSION')}`);
     assert.ok(services.temporal.volumes?.includes('./cluster/temporal.yaml:/etc/temporal/runbook/temporal.yaml:ro'));
-    assert.deepEqual(services.temporal.entrypoint?.slice(0, 7), ['temporal-server', '--root', '/etc/temporal', '--config', 'runbook', '--env', 'temporal']);
-    assert.deepEqual(services['temporal-schema'].volumes, ['./cluster/setup-schema.sh:/etc/temporal/setup-schema.sh:ro']);
+    assert.deepEqual(services.temporal.entrypoint?.slice(0, 7), [
+      'temporal-server',
+      '--root',
+      '/etc/temporal',
+      '--config',
+      'runbook',
+      '--env',
+      'temporal',
+    ]);
+    assert.deepEqual(services['temporal-schema'].volumes, [
+      './cluster/setup-schema.sh:/etc/temporal/setup-schema.sh:ro',
+    ]);
     assert.deepEqual(services['temporal-schema'].entrypoint, ['sh', '/etc/temporal/setup-schema.sh']);
     // The server's config reads these; the compose file sets each.
     const config = fs.readFileSync(path.join(projectRoot, 'cluster', 'temporal.yaml'), 'utf8');
@@ -71,9 +90,14 @@ describe('docker-compose.temporal.yml', function () {
 
   it('gives the server the dynamic config runbooks need (transfer-queue rate, eager activities)', function () {
     const temporal = services.temporal;
-    assert.ok(temporal.volumes?.includes('./temporal-dynamic-config.yaml:/etc/temporal/config/dynamicconfig/runbook.yaml:ro'));
+    assert.ok(
+      temporal.volumes?.includes('./temporal-dynamic-config.yaml:/etc/temporal/config/dynamicconfig/runbook.yaml:ro'),
+    );
     assert.equal(temporal.environment?.TEMPORAL_DYNAMIC_CONFIG, '/etc/temporal/config/dynamicconfig/runbook.yaml');
-    const dynamic = parse(fs.readFileSync(path.join(projectRoot, 'temporal-dynamic-config.yaml'), 'utf8')) as Record<string, { value: unknown }[]>;
+    const dynamic = parse(fs.readFileSync(path.join(projectRoot, 'temporal-dynamic-config.yaml'), 'utf8')) as Record<
+      string,
+      { value: unknown }[]
+    >;
     assert.ok(Number(dynamic['history.transferProcessorMaxPollRPS'][0].value) >= 1000);
     assert.equal(dynamic['system.enableActivityEagerExecution'][0].value, true);
   });
@@ -86,7 +110,11 @@ describe('docker-compose.temporal.yml', function () {
 
   it('is valid for docker-compose (installed by .ci/run)', function () {
     const checked = spawnSync('docker-compose', ['-f', file, 'config', '--quiet'], { encoding: 'utf8' });
-    assert.equal(checked.error, undefined, 'docker-compose is not installed: .ci/run installs it (apt-get install docker-compose)');
+    assert.equal(
+      checked.error,
+      undefined,
+      'docker-compose is not installed: .ci/run installs it (apt-get install docker-compose)',
+    );
     assert.equal(checked.status, 0, checked.stderr);
   });
 });

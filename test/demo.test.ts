@@ -48,7 +48,12 @@ function descendants(pid: number): number[] {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      const ppid = Number(
+        fs
+          .readFileSync(`/proc/${entry}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')[1],
+      );
       children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
     } catch {
       // the process ended while we read
@@ -106,11 +111,18 @@ describe('demo (the README main job)', function () {
       const runId = (await waitForOutput(demo, /started (smoke-test-\S+):/, 'start a run'))[1];
       const uiUrl = `http://127.0.0.1:${uiPort}`;
       assert.ok(demo.output().includes(`${uiUrl}/namespaces/default/workflows/${runId}`), demo.output());
-      client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }), dataConverter: dataConverter() });
+      client = new Client({
+        connection: await Connection.connect({ address: `127.0.0.1:${port}` }),
+        dataConverter: dataConverter(),
+      });
       const handle = client.workflow.getHandle(runId);
       await waitForProgress(handle, atGate('go-ahead'));
       await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve', comment: 'looks good' });
-      await waitForOutput(demo, new RegExp(`${runId}: COMPLETED\\n\\s+the run and its result: \\S+${runId}`), 'print the outcome');
+      await waitForOutput(
+        demo,
+        new RegExp(`${runId}: COMPLETED\\n\\s+the run and its result: \\S+${runId}`),
+        'print the outcome',
+      );
       await waitForOutput(demo, /keep running so you can look at the run; Ctrl-C stops them/, 'stay up');
 
       // What the approver's browser asks the Web UI for: the run, completed.
@@ -118,14 +130,19 @@ describe('demo (the README main job)', function () {
       assert.equal(answer.status, 200, await answer.clone().text());
       const body = JSON.stringify(await answer.json());
       assert.match(body, /WORKFLOW_EXECUTION_STATUS_COMPLETED/, body.slice(0, 500));
-      const codecAnswer = await fetch(`http://127.0.0.1:${codecPort}/decode`, { method: 'OPTIONS' }).catch(() => undefined);
+      const codecAnswer = await fetch(`http://127.0.0.1:${codecPort}/decode`, { method: 'OPTIONS' }).catch(
+        () => undefined,
+      );
       assert.ok(codecAnswer, 'the codec server answers while the demo is up');
 
       const started = descendants(demo.child.pid!);
       assert.ok(started.length > 0, 'the demo runs the dev server as a child');
       demo.child.kill('SIGINT');
       assert.equal(await demo.exited, 0, demo.output());
-      assert.match(demo.output(), /Ctrl-C: stopping the worker, the Web UI, the codec server and the dev server\.\.\.\nstopped\./);
+      assert.match(
+        demo.output(),
+        /Ctrl-C: stopping the worker, the Web UI, the codec server and the dev server\.\.\.\nstopped\./,
+      );
       assert.deepEqual(started.filter(alive), [], 'a process the demo started outlived it');
       await assert.rejects(fetch(uiUrl), 'the Web UI is down');
       await assert.rejects(fetch(`http://127.0.0.1:${codecPort}/decode`), 'the codec server is down');

@@ -18,7 +18,11 @@ describe('deploy (blue/green) on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const watcher = watchLb(LB);
-      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+        env: 'local',
+      });
       const result = (await handle.result()) as RunResult;
       const counts = await watcher.stop();
       console.log(`      ${describeCounts('deploy through the load balancer', counts)}`);
@@ -38,7 +42,11 @@ describe('deploy (blue/green) on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.3.0-broken-health', 'rollback-window': '1s' }, env: 'local' });
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        params: { ref: 'v1.3.0-broken-health', 'rollback-window': '1s' },
+        env: 'local',
+      });
       const result = await compensated(handle.result());
       assert.match(result.progress.reason ?? '', /health check answered 500/);
       assert.deepEqual(await served(), servedBefore);
@@ -52,7 +60,11 @@ describe('deploy (blue/green) on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' }, env: 'local' });
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        params: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
+        env: 'local',
+      });
       await waitForProgress(handle, atGate('switch traffic'), 'the switch gate');
       assert.equal(await appRunning(before.idle), true, 'the new release runs on the idle colour while waiting');
       await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'not during the sale' });
@@ -82,7 +94,11 @@ describe('deploy (blue/green) on the test bed', function () {
       const servedBefore = await served();
       await runCommand({ env: 'local', host: before.idle, argv: ['service', 'supervisor', 'stop'] });
       try {
-        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+          env: 'local',
+        });
         const result = await compensated(handle.result());
         assert.equal(result.progress.steps.find((s) => s.name === `start ${before.idle}`)?.status, 'compensated');
         assert.deepEqual(await served(), servedBefore);
@@ -98,8 +114,16 @@ describe('deploy (blue/green) on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '5m' }, env: 'local' });
-      await waitForProgress(handle, (p) => p.steps.some((s) => s.name.startsWith('rollback window') && s.status === 'running'), 'the rollback window');
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        params: { ref: 'v1.1.0', 'rollback-window': '5m' },
+        env: 'local',
+      });
+      await waitForProgress(
+        handle,
+        (p) => p.steps.some((s) => s.name.startsWith('rollback window') && s.status === 'running'),
+        'the rollback window',
+      );
       assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live }, 'traffic had moved');
       await handle.cancel();
       await assert.rejects(handle.result(), /cancel/i);
@@ -115,9 +139,17 @@ describe('deploy (blue/green) on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       const broken = '/etc/nginx/conf.d/zz-broken-by-test.conf';
-      await runCommand({ env: 'local', host: 'lb', argv: ['sh', '-c', 'echo "this is not nginx syntax" > "$1"', 'inject', broken] });
+      await runCommand({
+        env: 'local',
+        host: 'lb',
+        argv: ['sh', '-c', 'echo "this is not nginx syntax" > "$1"', 'inject', broken],
+      });
       try {
-        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+          env: 'local',
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /nginx' '-t' exited with 1/);
         assert.deepEqual(await served(), servedBefore);
@@ -133,8 +165,16 @@ describe('deploy (blue/green) on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
-      const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'local' });
-      await waitForProgress(handle, (p) => p.steps.some((s) => s.name.startsWith('install on') && s.status === 'running'), 'the install step');
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+        env: 'local',
+      });
+      await waitForProgress(
+        handle,
+        (p) => p.steps.some((s) => s.name.startsWith('install on') && s.status === 'running'),
+        'the install step',
+      );
       // The listener and every session with it: the host is unreachable over SSH.
       await onConsole(before.idle, 'pkill -KILL -x sshd');
       try {

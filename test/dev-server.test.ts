@@ -72,20 +72,35 @@ describe('npm run server', function () {
     children.push(first.child);
     const pid = Number((await waitFor(first, /Temporal dev server \(pid (\d+)\)/))[1]);
     await waitFor(first, new RegExp(`codec server on http://127\\.0\\.0\\.1:${ports.codec}`));
-    assert.match(first.output(), /runs only \(not environment locks\): http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=RunbookName%20IS%20NOT%20NULL/);
+    assert.match(
+      first.output(),
+      /runs only \(not environment locks\): http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=RunbookName%20IS%20NOT%20NULL/,
+    );
 
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    const code = await Promise.race([first.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+    const code = await Promise.race([
+      first.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running'), 15_000)),
+    ]);
     const took = Date.now() - killedAt;
     assert.equal(code, 1, first.output());
     assert.ok(took < 10_000, `took ${took} ms`);
-    assert.match(first.output(), new RegExp(`server: the Temporal dev server \\(pid ${pid}\\) was killed by SIGKILL: stopping, with the codec server on http://127\\.0\\.0\\.1:${ports.codec}`));
-    for (const [what, port] of Object.entries(ports)) assert.ok(await portFree(port), `the ${what} port ${port} is free again`);
+    assert.match(
+      first.output(),
+      new RegExp(
+        `server: the Temporal dev server \\(pid ${pid}\\) was killed by SIGKILL: stopping, with the codec server on http://127\\.0\\.0\\.1:${ports.codec}`,
+      ),
+    );
+    for (const [what, port] of Object.entries(ports))
+      assert.ok(await portFree(port), `the ${what} port ${port} is free again`);
 
     const second = startServerMain(env);
     children.push(second.child);
-    await waitFor(second, new RegExp(`codec server on http://127\\.0\\.0\\.1:${ports.codec}: the Web UI shows payloads decrypted`));
+    await waitFor(
+      second,
+      new RegExp(`codec server on http://127\\.0\\.0\\.1:${ports.codec}: the Web UI shows payloads decrypted`),
+    );
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0, second.output());
   });

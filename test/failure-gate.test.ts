@@ -47,11 +47,35 @@ async function cutDatabase(host: string): Promise<void> {
   const nft = (...args: string[]) => runCommand({ env: 'local', host, argv: ['nft', ...args] });
   await nft('add', 'table', 'inet', FIREWALL_TABLE);
   await nft('add', 'chain', 'inet', FIREWALL_TABLE, 'out', '{ type filter hook output priority 0 ; }');
-  await nft('add', 'rule', 'inet', FIREWALL_TABLE, 'out', 'meta', 'skuid', 'app', 'ip', 'daddr', db, 'tcp', 'dport', '5432', 'reject', 'with', 'tcp', 'reset');
+  await nft(
+    'add',
+    'rule',
+    'inet',
+    FIREWALL_TABLE,
+    'out',
+    'meta',
+    'skuid',
+    'app',
+    'ip',
+    'daddr',
+    db,
+    'tcp',
+    'dport',
+    '5432',
+    'reject',
+    'with',
+    'tcp',
+    'reset',
+  );
 }
 
 async function repairDatabase(host: string): Promise<void> {
-  await runCommand({ env: 'local', host, argv: ['nft', 'delete', 'table', 'inet', FIREWALL_TABLE], okExitCodes: [0, 1] });
+  await runCommand({
+    env: 'local',
+    host,
+    argv: ['nft', 'delete', 'table', 'inet', FIREWALL_TABLE],
+    okExitCodes: [0, 1],
+  });
 }
 
 const atFailureGate = (p: RunProgress) => p.failureGate !== undefined;
@@ -89,14 +113,25 @@ describe('failure gate: a deploy on the test bed', function () {
         const status = await runbookCli(['status', runId]);
         assert.equal(status.code, 0, status.stderr);
         assert.match(status.stdout, /WAITING_DECISION/);
-        assert.match(status.stdout, new RegExp(`FAILED: health-check ${before.idle} on local/${before.idle}: .*health check answered 503`));
+        assert.match(
+          status.stdout,
+          new RegExp(`FAILED: health-check ${before.idle} on local/${before.idle}: .*health check answered 503`),
+        );
         assert.match(status.stdout, new RegExp(`runbook retry ${runId} --as <approver>`));
         assert.match(status.stdout, new RegExp(`runbook rollback ${runId} --as <approver>`));
         assert.doesNotMatch(status.stdout, /runbook skip/);
         assert.match(status.stdout, /may not be skipped/);
 
         await repairDatabase(before.idle);
-        const decided = await runbookCli(['retry', runId, '--as', 'bob', '--comment', 'database reachable again', '--json']);
+        const decided = await runbookCli([
+          'retry',
+          runId,
+          '--as',
+          'bob',
+          '--comment',
+          'database reachable again',
+          '--json',
+        ]);
         assert.equal(decided.code, 0, decided.stderr);
         assert.equal(JSON.parse(decided.stdout).recorded.decision, 'retry');
 
@@ -104,7 +139,10 @@ describe('failure gate: a deploy on the test bed', function () {
         assert.equal(result.state, 'COMPLETED', result.progress.reason);
         const closed = onlyGate(result.progress);
         assert.equal(closed.outcome, 'retry');
-        assert.deepEqual(closed.decisions.map((d) => [d.decision, d.by, d.comment, d.via, d.refused]), [['retry', 'bob', 'database reachable again', 'update', undefined]]);
+        assert.deepEqual(
+          closed.decisions.map((d) => [d.decision, d.by, d.comment, d.via, d.refused]),
+          [['retry', 'bob', 'database reachable again', 'update', undefined]],
+        );
         assert.equal(result.progress.steps.find((s) => s.name === gate.step)?.status, 'done');
 
         // The new release serves through the load balancer, from the colour that was idle.
@@ -127,9 +165,16 @@ describe('failure gate: a deploy on the test bed', function () {
         await cutDatabase(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
         await waitForProgress(handle, atFailureGate, 'the failure gate');
-        await handle.signal(failureDecisionSignal, { decision: 'rollback', by: 'alice', comment: 'database team is on it' });
+        await handle.signal(failureDecisionSignal, {
+          decision: 'rollback',
+          by: 'alice',
+          comment: 'database team is on it',
+        });
         const result = await compensated(handle);
-        assert.match(result.progress.reason ?? '', /rollback decided by alice: database team is on it: .*health check answered 503/);
+        assert.match(
+          result.progress.reason ?? '',
+          /rollback decided by alice: database team is on it: .*health check answered 503/,
+        );
         assert.equal(onlyGate(result.progress).outcome, 'rollback');
         assert.deepEqual(await served(), servedBefore);
         assert.deepEqual(await colours({ env: 'local' }), before);
@@ -147,7 +192,13 @@ describe('failure gate: a deploy on the test bed', function () {
       const servedBefore = await served();
       try {
         await cutDatabase(before.idle);
-        const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'alice', ...ASK });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          env: 'local',
+          params: RELEASE,
+          initiator: 'alice',
+          ...ASK,
+        });
         const runId = handle.workflowId;
         await waitForProgress(handle, atFailureGate, 'the failure gate');
 
@@ -156,18 +207,34 @@ describe('failure gate: a deploy on the test bed', function () {
         assert.match(stranger.stderr, /^refused: mallory is not an approver for local$/m);
         const self = await runbookCli(['rollback', runId, '--as', 'alice', '--json']);
         assert.equal(self.code, 1);
-        assert.match(JSON.parse(self.stdout).refused, /alice started this run and cannot also decide on it \(four eyes\)/);
+        assert.match(
+          JSON.parse(self.stdout).refused,
+          /alice started this run and cannot also decide on it \(four eyes\)/,
+        );
         await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'mallory', comment: 'let me in' });
 
-        const waiting = await waitForProgress(handle, (p) => (p.failureGate?.decisions.length ?? 0) > 0, 'the refused signal to be recorded');
+        const waiting = await waitForProgress(
+          handle,
+          (p) => (p.failureGate?.decisions.length ?? 0) > 0,
+          'the refused signal to be recorded',
+        );
         assert.equal(waiting.state, 'WAITING_DECISION', 'a refused decision leaves the gate open');
-        assert.deepEqual(waiting.failureGate!.decisions.map((d) => [d.decision, d.by, d.via, d.refused]), [['retry', 'mallory', 'signal', 'mallory is not an approver for local']]);
+        assert.deepEqual(
+          waiting.failureGate!.decisions.map((d) => [d.decision, d.by, d.via, d.refused]),
+          [['retry', 'mallory', 'signal', 'mallory is not an approver for local']],
+        );
         assert.deepEqual(await served(), servedBefore);
 
         const bob = await runbookCli(['rollback', runId, '--as', 'bob']);
         assert.equal(bob.code, 0, bob.stderr);
         const result = await compensated(handle);
-        assert.deepEqual(onlyGate(result.progress).decisions.map((d) => [d.by, d.refused === undefined]), [['mallory', false], ['bob', true]]);
+        assert.deepEqual(
+          onlyGate(result.progress).decisions.map((d) => [d.by, d.refused === undefined]),
+          [
+            ['mallory', false],
+            ['bob', true],
+          ],
+        );
         assert.deepEqual(await served(), servedBefore);
         assert.deepEqual(await colours({ env: 'local' }), before);
       } finally {
@@ -187,9 +254,16 @@ describe('failure gate: a deploy on the test bed', function () {
         await waitForProgress(handle, atFailureGate, 'the failure gate');
         const skipped = await runbookCli(['skip', runId, '--as', 'bob', '--comment', 'it is fine']);
         assert.equal(skipped.code, 1);
-        assert.match(skipped.stderr, new RegExp(`refused: health-check ${before.idle} may not be skipped: retry it or roll back`));
+        assert.match(
+          skipped.stderr,
+          new RegExp(`refused: health-check ${before.idle} may not be skipped: retry it or roll back`),
+        );
         await handle.signal(failureDecisionSignal, { decision: 'skip', by: 'bob', comment: 'it is fine' });
-        const waiting = await waitForProgress(handle, (p) => (p.failureGate?.decisions.length ?? 0) > 0, 'the refused signal to be recorded');
+        const waiting = await waitForProgress(
+          handle,
+          (p) => (p.failureGate?.decisions.length ?? 0) > 0,
+          'the refused signal to be recorded',
+        );
         assert.match(waiting.failureGate!.decisions[0].refused ?? '', /may not be skipped/);
         assert.equal(waiting.state, 'WAITING_DECISION');
         assert.equal((await colours({ env: 'local' })).live, before.live, 'traffic did not move');
@@ -236,7 +310,11 @@ describe('failure gate: a deploy on the test bed', function () {
 
   it('still waits at the gate after the Temporal server and the worker restart, and goes on', async function () {
     // A server of its own, persisted to a file, so that it can be stopped and started again.
-    const options = { port: await freePort(), uiPort: await freePort(), dbFile: path.join(stateDir(), 'failure-gate-server', 'temporal.db') };
+    const options = {
+      port: await freePort(),
+      uiPort: await freePort(),
+      dbFile: path.join(stateDir(), 'failure-gate-server', 'temporal.db'),
+    };
     const queue = uniqueQueue('failure-gate-server');
     const before = await colours({ env: 'local' });
     let server: DevServer | undefined;
@@ -247,7 +325,10 @@ describe('failure gate: a deploy on the test bed', function () {
       server = await startDevServer(options);
       const env = { TEMPORAL_ADDRESS: server.address };
       worker = await startWorkerProcess(queue, env);
-      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: dataConverter() });
+      client = new Client({
+        connection: await Connection.connect({ address: server.address }),
+        dataConverter: dataConverter(),
+      });
       const run = prepareRun({ runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'operator', ...ASK });
       const { handle } = await startRun(client, run, queue);
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
@@ -258,7 +339,10 @@ describe('failure gate: a deploy on the test bed', function () {
       await server.stop();
       server = await startDevServer(options);
       worker = await startWorkerProcess(queue, env);
-      client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: dataConverter() });
+      client = new Client({
+        connection: await Connection.connect({ address: server.address }),
+        dataConverter: dataConverter(),
+      });
 
       const again = client.workflow.getHandle(run.runId);
       const after = await waitForProgress(again, atFailureGate, 'the failure gate after the restarts');
@@ -284,9 +368,18 @@ describe('failure gate: a deploy on the test bed', function () {
       const servedBefore = await served();
       try {
         await cutDatabase(before.idle);
-        const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, onFailure: 'ask', failureTimeoutMs: 3000 });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          env: 'local',
+          params: RELEASE,
+          onFailure: 'ask',
+          failureTimeoutMs: 3000,
+        });
         const result = await compensated(handle);
-        assert.match(result.progress.reason ?? '', new RegExp(`health-check ${before.idle}: no decision at its failure gate within 3s`));
+        assert.match(
+          result.progress.reason ?? '',
+          new RegExp(`health-check ${before.idle}: no decision at its failure gate within 3s`),
+        );
         assert.equal(onlyGate(result.progress).outcome, 'timed_out');
         assert.deepEqual(await served(), servedBefore);
         assert.deepEqual(await colours({ env: 'local' }), before);
@@ -299,7 +392,11 @@ describe('failure gate: a deploy on the test bed', function () {
 });
 
 /** Runs the kernel's three-step runbook (test/workflows.ts) on web-blue, web-green and db. */
-async function startThreeSteps(taskQueue: string, params: ThreeStepParams, onFailure: RunInput['onFailure']): Promise<WorkflowHandle> {
+async function startThreeSteps(
+  taskQueue: string,
+  params: ThreeStepParams,
+  onFailure: RunInput['onFailure'],
+): Promise<WorkflowHandle> {
   const input: RunInput = {
     runbook: 'three-steps',
     env: 'local',
@@ -309,7 +406,11 @@ async function startThreeSteps(taskQueue: string, params: ThreeStepParams, onFai
     mutating: false,
     onFailure,
   };
-  return (await testClient()).workflow.start('threeSteps', { taskQueue, workflowId: newRunId('three-steps', 'local'), args: [input] });
+  return (await testClient()).workflow.start('threeSteps', {
+    taskQueue,
+    workflowId: newRunId('three-steps', 'local'),
+    args: [input],
+  });
 }
 
 /** Each step's journal on its host ("do", "undo") and whether its file is there. */
@@ -317,8 +418,12 @@ async function onHosts(runId: string): Promise<Record<string, { file: boolean; j
   const seen: Record<string, { file: boolean; journal: string[] }> = {};
   for (const [step, host] of THREE_STEPS) {
     const key = `${runId}.${step}`;
-    const file = (await runCommand({ env: 'local', host, argv: ['test', '-e', `${KERNEL_TEST_DIR}/${key}`], okExitCodes: [0, 1] })).exitCode === 0;
-    const journal = (await runCommand({ env: 'local', host, argv: ['cat', `${KERNEL_TEST_DIR}/journal`], okExitCodes: [0, 1] })).stdout
+    const file =
+      (await runCommand({ env: 'local', host, argv: ['test', '-e', `${KERNEL_TEST_DIR}/${key}`], okExitCodes: [0, 1] }))
+        .exitCode === 0;
+    const journal = (
+      await runCommand({ env: 'local', host, argv: ['cat', `${KERNEL_TEST_DIR}/journal`], okExitCodes: [0, 1] })
+    ).stdout
       .split('\n')
       .filter((l) => l.endsWith(` ${key}`))
       .map((l) => l.split(' ')[0]);
@@ -331,7 +436,7 @@ describe('failure gate: the kernel on the test bed', function () {
   const taskQueue = uniqueQueue('failure-gate-kernel');
   const ask = { policy: 'ask' as const, timeoutMs: 10 * 60_000 };
 
-  it('skips a skippable step on an approver\'s word, records who and why, and goes on', async function () {
+  it("skips a skippable step on an approver's word, records who and why, and goes on", async function () {
     await withWorker(taskQueue, async () => {
       const handle = await startThreeSteps(taskQueue, { failAt: 'second' }, ask);
       const runId = handle.workflowId;
@@ -353,10 +458,20 @@ describe('failure gate: the kernel on the test bed', function () {
 
       const { result } = await ended(handle);
       assert.equal(result.state, 'COMPLETED');
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['first', 'done'], ['second', 'skipped'], ['third', 'done']]);
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [
+          ['first', 'done'],
+          ['second', 'skipped'],
+          ['third', 'done'],
+        ],
+      );
       const gate = onlyGate(result.progress);
       assert.equal(gate.outcome, 'skip');
-      assert.deepEqual(gate.decisions.map((d) => [d.decision, d.by, d.comment]), [['skip', 'bob', 'second is done by hand']]);
+      assert.deepEqual(
+        gate.decisions.map((d) => [d.decision, d.by, d.comment]),
+        [['skip', 'bob', 'second is done by hand']],
+      );
       const hosts = await onHosts(runId);
       assert.deepEqual(hosts.first, { file: true, journal: ['do'] });
       assert.deepEqual(hosts.second.journal, ['do', 'do'], 'the failed step ran its two attempts and no more');
@@ -370,13 +485,34 @@ describe('failure gate: the kernel on the test bed', function () {
       const runId = handle.workflowId;
       await waitForProgress(handle, atFailureGate, 'the first failure gate');
       await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice' });
-      await waitForProgress(handle, (p) => p.failureGates?.length === 2 && p.failureGate !== undefined, 'the second failure gate');
+      await waitForProgress(
+        handle,
+        (p) => p.failureGates?.length === 2 && p.failureGate !== undefined,
+        'the second failure gate',
+      );
       await handle.signal(failureDecisionSignal, { decision: 'rollback', by: 'bob', comment: 'still failing' });
       const result = await compensated(handle);
-      assert.deepEqual(result.progress.failureGates?.map((g) => [g.step, g.outcome]), [['third', 'retry'], ['third', 'rollback']]);
-      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'done'], ['first', 'done']]);
+      assert.deepEqual(
+        result.progress.failureGates?.map((g) => [g.step, g.outcome]),
+        [
+          ['third', 'retry'],
+          ['third', 'rollback'],
+        ],
+      );
+      assert.deepEqual(
+        result.progress.compensations.map((c) => [c.step, c.status]),
+        [
+          ['third', 'done'],
+          ['second', 'done'],
+          ['first', 'done'],
+        ],
+      );
       const hosts = await onHosts(runId);
-      assert.deepEqual(hosts.third, { file: false, journal: ['do', 'do', 'do', 'do', 'undo'] }, 'two attempts, two more after the retry, one undo');
+      assert.deepEqual(
+        hosts.third,
+        { file: false, journal: ['do', 'do', 'do', 'do', 'undo'] },
+        'two attempts, two more after the retry, one undo',
+      );
       assert.deepEqual([hosts.first.file, hosts.second.file], [false, false]);
     });
   });
@@ -392,7 +528,13 @@ describe('failure gate: the kernel on the test bed', function () {
       assert.equal(p.state, 'COMPENSATED');
       assert.equal(p.failureGate, undefined);
       assert.equal(onlyGate(p).outcome, 'cancelled');
-      assert.deepEqual(p.compensations.map((c) => [c.step, c.status]), [['second', 'done'], ['first', 'done']]);
+      assert.deepEqual(
+        p.compensations.map((c) => [c.step, c.status]),
+        [
+          ['second', 'done'],
+          ['first', 'done'],
+        ],
+      );
       const hosts = await onHosts(handle.workflowId);
       assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.journal], [false, false, []]);
     });
@@ -403,33 +545,65 @@ describe('failure gate: the kernel on the test bed', function () {
       const handle = await startThreeSteps(taskQueue, { failAt: 'first' }, undefined);
       const result = await compensated(handle);
       assert.equal(result.progress.failureGates, undefined);
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['first', 'compensated']]);
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [['first', 'compensated']],
+      );
     });
   });
 });
 
 describe('failure gate: the policy, checked before anything runs', function () {
-  it('defaults to the inventory\'s onFailure, is tightened by --on-failure ask, and refuses anything else', function () {
-    assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator' }).policy.applied.onFailure, { policy: 'compensate', timeoutMs: 10 * 60_000 });
+  it("defaults to the inventory's onFailure, is tightened by --on-failure ask, and refuses anything else", function () {
     assert.deepEqual(
-      prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'ask', failureTimeoutMs: 5000 }).policy.applied.onFailure,
+      prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator' }).policy.applied.onFailure,
+      { policy: 'compensate', timeoutMs: 10 * 60_000 },
+    );
+    assert.deepEqual(
+      prepareRun({
+        runbook: 'smoke',
+        env: 'test',
+        params: {},
+        initiator: 'operator',
+        onFailure: 'ask',
+        failureTimeoutMs: 5000,
+      }).policy.applied.onFailure,
       { policy: 'ask', timeoutMs: 5000 },
     );
-    assert.throws(() => prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'sometimes' }), (err) => err instanceof UsageError && /--on-failure "sometimes" is not valid: compensate or ask/.test(err.message));
+    assert.throws(
+      () => prepareRun({ runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', onFailure: 'sometimes' }),
+      (err) =>
+        err instanceof UsageError && /--on-failure "sometimes" is not valid: compensate or ask/.test(err.message),
+    );
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failure-gate-inventory-'));
     const saved = process.env.RUNBOOK_INVENTORY_DIR;
     try {
-      fs.writeFileSync(path.join(dir, 'asking.yaml'), 'environment: asking\nonFailure: ask\napprovals: { approvers: [bob], timeout: 20m }\nhosts:\n  worker: { address: 127.0.0.1 }\n');
-      fs.writeFileSync(path.join(dir, 'wrong.yaml'), 'environment: wrong\nonFailure: retry-forever\nhosts:\n  worker: { address: 127.0.0.1 }\n');
+      fs.writeFileSync(
+        path.join(dir, 'asking.yaml'),
+        'environment: asking\nonFailure: ask\napprovals: { approvers: [bob], timeout: 20m }\nhosts:\n  worker: { address: 127.0.0.1 }\n',
+      );
+      fs.writeFileSync(
+        path.join(dir, 'wrong.yaml'),
+        'environment: wrong\nonFailure: retry-forever\nhosts:\n  worker: { address: 127.0.0.1 }\n',
+      );
       process.env.RUNBOOK_INVENTORY_DIR = dir;
-      assert.deepEqual(prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator' }).policy.applied.onFailure, { policy: 'ask', timeoutMs: 20 * 60_000 });
+      assert.deepEqual(
+        prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator' }).policy.applied.onFailure,
+        { policy: 'ask', timeoutMs: 20 * 60_000 },
+      );
       // A request may only tighten: rolling back at once where the environment asks a person is refused.
       assert.throws(
-        () => prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator', onFailure: 'compensate' }),
-        (err) => err instanceof UsageError && /asked to roll back at once on failure; asking asks an approver/.test(err.message),
+        () =>
+          prepareRun({ runbook: 'smoke', env: 'asking', params: {}, initiator: 'operator', onFailure: 'compensate' }),
+        (err) =>
+          err instanceof UsageError &&
+          /asked to roll back at once on failure; asking asks an approver/.test(err.message),
       );
-      assert.throws(() => prepareRun({ runbook: 'smoke', env: 'wrong', params: {}, initiator: 'operator' }), /onFailure: must be equal to one of the allowed values/);
+      assert.throws(
+        () => prepareRun({ runbook: 'smoke', env: 'wrong', params: {}, initiator: 'operator' }),
+        /onFailure: must be equal to one of the allowed values/,
+      );
     } finally {
       process.env.RUNBOOK_INVENTORY_DIR = saved;
       fs.rmSync(dir, { recursive: true, force: true });
@@ -441,10 +615,16 @@ describe('failure gate: the policy, checked before anything runs', function () {
     const policy = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'sometimes'], unreachable);
     assert.equal(policy.code, 2);
     assert.match(policy.stderr, /--on-failure "sometimes" is not valid/);
-    const timeout = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', 'soon'], unreachable);
+    const timeout = await runbookCli(
+      ['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', 'soon'],
+      unreachable,
+    );
     assert.equal(timeout.code, 2);
     assert.match(timeout.stderr, /--failure-timeout.*expected a duration/);
-    const dryRun = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', '90s', '--dry-run'], unreachable);
+    const dryRun = await runbookCli(
+      ['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', '90s', '--dry-run'],
+      unreachable,
+    );
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /on a failed step: wait up to 90s for retry, rollback or skip \(ask\), then roll back/);
   });
@@ -452,11 +632,17 @@ describe('failure gate: the policy, checked before anything runs', function () {
   it('fails a run started with a malformed policy before any step', async function () {
     const taskQueue = uniqueQueue('failure-gate-input');
     await withWorker(taskQueue, async () => {
-      const handle = await startThreeSteps(taskQueue, {}, { policy: 'pray', timeoutMs: 1000 } as unknown as RunInput['onFailure']);
+      const handle = await startThreeSteps(taskQueue, {}, {
+        policy: 'pray',
+        timeoutMs: 1000,
+      } as unknown as RunInput['onFailure']);
       const { failure } = await ended(handle);
       assert.equal(failure?.type, 'BadInput');
       assert.match(failure?.message ?? '', /invalid onFailure/);
-      assert.deepEqual(await onHosts(handle.workflowId), Object.fromEntries(THREE_STEPS.map(([s]) => [s, { file: false, journal: [] }])));
+      assert.deepEqual(
+        await onHosts(handle.workflowId),
+        Object.fromEntries(THREE_STEPS.map(([s]) => [s, { file: false, journal: [] }])),
+      );
     });
   });
 
@@ -469,7 +655,11 @@ describe('failure gate: the policy, checked before anything runs', function () {
       assert.equal(ran.code, 1);
       assert.match(ran.stderr, /refused: this run rolls back on failure \(policy compensate\): it has no failure gate/);
       await handle.signal(failureDecisionSignal, { decision: 'skip', by: 'bob', comment: 'x' });
-      const p = await waitForProgress(handle, (q) => (q.strayDecisions?.length ?? 0) > 0, 'the stray decision to be recorded');
+      const p = await waitForProgress(
+        handle,
+        (q) => (q.strayDecisions?.length ?? 0) > 0,
+        'the stray decision to be recorded',
+      );
       assert.match(p.strayDecisions![0].refused ?? '', /no failure gate/);
       await handle.signal(approvalSignal, { approver: 'bob', decision: 'approve' });
       assert.equal(((await handle.result()) as RunResult).state, 'COMPLETED');

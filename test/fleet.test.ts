@@ -33,10 +33,20 @@ const web = Array.from({ length: FLEET }, (_, i) => `web-${String(i + 1).padStar
 /** `testbed.sh up --web N`: a different N rebuilds the fleet from scratch. */
 async function fleetUp(size: number): Promise<number> {
   const started = Date.now();
-  const { stderr } = await promisify(execFile)('bash', [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'up', '--web', String(size)], { maxBuffer: 16 << 20 });
+  const { stderr } = await promisify(execFile)(
+    'bash',
+    [path.join(projectRoot, 'scripts', 'testbed', 'testbed.sh'), 'up', '--web', String(size)],
+    { maxBuffer: 16 << 20 },
+  );
   const ms = Date.now() - started;
   // Where the time went, when it was long (the lines carry their time).
-  if (ms > 60_000) console.log(stderr.split('\n').map((l) => `        ${l}`).join('\n'));
+  if (ms > 60_000)
+    console.log(
+      stderr
+        .split('\n')
+        .map((l) => `        ${l}`)
+        .join('\n'),
+    );
   return ms;
 }
 
@@ -45,13 +55,19 @@ async function fleetUp(size: number): Promise<number> {
  * expanded schema stays: old code runs on it), healed of any test hook, started, all 20 taking traffic.
  */
 async function freshFleet(): Promise<void> {
-  const reset = 'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0 && supervisorctl restart app >/dev/null';
+  const reset =
+    'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0 && supervisorctl restart app >/dev/null';
   await Promise.all(web.map((h) => onConsole(h, reset)));
   await setUpstream({ env: 'fleet', hosts: web });
 }
 
 async function served(env: string, host: string): Promise<string | undefined> {
-  const r = await runCommand({ env, host, argv: ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:8000/health'], okExitCodes: [0, 7, 28, 52, 56] });
+  const r = await runCommand({
+    env,
+    host,
+    argv: ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:8000/health'],
+    okExitCodes: [0, 7, 28, 52, 56],
+  });
   try {
     return (JSON.parse(r.stdout) as { commit?: string }).commit;
   } catch {
@@ -66,7 +82,12 @@ async function servedByEach(env: string, hosts: string[]): Promise<Record<string
 /** How often supervisor started the app on each host: a host changed once is started once more. */
 async function starts(hosts: string[]): Promise<Record<string, number>> {
   const count = async (h: string) => {
-    const r = await runCommand({ env: 'fleet', host: h, argv: ['grep', '-c', "spawned: 'app'", '/var/log/supervisor/supervisord.log'], okExitCodes: [0, 1] });
+    const r = await runCommand({
+      env: 'fleet',
+      host: h,
+      argv: ['grep', '-c', "spawned: 'app'", '/var/log/supervisor/supervisord.log'],
+      okExitCodes: [0, 1],
+    });
     return [h, Number(r.stdout.trim())] as const;
   };
   return Object.fromEntries(await Promise.all(hosts.map(count)));
@@ -77,12 +98,15 @@ async function starts(hosts: string[]): Promise<Record<string, number>> {
  * when that commit is checked out; checking out another one (a rollback) heals it.
  */
 async function breakRelease(host: string, commit: string): Promise<void> {
-  await onConsole(host, `cat > /srv/app/.git/hooks/post-checkout <<'HOOK'
+  await onConsole(
+    host,
+    `cat > /srv/app/.git/hooks/post-checkout <<'HOOK'
 #!/bin/sh
 [ "$(git rev-parse HEAD)" = "${commit}" ] || exit 0
 printf '\\ndef check():\\n    return 500, {"status": "error", "why": "broken on this host by the test"}\\n' >> health.py
 HOOK
-chmod 0755 /srv/app/.git/hooks/post-checkout`);
+chmod 0755 /srv/app/.git/hooks/post-checkout`,
+  );
 }
 
 function runFailure(err: unknown): RunResult {
@@ -90,7 +114,11 @@ function runFailure(err: unknown): RunResult {
   return err.cause.details?.[0] as RunResult;
 }
 
-const failedHosts = (r: RunResult) => (r.progress.hosts ?? []).filter((h: HostRecord) => h.outcome === 'failed').map((h) => h.host).sort();
+const failedHosts = (r: RunResult) =>
+  (r.progress.hosts ?? [])
+    .filter((h: HostRecord) => h.outcome === 'failed')
+    .map((h) => h.host)
+    .sort();
 
 // Runs once the fleet runbooks are listed (src/runbooks.ts): until then `runbook start` refuses them.
 const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
@@ -118,8 +146,14 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
 
   it('generates the fleet inventory: 20 web hosts behind lb-fleet, all taking traffic', async function () {
     const env = parseYaml(fs.readFileSync(fleetYaml, 'utf8')) as Environment;
-    assert.deepEqual(Object.keys(env.hosts).filter((h) => env.hosts[h].roles.includes('web')), web);
-    assert.deepEqual((await upstreamServers({ env: 'fleet' })).map((s) => s.host), web);
+    assert.deepEqual(
+      Object.keys(env.hosts).filter((h) => env.hosts[h].roles.includes('web')),
+      web,
+    );
+    assert.deepEqual(
+      (await upstreamServers({ env: 'fleet' })).map((s) => s.host),
+      web,
+    );
     assert.deepEqual(new Set(Object.values(await servedByEach('fleet', web))), new Set([v100]));
   });
 
@@ -130,7 +164,11 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
 
     before(async function () {
       inventory = bedInventoryFrom(fleetYaml, 'fleet-bg', (env) => {
-        env.hosts = Object.fromEntries(Object.entries(env.hosts).filter(([name, h]) => !h.roles.includes('web') || [...blue, ...green].includes(name)));
+        env.hosts = Object.fromEntries(
+          Object.entries(env.hosts).filter(
+            ([name, h]) => !h.roles.includes('web') || [...blue, ...green].includes(name),
+          ),
+        );
         for (const h of blue) env.hosts[h].colour = 'blue';
         for (const h of green) env.hosts[h].colour = 'green';
         for (const s of Object.values(env.services)) s.hosts = s.hosts.filter((h) => h in env.hosts);
@@ -143,24 +181,42 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
       await breakRelease(green[1], v110);
       try {
         await withWorker(taskQueue, async () => {
-          const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'fleet-bg' });
+          const handle = await startTestRun(taskQueue, {
+            runbook: 'deploy',
+            params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+            env: 'fleet-bg',
+          });
           const result = await compensated(handle.result());
-          assert.match(result.progress.reason ?? '', new RegExp(`1 of 3 hosts failed: ${green[1]}: .*health check answered 500`));
+          assert.match(
+            result.progress.reason ?? '',
+            new RegExp(`1 of 3 hosts failed: ${green[1]}: .*health check answered 500`),
+          );
           assert.equal(result.progress.steps.find((s) => s.name === 'health-check green (3 hosts)')?.status, 'failed');
         });
       } finally {
         // The hook and what it broke: the next deploy checks out the same commit, which keeps local changes.
         await onConsole(green[1], 'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q -- .');
       }
-      assert.deepEqual((await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host), blue);
+      assert.deepEqual(
+        (await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host),
+        blue,
+      );
       assert.deepEqual(await servedByEach('fleet-bg', blue), Object.fromEntries(blue.map((h) => [h, v100])));
-      assert.deepEqual(await servedByEach('fleet-bg', green), Object.fromEntries(green.map((h) => [h, undefined])), 'every idle host is stopped again');
+      assert.deepEqual(
+        await servedByEach('fleet-bg', green),
+        Object.fromEntries(green.map((h) => [h, undefined])),
+        'every idle host is stopped again',
+      );
     });
 
     it('deploys to all three idle hosts, switches with no failed request, and lists them all in the upstream', async function () {
       await withWorker(taskQueue, async () => {
         const watcher = watchLb(FLEET_LB);
-        const handle = await startTestRun(taskQueue, { runbook: 'deploy', params: { ref: 'v1.1.0', 'rollback-window': '1s' }, env: 'fleet-bg' });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+          env: 'fleet-bg',
+        });
         const result = (await handle.result()) as RunResult;
         const counts = await watcher.stop();
         console.log(`      ${describeCounts('blue/green over 3+3 hosts', counts)}`);
@@ -168,11 +224,22 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
         assert.equal(counts.failed, 0, `${describeCounts('blue/green', counts)}: ${counts.errors.join('; ')}`);
         assert.ok(counts.total > 20, `only ${counts.total} requests were made`);
         assert.deepEqual(counts.commits, [v100, v110]);
-        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(2, 5), ['install on green (3 hosts) (expand migrations)', 'start green (3 hosts)', 'health-check green (3 hosts)']);
+        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(2, 5), [
+          'install on green (3 hosts) (expand migrations)',
+          'start green (3 hosts)',
+          'health-check green (3 hosts)',
+        ]);
       });
-      assert.deepEqual((await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host), green);
+      assert.deepEqual(
+        (await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host),
+        green,
+      );
       assert.deepEqual(await servedByEach('fleet-bg', green), Object.fromEntries(green.map((h) => [h, v110])));
-      assert.deepEqual(await servedByEach('fleet-bg', blue), Object.fromEntries(blue.map((h) => [h, undefined])), 'the old colour is stopped');
+      assert.deepEqual(
+        await servedByEach('fleet-bg', blue),
+        Object.fromEntries(blue.map((h) => [h, undefined])),
+        'the old colour is stopped',
+      );
     });
   });
 
@@ -180,13 +247,35 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
     const params = { ref: 'v1.1.0', batches: '1,25%,100%', 'max-failures': '2' };
 
     it('shows the batches, their hosts and the error budget in a dry run; refuses a batch that drains every host', async function () {
-      const dry = await runbookCli(['start', 'rolling-deploy', '--env', 'fleet', '--ref', 'v1.1.0', '--batches', '1,25%,100%', '--max-failures', '2', '--dry-run']);
+      const dry = await runbookCli([
+        'start',
+        'rolling-deploy',
+        '--env',
+        'fleet',
+        '--ref',
+        'v1.1.0',
+        '--batches',
+        '1,25%,100%',
+        '--max-failures',
+        '2',
+        '--dry-run',
+      ]);
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /error budget: 2 of 20 hosts may fail/);
       assert.match(dry.stdout, /batch 1\/3 \(1 host\) on web-01:/);
       assert.match(dry.stdout, /batch 2\/3 \(5 hosts\) on web-02, web-03, web-04, web-05, web-06:/);
       assert.match(dry.stdout, /batch 3\/3 \(14 hosts\) on web-07, .* and 2 more:/);
-      const all = await runbookCli(['start', 'rolling-deploy', '--env', 'fleet', '--ref', 'v1.1.0', '--batches', '100%', '--dry-run']);
+      const all = await runbookCli([
+        'start',
+        'rolling-deploy',
+        '--env',
+        'fleet',
+        '--ref',
+        'v1.1.0',
+        '--batches',
+        '100%',
+        '--dry-run',
+      ]);
       assert.equal(all.code, 2, all.stdout);
       assert.match(all.stderr, /a batch of 20 of 20 hosts would leave the load balancer with no host taking traffic/);
     });
@@ -208,11 +297,18 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
           assert.equal(h.rolledBack, true, `${h.host} rolled back`);
           assert.equal(h.drained, true, `${h.host} left drained`);
         }
-        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(3), ['batch 1/3 (1 host)', 'batch 2/3 (5 hosts)', 'batch 3/3 (14 hosts)']);
+        assert.deepEqual(result.progress.steps.map((s) => s.name).slice(3), [
+          'batch 1/3 (1 host)',
+          'batch 2/3 (5 hosts)',
+          'batch 3/3 (14 hosts)',
+        ]);
         await recordHistory(handle, 'rolling-deploy-completed');
       });
       const upstream = await upstreamServers({ env: 'fleet' });
-      assert.deepEqual(upstream.filter((s) => s.down).map((s) => s.host), broken);
+      assert.deepEqual(
+        upstream.filter((s) => s.down).map((s) => s.host),
+        broken,
+      );
       const each = await servedByEach('fleet', web);
       for (const h of web) assert.equal(each[h], broken.includes(h) ? v100 : v110, h);
     });
@@ -229,11 +325,18 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
         console.log(`      ${describeCounts('rolling over 20 hosts, 3 broken', counts)}`);
         assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
         assert.match(result.progress.reason ?? '', /error budget spent: 3 hosts failed/);
-        assert.deepEqual(result.progress.compensations.map((c) => c.step), ['batch 3/3 (14 hosts)', 'batch 2/3 (5 hosts)', 'batch 1/3 (1 host)']);
+        assert.deepEqual(
+          result.progress.compensations.map((c) => c.step),
+          ['batch 3/3 (14 hosts)', 'batch 2/3 (5 hosts)', 'batch 1/3 (1 host)'],
+        );
         assert.ok(result.progress.compensations.every((c) => c.status === 'done'));
       });
       const each = await servedByEach('fleet', web);
-      assert.deepEqual(Object.entries(each).filter(([, c]) => c !== v100), [], 'every host serves the old commit');
+      assert.deepEqual(
+        Object.entries(each).filter(([, c]) => c !== v100),
+        [],
+        'every host serves the old commit',
+      );
     });
 
     it('resumes after its worker is SIGKILLed during a batch, and changes no host twice', async function () {
@@ -243,7 +346,11 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
       let second: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
       try {
         const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
-        await waitForProgress(handle, (p) => p.steps.some((s) => s.name === 'batch 3/3 (14 hosts)' && s.status === 'running'), 'the last batch');
+        await waitForProgress(
+          handle,
+          (p) => p.steps.some((s) => s.name === 'batch 3/3 (14 hosts)' && s.status === 'running'),
+          'the last batch',
+        );
         await new Promise((r) => setTimeout(r, 1500));
         await worker.kill('SIGKILL');
         second = await startWorkerProcess(taskQueue);
@@ -254,19 +361,33 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
         await second?.kill('SIGTERM');
       }
       const after = await starts(web);
-      assert.deepEqual(Object.fromEntries(web.map((h) => [h, after[h] - before[h]])), Object.fromEntries(web.map((h) => [h, 1])), 'each host restarted exactly once');
+      assert.deepEqual(
+        Object.fromEntries(web.map((h) => [h, after[h] - before[h]])),
+        Object.fromEntries(web.map((h) => [h, 1])),
+        'each host restarted exactly once',
+      );
       const each = await servedByEach('fleet', web);
-      assert.deepEqual(Object.entries(each).filter(([, c]) => c !== v110), []);
+      assert.deepEqual(
+        Object.entries(each).filter(([, c]) => c !== v110),
+        [],
+      );
     });
   });
 
   it('run-command over 20 hosts: exit code, duration and output of each host', async function () {
     await withWorker(taskQueue, async () => {
-      const handle = await startTestRun(taskQueue, { runbook: 'run-command', params: { hosts: 'role:web', batch: '10', argv: ['cat', '/etc/hostname'] }, env: 'fleet' });
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'run-command',
+        params: { hosts: 'role:web', batch: '10', argv: ['cat', '/etc/hostname'] },
+        env: 'fleet',
+      });
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       const hosts = result.progress.hosts ?? [];
-      assert.deepEqual(hosts.map((h) => [h.host, h.exitCode, h.outputTail]).sort(), web.map((h) => [h, 0, h]));
+      assert.deepEqual(
+        hosts.map((h) => [h.host, h.exitCode, h.outputTail]).sort(),
+        web.map((h) => [h, 0, h]),
+      );
       await recordHistory(handle, 'run-command-completed');
     });
   });
@@ -276,7 +397,11 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
     try {
       await withWorker(taskQueue, async () => {
         const argv = ['test', '!', '-e', '/etc/testbed/broken'];
-        const handle = await startTestRun(taskQueue, { runbook: 'run-command', params: { hosts: 'role:web', batch: '5', 'max-failures': '0', argv }, env: 'fleet' });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'run-command',
+          params: { hosts: 'role:web', batch: '5', 'max-failures': '0', argv },
+          env: 'fleet',
+        });
         let result: RunResult | undefined;
         try {
           await handle.result();
@@ -288,7 +413,10 @@ const listed = RUNBOOKS.some((r) => r.name === 'rolling-deploy');
         assert.match(result.progress.reason ?? '', new RegExp(`stopped after batch 2: ran on ${ran.join(', ')}$`));
         const hosts = result.progress.hosts ?? [];
         assert.deepEqual(hosts.map((h) => h.host).sort(), ran);
-        assert.deepEqual(hosts.filter((h) => h.exitCode !== 0).map((h) => h.host), ['web-08']);
+        assert.deepEqual(
+          hosts.filter((h) => h.exitCode !== 0).map((h) => h.host),
+          ['web-08'],
+        );
         assert.ok(hosts.every((h) => typeof h.durationMs === 'number'));
         const status = await runbookCli(['status', handle.workflowId], { RUNBOOK_TASK_QUEUE: taskQueue });
         assert.match(status.stdout, /web-08: batch 2, failed, exit 1/);

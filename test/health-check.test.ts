@@ -51,7 +51,8 @@ class Receiver {
   }
 }
 
-const onBed = (host: string, argv: string[], okExitCodes?: number[]) => runCommand({ env: 'local', host, argv, okExitCodes });
+const onBed = (host: string, argv: string[], okExitCodes?: number[]) =>
+  runCommand({ env: 'local', host, argv, okExitCodes });
 const keys = (alert: Alert) => alert.checks.map((c) => c.key).sort();
 
 describe('health-check on the test bed', function () {
@@ -82,10 +83,24 @@ describe('health-check on the test bed', function () {
       const handle = await startTestRun(taskQueue, { runbook: 'health-check', env: ENV });
       const result = (await handle.result()) as HealthResult;
       assert.equal(result.state, 'COMPLETED');
-      assert.deepEqual(result.health.checks.filter((c) => c.state !== 'ok'), []);
-      assert.deepEqual(result.health.checks.map((c) => c.key).sort(), [
-        'db/postgresql', 'db/ssh', 'fresh/ssh', 'lb/http', 'lb/https', 'lb/ssh', `${live}/app`, 'web-blue/ssh', 'web-green/ssh',
-      ].sort());
+      assert.deepEqual(
+        result.health.checks.filter((c) => c.state !== 'ok'),
+        [],
+      );
+      assert.deepEqual(
+        result.health.checks.map((c) => c.key).sort(),
+        [
+          'db/postgresql',
+          'db/ssh',
+          'fresh/ssh',
+          'lb/http',
+          'lb/https',
+          'lb/ssh',
+          `${live}/app`,
+          'web-blue/ssh',
+          'web-green/ssh',
+        ].sort(),
+      );
       assert.deepEqual(result.health.failing, []);
       assert.equal(result.progress.steps.at(-1)?.name, 'all 9 checks pass');
       assert.deepEqual(receiver.take(), []);
@@ -161,7 +176,10 @@ describe('health-check on the test bed', function () {
       // The app reconnects on its next request.
       const back = await check();
       assert.deepEqual(back.health.failing, []);
-      assert.deepEqual(receiver.take().map((a) => [a.event, keys(a)]), [['health_recovered', ['db/postgresql', `${live}/app`, 'lb/http', 'lb/https'].sort()]]);
+      assert.deepEqual(
+        receiver.take().map((a) => [a.event, keys(a)]),
+        [['health_recovered', ['db/postgresql', `${live}/app`, 'lb/http', 'lb/https'].sort()]],
+      );
     });
   });
 

@@ -19,7 +19,11 @@ const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: 
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), failureConverterPath, logger: silent });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    failureConverterPath,
+    logger: silent,
+  });
   return bundle;
 }
 
@@ -36,7 +40,10 @@ export function workflowBundleFile(): Promise<string> {
 
 let client: Client | undefined;
 export async function testClient(): Promise<Client> {
-  client ??= new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }), dataConverter: dataConverter() });
+  client ??= new Client({
+    connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
+    dataConverter: dataConverter(),
+  });
   return client;
 }
 
@@ -50,7 +57,11 @@ export function uniqueQueue(label: string): string {
 }
 
 /** Runs `fn` while an in-process worker polls `taskQueue` (with the test activities, or stubs). */
-export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>, activities: object = testActivities): Promise<T> {
+export async function withWorker<T>(
+  taskQueue: string,
+  fn: () => Promise<T>,
+  activities: object = testActivities,
+): Promise<T> {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
     const options = { ...workerOptions(await workflowBundle()), activities };
@@ -117,4 +128,3 @@ export function runbookCli(args: string[], env: Record<string, string> = {}): Pr
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
-

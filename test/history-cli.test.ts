@@ -26,7 +26,14 @@ describe('runbook history', function () {
       await waitForProgress(handle, atGate('go-ahead'));
       await handle.signal(approvalSignal, { approver: 'mallory', decision: 'approve', comment: 'me too' });
       await waitForProgress(handle, (p) => p.approvals.length === 1);
-      const approved = await runbookCli(['approve', handle.workflowId, '--as', 'alice', '--comment', 'checked the plan']);
+      const approved = await runbookCli([
+        'approve',
+        handle.workflowId,
+        '--as',
+        'alice',
+        '--comment',
+        'checked the plan',
+      ]);
       assert.equal(approved.code, 0, approved.stderr);
       await handle.result();
     });
@@ -34,38 +41,82 @@ describe('runbook history', function () {
     const { text, trail } = await history(handle.workflowId);
     assert.equal(trail.status, 'COMPLETED');
     assert.equal(trail.recordFrom, 'result');
-    assert.deepEqual({ ...trail.started, by: undefined }, { initiator: 'operator', runbook: 'smoke', env: 'test', params: {}, by: undefined });
+    assert.deepEqual(
+      { ...trail.started, by: undefined },
+      { initiator: 'operator', runbook: 'smoke', env: 'test', params: {}, by: undefined },
+    );
     assert.ok(trail.started?.by, 'the client that started it');
     assert.deepEqual(
       trail.progress?.approvals.map((a) => [a.approver, a.decision, a.via, a.comment, a.refused]),
-      [['mallory', 'approve', 'signal', 'me too', 'mallory is not an approver for test'], ['alice', 'approve', 'update', 'checked the plan', undefined]],
+      [
+        ['mallory', 'approve', 'signal', 'me too', 'mallory is not an approver for test'],
+        ['alice', 'approve', 'update', 'checked the plan', undefined],
+      ],
     );
-    assert.deepEqual(trail.progress?.steps.map((s) => [s.name, s.status, Boolean(s.startedAt && s.endedAt)]), [['prepare', 'done', true], ['announce', 'done', true]]);
+    assert.deepEqual(
+      trail.progress?.steps.map((s) => [s.name, s.status, Boolean(s.startedAt && s.endedAt)]),
+      [
+        ['prepare', 'done', true],
+        ['announce', 'done', true],
+      ],
+    );
     assert.deepEqual(
       trail.events.filter((e) => !e.what.startsWith('activity')).map((e) => e.what),
       ['started', 'update admission', 'signal approval', 'update approve', 'completed'],
     );
-    assert.deepEqual(trail.events.find((e) => e.what === 'signal approval')?.detail, { approver: 'mallory', decision: 'approve', comment: 'me too' });
+    assert.deepEqual(trail.events.find((e) => e.what === 'signal approval')?.detail, {
+      approver: 'mallory',
+      decision: 'approve',
+      comment: 'me too',
+    });
 
-    assert.match(text, new RegExp(`^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `));
-    assert.match(text, new RegExp(`✓ step prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ✓ step announce: done, ${ISO} → ${ISO} \\(\\S+\\)`));
+    assert.match(
+      text,
+      new RegExp(
+        `^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `✓ step prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ✓ step announce: done, ${ISO} → ${ISO} \\(\\S+\\)`,
+      ),
+    );
     assert.match(text, new RegExp(`go-ahead: approved, ${ISO} → ${ISO} \\(\\S+\\); 1 of alice, bob`));
-    assert.match(text, new RegExp(`REFUSED approve by mallory at go-ahead ${ISO} via signal: "me too" \\(mallory is not an approver for test\\)`));
+    assert.match(
+      text,
+      new RegExp(
+        `REFUSED approve by mallory at go-ahead ${ISO} via signal: "me too" \\(mallory is not an approver for test\\)`,
+      ),
+    );
     assert.match(text, new RegExp(`approved by alice at go-ahead ${ISO} via update: "checked the plan"`));
-    assert.match(text, new RegExp(`${ISO} update approve by \\S+: \\{"approver":"alice","decision":"approve","comment":"checked the plan"\\}`));
+    assert.match(
+      text,
+      new RegExp(
+        `${ISO} update approve by \\S+: \\{"approver":"alice","decision":"approve","comment":"checked the plan"\\}`,
+      ),
+    );
   });
 
-  it('shows a failed run\'s steps and undos with times, its parameters with secrets masked', async function () {
+  it("shows a failed run's steps and undos with times, its parameters with secrets masked", async function () {
     const taskQueue = uniqueQueue('history-undo');
     let handle!: WorkflowHandle;
     await withWorker(taskQueue, async () => {
-      handle = await (await testClient()).workflow.start('threeSteps', {
+      handle = await (
+        await testClient()
+      ).workflow.start('threeSteps', {
         taskQueue,
         workflowId: newRunId('three-steps', 'local'),
-        args: [{
-          runbook: 'three-steps', env: 'local', params: { failAt: 'second', apiToken: 'hunter2-in-clear' }, initiator: 'operator',
-          approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false,
-        }],
+        args: [
+          {
+            runbook: 'three-steps',
+            env: 'local',
+            params: { failAt: 'second', apiToken: 'hunter2-in-clear' },
+            initiator: 'operator',
+            approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 },
+            mutating: false,
+          },
+        ],
       });
       await handle.result().catch(() => undefined);
     });
@@ -74,14 +125,27 @@ describe('runbook history', function () {
     assert.equal(trail.progress?.state, 'COMPENSATED');
     assert.deepEqual(trail.started?.params, { failAt: 'second', apiToken: '***' });
     assert.doesNotMatch(text, /hunter2/);
-    assert.match(text, new RegExp(`^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`));
+    assert.match(
+      text,
+      new RegExp(
+        `^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`,
+      ),
+    );
     assert.match(text, /reason: .*exited with 1/);
-    assert.match(text, new RegExp(`↩ step first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↩ step second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`));
-    assert.match(text, new RegExp(`↺ undo second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↺ undo first: done, ${ISO} → ${ISO} \\(\\S+\\)`));
+    assert.match(
+      text,
+      new RegExp(
+        `↩ step first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↩ step second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(`↺ undo second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↺ undo first: done, ${ISO} → ${ISO} \\(\\S+\\)`),
+    );
     assert.match(text, /activity runStepCommand failed: ".*exited with 1/);
   });
 
-  it('reconstructs a cancelled run from the server\'s events when the run left no record and no worker answers', async function () {
+  it("reconstructs a cancelled run from the server's events when the run left no record and no worker answers", async function () {
     const taskQueue = uniqueQueue('history-cancel');
     let handle!: WorkflowHandle;
     await withWorker(taskQueue, async () => {
@@ -94,15 +158,37 @@ describe('runbook history', function () {
     const { text, trail } = await history(handle.workflowId);
     assert.equal(trail.status, 'CANCELLED');
     assert.equal(trail.progress, undefined);
-    assert.deepEqual(trail.started && { initiator: trail.started.initiator, runbook: trail.started.runbook }, { initiator: 'operator', runbook: 'smoke' });
+    assert.deepEqual(trail.started && { initiator: trail.started.initiator, runbook: trail.started.runbook }, {
+      initiator: 'operator',
+      runbook: 'smoke',
+    });
     assert.deepEqual(
-      trail.events.map((e) => e.what).filter((w) => w !== 'update admission' && !w.startsWith('activity notifyApprovers')),
+      trail.events
+        .map((e) => e.what)
+        .filter((w) => w !== 'update admission' && !w.startsWith('activity notifyApprovers')),
       // The run's first steps on the worker: the rules (decideRunRules), then how it takes identity (proveStart).
-      ['started', 'activity decideRunRules scheduled', 'activity decideRunRules completed', 'activity proveStart scheduled', 'activity proveStart completed',
-        'activity writeMarker scheduled', 'activity writeMarker completed', 'activity writeMarker scheduled', 'activity writeMarker completed',
-        'cancel requested', 'activity removeMarker scheduled', 'activity removeMarker completed', 'activity removeMarker scheduled', 'activity removeMarker completed', 'cancelled'],
+      [
+        'started',
+        'activity decideRunRules scheduled',
+        'activity decideRunRules completed',
+        'activity proveStart scheduled',
+        'activity proveStart completed',
+        'activity writeMarker scheduled',
+        'activity writeMarker completed',
+        'activity writeMarker scheduled',
+        'activity writeMarker completed',
+        'cancel requested',
+        'activity removeMarker scheduled',
+        'activity removeMarker completed',
+        'activity removeMarker scheduled',
+        'activity removeMarker completed',
+        'cancelled',
+      ],
     );
-    assert.match(text, /no record from the run itself: it ended cancelled without a result, and no worker answered the progress query/);
+    assert.match(
+      text,
+      /no record from the run itself: it ended cancelled without a result, and no worker answered the progress query/,
+    );
     assert.match(text, new RegExp(`${ISO} cancel requested by \\S+`));
   });
 });

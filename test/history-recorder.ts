@@ -14,7 +14,11 @@ export const HISTORIES_DIR = path.join(projectRoot, 'test', 'histories');
 /** The run's history as the pinned CLI prints it: payloads as the server holds them (sealed). */
 export function rawHistoryJson(workflowId: string): string {
   // The CLI writes the same proto JSON the Web UI downloads, which historyFromJSON reads.
-  return execFileSync(temporalCliPath()!, ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync(
+    temporalCliPath()!,
+    ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
 }
 
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {

@@ -23,7 +23,8 @@ function readable(doc: unknown): string {
   const parts = [JSON.stringify(doc)];
   const walk = (node: unknown): void => {
     if (typeof node === 'string') {
-      if (/^[A-Za-z0-9+/]+=*$/.test(node) && node.length % 4 === 0) parts.push(Buffer.from(node, 'base64').toString('latin1'));
+      if (/^[A-Za-z0-9+/]+=*$/.test(node) && node.length % 4 === 0)
+        parts.push(Buffer.from(node, 'base64').toString('latin1'));
     } else if (node && typeof node === 'object') Object.values(node).forEach(walk);
   };
   walk(doc);
@@ -36,16 +37,21 @@ interface CodecProcess {
 }
 
 async function startCodecServerProcess(token: string): Promise<CodecProcess> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-server', '--port', '0', '--origin', UI_ORIGIN, '--json'], {
-    env: { ...process.env, RUNBOOK_CODEC_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-server', '--port', '0', '--origin', UI_ORIGIN, '--json'],
+    {
+      env: { ...process.env, RUNBOOK_CODEC_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const deadline = Date.now() + 30_000;
   while (!/^\}$/m.test(output)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`runbook codec-server did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`runbook codec-server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { url: (JSON.parse(output) as { url: string }).url, child };
@@ -71,15 +77,28 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
 
   it('runs migrate-then-code (approved from the CLI with a comment) and a deploy that fails on its ref', async function () {
     await withWorker(taskQueue, async () => {
-      const release = await startTestRun(taskQueue, { runbook: 'migrate-then-code', env: 'local', initiator, params: { ref: 'v1.1.0', 'rollback-window': '1ms' } });
+      const release = await startTestRun(taskQueue, {
+        runbook: 'migrate-then-code',
+        env: 'local',
+        initiator,
+        params: { ref: 'v1.1.0', 'rollback-window': '1ms' },
+      });
       await waitForProgress(release, atGate('contract migration'), 'the contract gate');
       const approved = await runbookCli(['approve', release.workflowId, '--as', 'alice', '--comment', comment]);
       assert.equal(approved.code, 0, approved.stderr);
       assert.equal(((await release.result()) as RunResult).state, 'COMPLETED');
       runs.push(release.workflowId);
 
-      const deploy = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', initiator, params: { ref: badRef } });
-      const err = await deploy.result().then(() => undefined, (e: unknown) => e);
+      const deploy = await startTestRun(taskQueue, {
+        runbook: 'deploy',
+        env: 'local',
+        initiator,
+        params: { ref: badRef },
+      });
+      const err = await deploy.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof WorkflowFailedError, String(err));
       // Our own client decodes the sealed failure: the operator still reads why.
       assert.match(JSON.stringify((err.cause as { details?: unknown[] })?.details ?? []), new RegExp(badRef));
@@ -95,7 +114,10 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
       assert.ok(sealed.length >= 10, `${runId}: only ${sealed.length} encrypted payloads`);
       const text = readable(history);
       for (const clear of [dbPassword, 'v1.1.0', badRef, initiator, comment]) {
-        assert.ok(!text.includes(clear), `${runId}: ${clear === dbPassword ? 'the database password' : JSON.stringify(clear)} is readable in the raw history`);
+        assert.ok(
+          !text.includes(clear),
+          `${runId}: ${clear === dbPassword ? 'the database password' : JSON.stringify(clear)} is readable in the raw history`,
+        );
       }
       assert.ok(text.includes(ENCODING));
     }
@@ -103,8 +125,15 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
 
   it('reads back through the codec server as the Web UI does; without the token it is refused', async function () {
     const decode = (body: unknown, headers: Record<string, string>) =>
-      fetch(`${codec.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: UI_ORIGIN, ...headers }, body: JSON.stringify(body) });
-    const wanted: Record<string, string[]> = { [runs[0]]: ['v1.1.0', initiator, comment], [runs[1]]: [badRef, initiator] };
+      fetch(`${codec.url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: UI_ORIGIN, ...headers },
+        body: JSON.stringify(body),
+      });
+    const wanted: Record<string, string[]> = {
+      [runs[0]]: ['v1.1.0', initiator, comment],
+      [runs[1]]: [badRef, initiator],
+    };
     for (const runId of runs) {
       const payloads = encryptedPayloads(JSON.parse(rawHistoryJson(runId)));
       const refused = await decode({ payloads }, {});
@@ -116,15 +145,20 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
       assert.equal(opened.length, payloads.length);
       assert.equal(encryptedPayloads(opened).length, 0);
       const text = readable(opened);
-      for (const clear of wanted[runId]) assert.ok(text.includes(clear), `${runId}: ${clear} not found in the decoded payloads`);
+      for (const clear of wanted[runId])
+        assert.ok(text.includes(clear), `${runId}: ${clear} not found in the decoded payloads`);
       assert.ok(!text.includes(dbPassword), `${runId}: the database password reached history`);
     }
   });
 
-  it('answers the Web UI\'s CORS preflight for its origin', async function () {
+  it("answers the Web UI's CORS preflight for its origin", async function () {
     const res = await fetch(`${codec.url}/decode`, {
       method: 'OPTIONS',
-      headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+      headers: {
+        origin: UI_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace,authorization',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), UI_ORIGIN);

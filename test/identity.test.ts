@@ -124,7 +124,7 @@ describe('signed identity', function () {
     });
   });
 
-  it('counts only approvers\' signatures over this run and gate, once; refuses and records the rest', async () => {
+  it("counts only approvers' signatures over this run and gate, once; refuses and records the rest", async () => {
     await withWorker(taskQueue, async () => {
       const { handle, refused } = await start('olivia', inv.key('olivia'));
       assert.equal(refused, undefined);
@@ -193,10 +193,13 @@ describe('signed identity', function () {
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       const byBob = result.progress.approvals.filter((a) => a.approver === 'bob');
-      assert.deepEqual(byBob.map((a) => [a.via, a.refused === undefined, a.key]), [
-        ['update', false, undefined],
-        ['update', true, inv.fingerprint('bob')],
-      ]);
+      assert.deepEqual(
+        byBob.map((a) => [a.via, a.refused === undefined, a.key]),
+        [
+          ['update', false, undefined],
+          ['update', true, inv.fingerprint('bob')],
+        ],
+      );
 
       const history = await runbookCli(['history', handle.workflowId]);
       assert.equal(history.code, 0, history.stderr);
@@ -208,7 +211,7 @@ describe('signed identity', function () {
     });
   });
 
-  it('at a failure gate, follows only a signed decision by an approver\'s key', async () => {
+  it("at a failure gate, follows only a signed decision by an approver's key", async () => {
     let broken = true;
     const activities = {
       ...testActivities,
@@ -217,41 +220,45 @@ describe('signed identity', function () {
         return testActivities.writeMarker(input);
       },
     };
-    await withWorker(taskQueue, async () => {
-      const run = prepareRun({ runbook: 'smoke', env: ENV, params: {}, initiator: 'olivia', onFailure: 'ask' });
-      run.input.proof = await signStart(run.input, run.runId, 'default', { as: 'olivia', key: inv.key('olivia') });
-      const { handle } = await startRun(await testClient(), run, taskQueue);
-      started.push(handle);
-      const p = await waitForProgress(handle, (q) => q.failureGate?.step === 'announce', 'the failure gate');
-      const nonce = p.failureGate!.nonce!;
-      assert.match(nonce, /^[0-9a-f-]{36}$/);
-      const decided = (n: number) => (q: RunProgress) => (q.failureGate?.decisions.length ?? 0) === n;
+    await withWorker(
+      taskQueue,
+      async () => {
+        const run = prepareRun({ runbook: 'smoke', env: ENV, params: {}, initiator: 'olivia', onFailure: 'ask' });
+        run.input.proof = await signStart(run.input, run.runId, 'default', { as: 'olivia', key: inv.key('olivia') });
+        const { handle } = await startRun(await testClient(), run, taskQueue);
+        started.push(handle);
+        const p = await waitForProgress(handle, (q) => q.failureGate?.step === 'announce', 'the failure gate');
+        const nonce = p.failureGate!.nonce!;
+        assert.match(nonce, /^[0-9a-f-]{36}$/);
+        const decided = (n: number) => (q: RunProgress) => (q.failureGate?.decisions.length ?? 0) === n;
 
-      await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice' });
-      const claim = { namespace: 'default', runId: handle.workflowId, action: 'retry' as const, gate: 'announce' };
-      const oliviaKey = { as: 'olivia', key: inv.key('olivia') };
-      const byOlivia = await signClaim({ ...claim, nonce, by: 'olivia', subject: '', comment: '' }, oliviaKey);
-      await waitForProgress(handle, decided(1), 'the unsigned retry to be recorded');
-      await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice', ...byOlivia });
-      const refused = await waitForProgress(handle, decided(2), 'the retry signed by the initiator to be recorded');
-      const reasons = refused.failureGate!.decisions.map((d) => d.refused ?? 'followed');
-      assert.match(reasons[0], /^unsigned: .*`runbook retry \S+ --as <you>` signs with your SSH key/);
-      assert.match(reasons[1], /^bad signature: made with olivia's key, not alice's/);
+        await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice' });
+        const claim = { namespace: 'default', runId: handle.workflowId, action: 'retry' as const, gate: 'announce' };
+        const oliviaKey = { as: 'olivia', key: inv.key('olivia') };
+        const byOlivia = await signClaim({ ...claim, nonce, by: 'olivia', subject: '', comment: '' }, oliviaKey);
+        await waitForProgress(handle, decided(1), 'the unsigned retry to be recorded');
+        await handle.signal(failureDecisionSignal, { decision: 'retry', by: 'alice', ...byOlivia });
+        const refused = await waitForProgress(handle, decided(2), 'the retry signed by the initiator to be recorded');
+        const reasons = refused.failureGate!.decisions.map((d) => d.refused ?? 'followed');
+        assert.match(reasons[0], /^unsigned: .*`runbook retry \S+ --as <you>` signs with your SSH key/);
+        assert.match(reasons[1], /^bad signature: made with olivia's key, not alice's/);
 
-      broken = false;
-      const retry = await runbookCli(['retry', handle.workflowId, '--as', 'bob', '--key', inv.key('bob')]);
-      assert.equal(retry.code, 0, retry.stderr);
-      const after = await waitForProgress(handle, atGate('go-ahead'), 'the retried step to pass');
-      const gate = after.failureGates![0];
-      const followed = gate.decisions[2];
-      assert.deepEqual([gate.outcome, followed.by, followed.key], ['retry', 'bob', inv.fingerprint('bob')]);
-      const history = await runbookCli(['history', handle.workflowId]);
-      const bobKey = escape(inv.fingerprint('bob'));
-      assert.match(history.stdout, new RegExp(`retry by bob at .* via update, signed with ${bobKey}`));
-    }, activities);
+        broken = false;
+        const retry = await runbookCli(['retry', handle.workflowId, '--as', 'bob', '--key', inv.key('bob')]);
+        assert.equal(retry.code, 0, retry.stderr);
+        const after = await waitForProgress(handle, atGate('go-ahead'), 'the retried step to pass');
+        const gate = after.failureGates![0];
+        const followed = gate.decisions[2];
+        assert.deepEqual([gate.outcome, followed.by, followed.key], ['retry', 'bob', inv.fingerprint('bob')]);
+        const history = await runbookCli(['history', handle.workflowId]);
+        const bobKey = escape(inv.fingerprint('bob'));
+        assert.match(history.stdout, new RegExp(`retry by bob at .* via update, signed with ${bobKey}`));
+      },
+      activities,
+    );
   });
 
-  it('makes a signed schedule\'s creator the initiator of its runs; its signature copied starts nothing', async () => {
+  it("makes a signed schedule's creator the initiator of its runs; its signature copied starts nothing", async () => {
     const env = { RUNBOOK_TASK_QUEUE: taskQueue };
     const client = await testClient();
     await withWorker(taskQueue, async () => {

@@ -24,13 +24,22 @@ describe('inventory', function () {
   it('accepts a valid file and reports each kind of mistake in one line naming the place', function () {
     assert.equal(parseEnvironment(valid, 'prod.yaml').hosts['web-1'].address, '10.0.0.5');
     const cases: [string, RegExp][] = [
-      [valid.replace('roles: [web]', 'roles: [web], colour: red'), /hosts\.web-1\.colour: must be equal to one of the allowed values/],
+      [
+        valid.replace('roles: [web]', 'roles: [web], colour: red'),
+        /hosts\.web-1\.colour: must be equal to one of the allowed values/,
+      ],
       [valid.replace('hosts:', 'hostz: {}\nhosts:'), /unknown key "hostz"/],
-      [valid.replace('web-1: {', 'Web_1: {').replace('hosts: [web-1]', 'hosts: [Web_1]'), /hosts: property name must be valid|must match pattern/],
+      [
+        valid.replace('web-1: {', 'Web_1: {').replace('hosts: [web-1]', 'hosts: [Web_1]'),
+        /hosts: property name must be valid|must match pattern/,
+      ],
       [valid.replace('hosts: [web-1]', 'hosts: [web-9]'), /service app names unknown hosts: web-9/],
       [valid.replace('timeout: 30m', 'timeout: soon'), /approvals\.timeout: expected a duration/],
       [valid.replace('required: 1', 'required: 3'), /approvals\.required is 3 but only 1 approvers/],
-      [valid.replace('reload: [systemctl, reload, app]', 'reload: "systemctl reload app"'), /services\.app\.reload: must be array/],
+      [
+        valid.replace('reload: [systemctl, reload, app]', 'reload: "systemctl reload app"'),
+        /services\.app\.reload: must be array/,
+      ],
       ['environment: [', /not valid YAML/],
     ];
     for (const [text, error] of cases) assert.throws(() => parseEnvironment(text, 'prod.yaml'), error);
@@ -38,14 +47,20 @@ describe('inventory', function () {
   });
 
   it('refuses unknown and hostile environment names', function () {
-    assert.throws(() => loadEnvironment('nowhere'), /unknown environment "nowhere" \(known: local, locking, test, two-eyes/);
+    assert.throws(
+      () => loadEnvironment('nowhere'),
+      /unknown environment "nowhere" \(known: local, locking, test, two-eyes/,
+    );
     for (const name of ['../etc/passwd', '$(id)', 'prod; rm -rf /', '-rf', 'PROD']) {
       assert.throws(() => loadEnvironment(name), /invalid environment name/);
     }
   });
 
   it('expands ~ and ${RUNBOOK_CACHE_DIR} in paths, and names an unset variable', function () {
-    assert.match(expandPath('${RUNBOOK_CACHE_DIR}/testbed/ssh/key'), /\/runbook\/testbed\/ssh\/key$|\/testbed\/ssh\/key$/);
+    assert.match(
+      expandPath('${RUNBOOK_CACHE_DIR}/testbed/ssh/key'),
+      /\/runbook\/testbed\/ssh\/key$|\/testbed\/ssh\/key$/,
+    );
     assert.equal(expandPath('~/x'), `${process.env.HOME}/x`);
     assert.throws(() => expandPath('${NO_SUCH_VARIABLE_HERE}/x'), /uses \$\{NO_SUCH_VARIABLE_HERE\}, which is not set/);
   });

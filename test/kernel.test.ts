@@ -18,7 +18,16 @@ async function startThreeSteps(taskQueue: string, params: ThreeStepParams): Prom
   return (await testClient()).workflow.start('threeSteps', {
     taskQueue,
     workflowId: runId,
-    args: [{ runbook: 'three-steps', env: 'local', params, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false }],
+    args: [
+      {
+        runbook: 'three-steps',
+        env: 'local',
+        params,
+        initiator: 'operator',
+        approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 },
+        mutating: false,
+      },
+    ],
   });
 }
 
@@ -27,8 +36,12 @@ async function onHosts(runId: string): Promise<Record<string, { file: boolean; j
   const seen: Record<string, { file: boolean; journal: string[] }> = {};
   for (const [step, host] of THREE_STEPS) {
     const key = `${runId}.${step}`;
-    const file = (await runCommand({ env: 'local', host, argv: ['test', '-e', `${KERNEL_TEST_DIR}/${key}`], okExitCodes: [0, 1] })).exitCode === 0;
-    const journal = (await runCommand({ env: 'local', host, argv: ['sh', '-c', `cat ${KERNEL_TEST_DIR}/journal 2>/dev/null || true`] })).stdout
+    const file =
+      (await runCommand({ env: 'local', host, argv: ['test', '-e', `${KERNEL_TEST_DIR}/${key}`], okExitCodes: [0, 1] }))
+        .exitCode === 0;
+    const journal = (
+      await runCommand({ env: 'local', host, argv: ['sh', '-c', `cat ${KERNEL_TEST_DIR}/journal 2>/dev/null || true`] })
+    ).stdout
       .split('\n')
       .filter((l) => l.endsWith(` ${key}`))
       .map((l) => l.split(' ')[0]);
@@ -45,8 +58,15 @@ describe('kernel on the test bed: a three-step runbook', function () {
       const handle = await startThreeSteps(taskQueue, {});
       const { result } = await ended(handle);
       assert.equal(result.state, 'COMPLETED');
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), STEPS.map((s) => [s, 'done']));
-      assert.deepEqual(await onHosts(handle.workflowId), { first: { file: true, journal: ['do'] }, second: { file: true, journal: ['do'] }, third: { file: true, journal: ['do'] } });
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        STEPS.map((s) => [s, 'done']),
+      );
+      assert.deepEqual(await onHosts(handle.workflowId), {
+        first: { file: true, journal: ['do'] },
+        second: { file: true, journal: ['do'] },
+        third: { file: true, journal: ['do'] },
+      });
     });
   });
 
@@ -59,8 +79,14 @@ describe('kernel on the test bed: a three-step runbook', function () {
         assert.equal(failure?.type, FailureType.RunbookCompensated);
         assert.equal(result.state, 'COMPENSATED');
         assert.match(result.progress.reason ?? '', new RegExp(`exited with 1`));
-        assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), reached.map((s) => [s, 'compensated']));
-        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [...reached].reverse().map((s) => [s, 'done']));
+        assert.deepEqual(
+          result.progress.steps.map((s) => [s.name, s.status]),
+          reached.map((s) => [s, 'compensated']),
+        );
+        assert.deepEqual(
+          result.progress.compensations.map((c) => [c.step, c.status]),
+          [...reached].reverse().map((s) => [s, 'done']),
+        );
         const hosts = await onHosts(handle.workflowId);
         for (const step of STEPS) {
           const expected = !reached.includes(step) ? [] : step === failAt ? ['do', 'do', 'undo'] : ['do', 'undo'];
@@ -78,7 +104,14 @@ describe('kernel on the test bed: a three-step runbook', function () {
       assert.match(failure?.message ?? '', /left to undo by hand: second$/);
       assert.equal(result.state, 'FAILED_COMPENSATION');
       assert.deepEqual(result.progress.leftToUndo, ['second']);
-      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'failed'], ['first', 'done']]);
+      assert.deepEqual(
+        result.progress.compensations.map((c) => [c.step, c.status]),
+        [
+          ['third', 'done'],
+          ['second', 'failed'],
+          ['first', 'done'],
+        ],
+      );
       const hosts = await onHosts(handle.workflowId);
       assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.file], [false, true, false]);
     });
@@ -90,16 +123,37 @@ describe('kernel on the test bed: a three-step runbook', function () {
       const { result, failure } = await ended(handle);
       assert.equal(failure?.type, FailureType.RunbookSettledThenFailed);
       assert.equal(result.state, 'SETTLED_THEN_FAILED');
-      assert.match(failure?.message ?? '', /^settled then failed: first is done for good stands; third: .*exited with 1/);
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['first', 'done'], ['second', 'compensated'], ['third', 'compensated']]);
-      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [['third', 'done'], ['second', 'done']], 'undos registered after the settle point still run');
+      assert.match(
+        failure?.message ?? '',
+        /^settled then failed: first is done for good stands; third: .*exited with 1/,
+      );
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [
+          ['first', 'done'],
+          ['second', 'compensated'],
+          ['third', 'compensated'],
+        ],
+      );
+      assert.deepEqual(
+        result.progress.compensations.map((c) => [c.step, c.status]),
+        [
+          ['third', 'done'],
+          ['second', 'done'],
+        ],
+        'undos registered after the settle point still run',
+      );
       const f = result.progress.settledFailure;
       assert.equal(f?.stands, 'first is done for good');
       assert.equal(f?.failedStep, 'third');
       assert.match(f?.error ?? '', /exited with 1/);
       assert.deepEqual(f?.todo, ['look at third on its host']);
       const hosts = await onHosts(handle.workflowId);
-      assert.deepEqual([hosts.first.file, hosts.second.file, hosts.third.file], [true, false, false], 'the settled step stands on its host');
+      assert.deepEqual(
+        [hosts.first.file, hosts.second.file, hosts.third.file],
+        [true, false, false],
+        'the settled step stands on its host',
+      );
 
       // Every view says so: watch (exit code 6), status, history, and the search attribute.
       const watched = await runbookCli(['watch', handle.workflowId]);
@@ -112,12 +166,20 @@ describe('kernel on the test bed: a three-step runbook', function () {
         const shown = await runbookCli([command, handle.workflowId]);
         assert.equal(shown.code, 0, shown.stderr);
         assert.match(shown.stdout, /SETTLED_THEN_FAILED/, command);
-        assert.match(shown.stdout, /the change stands: first is done for good[^]*then third failed[^]*left for you:\n\s+look at third on its host/, command);
+        assert.match(
+          shown.stdout,
+          /the change stands: first is done for good[^]*then third failed[^]*left for you:\n\s+look at third on its host/,
+          command,
+        );
       }
       const listed = await (await testClient()).workflow.getHandle(handle.workflowId).describe();
       assert.equal(listed.typedSearchAttributes.get(RunbookStateKey), 'SETTLED_THEN_FAILED');
       const ui = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      assert.match(ui.currentDetails ?? '', /SETTLED_THEN_FAILED\*\*[^]*- the change stands: first is done for good[^]*left for you:\n  - look at third on its host/, 'the Web UI summary');
+      assert.match(
+        ui.currentDetails ?? '',
+        /SETTLED_THEN_FAILED\*\*[^]*- the change stands: first is done for good[^]*left for you:\n  - look at third on its host/,
+        'the Web UI summary',
+      );
     });
   });
 
@@ -128,13 +190,21 @@ describe('kernel on the test bed: a three-step runbook', function () {
       let second;
       try {
         const handle = await startThreeSteps(queue, { stepSeconds: 1.5 });
-        await waitForProgress(handle, (p) => p.steps.some((s) => s.name === killedIn && s.status === 'running'), `${killedIn} to start`);
+        await waitForProgress(
+          handle,
+          (p) => p.steps.some((s) => s.name === killedIn && s.status === 'running'),
+          `${killedIn} to start`,
+        );
         await first.kill('SIGKILL');
         second = await startWorkerProcess(queue, {}, { testActivities: true });
         const { result } = await ended(handle);
         assert.equal(result.state, 'COMPLETED');
         const hosts = await onHosts(handle.workflowId);
-        assert.deepEqual(Object.values(hosts).map((h) => h.journal), [['do'], ['do'], ['do']], 'each step acted exactly once');
+        assert.deepEqual(
+          Object.values(hosts).map((h) => h.journal),
+          [['do'], ['do'], ['do']],
+          'each step acted exactly once',
+        );
       } finally {
         await first.kill('SIGKILL');
         await second?.kill('SIGTERM');

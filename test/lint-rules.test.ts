@@ -52,8 +52,9 @@ describe('lint: workflow-safe folders', function () {
   }
 
   it('worker-side code may import Node built-ins and activities', async () => {
-    const code = "import * as fs from 'node:fs';\nimport { pool } from '../activities/ssh/pool';\n"
-      + 'export const x = [fs, pool];';
+    const code =
+      "import * as fs from 'node:fs';\nimport { pool } from '../activities/ssh/pool';\n" +
+      'export const x = [fs, pool];';
     assert.deepEqual(await refused('src/probe.ts', code), []);
   });
 });

@@ -17,18 +17,22 @@ describe('test files at load time', function () {
       const cache = path.join(scratch, 'cache');
       const files = fs.readdirSync(path.join(projectRoot, 'dist', 'test')).filter((f) => f.endsWith('.test.js'));
       const mocha = path.join(projectRoot, 'node_modules', 'mocha', 'bin', 'mocha.js');
-      const ran = spawnSync(process.execPath, [mocha, '--no-config', '--dry-run', ...files.map((f) => path.join('dist', 'test', f))], {
-        cwd: projectRoot,
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: {
-          ...process.env,
-          RUNBOOK_CACHE_DIR: cache,
-          RUNBOOK_STATE_DIR: path.join(scratch, 'state'),
-          TEMPORAL_ADDRESS: '127.0.0.1:1',
-          HOME: scratch,
+      const ran = spawnSync(
+        process.execPath,
+        [mocha, '--no-config', '--dry-run', ...files.map((f) => path.join('dist', 'test', f))],
+        {
+          cwd: projectRoot,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            RUNBOOK_CACHE_DIR: cache,
+            RUNBOOK_STATE_DIR: path.join(scratch, 'state'),
+            TEMPORAL_ADDRESS: '127.0.0.1:1',
+            HOME: scratch,
+          },
         },
-      });
+      );
       assert.equal(ran.status, 0, `mocha --dry-run failed:\n${ran.stdout}\n${ran.stderr}`);
       assert.ok(!fs.existsSync(cache), 'a test file created the cache directory while loading');
     } finally {

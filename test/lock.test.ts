@@ -14,7 +14,10 @@ describe('environment lock', function () {
   afterEach(async function () {
     const client = await testClient();
     for await (const run of client.workflow.list({ query: `RunbookEnv = 'locking' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(run.workflowId).terminate('test cleanup').catch(() => undefined);
+      await client.workflow
+        .getHandle(run.workflowId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
   });
 
@@ -26,13 +29,22 @@ describe('environment lock', function () {
 
       const second = prepareRun({ runbook: 'smoke', env: 'locking', params: {}, initiator: 'operator' });
       const { handle, admission } = await startRun(client, second, taskQueue);
-      assert.deepEqual(admission, { admitted: false, heldBy: holder.workflowId, reason: `locking is held by ${holder.workflowId}` });
-      await assert.rejects(handle.result(), (err: Error) => /refused: locking is held by/.test(String((err.cause as Error | undefined)?.message)));
+      assert.deepEqual(admission, {
+        admitted: false,
+        heldBy: holder.workflowId,
+        reason: `locking is held by ${holder.workflowId}`,
+      });
+      await assert.rejects(handle.result(), (err: Error) =>
+        /refused: locking is held by/.test(String((err.cause as Error | undefined)?.message)),
+      );
       assert.equal((await handle.query(progressQuery)).state, 'REFUSED');
 
       const cli = await runbookCli(['start', 'smoke', '--env', 'locking'], { RUNBOOK_TASK_QUEUE: taskQueue });
       assert.equal(cli.code, 4);
-      assert.equal(cli.stderr.trim(), `refused: locking is held by ${holder.workflowId} (runbook status ${holder.workflowId})`);
+      assert.equal(
+        cli.stderr.trim(),
+        `refused: locking is held by ${holder.workflowId} (runbook status ${holder.workflowId})`,
+      );
 
       await holder.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
       await holder.result();
@@ -52,7 +64,9 @@ describe('environment lock', function () {
       const next = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
       await waitForProgress(next, atGate('go-ahead'));
       await next.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'just checking' });
-      await assert.rejects(next.result(), (err: Error) => /rejected by bob/.test(String((err.cause as Error | undefined)?.message)));
+      await assert.rejects(next.result(), (err: Error) =>
+        /rejected by bob/.test(String((err.cause as Error | undefined)?.message)),
+      );
     });
   });
 });
@@ -86,11 +100,15 @@ describe('environment lock: how a released lock ends', function () {
     // Visibility is eventually consistent: ask again for a few seconds until it holds.
     const count = async (query: string, holds: (n: number) => boolean = () => true) => {
       let n = 0;
-      for (let i = 0; i < 50 && !holds((n = (await client.workflow.count(query)).count)); i++) await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 50 && !holds((n = (await client.workflow.count(query)).count)); i++)
+        await new Promise((r) => setTimeout(r, 200));
       return n;
     };
     assert.equal(await count(`WorkflowType = 'environmentLock' AND ExecutionStatus = 'Canceled'`), 0);
-    assert.ok((await count(`WorkflowType = 'environmentLock' AND ExecutionStatus = 'Completed'`, (n) => n >= 2)) >= 2, 'released locks are there, Completed');
+    assert.ok(
+      (await count(`WorkflowType = 'environmentLock' AND ExecutionStatus = 'Completed'`, (n) => n >= 2)) >= 2,
+      'released locks are there, Completed',
+    );
     assert.equal(await count(`(${RUNS_ONLY_QUERY}) AND WorkflowType = 'environmentLock'`), 0);
     assert.ok((await count(RUNS_ONLY_QUERY, (n) => n >= 2)) >= 2);
   });
@@ -107,7 +125,16 @@ describe('environment lock and read-only runs', function () {
         const readOnly = await client.workflow.execute('threeSteps', {
           taskQueue,
           workflowId: `${holder.workflowId}-read-only`,
-          args: [{ runbook: 'three-steps', env: 'local', params: {}, initiator: 'operator', approval: { required: 1, approvers: [], timeoutMs: 60_000 }, mutating: false }],
+          args: [
+            {
+              runbook: 'three-steps',
+              env: 'local',
+              params: {},
+              initiator: 'operator',
+              approval: { required: 1, approvers: [], timeoutMs: 60_000 },
+              mutating: false,
+            },
+          ],
         });
         assert.equal(readOnly.state, 'COMPLETED');
       } finally {

@@ -23,7 +23,11 @@ async function schema(): Promise<string[]> {
 }
 
 async function release(taskQueue: string, ref: string) {
-  return startTestRun(taskQueue, { runbook: 'migrate-then-code', env: 'local', params: { ref, 'rollback-window': '1ms' } });
+  return startTestRun(taskQueue, {
+    runbook: 'migrate-then-code',
+    env: 'local',
+    params: { ref, 'rollback-window': '1ms' },
+  });
 }
 
 describe('migrate-then-code on the test bed', function () {
@@ -45,10 +49,16 @@ describe('migrate-then-code on the test bed', function () {
       assert.match(f.stands, /^web-(blue|green) serves [0-9a-f]{12} and web-(blue|green) is stopped$/);
       assert.equal(f.failedStep, undefined, 'no step failed: the contract was refused');
       assert.match(f.error, /rejected by bob/);
-      assert.match(f.todo.join('\n'), /contract migration did not complete[^]*runbook start migrate-then-code --env local --ref v1\.2\.0$/);
+      assert.match(
+        f.todo.join('\n'),
+        /contract migration did not complete[^]*runbook start migrate-then-code --env local --ref v1\.2\.0$/,
+      );
       const { live } = await colours({ env: 'local' });
       assert.equal(await servedCommit(), await checkedOutCommit({ env: 'local', host: live }));
-      assert.match((await runCommand({ env: 'local', host: live, argv: ['cat', '/srv/app/VERSION'] })).stdout, /^1\.2\.0/);
+      assert.match(
+        (await runCommand({ env: 'local', host: live, argv: ['cat', '/srv/app/VERSION'] })).stdout,
+        /^1\.2\.0/,
+      );
       assert.deepEqual(await schema(), ['0001', '0002'], 'expanded, not contracted');
     });
   });
@@ -61,7 +71,12 @@ describe('migrate-then-code on the test bed', function () {
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       assert.deepEqual(await schema(), ['0001', '0002', '0003']);
-      const backup = await runCommand({ env: 'local', host: 'db', argv: ['test', '-s', `/var/backups/runbook/${handle.workflowId}-safety.dump`], okExitCodes: [0, 1] });
+      const backup = await runCommand({
+        env: 'local',
+        host: 'db',
+        argv: ['test', '-s', `/var/backups/runbook/${handle.workflowId}-safety.dump`],
+        okExitCodes: [0, 1],
+      });
       assert.equal(backup.exitCode, 0, 'the safety backup exists and is not empty');
       await recordHistory(handle, 'migrate-then-code-completed');
     });
@@ -76,7 +91,21 @@ describe('migrate-then-code on the test bed', function () {
       assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /migrate.*exited with 1/);
       assert.deepEqual(await schema(), schemaBefore);
-      const table = await runCommand({ env: 'local', host: 'db', cwd: '/', argv: ['runuser', '-u', 'postgres', '--', 'psql', '-tAc', "select to_regclass('public.audit_log') is null", 'app'] });
+      const table = await runCommand({
+        env: 'local',
+        host: 'db',
+        cwd: '/',
+        argv: [
+          'runuser',
+          '-u',
+          'postgres',
+          '--',
+          'psql',
+          '-tAc',
+          "select to_regclass('public.audit_log') is null",
+          'app',
+        ],
+      });
       assert.equal(table.stdout.trim(), 't', 'the failed migration left no table behind');
       assert.equal(await servedCommit(), servedBefore);
     });

@@ -15,9 +15,14 @@ export interface ActivityCall {
 
 export function factsOf(calls: ActivityCall[]): PlanFacts {
   const first = (type: string) => calls.find((c) => c.type === type);
-  const groups = first('colourGroups')?.result as Record<'live' | 'idle', { colour: string; hosts: string[] }> | undefined;
-  const colours = (first('colours')?.result as { live: string; idle: string } | undefined)
-    ?? (groups && { live: colourLabel(groups.live.colour, groups.live.hosts), idle: colourLabel(groups.idle.colour, groups.idle.hosts) });
+  const groups = first('colourGroups')?.result as
+    Record<'live' | 'idle', { colour: string; hosts: string[] }> | undefined;
+  const colours =
+    (first('colours')?.result as { live: string; idle: string } | undefined) ??
+    (groups && {
+      live: colourLabel(groups.live.colour, groups.live.hosts),
+      idle: colourLabel(groups.idle.colour, groups.idle.hosts),
+    });
   // Fleet runbooks cut into batches the hosts they found.
   const fleet = (first('rollingPlan') ?? first('selectHosts'))?.result as { hosts: string[] } | undefined;
   const dump = first('dumpToStore')?.input as { name: string } | undefined;

@@ -11,7 +11,11 @@ const T1 = '2026-12-01T10:00:02.500Z';
 
 function progress(): RunProgress {
   return {
-    runbook: 'deploy', env: 'prod', params: {}, initiator: 'carol', state: 'WAITING_DECISION',
+    runbook: 'deploy',
+    env: 'prod',
+    params: {},
+    initiator: 'carol',
+    state: 'WAITING_DECISION',
     steps: [
       { name: 'find the idle colour', status: 'done', startedAt: T0, endedAt: T1 },
       { name: 'rollback window (10m)', status: 'skipped', startedAt: T0, endedAt: T1, error: 'timer broke' },
@@ -19,8 +23,13 @@ function progress(): RunProgress {
     ],
     gates: [
       {
-        name: 'switch traffic', openedAt: T0, closedAt: T1, deadline: T1,
-        required: 1, approvers: ['alice'], outcome: 'approved',
+        name: 'switch traffic',
+        openedAt: T0,
+        closedAt: T1,
+        deadline: T1,
+        required: 1,
+        approvers: ['alice'],
+        outcome: 'approved',
       },
     ],
     approvals: [{ gate: 'switch traffic', approver: 'alice', decision: 'approve', at: T1, via: 'update' }],
@@ -35,9 +44,14 @@ function progress(): RunProgress {
 function withOpenFailureGate(): RunProgress {
   const p = progress();
   const gate = {
-    step: 'stop web-blue', host: 'web-blue', error: 'exit 1', skippable: false,
+    step: 'stop web-blue',
+    host: 'web-blue',
+    error: 'exit 1',
+    skippable: false,
     outputTail: 'supervisor: ERROR\nsecond line',
-    openedAt: T1, deadline: '2026-12-01T11:00:00.000Z', decisions: [],
+    openedAt: T1,
+    deadline: '2026-12-01T11:00:00.000Z',
+    decisions: [],
   };
   p.failureGate = gate;
   p.failureGates = [gate];
@@ -49,9 +63,13 @@ describe('progress view (one renderer for status, watch, history and the Web UI)
 
   it('shows every step status, a skipped one too, the same way in every view', function () {
     const p = progress();
-    const watch = progressLines(p, { runId, decide: 'cli', now: Date.parse(T1) }).map((l) => l.text).join('\n');
+    const watch = progressLines(p, { runId, decide: 'cli', now: Date.parse(T1) })
+      .map((l) => l.text)
+      .join('\n');
     const status = formatProgress(runId, p);
-    const history = progressLines(p, { runId, decide: 'none', times: 'span' }).map((l) => l.text).join('\n');
+    const history = progressLines(p, { runId, decide: 'none', times: 'span' })
+      .map((l) => l.text)
+      .join('\n');
     const ui = progressMarkdown(p, { runId, decide: 'ui' });
     for (const view of [watch, status, history, ui]) {
       assert.match(view, /✓ step find the idle colour: done/);
@@ -90,10 +108,13 @@ describe('progress view of a run that failed after its point of no return', func
     const p = progress();
     p.state = 'SETTLED_THEN_FAILED';
     p.settledFailure = {
-      stands: 'local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab',
+      stands:
+        'local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab',
       failedStep: 'check the app through the load balancer',
       error: 'answered 502',
-      todo: ['to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab'],
+      todo: [
+        'to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
+      ],
     };
     return p;
   }
@@ -107,11 +128,24 @@ describe('progress view of a run that failed after its point of no return', func
     ];
     const status = formatProgress('r1', p);
     for (const line of expected) assert.ok(status.includes(`  ${line}`), status);
-    assert.ok(status.includes('\n    to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab'), status);
-    const history = progressLines(p, { runId: 'r1', decide: 'none', times: 'span' }).map((l) => l.text).join('\n');
-    assert.ok(history.includes('left for you:\n    to put the previous database back: runbook start restore-previous'), history);
+    assert.ok(
+      status.includes(
+        '\n    to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
+      ),
+      status,
+    );
+    const history = progressLines(p, { runId: 'r1', decide: 'none', times: 'span' })
+      .map((l) => l.text)
+      .join('\n');
+    assert.ok(
+      history.includes('left for you:\n    to put the previous database back: runbook start restore-previous'),
+      history,
+    );
     const ui = progressMarkdown(p, { runId: 'r1', decide: 'ui' });
     assert.match(ui, /^\*\*r1: deploy on prod, started by carol: SETTLED_THEN_FAILED\*\*/);
-    assert.ok(ui.includes('- left for you:\n  - to put the previous database back: runbook start restore-previous'), ui);
+    assert.ok(
+      ui.includes('- left for you:\n  - to put the previous database back: runbook start restore-previous'),
+      ui,
+    );
   });
 });

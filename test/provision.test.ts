@@ -17,7 +17,9 @@ const ADDRESS = '10.213.0.40';
 
 /** Everything provision may change, as text: equal snapshots mean an equal host. */
 function snapshot(): Promise<string> {
-  return onConsole(HOST, `
+  return onConsole(
+    HOST,
+    `
     for f in /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/subuid /etc/subgid; do md5sum "$f" 2>&1; done
     find /etc/sudoers.d /etc/ssh /etc/fail2ban /etc/apt/apt.conf.d /etc/supervisor /etc/nginx /etc/ufw /home /srv \\
       -printf '%p %y %m %u %g\\n' 2>/dev/null | sort
@@ -28,7 +30,8 @@ function snapshot(): Promise<string> {
     pg_lsclusters -h
     if pg_isready -q; then (cd / && runuser -u postgres -- psql -tA -c 'select rolname from pg_roles order by 1' -c 'select datname from pg_database order by 1'); fi
     sshd -T 2>/dev/null | grep -E '^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication) '
-  `);
+  `,
+  );
 }
 
 async function canLogIn(user: string): Promise<boolean> {
@@ -53,13 +56,18 @@ async function provisionRun(taskQueue: string, record?: string): Promise<RunResu
 
 /** How each step is made to fail on the real host, and how the test repairs that afterwards. */
 const FAULTS: { step: string; breaks: string; repair: string }[] = [
-  { step: 'ops user with SSH key and sudo', breaks: 'chmod 0 /usr/sbin/useradd', repair: 'chmod 755 /usr/sbin/useradd' },
+  {
+    step: 'ops user with SSH key and sudo',
+    breaks: 'chmod 0 /usr/sbin/useradd',
+    repair: 'chmod 755 /usr/sbin/useradd',
+  },
   { step: 'ops user can log in and sudo', breaks: 'chmod 0 /usr/bin/sudo', repair: 'chmod 4755 /usr/bin/sudo' },
   { step: 'sshd: no root login, no passwords', breaks: 'chmod 0 /usr/sbin/sshd', repair: 'chmod 755 /usr/sbin/sshd' },
   {
     // ufw reset copies its templates into /etc/ufw: a broken template makes enabling fail.
     step: 'firewall: only ssh, http, https',
-    breaks: 'cp -a /usr/share/ufw/iptables/before.rules /root/before.rules.good && echo "*broken" >> /usr/share/ufw/iptables/before.rules',
+    breaks:
+      'cp -a /usr/share/ufw/iptables/before.rules /root/before.rules.good && echo "*broken" >> /usr/share/ufw/iptables/before.rules',
     repair: 'mv -f /root/before.rules.good /usr/share/ufw/iptables/before.rules',
   },
   {
@@ -67,11 +75,27 @@ const FAULTS: { step: string; breaks: string; repair: string }[] = [
     breaks: 'printf "[sshd]\\nfilter = no-such-filter\\n" > /etc/fail2ban/jail.d/zz-broken.local',
     repair: 'rm -f /etc/fail2ban/jail.d/zz-broken.local',
   },
-  { step: 'unattended security upgrades', breaks: 'echo "Broken \\"" > /etc/apt/apt.conf.d/99broken', repair: 'rm -f /etc/apt/apt.conf.d/99broken' },
-  { step: 'packages (versions recorded)', breaks: 'chmod 0 /usr/bin/dpkg-query', repair: 'chmod 755 /usr/bin/dpkg-query' },
-  { step: 'database and its user', breaks: 'chmod 0 /usr/bin/pg_createcluster', repair: 'chmod 755 /usr/bin/pg_createcluster' },
+  {
+    step: 'unattended security upgrades',
+    breaks: 'echo "Broken \\"" > /etc/apt/apt.conf.d/99broken',
+    repair: 'rm -f /etc/apt/apt.conf.d/99broken',
+  },
+  {
+    step: 'packages (versions recorded)',
+    breaks: 'chmod 0 /usr/bin/dpkg-query',
+    repair: 'chmod 755 /usr/bin/dpkg-query',
+  },
+  {
+    step: 'database and its user',
+    breaks: 'chmod 0 /usr/bin/pg_createcluster',
+    repair: 'chmod 755 /usr/bin/pg_createcluster',
+  },
   // Someone's /srv/app file is in the way: it must survive the rollback.
-  { step: 'application directory', breaks: 'echo keep > /srv/app', repair: 'test "$(cat /srv/app)" = keep && rm -f /srv/app' },
+  {
+    step: 'application directory',
+    breaks: 'echo keep > /srv/app',
+    repair: 'test "$(cat /srv/app)" = keep && rm -f /srv/app',
+  },
   {
     // A directory where .env goes; the directory's previous owner and mode come back too.
     step: 'application .env from secrets',
@@ -83,11 +107,16 @@ const FAULTS: { step: string; breaks: string; repair: string }[] = [
     breaks: 'echo "[program:broken" > /etc/supervisor/conf.d/zz-broken.conf',
     repair: 'rm -f /etc/supervisor/conf.d/zz-broken.conf',
   },
-  { step: 'nginx site', breaks: 'echo "garbage;" > /etc/nginx/conf.d/zz-broken.conf', repair: 'rm -f /etc/nginx/conf.d/zz-broken.conf' },
+  {
+    step: 'nginx site',
+    breaks: 'echo "garbage;" > /etc/nginx/conf.d/zz-broken.conf',
+    repair: 'rm -f /etc/nginx/conf.d/zz-broken.conf',
+  },
   {
     // Port 80 dropped by a table of its own, which ufw's reset leaves alone: nginx runs but does not answer.
     step: 'verify services and ports',
-    breaks: 'nft add table inet test_block && nft add chain inet test_block input "{ type filter hook input priority -10; }" && nft add rule inet test_block input tcp dport 80 drop',
+    breaks:
+      'nft add table inet test_block && nft add chain inet test_block input "{ type filter hook input priority -10; }" && nft add rule inet test_block input tcp dport 80 drop',
     repair: 'nft delete table inet test_block',
   },
 ];
@@ -98,13 +127,26 @@ describe('provision on the test bed', function () {
 
   after(async function () {
     // Later suites log in to fresh as root: give them back a host that lets them.
-    await onConsole(HOST, 'rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf; service ssh reload >/dev/null; ufw --force disable >/dev/null || true');
+    await onConsole(
+      HOST,
+      'rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf; service ssh reload >/dev/null; ufw --force disable >/dev/null || true',
+    );
   });
 
   it('refuses an unknown host, or an environment that does not say what provisioned means, before anything runs', function () {
-    assert.throws(() => prepareRun({ runbook: 'provision', env: 'local', params: { host: 'nope' }, initiator: 'operator' }), /no host "nope" in environment local/);
-    assert.throws(() => prepareRun({ runbook: 'provision', env: 'local', params: { host: 'fresh;rm -rf /' }, initiator: 'operator' }), /--host .* is not valid/);
-    assert.throws(() => prepareRun({ runbook: 'provision', env: 'test', params: { host: 'worker' }, initiator: 'operator' }), /has no vars.provision/);
+    assert.throws(
+      () => prepareRun({ runbook: 'provision', env: 'local', params: { host: 'nope' }, initiator: 'operator' }),
+      /no host "nope" in environment local/,
+    );
+    assert.throws(
+      () =>
+        prepareRun({ runbook: 'provision', env: 'local', params: { host: 'fresh;rm -rf /' }, initiator: 'operator' }),
+      /--host .* is not valid/,
+    );
+    assert.throws(
+      () => prepareRun({ runbook: 'provision', env: 'test', params: { host: 'worker' }, initiator: 'operator' }),
+      /has no vars.provision/,
+    );
   });
 
   for (const fault of FAULTS) {
@@ -128,12 +170,17 @@ describe('provision on the test bed', function () {
   it('provisions the fresh host; a second run changes nothing and says so', async function () {
     const first = await withWorker(taskQueue, () => provisionRun(taskQueue, 'provision-completed'));
     assert.equal(first.state, 'COMPLETED');
-    assert.ok(first.progress.steps.some((s) => s.changed), 'the first run changed the host');
+    assert.ok(
+      first.progress.steps.some((s) => s.changed),
+      'the first run changed the host',
+    );
 
     // Logins: the ops user with the key and sudo, root no longer, passwords never.
     assert.ok(await canLogIn('ops'), 'ops logs in with its key');
     assert.ok(!(await canLogIn('root')), 'root login is refused');
-    const host = await onConsole(HOST, `
+    const host = await onConsole(
+      HOST,
+      `
       sshd -T | grep -E '^(permitrootlogin|passwordauthentication) '
       runuser -u ops -- sudo -n id -un
       ufw status | sed -n '/^--/,$p'
@@ -144,7 +191,8 @@ describe('provision on the test bed', function () {
       grep -c '^DATABASE_URL=postgresql://app:' /srv/app/.env
       supervisorctl avail | grep -o '^app '
       for s in ssh nginx postgresql supervisor fail2ban; do service "$s" status >/dev/null 2>&1 && echo "$s running"; done
-    `);
+    `,
+    );
     for (const expected of [
       'permitrootlogin no',
       'passwordauthentication no',
@@ -158,7 +206,11 @@ describe('provision on the test bed', function () {
       assert.ok(host.includes(expected), `expected ${JSON.stringify(expected)} on the host:\n${host}`);
     }
     const allowed = [...host.matchAll(/^(\S+)(?: \(v6\))?\s+ALLOW/gm)].map((m) => m[1]);
-    assert.deepEqual([...new Set(allowed)].sort(), ['22/tcp', '443/tcp', '80/tcp'], `only 22, 80 and 443 are allowed:\n${host}`);
+    assert.deepEqual(
+      [...new Set(allowed)].sort(),
+      ['22/tcp', '443/tcp', '80/tcp'],
+      `only 22, 80 and 443 are allowed:\n${host}`,
+    );
     // The database user logs in with the password from the inventory's secret, over TCP.
     const db = await onConsole(HOST, 'set -a; . /srv/app/.env; psql "$DATABASE_URL" -tAc "select current_user"');
     assert.equal(db.trim(), 'app');
@@ -169,7 +221,11 @@ describe('provision on the test bed', function () {
     const before = await snapshot();
     const second = await withWorker(taskQueue, () => provisionRun(taskQueue));
     assert.equal(second.state, 'COMPLETED');
-    assert.deepEqual(second.progress.steps.filter((s) => s.changed).map((s) => s.name), [], 'the second run changed nothing');
+    assert.deepEqual(
+      second.progress.steps.filter((s) => s.changed).map((s) => s.name),
+      [],
+      'the second run changed nothing',
+    );
     assert.equal(await snapshot(), before);
   });
 });

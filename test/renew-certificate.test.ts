@@ -25,7 +25,10 @@ class TestPki {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pki-'));
   constructor() {
     this.self('root', '/CN=Test Root', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
-    this.signed('inter', '/CN=Test Intermediate', 'root', ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign']);
+    this.signed('inter', '/CN=Test Intermediate', 'root', [
+      'basicConstraints=critical,CA:TRUE,pathlen:0',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   }
   private openssl(args: string[]): void {
     execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -35,12 +38,58 @@ class TestPki {
     return `${name}.ext`;
   }
   self(name: string, subject: string, ext: string[]): void {
-    this.openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', subject,
-      ...ext.flatMap((e) => ['-addext', e]), '-keyout', `${name}.key`, '-out', `${name}.pem`]);
+    this.openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      subject,
+      ...ext.flatMap((e) => ['-addext', e]),
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    ]);
   }
   signed(name: string, subject: string, ca: string, ext: string[]): void {
-    this.openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-    this.openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '30', '-extfile', this.ext(name, ext), '-out', `${name}.pem`]);
+    this.openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ]);
+    this.openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      this.ext(name, ext),
+      '-out',
+      `${name}.pem`,
+    ]);
   }
   leaf(name: string, domain: string): void {
     this.signed(name, `/CN=${domain}`, 'inter', [`subjectAltName=DNS:${domain}`]);
@@ -70,7 +119,13 @@ describe('renew-certificate: checking a new certificate', function () {
   after(() => pki.remove());
 
   const check = (overrides: Partial<Parameters<typeof checkCertificate>[0]> = {}) =>
-    checkCertificate({ fullchain: pki.fullchain('good'), keyPublicPem: pki.publicKey('good'), domain: DOMAIN, now: new Date(), ...overrides });
+    checkCertificate({
+      fullchain: pki.fullchain('good'),
+      keyPublicPem: pki.publicKey('good'),
+      domain: DOMAIN,
+      now: new Date(),
+      ...overrides,
+    });
 
   it('accepts a certificate for the domain, signed by its intermediate, valid now and matching its key', function () {
     const facts = check();
@@ -80,12 +135,21 @@ describe('renew-certificate: checking a new certificate', function () {
   });
 
   it('refuses a certificate for another domain', function () {
-    assert.throws(() => check({ fullchain: pki.fullchain('other'), keyPublicPem: pki.publicKey('other') }), /unfit: it is for wrong\.local\.test, not app\.local\.test/);
+    assert.throws(
+      () => check({ fullchain: pki.fullchain('other'), keyPublicPem: pki.publicKey('other') }),
+      /unfit: it is for wrong\.local\.test, not app\.local\.test/,
+    );
   });
 
   it('refuses a chain that does not link up, or has no intermediate', function () {
-    assert.throws(() => check({ fullchain: pki.read('good') + pki.read('root') }), /certificate 1 of the chain is not signed by certificate 2/);
-    assert.throws(() => check({ fullchain: pki.read('selfsigned'), keyPublicPem: pki.publicKey('selfsigned') }), /the chain has no intermediate certificate/);
+    assert.throws(
+      () => check({ fullchain: pki.read('good') + pki.read('root') }),
+      /certificate 1 of the chain is not signed by certificate 2/,
+    );
+    assert.throws(
+      () => check({ fullchain: pki.read('selfsigned'), keyPublicPem: pki.publicKey('selfsigned') }),
+      /the chain has no intermediate certificate/,
+    );
   });
 
   it('refuses a certificate that is expired or not yet valid', function () {
@@ -102,7 +166,10 @@ describe('renew-certificate: checking a new certificate', function () {
     const served = new X509Certificate(pki.read('good')).fingerprint256;
     assert.throws(() => check({ servedFingerprint: served }), /already served, not a new one/);
     const full = pki.fullchain('good');
-    assert.throws(() => check({ fullchain: full.slice(0, full.length / 3) }), /no certificate in the file|does not parse/);
+    assert.throws(
+      () => check({ fullchain: full.slice(0, full.length / 3) }),
+      /no certificate in the file|does not parse/,
+    );
   });
 });
 
@@ -110,14 +177,29 @@ describe('renew-certificate: ACME failures', function () {
   it('classifies rate-limit answers as rate limited, with the time to retry after when given', function () {
     const duplicate = `An unexpected error occurred:
 Error creating new order :: too many certificates (5) already issued for this exact set of domains in the last 168h0m0s, retry after 2026-11-25 03:12:44 UTC: see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-exact-set-of-hostnames`;
-    assert.deepEqual(classifyCertbotFailure(duplicate), { kind: 'rate-limited', retryAfter: '2026-11-25 03:12:44 UTC' });
-    assert.deepEqual(classifyCertbotFailure('urn:ietf:params:acme:error:rateLimited :: too many failed authorizations recently'), { kind: 'rate-limited' });
-    assert.deepEqual(classifyCertbotFailure('Error creating new account :: too many registrations for this IP'), { kind: 'rate-limited' });
+    assert.deepEqual(classifyCertbotFailure(duplicate), {
+      kind: 'rate-limited',
+      retryAfter: '2026-11-25 03:12:44 UTC',
+    });
+    assert.deepEqual(
+      classifyCertbotFailure('urn:ietf:params:acme:error:rateLimited :: too many failed authorizations recently'),
+      { kind: 'rate-limited' },
+    );
+    assert.deepEqual(classifyCertbotFailure('Error creating new account :: too many registrations for this IP'), {
+      kind: 'rate-limited',
+    });
   });
 
   it('classifies other failures as other (retried, far apart)', function () {
-    assert.deepEqual(classifyCertbotFailure('Certbot failed to authenticate some domains (authenticator: webroot). Invalid response from http://app.local.test/.well-known/acme-challenge/x: 404'), { kind: 'other' });
-    assert.deepEqual(classifyCertbotFailure('Failed to connect to https://acme.example/dir: Connection refused'), { kind: 'other' });
+    assert.deepEqual(
+      classifyCertbotFailure(
+        'Certbot failed to authenticate some domains (authenticator: webroot). Invalid response from http://app.local.test/.well-known/acme-challenge/x: 404',
+      ),
+      { kind: 'other' },
+    );
+    assert.deepEqual(classifyCertbotFailure('Failed to connect to https://acme.example/dir: Connection refused'), {
+      kind: 'other',
+    });
   });
 });
 
@@ -136,7 +218,13 @@ async function filesOnDisk(): Promise<string> {
 
 /** Puts a stand-in for certbot on lb for the duration of `fn` (the real one is moved aside). */
 async function withFakeCertbot<T>(script: string, fn: () => Promise<T>): Promise<T> {
-  await lb(['sh', '-c', 'mv /usr/bin/certbot /usr/bin/certbot.real && printf %s "$1" > /usr/bin/certbot && chmod 0755 /usr/bin/certbot', 'fake', script]);
+  await lb([
+    'sh',
+    '-c',
+    'mv /usr/bin/certbot /usr/bin/certbot.real && printf %s "$1" > /usr/bin/certbot && chmod 0755 /usr/bin/certbot',
+    'fake',
+    script,
+  ]);
   try {
     return await fn();
   } finally {
@@ -154,15 +242,18 @@ describe('renew-certificate on the test bed', function () {
       const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local' });
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED', result.progress.reason);
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [
-        ['read the served certificates', 'done'],
-        [`obtain a certificate for ${DOMAIN}`, 'done'],
-        [`check the new certificate for ${DOMAIN}`, 'done'],
-        [`install the new certificate for ${DOMAIN}`, 'done'],
-        ['nginx -t', 'done'],
-        ['reload nginx', 'done'],
-        [`verify ${DOMAIN} serves the new certificate`, 'done'],
-      ]);
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [
+          ['read the served certificates', 'done'],
+          [`obtain a certificate for ${DOMAIN}`, 'done'],
+          [`check the new certificate for ${DOMAIN}`, 'done'],
+          [`install the new certificate for ${DOMAIN}`, 'done'],
+          ['nginx -t', 'done'],
+          ['reload nginx', 'done'],
+          [`verify ${DOMAIN} serves the new certificate`, 'done'],
+        ],
+      );
       const after = await served();
       assert.notEqual(after.fingerprint256, before.fingerprint256, 'a new certificate is served');
       assert.match(after.issuer, /Pebble/i, `issued by Pebble, not ${after.issuer}`);
@@ -170,7 +261,11 @@ describe('renew-certificate on the test bed', function () {
       const onDisk = new X509Certificate((await lb(['cat', `${TLS_DIR}/fullchain.pem`])).stdout);
       assert.equal(onDisk.fingerprint256, after.fingerprint256, 'nginx serves the file the runbook installed');
       const kept = (await lb(['cat', `/var/backups/runbook/tls/${handle.workflowId}/${DOMAIN}/fullchain.pem`])).stdout;
-      assert.equal(new X509Certificate(kept).fingerprint256, before.fingerprint256, 'the previous certificate is kept aside');
+      assert.equal(
+        new X509Certificate(kept).fingerprint256,
+        before.fingerprint256,
+        'the previous certificate is kept aside',
+      );
       assert.notEqual(await filesOnDisk(), filesBefore);
       await recordHistory(handle, 'renew-certificate-completed');
     });
@@ -179,7 +274,11 @@ describe('renew-certificate on the test bed', function () {
   it('changes nothing when the served certificate is not due within the threshold', async function () {
     await withWorker(taskQueue, async () => {
       const before = (await served()).fingerprint256;
-      const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '1d' } });
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'renew-certificate',
+        env: 'local',
+        params: { threshold: '1d' },
+      });
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       assert.equal(result.progress.steps.length, 2);
@@ -195,10 +294,17 @@ describe('renew-certificate on the test bed', function () {
       const broken = '/etc/nginx/conf.d/zz-broken-by-test.conf';
       await lb(['sh', '-c', 'echo "this is not nginx syntax" > "$1"', 'inject', broken]);
       try {
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'local',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /'nginx' '-t' exited with 1/);
-        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [[`install the new certificate for ${DOMAIN}`, 'done']]);
+        assert.deepEqual(
+          result.progress.compensations.map((c) => [c.step, c.status]),
+          [[`install the new certificate for ${DOMAIN}`, 'done']],
+        );
         assert.equal(await filesOnDisk(), filesBefore, 'the previous files are back on disk');
         assert.equal((await served()).fingerprint256, before, 'the previous certificate still serves');
         await recordHistory(handle, 'renew-certificate-nginx-refused');
@@ -216,11 +322,18 @@ describe('renew-certificate on the test bed', function () {
       await withWorker(taskQueue, async () => {
         const before = (await served()).fingerprint256;
         const filesBefore = await filesOnDisk();
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'bed-no-reload', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'bed-no-reload',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /is served with .*, not the new certificate/);
         assert.equal(result.progress.steps.find((s) => s.name === 'reload nginx')?.status, 'done');
-        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [[`install the new certificate for ${DOMAIN}`, 'done']]);
+        assert.deepEqual(
+          result.progress.compensations.map((c) => [c.step, c.status]),
+          [[`install the new certificate for ${DOMAIN}`, 'done']],
+        );
         assert.equal(await filesOnDisk(), filesBefore, 'the previous files are back on disk');
         assert.equal((await served()).fingerprint256, before);
       });
@@ -234,10 +347,20 @@ describe('renew-certificate on the test bed', function () {
       const filesBefore = await filesOnDisk();
       await lb(['nginx', '-s', 'quit']);
       try {
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'local',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
-        assert.match(result.progress.reason ?? '', /TLS handshake with 10\.213\.0\.30:443 \(SNI app\.local\.test\) failed/);
-        assert.deepEqual(result.progress.steps.map((s) => s.name), ['read the served certificates']);
+        assert.match(
+          result.progress.reason ?? '',
+          /TLS handshake with 10\.213\.0\.30:443 \(SNI app\.local\.test\) failed/,
+        );
+        assert.deepEqual(
+          result.progress.steps.map((s) => s.name),
+          ['read the served certificates'],
+        );
         assert.equal(await filesOnDisk(), filesBefore);
       } finally {
         await lb(['sh', '-c', 'pgrep -x nginx >/dev/null || nginx']);
@@ -254,10 +377,17 @@ describe('renew-certificate on the test bed', function () {
       const blocker = `${TLS_DIR}/privkey.pem.new`;
       await lb(['mkdir', '-p', `${blocker}/blocked`]);
       try {
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'local',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /cannot overwrite non-directory/);
-        assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [[`install the new certificate for ${DOMAIN}`, 'done']]);
+        assert.deepEqual(
+          result.progress.compensations.map((c) => [c.step, c.status]),
+          [[`install the new certificate for ${DOMAIN}`, 'done']],
+        );
         // Retries did not back up the half-installed pair over the previous one.
         assert.equal(await filesOnDisk(), filesBefore, 'the previous files are back on disk');
         assert.equal((await served()).fingerprint256, before);
@@ -279,7 +409,11 @@ exit 1
       const filesBefore = await filesOnDisk();
       await lb(['rm', '-f', '/var/tmp/fake-certbot.calls']);
       await withFakeCertbot(fake, async () => {
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'local',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /rate limited \(retry after 2026-11-30 03:12:44 UTC\)/);
         assert.equal(result.progress.steps.at(-1)?.name, `obtain a certificate for ${DOMAIN}`);
@@ -307,7 +441,11 @@ rm -f "$live/privkey.pem.tmp" "$live/fullchain.pem.tmp"
       const before = (await served()).fingerprint256;
       const filesBefore = await filesOnDisk();
       await withFakeCertbot(fake, async () => {
-        const handle = await startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { force: true } });
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'renew-certificate',
+          env: 'local',
+          params: { force: true },
+        });
         const result = await compensated(handle.result());
         assert.match(result.progress.reason ?? '', /unfit: it is for wrong\.local\.test, not app\.local\.test/);
         assert.equal(result.progress.steps.at(-1)?.name, `check the new certificate for ${DOMAIN}`);
@@ -318,7 +456,17 @@ rm -f "$live/privkey.pem.tmp" "$live/fullchain.pem.tmp"
   });
 
   it('is refused before anything runs for a malformed threshold', async function () {
-    await assert.rejects(startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '30 days; rm -rf /' } }), /--threshold .* is not valid/);
-    await assert.rejects(startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '0d' } }), /--threshold "0d" is not valid/);
+    await assert.rejects(
+      startTestRun(taskQueue, {
+        runbook: 'renew-certificate',
+        env: 'local',
+        params: { threshold: '30 days; rm -rf /' },
+      }),
+      /--threshold .* is not valid/,
+    );
+    await assert.rejects(
+      startTestRun(taskQueue, { runbook: 'renew-certificate', env: 'local', params: { threshold: '0d' } }),
+      /--threshold "0d" is not valid/,
+    );
   });
 });

@@ -4,7 +4,17 @@
 // restore, names the previous database and the commands that put it back (restore-previous,
 // run through the real CLI) or drop it; protected environments wait for approval.
 import { strict as assert } from 'node:assert';
-import { checkBackup, colours, dropDatabase, pickBackup, restartApp, restoreIntoFresh, stopApp, swapBack, swapIn } from '../activities';
+import {
+  checkBackup,
+  colours,
+  dropDatabase,
+  pickBackup,
+  restartApp,
+  restoreIntoFresh,
+  stopApp,
+  swapBack,
+  swapIn,
+} from '../activities';
 import { UsageError } from '../src/errors';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { prepareRun } from '../src/start';
@@ -38,8 +48,12 @@ describe('restore on the test bed', function () {
   let name: string;
   let atBackup: Record<string, string>;
 
-  const restore = (backup: string, env = 'local') => startTestRun(taskQueue, { runbook: 'restore', env, params: { backup } });
-  const change = () => sql("INSERT INTO items (name) VALUES ('eggs'); DELETE FROM items WHERE name = 'flour'; CREATE TABLE IF NOT EXISTS scribble (x int); INSERT INTO scribble VALUES (1);");
+  const restore = (backup: string, env = 'local') =>
+    startTestRun(taskQueue, { runbook: 'restore', env, params: { backup } });
+  const change = () =>
+    sql(
+      "INSERT INTO items (name) VALUES ('eggs'); DELETE FROM items WHERE name = 'flour'; CREATE TABLE IF NOT EXISTS scribble (x int); INSERT INTO scribble VALUES (1);",
+    );
   /** A copy of the good backup under another name, changed by `alter` (a shell script run in the store dir on $1.dump). */
   async function variant(newName: string, alter: string): Promise<void> {
     const script = `set -e; cd "$1"; cp "$2.dump" "$3.dump"; sh -c "$4" alter "$3"
@@ -67,15 +81,28 @@ describe('restore on the test bed', function () {
       assert.equal(result.state, 'COMPLETED', JSON.stringify(result.progress.steps));
       await recordHistory(handle, 'restore-completed');
       assert.deepEqual(result.progress.gates, [], 'local is not protected: no approval');
-      assert.deepEqual(await content(), atBackup, 'every table has the rows it had when backed up (and the later table is gone)');
-      assert.equal((await sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app';", 'postgres')).trim(), 'app');
+      assert.deepEqual(
+        await content(),
+        atBackup,
+        'every table has the rows it had when backed up (and the later table is gone)',
+      );
+      assert.equal(
+        (await sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app';", 'postgres')).trim(),
+        'app',
+      );
       assert.equal(await maintenanceOn(), false);
       assert.equal(await healthThroughLb(), 200);
       assert.deepEqual(await leftoverDatabases(), [], 'the fresh and previous databases are gone');
       const safety = (await storeFiles()).filter((f) => f.endsWith('-safety.sha256'));
       assert.equal(safety.length, 1, 'the safety backup is in the store');
-      const manifest = JSON.parse((await onHost('lb', ['cat', `${STORE_DIR}/${safety[0].replace(/sha256$/, 'json')}`])).stdout);
-      assert.equal(manifest.rowCounts['public.scribble'], 1, 'the safety backup holds the database as it was before the restore');
+      const manifest = JSON.parse(
+        (await onHost('lb', ['cat', `${STORE_DIR}/${safety[0].replace(/sha256$/, 'json')}`])).stdout,
+      );
+      assert.equal(
+        manifest.rowCounts['public.scribble'],
+        1,
+        'the safety backup holds the database as it was before the restore',
+      );
     });
   });
 
@@ -86,7 +113,8 @@ describe('restore on the test bed', function () {
       await inScenario();
     } finally {
       // A failed assertion must not leave the kept database to the tests after this one.
-      if (previous && (await leftoverDatabases()).includes(previous)) await dropDatabase({ env: 'local', which: 'previous', tag: previous.slice(-12) });
+      if (previous && (await leftoverDatabases()).includes(previous))
+        await dropDatabase({ env: 'local', which: 'previous', tag: previous.slice(-12) });
     }
     async function inScenario(): Promise<void> {
       await withWorker(taskQueue, async () => {
@@ -112,7 +140,12 @@ describe('restore on the test bed', function () {
             `to put the previous database back: runbook start restore-previous --env local --database ${previous}`,
             `once the app is healthy on the live database, drop the previous one: runbook start drop-previous --env local --database ${previous}`,
           ]);
-          assert.match(failure.message, new RegExp(`settled then failed: .*kept as ${previous} stands; check the app through the load balancer: .*502`));
+          assert.match(
+            failure.message,
+            new RegExp(
+              `settled then failed: .*kept as ${previous} stands; check the app through the load balancer: .*502`,
+            ),
+          );
           assert.deepEqual(await content(), atBackup, 'the restored database is live: the newer row is gone');
           assert.deepEqual(await leftoverDatabases(), [previous], 'the previous database is kept, not dropped');
           assert.equal(await maintenanceOn(), false);
@@ -126,7 +159,11 @@ describe('restore on the test bed', function () {
           assert.equal(putBack.code, 0, putBack.stdout + putBack.stderr);
           await recordHistory(await startedRun(putBack.stdout), 'restore-previous-completed');
           assert.deepEqual(await content(), newer, 'the newer row is back');
-          assert.deepEqual(await leftoverDatabases(), [], 'the restored database it replaced is dropped once the app is healthy (the safety backup holds it)');
+          assert.deepEqual(
+            await leftoverDatabases(),
+            [],
+            'the restored database it replaced is dropped once the app is healthy (the safety backup holds it)',
+          );
           assert.equal(await healthThroughLb(), 200);
         } finally {
           if (appStopped) await restartApp({ env: 'local', host: live });
@@ -140,7 +177,10 @@ describe('restore on the test bed', function () {
       const kept = 'runbook_previous_0123456789ab';
       await sql(`CREATE DATABASE ${kept};`, 'postgres');
       const env = { RUNBOOK_TASK_QUEUE: taskQueue };
-      const dropped = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', kept, '--follow'], env);
+      const dropped = await runbookCli(
+        ['start', 'drop-previous', '--env', 'local', '--database', kept, '--follow'],
+        env,
+      );
       assert.equal(dropped.code, 0, dropped.stdout + dropped.stderr);
       await recordHistory(await startedRun(dropped.stdout), 'drop-previous-completed');
       assert.match(dropped.stdout, new RegExp(`changed: dropped ${kept}`));
@@ -148,11 +188,19 @@ describe('restore on the test bed', function () {
       const again = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', kept, '--follow'], env);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /unchanged/);
-      for (const bad of ['app', 'runbook_restored_0123456789ab', 'runbook_previous_0123456789ab; DROP DATABASE app', 'runbook_previous_0123']) {
+      for (const bad of [
+        'app',
+        'runbook_restored_0123456789ab',
+        'runbook_previous_0123456789ab; DROP DATABASE app',
+        'runbook_previous_0123',
+      ]) {
         const refused = await runbookCli(['start', 'drop-previous', '--env', 'local', '--database', bad], env);
         assert.equal(refused.code, 2, `${bad}: ${refused.stderr}`);
       }
-      const missing = await runbookCli(['start', 'restore-previous', '--env', 'local', '--database', kept, '--follow'], env);
+      const missing = await runbookCli(
+        ['start', 'restore-previous', '--env', 'local', '--database', kept, '--follow'],
+        env,
+      );
       assert.equal(missing.code, 1, missing.stdout + missing.stderr);
       assert.match(missing.stdout, new RegExp(`there is no database ${kept}`));
     });
@@ -163,7 +211,15 @@ describe('restore on the test bed', function () {
       const corrupt = name.replace(/T\d{6}Z/, 'T000001Z');
       // Same checksum file and manifest as the good one; one byte of the dump flipped.
       await variant(corrupt, 'printf "\\377" | dd of="$1.dump" bs=1 seek=2000 conv=notrunc status=none');
-      await onHost('lb', ['sh', '-c', 'cd "$1" && cp "$2.sha256" "$3.sha256" && sed -i "s/$2/$3/" "$3.sha256" && cp "$2.json" "$3.json"', 'same', STORE_DIR, name, corrupt]);
+      await onHost('lb', [
+        'sh',
+        '-c',
+        'cd "$1" && cp "$2.sha256" "$3.sha256" && sed -i "s/$2/$3/" "$3.sha256" && cp "$2.json" "$3.json"',
+        'same',
+        STORE_DIR,
+        name,
+        corrupt,
+      ]);
       await change();
       const before = await content();
       const files = await storeFiles();
@@ -171,7 +227,11 @@ describe('restore on the test bed', function () {
       const { failure, result } = await failed((await restore(corrupt)).result());
       assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /backup .* is corrupted/);
-      assert.deepEqual(result.progress.steps.map((s) => s.status), ['done', 'failed'], 'nothing ran after the checksum');
+      assert.deepEqual(
+        result.progress.steps.map((s) => s.status),
+        ['done', 'failed'],
+        'nothing ran after the checksum',
+      );
       assert.deepEqual(await content(), before);
       assert.deepEqual(await storeFiles(), files, 'no safety backup was taken');
       assert.equal(await maintenanceOn(), false);
@@ -189,10 +249,13 @@ describe('restore on the test bed', function () {
       const { failure, result } = await failed((await restore(truncated)).result());
       assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /pg_restore/);
-      assert.deepEqual(result.progress.compensations.map((c) => [c.step, c.status]), [
-        ['restore into a fresh database', 'done'],
-        ['maintenance on', 'done'],
-      ]);
+      assert.deepEqual(
+        result.progress.compensations.map((c) => [c.step, c.status]),
+        [
+          ['restore into a fresh database', 'done'],
+          ['maintenance on', 'done'],
+        ],
+      );
       assert.deepEqual(await content(), before, 'the database is as it was');
       assert.deepEqual(await leftoverDatabases(), []);
       assert.equal(await maintenanceOn(), false);
@@ -225,7 +288,10 @@ describe('restore on the test bed', function () {
     await withWorker(taskQueue, async () => {
       const made = (await (await startTestRun(taskQueue, { runbook: 'backup', env: 'vault' })).result()) as RunResult;
       assert.equal(made.state, 'COMPLETED');
-      assert.ok(prepareRun({ runbook: 'restore', env: 'vault', params: {}, initiator: 'op' }).plan.some((p) => 'gate' in p), 'the plan shows the gate');
+      assert.ok(
+        prepareRun({ runbook: 'restore', env: 'vault', params: {}, initiator: 'op' }).plan.some((p) => 'gate' in p),
+        'the plan shows the gate',
+      );
       await change();
       const before = await content();
       const handle = await restore('latest', 'vault');
@@ -234,17 +300,33 @@ describe('restore on the test bed', function () {
       await handle.signal(approvalSignal, { approver: 'alice', decision: 'reject', comment: 'wrong backup' });
       const { result } = await failed(handle.result());
       assert.equal(result.state, 'COMPENSATED');
-      assert.deepEqual(result.progress.steps.map((s) => s.name.replace(/ of .*| to .*/, '')), ['pick the backup', 'check the checksum', 'read whether the environment is protected']);
+      assert.deepEqual(
+        result.progress.steps.map((s) => s.name.replace(/ of .*| to .*/, '')),
+        ['pick the backup', 'check the checksum', 'read whether the environment is protected'],
+      );
       assert.deepEqual(await content(), before);
-      assert.deepEqual((await storeFiles('/var/backups/runbook/vault')).filter((f) => f.includes('safety')), []);
+      assert.deepEqual(
+        (await storeFiles('/var/backups/runbook/vault')).filter((f) => f.includes('safety')),
+        [],
+      );
     });
   });
 
   it('refuses hostile or foreign backup names before anything runs', async function () {
     for (const bad of ['../../etc/passwd', `${name}/../x`, `${name}.dump`, 'latest; rm -rf /', '-rf', `../${name}`]) {
-      assert.throws(() => prepareRun({ runbook: 'restore', env: 'local', params: { backup: bad }, initiator: 'op' }), UsageError, bad);
+      assert.throws(
+        () => prepareRun({ runbook: 'restore', env: 'local', params: { backup: bad }, initiator: 'op' }),
+        UsageError,
+        bad,
+      );
     }
-    await assert.rejects(pickBackup({ env: 'local', choice: name.replace(/^local/, 'vault') }), /is not a backup name of local/);
-    await assert.rejects(pickBackup({ env: 'local', choice: 'local-19990101T000000Z' }), /no complete backup named local-19990101T000000Z/);
+    await assert.rejects(
+      pickBackup({ env: 'local', choice: name.replace(/^local/, 'vault') }),
+      /is not a backup name of local/,
+    );
+    await assert.rejects(
+      pickBackup({ env: 'local', choice: 'local-19990101T000000Z' }),
+      /no complete backup named local-19990101T000000Z/,
+    );
   });
 });

@@ -11,7 +11,9 @@ import type { RunInput, RunResult } from '../common/shared';
 import { HISTORIES_DIR } from './history-recorder';
 import { environmentOf, factsOf, stepsOf } from './plan-facts';
 
-interface Payloads { payloads?: { data?: string }[] }
+interface Payloads {
+  payloads?: { data?: string }[];
+}
 type Event = Record<string, { [k: string]: unknown } | string | undefined> & { eventId: string };
 
 const decode = (p?: Payloads): unknown => {
@@ -22,7 +24,8 @@ const decode = (p?: Payloads): unknown => {
 /** A recorded run: what it was started with, the steps it recorded, and its activities' inputs and results. */
 function readRun(file: string) {
   const events = (JSON.parse(fs.readFileSync(file, 'utf8')) as { events: Event[] }).events;
-  const attrs = (e: Event) => Object.entries(e).find(([k]) => k.endsWith('EventAttributes'))?.[1] as Record<string, unknown>;
+  const attrs = (e: Event) =>
+    Object.entries(e).find(([k]) => k.endsWith('EventAttributes'))?.[1] as Record<string, unknown>;
   const started = attrs(events[0]) as { workflowType: { name: string }; input: Payloads };
   const closed = attrs(events[events.length - 1]) as {
     result?: Payloads;
@@ -69,7 +72,8 @@ describe('dry-run plans name the steps runs record', function () {
       const spec = RUNBOOKS.find((r) => r.workflow === run.workflow);
       assert.ok(spec, `no runbook runs workflow ${run.workflow}`);
       // Steps added behind a patch are in the plan of runs that recorded that patch only.
-      const plan = spec.plan(environmentOf(run.input.env), run.input.params, factsOf(run.calls))
+      const plan = spec
+        .plan(environmentOf(run.input.env), run.input.params, factsOf(run.calls))
         .filter((item) => !('patch' in item) || !item.patch || run.patches.has(item.patch));
       const recorded = (run.result ?? failedResult(run.input, file)).progress.steps.map((s) => s.name);
       // A run that failed stopped part-way through its plan.
@@ -79,9 +83,16 @@ describe('dry-run plans name the steps runs record', function () {
   }
 
   it('covers every runbook with a recorded completed run', function () {
-    const ran = new Set(files.map((f) => readRun(path.join(HISTORIES_DIR, f)))
-      .filter((r) => r.result?.state === 'COMPLETED').map((r) => r.workflow));
-    assert.deepEqual(RUNBOOKS.filter((r) => !ran.has(r.workflow)).map((r) => r.name), []);
+    const ran = new Set(
+      files
+        .map((f) => readRun(path.join(HISTORIES_DIR, f)))
+        .filter((r) => r.result?.state === 'COMPLETED')
+        .map((r) => r.workflow),
+    );
+    assert.deepEqual(
+      RUNBOOKS.filter((r) => !ran.has(r.workflow)).map((r) => r.name),
+      [],
+    );
   });
 
   it('a dry run shows placeholders where the run will find the name', function () {

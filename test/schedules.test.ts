@@ -44,22 +44,52 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 describe('runbook schedules', function () {
   it('refuses bad schedules with one line before connecting', async function () {
     const create = (...args: string[]) => runbookCli(['schedule', 'create', ...args], unreachable);
-    refused(await create('nope', '--env', 'local', '--interval', '5s'), /unknown runbook "nope" \(known: smoke, deploy/);
+    refused(
+      await create('nope', '--env', 'local', '--interval', '5s'),
+      /unknown runbook "nope" \(known: smoke, deploy/,
+    );
     refused(await create('health-check', '--env', 'nowhere', '--interval', '5s'), /unknown environment "nowhere"/);
     refused(await create('health-check', '--env', 'local'), /needs either --cron .* or --interval/);
-    refused(await create('health-check', '--env', 'local', '--interval', '5s', '--cron', '* * * * *'), /needs either --cron .* or --interval/);
-    refused(await create('health-check', '--env', 'local', '--cron', '0 2 * *'), /--cron "0 2 \* \*" is not a cron expression/);
-    refused(await create('health-check', '--env', 'local', '--cron', '0 2 * * * ; rm -rf /'), /is not a cron expression/);
-    refused(await create('health-check', '--env', 'local', '--cron', '0 2 * * *', '--timezone', 'Mars/Olympus'), /--timezone "Mars\/Olympus" is not a time zone/);
-    refused(await create('health-check', '--env', 'local', '--interval', '5s', '--timezone', 'Europe/Paris'), /--timezone goes with --cron/);
+    refused(
+      await create('health-check', '--env', 'local', '--interval', '5s', '--cron', '* * * * *'),
+      /needs either --cron .* or --interval/,
+    );
+    refused(
+      await create('health-check', '--env', 'local', '--cron', '0 2 * *'),
+      /--cron "0 2 \* \*" is not a cron expression/,
+    );
+    refused(
+      await create('health-check', '--env', 'local', '--cron', '0 2 * * * ; rm -rf /'),
+      /is not a cron expression/,
+    );
+    refused(
+      await create('health-check', '--env', 'local', '--cron', '0 2 * * *', '--timezone', 'Mars/Olympus'),
+      /--timezone "Mars\/Olympus" is not a time zone/,
+    );
+    refused(
+      await create('health-check', '--env', 'local', '--interval', '5s', '--timezone', 'Europe/Paris'),
+      /--timezone goes with --cron/,
+    );
     refused(await create('health-check', '--env', 'local', '--interval', 'often'), /--interval: expected a duration/);
-    refused(await create('health-check', '--env', 'local', '--interval', '5s', '--catchup-window', '1s'), /--catchup-window must be at least 10s/);
+    refused(
+      await create('health-check', '--env', 'local', '--interval', '5s', '--catchup-window', '1s'),
+      /--catchup-window must be at least 10s/,
+    );
     // Parameters are validated as `runbook start` validates them.
     refused(await create('deploy', '--env', 'local', '--interval', '1h'), /deploy needs --ref/);
-    refused(await create('deploy', '--env', 'local', '--interval', '1h', '--ref=--upload-pack=evil'), /--ref .* is not valid/);
-    refused(await create('renew-certificate', '--env', 'local', '--cron', '0 3 * * 1', '--threshold', 'soon'), /--threshold "soon" is not valid/);
+    refused(
+      await create('deploy', '--env', 'local', '--interval', '1h', '--ref=--upload-pack=evil'),
+      /--ref .* is not valid/,
+    );
+    refused(
+      await create('renew-certificate', '--env', 'local', '--cron', '0 3 * * 1', '--threshold', 'soon'),
+      /--threshold "soon" is not valid/,
+    );
     refused(await runbookCli(['schedule', 'delete', '../x'], unreachable), /invalid schedule id/);
-    refused(await runbookCli(['schedule', 'pause'], unreachable), /schedule needs a subcommand: create, list, delete, trigger/);
+    refused(
+      await runbookCli(['schedule', 'pause'], unreachable),
+      /schedule needs a subcommand: create, list, delete, trigger/,
+    );
   });
 
   it('fires on its interval; its runs are ordinary runs in `runbook list`, started by the schedule', async function () {
@@ -67,13 +97,25 @@ describe('runbook schedules', function () {
     const env = { RUNBOOK_TASK_QUEUE: taskQueue };
     await withWorker(taskQueue, async () => {
       const before = new Set((await listRuns('health-check', 'local', env)).map((r) => r.runId));
-      const created = JSON.parse(ok(await runbookCli(['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s', '--as', 'alice', '--json'], env)).stdout);
+      const created = JSON.parse(
+        ok(
+          await runbookCli(
+            ['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s', '--as', 'alice', '--json'],
+            env,
+          ),
+        ).stdout,
+      );
       assert.equal(created.scheduleId, 'health-check-local');
       assert.equal(created.when, 'every 2s');
       try {
-        refused(await runbookCli(['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s'], env), /schedule health-check-local already exists/);
+        refused(
+          await runbookCli(['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s'], env),
+          /schedule health-check-local already exists/,
+        );
         const fired = await until('a scheduled health check to complete', async () => {
-          const runs = (await listRuns('health-check', 'local', env)).filter((r) => !before.has(r.runId) && r.state === 'COMPLETED');
+          const runs = (await listRuns('health-check', 'local', env)).filter(
+            (r) => !before.has(r.runId) && r.state === 'COMPLETED',
+          );
           return runs.length ? runs : undefined;
         });
         for (const run of fired) assert.match(run.runId, /^health-check-local-\d{8}T\d{6}Z-[0-9a-f]{4}$/);
@@ -97,7 +139,10 @@ describe('runbook schedules', function () {
         (await listRuns('health-check', 'local', env)).some((r) => r.status === 'RUNNING') ? undefined : true,
       );
       const after = JSON.parse(ok(await runbookCli(['schedule', 'list', '--json'], env)).stdout).schedules;
-      assert.equal(after.some((s: { scheduleId: string }) => s.scheduleId === 'health-check-local'), false);
+      assert.equal(
+        after.some((s: { scheduleId: string }) => s.scheduleId === 'health-check-local'),
+        false,
+      );
       refused(await runbookCli(['schedule', 'trigger', 'health-check-local'], env), /no schedule health-check-local/);
     });
   });
@@ -109,12 +154,33 @@ describe('runbook schedules', function () {
     await withWorker(taskQueue, async () => {
       const before = new Set((await listRuns('smoke', 'test', env)).map((r) => r.runId));
       // Once a year at 02:00 in Paris: only the triggers below fire it during the test.
-      ok(await runbookCli(['schedule', 'create', 'smoke', '--env', 'test', '--cron', '0 2 1 1 *', '--timezone', 'Europe/Paris', '--as', 'alice'], env));
+      ok(
+        await runbookCli(
+          [
+            'schedule',
+            'create',
+            'smoke',
+            '--env',
+            'test',
+            '--cron',
+            '0 2 1 1 *',
+            '--timezone',
+            'Europe/Paris',
+            '--as',
+            'alice',
+          ],
+          env,
+        ),
+      );
       try {
         const description = await client.schedule.getHandle('smoke-test').describe();
         assert.equal(description.policies.overlap, ScheduleOverlapPolicy.SKIP);
         assert.equal(description.spec.timezone, 'Europe/Paris');
-        assert.equal(description.info.nextActionTimes[0].toISOString().slice(5, 16), '01-01T01:00', 'next 1 January, 02:00 Paris time');
+        assert.equal(
+          description.info.nextActionTimes[0].toISOString().slice(5, 16),
+          '01-01T01:00',
+          'next 1 January, 02:00 Paris time',
+        );
 
         ok(await runbookCli(['schedule', 'trigger', 'smoke-test'], env));
         ok(await runbookCli(['schedule', 'trigger', 'smoke-test'], env));
@@ -131,7 +197,11 @@ describe('runbook schedules', function () {
         });
         assert.equal(info.numActionsTaken, 1);
         const runs = (await listRuns('smoke', 'test', env)).filter((r) => !before.has(r.runId));
-        assert.deepEqual(runs.map((r) => r.runId), [run.runId], 'one run for two triggers');
+        assert.deepEqual(
+          runs.map((r) => r.runId),
+          [run.runId],
+          'one run for two triggers',
+        );
 
         await handle.signal(approvalSignal, { approver: 'bob', decision: 'approve' });
         await handle.result();

@@ -46,32 +46,51 @@ describe('secret references resolved on the worker', function () {
       const failure = await refusal(resolveSecret(envWith({ db: { file } }), 'db'));
       assert.equal(failure.type, 'BadSecret');
       assert.equal(failure.nonRetryable, true);
-      assert.ok(failure.message.includes(`secrets-test: secret db: ${file} is readable or writable by group/others (mode 0${mode.toString(8)}); chmod 600 it`), failure.message);
+      assert.ok(
+        failure.message.includes(
+          `secrets-test: secret db: ${file} is readable or writable by group/others (mode 0${mode.toString(8)}); chmod 600 it`,
+        ),
+        failure.message,
+      );
       assert.ok(!failure.message.includes(value));
     }
   });
 
-  it('reads the worker\'s environment, and says which variable is missing', async function () {
+  it("reads the worker's environment, and says which variable is missing", async function () {
     process.env.RUNBOOK_TEST_SECRET = value;
     try {
       assert.equal(await resolveSecret(envWith({ api: { env: 'RUNBOOK_TEST_SECRET' } }), 'api'), value);
     } finally {
       delete process.env.RUNBOOK_TEST_SECRET;
     }
-    assert.match((await refusal(resolveSecret(envWith({ api: { env: 'RUNBOOK_TEST_SECRET' } }), 'api'))).message, /environment has no RUNBOOK_TEST_SECRET/);
+    assert.match(
+      (await refusal(resolveSecret(envWith({ api: { env: 'RUNBOOK_TEST_SECRET' } }), 'api'))).message,
+      /environment has no RUNBOOK_TEST_SECRET/,
+    );
   });
 
   it('runs a command without a shell and takes its output; a failing one is reported without its stdout', async function () {
     assert.equal(await resolveSecret(envWith({ vault: { command: ['printf', '%s\\n', value] } }), 'vault'), value);
     // Would print the value if a shell interpreted the argument.
-    assert.equal(await resolveSecret(envWith({ vault: { command: ['echo', '$(echo hidden)'] } }), 'vault'), '$(echo hidden)');
-    const failed = await refusal(resolveSecret(envWith({ vault: { command: ['sh', '-c', `echo ${value}; echo no such entry >&2; exit 3`] } }), 'vault'));
+    assert.equal(
+      await resolveSecret(envWith({ vault: { command: ['echo', '$(echo hidden)'] } }), 'vault'),
+      '$(echo hidden)',
+    );
+    const failed = await refusal(
+      resolveSecret(
+        envWith({ vault: { command: ['sh', '-c', `echo ${value}; echo no such entry >&2; exit 3`] } }),
+        'vault',
+      ),
+    );
     assert.match(failed.message, /command sh exited with 3: no such entry/);
     assert.ok(!failed.message.includes(value));
-    assert.match((await refusal(resolveSecret(envWith({ vault: { command: ['/nonexistent/vault'] } }), 'vault'))).message, /was not found on the worker/);
+    assert.match(
+      (await refusal(resolveSecret(envWith({ vault: { command: ['/nonexistent/vault'] } }), 'vault'))).message,
+      /was not found on the worker/,
+    );
   });
 
-  it('resolves the test bed\'s database password from its owner-only file, for the migrations to redact', async function () {
+  it("resolves the test bed's database password from its owner-only file, for the migrations to redact", async function () {
     const expected = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
     assert.deepEqual(await migrationSecrets(loadEnvironment('local')), [expected]);
   });

@@ -39,8 +39,17 @@ describe('smoke runbook on the real server', function () {
       await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve', comment: 'looks good' });
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['prepare', 'done'], ['announce', 'done']]);
-      assert.deepEqual(result.progress.approvals.map((a) => [a.approver, a.decision, a.comment, a.refused]), [['alice', 'approve', 'looks good', undefined]]);
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [
+          ['prepare', 'done'],
+          ['announce', 'done'],
+        ],
+      );
+      assert.deepEqual(
+        result.progress.approvals.map((a) => [a.approver, a.decision, a.comment, a.refused]),
+        [['alice', 'approve', 'looks good', undefined]],
+      );
       assert.equal(result.progress.gates[0].outcome, 'approved');
       assert.deepEqual(markers(handle), ['prepare', 'announce']);
       assert.deepEqual(journal(handle), ['write prepare', 'write announce']);
@@ -56,7 +65,13 @@ describe('smoke runbook on the real server', function () {
       const { failure: cause, result } = await failed(handle, FailureType.RunbookCompensated);
       assert.match(cause.message, /rejected by bob: not today/);
       assert.equal(result?.state, 'COMPENSATED');
-      assert.deepEqual(result?.progress.compensations.map((c) => [c.step, c.status]), [['announce', 'done'], ['prepare', 'done']]);
+      assert.deepEqual(
+        result?.progress.compensations.map((c) => [c.step, c.status]),
+        [
+          ['announce', 'done'],
+          ['prepare', 'done'],
+        ],
+      );
       assert.deepEqual(markers(handle), []);
       assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
       await recordHistory(handle, 'smoke-rejected');
@@ -69,7 +84,10 @@ describe('smoke runbook on the real server', function () {
       const { failure: cause, result } = await failed(handle);
       assert.match(cause.message, /go-ahead: no decision within 2s/);
       assert.equal(result?.progress.gates[0].outcome, 'timed_out');
-      assert.deepEqual(result?.progress.compensations.map((c) => c.step), ['announce', 'prepare']);
+      assert.deepEqual(
+        result?.progress.compensations.map((c) => c.step),
+        ['announce', 'prepare'],
+      );
       assert.deepEqual(markers(handle), []);
       assert.deepEqual(journal(handle), ['write prepare', 'write announce', 'remove announce', 'remove prepare']);
       await recordHistory(handle, 'smoke-timed-out');
@@ -82,7 +100,10 @@ describe('smoke runbook on the real server', function () {
       await waitForProgress(handle, atGate('go-ahead'));
       await handle.cancel();
       await assert.rejects(handle.result(), (err) => {
-        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `expected a cancellation, got ${String(err)}`);
+        assert.ok(
+          err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+          `expected a cancellation, got ${String(err)}`,
+        );
         return true;
       });
       assert.deepEqual(markers(handle), []);
@@ -105,14 +126,22 @@ describe('smoke runbook on the real server', function () {
       await handle.signal(approvalSignal, { approver: 'mallory', decision: 'approve' });
       await handle.signal(approvalSignal, 'approve' as never);
       await handle.signal(approvalSignal, { approver: 'carol', decision: 'maybe' } as never);
-      const waiting = await waitForProgress(handle, (p) => p.approvals.length === 4, 'the refused signals to be recorded');
+      const waiting = await waitForProgress(
+        handle,
+        (p) => p.approvals.length === 4,
+        'the refused signals to be recorded',
+      );
       assert.equal(waiting.state, 'WAITING_APPROVAL', 'one valid approval of two must not release the gate');
       assert.deepEqual(
         waiting.approvals.map((a) => [a.approver, a.via, a.refused ?? 'counted']),
         [
           ['alice', 'update', 'counted'],
           ['mallory', 'signal', 'mallory is not an approver for two-eyes'],
-          ['undefined', 'signal', 'malformed decision: expected {"approver": "...", "decision": "approve" | "reject", "comment": "..."}'],
+          [
+            'undefined',
+            'signal',
+            'malformed decision: expected {"approver": "...", "decision": "approve" | "reject", "comment": "..."}',
+          ],
           ['carol', 'signal', 'malformed decision: "decision" must be "approve" or "reject"'],
         ],
       );
@@ -123,7 +152,7 @@ describe('smoke runbook on the real server', function () {
     });
   });
 
-  it('tells approvers through the environment\'s webhook when a gate opens, and shows the gate in the UI details', async function () {
+  it("tells approvers through the environment's webhook when a gate opens, and shows the gate in the UI details", async function () {
     const received: unknown[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
@@ -143,12 +172,29 @@ describe('smoke runbook on the real server', function () {
         const { path: hookPath, body } = received[0] as { path: string; body: Record<string, unknown> };
         assert.equal(hookPath, '/hook?token=abc');
         assert.deepEqual(
-          { event: body.event, runId: body.runId, gate: body.gate, required: body.required, approvers: body.approvers, deadline: body.deadline },
-          { event: 'approval_requested', runId: handle.workflowId, gate: 'go-ahead', required: 2, approvers: ['alice', 'bob', 'carol'], deadline: waiting.gate?.deadline },
+          {
+            event: body.event,
+            runId: body.runId,
+            gate: body.gate,
+            required: body.required,
+            approvers: body.approvers,
+            deadline: body.deadline,
+          },
+          {
+            event: 'approval_requested',
+            runId: handle.workflowId,
+            gate: 'go-ahead',
+            required: 2,
+            approvers: ['alice', 'bob', 'carol'],
+            deadline: waiting.gate?.deadline,
+          },
         );
         const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
         // The Web UI's details are the status view in Markdown, with the signal to send.
-        assert.match(currentDetails, /- ⏸ gate go-ahead: waiting for 2 approval\(s\) from alice, bob, carol until .*\n  - 0\/2 approvals so far; to decide, send the signal `approval`/);
+        assert.match(
+          currentDetails,
+          /- ⏸ gate go-ahead: waiting for 2 approval\(s\) from alice, bob, carol until .*\n  - 0\/2 approvals so far; to decide, send the signal `approval`/,
+        );
         const history = JSON.stringify(await handle.fetchHistory());
         assert.ok(!history.includes('token=abc'), 'the webhook URL stays on the worker');
         await handle.cancel();

@@ -16,11 +16,15 @@ import { testClient, uniqueQueue, withWorker } from './helpers';
 import { FailureType } from '../common/failure-types';
 
 const HOSTS = ['web-blue', 'web-green', 'db', 'lb', 'fresh'];
-const on = (host: string, argv: string[], extra: Partial<Parameters<typeof runCommand>[0]> = {}) => runCommand({ env: 'local', host, argv, ...extra });
+const on = (host: string, argv: string[], extra: Partial<Parameters<typeof runCommand>[0]> = {}) =>
+  runCommand({ env: 'local', host, argv, ...extra });
 
 /** Processes of a test-bed host, seen from this machine: pid and command line. */
 function hostProcesses(host: string): { pid: number; args: string }[] {
-  const pids = execFileSync('ip', ['netns', 'pids', `rbtb-${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  const pids = execFileSync('ip', ['netns', 'pids', `rbtb-${host}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
   return pids.flatMap((pid) => {
     try {
       return [{ pid, args: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() }];
@@ -45,14 +49,17 @@ describe('SSH activity layer on the test bed', function () {
 
   it('runs a command on every host in parallel through one activity per host, at most N at a time', async function () {
     const taskQueue = uniqueQueue('fanout');
-    const outcomes = await withWorker(taskQueue, async () =>
+    const outcomes = (await withWorker(taskQueue, async () =>
       (await testClient()).workflow.execute('commandOnHosts', {
         taskQueue,
         workflowId: taskQueue,
         args: [{ env: 'local', hosts: HOSTS, argv: ['cat', '/etc/hostname'], limit: 3 }],
       }),
-    ) as HostOutcome<{ stdout: string }>[];
-    assert.deepEqual(outcomes.map((o) => [o.host, o.ok, o.value?.stdout.trim()]), HOSTS.map((h) => [h, true, h]));
+    )) as HostOutcome<{ stdout: string }>[];
+    assert.deepEqual(
+      outcomes.map((o) => [o.host, o.ok, o.value?.stdout.trim()]),
+      HOSTS.map((h) => [h, true, h]),
+    );
   });
 
   it('keeps hosts apart: a file written on web-blue is absent on web-green and on this machine', async function () {
@@ -65,20 +72,42 @@ describe('SSH activity layer on the test bed', function () {
   });
 
   it('passes hostile strings through argv and cwd as literal data', async function () {
-    const hostile = ['$(id)', '`id`', '; rm -rf /', 'a\nb', '-n', '--help', "it's", '"quoted"', 'héllo wörld ✓', '*', '$HOME', '\\', ' ', ''];
+    const hostile = [
+      '$(id)',
+      '`id`',
+      '; rm -rf /',
+      'a\nb',
+      '-n',
+      '--help',
+      "it's",
+      '"quoted"',
+      'héllo wörld ✓',
+      '*',
+      '$HOME',
+      '\\',
+      ' ',
+      '',
+    ];
     const { stdout } = await on('web-blue', ['printf', '%s\\0', ...hostile]);
     assert.deepEqual(stdout.split('\0').slice(0, -1), hostile);
 
     const dir = `/tmp/odd $(id) 'dir' ${randomUUID()}`;
     await on('web-blue', ['mkdir', '-p', '--', dir]);
     assert.equal((await on('web-blue', ['pwd'], { cwd: dir })).stdout, `${dir}\n`);
-    assert.equal((await on('web-blue', ['ls', '-d', '--', '/tmp/odd uid=0(root)*'], { okExitCodes: [0, 2] })).exitCode, 2, 'nothing was expanded into a path');
+    assert.equal(
+      (await on('web-blue', ['ls', '-d', '--', '/tmp/odd uid=0(root)*'], { okExitCodes: [0, 2] })).exitCode,
+      2,
+      'nothing was expanded into a path',
+    );
     await on('web-blue', ['rm', '-rf', '--', dir]);
   });
 
   it('refuses hostile environment and host names before connecting', async function () {
     assert.match((await failureOf(on('web-blue', ['true'], { env: '$(id)' }))).message, /invalid environment name/);
-    assert.match((await failureOf(on('web-blue; id', ['true']))).message, /no host "web-blue; id" in environment local/);
+    assert.match(
+      (await failureOf(on('web-blue; id', ['true']))).message,
+      /no host "web-blue; id" in environment local/,
+    );
   });
 
   it('reports host, command, exit code and stderr; says which failures a retry cannot fix', async function () {
@@ -96,7 +125,10 @@ describe('SSH activity layer on the test bed', function () {
     const marker = String(300 + Math.floor(Math.random() * 600));
     const timedOut = await failureOf(on('web-green', ['sleep', marker], { timeoutMs: 1000 }));
     assert.equal(timedOut.type, FailureType.CommandTimedOut);
-    assert.deepEqual(hostProcesses('web-green').filter((p) => p.args === `sleep ${marker}`), []);
+    assert.deepEqual(
+      hostProcesses('web-green').filter((p) => p.args === `sleep ${marker}`),
+      [],
+    );
   });
 
   it('redacts known secrets from output and errors', async function () {
@@ -112,7 +144,10 @@ describe('SSH activity layer on the test bed', function () {
   it('refuses a host whose key does not match known_hosts, and one that is not in it', async function () {
     const target = resolveTarget({ env: 'local', host: 'lb' });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'known-hosts-'));
-    const other = fs.readFileSync(target.knownHostsPath, 'utf8').split('\n').find((l) => l.startsWith('10.213.0.11 '))!;
+    const other = fs
+      .readFileSync(target.knownHostsPath, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('10.213.0.11 '))!;
     fs.writeFileSync(path.join(dir, 'wrong'), other.replace('10.213.0.11', target.address) + '\n');
     fs.writeFileSync(path.join(dir, 'empty'), '');
     const isolated = new SshPool();
@@ -133,7 +168,10 @@ describe('SSH activity layer on the test bed', function () {
     const running = runOn(target, ['sleep', '30']);
     await new Promise((r) => setTimeout(r, 500));
     const sessions = hostProcesses('web-green').filter((p) => /^sshd: \S+@/.test(p.args));
-    assert.ok(sessions.length > 0, `no sshd session process on web-green: ${JSON.stringify(hostProcesses('web-green'))}`);
+    assert.ok(
+      sessions.length > 0,
+      `no sshd session process on web-green: ${JSON.stringify(hostProcesses('web-green'))}`,
+    );
     for (const s of sessions) process.kill(s.pid, 'SIGKILL');
     const lost = await failureOf(running);
     assert.equal(lost.type, FailureType.SshConnectionLost);

@@ -123,8 +123,15 @@ const STUBS: Stubs = {
   },
   markUpstream: async ({ hosts }) => ({ changed: true, serving: hosts.length }),
   upstreamServers: async ({ env }) => hostsWithRole(env, 'web').map((host) => ({ host, down: false })),
-  rollingPlan: async ({ env, batches, maxFailures }) => ({ ...planBatches(hostsWithRole(env, 'web'), batches, maxFailures), concurrency: 10 }),
-  selectHosts: async ({ env }) => ({ hosts: hostsWithRole(env, 'web'), concurrency: 10, protected: loadEnvironment(env).protected }),
+  rollingPlan: async ({ env, batches, maxFailures }) => ({
+    ...planBatches(hostsWithRole(env, 'web'), batches, maxFailures),
+    concurrency: 10,
+  }),
+  selectHosts: async ({ env }) => ({
+    hosts: hostsWithRole(env, 'web'),
+    concurrency: 10,
+    protected: loadEnvironment(env).protected,
+  }),
   checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
   rollHost: async () => ({ changed: true }),
   rollBackHost: async () => ({ changed: true }),

@@ -14,15 +14,25 @@ describe('pinned Temporal CLI', function () {
   });
 
   it('npm run --silent temporal -- --version prints the pinned version', function () {
-    const out = execFileSync('npm', ['run', '--silent', 'temporal', '--', '--version'], { cwd: projectRoot, encoding: 'utf8' });
+    const out = execFileSync('npm', ['run', '--silent', 'temporal', '--', '--version'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    });
     assert.match(out, new RegExp(`^temporal version ${pinned!.replace(/\./g, '\\.')} `));
   });
 
   it('honours TEMPORAL_CLI before anything else, and refuses one that is not executable', function () {
-    const found = execFileSync('bash', [script, '--path'], { env: { ...process.env, TEMPORAL_CLI: process.execPath }, encoding: 'utf8' });
+    const found = execFileSync('bash', [script, '--path'], {
+      env: { ...process.env, TEMPORAL_CLI: process.execPath },
+      encoding: 'utf8',
+    });
     assert.equal(found.trim(), process.execPath);
     assert.throws(
-      () => execFileSync('bash', [script, '--path'], { env: { ...process.env, TEMPORAL_CLI: '/nonexistent/temporal' }, stdio: 'pipe' }),
+      () =>
+        execFileSync('bash', [script, '--path'], {
+          env: { ...process.env, TEMPORAL_CLI: '/nonexistent/temporal' },
+          stdio: 'pipe',
+        }),
       /is not an executable file/,
     );
   });

@@ -14,13 +14,28 @@ export interface Terminal {
 }
 
 /** Runs `argv` in a `columns` x `rows` terminal; when it exits the screen gets `[exit N]` and stays. */
-export async function openTerminal(argv: string[], env: Record<string, string>, columns = 200, rows = 50): Promise<Terminal> {
+export async function openTerminal(
+  argv: string[],
+  env: Record<string, string>,
+  columns = 200,
+  rows = 50,
+): Promise<Terminal> {
   const socket = `runbook-test-${randomUUID().slice(0, 8)}`;
   const tmux = (...args: string[]) => run('tmux', ['-L', socket, '-f', '/dev/null', ...args]);
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const envFlags = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  await tmux('new-session', '-d', '-s', 'test', '-x', String(columns), '-y', String(rows), ...envFlags,
-    `${quoted}; echo "[exit $?]"; sleep 3600`);
+  await tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'test',
+    '-x',
+    String(columns),
+    '-y',
+    String(rows),
+    ...envFlags,
+    `${quoted}; echo "[exit $?]"; sleep 3600`,
+  );
   const screen = async () => (await tmux('capture-pane', '-p', '-t', 'test')).stdout.replace(/\s+$/, '');
   return {
     screen,

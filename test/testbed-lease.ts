@@ -24,7 +24,10 @@ export async function leaseTestbed(): Promise<TestbedLease> {
   const holder: ChildProcess = spawn('flock', [file, 'sh', '-c', 'echo held; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const waiting = setTimeout(() => console.error('waiting for another suite or bench to finish with the test bed...'), 2000);
+  const waiting = setTimeout(
+    () => console.error('waiting for another suite or bench to finish with the test bed...'),
+    2000,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       holder.stdout!.once('data', () => resolve());

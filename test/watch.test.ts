@@ -17,7 +17,16 @@ async function startThreeSteps(taskQueue: string, params: ThreeStepParams): Prom
   return (await testClient()).workflow.start('threeSteps', {
     taskQueue,
     workflowId: newRunId('three-steps', 'local'),
-    args: [{ runbook: 'three-steps', env: 'local', params, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false }],
+    args: [
+      {
+        runbook: 'three-steps',
+        env: 'local',
+        params,
+        initiator: 'operator',
+        approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 },
+        mutating: false,
+      },
+    ],
   });
 }
 
@@ -33,9 +42,15 @@ describe('runbook watch', function () {
         const screens = await term.waitFor((s) => /\[exit \d+\]/.test(s), 'the watch to end');
         const last = screens[screens.length - 1];
         // Seen while it happened: each later step running after the ones before it were done.
-        assert.ok(screens.some((s) => /▶ step second: running for /.test(s) && /✓ step first: done in /.test(s)), `second was never shown running:\n${screens.join('\n---\n')}`);
         assert.ok(
-          screens.some((s) => /▶ step third: running for /.test(s) && /✓ step first: done/.test(s) && /✓ step second: done/.test(s)),
+          screens.some((s) => /▶ step second: running for /.test(s) && /✓ step first: done in /.test(s)),
+          `second was never shown running:\n${screens.join('\n---\n')}`,
+        );
+        assert.ok(
+          screens.some(
+            (s) =>
+              /▶ step third: running for /.test(s) && /✓ step first: done/.test(s) && /✓ step second: done/.test(s),
+          ),
           `third was never shown running:\n${screens.join('\n---\n')}`,
         );
         // The end: the failure, every undo newest first, the outcome and its exit code.
@@ -65,7 +80,10 @@ describe('runbook watch', function () {
         const command = `runbook approve ${runId} --as alice`;
         const atGateScreen = (await term.waitFor((s) => s.includes(command), 'the gate and its command')).pop()!;
         assert.match(atGateScreen, /WAITING_APPROVAL/);
-        assert.match(atGateScreen, /✓ step prepare: done in \S+\n.*✓ step announce: done in \S+\n.*⏸ gate go-ahead: waiting for 1 approval\(s\) from alice, bob/);
+        assert.match(
+          atGateScreen,
+          /✓ step prepare: done in \S+\n.*✓ step announce: done in \S+\n.*⏸ gate go-ahead: waiting for 1 approval\(s\) from alice, bob/,
+        );
         assert.ok(atGateScreen.includes(`or in the Web UI: ${runUrl('default', runId)}`), atGateScreen);
 
         const approved = await runbookCli(['approve', runId, '--as', 'alice', '--comment', 'go']);
@@ -95,7 +113,14 @@ describe('runbook watch', function () {
       assert.equal(ran.code, 0, ran.stderr);
       assert.doesNotMatch(ran.stdout, /\x1b/, 'no terminal escapes when piped');
       const lines = ran.stdout.trim().split('\n');
-      for (const expected of [/^✓ step prepare: done in /, /^✓ step announce: done in /, /^⏸ gate go-ahead: waiting/, /^approve: runbook approve /, /^✓ gate go-ahead: approved in /, /^· approved by bob/]) {
+      for (const expected of [
+        /^✓ step prepare: done in /,
+        /^✓ step announce: done in /,
+        /^⏸ gate go-ahead: waiting/,
+        /^approve: runbook approve /,
+        /^✓ gate go-ahead: approved in /,
+        /^· approved by bob/,
+      ]) {
         assert.equal(lines.filter((l) => expected.test(l)).length, 1, `${expected} once in:\n${ran.stdout}`);
       }
       assert.equal(lines[lines.length - 1], `${handle.workflowId}: COMPLETED, exit code 0`);
@@ -105,7 +130,9 @@ describe('runbook watch', function () {
   it('start --follow --json prints JSON lines to the outcome, and exits 1 when the run is rejected', async function () {
     const taskQueue = uniqueQueue('watch-json');
     await withWorker(taskQueue, async () => {
-      const following = runbookCli(['start', 'smoke', '--env', 'test', '--as', 'operator', '--follow', '--json'], { RUNBOOK_TASK_QUEUE: taskQueue });
+      const following = runbookCli(['start', 'smoke', '--env', 'test', '--as', 'operator', '--follow', '--json'], {
+        RUNBOOK_TASK_QUEUE: taskQueue,
+      });
       // The run id is not known until the CLI prints it: find the run that is at its gate.
       const client = await testClient();
       let runId: string | undefined;
@@ -121,15 +148,33 @@ describe('runbook watch', function () {
       assert.equal((await runbookCli(['reject', runId, '--as', 'alice', '--comment', 'not now'])).code, 0);
       const ran = await following;
       assert.equal(ran.code, 1, ran.stderr);
-      const events = ran.stdout.trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(events[0], { event: 'started', runId, runbook: 'smoke', env: 'test', url: runUrl('default', runId) });
+      const events = ran.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(events[0], {
+        event: 'started',
+        runId,
+        runbook: 'smoke',
+        env: 'test',
+        url: runUrl('default', runId),
+      });
       assert.ok(events.slice(1, -1).every((e) => e.event === 'progress' && e.runId === runId));
-      assert.ok(events.some((e) => e.progress?.state === 'WAITING_APPROVAL'), 'the gate was reported');
+      assert.ok(
+        events.some((e) => e.progress?.state === 'WAITING_APPROVAL'),
+        'the gate was reported',
+      );
       const outcome = events[events.length - 1];
       assert.equal(outcome.event, 'outcome');
       assert.equal(outcome.exitCode, 1);
       assert.equal(outcome.state, 'COMPENSATED');
-      assert.deepEqual(outcome.progress.compensations.map((c: { step: string; status: string }) => [c.step, c.status]), [['announce', 'done'], ['prepare', 'done']]);
+      assert.deepEqual(
+        outcome.progress.compensations.map((c: { step: string; status: string }) => [c.step, c.status]),
+        [
+          ['announce', 'done'],
+          ['prepare', 'done'],
+        ],
+      );
     });
   });
 });

@@ -24,14 +24,19 @@ describe('Web UI: approving in the browser', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') console.error(`  the page as it was: ${await screenshot(browser.page, 'failed')}`);
+    if (this.currentTest?.state === 'failed')
+      console.error(`  the page as it was: ${await screenshot(browser.page, 'failed')}`);
   });
 
   it('approves the demo run by following the instructions the demo prints, and the run completes', async function () {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'dev', 'demo.js'), '--env', 'test', '--exit-when-done'], {
-      env: { ...process.env, RUNBOOK_TASK_QUEUE: uniqueQueue('ui-demo') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(projectRoot, 'dist', 'dev', 'demo.js'), '--env', 'test', '--exit-when-done'],
+      {
+        env: { ...process.env, RUNBOOK_TASK_QUEUE: uniqueQueue('ui-demo') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -40,7 +45,10 @@ describe('Web UI: approving in the browser', function () {
       const printed = /in the Web UI: (\S+)\n.*signal name: (\S+), data:\n\s*(\{.*\})\n/;
       const deadline = Date.now() + 60_000;
       while (!printed.test(output)) {
-        assert.ok(Date.now() < deadline && child.exitCode === null, `the demo printed no Web UI instructions:\n${output}`);
+        assert.ok(
+          Date.now() < deadline && child.exitCode === null,
+          `the demo printed no Web UI instructions:\n${output}`,
+        );
         await new Promise((r) => setTimeout(r, 100));
       }
       const [, url, signal, data] = printed.exec(output)!;
@@ -73,10 +81,17 @@ describe('Web UI: approving in the browser', function () {
       const handle = await startTestRun(taskQueue, { runbook: 'smoke', initiator: 'operator' });
       try {
         await waitForProgress(handle, atGate('go-ahead'));
-        await sendSignalInUi(browser.page, runUrl('default', handle.workflowId), 'approval', { approver: 'mallory', decision: 'approve', comment: 'let me in' });
+        await sendSignalInUi(browser.page, runUrl('default', handle.workflowId), 'approval', {
+          approver: 'mallory',
+          decision: 'approve',
+          comment: 'let me in',
+        });
 
         const p = await waitForProgress(handle, (p) => p.approvals.length > 0, 'the decision to be recorded');
-        assert.deepEqual(p.approvals.map((a) => [a.approver, a.via, a.refused]), [['mallory', 'signal', 'mallory is not an approver for test']]);
+        assert.deepEqual(
+          p.approvals.map((a) => [a.approver, a.via, a.refused]),
+          [['mallory', 'signal', 'mallory is not an approver for test']],
+        );
         assert.equal(p.state, 'WAITING_APPROVAL');
         assert.equal(p.gate?.name, 'go-ahead');
         // Still waiting a moment later: the refused decision released nothing.

@@ -17,12 +17,26 @@ import { startWorkerProcess } from './worker-process';
 /** `temporal workflow start` with a hand-written JSON input: plain payloads, no codec, no CLI of ours. */
 function temporalStart(taskQueue: string, type: string, workflowId: string, input: unknown): Promise<string> {
   const args = [
-    path.join(projectRoot, 'scripts', 'temporal-cli.sh'), 'workflow', 'start',
-    '--address', process.env.TEMPORAL_ADDRESS!, '--namespace', 'default',
-    '--task-queue', taskQueue, '--type', type, '--workflow-id', workflowId, '--input', JSON.stringify(input),
+    path.join(projectRoot, 'scripts', 'temporal-cli.sh'),
+    'workflow',
+    'start',
+    '--address',
+    process.env.TEMPORAL_ADDRESS!,
+    '--namespace',
+    'default',
+    '--task-queue',
+    taskQueue,
+    '--type',
+    type,
+    '--workflow-id',
+    workflowId,
+    '--input',
+    JSON.stringify(input),
   ];
   return new Promise((resolve, reject) =>
-    execFile('bash', args, { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    execFile('bash', args, { encoding: 'utf8' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
   );
 }
 
@@ -37,7 +51,10 @@ async function lockHeld(env: string): Promise<boolean> {
 }
 
 async function failureOf(handle: WorkflowHandle): Promise<{ type?: string; message: string }> {
-  const err = await handle.result().then(() => undefined, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError, `expected the run to fail, got ${String(err)}`);
   const cause = err.cause as { type?: string; message: string };
   return { type: cause.type, message: cause.message };
@@ -48,12 +65,17 @@ describe('the worker decides the rules', function () {
 
   afterEach(async function () {
     const client = await testClient();
-    for await (const run of client.workflow.list({ query: `RunbookEnv IN ('two-eyes', 'test') AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(run.workflowId).terminate('test cleanup').catch(() => undefined);
+    for await (const run of client.workflow.list({
+      query: `RunbookEnv IN ('two-eyes', 'test') AND ExecutionStatus = 'Running'`,
+    })) {
+      await client.workflow
+        .getHandle(run.workflowId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
   });
 
-  it('a hand-written input that loosens the rules still waits at the gate for the inventory\'s approvers and holds the environment', async function () {
+  it("a hand-written input that loosens the rules still waits at the gate for the inventory's approvers and holds the environment", async function () {
     await withWorker(taskQueue, async () => {
       const client = await testClient();
       const runId = newRunId('smoke', 'two-eyes');
@@ -74,7 +96,10 @@ describe('the worker decides the rules', function () {
       assert.ok(wait <= 10 * 60_000 + 1000, `the gate waits ${wait}ms, more than two-eyes allows (10m)`);
       assert.equal(await lockHeld('two-eyes'), true, 'the run holds two-eyes although its input said mutating: false');
       assert.deepEqual(waiting.policy?.applied.mutating, true);
-      assert.ok(waiting.policy!.overruled.some((o) => /asked for 0 approval\(s\); two-eyes requires 2/.test(o)), JSON.stringify(waiting.policy));
+      assert.ok(
+        waiting.policy!.overruled.some((o) => /asked for 0 approval\(s\); two-eyes requires 2/.test(o)),
+        JSON.stringify(waiting.policy),
+      );
       assert.ok(waiting.policy!.overruled.some((o) => /asked to take no lock/.test(o)));
 
       // The input named mallory an approver: the inventory does not, and mallory started the run.
@@ -91,31 +116,53 @@ describe('the worker decides the rules', function () {
 
       const history = await runbookCli(['history', runId], { RUNBOOK_TASK_QUEUE: taskQueue });
       assert.equal(history.code, 0, history.stderr);
-      assert.match(history.stdout, /asked: approvalTimeoutMs 864000000, approvalsRequired 0, mutating false, onFailure "compensate", failureTimeoutMs 1/);
-      assert.match(history.stdout, /applied \(decided on the worker\): 2 approval\(s\) from alice, bob, carol within 10m; holds the environment; on failure compensate/);
+      assert.match(
+        history.stdout,
+        /asked: approvalTimeoutMs 864000000, approvalsRequired 0, mutating false, onFailure "compensate", failureTimeoutMs 1/,
+      );
+      assert.match(
+        history.stdout,
+        /applied \(decided on the worker\): 2 approval\(s\) from alice, bob, carol within 10m; holds the environment; on failure compensate/,
+      );
       assert.match(history.stdout, /overruled: asked to wait 10d at gates; two-eyes allows 10m/);
     });
   });
 
-  it('refuses on the worker an input whose runbook is not the workflow\'s, or whose wait is beyond the limit, before anything runs', async function () {
+  it("refuses on the worker an input whose runbook is not the workflow's, or whose wait is beyond the limit, before anything runs", async function () {
     await withWorker(taskQueue, async () => {
       const client = await testClient();
       const disguised = newRunId('smoke', 'two-eyes');
       // A read-only runbook's name on a mutating workflow: the workflow type decides.
-      await temporalStart(taskQueue, 'smoke', disguised, { runbook: 'health-check', env: 'two-eyes', params: {}, initiator: 'mallory' });
+      await temporalStart(taskQueue, 'smoke', disguised, {
+        runbook: 'health-check',
+        env: 'two-eyes',
+        params: {},
+        initiator: 'mallory',
+      });
       const refused = await failureOf(client.workflow.getHandle(disguised));
       assert.equal(refused.type, 'BadInput');
       assert.match(refused.message, /refused: a smoke run is runbook smoke, not "health-check"/);
 
       const forever = newRunId('smoke', 'test');
-      await temporalStart(taskQueue, 'smoke', forever, { runbook: 'smoke', env: 'test', params: {}, initiator: 'operator', asked: { approvalTimeoutMs: 100_000_000 * 86_400_000 } });
+      await temporalStart(taskQueue, 'smoke', forever, {
+        runbook: 'smoke',
+        env: 'test',
+        params: {},
+        initiator: 'operator',
+        asked: { approvalTimeoutMs: 100_000_000 * 86_400_000 },
+      });
       const tooLong = await failureOf(client.workflow.getHandle(forever));
       assert.equal(tooLong.type, 'BadInput');
       assert.match(tooLong.message, /approval timeout .* is longer than the limit, 30d/);
       assert.equal((await client.workflow.getHandle(forever).query(progressQuery)).state, 'REFUSED');
 
       const stray = newRunId('smoke', 'test');
-      await temporalStart(taskQueue, 'smoke', stray, { runbook: 'smoke', env: 'test', params: { extra: 'x' }, initiator: 'operator' });
+      await temporalStart(taskQueue, 'smoke', stray, {
+        runbook: 'smoke',
+        env: 'test',
+        params: { extra: 'x' },
+        initiator: 'operator',
+      });
       assert.match((await failureOf(client.workflow.getHandle(stray))).message, /smoke has no parameter "extra"/);
       assert.equal(await lockHeld('test'), false);
     });
@@ -123,16 +170,25 @@ describe('the worker decides the rules', function () {
 
   it('refuses a loosening request and an absurd duration at start, before connecting', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
-    const absurd = await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', '100000000d'], unreachable);
+    const absurd = await runbookCli(
+      ['start', 'smoke', '--env', 'test', '--approval-timeout', '100000000d'],
+      unreachable,
+    );
     assert.equal(absurd.code, 2);
     assert.match(absurd.stderr, /--approval-timeout: 100000000d is longer than the limit/);
     const longer = await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', '2h'], unreachable);
     assert.equal(longer.code, 2);
     assert.match(longer.stderr, /a request may only tighten the rules: asked to wait 2h at gates; test allows 10m/);
-    const more = await runbookCli(['start', 'smoke', '--env', 'test', '--approvals', '2', '--dry-run', '--json'], unreachable);
+    const more = await runbookCli(
+      ['start', 'smoke', '--env', 'test', '--approvals', '2', '--dry-run', '--json'],
+      unreachable,
+    );
     assert.equal(more.code, 0, more.stderr);
     assert.equal(JSON.parse(more.stdout).policy.approval.required, 2);
-    const window = await runbookCli(['start', 'deploy', '--env', 'test', '--ref', 'v1', '--rollback-window', '100000000d', '--dry-run'], unreachable);
+    const window = await runbookCli(
+      ['start', 'deploy', '--env', 'test', '--ref', 'v1', '--rollback-window', '100000000d', '--dry-run'],
+      unreachable,
+    );
     assert.equal(window.code, 2);
     assert.match(window.stderr, /--rollback-window: 100000000d is longer than the limit/);
   });
@@ -163,11 +219,15 @@ describe('bounded signals', function () {
       }
       // The run has taken every one of them in: kept up to the cap, counted past it.
       const counted = (p: RunProgress) => p.approvals.filter((a) => a.refused).length + (p.refusedNotKept ?? 0);
-      await waitForProgress(handle, (p) => counted(p) === refusals, 'the run to take in the flood').catch((err: Error) => {
-        throw new Error(`${err.message}\nworker (exit ${worker.exitCode()}):\n${worker.output().slice(-3000)}`);
-      });
+      await waitForProgress(handle, (p) => counted(p) === refusals, 'the run to take in the flood').catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\nworker (exit ${worker.exitCode()}):\n${worker.output().slice(-3000)}`);
+        },
+      );
       // The CLI decides through an update.
-      const approved = await runbookCli(['approve', handle.workflowId, '--as', 'bob', '--comment', 'after the flood'], { RUNBOOK_TASK_QUEUE: taskQueue });
+      const approved = await runbookCli(['approve', handle.workflowId, '--as', 'bob', '--comment', 'after the flood'], {
+        RUNBOOK_TASK_QUEUE: taskQueue,
+      });
       assert.equal(approved.code, 0, approved.stderr);
       const result = (await handle.result()) as RunResult;
       assert.equal(worker.exitCode(), null, `the worker died:\n${worker.output().slice(-3000)}`);
@@ -178,8 +238,14 @@ describe('bounded signals', function () {
       assert.equal(p.refusedNotKept, refusals - MAX_REFUSED_KEPT);
       assert.match(refused[0].refused ?? '', /"comment" must be text/);
       assert.ok((refused[0].comment ?? '').length <= 2001, 'the 2 MB comment is cut in the record');
-      assert.deepEqual(p.approvals.filter((a) => !a.refused).map((a) => [a.approver, a.via]), [['bob', 'update']]);
-      assert.ok(JSON.stringify(result).length < 200_000, `the run's record is ${JSON.stringify(result).length} characters`);
+      assert.deepEqual(
+        p.approvals.filter((a) => !a.refused).map((a) => [a.approver, a.via]),
+        [['bob', 'update']],
+      );
+      assert.ok(
+        JSON.stringify(result).length < 200_000,
+        `the run's record is ${JSON.stringify(result).length} characters`,
+      );
       assert.equal(await lockHeld('test'), false, 'the lock is released');
     } finally {
       await handle.terminate('test done').catch(() => undefined);

@@ -49,7 +49,10 @@ async function runToEnd(handle: WorkflowHandle): Promise<RunResult> {
 
 describe('workflows record the steps their dry-run plans show (stub activities)', function () {
   it('has parameters for every runbook', function () {
-    assert.deepEqual(RUNBOOKS.map((r) => r.name).filter((name) => !PARAMS[name]), []);
+    assert.deepEqual(
+      RUNBOOKS.map((r) => r.name).filter((name) => !PARAMS[name]),
+      [],
+    );
   });
 
   for (const spec of RUNBOOKS) {
@@ -65,10 +68,19 @@ describe('workflows record the steps their dry-run plans show (stub activities)'
       );
       assert.equal(result.state, 'COMPLETED', result.progress.reason);
       const plan = spec.plan(environmentOf(ENV), params, factsOf(calls));
-      assert.deepEqual(result.progress.steps.map((s) => s.name), stepsOf(plan));
-      assert.deepEqual(result.progress.gates.map((g) => g.name), gatesOf(plan));
+      assert.deepEqual(
+        result.progress.steps.map((s) => s.name),
+        stepsOf(plan),
+      );
+      assert.deepEqual(
+        result.progress.gates.map((g) => g.name),
+        gatesOf(plan),
+      );
       // A placeholder left in the plan would mean the run found something the plan was not told.
-      assert.deepEqual(stepsOf(plan).filter((s) => /<[^>]+>/.test(s)), []);
+      assert.deepEqual(
+        stepsOf(plan).filter((s) => /<[^>]+>/.test(s)),
+        [],
+      );
     });
   }
 });

@@ -7,7 +7,10 @@ import type { RunInput, RunResult } from '../common/shared';
 
 export * from '../workflows';
 
-const { runCommand } = stepActivities<typeof testActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
+const { runCommand } = stepActivities<typeof testActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+});
 
 export async function commandOnHosts(input: { env: string; hosts: string[]; argv: string[]; limit: number }) {
   return forEachHost(input.hosts, input.limit, (host) => runCommand({ env: input.env, host, argv: input.argv }));
@@ -37,7 +40,11 @@ export type ThreeStepParams = {
   settleAfter?: string;
 };
 
-export const THREE_STEPS: [step: string, host: string][] = [['first', 'web-blue'], ['second', 'web-green'], ['third', 'db']];
+export const THREE_STEPS: [step: string, host: string][] = [
+  ['first', 'web-blue'],
+  ['second', 'web-green'],
+  ['third', 'db'],
+];
 export const KERNEL_TEST_DIR = '/var/tmp/kernel-test';
 
 const DO = `sleep "$1"; mkdir -p ${KERNEL_TEST_DIR}; echo "do $2" >> ${KERNEL_TEST_DIR}/journal; touch "${KERNEL_TEST_DIR}/$2"; [ "$3" != fail ]`;
@@ -70,12 +77,18 @@ export async function threeSteps(input: RunInput<ThreeStepParams>): Promise<RunR
       const key = `${runId}.${name}`;
       const at = { env: input.env, host, runId, step: name };
       await step(name, {
-        run: () => runStepCommand({ ...at, argv: ['sh', '-c', DO, 'step', String(stepSeconds), key, failAt === name ? 'fail' : 'ok'] }),
-        undo: () => undoStepCommand({ ...at, argv: ['sh', '-c', UNDO, 'undo', key, failUndoAt === name ? 'fail' : 'ok'] }),
+        run: () =>
+          runStepCommand({
+            ...at,
+            argv: ['sh', '-c', DO, 'step', String(stepSeconds), key, failAt === name ? 'fail' : 'ok'],
+          }),
+        undo: () =>
+          undoStepCommand({ ...at, argv: ['sh', '-c', UNDO, 'undo', key, failUndoAt === name ? 'fail' : 'ok'] }),
         skippable: true,
         why: 'each step stands alone: the failure-gate tests skip one',
       });
-      if (settleAfter === name) settle(`${name} is done for good`, (failed) => [`look at ${failed ?? 'the run'} on its host`]);
+      if (settleAfter === name)
+        settle(`${name} is done for good`, (failed) => [`look at ${failed ?? 'the run'} on its host`]);
     }
   });
 }

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const { code } = await bundleWorkflows();
   const file = path.join(projectRoot, 'dist', 'workflow-bundle.js');
   fs.writeFileSync(file, code);
-  console.log(`wrote ${file} (${Math.round(code.length / 1024)} KiB); run the worker with RUNBOOK_WORKFLOW_BUNDLE=${file}`);
+  console.log(
+    `wrote ${file} (${Math.round(code.length / 1024)} KiB); run the worker with RUNBOOK_WORKFLOW_BUNDLE=${file}`,
+  );
 }
 
 main().catch((err) => {

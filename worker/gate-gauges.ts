@@ -12,7 +12,12 @@ const MAX_LISTED = 1000;
 export function startGateGauges(client: Client, intervalMs: number): () => void {
   const meter = Runtime.instance().metricMeter;
   const waiting = meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now');
-  const oldest = meter.createGauge('runbook_gate_oldest_run_age', 'float', 'seconds', 'age of the oldest run waiting at a gate (since it started)');
+  const oldest = meter.createGauge(
+    'runbook_gate_oldest_run_age',
+    'float',
+    'seconds',
+    'age of the oldest run waiting at a gate (since it started)',
+  );
   const seen = new Set<string>();
   let stopped = false;
 

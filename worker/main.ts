@@ -16,7 +16,9 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const stopGauges = client ? startGateGauges(client, gaugeIntervalMs()) : undefined;
   try {
     const worker = await Worker.create({ connection, namespace, ...(options ?? workerOptions()) });
-    console.log(`worker polling task queue ${worker.options.taskQueue} on ${namespace}${metrics ? `; metrics on http://${metrics}/metrics` : ''}`);
+    console.log(
+      `worker polling task queue ${worker.options.taskQueue} on ${namespace}${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
+    );
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
     await worker.run();
     console.log('worker stopped');
@@ -32,15 +34,19 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
 function gaugeIntervalMs(): number {
   const raw = process.env.RUNBOOK_METRICS_INTERVAL ?? '30';
   const s = Number(raw);
-  if (!Number.isFinite(s) || s < 1 || s > 3600) throw new Error(`RUNBOOK_METRICS_INTERVAL=${JSON.stringify(raw)}: want seconds from 1 to 3600`);
+  if (!Number.isFinite(s) || s < 1 || s > 3600)
+    throw new Error(`RUNBOOK_METRICS_INTERVAL=${JSON.stringify(raw)}: want seconds from 1 to 3600`);
   return s * 1000;
 }
 
 export function exitWhenDone(run: Promise<void>): void {
-  run.then(() => process.exit(0), (err) => {
-    console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+  run.then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
 }
 
 if (require.main === module) exitWhenDone(runWorker());

@@ -25,7 +25,8 @@ export function installTelemetry(env: NodeJS.ProcessEnv = process.env): string |
     throw new Error(`RUNBOOK_METRICS_ADDRESS=${JSON.stringify(bindAddress)} is not IP:PORT (e.g. 127.0.0.1:9464)`);
   }
   const level = env.RUNBOOK_LOG_LEVEL ?? 'WARN';
-  if (!LEVELS.includes(level as Level)) throw new Error(`RUNBOOK_LOG_LEVEL=${JSON.stringify(level)}: want one of ${LEVELS.join(', ')}`);
+  if (!LEVELS.includes(level as Level))
+    throw new Error(`RUNBOOK_LOG_LEVEL=${JSON.stringify(level)}: want one of ${LEVELS.join(', ')}`);
   Runtime.install({
     logger: new DefaultLogger(level as Level),
     telemetryOptions: bindAddress ? { metrics: { prometheus: { bindAddress, ...PROMETHEUS } } } : {},

@@ -6,11 +6,16 @@ import type { WorkerOptions } from '@temporalio/worker';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export function deploymentOptions(env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'workerDeploymentOptions'> {
+export function deploymentOptions(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<WorkerOptions, 'workerDeploymentOptions'> {
   const buildId = env.RUNBOOK_BUILD_ID?.trim();
   if (!buildId) return {};
   const deploymentName = env.RUNBOOK_DEPLOYMENT_NAME?.trim() || 'runbook';
-  for (const [what, value] of [['RUNBOOK_BUILD_ID', buildId], ['RUNBOOK_DEPLOYMENT_NAME', deploymentName]]) {
+  for (const [what, value] of [
+    ['RUNBOOK_BUILD_ID', buildId],
+    ['RUNBOOK_DEPLOYMENT_NAME', deploymentName],
+  ]) {
     if (!NAME.test(value)) throw new Error(`${what}=${JSON.stringify(value)}: want up to 100 of A-Z a-z 0-9 . _ -`);
   }
   return {

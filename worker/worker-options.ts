@@ -14,11 +14,14 @@ export const workflowsPath = require.resolve('../workflows');
  * A prebuilt bundle (RUNBOOK_WORKFLOW_BUNDLE) skips webpack at start-up, as production workers should.
  * It must be made by bundleWorkflows() (npm run build:bundle), which bakes in the failure converter.
  */
-export function workflowSource(bundle?: WorkflowBundleWithSourceMap): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+export function workflowSource(
+  bundle?: WorkflowBundleWithSourceMap,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundle) return { workflowBundle: bundle };
   const prebuilt = process.env.RUNBOOK_WORKFLOW_BUNDLE;
   if (prebuilt) {
-    if (!fs.existsSync(prebuilt)) throw new Error(`RUNBOOK_WORKFLOW_BUNDLE=${prebuilt} does not exist (npm run build:bundle makes it)`);
+    if (!fs.existsSync(prebuilt))
+      throw new Error(`RUNBOOK_WORKFLOW_BUNDLE=${prebuilt} does not exist (npm run build:bundle makes it)`);
     return { workflowBundle: { codePath: prebuilt } };
   }
   return { workflowsPath };

@@ -41,7 +41,8 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       `retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env ${env}`,
     ]);
     await rb.step(BACKUP_STEPS.retention, {
-      run: () => applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),
+      run: () =>
+        applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),
       skippable: true,
       why: 'the verified backup is kept either way; old ones go at the next run',
     });

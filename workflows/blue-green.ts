@@ -12,13 +12,19 @@ import { forEachHost, stepActivities, undoActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
 import { colourLabel } from '../common/fleet-plan';
 
-const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } = stepActivities<typeof activities>({
-  startToCloseTimeout: '10 minutes',
-});
+const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } =
+  stepActivities<typeof activities>({
+    startToCloseTimeout: '10 minutes',
+  });
 // A starting app may take a few seconds to answer: asked again for about 15 s, then failed.
 const { checkHealth } = stepActivities<typeof activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 1.5,
+    maximumInterval: '3 seconds',
+    maximumAttempts: 8,
+  },
 });
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
@@ -55,12 +61,27 @@ export async function planRelease({ step }: Runbook, env: string, ref: string): 
   // Runs recorded before colours could be groups asked for one host of each.
   if (!patched('colour-groups')) {
     const { live, idle } = await step(RELEASE_STEPS.findColours, { run: () => colours({ env }), skippable: false });
-    const commit = await step(RELEASE_STEPS.resolveRef, { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
-    return { live, idle, commit, liveHosts: [live], idleHosts: [idle], concurrency: 1, liveLabel: live, idleLabel: idle };
+    const commit = await step(RELEASE_STEPS.resolveRef, {
+      run: () => resolveRef({ env, host: idle, ref }),
+      skippable: false,
+    });
+    return {
+      live,
+      idle,
+      commit,
+      liveHosts: [live],
+      idleHosts: [idle],
+      concurrency: 1,
+      liveLabel: live,
+      idleLabel: idle,
+    };
   }
   const groups = await step(RELEASE_STEPS.findColours, { run: () => colourGroups({ env }), skippable: false });
   const [live, idle] = [groups.live.hosts[0], groups.idle.hosts[0]];
-  const commit = await step(RELEASE_STEPS.resolveRef, { run: () => resolveRef({ env, host: idle, ref }), skippable: false });
+  const commit = await step(RELEASE_STEPS.resolveRef, {
+    run: () => resolveRef({ env, host: idle, ref }),
+    skippable: false,
+  });
   return {
     live,
     idle,
@@ -85,7 +106,9 @@ async function onEvery(hosts: string[], limit: number, fn: (host: string) => Pro
   const failed = (await forEachHost(hosts, limit, fn)).filter((o) => !o.ok);
   if (failed.length) {
     const each = failed.map((o) => `${o.host}: ${o.error}`).join('; ');
-    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', { hosts: failed.map((o) => o.host) });
+    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', {
+      hosts: failed.map((o) => o.host),
+    });
   }
 }
 

@@ -22,13 +22,27 @@ export interface CommandBatchInput {
   concurrency: number;
 }
 
-export async function commandBatch({ env, runId, batch, hosts, argv, concurrency }: CommandBatchInput): Promise<HostRecord[]> {
+export async function commandBatch({
+  env,
+  runId,
+  batch,
+  hosts,
+  argv,
+  concurrency,
+}: CommandBatchInput): Promise<HostRecord[]> {
   const records: HostRecord[] = [];
   setHandler(batchHostsQuery, () => records);
   await forEachHost(hosts, concurrency, async (host) => {
     try {
       const r = await hostCommand({ env, runId, host, argv });
-      records.push({ host, batch, outcome: r.exitCode === 0 ? 'ok' : 'failed', exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail });
+      records.push({
+        host,
+        batch,
+        outcome: r.exitCode === 0 ? 'ok' : 'failed',
+        exitCode: r.exitCode,
+        durationMs: r.durationMs,
+        outputTail: r.outputTail,
+      });
     } catch (err) {
       records.push({ host, batch, outcome: 'failed', error: describe(err) });
     }

@@ -11,7 +11,10 @@ import { HEALTH_STEPS } from '../common/step-names';
 
 const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 // A probe's failure is its result: the activity only fails on a bad inventory.
-const { checkHost } = stepActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 2 } });
+const { checkHost } = stepActivities<typeof activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 2 },
+});
 const { previousHealth } = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
 export type HealthParams = Record<string, never>;
@@ -27,15 +30,31 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
   const { workflowId: runId, startTime } = workflowInfo();
   let health: HealthResult['health'] | undefined;
   const result = await runbook(input, async ({ step }) => {
-    const previous = await step(HEALTH_STEPS.previous, { run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }) });
+    const previous = await step(HEALTH_STEPS.previous, {
+      run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }),
+    });
     const hosts = await step(HEALTH_STEPS.hosts, { run: () => healthCheckHosts({ env }) });
-    const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) => step(HEALTH_STEPS.check(host), { run: () => checkHost({ env, host }) }));
+    const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) =>
+      step(HEALTH_STEPS.check(host), { run: () => checkHost({ env, host }) }),
+    );
     const checks = outcomes.flatMap((o): CheckResult[] =>
-      o.ok ? o.value! : [{ key: `${o.host}/checks`, host: o.host, check: 'ssh', state: 'failing', detail: o.error ?? 'the checks could not run' }],
+      o.ok
+        ? o.value!
+        : [
+            {
+              key: `${o.host}/checks`,
+              host: o.host,
+              check: 'ssh',
+              state: 'failing',
+              detail: o.error ?? 'the checks could not run',
+            },
+          ],
     );
 
     // A check that could not be probed keeps the state it had.
-    const failing = checks.filter((c) => c.state === 'failing' || (c.state === 'unknown' && previous.failing.includes(c.key)));
+    const failing = checks.filter(
+      (c) => c.state === 'failing' || (c.state === 'unknown' && previous.failing.includes(c.key)),
+    );
     const newlyFailing = failing.filter((c) => !previous.failing.includes(c.key));
     const recovered = previous.failing.filter((key) => !failing.some((c) => c.key === key));
     const failingKeys = failing.map((c) => c.key);
@@ -43,12 +62,26 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
 
     if (newlyFailing.length) {
       await step(HEALTH_STEPS.alertFailing(newlyFailing.map((c) => c.key)), {
-        run: () => sendHealthAlert({ env, runId, event: 'failing', checks: newlyFailing.map((c) => ({ key: c.key, detail: c.detail })), failing: failingKeys }),
+        run: () =>
+          sendHealthAlert({
+            env,
+            runId,
+            event: 'failing',
+            checks: newlyFailing.map((c) => ({ key: c.key, detail: c.detail })),
+            failing: failingKeys,
+          }),
       });
     }
     if (recovered.length) {
       await step(HEALTH_STEPS.alertRecovered(recovered), {
-        run: () => sendHealthAlert({ env, runId, event: 'recovered', checks: recovered.map((key) => ({ key, detail: detail(key) })), failing: failingKeys }),
+        run: () =>
+          sendHealthAlert({
+            env,
+            runId,
+            event: 'recovered',
+            checks: recovered.map((key) => ({ key, detail: detail(key) })),
+            failing: failingKeys,
+          }),
       });
     }
     const summary = HEALTH_STEPS.summary(checks.length, failingKeys);

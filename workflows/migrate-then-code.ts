@@ -20,11 +20,20 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
   const { env } = input;
   return runbook(input, async (rb) => {
     const release = await planRelease(rb, env, input.params.ref);
-    const serving = await rb.step(RELEASE_STEPS.recordServing, { run: () => checkedOutCommit({ env, host: release.live }), skippable: false });
-    await rb.step(RELEASE_STEPS.safetyBackup, { run: () => safetyBackup({ env, runId: workflowInfo().workflowId }), skippable: false });
+    const serving = await rb.step(RELEASE_STEPS.recordServing, {
+      run: () => checkedOutCommit({ env, host: release.live }),
+      skippable: false,
+    });
+    await rb.step(RELEASE_STEPS.safetyBackup, {
+      run: () => safetyBackup({ env, runId: workflowInfo().workflowId }),
+      skippable: false,
+    });
 
     await installOnIdle(rb, env, release);
-    await rb.step(RELEASE_STEPS.checkOldCode, { run: () => checkThroughLb({ env, commit: serving }), skippable: false });
+    await rb.step(RELEASE_STEPS.checkOldCode, {
+      run: () => checkThroughLb({ env, commit: serving }),
+      skippable: false,
+    });
 
     await switchColours(rb, env, release, switchOptions(input.params), (failed) =>
       failed === RELEASE_STEPS.checkThroughLb
@@ -43,6 +52,9 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
       skippable: true,
       why: 'the expanded schema serves the new code; the contract migration can run in a later release',
     });
-    await rb.step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit: release.commit }), skippable: false });
+    await rb.step(RELEASE_STEPS.checkThroughLb, {
+      run: () => checkThroughLb({ env, commit: release.commit }),
+      skippable: false,
+    });
   });
 }

@@ -23,14 +23,27 @@ export type PreviousDatabaseParams = {
 };
 
 const { dumpToStore } = stepActivities<typeof activities>(LONG_STEP);
-const { restorePolicy, checkPreviousDatabase, setMaintenance, putPreviousBack, checkHealthThroughLb, dropDatabase, dropPreviousDatabase } =
-  stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
+const {
+  restorePolicy,
+  checkPreviousDatabase,
+  setMaintenance,
+  putPreviousBack,
+  checkHealthThroughLb,
+  dropDatabase,
+  dropPreviousDatabase,
+} = stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
 const undo = undoActivities<typeof activities>();
 
 /** What the record tells a person when a restore (or a put-back) fails after its swap. */
-export function previousDatabaseTodo(env: string, previous: string, maintenance?: { host: string; flag: string }): string[] {
+export function previousDatabaseTodo(
+  env: string,
+  previous: string,
+  maintenance?: { host: string; flag: string },
+): string[] {
   return [
-    ...(maintenance ? [`the maintenance page is still on: remove ${maintenance.flag} on ${maintenance.host} once the app is healthy`] : []),
+    ...(maintenance
+      ? [`the maintenance page is still on: remove ${maintenance.flag} on ${maintenance.host} once the app is healthy`]
+      : []),
     `to put the previous database back: runbook start restore-previous --env ${env} --database ${previous}`,
     `once the app is healthy on the live database, drop the previous one: runbook start drop-previous --env ${env} --database ${previous}`,
   ];

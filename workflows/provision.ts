@@ -20,24 +20,46 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
   const { host } = input.params;
   const runId = workflowInfo().workflowId;
   return runbook(input, async ({ step, settle }) => {
-    const { login: bootstrap } = await step(PROVISION_STEPS.reach, { run: () => act.reachHost({ env, host }), skippable: false });
+    const { login: bootstrap } = await step(PROVISION_STEPS.reach, {
+      run: () => act.reachHost({ env, host }),
+      skippable: false,
+    });
     const first = { env, host, runId, login: bootstrap };
 
-    await step(PROVISION_STEPS.opsUser, { run: () => act.ensureOpsUser(first), undo: () => undo.removeOpsUser(first), skippable: false });
-    const { login: ops } = await step(PROVISION_STEPS.opsLogin, { run: () => act.verifyOpsLogin({ env, host }), skippable: false });
+    await step(PROVISION_STEPS.opsUser, {
+      run: () => act.ensureOpsUser(first),
+      undo: () => undo.removeOpsUser(first),
+      skippable: false,
+    });
+    const { login: ops } = await step(PROVISION_STEPS.opsLogin, {
+      run: () => act.verifyOpsLogin({ env, host }),
+      skippable: false,
+    });
     const as = { env, host, runId, login: ops };
 
     await step(PROVISION_STEPS.sshd, { run: () => act.hardenSshd(as), undo: () => undo.restoreSshd(as) });
     await step(PROVISION_STEPS.firewall, { run: () => act.ensureFirewall(as), undo: () => undo.restoreFirewall(as) });
     await step(PROVISION_STEPS.fail2ban, { run: () => act.ensureFail2ban(as), undo: () => undo.restoreFail2ban(as) });
-    await step(PROVISION_STEPS.upgrades, { run: () => act.ensureUnattendedUpgrades(as), undo: () => undo.restoreUnattendedUpgrades(as) });
+    await step(PROVISION_STEPS.upgrades, {
+      run: () => act.ensureUnattendedUpgrades(as),
+      undo: () => undo.restoreUnattendedUpgrades(as),
+    });
     // Installed packages are left in place on failure: harmless, and removing them could take others with them.
     await step(PROVISION_STEPS.packages, { run: () => ensurePackages(as) });
-    await step(PROVISION_STEPS.database, { run: () => act.ensureAppDatabase(as), undo: () => undo.dropAppDatabase(as) });
+    await step(PROVISION_STEPS.database, {
+      run: () => act.ensureAppDatabase(as),
+      undo: () => undo.dropAppDatabase(as),
+    });
     await step(PROVISION_STEPS.appDir, { run: () => act.ensureAppDir(as), undo: () => undo.removeAppDir(as) });
     await step(PROVISION_STEPS.appEnv, { run: () => act.ensureAppEnv(as), undo: () => undo.restoreAppEnv(as) });
-    await step(PROVISION_STEPS.processEntry, { run: () => act.ensureProcessEntry(as), undo: () => undo.restoreProcessEntry(as) });
-    await step(PROVISION_STEPS.nginxSite, { run: () => act.ensureNginxSite(as), undo: () => undo.restoreNginxSite(as) });
+    await step(PROVISION_STEPS.processEntry, {
+      run: () => act.ensureProcessEntry(as),
+      undo: () => undo.restoreProcessEntry(as),
+    });
+    await step(PROVISION_STEPS.nginxSite, {
+      run: () => act.ensureNginxSite(as),
+      undo: () => undo.restoreNginxSite(as),
+    });
     await step(PROVISION_STEPS.verify, { run: () => act.verifyProvisioned(as) });
     // Patched: provision runs recorded before this replay without it.
     if (patched('forget-previous-env')) {

@@ -10,19 +10,31 @@ import { runbook, stepActivities, undoActivities } from './kernel';
 import { CERTIFICATE_STEPS } from '../common/step-names';
 import { FailureType } from '../common/failure-types';
 
-const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<typeof activities>({
+const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<
+  typeof activities
+>({
   startToCloseTimeout: '2 minutes',
 });
 // Orders are slow to fail for good and rate limits are not lifted by asking again: few retries,
 // far apart, and none at all for a rate limit (AcmeRateLimited is non-retryable).
 const { obtainCertificate } = stepActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 4, maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.AcmeRateLimited, FailureType.BadInput, FailureType.BadInventory] },
+  retry: {
+    initialInterval: '30 seconds',
+    backoffCoefficient: 4,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [FailureType.AcmeRateLimited, FailureType.BadInput, FailureType.BadInventory],
+  },
 });
 // A reload takes effect within milliseconds; asked again for a few seconds.
 const { expectServedCertificate } = stepActivities<typeof activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 1.5,
+    maximumInterval: '3 seconds',
+    maximumAttempts: 8,
+  },
 });
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '2 minutes' });
 
@@ -47,7 +59,9 @@ export async function renewCertificate(input: RunInput<RenewParams>): Promise<Ru
     const renewed: { domain: string; fingerprint: string }[] = [];
     for (const { domain, fingerprint: servedFingerprint } of due) {
       await step(CERTIFICATE_STEPS.obtain(domain), { run: () => obtainCertificate({ env, runId, domain }) });
-      const fresh = await step(CERTIFICATE_STEPS.check(domain), { run: () => checkObtainedCertificate({ env, domain, servedFingerprint }) });
+      const fresh = await step(CERTIFICATE_STEPS.check(domain), {
+        run: () => checkObtainedCertificate({ env, domain, servedFingerprint }),
+      });
       await step(CERTIFICATE_STEPS.install(domain), {
         run: () => installCertificate({ env, runId, domain }),
         undo: () => undo.restoreCertificate({ env, runId, domain, servedFingerprint }),
@@ -57,7 +71,9 @@ export async function renewCertificate(input: RunInput<RenewParams>): Promise<Ru
     await step(CERTIFICATE_STEPS.testNginx, { run: () => testNginx({ env }) });
     await step(CERTIFICATE_STEPS.reloadNginx, { run: () => reloadNginx({ env }) });
     for (const { domain, fingerprint } of renewed) {
-      await step(CERTIFICATE_STEPS.verify(domain), { run: () => expectServedCertificate({ env, domain, fingerprint }) });
+      await step(CERTIFICATE_STEPS.verify(domain), {
+        run: () => expectServedCertificate({ env, domain, fingerprint }),
+      });
     }
   });
 }

@@ -26,14 +26,17 @@ export type RestoreParams = {
 };
 
 const { checkBackup, dumpToStore, restoreIntoFresh } = stepActivities<typeof activities>(LONG_STEP);
-const { restorePolicy, pickBackup, setMaintenance, verifyRows, swapIn, checkHealthThroughLb, dropDatabase } = stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
+const { restorePolicy, pickBackup, setMaintenance, verifyRows, swapIn, checkHealthThroughLb, dropDatabase } =
+  stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
 const undo = undoActivities<typeof activities>();
 
 export async function restore(input: RunInput<RestoreParams>): Promise<RunResult> {
   const { env } = input;
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
-    const name = await rb.step(RESTORE_STEPS.pick, { run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }) });
+    const name = await rb.step(RESTORE_STEPS.pick, {
+      run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }),
+    });
     await rb.step(RESTORE_STEPS.checksum(name), { run: () => checkBackup({ env, name }) });
     const policy = await rb.step(RESTORE_STEPS.policy, { run: () => restorePolicy({ env }) });
     if (policy.protected) await rb.approval(RESTORE_STEPS.gate);

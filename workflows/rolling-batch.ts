@@ -19,7 +19,12 @@ const { markUpstream, rollHost, rollBackHost, upstreamServers } = stepActivities
 });
 const { checkHealth } = stepActivities<typeof activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 8 },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 1.5,
+    maximumInterval: '3 seconds',
+    maximumAttempts: 8,
+  },
 });
 
 export interface RollingBatchInput {
@@ -46,7 +51,9 @@ export async function rollingBatch(input: RollingBatchInput): Promise<HostRecord
   const records: HostRecord[] = [];
   setHandler(batchHostsQuery, () => records);
   // Read before draining, so a retried drain never mistakes its own work for an earlier one.
-  const wasDrained = new Set((await upstreamServers({ env })).filter((s) => s.down && hosts.includes(s.host)).map((s) => s.host));
+  const wasDrained = new Set(
+    (await upstreamServers({ env })).filter((s) => s.down && hosts.includes(s.host)).map((s) => s.host),
+  );
   await markUpstream({ env, hosts, down: true });
   let failures = 0;
   let stop = false;

@@ -23,11 +23,22 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
     const plan = await rb.step('plan the batches', {
-      run: () => rollingPlan({ env, batches: params.batches ?? FLEET_DEFAULTS.batches, maxFailures: params['max-failures'] ?? FLEET_DEFAULTS.maxFailures }),
+      run: () =>
+        rollingPlan({
+          env,
+          batches: params.batches ?? FLEET_DEFAULTS.batches,
+          maxFailures: params['max-failures'] ?? FLEET_DEFAULTS.maxFailures,
+        }),
       skippable: false,
     });
-    const commit = await rb.step('resolve the ref', { run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }), skippable: false });
-    const previous = await rb.step('record the current commits', { run: () => checkedOutCommits({ env, hosts: plan.hosts }), skippable: false });
+    const commit = await rb.step('resolve the ref', {
+      run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }),
+      skippable: false,
+    });
+    const previous = await rb.step('record the current commits', {
+      run: () => checkedOutCommits({ env, hosts: plan.hosts }),
+      skippable: false,
+    });
     const target = Object.fromEntries(plan.hosts.map((h) => [h, commit]));
     const failed: HostRecord[] = [];
     let attempt = 0;
@@ -38,14 +49,28 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
         run: async () => {
           const records = await executeChild(rollingBatch, {
             workflowId: `${runId}-batch-${batch}-${++attempt}`,
-            args: [{ env, runId, batch, hosts, target, previous, budgetLeft: plan.budget - failed.length, concurrency: plan.concurrency }],
+            args: [
+              {
+                env,
+                runId,
+                batch,
+                hosts,
+                target,
+                previous,
+                budgetLeft: plan.budget - failed.length,
+                concurrency: plan.concurrency,
+              },
+            ],
           });
           rb.hosts(records);
           const failedHere = records.filter((r) => r.outcome === 'failed');
           failed.push(...failedHere);
           if (failed.length > plan.budget) {
             const names = failed.map((r) => r.host).join(', ');
-            throw ApplicationFailure.nonRetryable(`error budget spent: ${failed.length} hosts failed (${names}), at most ${plan.budget} may`, 'ErrorBudgetSpent');
+            throw ApplicationFailure.nonRetryable(
+              `error budget spent: ${failed.length} hosts failed (${names}), at most ${plan.budget} may`,
+              'ErrorBudgetSpent',
+            );
           }
           const changed = records.filter((r) => r.outcome === 'changed').length;
           return { changed: changed > 0, detail: summary(changed, failedHere) };
@@ -60,7 +85,11 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           // Failed hosts keep their record (rolled back, drained) unless this undo failed on them too.
           rb.hosts(records.filter((r) => r.outcome !== 'unchanged' || !failed.some((f) => f.host === r.host)));
           const stuck = records.filter((r) => r.outcome === 'failed');
-          if (stuck.length) throw ApplicationFailure.nonRetryable(`could not roll back ${stuck.map((r) => r.host).join(', ')}`, 'RollbackFailed');
+          if (stuck.length)
+            throw ApplicationFailure.nonRetryable(
+              `could not roll back ${stuck.map((r) => r.host).join(', ')}`,
+              'RollbackFailed',
+            );
         },
         skippable: false,
       });

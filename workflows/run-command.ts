@@ -17,7 +17,10 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
   const { env, params } = input;
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
-    const selected = await rb.step('select the hosts', { run: () => selectHosts({ env, selector: params.hosts }), skippable: false });
+    const selected = await rb.step('select the hosts', {
+      run: () => selectHosts({ env, selector: params.hosts }),
+      skippable: false,
+    });
     if (selected.protected) await rb.approval(COMMAND_GATE);
     const batches = cutBatches(selected.hosts, params.batch ?? FLEET_DEFAULTS.batch);
     const budget = budgetOf(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures, selected.hosts.length);

@@ -98,7 +98,9 @@ function sshKeygen(args: string[], input: string): Promise<Ran> {
     const child = execFile('ssh-keygen', args, { timeout: 10_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
       if (err && typeof code !== 'number') {
-        reject(ApplicationFailure.retryable(`ssh-keygen could not run: ${err.message}`, FailureType.VerifierUnavailable));
+        reject(
+          ApplicationFailure.retryable(`ssh-keygen could not run: ${err.message}`, FailureType.VerifierUnavailable),
+        );
         return;
       }
       resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });

@@ -23,7 +23,10 @@ function sudoersFile(user: string): string {
 export async function reachHost({ env, host }: { env: string; host: string }): Promise<{ login: string }> {
   const { opsUser } = provisionConfig(env);
   try {
-    await runOn(resolveTarget({ env, host, login: opsUser }), ['sudo', '-n', 'true'], { retryable: false, timeoutMs: 15_000 });
+    await runOn(resolveTarget({ env, host, login: opsUser }), ['sudo', '-n', 'true'], {
+      retryable: false,
+      timeoutMs: 15_000,
+    });
     return { login: opsUser };
   } catch {
     // Not provisioned yet (or the ops user is broken): the bootstrap user must do.
@@ -80,7 +83,10 @@ fi`;
 
 export async function ensureOpsUser(ref: ProvisionRef): Promise<StepOutcome> {
   const { opsUser, opsPublicKey } = provisionConfig(ref.env);
-  const user = outcome(await script(ref, ENSURE_USER, [opsUser, recordDir(ref.runId)], { stdin: `${opsPublicKey}\n` }), `user ${opsUser} with its key`);
+  const user = outcome(
+    await script(ref, ENSURE_USER, [opsUser, recordDir(ref.runId)], { stdin: `${opsPublicKey}\n` }),
+    `user ${opsUser} with its key`,
+  );
   const sudo = await ensureFile(ref, {
     path: sudoersFile(opsUser),
     content: `# Managed by runbook provision.\n${opsUser} ALL=(ALL:ALL) NOPASSWD: ALL\n`,
@@ -109,7 +115,10 @@ export async function verifyOpsLogin({ env, host }: { env: string; host: string 
     const who = await runOn(target, ['sudo', '-n', 'id', '-un'], { retryable: false, timeoutMs: 15_000 });
     if (who.stdout.trim() !== 'root') throw new Error(`sudo gave ${who.stdout.trim()}, not root`);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): root and password logins stay as they are`, FailureType.OpsLoginFailed);
+    throw ApplicationFailure.nonRetryable(
+      `${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): root and password logins stay as they are`,
+      FailureType.OpsLoginFailed,
+    );
   }
   return { login: opsUser };
 }
@@ -124,7 +133,8 @@ echo unchanged`;
 export async function hardenSshd(ref: ProvisionRef): Promise<StepOutcome> {
   const file = await ensureFile(ref, {
     path: SSHD_HARDENING,
-    content: '# Managed by runbook provision: keys only, and no root login.\nPermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n',
+    content:
+      '# Managed by runbook provision: keys only, and no root login.\nPermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n',
     mode: '644',
     owner: 'root',
     group: 'root',

@@ -74,18 +74,34 @@ echo changed`;
 
 export async function ensureAppDatabase(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
-  const cluster = outcome(await script(ref, ENSURE_CLUSTER, [recordDir(ref.runId)], { retryable: false, timeoutMs: 120_000 }));
+  const cluster = outcome(
+    await script(ref, ENSURE_CLUSTER, [recordDir(ref.runId)], { retryable: false, timeoutMs: 120_000 }),
+  );
   const running = await ensureRunning(ref, 'postgresql', false);
   const password = await secret(ref.env, c.databasePasswordSecret);
-  const done = outcome(await script(ref, ENSURE_DATABASE, [c.databaseName, c.databaseUser, recordDir(ref.runId)], { stdin: `${password}\n`, secrets: [password], retryable: false }));
-  return merge(cluster, running, done.changed ? { changed: true, detail: `database ${c.databaseName} owned by ${c.databaseUser}` } : done);
+  const done = outcome(
+    await script(ref, ENSURE_DATABASE, [c.databaseName, c.databaseUser, recordDir(ref.runId)], {
+      stdin: `${password}\n`,
+      secrets: [password],
+      retryable: false,
+    }),
+  );
+  return merge(
+    cluster,
+    running,
+    done.changed ? { changed: true, detail: `database ${c.databaseName} owned by ${c.databaseUser}` } : done,
+  );
 }
 
 export async function dropAppDatabase(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
   const dropped = outcome(await script(ref, DROP_DATABASE, [c.databaseName, c.databaseUser, recordDir(ref.runId)]));
   const stopped = await putServiceBack(ref, 'postgresql', false);
-  return merge(dropped, stopped, outcome(await script(ref, DROP_CLUSTER, [recordDir(ref.runId)], { timeoutMs: 120_000 })));
+  return merge(
+    dropped,
+    stopped,
+    outcome(await script(ref, DROP_CLUSTER, [recordDir(ref.runId)], { timeoutMs: 120_000 })),
+  );
 }
 
 // $1 user, $2 directory, $3 record dir.
@@ -126,7 +142,9 @@ echo $state`;
 
 export async function ensureAppDir(ref: ProvisionRef): Promise<StepOutcome> {
   const c = provisionConfig(ref.env);
-  const done = outcome(await script(ref, ENSURE_APP_DIR, [c.appUser, c.appDir, recordDir(ref.runId)], { retryable: false }));
+  const done = outcome(
+    await script(ref, ENSURE_APP_DIR, [c.appUser, c.appDir, recordDir(ref.runId)], { retryable: false }),
+  );
   return done.changed ? { changed: true, detail: `${c.appDir} owned by ${c.appUser}` } : done;
 }
 
@@ -141,7 +159,13 @@ export async function ensureAppEnv(ref: ProvisionRef): Promise<StepOutcome> {
   const url = `postgresql://${c.databaseUser}:${encodeURIComponent(password)}@${c.databaseHost}:5432/${c.databaseName}`;
   return ensureFile(
     ref,
-    { path: `${c.appDir}/.env`, content: `DATABASE_URL=${url}\nAPP_PORT=${c.appPort}\n`, mode: '600', owner: c.appUser, group: c.appUser },
+    {
+      path: `${c.appDir}/.env`,
+      content: `DATABASE_URL=${url}\nAPP_PORT=${c.appPort}\n`,
+      mode: '600',
+      owner: c.appUser,
+      group: c.appUser,
+    },
     { secrets: [password, encodeURIComponent(password)] },
   );
 }
@@ -180,13 +204,19 @@ export async function ensureProcessEntry(ref: ProvisionRef): Promise<StepOutcome
     group: 'root',
   });
   const running = await ensureRunning(ref, 'supervisor', false);
-  if (entry.changed) await script(ref, 'supervisorctl reread >&2 && supervisorctl update >&2; echo changed', [], { retryable: false });
+  if (entry.changed)
+    await script(ref, 'supervisorctl reread >&2 && supervisorctl update >&2; echo changed', [], { retryable: false });
   return merge(entry, running);
 }
 
 export async function restoreProcessEntry(ref: ProvisionRef): Promise<StepOutcome> {
   const entry = await restoreFile(ref, SUPERVISOR_ENTRY);
-  if (entry.changed) await script(ref, 'if service supervisor status >/dev/null 2>&1; then supervisorctl reread >&2 && supervisorctl update >&2; fi; echo changed', []);
+  if (entry.changed)
+    await script(
+      ref,
+      'if service supervisor status >/dev/null 2>&1; then supervisorctl reread >&2 && supervisorctl update >&2; fi; echo changed',
+      [],
+    );
   return merge(entry, await putServiceBack(ref, 'supervisor', false));
 }
 

@@ -49,23 +49,41 @@ export function provisionConfig(envName: string): ProvisionConfig {
   const p = env.vars.provision as Record<string, unknown> | undefined;
   if (!p || typeof p !== 'object') bad(env, 'is not set: nothing says what a provisioned host looks like');
   const opsUser = String(p.opsUser ?? '');
-  if (!USER.test(opsUser) || opsUser === 'root') bad(env, `opsUser ${JSON.stringify(opsUser)} is not a valid non-root user name`);
+  if (!USER.test(opsUser) || opsUser === 'root')
+    bad(env, `opsUser ${JSON.stringify(opsUser)} is not a valid non-root user name`);
   const opsPublicKey = expandPath(String(p.opsPublicKey ?? ''));
   if (!fs.existsSync(opsPublicKey)) bad(env, `opsPublicKey: ${opsPublicKey} does not exist`);
   const key = fs.readFileSync(opsPublicKey, 'utf8').trim();
-  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key)) bad(env, `opsPublicKey: ${opsPublicKey} is not one OpenSSH public key`);
+  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( [^\n]*)?$/.test(key))
+    bad(env, `opsPublicKey: ${opsPublicKey} is not one OpenSSH public key`);
   const packages = list(env, p.packages, 'packages', (v): v is string => typeof v === 'string' && PACKAGE.test(v));
   const openPorts = list(env, p.openPorts ?? [22, 80, 443], 'openPorts', isPort);
   if (!openPorts.includes(22)) bad(env, 'openPorts must include 22, or the firewall would lock everyone out');
   const checkPorts = list(env, p.checkPorts ?? [22, 80], 'checkPorts', isPort);
-  const trustedAddresses = list(env, p.trustedAddresses ?? [], 'trustedAddresses', (v): v is string => typeof v === 'string' && /^[0-9a-fA-F.:/]{2,49}$/.test(v));
-  const services = list(env, p.services ?? ['ssh', 'nginx', 'postgresql', 'supervisor', 'fail2ban'], 'services', (v): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9@._-]*$/.test(v));
-  const names = { databaseName: stringVar(env, 'databaseName'), databaseUser: stringVar(env, 'databaseUser'), appUser: stringVar(env, 'appUser') };
-  for (const [n, v] of Object.entries(names)) if (!SQL_NAME.test(v)) bad(env, `${n} ${JSON.stringify(v)} is not a plain lower-case name`);
+  const trustedAddresses = list(
+    env,
+    p.trustedAddresses ?? [],
+    'trustedAddresses',
+    (v): v is string => typeof v === 'string' && /^[0-9a-fA-F.:/]{2,49}$/.test(v),
+  );
+  const services = list(
+    env,
+    p.services ?? ['ssh', 'nginx', 'postgresql', 'supervisor', 'fail2ban'],
+    'services',
+    (v): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9@._-]*$/.test(v),
+  );
+  const names = {
+    databaseName: stringVar(env, 'databaseName'),
+    databaseUser: stringVar(env, 'databaseUser'),
+    appUser: stringVar(env, 'appUser'),
+  };
+  for (const [n, v] of Object.entries(names))
+    if (!SQL_NAME.test(v)) bad(env, `${n} ${JSON.stringify(v)} is not a plain lower-case name`);
   const databasePasswordSecret = String(p.databasePasswordSecret ?? 'dbPassword');
   if (!env.secrets[databasePasswordSecret]) bad(env, `databasePasswordSecret: no secret ${databasePasswordSecret}`);
   const appDir = stringVar(env, 'appDir');
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes('..')) bad(env, `appDir ${appDir} is not a plain absolute path`);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes('..'))
+    bad(env, `appDir ${appDir} is not a plain absolute path`);
   return {
     opsUser,
     opsPublicKey: key,

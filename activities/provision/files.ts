@@ -60,12 +60,17 @@ rm -f -- "$record/$key.orig"
 echo changed`;
 
 export async function ensureFile(ref: ProvisionRef, file: ManagedFile, options: RunOptions = {}): Promise<StepOutcome> {
-  const result = await script(ref, ENSURE_FILE, [file.path, file.mode, file.owner, file.group, recordDir(ref.runId), ...(file.check ?? [])], {
-    ...options,
-    stdin: file.content,
-    // A failed check is the file's fault, not the network's: retrying cannot help.
-    retryable: false,
-  });
+  const result = await script(
+    ref,
+    ENSURE_FILE,
+    [file.path, file.mode, file.owner, file.group, recordDir(ref.runId), ...(file.check ?? [])],
+    {
+      ...options,
+      stdin: file.content,
+      // A failed check is the file's fault, not the network's: retrying cannot help.
+      retryable: false,
+    },
+  );
   const done = outcome(result);
   return done.changed ? { changed: true, detail: `wrote ${file.path}` } : done;
 }
@@ -76,5 +81,8 @@ export async function restoreFile(ref: ProvisionRef, path: string): Promise<Step
 
 /** Removes this run's copy of the previous `path` (kept for its undo). */
 export async function forgetPreviousFile(ref: ProvisionRef, path: string): Promise<StepOutcome> {
-  return outcome(await script(ref, FORGET_FILE, [path, recordDir(ref.runId)]), `removed the copy of the previous ${path}`);
+  return outcome(
+    await script(ref, FORGET_FILE, [path, recordDir(ref.runId)]),
+    `removed the copy of the previous ${path}`,
+  );
 }

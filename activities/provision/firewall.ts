@@ -42,7 +42,9 @@ echo changed`;
 
 export async function ensureFirewall(ref: ProvisionRef): Promise<StepOutcome> {
   const { openPorts } = provisionConfig(ref.env);
-  const done = outcome(await script(ref, ENSURE_FIREWALL, [recordDir(ref.runId), ...openPorts.map(String)], { retryable: false }));
+  const done = outcome(
+    await script(ref, ENSURE_FIREWALL, [recordDir(ref.runId), ...openPorts.map(String)], { retryable: false }),
+  );
   return done.changed ? { changed: true, detail: `ufw allows only ${openPorts.join(', ')}` } : done;
 }
 
@@ -55,7 +57,11 @@ const JAIL = '/etc/fail2ban/jail.d/runbook-sshd.local';
 /** The address this worker reaches the host from, as the host sees it. */
 async function controlAddress(ref: ProvisionRef): Promise<string> {
   const seen = (await runOn(resolveTarget(ref), ['printenv', 'SSH_CONNECTION'])).stdout.split(' ')[0]?.trim() ?? '';
-  if (!/^[0-9a-fA-F.:]{2,45}$/.test(seen)) throw ApplicationFailure.nonRetryable(`cannot tell which address we connect from (SSH_CONNECTION=${JSON.stringify(seen)})`, FailureType.ProvisionScript);
+  if (!/^[0-9a-fA-F.:]{2,45}$/.test(seen))
+    throw ApplicationFailure.nonRetryable(
+      `cannot tell which address we connect from (SSH_CONNECTION=${JSON.stringify(seen)})`,
+      FailureType.ProvisionScript,
+    );
   return seen;
 }
 
@@ -73,7 +79,12 @@ export async function ensureFail2ban(ref: ProvisionRef): Promise<StepOutcome> {
   });
   const running = await ensureRunning(ref, 'fail2ban', jail.changed, 'restart');
   // The server answers only once it has read its jails.
-  await script(ref, 'for i in $(seq 1 50); do fail2ban-client status sshd >/dev/null 2>&1 && exit 0; sleep 0.2; done; fail2ban-client status sshd >&2', [], { retryable: false, timeoutMs: 30_000 });
+  await script(
+    ref,
+    'for i in $(seq 1 50); do fail2ban-client status sshd >/dev/null 2>&1 && exit 0; sleep 0.2; done; fail2ban-client status sshd >&2',
+    [],
+    { retryable: false, timeoutMs: 30_000 },
+  );
   return merge(jail, running);
 }
 

@@ -2,7 +2,18 @@
 export { reachHost, ensureOpsUser, removeOpsUser, verifyOpsLogin, hardenSshd, restoreSshd } from './access';
 export { ensureFirewall, restoreFirewall, ensureFail2ban, restoreFail2ban } from './firewall';
 export { ensureUnattendedUpgrades, restoreUnattendedUpgrades, ensurePackages } from './system';
-export { ensureAppDatabase, dropAppDatabase, ensureAppDir, removeAppDir, ensureAppEnv, restoreAppEnv, ensureProcessEntry, restoreProcessEntry, ensureNginxSite, restoreNginxSite } from './app';
+export {
+  ensureAppDatabase,
+  dropAppDatabase,
+  ensureAppDir,
+  removeAppDir,
+  ensureAppEnv,
+  restoreAppEnv,
+  ensureProcessEntry,
+  restoreProcessEntry,
+  ensureNginxSite,
+  restoreNginxSite,
+} from './app';
 export { forgetPreviousAppEnv } from './app';
 export { verifyProvisioned } from './verify';
 export type { ProvisionRef, StepOutcome } from './remote';

@@ -41,17 +41,33 @@ export function onHost(ref: ProvisionRef, argv: readonly string[], options: RunO
  * A fixed script of ours, run by sh with its data as positional parameters ($1, $2...): the
  * data is never part of the script text, so nothing in it is interpreted by the shell.
  */
-export function script(ref: ProvisionRef, body: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+export function script(
+  ref: ProvisionRef,
+  body: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<CommandResult> {
   return onHost(ref, ['sh', '-c', `set -eu\n${body}`, 'provision', ...args], { retryable: true, ...options });
 }
 
 /** The last line a script printed: scripts end by saying `changed` or `unchanged`. */
 export function outcome(result: CommandResult, detail?: string): StepOutcome {
   const last = result.stdout.trim().split('\n').pop() ?? '';
-  if (last !== 'changed' && last !== 'unchanged') throw ApplicationFailure.nonRetryable(`unexpected script output: ${JSON.stringify(last)}`, FailureType.ProvisionScript);
+  if (last !== 'changed' && last !== 'unchanged')
+    throw ApplicationFailure.nonRetryable(
+      `unexpected script output: ${JSON.stringify(last)}`,
+      FailureType.ProvisionScript,
+    );
   return { changed: last === 'changed', detail };
 }
 
 export function merge(...outcomes: StepOutcome[]): StepOutcome {
-  return { changed: outcomes.some((o) => o.changed), detail: outcomes.map((o) => o.detail).filter(Boolean).join('; ') || undefined };
+  return {
+    changed: outcomes.some((o) => o.changed),
+    detail:
+      outcomes
+        .map((o) => o.detail)
+        .filter(Boolean)
+        .join('; ') || undefined,
+  };
 }

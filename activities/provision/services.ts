@@ -35,11 +35,29 @@ fi`;
 
 export type Apply = 'restart' | 'reload' | 'none';
 
-export async function ensureRunning(ref: ProvisionRef, service: string, configChanged: boolean, apply: Apply = 'reload'): Promise<StepOutcome> {
-  const done = outcome(await script(ref, ENSURE_RUNNING, [service, recordDir(ref.runId), configChanged ? apply : 'none'], { timeoutMs: 120_000 }));
+export async function ensureRunning(
+  ref: ProvisionRef,
+  service: string,
+  configChanged: boolean,
+  apply: Apply = 'reload',
+): Promise<StepOutcome> {
+  const done = outcome(
+    await script(ref, ENSURE_RUNNING, [service, recordDir(ref.runId), configChanged ? apply : 'none'], {
+      timeoutMs: 120_000,
+    }),
+  );
   return done.changed ? { changed: true, detail: `${service} (re)started` } : done;
 }
 
-export async function putServiceBack(ref: ProvisionRef, service: string, configRestored: boolean, apply: Apply = 'reload'): Promise<StepOutcome> {
-  return outcome(await script(ref, PUT_BACK, [service, recordDir(ref.runId), configRestored ? apply : 'none'], { timeoutMs: 120_000 }));
+export async function putServiceBack(
+  ref: ProvisionRef,
+  service: string,
+  configRestored: boolean,
+  apply: Apply = 'reload',
+): Promise<StepOutcome> {
+  return outcome(
+    await script(ref, PUT_BACK, [service, recordDir(ref.runId), configRestored ? apply : 'none'], {
+      timeoutMs: 120_000,
+    }),
+  );
 }

@@ -8,7 +8,8 @@ const AUTO_UPGRADES = '/etc/apt/apt.conf.d/20auto-upgrades';
 const UNATTENDED = '/etc/apt/apt.conf.d/52runbook-unattended-upgrades';
 
 export async function ensureUnattendedUpgrades(ref: ProvisionRef): Promise<StepOutcome> {
-  const file = (path: string, content: string) => ensureFile(ref, { path, content, mode: '644', owner: 'root', group: 'root', check: ['apt-config', 'dump'] });
+  const file = (path: string, content: string) =>
+    ensureFile(ref, { path, content, mode: '644', owner: 'root', group: 'root', check: ['apt-config', 'dump'] });
   return merge(
     await file(AUTO_UPGRADES, 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n'),
     await file(
@@ -55,7 +56,10 @@ echo $state`;
 
 export async function ensurePackages(ref: ProvisionRef): Promise<StepOutcome & { versions: Record<string, string> }> {
   const { packages } = provisionConfig(ref.env);
-  const result = await script(ref, ENSURE_PACKAGES, [VERSIONS, recordDir(ref.runId), ...packages], { timeoutMs: 30 * 60_000, retryable: false });
+  const result = await script(ref, ENSURE_PACKAGES, [VERSIONS, recordDir(ref.runId), ...packages], {
+    timeoutMs: 30 * 60_000,
+    retryable: false,
+  });
   const lines = result.stdout.trim().split('\n');
   const done = outcome(result);
   const versions = Object.fromEntries(lines.slice(0, -1).map((l) => l.split(' ') as [string, string]));

@@ -32,8 +32,12 @@ export async function verifyProvisioned(ref: ProvisionRef): Promise<StepOutcome>
   const { address } = resolveTarget(ref);
   const closed: number[] = [];
   for (const port of c.checkPorts) if (!(await portAnswers(address, port))) closed.push(port);
-  const problems = [...(down.length ? [`not running: ${down.join(', ')}`] : []), ...(closed.length ? [`ports not answering at ${address}: ${closed.join(', ')}`] : [])];
+  const problems = [
+    ...(down.length ? [`not running: ${down.join(', ')}`] : []),
+    ...(closed.length ? [`ports not answering at ${address}: ${closed.join(', ')}`] : []),
+  ];
   // Retrying gives services a moment to come up; past that it is a real failure.
-  if (problems.length) throw ApplicationFailure.retryable(`${ref.host} is not as provisioned: ${problems.join('; ')}`, 'NotProvisioned');
+  if (problems.length)
+    throw ApplicationFailure.retryable(`${ref.host} is not as provisioned: ${problems.join('; ')}`, 'NotProvisioned');
   return { changed: false, detail: `running: ${c.services.join(', ')}; answering: ${c.checkPorts.join(', ')}` };
 }

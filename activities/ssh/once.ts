@@ -10,8 +10,12 @@ export const MARKER_DIR = '/var/lib/runbook/steps';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function markerPath(runId: string, step: string): string {
-  for (const [what, v] of [['run id', runId], ['step', step]]) {
-    if (!NAME.test(v) || v.includes('..')) throw ApplicationFailure.nonRetryable(`unsafe ${what} for a marker: ${JSON.stringify(v)}`, FailureType.BadInput);
+  for (const [what, v] of [
+    ['run id', runId],
+    ['step', step],
+  ]) {
+    if (!NAME.test(v) || v.includes('..'))
+      throw ApplicationFailure.nonRetryable(`unsafe ${what} for a marker: ${JSON.stringify(v)}`, FailureType.BadInput);
   }
   return `${MARKER_DIR}/${runId}/${step}`;
 }
@@ -28,8 +32,18 @@ export interface OnceResult extends CommandResult {
   ran: boolean;
 }
 
-export async function runOnce(target: SshTarget, runId: string, step: string, argv: readonly string[], options: RunOptions = {}): Promise<OnceResult> {
-  const result = await runOn(target, ['sh', '-c', LOCKED, 'runbook', CHECK_RUN_MARK, markerPath(runId, step), ...argv], options);
+export async function runOnce(
+  target: SshTarget,
+  runId: string,
+  step: string,
+  argv: readonly string[],
+  options: RunOptions = {},
+): Promise<OnceResult> {
+  const result = await runOn(
+    target,
+    ['sh', '-c', LOCKED, 'runbook', CHECK_RUN_MARK, markerPath(runId, step), ...argv],
+    options,
+  );
   const ran = !result.stderr.startsWith(ALREADY);
   return { ...result, stderr: ran ? result.stderr : '', ran };
 }

@@ -66,7 +66,10 @@ export class SshPool {
   private async open(target: SshTarget): Promise<NodeSSH> {
     const known = knownKeys(target.knownHostsPath, target.address, target.port);
     if (!known.length) {
-      throw ApplicationFailure.nonRetryable(`${target.name}: ${target.address} is not in ${target.knownHostsPath}; add its host key first (ssh-keyscan, checked out of band)`, 'UnknownHostKey');
+      throw ApplicationFailure.nonRetryable(
+        `${target.name}: ${target.address} is not in ${target.knownHostsPath}; add its host key first (ssh-keyscan, checked out of band)`,
+        'UnknownHostKey',
+      );
     }
     let presented: Buffer | undefined;
     const ssh = new NodeSSH();
@@ -79,7 +82,9 @@ export class SshPool {
         readyTimeout: 10_000,
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
-        algorithms: { serverHostKey: [...new Set(known.flatMap((k) => KEY_TYPES[keyType(k)] ?? [keyType(k)]))] as never },
+        algorithms: {
+          serverHostKey: [...new Set(known.flatMap((k) => KEY_TYPES[keyType(k)] ?? [keyType(k)]))] as never,
+        },
         hostVerifier: (key: Buffer) => {
           presented = key;
           return known.some((k) => k.equals(key));
@@ -89,12 +94,21 @@ export class SshPool {
       ssh.dispose();
       const message = (err as Error).message;
       if (presented && !known.some((k) => k.equals(presented!))) {
-        throw ApplicationFailure.nonRetryable(`${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`, FailureType.HostKeyMismatch);
+        throw ApplicationFailure.nonRetryable(
+          `${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`,
+          FailureType.HostKeyMismatch,
+        );
       }
       if (/authentication methods failed|All configured authentication/i.test(message)) {
-        throw ApplicationFailure.nonRetryable(`${target.name}: ${target.username}@${target.address} refused our key`, FailureType.SshAuthFailed);
+        throw ApplicationFailure.nonRetryable(
+          `${target.name}: ${target.username}@${target.address} refused our key`,
+          FailureType.SshAuthFailed,
+        );
       }
-      throw ApplicationFailure.retryable(`${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`, FailureType.SshUnreachable);
+      throw ApplicationFailure.retryable(
+        `${target.name}: cannot connect to ${target.address}:${target.port}: ${message}`,
+        FailureType.SshUnreachable,
+      );
     }
     // Commands are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm
     // holds each small write until the peer's delayed ACK (~40 ms), per command.

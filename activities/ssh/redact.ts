@@ -9,7 +9,10 @@ const MIN_LINE = 8;
 export function secretForms(secret: string): string[] {
   if (secret.length < 4) return [];
   const forms = new Set<string>([secret]);
-  const base = [secret, ...(secret.includes('\n') ? secret.split(/\r?\n/).filter((l) => l.trim().length >= MIN_LINE) : [])];
+  const base = [
+    secret,
+    ...(secret.includes('\n') ? secret.split(/\r?\n/).filter((l) => l.trim().length >= MIN_LINE) : []),
+  ];
   for (const s of base) {
     forms.add(s);
     forms.add(encodeURIComponent(s));

@@ -57,7 +57,11 @@ function activityContext(): Context | undefined {
   }
 }
 
-export async function runOn(target: SshTarget, argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+export async function runOn(
+  target: SshTarget,
+  argv: readonly string[],
+  options: RunOptions = {},
+): Promise<CommandResult> {
   const secrets = options.secrets ?? [];
   const shown = redact(shellCommand(argv), secrets);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -80,9 +84,25 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
 
   let stop: (reason: Error) => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
-  const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`, FailureType.CommandTimedOut)), timeoutMs);
-  const heartbeat = ctx ? setInterval(() => ctx.heartbeat({ host: target.name, outputTail: tail(redact(recent(stdout + stderr()), secrets), 5, 500) }), HEARTBEAT_MS) : undefined;
-  const onCancel = () => stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
+  const timer = setTimeout(
+    () =>
+      stop(
+        ApplicationFailure.retryable(
+          `${target.name}: ${shown} timed out after ${Math.round(timeoutMs / 1000)}s`,
+          FailureType.CommandTimedOut,
+        ),
+      ),
+    timeoutMs,
+  );
+  const heartbeat = ctx
+    ? setInterval(
+        () =>
+          ctx.heartbeat({ host: target.name, outputTail: tail(redact(recent(stdout + stderr()), secrets), 5, 500) }),
+        HEARTBEAT_MS,
+      )
+    : undefined;
+  const onCancel = () =>
+    stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
 
   try {
@@ -95,7 +115,12 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
         // A command that prints more than anything of ours reads is stopped, not buffered on.
         if (stdout.length > MAX_STDOUT && !tooLarge) {
           tooLarge = true;
-          stop(ApplicationFailure.nonRetryable(`${target.name}: ${shown} printed more than ${MAX_STDOUT} characters`, FailureType.OutputTooLarge));
+          stop(
+            ApplicationFailure.nonRetryable(
+              `${target.name}: ${shown} printed more than ${MAX_STDOUT} characters`,
+              FailureType.OutputTooLarge,
+            ),
+          );
         }
       },
       onStderr: (chunk) => {
@@ -119,13 +144,25 @@ export async function runOn(target: SshTarget, argv: readonly string[], options:
     if (result.code === null) {
       // The channel closed without an exit status: the connection (or sshd) went away.
       pool.forget(target);
-      throw ApplicationFailure.retryable(`${target.name}: connection lost while running ${shown}${result.signal ? ` (signal ${result.signal})` : ''}`, FailureType.SshConnectionLost);
+      throw ApplicationFailure.retryable(
+        `${target.name}: connection lost while running ${shown}${result.signal ? ` (signal ${result.signal})` : ''}`,
+        FailureType.SshConnectionLost,
+      );
     }
-    const out: CommandResult = { stdout: redact(stdout, secrets), stderr: redact(stderr(), secrets), exitCode: result.code };
+    const out: CommandResult = {
+      stdout: redact(stdout, secrets),
+      stderr: redact(stderr(), secrets),
+      exitCode: result.code,
+    };
     if (!(options.okExitCodes ?? [0]).includes(result.code)) {
       const message = `${target.name}: ${shown} exited with ${result.code}: ${tail(out.stderr || out.stdout, 10, 1000).trim() || '(no output)'}`;
       const permanent = PERMANENT_EXIT_CODES.has(result.code) || options.retryable === false;
-      throw ApplicationFailure.create({ message, type: FailureType.CommandFailed, nonRetryable: permanent, details: [{ host: target.name, command: shown, exitCode: result.code, stderrTail: tail(out.stderr) }] });
+      throw ApplicationFailure.create({
+        message,
+        type: FailureType.CommandFailed,
+        nonRetryable: permanent,
+        details: [{ host: target.name, command: shown, exitCode: result.code, stderrTail: tail(out.stderr) }],
+      });
     }
     return out;
   } finally {

@@ -38,7 +38,16 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
   const client = ssh.connection;
   if (!client) throw ApplicationFailure.retryable(`${target.name}: not connected`, FailureType.SshConnectionLost);
   const channel = await new Promise<ClientChannel>((resolve, reject) =>
-    client.exec(wrappedCommand(argv, cwd), (err, ch) => (err ? reject(ApplicationFailure.retryable(`${target.name}: cannot start ${shown}: ${err.message}`, FailureType.SshConnectionLost)) : resolve(ch))),
+    client.exec(wrappedCommand(argv, cwd), (err, ch) =>
+      err
+        ? reject(
+            ApplicationFailure.retryable(
+              `${target.name}: cannot start ${shown}: ${err.message}`,
+              FailureType.SshConnectionLost,
+            ),
+          )
+        : resolve(ch),
+    ),
   );
   let rawStderr = '';
   let pgid: number | undefined;
@@ -61,11 +70,19 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
     check: (c) => {
       if (c === null) {
         pool.forget(target);
-        throw ApplicationFailure.retryable(`${target.name}: connection lost while running ${shown}`, FailureType.SshConnectionLost);
+        throw ApplicationFailure.retryable(
+          `${target.name}: connection lost while running ${shown}`,
+          FailureType.SshConnectionLost,
+        );
       }
       if (c !== 0) {
         const message = `${target.name}: ${shown} exited with ${c}: ${tail(stderr(), 10, 1000).trim() || '(no output)'}`;
-        throw ApplicationFailure.create({ message, type: FailureType.CommandFailed, nonRetryable: c >= 125 && c <= 127, details: [{ host: target.name, command: shown, exitCode: c, stderrTail: tail(stderr()) }] });
+        throw ApplicationFailure.create({
+          message,
+          type: FailureType.CommandFailed,
+          nonRetryable: c >= 125 && c <= 127,
+          details: [{ host: target.name, command: shown, exitCode: c, stderrTail: tail(stderr()) }],
+        });
       }
     },
     kill: async () => {
@@ -126,12 +143,22 @@ export async function pipeBetween(from: RemoteCommand, to: RemoteCommand, option
 
   let stop: (reason: Error) => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
-  const timer = setTimeout(() => stop(ApplicationFailure.retryable(`${from.target.name} → ${to.target.name}: stream timed out after ${Math.round(options.timeoutMs / 1000)}s`, FailureType.CommandTimedOut)), options.timeoutMs);
+  const timer = setTimeout(
+    () =>
+      stop(
+        ApplicationFailure.retryable(
+          `${from.target.name} → ${to.target.name}: stream timed out after ${Math.round(options.timeoutMs / 1000)}s`,
+          FailureType.CommandTimedOut,
+        ),
+      ),
+    options.timeoutMs,
+  );
   const progress = setInterval(() => {
     options.onProgress?.(bytes);
     ctx?.heartbeat({ bytes });
   }, HEARTBEAT_MS);
-  const onCancel = () => stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
+  const onCancel = () =>
+    stop(ctx!.cancellationSignal.reason instanceof Error ? ctx!.cancellationSignal.reason : new Error('cancelled'));
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
   try {
     // The first failure wins: a sink that dies (disk full) stops the source, and the reverse.

@@ -31,7 +31,10 @@ export function resolveTarget({ env, host, login }: HostRef): SshTarget {
   }
   const h = environment.hosts[host];
   if (!h) {
-    throw ApplicationFailure.nonRetryable(`no host ${JSON.stringify(host)} in environment ${env} (hosts: ${Object.keys(environment.hosts).join(', ')})`, FailureType.BadInventory);
+    throw ApplicationFailure.nonRetryable(
+      `no host ${JSON.stringify(host)} in environment ${env} (hosts: ${Object.keys(environment.hosts).join(', ')})`,
+      FailureType.BadInventory,
+    );
   }
   const target: SshTarget = {
     name: login ? `${env}/${login}@${host}` : `${env}/${host}`,
@@ -41,8 +44,15 @@ export function resolveTarget({ env, host, login }: HostRef): SshTarget {
     privateKeyPath: expandPath(environment.ssh.privateKey),
     knownHostsPath: expandPath(environment.ssh.knownHosts),
   };
-  for (const [what, file] of [['private key', target.privateKeyPath], ['known_hosts', target.knownHostsPath]]) {
-    if (!fs.existsSync(file)) throw ApplicationFailure.nonRetryable(`${target.name}: ${what} file ${file} does not exist`, FailureType.BadInventory);
+  for (const [what, file] of [
+    ['private key', target.privateKeyPath],
+    ['known_hosts', target.knownHostsPath],
+  ]) {
+    if (!fs.existsSync(file))
+      throw ApplicationFailure.nonRetryable(
+        `${target.name}: ${what} file ${file} does not exist`,
+        FailureType.BadInventory,
+      );
   }
   return target;
 }

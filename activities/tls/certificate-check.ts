@@ -47,7 +47,9 @@ export function parseChain(pem: string): X509Certificate[] {
 
 function covers(names: string[], domain: string): boolean {
   const d = domain.toLowerCase();
-  return names.some((n) => n === d || (n.startsWith('*.') && d.endsWith(n.slice(1)) && !d.slice(0, -n.length + 1).includes('.')));
+  return names.some(
+    (n) => n === d || (n.startsWith('*.') && d.endsWith(n.slice(1)) && !d.slice(0, -n.length + 1).includes('.')),
+  );
 }
 
 export interface CheckInput {
@@ -84,19 +86,24 @@ export function checkCertificate(input: CheckInput): CertificateFacts {
   if (to <= input.now) problems.push(`it expired at ${to.toISOString()}`);
   let keyMatches = false;
   try {
-    keyMatches = createPublicKey(input.keyPublicPem).export({ format: 'der', type: 'spki' }).equals(leaf.publicKey.export({ format: 'der', type: 'spki' }));
+    keyMatches = createPublicKey(input.keyPublicPem)
+      .export({ format: 'der', type: 'spki' })
+      .equals(leaf.publicKey.export({ format: 'der', type: 'spki' }));
   } catch {
     problems.push('its private key does not parse');
   }
-  if (!keyMatches && !problems.includes('its private key does not parse')) problems.push('it does not match its private key');
-  if (input.servedFingerprint && leaf.fingerprint256 === input.servedFingerprint) problems.push('it is the certificate already served, not a new one');
+  if (!keyMatches && !problems.includes('its private key does not parse'))
+    problems.push('it does not match its private key');
+  if (input.servedFingerprint && leaf.fingerprint256 === input.servedFingerprint)
+    problems.push('it is the certificate already served, not a new one');
   if (problems.length) throw new Error(`the new certificate for ${input.domain} is unfit: ${problems.join('; ')}`);
   return facts(leaf);
 }
 
 export type CertbotFailure = { kind: 'rate-limited'; retryAfter?: string } | { kind: 'other' };
 
-const RATE_LIMITED = /urn:ietf:params:acme:error:rateLimited|too many (?:certificates|requests|failed authori[sz]ations|new orders|registrations|pending authori[sz]ations)|rate[- ]?limit/i;
+const RATE_LIMITED =
+  /urn:ietf:params:acme:error:rateLimited|too many (?:certificates|requests|failed authori[sz]ations|new orders|registrations|pending authori[sz]ations)|rate[- ]?limit/i;
 
 /**
  * ACME rate limits (Let's Encrypt: 5 duplicate certificates a week, failed validations an hour)

@@ -35,7 +35,11 @@ export class AesGcmCodec implements PayloadCodec {
       const keyId = fromUtf8.decode(payload.metadata![KEY_ID_KEY] ?? new Uint8Array());
       const key = this.ring.keys.get(keyId);
       // Non-retryable: no retry finds a key that is not in the ring, nor repairs ciphertext.
-      if (!key) throw ApplicationFailure.nonRetryable(`payload encrypted with key ${JSON.stringify(keyId)}, which this key ring does not have (RUNBOOK_CODEC_KEYS)`, FailureType.UnknownCodecKey);
+      if (!key)
+        throw ApplicationFailure.nonRetryable(
+          `payload encrypted with key ${JSON.stringify(keyId)}, which this key ring does not have (RUNBOOK_CODEC_KEYS)`,
+          FailureType.UnknownCodecKey,
+        );
       const decoded = temporal.api.common.v1.Payload.decode(open(key, keyId, payload.data ?? new Uint8Array()));
       return { metadata: decoded.metadata, data: decoded.data };
     });
@@ -58,13 +62,17 @@ function seal(key: Buffer, keyId: string, plain: Uint8Array): Uint8Array {
 
 function open(key: Buffer, keyId: string, sealed: Uint8Array): Uint8Array {
   const bytes = Buffer.from(sealed);
-  if (bytes.length < IV_BYTES + TAG_BYTES) throw ApplicationFailure.nonRetryable('encrypted payload is too short to be ours', FailureType.BadCiphertext);
+  if (bytes.length < IV_BYTES + TAG_BYTES)
+    throw ApplicationFailure.nonRetryable('encrypted payload is too short to be ours', FailureType.BadCiphertext);
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(utf8.encode(keyId));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw ApplicationFailure.nonRetryable(`encrypted payload (key ${keyId}) failed authentication: it was altered, or sealed under another key with that id`, FailureType.BadCiphertext);
+    throw ApplicationFailure.nonRetryable(
+      `encrypted payload (key ${keyId}) failed authentication: it was altered, or sealed under another key with that id`,
+      FailureType.BadCiphertext,
+    );
   }
 }

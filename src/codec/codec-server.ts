@@ -49,12 +49,16 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Listens on host:port (0 = any free port) and says where. */
-export async function startCodecServer(options: CodecServerOptions & { host?: string; port?: number }): Promise<RunningCodecServer> {
+export async function startCodecServer(
+  options: CodecServerOptions & { host?: string; port?: number },
+): Promise<RunningCodecServer> {
   const host = options.host ?? '127.0.0.1';
   const loopback = isLoopback(host);
   // Whoever reaches /decode reads every run's inputs: beyond this machine, only with a token.
   if (!loopback && !options.token) {
-    throw new CodecServerRefused(`refusing to serve ${host} without a token: anyone who reaches it would read every run (set RUNBOOK_CODEC_TOKEN)`);
+    throw new CodecServerRefused(
+      `refusing to serve ${host} without a token: anyone who reaches it would read every run (set RUNBOOK_CODEC_TOKEN)`,
+    );
   }
   // Tokenless on loopback: the Host header must name this machine (checked once the port is known).
   const allowedHosts: string[] = [];
@@ -67,13 +71,16 @@ export async function startCodecServer(options: CodecServerOptions & { host?: st
     });
   });
   const { port } = server.address() as AddressInfo;
-  allowedHosts.push(...['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map((h) => `${h}:${port}`));
+  allowedHosts.push(
+    ...['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map((h) => `${h}:${port}`),
+  );
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -96,11 +103,16 @@ async function handle(options: CodecServerOptions, req: http.IncomingMessage, re
   if (!route) return reply(res, 404, { error: 'not found: POST /decode or /encode' });
   const [, pathToken, action] = route;
   if (req.method !== 'POST') return reply(res, 405, { error: `${action} takes POST` });
-  if (options.token && !sameSecret(bearer(req.headers.authorization), options.token) && !sameSecret(pathToken && decodeURIComponent(pathToken), options.token)) {
+  if (
+    options.token &&
+    !sameSecret(bearer(req.headers.authorization), options.token) &&
+    !sameSecret(pathToken && decodeURIComponent(pathToken), options.token)
+  ) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     return reply(res, 401, { error: 'a bearer token is required' });
   }
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return reply(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES)
+    return reply(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
   let payloads: Payload[];
   try {
     payloads = payloadsFromJson(JSON.parse(await readBody(req)));

@@ -63,7 +63,8 @@ export function parseKeyRing(doc: KeysFile, where: string): KeyRing {
   }
   const keys = new Map<string, Buffer>();
   for (const [id, encoded] of Object.entries(doc.keys)) {
-    if (!KEY_ID.test(id)) throw new KeyRingError(`${where}: invalid key id ${JSON.stringify(id)} (letters, digits, . _ -)`);
+    if (!KEY_ID.test(id))
+      throw new KeyRingError(`${where}: invalid key id ${JSON.stringify(id)} (letters, digits, . _ -)`);
     const key = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
     // The key itself never goes into a message.
     if (key.length !== KEY_BYTES) throw new KeyRingError(`${where}: key ${id} is not ${KEY_BYTES} bytes of base64`);
@@ -91,7 +92,11 @@ export function rotateKeysFile(file: string): string {
   parseKeyRing(doc, file);
   let id = newKeyId();
   while (id in doc.keys) id = newKeyId();
-  writeKeysFile(file, { active: id, keys: { ...doc.keys, [id]: randomBytes(KEY_BYTES).toString('base64') } }, { exclusive: false });
+  writeKeysFile(
+    file,
+    { active: id, keys: { ...doc.keys, [id]: randomBytes(KEY_BYTES).toString('base64') } },
+    { exclusive: false },
+  );
   return id;
 }
 

@@ -93,7 +93,11 @@ async function sshSign(keyFile: string, message: string): Promise<string> {
   if (!fs.existsSync(keyFile)) throw new UsageError(`--key ${keyFile}: no such file`);
   const signed = await run('ssh-keygen', ['-Y', 'sign', '-q', '-f', keyFile, '-n', SIGNATURE_NAMESPACE], message);
   if (signed.code !== 0 || !signed.stdout.startsWith('-----BEGIN SSH SIGNATURE-----')) {
-    const why = signed.stderr.trim().split('\n').filter((l) => !/^Signing data/.test(l)).join('; ');
+    const why = signed.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^Signing data/.test(l))
+      .join('; ');
     throw new UsageError(`ssh-keygen could not sign with ${keyFile}: ${why || `exit ${signed.code}`}`);
   }
   return signed.stdout;

@@ -20,7 +20,10 @@ export async function mochaGlobalSetup(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-cluster-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
-  process.env.RUNBOOK_INVENTORY_DIR = [path.join(projectRoot, 'test', 'fixtures', 'inventory'), path.join(projectRoot, 'inventory')].join(':');
+  process.env.RUNBOOK_INVENTORY_DIR = [
+    path.join(projectRoot, 'test', 'fixtures', 'inventory'),
+    path.join(projectRoot, 'inventory'),
+  ].join(':');
   if (!clusterRunning()) {
     // The first time on a machine this builds the server from source (see README, "A real Temporal cluster").
     await cluster(['up']);

@@ -10,7 +10,12 @@ import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress } from '
 import { scrape, total, type Sample } from './prometheus';
 import { WorkerPool } from './worker-pool';
 
-async function until(what: string, address: string, ok: (s: Sample[]) => boolean, timeoutMs = 20_000): Promise<Sample[]> {
+async function until(
+  what: string,
+  address: string,
+  ok: (s: Sample[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<Sample[]> {
   const deadline = Date.now() + timeoutMs;
   let last: Sample[] = [];
   while (Date.now() < deadline) {
@@ -18,13 +23,18 @@ async function until(what: string, address: string, ok: (s: Sample[]) => boolean
     if (ok(last)) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`metrics never showed ${what}; runbook_* samples: ${JSON.stringify(last.filter((s) => s.name.startsWith('runbook_')))}`);
+  throw new Error(
+    `metrics never showed ${what}; runbook_* samples: ${JSON.stringify(last.filter((s) => s.name.startsWith('runbook_')))}`,
+  );
 }
 
 describe('worker metrics (Prometheus) on the cluster', function () {
   it('exposes pollers, runs, step durations, gates waiting and undo failures while runs go on', async function () {
     const address = `127.0.0.1:${await freePort()}`;
-    const pool = new WorkerPool(uniqueQueue('cluster-metrics'), { RUNBOOK_METRICS_ADDRESS: address, RUNBOOK_METRICS_INTERVAL: '1' });
+    const pool = new WorkerPool(uniqueQueue('cluster-metrics'), {
+      RUNBOOK_METRICS_ADDRESS: address,
+      RUNBOOK_METRICS_INTERVAL: '1',
+    });
     try {
       await pool.start(1);
       const smoke = { runbook: 'smoke', env: 'test' };
@@ -38,24 +48,45 @@ describe('worker metrics (Prometheus) on the cluster', function () {
       assert.ok(total(waiting, 'runbook_step_duration_count', { ...smoke, step: 'prepare', status: 'done' }) >= 1);
       assert.ok(total(waiting, 'runbook_gate_oldest_run_age', smoke) > 0);
       // The SDK's own: this worker polls the task queue (the "no worker polling" alert reads it).
-      assert.ok(total(waiting, 'temporal_num_pollers', { task_queue: pool.taskQueue, poller_type: 'workflow_task' }) >= 1,
-        `pollers: ${JSON.stringify(waiting.filter((s) => s.name === 'temporal_num_pollers'))}`);
+      assert.ok(
+        total(waiting, 'temporal_num_pollers', { task_queue: pool.taskQueue, poller_type: 'workflow_task' }) >= 1,
+        `pollers: ${JSON.stringify(waiting.filter((s) => s.name === 'temporal_num_pollers'))}`,
+      );
 
       await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
       await handle.result();
-      const ended = await until('the completed run and no gate waiting', address, (s) =>
-        total(s, 'runbook_runs_ended_total', { ...smoke, outcome: 'COMPLETED' }) >= 1 && total(s, 'runbook_gates_waiting', smoke) === 0);
+      const ended = await until(
+        'the completed run and no gate waiting',
+        address,
+        (s) =>
+          total(s, 'runbook_runs_ended_total', { ...smoke, outcome: 'COMPLETED' }) >= 1 &&
+          total(s, 'runbook_gates_waiting', smoke) === 0,
+      );
       assert.ok(total(ended, 'runbook_gate_wait_count', { ...smoke, gate: 'go-ahead', outcome: 'approved' }) >= 1);
 
       // A run whose undo fails: FAILED_COMPENSATION and an undo failure, on the test bed's hosts.
-      const failing = await (await testClient()).workflow.start('threeSteps', {
+      const failing = await (
+        await testClient()
+      ).workflow.start('threeSteps', {
         taskQueue: pool.taskQueue,
         workflowId: newRunId('three-steps', 'local'),
-        args: [{ runbook: 'three-steps', env: 'local', params: { failAt: 'third', failUndoAt: 'second' }, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 }, mutating: false }],
+        args: [
+          {
+            runbook: 'three-steps',
+            env: 'local',
+            params: { failAt: 'third', failUndoAt: 'second' },
+            initiator: 'operator',
+            approval: { required: 1, approvers: ['alice'], timeoutMs: 60_000 },
+            mutating: false,
+          },
+        ],
       });
       await assert.rejects(failing.result(), WorkflowFailedError);
-      const failed = await until('the failed compensation', address, (s) =>
-        total(s, 'runbook_runs_ended_total', { runbook: 'three-steps', outcome: 'FAILED_COMPENSATION' }) >= 1);
+      const failed = await until(
+        'the failed compensation',
+        address,
+        (s) => total(s, 'runbook_runs_ended_total', { runbook: 'three-steps', outcome: 'FAILED_COMPENSATION' }) >= 1,
+      );
       assert.ok(total(failed, 'runbook_undo_failures_total', { runbook: 'three-steps', step: 'second' }) >= 1);
     } finally {
       await pool.stop();

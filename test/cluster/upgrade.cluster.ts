@@ -15,12 +15,22 @@ import { V2_STEP } from './smoke-v2';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
 
-async function versionedWorker(connection: NativeConnection, taskQueue: string, deploymentName: string, buildId: string, bundle: WorkflowBundleWithSourceMap) {
+async function versionedWorker(
+  connection: NativeConnection,
+  taskQueue: string,
+  deploymentName: string,
+  buildId: string,
+  bundle: WorkflowBundleWithSourceMap,
+) {
   const worker = await Worker.create({
     connection,
     ...workerOptions(bundle),
     taskQueue,
-    workerDeploymentOptions: { useWorkerVersioning: true, version: { deploymentName, buildId }, defaultVersioningBehavior: 'AUTO_UPGRADE' },
+    workerDeploymentOptions: {
+      useWorkerVersioning: true,
+      version: { deploymentName, buildId },
+      defaultVersioningBehavior: 'AUTO_UPGRADE',
+    },
   });
   return { worker, running: worker.run() };
 }
@@ -31,7 +41,12 @@ async function setCurrent(deploymentName: string, buildId: string): Promise<void
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      await client.workflowService.setWorkerDeploymentCurrentVersion({ namespace: 'default', deploymentName, buildId, identity: 'upgrade-test' });
+      await client.workflowService.setWorkerDeploymentCurrentVersion({
+        namespace: 'default',
+        deploymentName,
+        buildId,
+        identity: 'upgrade-test',
+      });
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
@@ -51,7 +66,11 @@ describe('upgrading runbook code while runs wait (Worker Deployment versioning)'
   it('a run parked at its gate under v1 ends right on v2 after the rollout, and new runs use v2', async function () {
     const taskQueue = uniqueQueue('cluster-upgrade');
     const deploymentName = `runbook-test-${randomUUID().slice(0, 8)}`;
-    const v2Bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows-v2'), failureConverterPath, logger: silent });
+    const v2Bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows-v2'),
+      failureConverterPath,
+      logger: silent,
+    });
     const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
     const workers: { worker: Worker; running: Promise<void> }[] = [];
     try {
@@ -67,16 +86,27 @@ describe('upgrading runbook code while runs wait (Worker Deployment versioning)'
       await parked.signal(approvalSignal, { approver: 'alice', decision: 'approve', comment: 'after the rollout' });
       const result = (await parked.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
-      assert.deepEqual(result.progress.steps.map((s) => [s.name, s.status]), [['prepare', 'done'], ['announce', 'done'], [V2_STEP, 'done']]);
+      assert.deepEqual(
+        result.progress.steps.map((s) => [s.name, s.status]),
+        [
+          ['prepare', 'done'],
+          ['announce', 'done'],
+          [V2_STEP, 'done'],
+        ],
+      );
       assert.equal((await versioning(parked)).buildId, 'v2', 'the parked run moved to v2');
-      for (const step of ['prepare', 'announce', 'upgraded']) assert.ok(fs.existsSync(path.join(smokeDir(), `${parked.workflowId}.${step}`)), step);
+      for (const step of ['prepare', 'announce', 'upgraded'])
+        assert.ok(fs.existsSync(path.join(smokeDir(), `${parked.workflowId}.${step}`)), step);
 
       const fresh = await startTestRun(taskQueue, { runbook: 'smoke' });
       await waitForProgress(fresh, atGate('go-ahead'), 'the go-ahead gate of a new run');
       assert.equal((await versioning(fresh)).buildId, 'v2', 'a new run starts on v2');
       await fresh.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
       const freshResult = (await fresh.result()) as RunResult;
-      assert.deepEqual(freshResult.progress.steps.map((s) => s.name), ['prepare', 'announce', V2_STEP]);
+      assert.deepEqual(
+        freshResult.progress.steps.map((s) => s.name),
+        ['prepare', 'announce', V2_STEP],
+      );
     } finally {
       for (const w of workers) w.worker.shutdown();
       await Promise.allSettled(workers.map((w) => w.running));

@@ -29,7 +29,10 @@ export class WorkerPool {
 
   /** SIGKILLs the worker with this pid (or a random one), then starts another in its place. */
   async killAndReplace(why: string, pid?: number): Promise<number> {
-    const index = pid === undefined ? Math.floor(Math.random() * this.workers.length) : this.workers.findIndex((w) => w.pid === pid);
+    const index =
+      pid === undefined
+        ? Math.floor(Math.random() * this.workers.length)
+        : this.workers.findIndex((w) => w.pid === pid);
     if (index < 0) throw new Error(`no worker of ours has pid ${pid}`);
     const [victim] = this.workers.splice(index, 1);
     await victim.kill('SIGKILL');
@@ -48,7 +51,9 @@ export class WorkerPool {
 }
 
 /** The pid of the worker of ours running one of the run's activities now, if one is. */
-export async function workerRunningAStep(handle: WorkflowHandle): Promise<{ pid: number; activity: string; attempt: number } | undefined> {
+export async function workerRunningAStep(
+  handle: WorkflowHandle,
+): Promise<{ pid: number; activity: string; attempt: number } | undefined> {
   const { raw } = await handle.describe();
   for (const a of raw.pendingActivities ?? []) {
     // PENDING_ACTIVITY_STATE_STARTED = 2: a worker has it.

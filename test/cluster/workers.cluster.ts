@@ -34,17 +34,27 @@ async function hostJournal(runId: string): Promise<string[][]> {
   const out: string[][] = [];
   for (const [step, host] of THREE_STEPS) {
     const key = `${runId}.${step}`;
-    const text = (await runCommand({ env: 'local', host, argv: ['sh', '-c', `cat ${KERNEL_TEST_DIR}/journal 2>/dev/null || true`] })).stdout;
-    out.push(text.split('\n').filter((l) => l.endsWith(` ${key}`)).map((l) => l.split(' ')[0]));
+    const text = (
+      await runCommand({ env: 'local', host, argv: ['sh', '-c', `cat ${KERNEL_TEST_DIR}/journal 2>/dev/null || true`] })
+    ).stdout;
+    out.push(
+      text
+        .split('\n')
+        .filter((l) => l.endsWith(` ${key}`))
+        .map((l) => l.split(' ')[0]),
+    );
   }
   return out;
 }
 
 /** What the load balancer points at and which colours run: for a failure message. */
 async function bedState(): Promise<string> {
-  const on = async (host: string, argv: string[]) => (await runCommand({ env: 'local', host, argv, okExitCodes: [0, 1, 3] })).stdout.trim();
+  const on = async (host: string, argv: string[]) =>
+    (await runCommand({ env: 'local', host, argv, okExitCodes: [0, 1, 3] })).stdout.trim();
   const upstream = await on('lb', ['grep', 'server', '/etc/nginx/conf.d/upstream.conf']);
-  const apps = await Promise.all(['web-blue', 'web-green'].map(async (h) => `${h}: ${await on(h, ['supervisorctl', 'status', 'app'])}`));
+  const apps = await Promise.all(
+    ['web-blue', 'web-green'].map(async (h) => `${h}: ${await on(h, ['supervisorctl', 'status', 'app'])}`),
+  );
   return `at ${new Date().toISOString()}: upstream ${upstream}; ${apps.join('; ')}`;
 }
 
@@ -53,7 +63,16 @@ async function startThreeSteps(taskQueue: string, stepSeconds: number): Promise<
   return (await testClient()).workflow.start('threeSteps', {
     taskQueue,
     workflowId: runId,
-    args: [{ runbook: 'three-steps', env: 'local', params: { stepSeconds, asProduction: true }, initiator: 'operator', approval: { required: 1, approvers: ['alice'], timeoutMs: 600_000 }, mutating: false }],
+    args: [
+      {
+        runbook: 'three-steps',
+        env: 'local',
+        params: { stepSeconds, asProduction: true },
+        initiator: 'operator',
+        approval: { required: 1, approvers: ['alice'], timeoutMs: 600_000 },
+        mutating: false,
+      },
+    ],
   });
 }
 
@@ -64,7 +83,11 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       await pool.start(2);
       const env = { RUNBOOK_TASK_QUEUE: pool.taskQueue };
       const before = await colours({ env: 'local' });
-      const handle = await startTestRun(pool.taskQueue, { runbook: 'deploy', env: 'local', params: { ref: 'v1.1.0', 'rollback-window': '1s' } });
+      const handle = await startTestRun(pool.taskQueue, {
+        runbook: 'deploy',
+        env: 'local',
+        params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+      });
       const watching = runbookCli(['watch', handle.workflowId], env);
       // Kill the worker that runs the install (several seconds of git and migrations on the host).
       let killed: { pid: number; at: number; activity: string } | undefined;
@@ -86,11 +109,17 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
         const install = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'installRelease');
         // A later attempt running on another worker; or, caught late, the install step done
         // (then the figure also holds the step's own time: an upper bound).
-        const done = async () => (await handle.query(progressQuery).catch(() => undefined))?.steps.some((s) => s.name.startsWith('install on') && s.status === 'done');
-        if (install ? (install.attempt ?? 1) > 1 && Number(install.state) === 2 : await done()) pickedUpMs = Date.now() - killed.at;
+        const done = async () =>
+          (await handle.query(progressQuery).catch(() => undefined))?.steps.some(
+            (s) => s.name.startsWith('install on') && s.status === 'done',
+          );
+        if (install ? (install.attempt ?? 1) > 1 && Number(install.state) === 2 : await done())
+          pickedUpMs = Date.now() - killed.at;
         else await sleep(200);
       }
-      console.log(`      (install picked up by another worker ${((pickedUpMs ?? NaN) / 1000).toFixed(1)} s after its worker was killed)`);
+      console.log(
+        `      (install picked up by another worker ${((pickedUpMs ?? NaN) / 1000).toFixed(1)} s after its worker was killed)`,
+      );
       assert.ok(pickedUpMs !== undefined && pickedUpMs < 15_000, `picked up after ${pickedUpMs} ms`);
 
       const result = await outcome(handle);
@@ -99,10 +128,16 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       assert.deepEqual(await served(), { status: 200, commit });
       const watched = await watching;
       assert.equal(watched.code, 0, watched.stderr);
-      assert.match(watched.stdout, /↻ installRelease: attempt 2 of 3 \(attempt 1 ended: activity Heartbeat timeout, on worker \d+@/);
+      assert.match(
+        watched.stdout,
+        /↻ installRelease: attempt 2 of 3 \(attempt 1 ended: activity Heartbeat timeout, on worker \d+@/,
+      );
       const history = await runbookCli(['history', handle.workflowId], env);
       assert.equal(history.code, 0, history.stderr);
-      assert.match(history.stdout, /activity installRelease retried: attempt 2 by \d+@\S+: "attempt 1 ended: activity Heartbeat timeout"/);
+      assert.match(
+        history.stdout,
+        /activity installRelease retried: attempt 2 by \d+@\S+: "attempt 1 ended: activity Heartbeat timeout"/,
+      );
     } finally {
       await pool.stop();
     }
@@ -115,7 +150,11 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       const q = pool.taskQueue;
       const before = await colours({ env: 'local' });
       const runs = {
-        deploy: await startTestRun(q, { runbook: 'deploy', env: 'local', params: { ref: 'v1.1.0', gate: true, 'rollback-window': '2s' } }),
+        deploy: await startTestRun(q, {
+          runbook: 'deploy',
+          env: 'local',
+          params: { ref: 'v1.1.0', gate: true, 'rollback-window': '2s' },
+        }),
         backup: await startTestRun(q, { runbook: 'backup', env: 'vault', params: {} }),
         smokeTest: await startTestRun(q, { runbook: 'smoke', env: 'test' }),
         smokeLocking: await startTestRun(q, { runbook: 'smoke', env: 'locking' }),
@@ -129,7 +168,10 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       let nextKill = Date.now() + 3000 + Math.random() * 4000;
       const deadline = Date.now() + 8 * 60_000;
       while (closed.size < handles.length) {
-        assert.ok(Date.now() < deadline, `runs still open after 8 minutes: ${handles.filter((h) => !closed.has(h.workflowId)).map((h) => h.workflowId)}`);
+        assert.ok(
+          Date.now() < deadline,
+          `runs still open after 8 minutes: ${handles.filter((h) => !closed.has(h.workflowId)).map((h) => h.workflowId)}`,
+        );
         for (const h of handles) {
           if (closed.has(h.workflowId)) continue;
           const { status } = await h.describe();
@@ -147,7 +189,9 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
         if (Date.now() >= nextKill && pool.killed.length < 5) {
           // Prefer a worker in the middle of a step: that is the kill that costs a retry.
           const open = handles.filter((h) => !closed.has(h.workflowId));
-          const busy = open.length ? await workerRunningAStep(open[Math.floor(Math.random() * open.length)]) : undefined;
+          const busy = open.length
+            ? await workerRunningAStep(open[Math.floor(Math.random() * open.length)])
+            : undefined;
           await pool.killAndReplace(busy ? `running ${busy.activity}` : 'at random', busy?.pid);
           nextKill = Date.now() + 4000 + Math.random() * 6000;
           if (pool.killed.length === 2 && !restarted) {
@@ -160,18 +204,33 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       assert.ok(restarted, 'the server was restarted during the runs');
       console.log(`      (${pool.killed.length} workers SIGKILLed: ${pool.killed.map((k) => k.why).join('; ')})`);
 
-      const results = Object.fromEntries(await Promise.all(Object.entries(runs).map(async ([k, h]) => [k, await outcome(h)] as const)));
-      for (const [k, r] of Object.entries(results)) assert.equal(r.state, 'COMPLETED', `${k}: ${r.state} ${r.progress.reason ?? ''}`);
+      const results = Object.fromEntries(
+        await Promise.all(Object.entries(runs).map(async ([k, h]) => [k, await outcome(h)] as const)),
+      );
+      for (const [k, r] of Object.entries(results))
+        assert.equal(r.state, 'COMPLETED', `${k}: ${r.state} ${r.progress.reason ?? ''}`);
       // The deploy: the new colour serves, the old one was switched away from once.
-      assert.deepEqual(await served(), { status: 200, commit: await checkedOutCommit({ env: 'local', host: before.idle }) }, await bedState());
+      assert.deepEqual(
+        await served(),
+        { status: 200, commit: await checkedOutCommit({ env: 'local', host: before.idle }) },
+        await bedState(),
+      );
       assert.deepEqual(await colours({ env: 'local' }), { live: before.idle, idle: before.live });
       // Each host step acted exactly once, however often its activity ran.
-      for (const h of [runs.steps1, runs.steps2]) assert.deepEqual(await hostJournal(h.workflowId), [['do'], ['do'], ['do']], h.workflowId);
+      for (const h of [runs.steps1, runs.steps2])
+        assert.deepEqual(await hostJournal(h.workflowId), [['do'], ['do'], ['do']], h.workflowId);
       // The smoke runs' markers: each written once (a retry finds it and changes nothing).
-      for (const [h, env] of [[runs.smokeTest, 'test'], [runs.smokeLocking, 'locking']] as const) {
-        for (const step of ['prepare', 'announce']) assert.ok(fs.existsSync(path.join(smokeDir(env), `${h.workflowId}.${step}`)), `${env} ${step}`);
+      for (const [h, env] of [
+        [runs.smokeTest, 'test'],
+        [runs.smokeLocking, 'locking'],
+      ] as const) {
+        for (const step of ['prepare', 'announce'])
+          assert.ok(fs.existsSync(path.join(smokeDir(env), `${h.workflowId}.${step}`)), `${env} ${step}`);
       }
-      assert.deepEqual(results.backup.progress.steps.map((s) => s.status), ['done', 'done', 'done']);
+      assert.deepEqual(
+        results.backup.progress.steps.map((s) => s.status),
+        ['done', 'done', 'done'],
+      );
     } finally {
       await pool.stop();
     }
@@ -188,7 +247,10 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
     await withWorker(taskQueue, async () => {
       // The cluster keeps its history across suites: only runs new to this test count.
       const before = new Set((await list()).map((r) => r.runId));
-      const created = await runbookCli(['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s', '--as', 'alice', '--json'], env);
+      const created = await runbookCli(
+        ['schedule', 'create', 'health-check', '--env', 'local', '--interval', '2s', '--as', 'alice', '--json'],
+        env,
+      );
       assert.equal(created.code, 0, created.stderr);
       try {
         const deadline = Date.now() + 120_000;
@@ -205,7 +267,8 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       }
       // A firing still going when the schedule was deleted finishes while the worker runs.
       const deadline = Date.now() + 60_000;
-      while ((await list()).some((r) => !before.has(r.runId) && r.status === 'RUNNING') && Date.now() < deadline) await sleep(500);
+      while ((await list()).some((r) => !before.has(r.runId) && r.status === 'RUNNING') && Date.now() < deadline)
+        await sleep(500);
     });
   });
 });

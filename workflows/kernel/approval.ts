@@ -29,7 +29,10 @@ export class GateClosed extends Error {
   }
 }
 
-const { notifyApprovers } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+const { notifyApprovers } = stepActivities<typeof activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
 
 export class Approvals {
   constructor(
@@ -46,15 +49,27 @@ export class Approvals {
         shape: '{"approver": "...", "decision": "approve" | "reject", "comment": "..."}',
         openGate: () => {
           const gate = this.progress.gate;
-          return gate ? { name: gate.name, nonce: gate.nonce, record: gate, label: gate.name } : 'no approval gate is open';
+          return gate
+            ? { name: gate.name, nonce: gate.nonce, record: gate, label: gate.name }
+            : 'no approval gate is open';
         },
-        badDecision: (d) => (d === 'approve' || d === 'reject' ? undefined : 'malformed decision: "decision" must be "approve" or "reject"'),
+        badDecision: (d) =>
+          d === 'approve' || d === 'reject'
+            ? undefined
+            : 'malformed decision: "decision" must be "approve" or "reject"',
         gateRefusal: (input, gate) =>
-          this.counted(gate.name).some((a) => a.approver === input.approver) ? `${input.approver} has already decided at ${gate.name}` : undefined,
+          this.counted(gate.name).some((a) => a.approver === input.approver)
+            ? `${input.approver} has already decided at ${gate.name}`
+            : undefined,
         counted: (gate) => this.counted(gate.name),
         store: (base, approver) => {
           const { decision, ...rest } = base;
-          const record: ApprovalRecord = { gate: this.progress.gate?.name ?? '', approver, decision: decision as ApprovalRecord['decision'], ...rest };
+          const record: ApprovalRecord = {
+            gate: this.progress.gate?.name ?? '',
+            approver,
+            decision: decision as ApprovalRecord['decision'],
+            ...rest,
+          };
           this.progress.approvals.push(record);
           return record;
         },
@@ -83,7 +98,10 @@ export class Approvals {
     // Patched: runs recorded before gates sent notices replay without one.
     if (patched('notify-approvers')) this.notify(gate);
     try {
-      const decided = await condition(() => this.rejection(name) !== undefined || this.approvedBy(name).length >= required, timeoutMs);
+      const decided = await condition(
+        () => this.rejection(name) !== undefined || this.approvedBy(name).length >= required,
+        timeoutMs,
+      );
       const rejection = this.rejection(name);
       if (rejection) {
         gate.outcome = 'rejected';
@@ -126,7 +144,9 @@ export class Approvals {
   }
 
   private approvedBy(gate: string): string[] {
-    return this.counted(gate).filter((a) => a.decision === 'approve').map((a) => a.approver);
+    return this.counted(gate)
+      .filter((a) => a.decision === 'approve')
+      .map((a) => a.approver);
   }
 
   private rejection(gate: string): ApprovalRecord | undefined {

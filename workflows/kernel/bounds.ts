@@ -29,7 +29,8 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[]): 
  * bounded by the number of approvers and gates, so only refusals need a cap.
  */
 export function keepRefused(progress: RunProgress): boolean {
-  const kept = progress.approvals.filter((a) => a.refused).length +
+  const kept =
+    progress.approvals.filter((a) => a.refused).length +
     (progress.strayDecisions ?? []).length +
     (progress.failureGates ?? []).reduce((n, g) => n + g.decisions.filter((d) => d.refused).length, 0);
   if (kept < MAX_REFUSED_KEPT) return true;

@@ -74,11 +74,16 @@ export class FailureGates {
         shape: '{"decision": "retry" | "rollback" | "skip", "by": "...", "comment": "..."}',
         openGate: () => {
           const gate = this.progress.failureGate;
-          if (!gate) return this.asks ? 'no failure gate is open' : 'this run rolls back on failure (policy compensate): it has no failure gate';
+          if (!gate)
+            return this.asks
+              ? 'no failure gate is open'
+              : 'this run rolls back on failure (policy compensate): it has no failure gate';
           return { name: gate.step, nonce: gate.nonce, record: gate, label: `the failure gate of ${gate.step}` };
         },
         badDecision: (d) =>
-          (FAILURE_DECISIONS as readonly unknown[]).includes(d) ? undefined : 'malformed decision: "decision" must be "retry", "rollback" or "skip"',
+          (FAILURE_DECISIONS as readonly unknown[]).includes(d)
+            ? undefined
+            : 'malformed decision: "decision" must be "retry", "rollback" or "skip"',
         gateRefusal: (decision) => this.gateRefusal(decision),
         // A failure gate follows one decision: once one is taken, any other is refused before the key is looked at.
         counted: () => [],
@@ -124,7 +129,11 @@ export class FailureGates {
       const decision = followed(gate);
       if (!decided || !decision) {
         gate.outcome = 'timed_out';
-        throw new FailureGateClosed(`${step}: no decision at its failure gate within ${Math.round(timeoutMs / 1000)}s`, 'timed_out', err);
+        throw new FailureGateClosed(
+          `${step}: no decision at its failure gate within ${Math.round(timeoutMs / 1000)}s`,
+          'timed_out',
+          err,
+        );
       }
       gate.outcome = decision.decision;
       if (decision.decision === 'rollback') {
@@ -149,7 +158,8 @@ export class FailureGates {
     const taken = followed(gate);
     if (taken) return `the failure gate of ${gate.step} is already decided: ${taken.decision} by ${taken.by}`;
     if (decision === 'skip' && !gate.skippable) return `${gate.step} may not be skipped: retry it or roll back`;
-    if (decision === 'skip' && (typeof comment !== 'string' || comment.trim() === '')) return 'skip needs a comment saying why';
+    if (decision === 'skip' && (typeof comment !== 'string' || comment.trim() === ''))
+      return 'skip needs a comment saying why';
     return undefined;
   }
 }
@@ -178,5 +188,9 @@ function whatFailed(err: unknown): { error: string; host?: string; outputTail?: 
     }
     e = e.cause as typeof e;
   }
-  return { error: boundedText(messages.join(': ') || String(err), MAX_ERROR), ...(host ? { host } : {}), ...(outputTail ? { outputTail } : {}) };
+  return {
+    error: boundedText(messages.join(': ') || String(err), MAX_ERROR),
+    ...(host ? { host } : {}),
+    ...(outputTail ? { outputTail } : {}),
+  };
 }

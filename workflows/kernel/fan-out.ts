@@ -10,7 +10,11 @@ export interface HostOutcome<T> {
   error?: string;
 }
 
-export async function forEachHost<T>(hosts: readonly string[], limit: number, fn: (host: string) => Promise<T>): Promise<HostOutcome<T>[]> {
+export async function forEachHost<T>(
+  hosts: readonly string[],
+  limit: number,
+  fn: (host: string) => Promise<T>,
+): Promise<HostOutcome<T>[]> {
   const outcomes: HostOutcome<T>[] = new Array(hosts.length);
   let next = 0;
   const lane = async () => {

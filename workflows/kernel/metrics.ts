@@ -9,11 +9,25 @@ import type { RunProgress } from '../../common/shared';
 // Made when first used: the meter only works inside a workflow context.
 const meters = {
   started: () => metricMeter.createCounter('runbook_runs_started', 'runs', 'runs started, by runbook and environment'),
-  ended: () => metricMeter.createCounter('runbook_runs_ended', 'runs', 'runs ended, by runbook, environment and outcome'),
-  step: () => metricMeter.createHistogram('runbook_step_duration', 'float', 'seconds', 'how long steps took, retries and failure gates included'),
+  ended: () =>
+    metricMeter.createCounter('runbook_runs_ended', 'runs', 'runs ended, by runbook, environment and outcome'),
+  step: () =>
+    metricMeter.createHistogram(
+      'runbook_step_duration',
+      'float',
+      'seconds',
+      'how long steps took, retries and failure gates included',
+    ),
   gateOpened: () => metricMeter.createCounter('runbook_gates_opened', 'gates', 'approval gates opened'),
-  gateWait: () => metricMeter.createHistogram('runbook_gate_wait', 'float', 'seconds', 'how long approval gates waited for their decision'),
-  undoFailed: () => metricMeter.createCounter('runbook_undo_failures', 'undos', 'undos that failed: work left for a human'),
+  gateWait: () =>
+    metricMeter.createHistogram(
+      'runbook_gate_wait',
+      'float',
+      'seconds',
+      'how long approval gates waited for their decision',
+    ),
+  undoFailed: () =>
+    metricMeter.createCounter('runbook_undo_failures', 'undos', 'undos that failed: work left for a human'),
 };
 
 type Tags = { runbook: string; env: string };
@@ -41,7 +55,13 @@ export function countGateOpened(p: RunProgress, gate: string): void {
   meters.gateOpened().add(1, { ...tags(p), gate });
 }
 
-export function recordGateWait(p: RunProgress, gate: string, outcome: string, openedAt: string, closedAt: string): void {
+export function recordGateWait(
+  p: RunProgress,
+  gate: string,
+  outcome: string,
+  openedAt: string,
+  closedAt: string,
+): void {
   meters.gateWait().record(seconds(openedAt, closedAt), { ...tags(p), gate, outcome });
 }
 

@@ -86,7 +86,11 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   if (workerDecides) {
     answerAdmission();
     const size = JSON.stringify(input ?? null).length;
-    if (size > MAX_INPUT_CHARS) return await refuse(FailureType.BadInput, `the run's input is ${size} characters of JSON; at most ${MAX_INPUT_CHARS}`);
+    if (size > MAX_INPUT_CHARS)
+      return await refuse(
+        FailureType.BadInput,
+        `the run's input is ${size} characters of JSON; at most ${MAX_INPUT_CHARS}`,
+      );
     let rules;
     try {
       rules = await decideRunRules({ workflowType: workflowInfo().workflowType, input });
@@ -127,7 +131,12 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'REFUSED');
     countRunEnded(progress);
     await condition(allHandlersFinished);
-    throw ApplicationFailure.create({ type, message: progress.reason, nonRetryable: true, details: [{ state: 'REFUSED', progress }] });
+    throw ApplicationFailure.create({
+      type,
+      message: progress.reason,
+      nonRetryable: true,
+      details: [{ state: 'REFUSED', progress }],
+    });
   }
 
   let settlePoint: SettlePoint | undefined;
@@ -173,13 +182,24 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     progress.reason = describe(err);
     setState(progress, 'COMPENSATING');
     // Read before the undos run: they mark the steps they put back `compensated`.
-    const failedStep = settlePoint && progress.steps.slice(settlePoint.stepIndex).reverse().find((s) => s.status === 'failed');
+    const failedStep =
+      settlePoint &&
+      progress.steps
+        .slice(settlePoint.stepIndex)
+        .reverse()
+        .find((s) => s.status === 'failed');
     // Only what was registered after the last settle point is undone (Saga.settle cleared the rest).
     await saga.compensate();
     // Runs from before this outcome existed ended COMPENSATED here and must replay the same way.
-    const settled = settlePoint && patched('settled-then-failed') ? settledFailure(progress, settlePoint, failedStep || undefined) : undefined;
+    const settled =
+      settlePoint && patched('settled-then-failed')
+        ? settledFailure(progress, settlePoint, failedStep || undefined)
+        : undefined;
     if (settled) progress.settledFailure = settled;
-    setState(progress, settled ? 'SETTLED_THEN_FAILED' : progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED');
+    setState(
+      progress,
+      settled ? 'SETTLED_THEN_FAILED' : progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED',
+    );
     countRunEnded(progress);
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
@@ -188,7 +208,9 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     throw ApplicationFailure.create({
       type: settled
         ? FailureType.RunbookSettledThenFailed
-        : progress.state === 'COMPENSATED' ? FailureType.RunbookCompensated : FailureType.RunbookFailedCompensation,
+        : progress.state === 'COMPENSATED'
+          ? FailureType.RunbookCompensated
+          : FailureType.RunbookFailedCompensation,
       message: settled
         ? `settled then failed: ${settled.stands} stands; ${settled.failedStep ? `${settled.failedStep}: ` : ''}${settled.error}${left}`
         : `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
@@ -200,7 +222,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
 
 function settledFailure(progress: RunProgress, point: SettlePoint, failed: StepRecord | undefined): SettledFailure {
   const todo = point.ifLaterFails?.(failed?.name) ?? [];
-  if (progress.leftToUndo.length) todo.push(`undo by hand what this run did after that point: ${progress.leftToUndo.join(', ')}`);
+  if (progress.leftToUndo.length)
+    todo.push(`undo by hand what this run did after that point: ${progress.leftToUndo.join(', ')}`);
   return {
     stands: point.why,
     ...(failed ? { failedStep: failed.name } : {}),

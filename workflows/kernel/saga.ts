@@ -54,7 +54,8 @@ export class Saga {
         try {
           const result = await action.run();
           record.status = 'done';
-          if (isOutcome(result)) Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
+          if (isOutcome(result))
+            Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
           return result;
         } catch (err) {
           record.status = 'failed';
