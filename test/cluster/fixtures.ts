@@ -17,6 +17,16 @@ let testbedStartedHere = false;
 let lease: TestbedLease | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
+  // mocha runs no teardown after a failed set-up: undo here, or what started keeps the process waiting.
+  try {
+    await setUp();
+  } catch (error) {
+    await mochaGlobalTeardown();
+    throw error;
+  }
+}
+
+async function setUp(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-cluster-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
