@@ -36,7 +36,8 @@ export function planBatches(hosts: readonly string[], batches: string, maxFailur
   const widest = Math.max(...out.map((b) => b.length));
   if (widest >= fleet) {
     throw new Error(
-      `a batch of ${widest} of ${fleet} hosts would leave the load balancer with no host taking traffic; start with a smaller batch (e.g. --batches 1,25%,100%)`,
+      `a batch of ${widest} of ${fleet} hosts would leave the load balancer with no host taking traffic; ` +
+        `start with a smaller batch (e.g. --batches 1,25%,100%)`,
     );
   }
   return { hosts: [...hosts], batches: out, budget };

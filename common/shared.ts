@@ -41,7 +41,10 @@ export interface RunInput<P = Record<string, unknown>> {
   approval?: ApprovalPolicy;
   mutating?: boolean;
   onFailure?: OnFailure;
-  /** The initiator's signature over the start (common/signed-message.ts); checked on the worker where identity is signed. */
+  /**
+   * The initiator's signature over the start (common/signed-message.ts); checked on the worker
+   * where identity is signed.
+   */
   proof?: Signed;
   /** Set by a schedule's firing, on the worker: `proof` is then the signature its creator made when creating it. */
   schedule?: string;

@@ -49,7 +49,9 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     name: 'rolling-deploy',
     workflow: 'rollingDeploy',
     description:
-      'deploys a git ref over a fleet batch by batch (a canary first): each host drained, installed, restarted, health-checked, put back; failed hosts within the error budget rolled back and left drained; past it, everything rolled back',
+      'deploys a git ref over a fleet batch by batch (a canary first): ' +
+      'each host drained, installed, restarted, health-checked, put back; ' +
+      'failed hosts within the error budget rolled back and left drained; past it, everything rolled back',
     mutating: true,
     params: [
       {
@@ -67,7 +69,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         name: 'max-failures',
         pattern: MAX_FAILURES,
         description:
-          'how many hosts may fail (rolled back, left drained) before the run stops and rolls back: a count or a percentage (default 0)',
+          'how many hosts may fail (rolled back, left drained) before the run stops and rolls back: ' +
+          'a count or a percentage (default 0)',
       },
       { name: 'gate', boolean: true, description: 'wait for approval after the canary batch' },
     ],
@@ -95,7 +98,9 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         {
           step: 'plan the batches',
           where: lb,
-          does: `the web hosts the upstream lists (as here, less any drained); error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail`,
+          does:
+            `the web hosts the upstream lists (as here, less any drained); ` +
+            `error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail`,
         },
         {
           step: 'resolve the ref',
@@ -114,7 +119,10 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         items.push({
           step: batchStepName(i, plan.batches.length, hosts.length),
           where: hostList(hosts),
-          does: `drain from ${lb}; checkout, expand migrations, restart, health-check each; put back the healthy ones (a failed host: rolled back, left drained); ${plan.hosts.length - hosts.length} hosts keep serving`,
+          does:
+            `drain from ${lb}; checkout, expand migrations, restart, health-check each; ` +
+            `put back the healthy ones (a failed host: rolled back, left drained); ` +
+            `${plan.hosts.length - hosts.length} hosts keep serving`,
           undo: 'drain, put the previous commit back, restart, check, put back (newest first)',
         });
       });
@@ -125,7 +133,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     name: 'run-command',
     workflow: 'runCommandOnFleet',
     description:
-      'runs one command (an argv after --, never a shell string) on a set of hosts, batch by batch, with an error budget; exit code, duration and output of each host in the run',
+      'runs one command (an argv after --, never a shell string) on a set of hosts, batch by batch, ' +
+      'with an error budget; exit code, duration and output of each host in the run',
     mutating: true,
     params: [
       { name: 'hosts', required: true, pattern: SELECTOR, description: 'role:web, or host names separated by commas' },

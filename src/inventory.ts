@@ -194,7 +194,8 @@ export function loadEnvironment(name: string, dirs = inventoryDirs()): Environme
   if (!file) {
     const known = listEnvironments(dirs);
     throw new InventoryError(
-      `unknown environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`,
+      `unknown environment ${JSON.stringify(name)} ` +
+        `(known: ${known.join(', ') || 'none'}; inventory: ${dirs.join(':')})`,
     );
   }
   // Activities ask for their environment on every call: parse and validate a file once per change.
@@ -234,7 +235,8 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   }
   if (env.approvals.required > Math.max(env.approvals.approvers.length, 1)) {
     throw new InventoryError(
-      `${file}: approvals.required is ${env.approvals.required} but only ${env.approvals.approvers.length} approvers are listed`,
+      `${file}: approvals.required is ${env.approvals.required} ` +
+        `but only ${env.approvals.approvers.length} approvers are listed`,
     );
   }
   return env;

@@ -52,7 +52,8 @@ export function askedOf(input: RunInput): PolicyRequest {
       isWait(f.timeoutMs);
     if (!valid) {
       throw new PolicyError(
-        `invalid onFailure ${JSON.stringify(legacy.onFailure).slice(0, 200)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
+        `invalid onFailure ${JSON.stringify(legacy.onFailure).slice(0, 200)}: ` +
+          `expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
       );
     }
     asked.onFailure = f.policy as FailurePolicy;
@@ -109,7 +110,8 @@ export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyR
     const wanted = checkWait(asked.failureTimeoutMs, 'failure timeout');
     if (wanted > timeoutMs)
       overruled.push(
-        `asked to wait ${formatDuration(wanted)} at failure gates; at most the approval timeout, ${formatDuration(timeoutMs)}`,
+        `asked to wait ${formatDuration(wanted)} at failure gates; ` +
+          `at most the approval timeout, ${formatDuration(timeoutMs)}`,
       );
     failureWait = Math.min(wanted, timeoutMs);
   }

@@ -111,7 +111,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'smoke',
     workflow: 'smoke',
     description:
-      'checks the engine end to end: holds the environment, two marker steps on the worker, an approval gate, undo on rejection',
+      'checks the engine end to end: holds the environment, two marker steps on the worker, ' +
+      'an approval gate, undo on rejection',
     mutating: true,
     params: [],
     plan: (env) => [
@@ -134,7 +135,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'deploy',
     workflow: 'deploy',
     description:
-      'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, stop the old colour after a rollback window',
+      'blue/green deploy of a git ref: install and health-check on the idle colour, switch the load balancer, ' +
+      'stop the old colour after a rollback window',
     mutating: true,
     params: RELEASE_PARAMS,
     plan: (env, params, facts = PLACEHOLDERS) => [
@@ -147,7 +149,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'migrate-then-code',
     workflow: 'migrateThenCode',
     description:
-      'a release that changes the schema: safety backup, expand migration under the old code, blue/green deploy, approval, contract migration',
+      'a release that changes the schema: safety backup, expand migration under the old code, ' +
+      'blue/green deploy, approval, contract migration',
     mutating: true,
     params: RELEASE_PARAMS,
     plan: (env, params, facts = PLACEHOLDERS) => [
@@ -178,7 +181,9 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'provision',
     workflow: 'provision',
     description:
-      'brings a fresh Debian host to the known state: ops user, sshd hardening, firewall, fail2ban, unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; a second run changes nothing',
+      'brings a fresh Debian host to the known state: ops user, sshd hardening, firewall, fail2ban, ' +
+      'unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; ' +
+      'a second run changes nothing',
     mutating: true,
     params: [
       {
@@ -191,7 +196,10 @@ export const RUNBOOKS: RunbookSpec[] = [
     check: (env, params) => {
       const host = String(params.host);
       if (!env.hosts[host])
-        return `no host ${JSON.stringify(host)} in environment ${env.environment} (hosts: ${Object.keys(env.hosts).join(', ')})`;
+        return (
+          `no host ${JSON.stringify(host)} in environment ${env.environment} ` +
+          `(hosts: ${Object.keys(env.hosts).join(', ')})`
+        );
       if (!env.vars.provision)
         return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
       return undefined;
@@ -282,7 +290,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'backup',
     workflow: 'backup',
     description:
-      'pg_dump streamed to the backup store, checksummed, verified by restoring it into a scratch database and comparing row counts, then retention',
+      'pg_dump streamed to the backup store, checksummed, ' +
+      'verified by restoring it into a scratch database and comparing row counts, then retention',
     // Retention deletes files a restore may be reading: one at a time per environment.
     mutating: true,
     params: [
@@ -305,7 +314,9 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: BACKUP_STEPS.dump(facts.dump),
           where: `${db} → worker → ${store}`,
-          does: `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump with its sha256 and row counts`,
+          does:
+            `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump ` +
+            `with its sha256 and row counts`,
           undo: 'delete that backup',
         },
         {
@@ -317,7 +328,9 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: BACKUP_STEPS.retention,
           where: store,
-          does: `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones`,
+          does:
+            `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days ` +
+            `and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones`,
         },
       ];
     },
@@ -326,7 +339,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'restore',
     workflow: 'restore',
     description:
-      'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, restore into a fresh database, verify, swap it in, back to service',
+      'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, ' +
+      'restore into a fresh database, verify, swap it in, back to service',
     mutating: true,
     params: [
       {
@@ -394,7 +408,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'restore-previous',
     workflow: 'restorePrevious',
     description:
-      'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): safety backup, maintenance page, swap it in, back to service',
+      'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): ' +
+      'safety backup, maintenance page, swap it in, back to service',
     mutating: true,
     params: [PREVIOUS_DATABASE_PARAM],
     plan: (env, params, facts = PLACEHOLDERS) => {
@@ -450,7 +465,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'renew-certificate',
     workflow: 'renewCertificate',
     description:
-      'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
+      'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, ' +
+      'installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
     mutating: true,
     params: [
       { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
@@ -476,12 +492,16 @@ export const RUNBOOKS: RunbookSpec[] = [
           {
             step: CERTIFICATE_STEPS.obtain(d),
             where: lb,
-            does: `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} --server ${String(env.vars.acmeDirectory)} -d ${d}`,
+            does:
+              `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} ` +
+              `--server ${String(env.vars.acmeDirectory)} -d ${d}`,
           },
           {
             step: CERTIFICATE_STEPS.check(d),
             where: lb,
-            does: 'names the domain, chain signed link by link, dates valid now, matches its key, differs from the served one',
+            does:
+              'names the domain, chain signed link by link, dates valid now, matches its key, ' +
+              'differs from the served one',
           },
           {
             step: CERTIFICATE_STEPS.install(d),
@@ -504,7 +524,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     name: 'health-check',
     workflow: 'healthCheck',
     description:
-      'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
+      'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; ' +
+      'alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
     mutating: false,
     params: [],
     plan: (env, _params, facts = PLACEHOLDERS) => {

@@ -84,7 +84,8 @@ export function prepareSchedule(req: ScheduleRequest, taskQueue: string): Prepar
     const fields = cron.split(/\s+/);
     if (!CRON_MACRO.test(cron) && (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f)))) {
       throw new UsageError(
-        `--cron ${JSON.stringify(req.cron)} is not a cron expression: five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`,
+        `--cron ${JSON.stringify(req.cron)} is not a cron expression: ` +
+          `five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`,
       );
     }
     const timezone = req.timezone ?? 'UTC';

@@ -12,7 +12,8 @@ export async function connectClient(): Promise<Client> {
     connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 });
   } catch (err) {
     throw new ConnectionError(
-      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
+      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); ` +
+        `is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
     );
   }
   // Everything the CLI writes into a run (inputs, approvals) is sealed by the payload codec.
@@ -25,7 +26,8 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
     return { connection: await NativeConnection.connect(connectionOptions), namespace };
   } catch (err) {
     throw new ConnectionError(
-      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
+      `cannot reach Temporal at ${connectionOptions.address} (${firstLine(err)}); ` +
+        `is the server running? (npm run server, or set TEMPORAL_ADDRESS)`,
     );
   }
 }

@@ -38,7 +38,8 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
     });
     rb.settle(`${name} is in the store and verified`, () => [
-      `retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env ${env}`,
+      `retention did not finish: older backups may be kept beyond the policy (none is lost); ` +
+        `the next backup applies it again: runbook start backup --env ${env}`,
     ]);
     await rb.step(BACKUP_STEPS.retention, {
       run: () =>

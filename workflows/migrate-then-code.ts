@@ -38,11 +38,15 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
     await switchColours(rb, env, release, switchOptions(input.params), (failed) =>
       failed === RELEASE_STEPS.checkThroughLb
         ? [
-            `the contract migration ran, then ${release.commit.slice(0, 12)} failed its check through the load balancer: the old code cannot run on the contracted schema, so fix forward (look at the app on ${release.idle})`,
+            `the contract migration ran, then ${release.commit.slice(0, 12)} ` +
+              `failed its check through the load balancer: ` +
+              `the old code cannot run on the contracted schema, so fix forward (look at the app on ${release.idle})`,
           ]
         : [
             `the new code serves on the expanded schema, which the old code also runs on: nothing is urgent`,
-            `the contract migration did not complete (each migration is its own transaction, so the schema is whole): to finish, release again: runbook start migrate-then-code --env ${env} --ref ${input.params.ref}`,
+            `the contract migration did not complete ` +
+              `(each migration is its own transaction, so the schema is whole): ` +
+              `to finish, release again: runbook start migrate-then-code --env ${env} --ref ${input.params.ref}`,
           ],
     );
 

@@ -45,7 +45,8 @@ export function previousDatabaseTodo(
       ? [`the maintenance page is still on: remove ${maintenance.flag} on ${maintenance.host} once the app is healthy`]
       : []),
     `to put the previous database back: runbook start restore-previous --env ${env} --database ${previous}`,
-    `once the app is healthy on the live database, drop the previous one: runbook start drop-previous --env ${env} --database ${previous}`,
+    `once the app is healthy on the live database, drop the previous one: ` +
+      `runbook start drop-previous --env ${env} --database ${previous}`,
   ];
 }
 

@@ -37,7 +37,8 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
           if (failed.length > budget) {
             const ran = batches.slice(0, i + 1).flat();
             throw ApplicationFailure.nonRetryable(
-              `${failed.length} hosts failed (${failed.map((r) => r.host).join(', ')}), at most ${budget} may; stopped after batch ${i + 1}: ran on ${ran.join(', ')}`,
+              `${failed.length} hosts failed (${failed.map((r) => r.host).join(', ')}), at most ${budget} may; ` +
+                `stopped after batch ${i + 1}: ran on ${ran.join(', ')}`,
               'ErrorBudgetSpent',
             );
           }

@@ -71,7 +71,8 @@ function open(key: Buffer, keyId: string, sealed: Uint8Array): Uint8Array {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
   } catch {
     throw ApplicationFailure.nonRetryable(
-      `encrypted payload (key ${keyId}) failed authentication: it was altered, or sealed under another key with that id`,
+      `encrypted payload (key ${keyId}) failed authentication: ` +
+        `it was altered, or sealed under another key with that id`,
       FailureType.BadCiphertext,
     );
   }

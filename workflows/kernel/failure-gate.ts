@@ -52,7 +52,9 @@ export function failurePolicy(input: RunInput): OnFailure {
     throw ApplicationFailure.create({
       type: FailureType.BadInput,
       nonRetryable: true,
-      message: `invalid onFailure ${JSON.stringify(onFailure)}: expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
+      message:
+        `invalid onFailure ${JSON.stringify(onFailure)}: ` +
+        `expected {"policy": "compensate" | "ask", "timeoutMs": <positive whole number>}`,
     });
   }
   return onFailure;

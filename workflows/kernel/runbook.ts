@@ -212,7 +212,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
           ? FailureType.RunbookCompensated
           : FailureType.RunbookFailedCompensation,
       message: settled
-        ? `settled then failed: ${settled.stands} stands; ${settled.failedStep ? `${settled.failedStep}: ` : ''}${settled.error}${left}`
+        ? `settled then failed: ${settled.stands} stands; ` +
+          `${settled.failedStep ? `${settled.failedStep}: ` : ''}${settled.error}${left}`
         : `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
       nonRetryable: true,
       details: [result],
