@@ -60,10 +60,12 @@ export async function backupBench(): Promise<void> {
     const baseline = size / local;
     const streamed = size / ours;
     console.log(
-      `  pg_dump -Fc to a local file on db (baseline, same run): ${local.toFixed(1)} s, ${mb(baseline)} MB/s of database, ${mb(localBytes)} MB dump`,
+      `  pg_dump -Fc to a local file on db (baseline, same run): ${local.toFixed(1)} s, ` +
+        `${mb(baseline)} MB/s of database, ${mb(localBytes)} MB dump`,
     );
     console.log(
-      `  backup streamed db → worker → lb, sha256, row counts:  ${ours.toFixed(1)} s, ${mb(streamed)} MB/s of database, ${mb(made.bytes)} MB dump`,
+      `  backup streamed db → worker → lb, sha256, row counts:  ${ours.toFixed(1)} s, ` +
+        `${mb(streamed)} MB/s of database, ${mb(made.bytes)} MB dump`,
     );
     console.log(`  our throughput / baseline's: ${(streamed / baseline).toFixed(2)}x  (target ≥ 0.8x)`);
   } finally {

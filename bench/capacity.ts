@@ -110,11 +110,13 @@ async function untilAllAtGate(client: Client, taskQueue: string, n: number): Pro
 export function printCapacity(rows: [string, Capacity][]): void {
   console.log(`capacity: ${RUNS} concurrent runs waiting at a gate, then approved (one worker)`);
   console.log(
-    `  ${'server'.padEnd(32)} ${'start→gate p50'.padStart(15)} ${'p99'.padStart(9)} ${'worker KiB/waiting run'.padStart(23)} ${'completed/s'.padStart(12)}`,
+    `  ${'server'.padEnd(32)} ${'start→gate p50'.padStart(15)} ${'p99'.padStart(9)} ` +
+      `${'worker KiB/waiting run'.padStart(23)} ${'completed/s'.padStart(12)}`,
   );
   for (const [name, c] of rows) {
     console.log(
-      `  ${name.padEnd(32)} ${`${c.startToGateP50} ms`.padStart(15)} ${`${c.startToGateP99} ms`.padStart(9)} ${(c.bytesPerWaitingRun / 1024).toFixed(0).padStart(23)} ${c.completedPerSecond.toFixed(1).padStart(12)}`,
+      `  ${name.padEnd(32)} ${`${c.startToGateP50} ms`.padStart(15)} ${`${c.startToGateP99} ms`.padStart(9)} ` +
+        `${(c.bytesPerWaitingRun / 1024).toFixed(0).padStart(23)} ${c.completedPerSecond.toFixed(1).padStart(12)}`,
     );
   }
 }

@@ -50,9 +50,24 @@ function xargsBaseline(fleet: Environment, hosts: string[]): number {
   const key = fleet.ssh.privateKey.replace('${RUNBOOK_CACHE_DIR}', process.env.RUNBOOK_CACHE_DIR ?? '');
   const known = fleet.ssh.knownHosts.replace('${RUNBOOK_CACHE_DIR}', process.env.RUNBOOK_CACHE_DIR ?? '');
   const addresses = hosts.map((h) => fleet.hosts[h].address).join('\n');
-  const opts = `-i ${key} -o UserKnownHostsFile=${known} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ControlMaster=auto -o ControlPath=${dir}/%h -o ControlPersist=60`;
+  const opts = [
+    `-i ${key}`,
+    `-o UserKnownHostsFile=${known}`,
+    '-o StrictHostKeyChecking=yes',
+    '-o BatchMode=yes',
+    '-o ControlMaster=auto',
+    `-o ControlPath=${dir}/%h`,
+    '-o ControlPersist=60',
+  ].join(' ');
   // Masters opened first, as the engine's pooled connections are after a first run.
-  const script = `echo "$1" | xargs -P 20 -I{} ssh ${opts} root@{} true; s=$(date +%s%N); echo "$1" | xargs -P 10 -I{} ssh ${opts} root@{} /bin/true; e=$(date +%s%N); echo "$1" | xargs -I{} ssh ${opts} -O exit root@{} 2>/dev/null; echo $(( (e - s) / 1000000 ))`;
+  const script = [
+    `echo "$1" | xargs -P 20 -I{} ssh ${opts} root@{} true`,
+    's=$(date +%s%N)',
+    `echo "$1" | xargs -P 10 -I{} ssh ${opts} root@{} /bin/true`,
+    'e=$(date +%s%N)',
+    `echo "$1" | xargs -I{} ssh ${opts} -O exit root@{} 2>/dev/null`,
+    'echo $(( (e - s) / 1000000 ))',
+  ].join('; ');
   const ran = spawnSync('bash', ['-c', script, 'bench', addresses], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
   if (ran.status !== 0) throw new Error(`xargs baseline failed: ${ran.stderr}`);
@@ -120,7 +135,8 @@ export async function fleetBench(address: string): Promise<void> {
   console.log('blue/green deploy to an idle colour of N hosts, one batch (fleetConcurrency 20)');
   for (const n of SIZES)
     console.log(
-      `  ${String(n).padStart(2)} hosts: ${(deploys[n] / 1000).toFixed(2)} s  (${(deploys[n] / deploys[1]).toFixed(2)}x 1 host; goal ≤ 2x for 20)`,
+      `  ${String(n).padStart(2)} hosts: ${(deploys[n] / 1000).toFixed(2)} s  ` +
+        `(${(deploys[n] / deploys[1]).toFixed(2)}x 1 host; goal ≤ 2x for 20)`,
     );
   console.log('run-command /bin/true on 20 hosts');
   console.log(`  through the engine (batch of 20, 10 at once): ${(command / 1000).toFixed(2)} s`);

@@ -40,8 +40,16 @@ function controlMasterLoop(target: SshTarget, n: number): number {
     `${target.username}@${target.address}`,
   ];
   // The master connection is opened before timing, as our pool's is.
-  const script =
-    'n=$1; shift; ssh "$@" true; start=$(date +%s%N); for i in $(seq "$n"); do ssh "$@" true; done; end=$(date +%s%N); ssh -O exit "$@" 2>/dev/null; echo $(( (end - start) / 1000 ))';
+  const script = [
+    'n=$1',
+    'shift',
+    'ssh "$@" true',
+    'start=$(date +%s%N)',
+    'for i in $(seq "$n"); do ssh "$@" true; done',
+    'end=$(date +%s%N)',
+    'ssh -O exit "$@" 2>/dev/null',
+    'echo $(( (end - start) / 1000 ))',
+  ].join('; ');
   const ran = spawnSync('bash', ['-c', script, 'bench', String(n), ...opts], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
   if (ran.status !== 0) throw new Error(`ControlMaster loop failed: ${ran.stderr}`);

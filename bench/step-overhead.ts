@@ -51,6 +51,7 @@ export async function stepOverhead(address: string): Promise<void> {
   console.log(`  median per step:          ${ms(perStep)}`);
   console.log(`  median direct call:       ${ms(call)}  (baseline, same run)`);
   console.log(
-    `  kernel overhead per step: ${ms(perStep - call)}  (${Math.round(perStep / Math.max(call, 1e-6))}x the direct call; target < 10 ms)`,
+    `  kernel overhead per step: ${ms(perStep - call)}  ` +
+      `(${Math.round(perStep / Math.max(call, 1e-6))}x the direct call; target < 10 ms)`,
   );
 }

@@ -54,7 +54,8 @@ export const codecServer: Command = async (args) => {
   else {
     console.log(`codec server on ${server.url} for ${origins.join(', ')}${token ? ' (bearer token required)' : ''}`);
     console.log(
-      `  point the Web UI at it: temporal server start-dev --ui-codec-endpoint ${server.url}, or the UI's "Codec Server" setting`,
+      `  point the Web UI at it: temporal server start-dev --ui-codec-endpoint ${server.url}, ` +
+        `or the UI's "Codec Server" setting`,
     );
   }
   await new Promise<void>((resolve) => {

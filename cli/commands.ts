@@ -79,7 +79,8 @@ const start: Command = async (allArgs, connect) => {
       for (const item of run.plan) {
         if ('gate' in item)
           console.log(
-            `  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`,
+            `  gate ${item.gate}: ${item.required} approval(s) from ` +
+              `${item.approvers.join(', ') || '(no approvers listed)'}`,
           );
         else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
       }
@@ -104,7 +105,8 @@ const start: Command = async (allArgs, connect) => {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`run ${run.runId} already exists`);
     if (isDeadline(err))
       throw new ConnectionError(
-        `${run.runId} was sent but no worker admitted it within 30s: is a worker polling task queue ${taskQueue()}? (npm run worker)`,
+        `${run.runId} was sent but no worker admitted it within 30s: ` +
+          `is a worker polling task queue ${taskQueue()}? (npm run worker)`,
       );
     throw err;
   }

@@ -202,7 +202,8 @@ export function policyLines(p: RunProgress): string[] {
   const lock = applied.mutating ? 'holds the environment' : 'takes no lock (read-only)';
   return [
     `  asked: ${wanted.length ? wanted.join(', ') : "nothing beyond the environment's rules"}`,
-    `  applied (decided on the worker): ${applied.approval.required} approval(s) from ${applied.approval.approvers.join(', ') || '(none listed)'} ` +
+    `  applied (decided on the worker): ${applied.approval.required} approval(s) ` +
+      `from ${applied.approval.approvers.join(', ') || '(none listed)'} ` +
       `within ${formatDuration(applied.approval.timeoutMs)}; ${lock}; on failure ${applied.onFailure.policy}` +
       (applied.onFailure.policy === 'ask' ? ` (waits ${formatDuration(applied.onFailure.timeoutMs)})` : ''),
     ...overruled.map((o) => `  overruled: ${o}`),
@@ -216,11 +217,13 @@ export function formatAuditTrail(t: AuditTrail): string[] {
   const proven = p?.initiatorKey ? `, signed with ${p.initiatorKey}` : p?.identity === 'typed' ? ', name as typed' : '';
   if (s)
     lines.push(
-      `  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`,
+      `  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ` +
+        `${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`,
     );
   if (t.closeTime)
     lines.push(
-      `  closed ${t.closeTime}${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`,
+      `  closed ${t.closeTime}` +
+        `${t.startTime ? ` after ${formatDuration(Date.parse(t.closeTime) - Date.parse(t.startTime))}` : ''}`,
     );
   if (!p) {
     const why =
@@ -243,7 +246,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
     // Activity scheduling is the run's own record already, when there is one.
     if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed') && !e.what.includes(' retried: ')) continue;
     lines.push(
-      `    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`,
+      `    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}` +
+        `${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`,
     );
   }
   return lines;

@@ -22,10 +22,12 @@ const USAGE = `usage: runbook <command> [options]
                                 prints the signed decision to paste into the Web UI's "Send a Signal"
   codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
   codec-keys [--rotate] [--json]
-  schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m) [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
+  schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m)
+                  [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
   schedule list | delete <schedule id> | trigger <schedule id> [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
-Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE (default localhost:7233)
+Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
+  (default localhost:7233)
 Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's
   key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)
 Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;

@@ -16,7 +16,10 @@ export const RUNS_ONLY_QUERY = 'RunbookName IS NOT NULL';
 
 /** The Web UI's workflow list, filtered to runs. */
 export function runsUrl(namespace: string, base = uiUrl()): string {
-  return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(RUNS_ONLY_QUERY)}`;
+  return (
+    `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}` +
+    `/workflows?query=${encodeURIComponent(RUNS_ONLY_QUERY)}`
+  );
 }
 
 export function runUrl(namespace: string, runId: string): string {
@@ -30,7 +33,10 @@ export function formatProgress(runId: string, p: RunProgress, url?: string): str
     .join('\n');
 }
 
-/** An update the run's validator refused (approve, reject, a failure-gate decision): exit 1 with why; anything else is rethrown. */
+/**
+ * An update the run's validator refused (approve, reject, a failure-gate decision): exit 1 with
+ * why; anything else is rethrown.
+ */
 export function refusedUpdate(runId: string, err: unknown, json: boolean): number {
   if (!(err instanceof WorkflowUpdateFailedError)) throw err;
   const why = err.cause?.message ?? err.message;

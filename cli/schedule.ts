@@ -70,7 +70,8 @@ const create: Command = async (args, connect) => {
     });
   else {
     console.log(
-      `created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} (a run still going makes the next one skip)`,
+      `created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} ` +
+        `(a run still going makes the next one skip)`,
     );
     console.log(`  next runs: ${next.join(', ') || 'none'}`);
     console.log(`  its runs:  runbook list --runbook ${spec.name} --env ${prepared.run.input.env}`);
@@ -87,7 +88,8 @@ const list: Command = async (args, connect) => {
   else {
     for (const s of schedules) {
       console.log(
-        `${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`,
+        `${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  ` +
+          `next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`,
       );
     }
   }
@@ -116,7 +118,8 @@ const trigger: Command = async (args, connect) => {
   else {
     const { info } = await describeSchedule(client, id);
     console.log(
-      `triggered schedule ${id} (overlap policy ${String(overlap ?? 'skip').toLowerCase()}: nothing starts while its previous run is going; runs taken so far: ${info.numActionsTaken})`,
+      `triggered schedule ${id} (overlap policy ${String(overlap ?? 'skip').toLowerCase()}: ` +
+        `nothing starts while its previous run is going; runs taken so far: ${info.numActionsTaken})`,
     );
   }
   return 0;

@@ -60,7 +60,8 @@ export async function watchRun(client: Client, runId: string, options: WatchOpti
     let last: RunProgress | undefined;
     for (;;) {
       const status = await readStatus(client, handle);
-      // A closed run without a result (cancelled, terminated) and no worker to ask: the last progress seen is the best record.
+      // A closed run without a result (cancelled, terminated) and no worker to ask: the last
+      // progress seen is the best record.
       status.progress ??= last;
       last = status.progress;
       if (status.status !== 'RUNNING') {
@@ -200,13 +201,26 @@ class JsonView implements View {
     if (progress === this.lastProgress) return;
     this.lastProgress = progress;
     this.write(
-      `${JSON.stringify({ event: 'progress', runId: this.runId, status: status.status, progress: status.progress, note: status.note })}\n`,
+      `${JSON.stringify({
+        event: 'progress',
+        runId: this.runId,
+        status: status.status,
+        progress: status.progress,
+        note: status.note,
+      })}\n`,
     );
   }
 
   end(status: RunStatus, exitCode: number): void {
     this.write(
-      `${JSON.stringify({ event: 'outcome', runId: this.runId, status: status.status, state: status.progress?.state, exitCode, progress: status.progress })}\n`,
+      `${JSON.stringify({
+        event: 'outcome',
+        runId: this.runId,
+        status: status.status,
+        state: status.progress?.state,
+        exitCode,
+        progress: status.progress,
+      })}\n`,
     );
   }
 

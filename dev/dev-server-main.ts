@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   const codec = await codecForLocalUi(`http://127.0.0.1:${uiPort}`);
   const server = await startDevServer({ port, uiPort, dbFile, logFile, codecEndpoint: codec.endpoint });
   console.log(
-    `Temporal dev server (pid ${server.pid ?? '?'}) on ${server.address}, Web UI ${server.uiUrl}, data in ${dbFile}; Ctrl-C stops it`,
+    `Temporal dev server (pid ${server.pid ?? '?'}) on ${server.address}, Web UI ${server.uiUrl}, ` +
+      `data in ${dbFile}; Ctrl-C stops it`,
   );
   console.log(`runs only (not environment locks): ${runsUrl('default', server.uiUrl)}`);
   console.log(codec.note);

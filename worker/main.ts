@@ -17,7 +17,8 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   try {
     const worker = await Worker.create({ connection, namespace, ...(options ?? workerOptions()) });
     console.log(
-      `worker polling task queue ${worker.options.taskQueue} on ${namespace}${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
+      `worker polling task queue ${worker.options.taskQueue} on ${namespace}` +
+        `${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
     );
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
     await worker.run();
