@@ -15,7 +15,6 @@ import { setUpstream } from '../activities/upstream';
 import { projectRoot } from '../src/config';
 import type { Environment } from '../src/inventory';
 import { prepareRun, startRun } from '../src/start';
-import { RUNBOOKS } from '../src/runbooks';
 import { workerOptions } from '../worker/worker-options';
 import { dataConverter } from '../src/codec/data-converter';
 
@@ -75,10 +74,6 @@ function xargsBaseline(fleet: Environment, hosts: string[]): number {
 }
 
 export async function fleetBench(address: string): Promise<void> {
-  if (!RUNBOOKS.some((r) => r.name === 'run-command')) {
-    console.log('fleet bench: skipped (run-command is not listed yet, see src/runbooks.ts)');
-    return;
-  }
   testbed('up', '--web', String(HOSTS));
   const stateDir = process.env.TESTBED_STATE_DIR || '/run/runbook-testbed';
   const fleet = parseYaml(fs.readFileSync(path.join(stateDir, 'inventory', 'fleet.yaml'), 'utf8')) as Environment;

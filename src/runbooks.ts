@@ -547,6 +547,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       ];
     },
   },
+  // rolling-deploy and run-command: src/fleet-runbooks.ts.
+  ...FLEET_RUNBOOKS,
 ];
 
 function hostWithRole(env: Environment, role: string): string {
@@ -607,11 +609,6 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
     { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
   ];
 }
-
-// rolling-deploy and run-command (src/fleet-runbooks.ts) join the list with the first recorded
-// test-bed run of each (test/fleet.test.ts with RUNBOOK_RECORD_HISTORIES=1): the plan test asks
-// every listed runbook for one, and their test-bed tests had not run yet when they landed.
-export const UNLISTED_RUNBOOKS: RunbookSpec[] = FLEET_RUNBOOKS;
 
 function backupStoreText(env: Environment): string {
   const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;
