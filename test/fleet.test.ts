@@ -66,7 +66,8 @@ async function fleetUp(size: number): Promise<number> {
  */
 async function freshFleet(): Promise<void> {
   const reset =
-    'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0 && supervisorctl restart app >/dev/null';
+    'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0' +
+    ' && supervisorctl restart app >/dev/null';
   await Promise.all(web.map((h) => onConsole(h, reset)));
   await setUpstream({ env: 'fleet', hosts: web });
 }
@@ -216,7 +217,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       );
     });
 
-    it('deploys to all three idle hosts, switches with no failed request, and lists them all in the upstream', async function () {
+    it('deploys to all three idle hosts and switches to them all with no failed request', async function () {
       await withWorker(taskQueue, async () => {
         const watcher = watchLb(FLEET_LB);
         const handle = await startTestRun(taskQueue, {
@@ -254,7 +255,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     const params = { ref: 'v1.1.0', batches: BATCHES, 'max-failures': '2' };
     const stepNames = batches.map((b, i) => `batch ${i + 1}/${batches.length} (${hostsWord(b.length)})`);
 
-    it('shows the batches, their hosts and the error budget in a dry run; refuses a batch that drains every host', async function () {
+    it('dry run: batches, hosts and error budget; a batch that drains every host is refused', async function () {
       const dry = await runbookCli([
         'start',
         'rolling-deploy',
@@ -323,7 +324,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       for (const h of web) assert.equal(each[h], broken.includes(h) ? v100 : v110, h);
     });
 
-    it('stops with 3 broken hosts, rolls back every changed host, and every host serves the old commit', async function () {
+    it('stops with 3 broken hosts and rolls back every changed host: all serve the old commit', async function () {
       await freshFleet();
       // The third failure spends the budget in the last batch.
       const broken = [batches[1][0], batches[2][1], batches[2][3]];
@@ -403,7 +404,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     });
   });
 
-  it(`run-command over ${FLEET} hosts with one failing and --max-failures 0 stops after the failing batch and says which hosts ran`, async function () {
+  it('run-command, one host failing, --max-failures 0: stops after its batch, says which hosts ran', async function () {
     const batch = Math.ceil(FLEET / 3);
     // The first host of the second batch fails: the first two batches ran, the third never starts.
     const failing = web[batch];

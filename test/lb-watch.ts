@@ -84,5 +84,8 @@ export function watchLb(url: string) {
 
 /** One line for the test's output: what the promise covers and what it does not. */
 export function describeCounts(what: string, c: LbCounts): string {
-  return `${what}: ${c.failed} of ${c.total} fresh-connection requests failed; keep-alive: ${c.keepAlive.resets} resets, ${c.keepAlive.failed} other failures in ${c.keepAlive.total}`;
+  return (
+    `${what}: ${c.failed} of ${c.total} fresh-connection requests failed; ` +
+    `keep-alive: ${c.keepAlive.resets} resets, ${c.keepAlive.failed} other failures in ${c.keepAlive.total}`
+  );
 }
