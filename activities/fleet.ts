@@ -12,6 +12,7 @@ import { tail } from './ssh/redact';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
+import { FailureType } from '../common/failure-types';
 
 /** Several hosts asked at once inside one activity, at most this many at a time. */
 async function eachHost<T>(
@@ -50,7 +51,7 @@ export async function rollingPlan({
   try {
     return { ...planBatches(serving, batches, maxFailures), concurrency: fleetConcurrency(e) };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${env}: ${(err as Error).message}`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(`${env}: ${(err as Error).message}`, FailureType.BadInput);
   }
 }
 
@@ -70,9 +71,12 @@ export async function selectHosts({
     hosts = selector.split(',');
     const unknown = hosts.filter((h) => !e.hosts[h]);
     if (unknown.length)
-      throw ApplicationFailure.nonRetryable(`${env}: no host ${unknown.join(', ')} in the inventory`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(
+        `${env}: no host ${unknown.join(', ')} in the inventory`,
+        FailureType.BadInput,
+      );
   }
-  if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: ${selector} names no host`, 'BadInput');
+  if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: ${selector} names no host`, FailureType.BadInput);
   return { hosts, concurrency: fleetConcurrency(e), protected: e.protected };
 }
 
@@ -117,7 +121,7 @@ export async function rollBackHost(input: RollHostInput): Promise<{ changed: boo
   const e = environment(input.env);
   const appDir = stringVar(e, 'appDir');
   if (!/^[0-9a-f]{40}$/.test(input.commit))
-    throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   const target = resolveTarget(input);
   const git = ['git', '-c', `safe.directory=${appDir}`, '-C', appDir];
   const head = (await runOn(target, [...git, 'rev-parse', 'HEAD'])).stdout.trim();
@@ -168,7 +172,7 @@ export async function hostCommand({
   argv: string[];
 }): Promise<HostCommandResult> {
   if (!argv.length || argv.some((a) => typeof a !== 'string'))
-    throw ApplicationFailure.nonRetryable('the command must be a non-empty argv', 'BadInput');
+    throw ApplicationFailure.nonRetryable('the command must be a non-empty argv', FailureType.BadInput);
   const started = Date.now();
   const r = await runOnce(resolveTarget({ env, host }), runId, `command-${host}`, argv, {
     okExitCodes: Array.from({ length: 256 }, (_, i) => i),

@@ -7,6 +7,7 @@ import type { Environment } from '../src/inventory';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
 import { runOn } from './ssh/run';
 import { resolveTarget, type SshTarget } from './ssh/target';
+import { FailureType } from '../common/failure-types';
 
 export interface UpstreamServer {
   host: string;
@@ -29,7 +30,7 @@ interface LbContext {
 function lbContext(env: string): LbContext {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
-  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, 'BadInventory');
+  if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
   return { e, target: resolveTarget({ env, host: lb }), upstreamFile: stringVar(e, 'upstreamFile') };
 }
 
@@ -40,7 +41,7 @@ export function fleetConcurrency(e: Environment): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_CONCURRENCY) {
     throw ApplicationFailure.nonRetryable(
       `${e.environment}: vars.fleetConcurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`,
-      'BadInventory',
+      FailureType.BadInventory,
     );
   }
   return v;
@@ -55,7 +56,7 @@ export function parseUpstream(e: Environment, text: string, file: string): Upstr
     if (!host)
       throw ApplicationFailure.nonRetryable(
         `${e.environment}: ${file} lists ${address}, which is no web host of the inventory`,
-        'UnknownUpstream',
+        FailureType.UnknownUpstream,
       );
     servers.push({ host, down: /\bdown\b/.test(m[2]) });
   }
@@ -69,12 +70,13 @@ export function renderUpstream(e: Environment, servers: readonly UpstreamServer[
   const lines = servers.map(({ host, down }) => {
     const h = e.hosts[host];
     if (!h?.roles.includes('web'))
-      throw ApplicationFailure.nonRetryable(`${e.environment}: ${host} is not a web host`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(`${e.environment}: ${host} is not a web host`, FailureType.BadInput);
     return down
       ? `    server ${h.address}:${port} down; # ${host} (drained)`
       : `    server ${h.address}:${port}; # ${host}`;
   });
-  return `# The colour that takes traffic; written by the runbook engine.\nupstream ${upstream} {\n${lines.join('\n')}\n}\n`;
+  const head = '# The colour that takes traffic; written by the runbook engine.';
+  return `${head}\nupstream ${upstream} {\n${lines.join('\n')}\n}\n`;
 }
 
 async function readFile(c: LbContext): Promise<string> {
@@ -125,7 +127,8 @@ async function waitForOldWorkers(c: LbContext): Promise<void> {
 
 /** Points the upstream at exactly these hosts (a colour of one host or many). */
 export async function setUpstream({ env, hosts }: { env: string; hosts: string[] }): Promise<{ changed: boolean }> {
-  if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: an upstream needs at least one host`, 'BadInput');
+  if (!hosts.length)
+    throw ApplicationFailure.nonRetryable(`${env}: an upstream needs at least one host`, FailureType.BadInput);
   const c = lbContext(env);
   const previous = await readFile(c);
   return {
@@ -167,7 +170,10 @@ export async function markUpstream({
   const missing = hosts.filter((h) => !servers.some((s) => s.host === h));
   // A host put back that the file never listed (added to the inventory since) joins the end.
   if (missing.length && down)
-    throw ApplicationFailure.nonRetryable(`${env}: ${missing.join(', ')} not in ${c.upstreamFile}`, 'UnknownUpstream');
+    throw ApplicationFailure.nonRetryable(
+      `${env}: ${missing.join(', ')} not in ${c.upstreamFile}`,
+      FailureType.UnknownUpstream,
+    );
   const next = [
     ...servers.map((s) => (hosts.includes(s.host) ? { ...s, down } : s)),
     ...missing.map((host) => ({ host, down })),
@@ -176,7 +182,7 @@ export async function markUpstream({
   if (serving === 0)
     throw ApplicationFailure.nonRetryable(
       `${env}: draining ${hosts.join(', ')} would leave no host taking traffic`,
-      'WouldDrainAll',
+      FailureType.WouldDrainAll,
     );
   const changed = await writeUpstream(c, previous, renderUpstream(c.e, next));
   if (changed && down) await waitForOldWorkers(c);
@@ -205,7 +211,7 @@ export async function colourGroups({
     const listed = servers.map((s) => `${s.host} (${colourOf(s.host) ?? 'no colour'})`).join(', ') || 'no host';
     throw ApplicationFailure.nonRetryable(
       `${env}: blue/green needs the upstream to list hosts of one colour; ${c.upstreamFile} lists ${listed}`,
-      'UnknownUpstream',
+      FailureType.UnknownUpstream,
     );
   }
   const live = liveColours[0];
@@ -213,7 +219,7 @@ export async function colourGroups({
   if (!idleHosts.length)
     throw ApplicationFailure.nonRetryable(
       `${env}: no idle colour: blue/green needs a web host of each colour`,
-      'BadInventory',
+      FailureType.BadInventory,
     );
   return {
     live: { colour: live, hosts: servers.map((s) => s.host) },

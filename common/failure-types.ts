@@ -55,6 +55,12 @@ export const FailureType = {
   WrongCertificate: 'WrongCertificate',
   /** The app answers, but serves another commit than the one expected. */
   WrongVersion: 'WrongVersion',
+  /** A fleet runbook had more hosts fail than its error budget allows (`--max-failures`). */
+  ErrorBudgetSpent: 'ErrorBudgetSpent',
+  /** A rolling deploy's undo could not put a host back on its previous commit. */
+  RollbackFailed: 'RollbackFailed',
+  /** A drain would leave the load balancer with no host taking traffic. */
+  WouldDrainAll: 'WouldDrainAll',
   /** A signed environment's start was unsigned or badly signed: the run held nothing and changed nothing. */
   StartRefused: 'StartRefused',
   /** A decision's signature did not prove it (recorded as refused; the CLI's update fails with why). */

@@ -10,6 +10,7 @@ import { batchStepName, CANARY_GATE, FLEET_DEFAULTS } from '../common/fleet-plan
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
+import { FailureType } from '../common/failure-types';
 
 const { rollingPlan, resolveRef, checkedOutCommits } = stepActivities<typeof activities>({
   startToCloseTimeout: '5 minutes',
@@ -69,7 +70,7 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
             const names = failed.map((r) => r.host).join(', ');
             throw ApplicationFailure.nonRetryable(
               `error budget spent: ${failed.length} hosts failed (${names}), at most ${plan.budget} may`,
-              'ErrorBudgetSpent',
+              FailureType.ErrorBudgetSpent,
             );
           }
           const changed = records.filter((r) => r.outcome === 'changed').length;
@@ -88,7 +89,7 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           if (stuck.length)
             throw ApplicationFailure.nonRetryable(
               `could not roll back ${stuck.map((r) => r.host).join(', ')}`,
-              'RollbackFailed',
+              FailureType.RollbackFailed,
             );
         },
         skippable: false,

@@ -8,6 +8,7 @@ import { batchStepName, budgetOf, COMMAND_GATE, cutBatches, FLEET_DEFAULTS } fro
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { commandBatch } from './command-batch';
 import { runbook, stepActivities } from './kernel';
+import { FailureType } from '../common/failure-types';
 
 const { selectHosts } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 
@@ -39,7 +40,7 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
             throw ApplicationFailure.nonRetryable(
               `${failed.length} hosts failed (${failed.map((r) => r.host).join(', ')}), at most ${budget} may; ` +
                 `stopped after batch ${i + 1}: ran on ${ran.join(', ')}`,
-              'ErrorBudgetSpent',
+              FailureType.ErrorBudgetSpent,
             );
           }
           const ok = records.filter((r) => r.outcome === 'ok').length;
