@@ -63,3 +63,13 @@ export { proveStart, verifySignature } from './identity';
 export { colourGroups, markUpstream, upstreamServers } from './upstream';
 export { rollingPlan, selectHosts, checkedOutCommits, rollHost, rollBackHost, hostCommand } from './fleet';
 export { decideRunRules } from './policy';
+export {
+  checkNewPassword,
+  writeEnvPassword,
+  restoreEnvPassword,
+  setDatabasePassword,
+  restoreDatabasePassword,
+  restartAppForPassword,
+  checkAppHealthy,
+  forgetPreviousPassword,
+} from './db-password';

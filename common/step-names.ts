@@ -87,6 +87,19 @@ export const PROVISION_STEPS = {
   forgetEnv: 'remove the copy of the previous .env',
 } as const;
 
+/** rotate-db-password: a new password for the app's database role, from a secret reference. */
+export const ROTATE_PASSWORD_STEPS = {
+  findColours: 'find the live and idle colours',
+  check: (secret: string) => `check the new password (secret ${secret}) and every .env`,
+  policy: RESTORE_STEPS.policy,
+  gate: 'rotate the database password',
+  writeEnv: 'write the new password into .env on every web host',
+  setOnDatabase: 'set the new password on PostgreSQL',
+  restart: (colour: string) => `restart the app on ${colour} and check it`,
+  checkThroughLb: RESTORE_STEPS.checkThroughLb,
+  forget: 'remove the copies of the previous password',
+} as const;
+
 export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;
 
 /** restore-previous and drop-previous: the database a restore kept aside, put back or dropped. */

@@ -11,6 +11,7 @@ import {
   PROVISION_STEPS,
   RELEASE_STEPS,
   RESTORE_STEPS,
+  ROTATE_PASSWORD_STEPS,
   SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
@@ -80,6 +81,9 @@ export interface RunbookSpec {
 
 /** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
 const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
+
+/** A secret's name in the inventory (secrets.<name>), as the inventory's schema allows it. */
+const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 
 /** What a release runbook (deploy, migrate-then-code) is told. */
 const RELEASE_PARAMS: ParamSpec[] = [
@@ -521,6 +525,80 @@ export const RUNBOOKS: RunbookSpec[] = [
     },
   },
   {
+    name: 'rotate-db-password',
+    workflow: 'rotateDbPassword',
+    description:
+      "a new password for the app's database role, from a secret the inventory references: into every web " +
+      "host's .env, onto PostgreSQL, the app restarted colour by colour and checked through the load balancer; " +
+      'the old password put back on failure',
+    mutating: true,
+    params: [
+      {
+        name: 'secret',
+        required: true,
+        pattern: SECRET_REF,
+        description: 'the inventory secret (secrets.<name>) that holds the new password',
+      },
+    ],
+    check: (env, params) => {
+      const secret = String(params.secret);
+      if (env.secrets[secret]) return undefined;
+      const known = Object.keys(env.secrets).join(', ') || 'none';
+      return `no secret ${JSON.stringify(secret)} in environment ${env.environment} (secrets: ${known})`;
+    },
+    plan: (env, params, facts = PLACEHOLDERS) => {
+      const S = ROTATE_PASSWORD_STEPS;
+      const secret = String(params.secret);
+      const [db, lb] = [hostWithRole(env, 'db'), hostWithRole(env, 'lb')];
+      const web = hostsWithRole(env, 'web').join(', ') || '(no web host)';
+      const envFile = `${String(env.vars.appDir)}/.env`;
+      const role = String(env.vars.databaseUser);
+      const restart = (colour: string): PlannedStep => ({
+        step: S.restart(colour),
+        where: colour,
+        does:
+          `where it runs: ${(env.services.app?.reload ?? []).join(' ')}; GET ${env.vars.healthPath} answers 200 ` +
+          'with its database (a stopped app is left stopped: it reads the new .env when it starts)',
+      });
+      return [
+        { step: S.findColours, where: lb, does: `read ${String(env.vars.upstreamFile)}` },
+        {
+          step: S.check(secret),
+          where: `worker; ${web}`,
+          does: `resolve secrets.${secret}: 16 to 200 printable ASCII characters; each ${envFile} logs in as ${role}`,
+        },
+        {
+          step: S.policy,
+          where: 'worker',
+          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
+        },
+        ...(env.protected
+          ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
+          : []),
+        {
+          step: S.writeEnv,
+          where: web,
+          does: `the password of DATABASE_URL in ${envFile}, sent on stdin; the previous file kept on the host`,
+          undo: 'put each previous .env back; restart the app where this run restarted it, and check it',
+        },
+        {
+          step: S.setOnDatabase,
+          where: db,
+          does: `alter role ${role} password '<SCRAM verifier made on the worker>' (stdin); the previous one kept`,
+          undo: 'put the previous verifier back',
+        },
+        restart(facts.live),
+        restart(facts.idle),
+        { step: S.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} answers 200 with its database` },
+        {
+          step: S.forget,
+          where: `${db}; ${web}`,
+          does: 'the run is kept: the copies of the previous password (for the undos) are deleted',
+        },
+      ];
+    },
+  },
+  {
     name: 'health-check',
     workflow: 'healthCheck',
     description:
@@ -550,6 +628,12 @@ export const RUNBOOKS: RunbookSpec[] = [
   // rolling-deploy and run-command: src/fleet-runbooks.ts.
   ...FLEET_RUNBOOKS,
 ];
+
+function hostsWithRole(env: Environment, role: string): string[] {
+  return Object.entries(env.hosts)
+    .filter(([, h]) => (h.roles as string[]).includes(role))
+    .map(([name]) => name);
+}
 
 function hostWithRole(env: Environment, role: string): string {
   return Object.entries(env.hosts).find(([, h]) => (h.roles as string[]).includes(role))?.[0] ?? `(no ${role} host)`;

@@ -93,6 +93,15 @@ const REGISTERED = [
   'rollingPlan',
   'selectHosts',
   'upstreamServers',
+  // rotate-db-password.
+  'checkAppHealthy',
+  'checkNewPassword',
+  'forgetPreviousPassword',
+  'restartAppForPassword',
+  'restoreDatabasePassword',
+  'restoreEnvPassword',
+  'setDatabasePassword',
+  'writeEnvPassword',
 ];
 
 function workflowSource(): string {

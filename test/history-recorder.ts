@@ -21,11 +21,30 @@ export function rawHistoryJson(workflowId: string): string {
   );
 }
 
+/** The run's history with every payload decrypted: what anyone holding the codec keys reads. */
+export async function decodedHistory(workflowId: string): Promise<unknown> {
+  const history: unknown = JSON.parse(rawHistoryJson(workflowId));
+  await decodeHistoryJson(history, payloadCodec());
+  return history;
+}
+
+/** Everything readable in a history document: its text, and every base64 string in it decoded. */
+export function readable(doc: unknown): string {
+  const parts = [JSON.stringify(doc)];
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') {
+      if (/^[A-Za-z0-9+/]+=*$/.test(node) && node.length % 4 === 0)
+        parts.push(Buffer.from(node, 'base64').toString('latin1'));
+    } else if (node && typeof node === 'object') Object.values(node).forEach(walk);
+  };
+  walk(doc);
+  return parts.join('\n');
+}
+
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.RUNBOOK_RECORD_HISTORIES !== '1') return;
   // Saved decrypted: each suite run has its own key ring, and the replay test has none of them.
-  const history = JSON.parse(rawHistoryJson(handle.workflowId));
-  await decodeHistoryJson(history, payloadCodec());
+  const history = await decodedHistory(handle.workflowId);
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(history, null, 2)}\n`);
 }

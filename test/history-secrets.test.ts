@@ -14,22 +14,9 @@ import { ENCODING } from '../src/codec/aes-gcm-codec';
 import { encryptedPayloads } from '../src/codec/history-json';
 import type { RunResult } from '../common/shared';
 import { atGate, runbookCli, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
-import { rawHistoryJson } from './history-recorder';
+import { rawHistoryJson, readable } from './history-recorder';
 
 const UI_ORIGIN = 'http://127.0.0.1:18233';
-
-/** Everything readable in a history document: its text, and every base64 string in it decoded. */
-function readable(doc: unknown): string {
-  const parts = [JSON.stringify(doc)];
-  const walk = (node: unknown): void => {
-    if (typeof node === 'string') {
-      if (/^[A-Za-z0-9+/]+=*$/.test(node) && node.length % 4 === 0)
-        parts.push(Buffer.from(node, 'base64').toString('latin1'));
-    } else if (node && typeof node === 'object') Object.values(node).forEach(walk);
-  };
-  walk(doc);
-  return parts.join('\n');
-}
 
 interface CodecProcess {
   url: string;

@@ -136,6 +136,14 @@ const STUBS: Stubs = {
   rollHost: async () => ({ changed: true }),
   rollBackHost: async () => ({ changed: true }),
   hostCommand: async () => ({ exitCode: 0, durationMs: 5, outputTail: 'ok' }),
+  checkNewPassword: unchanged,
+  writeEnvPassword: async () => ({ changed: true }),
+  restoreEnvPassword: async () => ({ changed: true }),
+  setDatabasePassword: async () => ({ changed: true }),
+  restoreDatabasePassword: async () => ({ changed: true }),
+  restartAppForPassword: async () => ({ restarted: true }),
+  checkAppHealthy: nothing,
+  forgetPreviousPassword: async () => ({ changed: true }),
 };
 
 /** The stubs, each recording its calls into `calls`. */

@@ -25,6 +25,7 @@ const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
   'drop-previous': { database: 'runbook_previous_0123456789ab' },
   'renew-certificate': {},
   'health-check': {},
+  'rotate-db-password': { secret: 'dbPassword' },
   'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },
   'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
 };

@@ -4,11 +4,11 @@
 // colour keeps running for a rollback window, then stops. A colour is one host or a group:
 // each step then acts on every host of the group, a bounded number at a time, and fails when
 // any host fails, so traffic moves only when every idle host is healthy.
-import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { parseDuration } from '../common/duration';
 import type { Runbook } from './kernel';
-import { forEachHost, stepActivities, undoActivities } from './kernel';
+import { onEvery, stepActivities, undoActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
 import { colourLabel } from '../common/fleet-plan';
 
@@ -92,24 +92,6 @@ export async function planRelease({ step }: Runbook, env: string, ref: string): 
     liveLabel: colourLabel(groups.live.colour, groups.live.hosts),
     idleLabel: colourLabel(groups.idle.colour, groups.idle.hosts),
   };
-}
-
-/**
- * `fn` on every host, `limit` at a time; fails naming each host that failed once all are done.
- * A colour of one host calls `fn` alone, so its error (and its failure gate) stays as it was.
- */
-async function onEvery(hosts: string[], limit: number, fn: (host: string) => Promise<unknown>): Promise<void> {
-  if (hosts.length === 1) {
-    await fn(hosts[0]);
-    return;
-  }
-  const failed = (await forEachHost(hosts, limit, fn)).filter((o) => !o.ok);
-  if (failed.length) {
-    const each = failed.map((o) => `${o.host}: ${o.error}`).join('; ');
-    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', {
-      hosts: failed.map((o) => o.host),
-    });
-  }
 }
 
 export async function installOnIdle({ step }: Runbook, env: string, r: Release): Promise<void> {

@@ -8,6 +8,7 @@ export { backup } from './backup';
 export { restore } from './restore';
 export { restorePrevious, dropPrevious } from './previous-database';
 export { renewCertificate } from './renew-certificate';
+export { rotateDbPassword } from './rotate-db-password';
 export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';
 // Pinned or auto-upgrade per runbook, for versioned workers.

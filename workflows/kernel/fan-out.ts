@@ -1,6 +1,7 @@
 // One activity per host, at most `limit` at a time: a wide fan-out must not open a hundred
 // SSH sessions at once, and each host's result or error stays its own (the innermost message,
 // not the activity wrapper's).
+import { ApplicationFailure } from '@temporalio/workflow';
 import { describe } from './saga';
 
 export interface HostOutcome<T> {
@@ -30,4 +31,25 @@ export async function forEachHost<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, hosts.length)) }, lane));
   return outcomes;
+}
+
+/**
+ * `fn` on every host, `limit` at a time; fails naming each host that failed once all are done.
+ * One host calls `fn` alone, so its error (and its failure gate) stays the activity's own.
+ */
+export async function onEvery<T>(
+  hosts: readonly string[],
+  limit: number,
+  fn: (host: string) => Promise<T>,
+): Promise<T[]> {
+  if (hosts.length === 1) return [await fn(hosts[0])];
+  const outcomes = await forEachHost(hosts, limit, fn);
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length) {
+    const each = failed.map((o) => `${o.host}: ${o.error}`).join('; ');
+    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', {
+      hosts: failed.map((o) => o.host),
+    });
+  }
+  return outcomes.map((o) => o.value as T);
 }

@@ -1,3 +1,3 @@
 export { runbook, type Runbook } from './runbook';
 export { stepActivities, undoActivities } from './activities';
-export { forEachHost, type HostOutcome } from './fan-out';
+export { forEachHost, onEvery, type HostOutcome } from './fan-out';
