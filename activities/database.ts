@@ -1,5 +1,6 @@
 // The application's database: a safety dump before schema changes, and the migration state.
 import { ApplicationFailure } from '@temporalio/common';
+import { asAppUser } from './app-user';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
@@ -42,7 +43,8 @@ export async function migrationStatus({
   host: string;
 }): Promise<{ applied: string[]; pending: { version: string; phase: string }[] }> {
   const e = environment(env);
-  const out = await runOn(resolveTarget({ env, host }), [...argvVar(e, 'migrate'), '--status'], {
+  const target = resolveTarget({ env, host });
+  const out = await runOn(target, [...asAppUser(e, target), ...argvVar(e, 'migrate'), '--status'], {
     cwd: stringVar(e, 'appDir'),
     secrets: await migrationSecrets(e),
   });

@@ -5,6 +5,7 @@
 // worker killed mid-step, never restarts a host twice for the same change.
 import { ApplicationFailure } from '@temporalio/common';
 import { planBatches, type FleetPlan } from '../common/fleet-plan';
+import { appGit } from './app-user';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
 import { checkedOutCommit, installRelease } from './release';
 import { runOnce } from './ssh/once';
@@ -119,11 +120,10 @@ export async function rollHost(input: RollHostInput): Promise<{ changed: boolean
 /** Puts `commit` (the one the host ran before) back and restarts, once per run; no migration runs backwards. */
 export async function rollBackHost(input: RollHostInput): Promise<{ changed: boolean }> {
   const e = environment(input.env);
-  const appDir = stringVar(e, 'appDir');
   if (!/^[0-9a-f]{40}$/.test(input.commit))
     throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   const target = resolveTarget(input);
-  const git = ['git', '-c', `safe.directory=${appDir}`, '-C', appDir];
+  const git = appGit(e, target);
   const head = (await runOn(target, [...git, 'rev-parse', 'HEAD'])).stdout.trim();
   const served = await servedCommit(input.env, input.host);
   // Nothing to undo on a host that never left the commit (it failed before changing, or was rolled back already).

@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
+import { appGit, asAppUser } from './app-user';
 import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
 import { appHealthUrl, expectServing, probeHealth } from './health-probe';
 import { migrationSecrets } from './secrets';
@@ -15,14 +16,8 @@ export interface HostInput {
 
 function appContext({ env, host }: HostInput) {
   const e = environment(env);
-  const appDir = stringVar(e, 'appDir');
-  // safe.directory: the checkout may belong to another user than the one we log in as.
-  return {
-    e,
-    target: resolveTarget({ env, host }),
-    appDir,
-    git: ['git', '-c', `safe.directory=${appDir}`, '-C', appDir],
-  };
+  const target = resolveTarget({ env, host });
+  return { e, target, appDir: stringVar(e, 'appDir'), git: appGit(e, target), asApp: asAppUser(e, target) };
 }
 
 /** The commit a ref (tag, branch or commit id) names in the application's repository. */
@@ -51,12 +46,12 @@ export async function checkedOutCommit(input: HostInput): Promise<string> {
 
 /** Checks out `commit` and applies the backward-compatible (expand) migrations. Idempotent. */
 export async function installRelease(input: HostInput & { commit: string }): Promise<void> {
-  const { e, target, git, appDir } = appContext(input);
+  const { e, target, git, appDir, asApp } = appContext(input);
   if (!/^[0-9a-f]{40}$/.test(input.commit))
     throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
-  await runOn(target, [...argvVar(e, 'migrate'), '--phase', 'expand'], {
+  await runOn(target, [...asApp, ...argvVar(e, 'migrate'), '--phase', 'expand'], {
     cwd: appDir,
     timeoutMs: 600_000,
     retryable: false,
@@ -89,8 +84,8 @@ export async function checkHealth(input: HostInput & { commit: string }): Promis
 
 /** Applies every pending migration, contract ones included. */
 export async function migrateAll(input: HostInput): Promise<void> {
-  const { e, target, appDir } = appContext(input);
-  await runOn(target, argvVar(e, 'migrate'), {
+  const { e, target, appDir, asApp } = appContext(input);
+  await runOn(target, [...asApp, ...argvVar(e, 'migrate')], {
     cwd: appDir,
     timeoutMs: 600_000,
     retryable: false,

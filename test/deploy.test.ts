@@ -75,6 +75,51 @@ describe('deploy (blue/green) on the test bed', function () {
     });
   });
 
+  it('runs git as the app user: a symlink planted in its checkout is not written through', async function () {
+    await withWorker(taskQueue, async () => {
+      const before = await colours({ env: 'local' });
+      const idle = before.idle;
+      const shadow = () => onConsole(idle, 'sha256sum /etc/shadow');
+      const shadowBefore = await shadow();
+      // What a compromised app could do to its own checkout: git run by root would write the
+      // fetched refs through this link into /etc/shadow.
+      await onConsole(idle, 'runuser -u app -- ln -sfn /etc/shadow /srv/app/.git/FETCH_HEAD');
+      try {
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+          env: 'local',
+        });
+        const result = await compensated(handle.result());
+        assert.match(result.progress.reason ?? '', /FETCH_HEAD.*Permission denied/);
+        assert.equal(await shadow(), shadowBefore, '/etc/shadow is unchanged');
+        assert.equal((await onConsole(idle, 'readlink /srv/app/.git/FETCH_HEAD')).trim(), '/etc/shadow');
+        assert.deepEqual(await colours({ env: 'local' }), before);
+      } finally {
+        await onConsole(idle, 'rm -f /srv/app/.git/FETCH_HEAD');
+      }
+
+      // With the link gone the deploy goes through, and git's hooks run as the app user.
+      const hook =
+        'cd /srv/app && printf "#!/bin/sh\\nid -un > .git/hook-ran-as\\n" > .git/hooks/post-checkout' +
+        ' && chmod 0755 .git/hooks/post-checkout';
+      await onConsole(idle, `runuser -u app -- sh -c '${hook}'`);
+      try {
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'deploy',
+          params: { ref: 'v1.1.0', 'rollback-window': '1s' },
+          env: 'local',
+        });
+        const result = (await handle.result()) as RunResult;
+        assert.equal(result.state, 'COMPLETED', result.progress.reason);
+        assert.equal((await onConsole(idle, 'cat /srv/app/.git/hook-ran-as')).trim(), 'app');
+        assert.equal(await shadow(), shadowBefore);
+      } finally {
+        await onConsole(idle, 'rm -f /srv/app/.git/hooks/post-checkout /srv/app/.git/hook-ran-as');
+      }
+    });
+  });
+
   it('refuses an unknown ref without changing anything', async function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });

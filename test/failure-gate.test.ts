@@ -1,5 +1,6 @@
 // Failure gates on the test bed. A deploy whose idle colour cannot reach its database (a
-// firewall rule on that host, for the app's user only) fails its health check and, with
+// firewall rule on that host for the app's user, put in once the release is installed) fails its
+// health check and, with
 // `--on-failure ask`, waits, also across a killed worker and a restarted server: a retry after
 // the rule is removed completes the deploy; a rollback, a timeout or a refused decision leave
 // the old colour serving. The kernel's three-step runbook shows skip, a retry that fails
@@ -34,20 +35,39 @@ import { recordHistory } from './history-recorder';
 import { compensated, ended } from './run-ended';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { KERNEL_TEST_DIR, THREE_STEPS, type ThreeStepParams } from './workflows';
+import { RELEASE_STEPS } from '../common/step-names';
 
 const ASK = { onFailure: 'ask', failureTimeoutMs: 10 * 60_000 };
 const RELEASE = { ref: 'v1.1.0', 'rollback-window': '1s' };
 
-// The fault: on one web host, the app's user may not open connections to the database, so the
-// app answers 503 to its health check, while root (the deploy's git and migrations) still can.
+// The fault: on the idle colour, the app's user may not open connections to the database once
+// the release is installed, so the app started there answers 503 to its health check. The
+// install's expand migrations run as that same user, so the rule goes in only when the install
+// step is done: the start step that follows takes at least supervisor's startsecs (2 s) before
+// the health check asks anything. The table is made before the run, so that moment costs one
+// command over a warm connection.
 const FIREWALL_TABLE = 'failure_gate_test';
 
-async function cutDatabase(host: string): Promise<void> {
-  const db = loadEnvironment('local').hosts.db.address;
-  const nft = (...args: string[]) => runCommand({ env: 'local', host, argv: ['nft', ...args] });
+function nftOn(host: string) {
+  return (...args: string[]) => runCommand({ env: 'local', host, argv: ['nft', ...args] });
+}
+
+async function prepareCut(host: string): Promise<void> {
+  const nft = nftOn(host);
   await nft('add', 'table', 'inet', FIREWALL_TABLE);
   await nft('add', 'chain', 'inet', FIREWALL_TABLE, 'out', '{ type filter hook output priority 0 ; }');
-  await nft(
+}
+
+/** Cuts the app's database on `host` as soon as the run has installed the release there. */
+async function cutDatabaseOnceInstalled(handle: WorkflowHandle, host: string): Promise<void> {
+  const installed = RELEASE_STEPS.install(host);
+  await waitForProgress(
+    handle,
+    (p) => p.steps.some((s) => s.name === installed && s.status === 'done'),
+    `${installed} to be done`,
+  );
+  const db = loadEnvironment('local').hosts.db.address;
+  await nftOn(host)(
     'add',
     'rule',
     'inet',
@@ -93,8 +113,9 @@ describe('failure gate: a deploy on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       try {
-        await cutDatabase(before.idle);
+        await prepareCut(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
+        await cutDatabaseOnceInstalled(handle, before.idle);
         const runId = handle.workflowId;
         const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
         const gate = waiting.failureGate!;
@@ -162,8 +183,9 @@ describe('failure gate: a deploy on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       try {
-        await cutDatabase(before.idle);
+        await prepareCut(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
+        await cutDatabaseOnceInstalled(handle, before.idle);
         await waitForProgress(handle, atFailureGate, 'the failure gate');
         await handle.signal(failureDecisionSignal, {
           decision: 'rollback',
@@ -191,7 +213,7 @@ describe('failure gate: a deploy on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       try {
-        await cutDatabase(before.idle);
+        await prepareCut(before.idle);
         const handle = await startTestRun(taskQueue, {
           runbook: 'deploy',
           env: 'local',
@@ -199,6 +221,7 @@ describe('failure gate: a deploy on the test bed', function () {
           initiator: 'alice',
           ...ASK,
         });
+        await cutDatabaseOnceInstalled(handle, before.idle);
         const runId = handle.workflowId;
         await waitForProgress(handle, atFailureGate, 'the failure gate');
 
@@ -248,8 +271,9 @@ describe('failure gate: a deploy on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       try {
-        await cutDatabase(before.idle);
+        await prepareCut(before.idle);
         const handle = await startTestRun(taskQueue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
+        await cutDatabaseOnceInstalled(handle, before.idle);
         const runId = handle.workflowId;
         await waitForProgress(handle, atFailureGate, 'the failure gate');
         const skipped = await runbookCli(['skip', runId, '--as', 'bob', '--comment', 'it is fine']);
@@ -284,8 +308,9 @@ describe('failure gate: a deploy on the test bed', function () {
     const first = await startWorkerProcess(queue);
     let second;
     try {
-      await cutDatabase(before.idle);
+      await prepareCut(before.idle);
       const handle = await startTestRun(queue, { runbook: 'deploy', env: 'local', params: RELEASE, ...ASK });
+      await cutDatabaseOnceInstalled(handle, before.idle);
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
       await first.kill('SIGKILL');
       second = await startWorkerProcess(queue);
@@ -321,7 +346,7 @@ describe('failure gate: a deploy on the test bed', function () {
     let worker: WorkerProcess | undefined;
     let client: Client | undefined;
     try {
-      await cutDatabase(before.idle);
+      await prepareCut(before.idle);
       server = await startDevServer(options);
       const env = { TEMPORAL_ADDRESS: server.address };
       worker = await startWorkerProcess(queue, env);
@@ -331,6 +356,7 @@ describe('failure gate: a deploy on the test bed', function () {
       });
       const run = prepareRun({ runbook: 'deploy', env: 'local', params: RELEASE, initiator: 'operator', ...ASK });
       const { handle } = await startRun(client, run, queue);
+      await cutDatabaseOnceInstalled(handle, before.idle);
       const waiting = await waitForProgress(handle, atFailureGate, 'the failure gate');
 
       await worker.kill('SIGKILL');
@@ -367,7 +393,7 @@ describe('failure gate: a deploy on the test bed', function () {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
       try {
-        await cutDatabase(before.idle);
+        await prepareCut(before.idle);
         const handle = await startTestRun(taskQueue, {
           runbook: 'deploy',
           env: 'local',
@@ -375,6 +401,7 @@ describe('failure gate: a deploy on the test bed', function () {
           onFailure: 'ask',
           failureTimeoutMs: 3000,
         });
+        await cutDatabaseOnceInstalled(handle, before.idle);
         const result = await compensated(handle);
         assert.match(
           result.progress.reason ?? '',

@@ -66,7 +66,7 @@ async function fleetUp(size: number): Promise<number> {
  */
 async function freshFleet(): Promise<void> {
   const reset =
-    'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q --force v1.0.0' +
+    'rm -f /srv/app/.git/hooks/post-checkout && runuser -u app -- git -C /srv/app checkout -q --force v1.0.0' +
     ' && supervisorctl restart app >/dev/null';
   await Promise.all(web.map((h) => onConsole(h, reset)));
   await setUpstream({ env: 'fleet', hosts: web });
@@ -203,7 +203,10 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         });
       } finally {
         // The hook and what it broke: the next deploy checks out the same commit, which keeps local changes.
-        await onConsole(green[1], 'rm -f /srv/app/.git/hooks/post-checkout && git -C /srv/app checkout -q -- .');
+        await onConsole(
+          green[1],
+          'rm -f /srv/app/.git/hooks/post-checkout && runuser -u app -- git -C /srv/app checkout -q -- .',
+        );
       }
       assert.deepEqual(
         (await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host),

@@ -9,7 +9,8 @@ import { runOn } from '../activities/ssh/run';
 import { resolveTarget } from '../activities/ssh/target';
 import { onConsole } from './bed-checks';
 import { compensated } from './run-ended';
-import { startTestRun, uniqueQueue, withWorker } from './helpers';
+import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { failureDecisionSignal } from '../common/shared';
 import { recordHistory } from './history-recorder';
 
 const HOST = 'fresh';
@@ -227,5 +228,72 @@ describe('provision on the test bed', function () {
       'the second run changed nothing',
     );
     assert.equal(await snapshot(), before);
+  });
+  // A compromised app owns /srv/app: it may put a symlink where provision, as root, writes.
+  const shadow = () => onConsole(HOST, 'sha256sum /etc/shadow');
+
+  it('refuses to write the .env through a symlink the app user planted; /etc/shadow is unchanged', async function () {
+    const before = await shadow();
+    await onConsole(HOST, 'runuser -u app -- ln -sfn /etc/shadow /srv/app/.env');
+    let result: RunResult;
+    try {
+      result = await withWorker(taskQueue, () => compensated(provisionRun(taskQueue)));
+      assert.equal((await onConsole(HOST, 'readlink /srv/app/.env')).trim(), '/etc/shadow', 'left for a person');
+    } finally {
+      await onConsole(HOST, 'rm -f /srv/app/.env');
+    }
+    const failed = result.progress.steps.filter((s) => s.error);
+    assert.deepEqual(
+      failed.map((s) => s.name),
+      ['application .env from secrets'],
+    );
+    assert.match(
+      failed[0].error ?? '',
+      /\/srv\/app\/\.env is a symbolic link \(to \/etc\/shadow\); refusing to write through it/,
+    );
+    assert.equal(await shadow(), before, '/etc/shadow is unchanged');
+  });
+
+  it('puts the previous .env back by replacing a symlink planted during the run, never through it', async function () {
+    const before = await shadow();
+    // A previous .env to put back, and a fault after the .env step: port 80 dropped, so the
+    // check fails and the run waits at its failure gate while the app user plants the link.
+    await onConsole(
+      HOST,
+      `printf 'PREVIOUS=1\\n' > /srv/app/.env && chown app:app /srv/app/.env && chmod 600 /srv/app/.env
+       nft add table inet test_block && nft add chain inet test_block input "{ type filter hook input priority -10; }"
+       nft add rule inet test_block input tcp dport 80 drop`,
+    );
+    try {
+      await withWorker(taskQueue, async () => {
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'provision',
+          env: 'local',
+          params: { host: HOST },
+          onFailure: 'ask',
+          failureTimeoutMs: 10 * 60_000,
+        });
+        const waiting = await waitForProgress(handle, (p) => p.failureGate !== undefined, 'the failure gate');
+        assert.equal(waiting.failureGate!.step, 'verify services and ports');
+        assert.equal(
+          waiting.steps.find((s) => s.name === 'application .env from secrets')?.changed,
+          true,
+          'the run wrote its .env',
+        );
+        await onConsole(HOST, 'runuser -u app -- ln -sfn /etc/shadow /srv/app/.env');
+        await handle.signal(failureDecisionSignal, { decision: 'rollback', by: 'alice', comment: 'port 80' });
+        const result = await compensated(handle);
+        assert.deepEqual(result.progress.leftToUndo, [], 'every undo ran');
+      });
+    } finally {
+      await onConsole(HOST, 'nft delete table inet test_block || true');
+    }
+    assert.equal(await shadow(), before, '/etc/shadow is unchanged');
+    assert.equal(
+      await onConsole(HOST, "stat -c '%F %a %U' /srv/app/.env && cat /srv/app/.env"),
+      'regular file 600 app\nPREVIOUS=1\n',
+    );
+    // The host provisioned again, as the next suites expect it.
+    assert.equal((await withWorker(taskQueue, () => provisionRun(taskQueue))).state, 'COMPLETED');
   });
 });

@@ -3,7 +3,7 @@
 import { resolveSecret } from '../secrets';
 import { environment } from '../env-vars';
 import { provisionConfig } from './config';
-import { ensureFile, forgetPreviousFile, restoreFile } from './files';
+import { ensureFile, forgetPreviousFile, restoreFile, SAFE_PATHS } from './files';
 import { merge, outcome, recordDir, script, type ProvisionRef, type StepOutcome } from './remote';
 import { ensureRunning, putServiceBack } from './services';
 
@@ -104,9 +104,21 @@ export async function dropAppDatabase(ref: ProvisionRef): Promise<StepOutcome> {
   );
 }
 
+// The app's directory belongs to the app user, but its name is root's: every directory above
+// it must be root's alone, and it must not be a symlink, or the app user could point root's
+// chown elsewhere.
+const APP_DIR_NAME = `
+${SAFE_PATHS}
+path=$dir
+root_only_above "$dir"
+if [ -L "$dir" ]; then
+  refuse "$dir is a symbolic link (to $(readlink -- "$dir")); refusing to use it as the app directory"
+fi`;
+
 // $1 user, $2 directory, $3 record dir.
 const ENSURE_APP_DIR = `
 user=$1 dir=$2 record=$3
+${APP_DIR_NAME}
 mkdir -p -m 0700 -- "$record"
 state=unchanged
 if ! id -u "$user" >/dev/null 2>&1; then
@@ -127,11 +139,12 @@ echo $state`;
 
 const REMOVE_APP_DIR = `
 user=$1 dir=$2 record=$3
+${APP_DIR_NAME}
 state=unchanged
 if [ -e "$record/created-app-dir" ]; then rm -rf --one-file-system -- "$dir"; rm -f -- "$record/created-app-dir"; state=changed; fi
 if [ -e "$record/app-dir.was" ]; then
   read -r mode owner group < "$record/app-dir.was"
-  chown "$owner:$group" -- "$dir"; chmod "$mode" -- "$dir"
+  chown --no-dereference "$owner:$group" -- "$dir"; chmod "$mode" -- "$dir"
   rm -f -- "$record/app-dir.was"; state=changed
 fi
 if [ -e "$record/created-app-user" ]; then
