@@ -153,14 +153,22 @@ export async function dropDatabase({
   await dropWorkDatabase(dbHost(env), workDatabase(which, tag));
 }
 
+// Where a dump waits on the db host between the store and pg_restore: the superuser's own
+// (made and written as that user, never by root), removed once restored.
+const STAGE_DIR = '/var/lib/postgresql/runbook-restore';
+
 /**
  * Restores backup `name` from the store into the fresh database `into` (created here, empty,
- * like the application's: same owner, encoding and locale), streaming it through the worker;
- * the bytes that arrive must hash to the recorded sha256.
+ * like the application's: same owner, encoding and locale). The dump is streamed through the
+ * worker into a file on the db host, and only when the bytes that arrived hash to `sha256`
+ * (the checksum a restore trusts; the manifest's when none is given) does pg_restore read it:
+ * pg_restore runs what a dump says as the superuser, so it never reads a dump the store could
+ * have swapped after the checksum was checked. Needs room for one dump on the db host.
  */
-export async function restoreStream(h: DbHost, name: string, into: string): Promise<Manifest> {
+export async function restoreStream(h: DbHost, name: string, into: string, sha256?: string): Promise<Manifest> {
   const store = backupStore(h.env);
   const manifest = await readManifest(store, name);
+  const expected = sha256 ?? manifest.sha256;
   const [owner, encoding, collate, ctype] = await sourceProperties(h);
   await dropWorkDatabase(h, into);
   await asSuperuser(h, [
@@ -173,20 +181,27 @@ export async function restoreStream(h: DbHost, name: string, into: string): Prom
     '--',
     checkDbName(into),
   ]);
-  const piped = await pipeBetween(
-    { target: store.target, argv: ['cat', '--', backupFiles(store, name).dump] },
-    {
-      target: h.target,
-      argv: [...h.admin, 'pg_restore', '--exit-on-error', '--no-password', `--dbname=${into}`],
-      cwd: '/',
-    },
-    { timeoutMs: DUMP_TIMEOUT_MS },
-  );
-  if (piped.sha256 !== manifest.sha256) {
-    throw ApplicationFailure.nonRetryable(
-      `backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${manifest.sha256}`,
-      FailureType.CorruptBackup,
+  const staged = `${STAGE_DIR}/${checkDbName(into)}.dump`;
+  await asSuperuser(h, ['mkdir', '-p', '-m', '0700', '--', STAGE_DIR]);
+  try {
+    const piped = await pipeBetween(
+      { target: store.target, argv: ['cat', '--', backupFiles(store, name).dump] },
+      { target: h.target, argv: [...h.admin, 'sh', '-c', 'umask 077; exec cat > "$1"', 'stage', staged], cwd: '/' },
+      { timeoutMs: DUMP_TIMEOUT_MS },
     );
+    if (piped.sha256 !== expected) {
+      throw ApplicationFailure.nonRetryable(
+        `backup ${name} is corrupted: it streamed with sha256 ${piped.sha256}, recorded ${expected}; not restored`,
+        FailureType.CorruptBackup,
+      );
+    }
+    await asSuperuser(
+      h,
+      ['pg_restore', '--exit-on-error', '--no-password', `--dbname=${into}`, '--', staged],
+      DUMP_TIMEOUT_MS,
+    );
+  } finally {
+    await asSuperuser(h, ['rm', '-f', '--', staged]);
   }
   return manifest;
 }
@@ -218,16 +233,19 @@ export async function verifyInScratch({
   env,
   name,
   tag,
+  sha256,
 }: {
   env: string;
   name: string;
   tag: string;
+  /** What the dump step computed as the bytes passed; absent in runs from before. */
+  sha256?: string;
 }): Promise<{ tables: number; rows: number }> {
   checkBackupName(env, name);
   const h = dbHost(env);
   const scratch = workDatabase('scratch', tag);
   try {
-    const manifest = await restoreStream(h, name, scratch);
+    const manifest = await restoreStream(h, name, scratch, sha256);
     const differences = countDifferences(manifest.rowCounts, await rowCounts(h, scratch));
     if (differences.length)
       throw ApplicationFailure.nonRetryable(

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { BACKUP_CHOICE, parseBackupName } from '../common/backup-names';
 import { backupStore, checkBackupName, completeBackups, readManifest, verifyStoredChecksum } from './backup-store';
+import { recordedBackup } from './backup-record';
 import { restoreStream, workDatabase } from './backup';
 import { environment, hostsWithRole, stringVar } from './env-vars';
 import { countDifferences, dbHost, rowCounts } from './postgres';
@@ -39,16 +40,45 @@ export async function pickBackup({ env, choice }: { env: string; choice: string 
   return choice;
 }
 
-/** The backup's checksum, recomputed on the store, before anything is touched. */
+/**
+ * The backup's checksum before anything is touched: the dump, hashed on the store, must match
+ * the store's checksum file and manifest, and the sha256 recorded by the run that made it
+ * (kept by Temporal, out of the store's reach). A backup no kept run made is refused unless
+ * the operator accepts it (`--accept-unrecorded`): the store's word is then all there is.
+ */
 export async function checkBackup({
   env,
   name,
+  acceptUnrecorded,
 }: {
   env: string;
   name: string;
-}): Promise<{ bytes: number; createdAt: string; tables: number }> {
-  const m = await verifyStoredChecksum(backupStore(env), checkBackupName(env, name));
-  return { bytes: m.bytes, createdAt: m.createdAt, tables: Object.keys(m.rowCounts).length };
+  acceptUnrecorded?: boolean;
+}): Promise<{ bytes: number; createdAt: string; tables: number; sha256: string; recordedBy: string }> {
+  const store = backupStore(env);
+  const m = await verifyStoredChecksum(store, checkBackupName(env, name));
+  const recorded = await recordedBackup(env, name);
+  if (recorded && recorded.sha256 !== m.sha256)
+    throw ApplicationFailure.nonRetryable(
+      `backup ${name} is not the dump run ${recorded.runId} made: it has sha256 ${m.sha256} on ${store.host}, ` +
+        `the run recorded ${recorded.sha256} (the store's checksum file and manifest were rewritten to match); ` +
+        'refusing to use it',
+      FailureType.CorruptBackup,
+    );
+  if (!recorded && !acceptUnrecorded)
+    throw ApplicationFailure.nonRetryable(
+      `backup ${name} was made by no run Temporal keeps (made by hand, or older than the namespace's retention): ` +
+        `only ${store.host}'s own checksum vouches for it; refusing it. If you trust that store's copy, ` +
+        'restore it with --accept-unrecorded',
+      FailureType.UnprovenBackup,
+    );
+  return {
+    bytes: m.bytes,
+    createdAt: m.createdAt,
+    tables: Object.keys(m.rowCounts).length,
+    sha256: recorded?.sha256 ?? m.sha256,
+    recordedBy: recorded?.runId ?? `${store.host} alone (--accept-unrecorded)`,
+  };
 }
 
 /** Maintenance mode: the inventory's maintenanceFlag file on the lb (exists = 503 page). Says where it is. */
@@ -67,10 +97,23 @@ export async function setMaintenance({
   return { host: lb, flag };
 }
 
-/** Restores backup `name` into a fresh database of this run (dropped first if a retry left one). */
-export async function restoreIntoFresh({ env, name, tag }: { env: string; name: string; tag: string }): Promise<void> {
+/**
+ * Restores backup `name` into a fresh database of this run (dropped first if a retry left one),
+ * refusing a dump that does not hash to `sha256`, what checkBackup trusted (absent in runs from before).
+ */
+export async function restoreIntoFresh({
+  env,
+  name,
+  tag,
+  sha256,
+}: {
+  env: string;
+  name: string;
+  tag: string;
+  sha256?: string;
+}): Promise<void> {
   checkBackupName(env, name);
-  await restoreStream(dbHost(env), name, workDatabase('restored', tag));
+  await restoreStream(dbHost(env), name, workDatabase('restored', tag), sha256);
 }
 
 /** The row counts of the restored (or, after the swap, the live) database equal the backup's. */

@@ -352,6 +352,13 @@ export const RUNBOOKS: RunbookSpec[] = [
         pattern: BACKUP_CHOICE,
         description: '"latest" (default) or a backup name such as prod-20261123T020000Z',
       },
+      {
+        name: 'accept-unrecorded',
+        boolean: true,
+        description:
+          'accept a backup that no run kept by Temporal made (by hand, or past its retention): ' +
+          'the store vouches for it alone',
+      },
     ],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
@@ -364,7 +371,9 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: RESTORE_STEPS.checksum(facts.backup),
           where: store,
-          does: 'sha256sum of the dump equals the recorded one, or refuse',
+          does: params['accept-unrecorded']
+            ? "sha256sum of the dump equals the one its run recorded in Temporal, or (none kept) the store's own"
+            : 'sha256sum of the dump equals the one its run recorded in Temporal, or refuse',
         },
         {
           step: RESTORE_STEPS.policy,
@@ -383,7 +392,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: RESTORE_STEPS.restoreFresh,
           where: db,
-          does: 'createdb; pg_restore streamed from the store',
+          does: 'createdb; the dump streamed from the store to a file, its sha256 checked, then pg_restore',
           undo: 'drop that database',
         },
         { step: RESTORE_STEPS.verifyRestored, where: db, does: "count(*) of every table equals the backup's" },

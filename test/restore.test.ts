@@ -48,8 +48,8 @@ describe('restore on the test bed', function () {
   let name: string;
   let atBackup: Record<string, string>;
 
-  const restore = (backup: string, env = 'local') =>
-    startTestRun(taskQueue, { runbook: 'restore', env, params: { backup } });
+  const restore = (backup: string, env = 'local', more: Record<string, unknown> = {}) =>
+    startTestRun(taskQueue, { runbook: 'restore', env, params: { backup, ...more } });
   const change = () =>
     sql(
       "INSERT INTO items (name) VALUES ('eggs'); DELETE FROM items WHERE name = 'flour'; CREATE TABLE IF NOT EXISTS scribble (x int); INSERT INTO scribble VALUES (1);",
@@ -238,6 +238,62 @@ describe('restore on the test bed', function () {
     });
   });
 
+  it('refuses a forged dump whose checksum file and manifest were forged with it', async function () {
+    await withWorker(taskQueue, async () => {
+      // Whoever controls the store rewrites the recorded backup's dump, and its checksum file and
+      // manifest to match: only the checksum its backup run recorded in Temporal tells.
+      const forge = `set -e; cd "$1"; mkdir -p /root/kept; cp -a "$2".* /root/kept/
+        printf "\\377" | dd of="$2.dump" bs=1 seek=2000 conv=notrunc status=none
+        sum=$(sha256sum "$2.dump" | cut -d' ' -f1)
+        sed -i "s/\\"sha256\\": \\"[0-9a-f]*\\"/\\"sha256\\": \\"$sum\\"/" "$2.json"
+        printf '%s  %s\\n' "$sum" "$2.dump" > "$2.sha256"`;
+      await onHost('lb', ['sh', '-c', forge, 'forge', STORE_DIR, name]);
+      try {
+        await change();
+        const before = await content();
+        const files = await storeFiles();
+        await assert.rejects(
+          checkBackup({ env: 'local', name }),
+          new RegExp(`backup ${name} is not the dump run backup-local-\\S+ made: .*the run recorded [0-9a-f]{64}`),
+        );
+        const { failure, result } = await failed((await restore(name)).result());
+        assert.equal(failure.type, FailureType.RunbookCompensated);
+        assert.match(result.progress.reason ?? '', /is not the dump run .* made/);
+        assert.deepEqual(
+          result.progress.steps.map((s) => s.status),
+          ['done', 'failed'],
+          'nothing ran after the checksum',
+        );
+        assert.deepEqual(await content(), before);
+        assert.deepEqual(await storeFiles(), files, 'no safety backup was taken');
+      } finally {
+        await onHost('lb', ['sh', '-c', 'cp -a /root/kept/* "$1"/ && rm -rf /root/kept', 'unforge', STORE_DIR]);
+      }
+      assert.equal((await checkBackup({ env: 'local', name })).recordedBy.startsWith('backup-local-'), true);
+    });
+  });
+
+  it('refuses a backup no kept run made unless the operator accepts it', async function () {
+    await withWorker(taskQueue, async () => {
+      // A good copy under another name, checksum file and manifest to match: made by hand.
+      const byHand = name.replace(/T\d{6}Z/, 'T000003Z');
+      await variant(byHand, 'true');
+      await change();
+      const before = await content();
+      await assert.rejects(checkBackup({ env: 'local', name: byHand }), /was made by no run Temporal keeps/);
+      const { failure, result } = await failed((await restore(byHand)).result());
+      assert.equal(failure.type, FailureType.RunbookCompensated);
+      assert.match(result.progress.reason ?? '', /restore it with --accept-unrecorded/);
+      assert.deepEqual(
+        result.progress.steps.map((s) => s.status),
+        ['done', 'failed'],
+      );
+      assert.deepEqual(await content(), before);
+      const accepted = await checkBackup({ env: 'local', name: byHand, acceptUnrecorded: true });
+      assert.match(accepted.recordedBy, /alone \(--accept-unrecorded\)/);
+    });
+  });
+
   it('leaves the database as it was when pg_restore fails midway', async function () {
     await withWorker(taskQueue, async () => {
       // Half the dump, with a checksum and manifest that match it: it passes the check, then
@@ -246,7 +302,10 @@ describe('restore on the test bed', function () {
       await variant(truncated, 'truncate -s $(( $(stat -c %s "$1.dump") / 2 )) "$1.dump"');
       await change();
       const before = await content();
-      const { failure, result } = await failed((await restore(truncated)).result());
+      // Made by hand (no run recorded it): restored only because the operator accepts that.
+      const { failure, result } = await failed(
+        (await restore(truncated, 'local', { 'accept-unrecorded': true })).result(),
+      );
       assert.equal(failure.type, FailureType.RunbookCompensated);
       assert.match(result.progress.reason ?? '', /pg_restore/);
       assert.deepEqual(

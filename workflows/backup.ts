@@ -29,12 +29,13 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
   const name = backupName(env, new Date());
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
-    await rb.step(BACKUP_STEPS.dump(name), {
+    const made = await rb.step(BACKUP_STEPS.dump(name), {
       run: () => dumpToStore({ env, name }),
       undo: () => removeBackup({ env, name }),
     });
     await rb.step(BACKUP_STEPS.verify, {
-      run: () => verifyInScratch({ env, name, tag }),
+      // Restored from what the dump step hashed as it passed, not from the store's word.
+      run: () => verifyInScratch({ env, name, tag, sha256: made.sha256 }),
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
     });
     rb.settle(`${name} is in the store and verified`, () => [

@@ -23,6 +23,8 @@ import { previousDatabaseTodo } from './previous-database';
 export type RestoreParams = {
   /** "latest" (default) or a backup name such as prod-20261123T020000Z. */
   backup?: string;
+  /** Accept a backup no run kept by Temporal made: the store's own checksum is then all there is. */
+  'accept-unrecorded'?: boolean;
 };
 
 const { checkBackup, dumpToStore, restoreIntoFresh } = stepActivities<typeof activities>(LONG_STEP);
@@ -37,7 +39,9 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
     const name = await rb.step(RESTORE_STEPS.pick, {
       run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }),
     });
-    await rb.step(RESTORE_STEPS.checksum(name), { run: () => checkBackup({ env, name }) });
+    const checked = await rb.step(RESTORE_STEPS.checksum(name), {
+      run: () => checkBackup({ env, name, acceptUnrecorded: input.params['accept-unrecorded'] === true }),
+    });
     const policy = await rb.step(RESTORE_STEPS.policy, { run: () => restorePolicy({ env }) });
     if (policy.protected) await rb.approval(RESTORE_STEPS.gate);
 
@@ -48,7 +52,8 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
       undo: () => undo.setMaintenance({ env, on: false }),
     });
     await rb.step(RESTORE_STEPS.restoreFresh, {
-      run: () => restoreIntoFresh({ env, name, tag }),
+      // The sha256 checked above (runs from before have none: the store's manifest is used).
+      run: () => restoreIntoFresh({ env, name, tag, sha256: checked.sha256 }),
       undo: () => undo.dropDatabase({ env, which: 'restored', tag }),
     });
     await rb.step(RESTORE_STEPS.verifyRestored, { run: () => verifyRows({ env, name, tag, which: 'restored' }) });
