@@ -61,6 +61,8 @@ export const FailureType = {
   RollbackFailed: 'RollbackFailed',
   /** A drain would leave the load balancer with no host taking traffic. */
   WouldDrainAll: 'WouldDrainAll',
+  /** A step done on several hosts failed on some of them (details: which). */
+  HostsFailed: 'HostsFailed',
   /** A signed environment's start was unsigned or badly signed: the run held nothing and changed nothing. */
   StartRefused: 'StartRefused',
   /** A decision's signature did not prove it (recorded as refused; the CLI's update fails with why). */

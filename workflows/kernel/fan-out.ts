@@ -2,6 +2,7 @@
 // SSH sessions at once, and each host's result or error stays its own (the innermost message,
 // not the activity wrapper's).
 import { ApplicationFailure } from '@temporalio/workflow';
+import { FailureType } from '../../common/failure-types';
 import { describe } from './saga';
 
 export interface HostOutcome<T> {
@@ -47,9 +48,13 @@ export async function onEvery<T>(
   const failed = outcomes.filter((o) => !o.ok);
   if (failed.length) {
     const each = failed.map((o) => `${o.host}: ${o.error}`).join('; ');
-    throw ApplicationFailure.retryable(`${failed.length} of ${hosts.length} hosts failed: ${each}`, 'HostsFailed', {
-      hosts: failed.map((o) => o.host),
-    });
+    throw ApplicationFailure.retryable(
+      `${failed.length} of ${hosts.length} hosts failed: ${each}`,
+      FailureType.HostsFailed,
+      {
+        hosts: failed.map((o) => o.host),
+      },
+    );
   }
   return outcomes.map((o) => o.value as T);
 }
