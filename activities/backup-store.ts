@@ -126,7 +126,9 @@ d=$1; n=$2; sum=$3
 sync -- "$d/.$n.dump.partial"
 mv -f -- "$d/.$n.dump.partial" "$d/$n.dump"
 cat > "$d/.$n.json.partial"; sync -- "$d/.$n.json.partial"; mv -f -- "$d/.$n.json.partial" "$d/$n.json"
-printf '%s  %s\\n' "$sum" "$n.dump" > "$d/.$n.sha256.partial"; sync -- "$d/.$n.sha256.partial"; mv -f -- "$d/.$n.sha256.partial" "$d/$n.sha256"
+printf '%s  %s\\n' "$sum" "$n.dump" > "$d/.$n.sha256.partial"
+sync -- "$d/.$n.sha256.partial"
+mv -f -- "$d/.$n.sha256.partial" "$d/$n.sha256"
 sync -- "$d"`;
 
 export async function finishBackup(store: Store, manifest: Manifest): Promise<void> {
@@ -152,7 +154,8 @@ export async function verifyStoredChecksum(store: Store, name: string): Promise<
   const actual = await storedSha256(store, files.dump);
   if (actual !== recorded || actual !== manifest.sha256) {
     throw ApplicationFailure.nonRetryable(
-      `backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; refusing to use it`,
+      `backup ${name} is corrupted: its dump on ${store.host} has sha256 ${actual}, recorded ${recorded}; ` +
+        `refusing to use it`,
       FailureType.CorruptBackup,
     );
   }

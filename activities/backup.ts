@@ -212,7 +212,8 @@ async function sourceProperties(h: DbHost): Promise<string[]> {
     await psql(
       h,
       'postgres',
-      "SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = :'db';\n",
+      'SELECT concat_ws(chr(9), pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) ' +
+        "FROM pg_database WHERE datname = :'db';\n",
       { db: h.database },
     )
   ).trim();
@@ -261,9 +262,9 @@ export async function verifyInScratch({
 
 /**
  * Keeps the newest backup of each of the `daily` newest days and of each of the `weekly`
- * newest weeks (default: inventory var backupRetention, else 7 and 4), and `keep` (the one just made); deletes this environment's other scheduled
- * backups and the partial files of those. Safety backups and files that do not match the
- * naming pattern are never touched.
+ * newest weeks (default: inventory var backupRetention, else 7 and 4), and `keep` (the one
+ * just made); deletes this environment's other scheduled backups and the partial files of
+ * those. Safety backups and files that do not match the naming pattern are never touched.
  */
 export async function applyRetention(input: {
   env: string;

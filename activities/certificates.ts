@@ -186,7 +186,11 @@ const RESTORE = `set -eu
 dir=$1 backup=$2
 if [ ! -e "$backup/.complete" ]; then echo nothing; exit 0; fi
 for f in fullchain.pem privkey.pem; do
-  if [ -e "$backup/$f" ]; then cp -p "$backup/$f" "$dir/$f.restore" && mv -f "$dir/$f.restore" "$dir/$f"; else rm -f "$dir/$f"; fi
+  if [ -e "$backup/$f" ]; then
+    cp -p "$backup/$f" "$dir/$f.restore" && mv -f "$dir/$f.restore" "$dir/$f"
+  else
+    rm -f "$dir/$f"
+  fi
 done
 echo restored`;
 
@@ -221,7 +225,9 @@ export async function restoreCertificate(input: {
   const served = (await servedCertificate(address, HTTPS_PORT, domain)).fingerprint256;
   if (served === input.servedFingerprint) return { restored: true, reloaded: false };
   throw ApplicationFailure.nonRetryable(
-    `${target.name}: the previous certificate for ${domain} is back on disk, but nginx -t refuses the configuration (${test.stderr.trim().split('\n').pop()}), so nginx was not reloaded and still serves ${served}: fix the configuration, then reload nginx`,
+    `${target.name}: the previous certificate for ${domain} is back on disk, but nginx -t refuses the configuration ` +
+      `(${test.stderr.trim().split('\n').pop()}), so nginx was not reloaded and still serves ${served}: ` +
+      `fix the configuration, then reload nginx`,
     'RestoreIncomplete',
   );
 }
@@ -252,7 +258,8 @@ export async function expectServedCertificate({
   const served = facts(await servedCertificate(address, HTTPS_PORT, domain));
   if (served.fingerprint !== fingerprint) {
     throw ApplicationFailure.retryable(
-      `${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), not the new certificate ${fingerprint}`,
+      `${env}: ${domain} is served with ${served.fingerprint} (issuer ${served.issuer}), ` +
+        `not the new certificate ${fingerprint}`,
       FailureType.WrongCertificate,
     );
   }

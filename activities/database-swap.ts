@@ -38,7 +38,8 @@ export async function swapDatabaseIn(env: string, incoming: string, aside: strin
   if (hasAside && !hasIncoming) return { changed: false }; // a retry: already swapped
   if (!hasIncoming || hasAside)
     throw ApplicationFailure.nonRetryable(
-      `${env}: cannot swap: ${incoming} ${hasIncoming ? 'exists' : 'is missing'}, ${aside} ${hasAside ? 'exists' : 'is missing'}`,
+      `${env}: cannot swap: ${incoming} ${hasIncoming ? 'exists' : 'is missing'}, ` +
+        `${aside} ${hasAside ? 'exists' : 'is missing'}`,
       FailureType.UnexpectedState,
     );
   await swap(env, { from: h.database, into: incoming, aside });

@@ -85,7 +85,8 @@ export async function databaseExists(h: DbHost, name: string): Promise<boolean> 
 export type RowCounts = Record<string, number>;
 
 // count(*) of every user table, one line "schema.table<TAB>count" each; \gexec runs each query.
-const COUNT_ROWS = `SELECT format('SELECT %L || E''\\t'' || count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
+const COUNT_ROWS = `SELECT format('SELECT %L || E''\\t'' || count(*) FROM %I.%I',
+    n.nspname || '.' || c.relname, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
   ORDER BY n.nspname, c.relname \\gexec

@@ -34,7 +34,9 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
     runId: run.runId,
     workflow: run.spec.workflow,
     input: run.input,
-    summary: `${run.spec.name} on ${run.input.env}, started by schedule ${request.scheduleId} (created by ${request.createdBy})`,
+    summary:
+      `${run.spec.name} on ${run.input.env}, started by schedule ${request.scheduleId} ` +
+      `(created by ${request.createdBy})`,
     details: params.length ? params.join('\n') : 'no parameters',
   };
 }

@@ -116,7 +116,8 @@ export async function verifyOpsLogin({ env, host }: { env: string; host: string 
     if (who.stdout.trim() !== 'root') throw new Error(`sudo gave ${who.stdout.trim()}, not root`);
   } catch (err) {
     throw ApplicationFailure.nonRetryable(
-      `${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): root and password logins stay as they are`,
+      `${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): ` +
+        `root and password logins stay as they are`,
       FailureType.OpsLoginFailed,
     );
   }
@@ -133,8 +134,14 @@ echo unchanged`;
 export async function hardenSshd(ref: ProvisionRef): Promise<StepOutcome> {
   const file = await ensureFile(ref, {
     path: SSHD_HARDENING,
-    content:
-      '# Managed by runbook provision: keys only, and no root login.\nPermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n',
+    content: [
+      '# Managed by runbook provision: keys only, and no root login.',
+      'PermitRootLogin no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      '',
+    ].join('\n'),
     mode: '644',
     owner: 'root',
     group: 'root',

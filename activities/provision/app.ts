@@ -12,7 +12,9 @@ function secret(env: string, name: string): Promise<string> {
 }
 
 // psql as the superuser; names and the password reach SQL as psql variables, never as text.
-const PSQL = `sql() { (cd / && runuser -u postgres -- psql -X -q -tA -v ON_ERROR_STOP=1 -v u="$user" -v d="$db" "$@"); }`;
+const PSQL = `sql() {
+  (cd / && runuser -u postgres -- psql -X -q -tA -v ON_ERROR_STOP=1 -v u="$user" -v d="$db" "$@")
+}`;
 
 // $1 database, $2 role, $3 record dir; the password on stdin.
 const ENSURE_DATABASE = `
@@ -43,7 +45,9 @@ db=$1 user=$2 record=$3
 ${PSQL}
 state=unchanged
 # What this run created is dropped even if the server stopped since (the undo then stops it again).
-if { [ -e "$record/created-database" ] || [ -e "$record/created-role" ]; } && ! pg_isready -q; then service postgresql start >&2; fi
+if { [ -e "$record/created-database" ] || [ -e "$record/created-role" ]; } && ! pg_isready -q; then
+  service postgresql start >&2
+fi
 if [ -e "$record/created-database" ]; then
   echo "drop database if exists :\\"d\\" with (force);" | sql
   rm -f -- "$record/created-database"; state=changed
@@ -141,7 +145,10 @@ const REMOVE_APP_DIR = `
 user=$1 dir=$2 record=$3
 ${APP_DIR_NAME}
 state=unchanged
-if [ -e "$record/created-app-dir" ]; then rm -rf --one-file-system -- "$dir"; rm -f -- "$record/created-app-dir"; state=changed; fi
+if [ -e "$record/created-app-dir" ]; then
+  rm -rf --one-file-system -- "$dir"
+  rm -f -- "$record/created-app-dir"; state=changed
+fi
 if [ -e "$record/app-dir.was" ]; then
   read -r mode owner group < "$record/app-dir.was"
   chown --no-dereference "$owner:$group" -- "$dir"; chmod "$mode" -- "$dir"
@@ -227,7 +234,12 @@ export async function restoreProcessEntry(ref: ProvisionRef): Promise<StepOutcom
   if (entry.changed)
     await script(
       ref,
-      'if service supervisor status >/dev/null 2>&1; then supervisorctl reread >&2 && supervisorctl update >&2; fi; echo changed',
+      [
+        'if service supervisor status >/dev/null 2>&1; then',
+        '  supervisorctl reread >&2 && supervisorctl update >&2',
+        'fi',
+        'echo changed',
+      ].join('\n'),
       [],
     );
   return merge(entry, await putServiceBack(ref, 'supervisor', false));

@@ -70,7 +70,8 @@ mkdir -p -m 0700 -- "$record"
 tmp=$(mktemp -- "$record/.new.XXXXXX")
 trap 'rm -f -- "$tmp" "$record/.put-back"' EXIT
 cat > "$tmp"
-if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" && [ "$(stat -c %a:%U:%G -- "$path")" = "$mode:$owner:$group" ]; then
+if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&
+  [ "$(stat -c %a:%U:%G -- "$path")" = "$mode:$owner:$group" ]; then
   echo unchanged; exit 0
 fi
 if [ ! -e "$record/$key.path" ]; then

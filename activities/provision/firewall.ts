@@ -15,12 +15,17 @@ record=$1; shift
 want=$(for p in "$@"; do echo "ufw allow $p/tcp"; done)
 status=$(ufw status verbose 2>&1 || true)
 have=$(ufw show added 2>/dev/null | sed 1d || true)
-if printf '%s\\n' "$status" | grep -qx 'Status: active' && printf '%s\\n' "$status" | grep -q '^Default: deny (incoming)' && [ "$have" = "$want" ]; then
+if printf '%s\\n' "$status" | grep -qx 'Status: active' &&
+  printf '%s\\n' "$status" | grep -q '^Default: deny (incoming)' && [ "$have" = "$want" ]; then
   echo unchanged; exit 0
 fi
 mkdir -p -m 0700 -- "$record"
 if [ ! -e "$record/ufw.tar" ]; then
-  if printf '%s\\n' "$status" | grep -qx 'Status: active'; then echo active > "$record/ufw.was"; else echo inactive > "$record/ufw.was"; fi
+  if printf '%s\\n' "$status" | grep -qx 'Status: active'; then
+    echo active > "$record/ufw.was"
+  else
+    echo inactive > "$record/ufw.was"
+  fi
   tar -C /etc -cf "$record/ufw.tar.part" ufw && mv -- "$record/ufw.tar.part" "$record/ufw.tar"
 fi
 ufw --force reset >/dev/null
@@ -72,7 +77,17 @@ export async function ensureFail2ban(ref: ProvisionRef): Promise<StepOutcome> {
   const jail = await ensureFile(ref, {
     path: JAIL,
     // Debian's default sshd jail reads the systemd journal; hosts without journald log to auth.log.
-    content: `# Managed by runbook provision.\n[sshd]\nenabled = true\nbackend = auto\nlogpath = /var/log/auth.log\nmaxretry = 5\nbantime = 1h\nignoreip = ${[...new Set(trusted)].join(' ')}\n`,
+    content: [
+      '# Managed by runbook provision.',
+      '[sshd]',
+      'enabled = true',
+      'backend = auto',
+      'logpath = /var/log/auth.log',
+      'maxretry = 5',
+      'bantime = 1h',
+      `ignoreip = ${[...new Set(trusted)].join(' ')}`,
+      '',
+    ].join('\n'),
     mode: '644',
     owner: 'root',
     group: 'root',
@@ -81,7 +96,13 @@ export async function ensureFail2ban(ref: ProvisionRef): Promise<StepOutcome> {
   // The server answers only once it has read its jails.
   await script(
     ref,
-    'for i in $(seq 1 50); do fail2ban-client status sshd >/dev/null 2>&1 && exit 0; sleep 0.2; done; fail2ban-client status sshd >&2',
+    [
+      'for i in $(seq 1 50); do',
+      '  fail2ban-client status sshd >/dev/null 2>&1 && exit 0',
+      '  sleep 0.2',
+      'done',
+      'fail2ban-client status sshd >&2',
+    ].join('\n'),
     [],
     { retryable: false, timeoutMs: 30_000 },
   );

@@ -17,7 +17,8 @@ export async function ensureUnattendedUpgrades(ref: ProvisionRef): Promise<StepO
       [
         '// Managed by runbook provision: security updates only, no automatic reboot;',
         '// a needed reboot is mailed to root (and /var/run/reboot-required is set).',
-        'Unattended-Upgrade::Origins-Pattern { "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"; };',
+        'Unattended-Upgrade::Origins-Pattern { ' +
+          '"origin=Debian,codename=${distro_codename}-security,label=Debian-Security"; };',
         'Unattended-Upgrade::Automatic-Reboot "false";',
         'Unattended-Upgrade::Mail "root";',
         'Unattended-Upgrade::MailReport "on-change";',
@@ -50,7 +51,11 @@ fi
 mkdir -p -- "$(dirname -- "$versions")"
 dpkg-query -W -f='\${Package} \${Version}\\n' "$@" > "$versions.raw"
 sort -- "$versions.raw" > "$versions.new"; rm -f -- "$versions.raw"
-if cmp -s -- "$versions.new" "$versions"; then rm -f -- "$versions.new"; else mv -f -- "$versions.new" "$versions"; state=changed; fi
+if cmp -s -- "$versions.new" "$versions"; then
+  rm -f -- "$versions.new"
+else
+  mv -f -- "$versions.new" "$versions"; state=changed
+fi
 cat -- "$versions"
 echo $state`;
 

@@ -67,7 +67,8 @@ export class SshPool {
     const known = knownKeys(target.knownHostsPath, target.address, target.port);
     if (!known.length) {
       throw ApplicationFailure.nonRetryable(
-        `${target.name}: ${target.address} is not in ${target.knownHostsPath}; add its host key first (ssh-keyscan, checked out of band)`,
+        `${target.name}: ${target.address} is not in ${target.knownHostsPath}; ` +
+          `add its host key first (ssh-keyscan, checked out of band)`,
         'UnknownHostKey',
       );
     }

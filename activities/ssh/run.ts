@@ -155,7 +155,8 @@ export async function runOn(
       exitCode: result.code,
     };
     if (!(options.okExitCodes ?? [0]).includes(result.code)) {
-      const message = `${target.name}: ${shown} exited with ${result.code}: ${tail(out.stderr || out.stdout, 10, 1000).trim() || '(no output)'}`;
+      const output = tail(out.stderr || out.stdout, 10, 1000).trim() || '(no output)';
+      const message = `${target.name}: ${shown} exited with ${result.code}: ${output}`;
       const permanent = PERMANENT_EXIT_CODES.has(result.code) || options.retryable === false;
       throw ApplicationFailure.create({
         message,

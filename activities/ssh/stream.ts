@@ -76,7 +76,8 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
         );
       }
       if (c !== 0) {
-        const message = `${target.name}: ${shown} exited with ${c}: ${tail(stderr(), 10, 1000).trim() || '(no output)'}`;
+        const output = tail(stderr(), 10, 1000).trim() || '(no output)';
+        const message = `${target.name}: ${shown} exited with ${c}: ${output}`;
         throw ApplicationFailure.create({
           message,
           type: FailureType.CommandFailed,

@@ -102,8 +102,14 @@ export function checkCertificate(input: CheckInput): CertificateFacts {
 
 export type CertbotFailure = { kind: 'rate-limited'; retryAfter?: string } | { kind: 'other' };
 
-const RATE_LIMITED =
-  /urn:ietf:params:acme:error:rateLimited|too many (?:certificates|requests|failed authori[sz]ations|new orders|registrations|pending authori[sz]ations)|rate[- ]?limit/i;
+const RATE_LIMITED = new RegExp(
+  [
+    'urn:ietf:params:acme:error:rateLimited',
+    'too many (?:certificates|requests|failed authori[sz]ations|new orders|registrations|pending authori[sz]ations)',
+    'rate[- ]?limit',
+  ].join('|'),
+  'i',
+);
 
 /**
  * ACME rate limits (Let's Encrypt: 5 duplicate certificates a week, failed validations an hour)
