@@ -141,7 +141,7 @@ describe('backup on the test bed', function () {
     });
   });
 
-  it('applies retention: the newest backup per day and per week stays, and only backup names are deleted', async function () {
+  it('applies retention: keeps the newest backup per day and per week, deletes only backup names', async function () {
     await withWorker(taskQueue, async () => {
       const old = [
         'local-20200106T100000Z',
@@ -191,7 +191,7 @@ describe('backup on the test bed', function () {
     });
   });
 
-  it('keeps the verified backup when retention fails after it, and says so: SETTLED_THEN_FAILED, not COMPENSATED', async function () {
+  it('keeps the verified backup when retention then fails: SETTLED_THEN_FAILED, not COMPENSATED', async function () {
     await withWorker(taskQueue, async () => {
       // An old backup retention must delete, whose manifest is a mount point: rm fails on it
       // (busy), on every retry, as it would on a read-only or failing store.
@@ -210,7 +210,8 @@ describe('backup on the test bed', function () {
         assert.equal(
           ended,
           undefined,
-          `the run should have failed: ${JSON.stringify((ended as RunResult | undefined)?.progress.steps)} store: ${(await storeFiles()).join(' ')}`,
+          `the run should have failed: ${JSON.stringify((ended as RunResult | undefined)?.progress.steps)} ` +
+            `store: ${(await storeFiles()).join(' ')}`,
         );
         const { failure, result } = await failed(handle.result());
         assert.equal(failure.type, FailureType.RunbookSettledThenFailed, failure.message);
@@ -221,7 +222,8 @@ describe('backup on the test bed', function () {
         assert.equal(f.failedStep, 'apply retention');
         assert.match(f.error, /rm.*exited with 1: .*busy/i);
         assert.deepEqual(f.todo, [
-          `retention did not finish: older backups may be kept beyond the policy (none is lost); the next backup applies it again: runbook start backup --env local`,
+          `retention did not finish: older backups may be kept beyond the policy (none is lost); ` +
+            `the next backup applies it again: runbook start backup --env local`,
         ]);
         assert.deepEqual(result.progress.compensations, [], 'the backup is not deleted');
         assert.equal(await newestBackup(), name);
@@ -248,7 +250,7 @@ describe('backup on the test bed', function () {
     before(async () => addBulkTable());
     after(async () => dropBulkTable());
 
-    it('a run cancelled during verification drops the scratch database and deletes the unverified backup', async function () {
+    it('cancelled during verification: drops the scratch database, deletes the unverified backup', async function () {
       await withWorker(taskQueue, async () => {
         const before = await storeFiles();
         const handle = await backup();

@@ -88,7 +88,7 @@ describe('payload codec (AES-256-GCM)', function () {
     assert.equal((await refusal(codec.decode([{ ...sealed, data: Buffer.alloc(5) }]))).type, 'BadCiphertext');
   });
 
-  it("passes payloads it did not seal through unchanged (old histories, the Web UI's plain JSON signals)", async function () {
+  it("passes payloads it did not seal unchanged (old histories, the Web UI's plain JSON signals)", async function () {
     const plain = payloadOf({ approver: 'alice', decision: 'approve' });
     const [decoded] = await new AesGcmCodec(ring('k', 'k')).decode([plain]);
     assert.equal(decoded, plain);
@@ -210,7 +210,7 @@ describe('codec server (HTTP contract)', function () {
     assert.equal((await post('/elsewhere', {}, { authorization: 'Bearer open-sesame' })).status, 404);
   });
 
-  it('takes the token leading the path too, for the Web UI\'s "Codec Server" setting, which cannot add a header', async function () {
+  it('takes the token leading the path too, for the Web UI\'s "Codec Server" setting (no header)', async function () {
     assert.equal((await post('/open-sesame/decode', { payloads: [] })).status, 200);
     assert.equal((await post('/open-sesamE/decode', { payloads: [] })).status, 401);
   });

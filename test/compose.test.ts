@@ -43,7 +43,7 @@ describe('docker-compose.temporal.yml', function () {
     assert.ok('temporal-postgresql' in compose.volumes, 'the database outlives its container');
   });
 
-  it('runs the versions, server config and schema setup that `npm run cluster` runs and the cluster tests use', function () {
+  it('runs the versions, server config and schema setup of `npm run cluster` and the cluster tests', function () {
     const pinned = fs.readFileSync(path.join(projectRoot, 'scripts', 'cluster', 'common.sh'), 'utf8');
     const version = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(pinned)?.[1];
     assert.equal(services.temporal.image, `temporalio/server:${version('TEMPORAL_SERVER_VERSION')}`);
@@ -70,7 +70,7 @@ describe('docker-compose.temporal.yml', function () {
     }
   });
 
-  it('publishes the frontend on 7233 and the UI on 8233, where the CLI and the README expect them, on loopback only', function () {
+  it('publishes the frontend on 7233 and the UI on 8233 (the CLI and README say so), loopback only', function () {
     // Neither has authentication of its own: reachable from this machine, not from the network.
     assert.deepEqual(services.temporal.ports, ['127.0.0.1:7233:7233']);
     assert.deepEqual(services['temporal-ui'].ports, ['127.0.0.1:8233:8080']);

@@ -28,7 +28,8 @@ export async function onHost(
 /** "schema.table" → "rows md5(rows in order)", for every table of the database. */
 export async function content(database = 'app'): Promise<Record<string, string>> {
   const out = await sql(
-    `SELECT format('SELECT %L || E''\\t'' || count(*) || '' '' || md5(coalesce(string_agg(t::text, E''\\n'' ORDER BY t::text), '''')) FROM %I.%I t',
+    `SELECT format('SELECT %L || E''\\t'' || count(*) || '' '' || ` +
+      `md5(coalesce(string_agg(t::text, E''\\n'' ORDER BY t::text), '''')) FROM %I.%I t',
       n.nspname || '.' || c.relname, n.nspname, c.relname)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
@@ -77,7 +78,9 @@ export async function healthThroughLb(): Promise<number> {
 /** A table big enough that a dump or a restore takes seconds, so a test can act meanwhile. */
 export async function addBulkTable(rows = 2_000_000): Promise<void> {
   await sql(
-    `DROP TABLE IF EXISTS bulk; CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, ${rows}) g; ALTER TABLE bulk OWNER TO app;`,
+    `DROP TABLE IF EXISTS bulk; ` +
+      `CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b ` +
+      `FROM generate_series(1, ${rows}) g; ALTER TABLE bulk OWNER TO app;`,
   );
 }
 

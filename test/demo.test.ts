@@ -94,7 +94,7 @@ describe('demo (the README main job)', function () {
     }
   });
 
-  it('on its own dev server: keeps the Web UI up with the completed run, then Ctrl-C stops everything it started', async function () {
+  it('own dev server: keeps the Web UI up with the completed run; Ctrl-C stops all it started', async function () {
     const [port, uiPort, codecPort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-data-'));
     const env: NodeJS.ProcessEnv = {

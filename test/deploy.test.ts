@@ -206,7 +206,7 @@ describe('deploy (blue/green) on the test bed', function () {
     });
   });
 
-  it('rolls back when sshd dies on the idle colour mid-install; the undo completes once sshd is back', async function () {
+  it('rolls back when sshd dies on the idle colour mid-install; the undo ends once sshd is back', async function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();

@@ -108,7 +108,7 @@ function onlyGate(p: RunProgress): FailureGateRecord {
 describe('failure gate: a deploy on the test bed', function () {
   const taskQueue = uniqueQueue('failure-gate');
 
-  it('pauses when the idle colour fails its health check; after a repair, retry completes the deploy', async function () {
+  it('pauses when the idle colour fails its health check; after a repair, retry ends the deploy', async function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
@@ -208,7 +208,7 @@ describe('failure gate: a deploy on the test bed', function () {
     });
   });
 
-  it('refuses decisions from a non-approver and from the initiator, records the refused signal, and keeps waiting', async function () {
+  it('refuses decisions from a non-approver and the initiator, records the signal, keeps waiting', async function () {
     await withWorker(taskQueue, async () => {
       const before = await colours({ env: 'local' });
       const servedBefore = await served();
@@ -302,7 +302,7 @@ describe('failure gate: a deploy on the test bed', function () {
     });
   });
 
-  it('still waits at the gate after its worker is killed, and goes on when a new worker gets the decision', async function () {
+  it('waits at the gate through a killed worker; goes on when a new worker gets the decision', async function () {
     const queue = uniqueQueue('failure-gate-kill');
     const before = await colours({ env: 'local' });
     const first = await startWorkerProcess(queue);
@@ -608,7 +608,14 @@ describe('failure gate: the policy, checked before anything runs', function () {
     try {
       fs.writeFileSync(
         path.join(dir, 'asking.yaml'),
-        'environment: asking\nonFailure: ask\napprovals: { approvers: [bob], timeout: 20m }\nhosts:\n  worker: { address: 127.0.0.1 }\n',
+        [
+          'environment: asking',
+          'onFailure: ask',
+          'approvals: { approvers: [bob], timeout: 20m }',
+          'hosts:',
+          '  worker: { address: 127.0.0.1 }',
+          '',
+        ].join('\n'),
       );
       fs.writeFileSync(
         path.join(dir, 'wrong.yaml'),
@@ -637,7 +644,7 @@ describe('failure gate: the policy, checked before anything runs', function () {
     }
   });
 
-  it('refuses a bad --on-failure or --failure-timeout on the command line before connecting, and shows the policy in a dry run', async function () {
+  it('refuses a bad --on-failure or --failure-timeout before connecting; dry run shows the policy', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const policy = await runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'sometimes'], unreachable);
     assert.equal(policy.code, 2);

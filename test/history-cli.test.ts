@@ -16,9 +16,11 @@ async function history(runId: string): Promise<{ text: string; trail: AuditTrail
 }
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+// A step's or an undo's times as history shows them: start → end (duration).
+const SPAN = `${ISO} → ${ISO} \\(\\S+\\)`;
 
 describe('runbook history', function () {
-  it('shows who started a closed run, every decision with who, when and the comment, and each step with times, with no worker running', async function () {
+  it('with no worker: who started a closed run, each decision (who, when, comment), timed steps', async function () {
     const taskQueue = uniqueQueue('history');
     let handle!: WorkflowHandle;
     await withWorker(taskQueue, async () => {
@@ -73,15 +75,11 @@ describe('runbook history', function () {
     assert.match(
       text,
       new RegExp(
-        `^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): smoke on test with \\{\\}\\n  closed ${ISO} after `,
+        `^${handle.workflowId}: COMPLETED\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): ` +
+          `smoke on test with \\{\\}\\n  closed ${ISO} after `,
       ),
     );
-    assert.match(
-      text,
-      new RegExp(
-        `✓ step prepare: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ✓ step announce: done, ${ISO} → ${ISO} \\(\\S+\\)`,
-      ),
-    );
+    assert.match(text, new RegExp(`✓ step prepare: done, ${SPAN}\\n  ✓ step announce: done, ${SPAN}`));
     assert.match(text, new RegExp(`go-ahead: approved, ${ISO} → ${ISO} \\(\\S+\\); 1 of alice, bob`));
     assert.match(
       text,
@@ -128,24 +126,21 @@ describe('runbook history', function () {
     assert.match(
       text,
       new RegExp(
-        `^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  started ${ISO} by operator, name as typed \\(client \\S+\\): three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`,
+        `^${handle.workflowId}: COMPENSATED \\(workflow FAILED\\)\\n  ` +
+          `started ${ISO} by operator, name as typed \\(client \\S+\\): ` +
+          `three-steps on local with \\{"failAt":"second","apiToken":"\\*\\*\\*"\\}`,
       ),
     );
     assert.match(text, /reason: .*exited with 1/);
     assert.match(
       text,
-      new RegExp(
-        `↩ step first: compensated, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↩ step second: compensated, ${ISO} → ${ISO} \\(\\S+\\) \\(.*exited with 1`,
-      ),
+      new RegExp(`↩ step first: compensated, ${SPAN}\\n  ↩ step second: compensated, ${SPAN} \\(.*exited with 1`),
     );
-    assert.match(
-      text,
-      new RegExp(`↺ undo second: done, ${ISO} → ${ISO} \\(\\S+\\)\\n  ↺ undo first: done, ${ISO} → ${ISO} \\(\\S+\\)`),
-    );
+    assert.match(text, new RegExp(`↺ undo second: done, ${SPAN}\\n  ↺ undo first: done, ${SPAN}`));
     assert.match(text, /activity runStepCommand failed: ".*exited with 1/);
   });
 
-  it("reconstructs a cancelled run from the server's events when the run left no record and no worker answers", async function () {
+  it("rebuilds a cancelled run from the server's events when it left no record, no worker answers", async function () {
     const taskQueue = uniqueQueue('history-cancel');
     let handle!: WorkflowHandle;
     await withWorker(taskQueue, async () => {

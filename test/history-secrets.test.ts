@@ -62,7 +62,7 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
   });
   after(() => codec?.child.kill('SIGTERM'));
 
-  it('runs migrate-then-code (approved from the CLI with a comment) and a deploy that fails on its ref', async function () {
+  it('runs migrate-then-code (approved in the CLI with a comment) and a deploy failing on its ref', async function () {
     await withWorker(taskQueue, async () => {
       const release = await startTestRun(taskQueue, {
         runbook: 'migrate-then-code',
@@ -93,7 +93,7 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
     });
   });
 
-  it('leaves only ciphertext in the raw history: no secret, parameter, initiator or comment, even in base64', function () {
+  it('raw history holds only ciphertext: no secret, parameter, initiator or comment, even in base64', function () {
     assert.equal(runs.length, 2, 'the runs above finished');
     for (const runId of runs) {
       const history = JSON.parse(rawHistoryJson(runId));
@@ -103,7 +103,8 @@ describe('secrets and parameters out of history (payload codec, codec server)', 
       for (const clear of [dbPassword, 'v1.1.0', badRef, initiator, comment]) {
         assert.ok(
           !text.includes(clear),
-          `${runId}: ${clear === dbPassword ? 'the database password' : JSON.stringify(clear)} is readable in the raw history`,
+          `${runId}: ${clear === dbPassword ? 'the database password' : JSON.stringify(clear)} ` +
+            `is readable in the raw history`,
         );
       }
       assert.ok(text.includes(ENCODING));

@@ -21,7 +21,7 @@ describe('environment lock', function () {
     }
   });
 
-  it('refuses a second mutating run on a held environment with the holder id, then admits one once it is free', async function () {
+  it('refuses a second mutating run on a held environment, naming the holder; admits one once free', async function () {
     await withWorker(taskQueue, async () => {
       const client = await testClient();
       const holder = await startTestRun(taskQueue, { runbook: 'smoke', env: 'locking' });
@@ -95,7 +95,7 @@ describe('environment lock: how a released lock ends', function () {
     });
   });
 
-  it('leaves no environment lock Canceled after the runs so far (deploys included), and the runs-only filter lists no lock', async function () {
+  it('leaves no lock Canceled after the runs so far (deploys too); runs-only filter lists no lock', async function () {
     const client = await testClient();
     // Visibility is eventually consistent: ask again for a few seconds until it holds.
     const count = async (query: string, holds: (n: number) => boolean = () => true) => {
@@ -115,7 +115,7 @@ describe('environment lock: how a released lock ends', function () {
 });
 
 describe('environment lock and read-only runs', function () {
-  it('does not block a run marked read-only (mutating: false) while a mutating run holds the environment', async function () {
+  it('does not block a read-only run (mutating: false) while a mutating run holds the environment', async function () {
     const taskQueue = uniqueQueue('lock-readonly');
     await withWorker(taskQueue, async () => {
       const client = await testClient();

@@ -109,20 +109,24 @@ describe('progress view of a run that failed after its point of no return', func
     p.state = 'SETTLED_THEN_FAILED';
     p.settledFailure = {
       stands:
-        'local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab',
+        'local-20261201T100000Z is restored, verified and live; ' +
+        'the previous database is kept as runbook_previous_0123456789ab',
       failedStep: 'check the app through the load balancer',
       error: 'answered 502',
       todo: [
-        'to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
+        'to put the previous database back: ' +
+          'runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
       ],
     };
     return p;
   }
 
-  it('says what stands, what failed after it and what is left, with the command, in status, history and the Web UI', function () {
+  it('says what stands, what failed after it and what is left, in status, history and the Web UI', function () {
     const p = settledThenFailed();
     const expected = [
-      'the change stands: local-20261201T100000Z is restored, verified and live; the previous database is kept as runbook_previous_0123456789ab (nothing before the point of no return was undone)',
+      'the change stands: local-20261201T100000Z is restored, verified and live; ' +
+        'the previous database is kept as runbook_previous_0123456789ab ' +
+        '(nothing before the point of no return was undone)',
       'then check the app through the load balancer failed: answered 502',
       'left for you:',
     ];
@@ -130,7 +134,8 @@ describe('progress view of a run that failed after its point of no return', func
     for (const line of expected) assert.ok(status.includes(`  ${line}`), status);
     assert.ok(
       status.includes(
-        '\n    to put the previous database back: runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
+        '\n    to put the previous database back: ' +
+          'runbook start restore-previous --env prod --database runbook_previous_0123456789ab',
       ),
       status,
     );

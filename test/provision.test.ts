@@ -26,10 +26,15 @@ function snapshot(): Promise<string> {
       -printf '%p %y %m %u %g\\n' 2>/dev/null | sort
     find /etc/sudoers.d /etc/ssh /etc/fail2ban /etc/apt/apt.conf.d /etc/supervisor /etc/nginx /etc/ufw /home /srv \\
       -type f -exec md5sum {} + 2>/dev/null | sort
-    for s in ssh nginx postgresql supervisor fail2ban; do service "$s" status >/dev/null 2>&1 && echo "$s running" || echo "$s stopped"; done
+    for s in ssh nginx postgresql supervisor fail2ban; do
+      service "$s" status >/dev/null 2>&1 && echo "$s running" || echo "$s stopped"
+    done
     ufw status
     pg_lsclusters -h
-    if pg_isready -q; then (cd / && runuser -u postgres -- psql -tA -c 'select rolname from pg_roles order by 1' -c 'select datname from pg_database order by 1'); fi
+    if pg_isready -q; then
+      (cd / && runuser -u postgres -- psql -tA -c 'select rolname from pg_roles order by 1' \\
+        -c 'select datname from pg_database order by 1')
+    fi
     sshd -T 2>/dev/null | grep -E '^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication) '
   `,
   );
@@ -67,8 +72,10 @@ const FAULTS: { step: string; breaks: string; repair: string }[] = [
   {
     // ufw reset copies its templates into /etc/ufw: a broken template makes enabling fail.
     step: 'firewall: only ssh, http, https',
-    breaks:
-      'cp -a /usr/share/ufw/iptables/before.rules /root/before.rules.good && echo "*broken" >> /usr/share/ufw/iptables/before.rules',
+    breaks: [
+      'cp -a /usr/share/ufw/iptables/before.rules /root/before.rules.good',
+      'echo "*broken" >> /usr/share/ufw/iptables/before.rules',
+    ].join(' && '),
     repair: 'mv -f /root/before.rules.good /usr/share/ufw/iptables/before.rules',
   },
   {
@@ -116,8 +123,11 @@ const FAULTS: { step: string; breaks: string; repair: string }[] = [
   {
     // Port 80 dropped by a table of its own, which ufw's reset leaves alone: nginx runs but does not answer.
     step: 'verify services and ports',
-    breaks:
-      'nft add table inet test_block && nft add chain inet test_block input "{ type filter hook input priority -10; }" && nft add rule inet test_block input tcp dport 80 drop',
+    breaks: [
+      'nft add table inet test_block',
+      'nft add chain inet test_block input "{ type filter hook input priority -10; }"',
+      'nft add rule inet test_block input tcp dport 80 drop',
+    ].join(' && '),
     repair: 'nft delete table inet test_block',
   },
 ];
@@ -130,11 +140,15 @@ describe('provision on the test bed', function () {
     // Later suites log in to fresh as root: give them back a host that lets them.
     await onConsole(
       HOST,
-      'rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf; service ssh reload >/dev/null; ufw --force disable >/dev/null || true',
+      [
+        'rm -f /etc/ssh/sshd_config.d/01-runbook-hardening.conf',
+        'service ssh reload >/dev/null',
+        'ufw --force disable >/dev/null || true',
+      ].join('; '),
     );
   });
 
-  it('refuses an unknown host, or an environment that does not say what provisioned means, before anything runs', function () {
+  it('refuses an unknown host, or an environment not saying what provisioned means, before any step', function () {
     assert.throws(
       () => prepareRun({ runbook: 'provision', env: 'local', params: { host: 'nope' }, initiator: 'operator' }),
       /no host "nope" in environment local/,
@@ -191,7 +205,9 @@ describe('provision on the test bed', function () {
       stat -c '%a %U %G' /srv/app /srv/app/.env
       grep -c '^DATABASE_URL=postgresql://app:' /srv/app/.env
       supervisorctl avail | grep -o '^app '
-      for s in ssh nginx postgresql supervisor fail2ban; do service "$s" status >/dev/null 2>&1 && echo "$s running"; done
+      for s in ssh nginx postgresql supervisor fail2ban; do
+        service "$s" status >/dev/null 2>&1 && echo "$s running"
+      done
     `,
     );
     for (const expected of [

@@ -175,8 +175,11 @@ describe('renew-certificate: checking a new certificate', function () {
 
 describe('renew-certificate: ACME failures', function () {
   it('classifies rate-limit answers as rate limited, with the time to retry after when given', function () {
-    const duplicate = `An unexpected error occurred:
-Error creating new order :: too many certificates (5) already issued for this exact set of domains in the last 168h0m0s, retry after 2026-11-25 03:12:44 UTC: see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-exact-set-of-hostnames`;
+    const duplicate =
+      'An unexpected error occurred:\n' +
+      'Error creating new order :: too many certificates (5) already issued for this exact set of domains ' +
+      'in the last 168h0m0s, retry after 2026-11-25 03:12:44 UTC: ' +
+      'see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-exact-set-of-hostnames';
     assert.deepEqual(classifyCertbotFailure(duplicate), {
       kind: 'rate-limited',
       retryAfter: '2026-11-25 03:12:44 UTC',
@@ -193,7 +196,8 @@ Error creating new order :: too many certificates (5) already issued for this ex
   it('classifies other failures as other (retried, far apart)', function () {
     assert.deepEqual(
       classifyCertbotFailure(
-        'Certbot failed to authenticate some domains (authenticator: webroot). Invalid response from http://app.local.test/.well-known/acme-challenge/x: 404',
+        'Certbot failed to authenticate some domains (authenticator: webroot). ' +
+          'Invalid response from http://app.local.test/.well-known/acme-challenge/x: 404',
       ),
       { kind: 'other' },
     );
@@ -287,7 +291,7 @@ describe('renew-certificate on the test bed', function () {
     });
   });
 
-  it('puts the previous certificate back when nginx -t refuses the configuration: the old one still serves', async function () {
+  it('restores the previous certificate when nginx -t refuses the config: the old one still serves', async function () {
     await withWorker(taskQueue, async () => {
       const before = (await served()).fingerprint256;
       const filesBefore = await filesOnDisk();
@@ -398,10 +402,12 @@ describe('renew-certificate on the test bed', function () {
   });
 
   it('does not retry an ACME rate limit: one certbot call, and nothing changes', async function () {
-    const fake = `#!/bin/sh
+    const fake =
+      `#!/bin/sh
 echo "$*" >> /var/tmp/fake-certbot.calls
 echo "An unexpected error occurred:" >&2
-echo "Error creating new order :: too many certificates (5) already issued for this exact set of domains in the last 168h0m0s, retry after 2026-11-30 03:12:44 UTC: see https://letsencrypt.org/docs/rate-limits/" >&2
+echo "Error creating new order :: too many certificates (5) already issued for this exact set of domains ` +
+      `in the last 168h0m0s, retry after 2026-11-30 03:12:44 UTC: see https://letsencrypt.org/docs/rate-limits/" >&2
 exit 1
 `;
     await withWorker(taskQueue, async () => {
@@ -426,7 +432,7 @@ exit 1
     });
   });
 
-  it('refuses a certificate issued for the wrong domain: nothing is installed, the old one still serves', async function () {
+  it('refuses a certificate for the wrong domain: nothing is installed, the old one still serves', async function () {
     // Stands in for certbot and leaves a certificate for another name where certbot's would be.
     const fake = `#!/bin/sh
 set -e

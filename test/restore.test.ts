@@ -52,13 +52,23 @@ describe('restore on the test bed', function () {
     startTestRun(taskQueue, { runbook: 'restore', env, params: { backup, ...more } });
   const change = () =>
     sql(
-      "INSERT INTO items (name) VALUES ('eggs'); DELETE FROM items WHERE name = 'flour'; CREATE TABLE IF NOT EXISTS scribble (x int); INSERT INTO scribble VALUES (1);",
+      [
+        "INSERT INTO items (name) VALUES ('eggs');",
+        "DELETE FROM items WHERE name = 'flour';",
+        'CREATE TABLE IF NOT EXISTS scribble (x int);',
+        'INSERT INTO scribble VALUES (1);',
+      ].join(' '),
     );
-  /** A copy of the good backup under another name, changed by `alter` (a shell script run in the store dir on $1.dump). */
+  /**
+   * A copy of the good backup under another name, changed by `alter` (a shell script run in the
+   * store dir on $1.dump).
+   */
   async function variant(newName: string, alter: string): Promise<void> {
     const script = `set -e; cd "$1"; cp "$2.dump" "$3.dump"; sh -c "$4" alter "$3"
       sum=$(sha256sum "$3.dump" | cut -d' ' -f1); bytes=$(stat -c %s "$3.dump")
-      sed -e "s/\\"name\\": \\"$2\\"/\\"name\\": \\"$3\\"/" -e "s/\\"sha256\\": \\"[0-9a-f]*\\"/\\"sha256\\": \\"$sum\\"/" -e "s/\\"bytes\\": [0-9]*/\\"bytes\\": $bytes/" "$2.json" > "$3.json"
+      sed -e "s/\\"name\\": \\"$2\\"/\\"name\\": \\"$3\\"/" \\
+        -e "s/\\"sha256\\": \\"[0-9a-f]*\\"/\\"sha256\\": \\"$sum\\"/" \\
+        -e "s/\\"bytes\\": [0-9]*/\\"bytes\\": $bytes/" "$2.json" > "$3.json"
       printf '%s  %s\\n' "$sum" "$3.dump" > "$3.sha256"`;
     await onHost('lb', ['sh', '-c', script, 'variant', STORE_DIR, name, newName, alter]);
   }
@@ -106,7 +116,7 @@ describe('restore on the test bed', function () {
     });
   });
 
-  it('keeps the restore when the app check fails after the swap, and one command puts the newer database back', async function () {
+  it('keeps the restore when the app check fails after the swap; one command puts the newer back', async function () {
     this.timeout(300_000);
     let previous: string | undefined;
     try {
@@ -138,7 +148,8 @@ describe('restore on the test bed', function () {
           assert.match(f.error, /answered 502/);
           assert.deepEqual(f.todo, [
             `to put the previous database back: runbook start restore-previous --env local --database ${previous}`,
-            `once the app is healthy on the live database, drop the previous one: runbook start drop-previous --env local --database ${previous}`,
+            `once the app is healthy on the live database, drop the previous one: ` +
+              `runbook start drop-previous --env local --database ${previous}`,
           ]);
           assert.match(
             failure.message,

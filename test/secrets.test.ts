@@ -48,7 +48,8 @@ describe('secret references resolved on the worker', function () {
       assert.equal(failure.nonRetryable, true);
       assert.ok(
         failure.message.includes(
-          `secrets-test: secret db: ${file} is readable or writable by group/others (mode 0${mode.toString(8)}); chmod 600 it`,
+          `secrets-test: secret db: ${file} is readable or writable by group/others ` +
+            `(mode 0${mode.toString(8)}); chmod 600 it`,
         ),
         failure.message,
       );
@@ -69,7 +70,7 @@ describe('secret references resolved on the worker', function () {
     );
   });
 
-  it('runs a command without a shell and takes its output; a failing one is reported without its stdout', async function () {
+  it('runs a command without a shell, takes its output; a failing one is reported without stdout', async function () {
     assert.equal(await resolveSecret(envWith({ vault: { command: ['printf', '%s\\n', value] } }), 'vault'), value);
     // Would print the value if a shell interpreted the argument.
     assert.equal(
@@ -90,7 +91,7 @@ describe('secret references resolved on the worker', function () {
     );
   });
 
-  it("resolves the test bed's database password from its owner-only file, for the migrations to redact", async function () {
+  it("resolves the test bed's database password from its owner-only file, for migrations to redact", async function () {
     const expected = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
     assert.deepEqual(await migrationSecrets(loadEnvironment('local')), [expected]);
   });

@@ -40,7 +40,7 @@ describe('systemd unit of the worker', function () {
     assert.deepEqual(aboutOurs, [], 'no warning about the unit');
   });
 
-  it('runs the prebuilt bundle as its own user, owner-only, restarted on failure, stopped within the grace time', function () {
+  it('runs the prebuilt bundle as its own user, owner-only, restarted on failure, stopped in grace time', function () {
     const { Service: s } = readUnit();
     assert.equal(s.User[0], 'runbook');
     assert.equal(s.Restart[0], 'on-failure');

@@ -75,7 +75,7 @@ describe('Web UI: approving in the browser', function () {
     }
   });
 
-  it('records an approval sent in the UI by someone who is not an approver as refused, and the run keeps waiting', async function () {
+  it('records a UI approval from someone not an approver as refused, and the run keeps waiting', async function () {
     const taskQueue = uniqueQueue('ui-refused');
     await withWorker(taskQueue, async () => {
       const handle = await startTestRun(taskQueue, { runbook: 'smoke', initiator: 'operator' });
@@ -106,7 +106,7 @@ describe('Web UI: approving in the browser', function () {
     });
   });
 
-  it('in a signed environment, refuses an unsigned approval in the UI, counts a pasted `runbook sign` one', async () => {
+  it('signed environment: refuses an unsigned approval in the UI, counts a pasted `runbook sign` one', async () => {
     const inv = signedInventory('signed-ui', ['olivia', 'alice'], ['alice'], 1);
     const taskQueue = uniqueQueue('ui-signed');
     try {

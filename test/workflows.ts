@@ -47,7 +47,13 @@ export const THREE_STEPS: [step: string, host: string][] = [
 ];
 export const KERNEL_TEST_DIR = '/var/tmp/kernel-test';
 
-const DO = `sleep "$1"; mkdir -p ${KERNEL_TEST_DIR}; echo "do $2" >> ${KERNEL_TEST_DIR}/journal; touch "${KERNEL_TEST_DIR}/$2"; [ "$3" != fail ]`;
+const DO = [
+  'sleep "$1"',
+  `mkdir -p ${KERNEL_TEST_DIR}`,
+  `echo "do $2" >> ${KERNEL_TEST_DIR}/journal`,
+  `touch "${KERNEL_TEST_DIR}/$2"`,
+  '[ "$3" != fail ]',
+].join('; ');
 const UNDO = `echo "undo $1" >> ${KERNEL_TEST_DIR}/journal; [ "$2" != fail ] || exit 1; rm -f "${KERNEL_TEST_DIR}/$1"`;
 
 // The kernel tests' own options: short heartbeats and few attempts, so their failures come fast.

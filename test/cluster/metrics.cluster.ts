@@ -24,7 +24,8 @@ async function until(
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(
-    `metrics never showed ${what}; runbook_* samples: ${JSON.stringify(last.filter((s) => s.name.startsWith('runbook_')))}`,
+    `metrics never showed ${what}; ` +
+      `runbook_* samples: ${JSON.stringify(last.filter((s) => s.name.startsWith('runbook_')))}`,
   );
 }
 

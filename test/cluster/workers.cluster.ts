@@ -77,7 +77,7 @@ async function startThreeSteps(taskQueue: string, stepSeconds: number): Promise<
 }
 
 describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', function () {
-  it('a worker SIGKILLed mid-step: another has the step within 15 s, and watch and history show the lost attempt', async function () {
+  it('a worker SIGKILLed mid-step: another has it within 15 s; watch and history show the lost try', async function () {
     const pool = new WorkerPool(uniqueQueue('cluster-lost'));
     try {
       await pool.start(2);
@@ -118,7 +118,8 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
         else await sleep(200);
       }
       console.log(
-        `      (install picked up by another worker ${((pickedUpMs ?? NaN) / 1000).toFixed(1)} s after its worker was killed)`,
+        `      (install picked up by another worker ${((pickedUpMs ?? NaN) / 1000).toFixed(1)} s ` +
+          `after its worker was killed)`,
       );
       assert.ok(pickedUpMs !== undefined && pickedUpMs < 15_000, `picked up after ${pickedUpMs} ms`);
 
@@ -143,7 +144,7 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
     }
   });
 
-  it('runs on several environments at once end right, no step twice, with workers SIGKILLed at random and the server restarted', async function () {
+  it('runs on several envs end right, no step twice, through worker SIGKILLs and a server restart', async function () {
     const pool = new WorkerPool(uniqueQueue('cluster-chaos'));
     try {
       await pool.start(3);
@@ -170,7 +171,8 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       while (closed.size < handles.length) {
         assert.ok(
           Date.now() < deadline,
-          `runs still open after 8 minutes: ${handles.filter((h) => !closed.has(h.workflowId)).map((h) => h.workflowId)}`,
+          `runs still open after 8 minutes: ` +
+            `${handles.filter((h) => !closed.has(h.workflowId)).map((h) => h.workflowId)}`,
         );
         for (const h of handles) {
           if (closed.has(h.workflowId)) continue;
