@@ -10,6 +10,7 @@ import { environment, hostsWithRole, serviceCommand, stringVar, argvVar } from '
 import { appHealthUrl, databaseOk, probeHealth } from './health-probe';
 import { resolveSecret } from './secrets';
 import { DATABASE_PASSWORD, scramVerifier } from './scram';
+import { SAFE_PATHS } from './provision/files';
 import { markerPath, runOnce } from './ssh/once';
 import { runOn, type CommandResult } from './ssh/run';
 import { resolveTarget, type SshTarget } from './ssh/target';
@@ -135,9 +136,13 @@ export async function checkNewPassword(input: { env: string; secret: string; hos
 // $1 .env, $2 record dir, $3 app user, $4 role; the new password, URL-encoded, on stdin. The
 // previous file is kept once (a retry rewrites from it, never from its own output), then the
 // new one is made in the record directory, given the previous owner and mode, and renamed
-// over the .env: a rename replaces the name, never writes through it.
+// over the .env: a rename replaces the name, never writes through it. As provision's files
+// (SAFE_PATHS): no directory above the app's may be changed by anyone but root.
 const WRITE_ENV = `
 file=$1 record=$2 appuser=$3 dbuser=$4
+${SAFE_PATHS}
+path=$file
+safe_dirs "$file"
 IFS= read -r pw || [ -n "$pw" ]
 [ -n "$pw" ] || refuse "no password on stdin"
 mkdir -p -m 0700 -- "$record"
@@ -189,6 +194,9 @@ export async function writeEnvPassword(input: {
 // the old password again. `check` tells the activity to wait for the app to answer healthy.
 const RESTORE_ENV = `
 file=$1 record=$2; shift 2
+${SAFE_PATHS}
+path=$file
+safe_dirs "$file"
 state=unchanged
 if [ -e "$record/env.was" ]; then
   read -r owner mode < "$record/env.meta"

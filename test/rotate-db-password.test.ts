@@ -168,6 +168,21 @@ describe('rotate-db-password on the test bed', function () {
     await expectPassword(original, next);
   });
 
+  it('refuses a .env that is a symbolic link at its check, before anything changes', async function () {
+    const green = resolveTarget({ env: 'local', host: 'web-green' });
+    const plant = 'mv /srv/app/.env /srv/app/.env.kept && ln -s /etc/shadow /srv/app/.env';
+    await runOn(green, ['sh', '-c', plant]);
+    try {
+      const result = await withWorker(taskQueue, async () => compensated(await rotate('newDbPassword')));
+      assert.equal(result.progress.steps.find((s) => s.status === 'failed')?.name, STEPS.check('newDbPassword'));
+      assert.match(result.progress.reason ?? '', /\/srv\/app\/\.env is not a regular file/);
+      assert.deepEqual(result.progress.compensations, []);
+    } finally {
+      await runOn(green, ['mv', '-fT', '/srv/app/.env.kept', '/srv/app/.env']);
+    }
+    await expectPassword(original, next);
+  });
+
   it('waits for approval on a protected environment; a rejection changes nothing', async function () {
     const gated = bedInventory(`${ENV}-gate`, (env) => {
       Object.assign(env, { protected: true, identity: 'typed' });
