@@ -21,7 +21,10 @@ export interface RetriedActivity {
   attempt: number;
   maximumAttempts?: number;
   lastFailure?: string;
+  /** The worker that took the attempt shown, when one has: this attempt's once it runs, else the last ended one's. */
   lastWorker?: string;
+  /** A worker runs this attempt now (so lastWorker is its worker, not the previous attempt's). */
+  running?: boolean;
 }
 
 export async function readStatus(client: Client, handle: WorkflowHandle): Promise<RunStatus> {
@@ -61,6 +64,7 @@ async function endedProgress(handle: WorkflowHandle): Promise<RunProgress | unde
 
 interface PendingActivity {
   activityType?: { name?: string | null } | null;
+  state?: number | null;
   attempt?: number | null;
   maximumAttempts?: number | null;
   lastFailure?: { message?: string | null; encodedAttributes?: unknown } | null;
@@ -83,13 +87,27 @@ export function retriedActivities(pending: readonly PendingActivity[]): RetriedA
           }
         : {}),
       ...(a.lastWorkerIdentity ? { lastWorker: a.lastWorkerIdentity } : {}),
+      ...(Number(a.state) === PENDING_ACTIVITY_STATE_STARTED ? { running: true } : {}),
     }));
 }
 
-/** `↻ restartApp: attempt 2 of 3 (attempt 1 ended: activity Heartbeat timeout, on worker 123@host)` */
+/** temporal.api.enums.v1.PendingActivityState: a worker has the attempt. */
+const PENDING_ACTIVITY_STATE_STARTED = 2;
+
+/**
+ * `↻ restartApp: attempt 2 of 3 not started yet (attempt 1 ended on worker 123@host-a: activity Heartbeat timeout)`,
+ * then `↻ restartApp: attempt 2 of 3 running on worker 456@host-b (attempt 1 ended: activity Heartbeat timeout)`.
+ * The server names one worker per activity, the one that took its latest attempt, so the name
+ * moves from the ended attempt to the new one once a worker takes it.
+ */
 export function retryText(r: RetriedActivity): string {
   const of = r.maximumAttempts ? ` of ${r.maximumAttempts}` : '';
   const why = r.lastFailure ? `: ${r.lastFailure}` : '';
-  const where = r.lastWorker ? `, on worker ${r.lastWorker}` : '';
-  return `↻ ${r.activity}: attempt ${r.attempt}${of} (attempt ${r.attempt - 1} ended${why}${where})`;
+  const ended = `attempt ${r.attempt - 1} ended`;
+  if (r.running) {
+    const on = r.lastWorker ? ` on worker ${r.lastWorker}` : '';
+    return `↻ ${r.activity}: attempt ${r.attempt}${of} running${on} (${ended}${why})`;
+  }
+  const where = r.lastWorker ? ` on worker ${r.lastWorker}` : '';
+  return `↻ ${r.activity}: attempt ${r.attempt}${of} not started yet (${ended}${where}${why})`;
 }

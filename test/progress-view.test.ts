@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { progressLines, progressMarkdown } from '../common/progress-view';
 import type { RunProgress } from '../common/shared';
 import { formatProgress } from '../cli/output';
+import { retriedActivities, retryText } from '../cli/progress';
 
 const T0 = '2026-12-01T10:00:00.000Z';
 const T1 = '2026-12-01T10:00:02.500Z';
@@ -151,6 +152,32 @@ describe('progress view of a run that failed after its point of no return', func
     assert.ok(
       ui.includes('- left for you:\n  - to put the previous database back: runbook start restore-previous'),
       ui,
+    );
+  });
+});
+
+describe("a retried step in watch (the server's pending activity)", function () {
+  const pending = (state: number, lastWorkerIdentity: string) => ({
+    activityType: { name: 'restartApp' },
+    state,
+    attempt: 2,
+    maximumAttempts: 3,
+    lastFailure: { message: 'activity Heartbeat timeout' },
+    lastWorkerIdentity,
+  });
+
+  it("names the lost attempt's worker until another takes the retry, then the worker running it", function () {
+    // PendingActivityState 1: scheduled (the retry waits); 2: started (a worker has it).
+    const [waiting] = retriedActivities([pending(1, '4121@host-a')]);
+    assert.equal(
+      retryText(waiting),
+      '↻ restartApp: attempt 2 of 3 not started yet ' +
+        '(attempt 1 ended on worker 4121@host-a: activity Heartbeat timeout)',
+    );
+    const [running] = retriedActivities([pending(2, '4188@host-b')]);
+    assert.equal(
+      retryText(running),
+      '↻ restartApp: attempt 2 of 3 running on worker 4188@host-b (attempt 1 ended: activity Heartbeat timeout)',
     );
   });
 });
