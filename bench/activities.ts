@@ -1,4 +1,5 @@
 // A step that does nothing, so what is timed is the engine around it.
+import { Context } from '@temporalio/activity';
 export const stepStarts: number[] = [];
 
 export async function noop(): Promise<void> {
@@ -8,4 +9,15 @@ export async function noop(): Promise<void> {
 /** A gate's notice, as for an environment without a webhook: the bench measures the engine, not a webhook. */
 export async function notifyApprovers(): Promise<boolean> {
   return false;
+}
+
+/**
+ * The lost-worker bench's step: its first attempt holds (the bench SIGKILLs its worker meanwhile);
+ * a later attempt returns at once, saying when it started and where.
+ */
+export async function hold(input: { ms: number }): Promise<{ attempt: number; startedAt: number; pid: number }> {
+  const ctx = Context.current();
+  const startedAt = Date.now();
+  if (ctx.info.attempt === 1) await ctx.sleep(input.ms);
+  return { attempt: ctx.info.attempt, startedAt, pid: process.pid };
 }

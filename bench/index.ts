@@ -6,6 +6,7 @@ import { leaseTestbed } from '../test/testbed-lease';
 import { backupBench } from './backup';
 import { deployBench } from './deploy';
 import { fleetBench } from './fleet';
+import { lostWorkerBench } from './lost-worker';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   const startedHere = ensureTestbedUp();
   try {
     await stepOverhead(server.address);
+    await lostWorkerBench(server.address);
     await sshThroughput();
     await deployBench(server.address);
     await backupBench();

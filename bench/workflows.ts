@@ -19,3 +19,12 @@ export async function gateBench(input: RunInput<Record<string, never>>): Promise
     await approval('go-ahead');
   });
 }
+
+/**
+ * One step that holds, scheduled as every runbook step is (the kernel's step options), or with
+ * another heartbeat timeout: the lost-worker bench's baseline.
+ */
+export async function lostWorkerBench(input: { heartbeatTimeout: string; holdMs: number }) {
+  const { hold } = stepActivities<typeof activities>({ heartbeatTimeout: input.heartbeatTimeout });
+  return hold({ ms: input.holdMs });
+}

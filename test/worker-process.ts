@@ -1,5 +1,6 @@
 // The real worker entry (dist/worker/main.js) as a child process, for tests that kill it;
 // `testActivities` runs test/worker-main.js instead: the same entry with the test-only activities.
+// `entry` and `bundleFile` run another entry and workflow bundle (the bench's).
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
@@ -13,15 +14,24 @@ export interface WorkerProcess {
   output(): string;
 }
 
+export interface WorkerProcessOptions {
+  testActivities?: boolean;
+  /** The entry under dist/, e.g. ['bench', 'lost-worker-main.js']. */
+  entry?: string[];
+  /** A prebuilt workflow bundle for that entry. */
+  bundleFile?: string;
+}
+
 /** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS). */
 export async function startWorkerProcess(
   taskQueue: string,
   env: Record<string, string> = {},
-  { testActivities = false } = {},
+  options: WorkerProcessOptions = {},
 ): Promise<WorkerProcess> {
-  const entry = testActivities ? ['test', 'worker-main.js'] : ['worker', 'main.js'];
+  const entry = options.entry ?? (options.testActivities ? ['test', 'worker-main.js'] : ['worker', 'main.js']);
+  const bundle = options.bundleFile ?? (await workflowBundleFile());
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', ...entry)], {
-    env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: await workflowBundleFile() },
+    env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: bundle },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

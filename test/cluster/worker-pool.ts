@@ -2,20 +2,24 @@
 // random one, or the one running a given step) and a fresh one started in its place.
 import * as os from 'node:os';
 import type { WorkflowHandle } from '@temporalio/client';
-import { startWorkerProcess, type WorkerProcess } from '../worker-process';
+import { startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from '../worker-process';
 
 export class WorkerPool {
   private readonly workers: WorkerProcess[] = [];
   readonly killed: { pid: number; at: number; why: string }[] = [];
 
-  /** Workers with the test-only activities too (test/worker-main.ts), for the kernel's three-step runbook. */
+  /**
+   * By default workers with the test-only activities too (test/worker-main.ts), for the kernel's
+   * three-step runbook; `options` start other workers (the bench's).
+   */
   constructor(
     readonly taskQueue: string,
     private readonly env: Record<string, string> = {},
+    private readonly options: WorkerProcessOptions = { testActivities: true },
   ) {}
 
   private spawn(): Promise<WorkerProcess> {
-    return startWorkerProcess(this.taskQueue, this.env, { testActivities: true });
+    return startWorkerProcess(this.taskQueue, this.env, this.options);
   }
 
   async start(count: number): Promise<void> {
