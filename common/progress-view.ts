@@ -136,7 +136,10 @@ function items(p: RunProgress, o: ViewOptions): Item[] {
 
 export function stepText(s: StepRecord, time = ''): string {
   const error = s.error ? ` (${s.error})` : '';
-  return `${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${time}${error}`;
+  const lost = s.lostWorkers
+    ? `, run again after its worker was lost${s.lostWorkers > 1 ? ` ${s.lostWorkers} times` : ''}`
+    : '';
+  return `${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${lost}${time}${error}`;
 }
 
 /** For steps that converge a host: whether they had to change it (a second provision says no everywhere). */

@@ -148,6 +148,8 @@ export interface StepRecord {
   /** For steps that converge a host to a state: whether this run had to change anything. */
   changed?: boolean;
   detail?: string;
+  /** Times the step was run again because every attempt's worker was lost (not the step failing). */
+  lostWorkers?: number;
 }
 
 export interface CompensationRecord {

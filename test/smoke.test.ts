@@ -7,12 +7,16 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { approvalSignal, approveUpdate, type RunResult } from '../common/shared';
 import { FailureType } from '../common/failure-types';
 import { recordHistory } from './history-recorder';
 import { failed } from './run-ended';
-import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker, workflowBundle } from './helpers';
+import { workerOptions } from '../worker/worker-options';
 import { startWorkerProcess } from './worker-process';
+import { testActivities } from './activities';
+import { progressLines } from '../common/progress-view';
 
 function markers(handle: WorkflowHandle): string[] {
   return ['prepare', 'announce'].filter((step) => fs.existsSync(path.join(smokeDir(), `${handle.workflowId}.${step}`)));
@@ -225,5 +229,48 @@ describe('smoke runbook on the real server', function () {
       await second.kill('SIGTERM');
     }
     assert.equal(second.exitCode(), 0, `the worker should stop cleanly on SIGTERM; its output:\n${second.output()}`);
+  });
+
+  it('runs a step again when every attempt lost its worker (heartbeat timeouts), instead of rolling back', async function () {
+    // As the server sees a worker that died mid-step: the attempt stops heartbeating. Here the
+    // worker lives but goes silent (no liveness heartbeat) for prepare's first three attempts,
+    // all the step has; before, the run rolled back. The worker's late answers are refused.
+    const calls: string[] = [];
+    const activities = {
+      ...testActivities,
+      writeMarker: async (input: Parameters<typeof testActivities.writeMarker>[0]) => {
+        calls.push(input.step);
+        if (input.step === 'prepare' && calls.length <= 3) await new Promise((r) => setTimeout(r, 12_000));
+        return testActivities.writeMarker(input);
+      },
+    };
+    const taskQueue = uniqueQueue('smoke-silent-worker');
+    const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    try {
+      const worker = await Worker.create({
+        connection,
+        ...workerOptions(await workflowBundle()),
+        taskQueue,
+        activities,
+        interceptors: { activity: [] },
+      });
+      await worker.runUntil(async () => {
+        const handle = await startTestRun(taskQueue, { runbook: 'smoke' });
+        const atGo = await waitForProgress(handle, atGate('go-ahead'), 'the go-ahead gate');
+        assert.equal(atGo.steps[0].lostWorkers, 1);
+        const shown = progressLines(atGo, { runId: handle.workflowId, decide: 'cli' }).map((l) => l.text);
+        assert.ok(
+          shown.some((l) => /step prepare: done,( unchanged,)? run again after its worker was lost/.test(l)),
+          shown.join('\n'),
+        );
+        await handle.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
+        const result = (await handle.result()) as RunResult;
+        assert.equal(result.state, 'COMPLETED');
+        assert.deepEqual(calls, ['prepare', 'prepare', 'prepare', 'prepare', 'announce']);
+        assert.deepEqual(markers(handle), ['prepare', 'announce']);
+      });
+    } finally {
+      await connection.close();
+    }
   });
 });

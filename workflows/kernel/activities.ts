@@ -1,6 +1,6 @@
 // How runbooks call their activities. Steps retry a few times with backoff, then fail the run
 // into compensation; undos retry longer, since an undo that gives up leaves work for a human.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 
 /**
  * How long a step may go unheard before another worker takes it over. Every activity heartbeats
@@ -9,6 +9,27 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
  * 10 s plus the retry interval. What a step may take in all is its start-to-close timeout.
  */
 export const LIVENESS_TIMEOUT = '10 seconds';
+
+/**
+ * How often a step is run again when its attempts all ended with their worker lost. A lost
+ * worker is not the step failing, so it must not spend the step's attempts (meant for the
+ * step's own errors) into a rollback: workers SIGKILLed and a server restarted during one step
+ * would otherwise roll back a run that nothing was wrong with. Bounded, so a machine that
+ * keeps killing its workers still ends the run.
+ */
+export const LOST_WORKER_RERUNS = 5;
+
+/**
+ * Whether a step's failure is its worker lost: an activity timed out on its heartbeat. The
+ * liveness heartbeat (worker/liveness.ts) goes on while its worker lives, however the step
+ * fares, so only a dead or unreachable worker (or server) stops it.
+ */
+export function workerLost(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof TimeoutFailure && e.timeoutType === 'HEARTBEAT') return true;
+  }
+  return false;
+}
 
 export const STEP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '5 minutes',

@@ -1,8 +1,9 @@
 // Steps and their undos. An undo is registered *before* its step runs, because a step can
 // change a host and then time out; every undo is therefore written to be safe when its step
 // did nothing.
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { RunProgress, StepRecord } from '../../common/shared';
+import { LOST_WORKER_RERUNS, workerLost } from './activities';
 import type { FailureGates } from './failure-gate';
 import { countUndoFailed, recordStep } from './metrics';
 import { MAX_ERROR } from './bounds';
@@ -58,6 +59,14 @@ export class Saga {
             Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
           return result;
         } catch (err) {
+          // Its worker lost with every attempt: the step runs again (safe, as after a retry at
+          // its failure gate), its attempts renewed. patched(): runs from before this roll back.
+          const lost = record.lostWorkers ?? 0;
+          if (workerLost(err) && lost < LOST_WORKER_RERUNS && patched('step-outlives-lost-workers')) {
+            record.lostWorkers = lost + 1;
+            showProgress(this.progress);
+            continue;
+          }
           record.status = 'failed';
           record.error = describe(err);
           // A cancelled run is rolled back, never held at a gate.
