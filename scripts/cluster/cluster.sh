@@ -74,11 +74,37 @@ start_ui() {
   done
 }
 
+# The cluster the run directory records, if it is another cache's: its state directory.
+foreign_owner() {
+  local owner
+  owner=$(cat "$run_dir/state-dir" 2>/dev/null || true)
+  [[ -n "$owner" && "$owner" != "$state_dir" ]] && echo "$owner"
+}
+
+stop_all() {
+  stop_process ui
+  stop_process server
+  pg_stop
+  rm -f "$run_dir/state-dir"
+}
+
+# These ports are ours from now on: a cluster another cache left on them (a run killed before its
+# `down`, as CI's fresh caches are) is stopped first, never reused, as the test bed does.
+claim() {
+  local owner
+  if owner=$(foreign_owner); then
+    phase "the cluster of $owner holds these ports (a run ended without its down?); stopping it first"
+    stop_all
+  fi
+  echo "$state_dir" >"$run_dir/state-dir"
+}
+
 up() {
   mkdir -p "$log_dir"
   local started=$SECONDS
   bash "$here/build.sh" >/dev/null
   temporal_cli --version >/dev/null
+  claim
   pg_start
   phase "creating and migrating the schemas (log: $log_dir/schema.log)"
   server_env
@@ -94,9 +120,13 @@ up() {
 }
 
 down() {
-  stop_process ui
-  stop_process server
-  pg_stop
+  local owner
+  if owner=$(foreign_owner) && [[ -d "$owner" ]]; then
+    phase "the cluster on these ports is $owner's, not this cache's: left running"
+  else
+    # Ours, or an orphan whose cache is gone (nobody else could stop it).
+    stop_all
+  fi
   if [[ "${1:-}" == "--purge" ]]; then
     phase "deleting $state_dir"
     rm -rf "$state_dir"
@@ -104,7 +134,11 @@ down() {
 }
 
 status() {
-  local ok=0
+  local ok=0 owner
+  if owner=$(foreign_owner); then
+    echo "these ports hold the cluster of $owner, not of this cache ($state_dir)"
+    return 1
+  fi
   printf '%-12s %s\n' postgresql "$(pg_running && echo "running on 127.0.0.1:$CLUSTER_PG_PORT ($pg_data)" || { ok=1; echo stopped; })"
   if process_alive server && temporal_cli operator cluster health --address "$address" >/dev/null 2>&1; then
     printf '%-12s %s\n' temporal "serving on $address (pid $(process_pid server); metrics http://127.0.0.1:$CLUSTER_METRICS_PORT/metrics)"
@@ -116,11 +150,23 @@ status() {
   return $ok
 }
 
+# One up, down or restart at a time on these ports, whichever cache asks. Held on fd 8, which
+# the processes started here close (start_process, pg_ctl_): held by a daemon, it would block
+# every later run.
+lock() {
+  ensure_run_dir
+  exec 8>"$run_dir/lock"
+  if ! flock -n 8; then
+    phase "another cluster up or down is running; waiting for it"
+    flock 8
+  fi
+}
+
 case "${1:-}" in
-  up) up ;;
-  down) shift; down "$@" ;;
+  up) lock; up ;;
+  down) shift; lock; down "$@" ;;
   status) status ;;
   env) echo "export TEMPORAL_ADDRESS=$address TEMPORAL_NAMESPACE=default RUNBOOK_UI_URL=$ui_url" ;;
-  restart-server) stop_process server; start_server ;;
+  restart-server) lock; [[ -z "$(foreign_owner)" ]] || { echo "not this cache's cluster" >&2; exit 1; }; stop_process server; start_server ;;
   *) echo "usage: npm run cluster -- up|down [--purge]|status|env|restart-server" >&2; exit 2 ;;
 esac

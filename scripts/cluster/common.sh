@@ -23,6 +23,12 @@ CLUSTER_UI_PORT="${RUNBOOK_CLUSTER_UI_PORT:-8333}"
 CLUSTER_HTTP_PORT=$((CLUSTER_FRONTEND_PORT + 10))
 CLUSTER_METRICS_PORT=$((CLUSTER_FRONTEND_PORT + 11))
 
+# What runs is machine-wide, as the ports are, so its record is too: the pids of the cluster's
+# processes and the state directory they belong to live here, outside every cache. Whichever
+# cache runs `up` next finds a cluster another cache left running (a suite killed before its
+# `down`; CI's fresh cache deleted under it) and stops it, rather than failing on taken ports.
+run_dir="${RUNBOOK_CLUSTER_RUN_DIR:-/tmp/runbook-cluster-$CLUSTER_FRONTEND_PORT}"
+
 find_go() {
   local go_bin
   go_bin=$(command -v go 2>/dev/null || true)

@@ -20,7 +20,8 @@ as_pg_owner() {
   if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-pg_ctl_() { as_pg_owner "$(pg_bin)/pg_ctl" -D "$pg_data" "$@"; }
+# pg_ctl for our data directory, or for another's (PG_DATA=...), without the run directory's lock (fd 8).
+pg_ctl_() { as_pg_owner "$(pg_bin)/pg_ctl" -D "${PG_DATA:-$pg_data}" "$@" 8>&-; }
 
 pg_running() { [[ -f "$pg_data/postmaster.pid" ]] && pg_ctl_ status >/dev/null 2>&1; }
 
@@ -48,6 +49,9 @@ pg_start() {
     pg_ctl_ -w -t 60 -l "$pg_data/server.log" \
       -o "-p $CLUSTER_PG_PORT -k $pg_socket -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
   fi
+  # The machine-wide record: which postmaster, of which data directory (see pg_stop).
+  head -n 1 "$pg_data/postmaster.pid" >"$run_dir/postgresql.pid"
+  echo "$pg_data" >"$run_dir/postgresql.data"
   # The temporal role, with the password the server and the SQL tool use (set again each time,
   # so a lost role or a new password file is put right).
   local password
@@ -62,9 +66,32 @@ ALTER ROLE temporal WITH LOGIN CREATEDB PASSWORD '$password';
 SQL
 }
 
+# The PostgreSQL the run directory records, whichever cache's: by pg_ctl while its data
+# directory is there; by its pid once that directory was deleted under it, checked to be the
+# postmaster of that directory (a reused pid is left alone). Fast shutdown, then immediate.
 pg_stop() {
-  if pg_running; then
-    phase "stopping PostgreSQL"
-    pg_ctl_ -w -t 60 -m fast stop >/dev/null
+  local pid data
+  pid=$(cat "$run_dir/postgresql.pid" 2>/dev/null || true)
+  data=$(cat "$run_dir/postgresql.data" 2>/dev/null || echo "$pg_data")
+  if [[ -f "$data/postmaster.pid" ]] && PG_DATA=$data pg_ctl_ status >/dev/null 2>&1; then
+    phase "stopping PostgreSQL ($data)"
+    PG_DATA=$data pg_ctl_ -w -t 60 -m fast stop >/dev/null
+  elif [[ -n "$pid" ]] && postmaster_of "$pid" "$data"; then
+    phase "stopping PostgreSQL (pid $pid; its data directory $data is gone)"
+    kill -INT "$pid"
+    for _ in $(seq 1 120); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then kill -QUIT "$pid"; fi
   fi
+  rm -f "$run_dir/postgresql.pid" "$run_dir/postgresql.data"
+}
+
+# pid is a postgres process started with -D data (pg_ctl starts the postmaster so).
+postmaster_of() {
+  local pid=$1 data=$2 exe
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [[ "$(basename "${exe% (deleted)}")" == postgres ]] || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" | grep -A1 -x -- -D | tail -n 1 | grep -qxF -- "$data"
 }

@@ -1,5 +1,6 @@
 // The cluster suite's global fixture: the PostgreSQL-backed Temporal cluster of `npm run cluster`
-// (brought up here when it was down, and taken down again after), and a fresh test bed.
+// (brought up here when it was down, and taken down again after, also after a failed set-up),
+// and a fresh test bed, both under the test bed's lease.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,7 +10,8 @@ import { cluster, clusterAddress, clusterRunning } from '../../dev/cluster';
 import { projectRoot } from '../../src/config';
 import { freshTestbed, testbedDown } from '../testbed';
 import { leaseTestbed, type TestbedLease } from '../testbed-lease';
-import { closeTestClient } from '../helpers';
+import { closeTestClient, testClient } from '../helpers';
+import { endLeftoverTestRuns } from './open-runs';
 
 let stateDir: string | undefined;
 let clusterStartedHere = false;
@@ -34,22 +36,29 @@ async function setUp(): Promise<void> {
     path.join(projectRoot, 'test', 'fixtures', 'inventory'),
     path.join(projectRoot, 'inventory'),
   ].join(':');
+  // The cluster's ports are machine-wide, as the bed is: the lease keeps both to one suite at a time.
+  lease = await leaseTestbed();
   if (!clusterRunning()) {
+    // Down again at the end, also when `up` fails halfway (PostgreSQL started, the server not).
+    clusterStartedHere = true;
     // The first time on a machine this builds the server from source (see README, "A real Temporal cluster").
     await cluster(['up']);
-    clusterStartedHere = true;
   }
   process.env.TEMPORAL_ADDRESS = clusterAddress();
   process.env.TEMPORAL_NAMESPACE = 'default';
-  lease = await leaseTestbed();
+  const ended = await endLeftoverTestRuns(await testClient());
+  if (ended) console.error(`ended ${ended} run(s) an earlier cluster suite left open`);
   testbedStartedHere = freshTestbed();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await closeTestClient();
-  await pool.closeAll();
-  if (testbedStartedHere) testbedDown();
-  await lease?.release();
-  if (clusterStartedHere) await cluster(['down']);
-  if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  try {
+    await closeTestClient();
+    await pool.closeAll();
+    if (testbedStartedHere) testbedDown();
+    if (clusterStartedHere) await cluster(['down']);
+  } finally {
+    await lease?.release();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  }
 }
