@@ -12,6 +12,11 @@ registerExtraRunbook({
     { name: 'failAt', description: 'the step that fails' },
     { name: 'failUndoAt', description: 'the step whose undo fails' },
     { name: 'stepSeconds', description: 'how long each step sleeps' },
+    {
+      name: 'asProduction',
+      description: "the kernel's own retry and heartbeat options, as production steps have (the cluster tests)",
+      boolean: true,
+    },
     { name: 'settleAfter', description: 'the step after which the run passes its point of no return' },
     // The history test passes a secret-looking parameter, to see it masked.
     { name: 'apiToken', description: 'a parameter whose name says secret' },

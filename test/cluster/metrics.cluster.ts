@@ -2,12 +2,13 @@
 // (pollers) beside the engine's own (runs started and ended by outcome, step durations, gates
 // waiting, undo failures), as the README's alerts read them.
 import { strict as assert } from 'node:assert';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { freePort } from '../../dev/dev-server';
 import { newRunId } from '../../src/run-id';
 import { approvalSignal } from '../../common/shared';
 import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress } from '../helpers';
 import { scrape, total, type Sample } from './prometheus';
+import { endOpenRuns } from './open-runs';
 import { WorkerPool } from './worker-pool';
 
 async function until(
@@ -36,10 +37,12 @@ describe('worker metrics (Prometheus) on the cluster', function () {
       RUNBOOK_METRICS_ADDRESS: address,
       RUNBOOK_METRICS_INTERVAL: '1',
     });
+    const started: WorkflowHandle[] = [];
     try {
       await pool.start(1);
       const smoke = { runbook: 'smoke', env: 'test' };
       const handle = await startTestRun(pool.taskQueue, smoke);
+      started.push(handle);
       await waitForProgress(handle, atGate('go-ahead'), 'the go-ahead gate');
 
       // While the run waits at its gate.
@@ -82,6 +85,7 @@ describe('worker metrics (Prometheus) on the cluster', function () {
           },
         ],
       });
+      started.push(failing);
       await assert.rejects(failing.result(), WorkflowFailedError);
       const failed = await until(
         'the failed compensation',
@@ -90,6 +94,7 @@ describe('worker metrics (Prometheus) on the cluster', function () {
       );
       assert.ok(total(failed, 'runbook_undo_failures_total', { runbook: 'three-steps', step: 'second' }) >= 1);
     } finally {
+      await endOpenRuns(started);
       await pool.stop();
     }
   });
