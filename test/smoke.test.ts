@@ -231,7 +231,7 @@ describe('smoke runbook on the real server', function () {
     assert.equal(second.exitCode(), 0, `the worker should stop cleanly on SIGTERM; its output:\n${second.output()}`);
   });
 
-  it('runs a step again when every attempt lost its worker (heartbeat timeouts), instead of rolling back', async function () {
+  it('runs a step again when every attempt lost its worker, instead of rolling back', async function () {
     // As the server sees a worker that died mid-step: the attempt stops heartbeating. Here the
     // worker lives but goes silent (no liveness heartbeat) for prepare's first three attempts,
     // all the step has; before, the run rolled back. The worker's late answers are refused.
