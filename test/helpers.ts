@@ -13,6 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerOptions } from '../worker/worker-options';
 import { testActivities } from './activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
+import { trackRun } from './leftover-runs';
 import './test-runbooks';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
@@ -76,8 +77,10 @@ export async function startTestRun(
   taskQueue: string,
   req: Partial<StartRequest> & { runbook: string },
 ): Promise<WorkflowHandle> {
-  const run = prepareRun({ env: 'test', params: {}, initiator: 'operator', ...req });
+  const request = { env: 'test', params: {}, initiator: 'operator', ...req };
+  const run = prepareRun(request);
   const { handle, admission } = await startRun(await testClient(), run, taskQueue);
+  trackRun(handle, request.env);
   if (!admission.admitted) throw new Error(`run refused: ${admission.reason}`);
   return handle;
 }

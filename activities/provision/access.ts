@@ -106,6 +106,12 @@ export async function removeOpsUser(ref: ProvisionRef): Promise<StepOutcome> {
   return merge(sudo, user);
 }
 
+const TRANSIENT = new Set<string>([
+  FailureType.SshUnreachable,
+  FailureType.SshConnectionLost,
+  FailureType.CommandTimedOut,
+]);
+
 /** A new login as the ops user, with its key, then sudo: the proof sshd hardening waits for. */
 export async function verifyOpsLogin({ env, host }: { env: string; host: string }): Promise<{ login: string }> {
   const { opsUser } = provisionConfig(env);
@@ -115,6 +121,9 @@ export async function verifyOpsLogin({ env, host }: { env: string; host: string 
     const who = await runOn(target, ['sudo', '-n', 'id', '-un'], { retryable: false, timeoutMs: 15_000 });
     if (who.stdout.trim() !== 'root') throw new Error(`sudo gave ${who.stdout.trim()}, not root`);
   } catch (err) {
+    // The network or a loaded host (a connect or command timeout) proves nothing about the
+    // login: retried. A refused key, or sudo refusing, is the answer: not retried.
+    if (err instanceof ApplicationFailure && !err.nonRetryable && TRANSIENT.has(err.type ?? '')) throw err;
     throw ApplicationFailure.nonRetryable(
       `${opsUser} cannot log in to ${host} and sudo (${(err as Error).message}): ` +
         `root and password logins stay as they are`,
