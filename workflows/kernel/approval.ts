@@ -133,6 +133,8 @@ export class Approvals {
       required: gate.required,
       approvers: gate.approvers,
       deadline: gate.deadline,
+      // An activity's input is not part of what replay compares: no patch needed.
+      identity: this.identity.mode,
     }).then(
       (sent) => (gate.notified = sent ? 'sent' : 'no webhook configured'),
       (err) => (gate.notified = `failed: ${(err as Error).message}`),
