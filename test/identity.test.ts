@@ -25,6 +25,7 @@ import { atGate, runbookCli, testClient, uniqueQueue, waitForProgress, withWorke
 import { signedInventory, type SignedInventory } from './identity-keys';
 import { testActivities } from './activities';
 import { ApplicationFailure } from '@temporalio/common';
+import { MAX_CHECKS_PER_GATE } from '../workflows/kernel/bounds';
 
 const ENV = 'signed';
 
@@ -208,6 +209,41 @@ describe('signed identity', function () {
       assert.match(history.stdout, new RegExp(`approved by alice at go-ahead .* signal, signed with ${key('alice')}`));
       assert.match(history.stdout, new RegExp(`approved by bob at go-ahead .* via update, signed with ${key('bob')}`));
       await recordHistory(handle, 'smoke-signed-approvals');
+    });
+  });
+
+  it('checks a few signatures per person at a gate; a flood of signed ones is refused unchecked', async () => {
+    await withWorker(taskQueue, async () => {
+      const { handle } = await start('olivia', inv.key('olivia'));
+      const p = await waitForProgress(handle, atGate('go-ahead'));
+      // Well formed, as alice, made with a key the inventory does not list: each check refuses it.
+      const forged = await signed(handle, p, 'alice', inv.key('mallory'));
+      const flood = MAX_CHECKS_PER_GATE + 20;
+      await Promise.all(Array.from({ length: flood }, () => handle.signal(approvalSignal, forged)));
+      const all = await waitForProgress(handle, (q) => q.approvals.length === flood, 'the flood to be recorded');
+      const reasons = all.approvals.map((a) => a.refused ?? 'counted');
+      const capped =
+        `alice has had ${MAX_CHECKS_PER_GATE} signed decisions checked at go-ahead: ` + 'no more are checked here';
+      assert.deepEqual(
+        [reasons.filter((r) => /not in the inventory/.test(r)).length, reasons.filter((r) => r === capped).length],
+        [MAX_CHECKS_PER_GATE, 20],
+        reasons.join('\n'),
+      );
+      // The CLI's update is refused the same way, and says why; the other approvers still decide.
+      const alice = await runbookCli(['approve', handle.workflowId, '--as', 'alice', '--key', inv.key('mallory')]);
+      assert.equal(alice.code, 1);
+      assert.ok(alice.stderr.includes(capped), alice.stderr);
+      for (const who of ['bob', 'carol']) {
+        const approved = await runbookCli(['approve', handle.workflowId, '--as', who, '--key', inv.key(who)]);
+        assert.equal(approved.code, 0, approved.stderr);
+      }
+      assert.equal(((await handle.result()) as RunResult).state, 'COMPLETED');
+      const { events } = await handle.fetchHistory();
+      const checks = (events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifySignature',
+      );
+      assert.equal(checks.length, MAX_CHECKS_PER_GATE + 2, "alice's checks, then bob's and carol's");
+      await recordHistory(handle, 'smoke-signed-flood');
     });
   });
 

@@ -8,6 +8,11 @@ export const MAX_NAME = 100;
 export const MAX_COMMENT = 2000;
 /** Refused decisions kept in a run's record (approvals and failure decisions together). */
 export const MAX_REFUSED_KEPT = 100;
+/**
+ * Signed decisions one person may have checked at one gate. Each check is an activity in the
+ * run's history: past this, a flood of signed-looking signals is refused unchecked.
+ */
+export const MAX_CHECKS_PER_GATE = 10;
 /** A run's input, as JSON: what an operator asks fits in far less; more is refused unread. */
 export const MAX_INPUT_CHARS = 64_000;
 /** A step's error or a gate's reason as recorded: enough to act on, never the whole output. */

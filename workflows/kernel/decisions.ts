@@ -5,13 +5,13 @@
 // arrives as a signal (the Web UI: recorded even when refused, since the sender cannot be told)
 // or an update (the CLI: refused before anything is recorded, so the caller hears why). Each
 // gate adds only its own rules (what a decision may say, whether it is already decided).
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { RunProgress } from '../../common/shared';
 import type { Signed, SignedAction } from '../../common/signed-message';
 import { FailureType } from '../../common/failure-types';
 import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
-import { boundedText, keepRefused, MAX_COMMENT, MAX_NAME } from './bounds';
+import { boundedText, keepRefused, MAX_CHECKS_PER_GATE, MAX_COMMENT, MAX_NAME } from './bounds';
 import { now, showProgress } from './progress';
 
 export { MAX_COMMENT, MAX_NAME } from './bounds';
@@ -73,6 +73,9 @@ export interface DecisionRun {
 }
 
 export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
+  /** Signatures checked at the open gate, by who sent them. */
+  private checks: { gate?: object; byName: Map<string, number> } = { byName: new Map() };
+
   constructor(
     private readonly kind: DecisionKind<I, R>,
     private readonly run: DecisionRun,
@@ -80,8 +83,9 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
     // Synchronous unless a signature is to be checked: a flood of refused signals must not pile
     // up async handlers (each one an async context in the workflow's sandbox).
     setHandler(kind.signal, (input): Promise<void> | void => {
-      const refused = this.refusal(input);
-      if (refused || run.identity.mode !== 'signed') {
+      const signed = run.identity.mode === 'signed';
+      const refused = this.refusal(input) ?? (signed ? this.checkRefusal(input) : undefined);
+      if (refused || !signed) {
         this.record(input, 'signal', refused);
         return;
       }
@@ -91,7 +95,8 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
       kind.update,
       async (input) => {
         if (run.identity.mode !== 'signed') return this.record(input, 'update', undefined);
-        const record = await this.decideSigned(input, 'update');
+        const unchecked = this.checkRefusal(input);
+        const record = unchecked ? this.record(input, 'update', unchecked) : await this.decideSigned(input, 'update');
         // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
         if (record.refused) {
           const type = FailureType.DecisionRefused;
@@ -130,6 +135,25 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
     const own = this.kind.gateRefusal(input as I, gate);
     if (own) return own;
     if (this.run.identity.mode === 'signed') return unsignedRefusal(fields.decision as SignedAction, input as I);
+    return undefined;
+  }
+
+  /**
+   * Counts one more signature to check at the open gate; refuses it once its sender has had
+   * MAX_CHECKS_PER_GATE checked there. Counted by name, so one name's flood leaves the others.
+   */
+  private checkRefusal(input: I): string | undefined {
+    const gate = this.kind.openGate() as OpenGate;
+    if (this.checks.gate !== gate.record) this.checks = { gate: gate.record, byName: new Map() };
+    const who = (input as unknown as Record<string, string>)[this.kind.who];
+    const checked = this.checks.byName.get(who) ?? 0;
+    // Patched: runs recorded before the cap replay with every check they made.
+    if (checked >= MAX_CHECKS_PER_GATE && patched('bounded-signature-checks')) {
+      return (
+        `${who} has had ${MAX_CHECKS_PER_GATE} signed decisions checked at ${gate.label}: ` + 'no more are checked here'
+      );
+    }
+    this.checks.byName.set(who, checked + 1);
     return undefined;
   }
 
