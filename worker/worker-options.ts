@@ -27,6 +27,16 @@ export function workflowSource(
   return { workflowsPath };
 }
 
+/**
+ * How long one workflow activation may run. Past it Node's vm timeout cuts it mid-microtask and
+ * Node aborts the whole worker ("async hook stack has become corrupted", nodejs/node#38503), so
+ * every run on it stalls. A burst of signals reaches a run as one activation, and the SDK records
+ * a stack for each promise: 10,000 signals take seconds, more on a busy machine. With the SDK's
+ * 5 s, a signal flood to one run killed the worker. Not in WorkerOptions' type ("not exposed at
+ * the moment") but taken from the options given, over the SDK's default.
+ */
+const activationTimeout = { isolateExecutionTimeout: '60 seconds' } as Partial<WorkerOptions>;
+
 export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<WorkerOptions, 'connection'> {
   return {
     taskQueue: taskQueue(),
@@ -42,6 +52,7 @@ export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<Worker
     // Heartbeats leave at most every 2 s (the SDK's default would be 80% of the 10 s timeout,
     // leaving a busy machine 2 s to spare before a live worker's step is taken away from it).
     maxHeartbeatThrottleInterval: LIVENESS_BEAT_MS,
+    ...activationTimeout,
     // RUNBOOK_BUILD_ID: this worker is that build of a Worker Deployment.
     ...deploymentOptions(),
   };
