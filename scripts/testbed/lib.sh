@@ -51,6 +51,18 @@ TB_FLEET_FIRST_OCTET=101
 TB_FLEET_MAX=150
 TB_FLEET_LB_OCTET=31
 TB_FLEET_DATABASE=fleet
+# The table by host name, indexed in this shell whenever TB_HOSTS changes (its size says
+# whether it did: the table only grows by a fleet or goes back to the bed's hosts), so that the
+# subshells of $(host_addr ...) inherit it: a fleet's /etc/hosts no longer scans the table for
+# every line of every host.
+declare -gA TB_HOST_ROW=()
+TB_HOST_ROWS_OF=-1
+index_hosts() {
+  local h
+  TB_HOST_ROW=()
+  for h in "${TB_HOSTS[@]}"; do TB_HOST_ROW[${h%% *}]=$h; done
+  TB_HOST_ROWS_OF=${#TB_HOSTS[@]}
+}
 fleet_size_file() { echo "$TB_STATE/fleet-size"; }
 fleet_recorded_size() {
   local f
@@ -66,19 +78,20 @@ add_fleet_hosts() {
   for ((i = 1; i <= size; i++)); do
     TB_HOSTS+=("$(fleet_host_name "$i") $((TB_FLEET_FIRST_OCTET + i - 1)) web - fleet")
   done
+  index_hosts
 }
 add_fleet_hosts "$(fleet_recorded_size)"
+index_hosts
 
 host_names() { local h; for h in "${TB_HOSTS[@]}"; do echo "${h%% *}"; done; }
 
 host_field() {
   # host_field NAME INDEX: INDEX 1=octet 2=roles 3=colour 4=group
-  local name=$1 index=$2 h fields
-  for h in "${TB_HOSTS[@]}"; do
-    read -r -a fields <<<"$h"
-    if [[ "${fields[0]}" == "$name" ]]; then echo "${fields[$index]}"; return 0; fi
-  done
-  die "unknown host: $name"
+  local name=$1 index=$2 fields
+  ((TB_HOST_ROWS_OF == ${#TB_HOSTS[@]})) || index_hosts
+  [[ -n "${TB_HOST_ROW[$name]:-}" ]] || die "unknown host: $name"
+  read -r -a fields <<<"${TB_HOST_ROW[$name]}"
+  echo "${fields[$index]}"
 }
 
 host_addr() { echo "$TB_SUBNET_PREFIX.$(host_field "$1" 1)"; }

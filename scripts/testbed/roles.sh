@@ -65,7 +65,8 @@ setup_fleet() {
   if ((${#todo[@]})); then
     log "setting up the app on ${#todo[@]} fleet hosts in parallel (v1.0.0, running)"
     for host in "${todo[@]}"; do
-      (app_env_file "$TB_FLEET_DATABASE" | host_exec "$host" testbed-setup-app "git://$TB_GATEWAY/sample-app.git" v1.0.0 yes \
+      (app_env_file "$TB_FLEET_DATABASE" \
+        | host_exec "$host" testbed-setup-app "git://$TB_GATEWAY/sample-app.git" v1.0.0 yes no \
         >>"$(host_dir "$host")/console.log" 2>&1 && mark_set_up "$host") &
       pids+=($!)
     done
@@ -73,6 +74,10 @@ setup_fleet() {
       wait "${pids[$i]}" || { log "app setup failed on ${todo[$i]}"; failed=1; }
     done
     ((failed == 0)) || die "app setup failed on some fleet hosts (see their console.log)"
+    # The hosts share the fleet's database: migrated once (the apps answer healthy from then on).
+    # shellcheck disable=SC2016 # expanded by the host's sh
+    host_exec "${todo[0]}" sh -c 'cd /srv/app && PYTHONDONTWRITEBYTECODE=1 ./migrate' \
+      >>"$(host_dir "${todo[0]}")/console.log" 2>&1 || die "the fleet's migration failed on ${todo[0]}"
   fi
   local lb upstreams=()
   lb=$(host_in_group_by_role fleet lb | head -n1)

@@ -32,11 +32,15 @@ run_check() {
   "${cmd[@]}" >/dev/null 2>&1
 }
 
+# Every check waited for at once: a fleet's sshds are asked together, not one after another.
 wait_for_services() {
-  local spec
+  local spec pids=() failed=0 pid
   while IFS= read -r spec; do
-    wait_until 60 "${spec%%|*}" run_check "$spec" || return 1
+    wait_until 60 "${spec%%|*}" run_check "$spec" &
+    pids+=("$!")
   done < <(required_checks)
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  return "$failed"
 }
 
 print_status() {

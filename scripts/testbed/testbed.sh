@@ -42,7 +42,13 @@ up() {
   ensure_apt_server
   ensure_git_daemon
   ensure_pebble
-  for host in $(host_names); do start_host "$host"; done
+  # In parallel: each host's layer is prepared and its namespaces made on their own.
+  local starting=()
+  for host in $(host_names); do
+    start_host "$host" &
+    starting+=("$!:$host")
+  done
+  for host in "${starting[@]}"; do wait "${host%%:*}" || die "could not start host ${host#*:}"; done
   for host in $(host_names); do
     wait_until 30 "host $host to boot" host_running "$host" \
       || die "host $host did not start, see $(host_dir "$host")/console.log"
@@ -101,6 +107,7 @@ claim_state() {
       log "$TB_STATE holds a test bed made with $previous; taking it down first"
       down
       TB_HOSTS=("${TB_BED_HOSTS[@]}")
+      index_hosts
     fi
   fi
   mkdir -p "$TB_STATE"
