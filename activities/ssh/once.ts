@@ -24,7 +24,20 @@ const ALREADY = 'runbook: step already done by this run';
 // flock: an attempt orphaned by a dead worker may still be running on the host when the retry
 // arrives; the retry waits for it, then finds its marker. Scripts travel as arguments, so
 // nothing is quoted twice.
-const CHECK_RUN_MARK = `m=$1; shift; if [ -e "$m" ]; then echo '${ALREADY}' >&2; exit 0; fi; "$@" || exit $?; : > "$m"`;
+// The command writes into two FIFOs beside the marker, relayed to the SSH channel by `cat`; when
+// the channel goes (the worker was killed), the relay drains into /dev/null instead. Written to
+// the channel itself, the command would fail on its next write (EPIPE: `supervisorctl restart`
+// prints "started" after starting) and leave no marker, and the retry would act a second time.
+const CHECK_RUN_MARK = [
+  'm=$1; shift',
+  `if [ -e "$m" ]; then echo '${ALREADY}' >&2; exit 0; fi`,
+  'rm -f -- "$m.out" "$m.err" && mkfifo -m 0600 -- "$m.out" "$m.err" || exit 125',
+  '{ cat || cat >/dev/null; } <"$m.out" &',
+  '{ cat >&2 || cat >/dev/null; } <"$m.err" &',
+  '"$@" >"$m.out" 2>"$m.err"; rc=$?',
+  'if [ "$rc" -eq 0 ]; then : > "$m"; fi',
+  'wait; rm -f -- "$m.out" "$m.err"; exit "$rc"',
+].join('\n');
 const LOCKED = 'inner=$1; m=$2; shift 2; mkdir -p "${m%/*}" && exec flock "$m.lock" sh -c "$inner" runbook "$m" "$@"';
 
 export interface OnceResult extends CommandResult {
