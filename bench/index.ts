@@ -10,18 +10,30 @@ import { lostWorkerBench } from './lost-worker';
 import { sshThroughput } from './ssh-throughput';
 import { stepOverhead } from './step-overhead';
 
+const BENCHES: Record<string, (address: string) => Promise<void>> = {
+  'step-overhead': stepOverhead,
+  'lost-worker': lostWorkerBench,
+  ssh: () => sshThroughput(),
+  deploy: deployBench,
+  backup: () => backupBench(),
+  fleet: fleetBench,
+};
+
+/** `npm run bench` runs them all; `npm run bench -- fleet deploy` only those. */
+function chosen(args: string[]): string[] {
+  const unknown = args.filter((a) => !(a in BENCHES));
+  if (unknown.length) throw new Error(`no bench ${unknown.join(', ')}; there are ${Object.keys(BENCHES).join(', ')}`);
+  return args.length ? args : Object.keys(BENCHES);
+}
+
 async function main(): Promise<void> {
+  const names = chosen(process.argv.slice(2));
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const lease = await leaseTestbed();
   const server = await startDevServer();
   const startedHere = ensureTestbedUp();
   try {
-    await stepOverhead(server.address);
-    await lostWorkerBench(server.address);
-    await sshThroughput();
-    await deployBench(server.address);
-    await backupBench();
-    await fleetBench(server.address);
+    for (const name of names) await BENCHES[name](server.address);
   } finally {
     await server.stop();
     if (startedHere) testbedDown();
