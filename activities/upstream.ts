@@ -2,6 +2,9 @@
 // drained (listed `down`, so an operator reading the file sees them), and the colours of a
 // blue/green fleet whose colours are groups of hosts. Every change is written beside the file
 // and renamed over it, checked with nginx -t (put back at once when refused), then reloaded.
+// The nginx reloaded is `services.upstream` when the inventory has one: an nginx of its own
+// that holds only the upstream, behind the nginx that holds the clients' connections, which a
+// switch or a drain then never reloads (a reload closes every idle keep-alive connection).
 import { ApplicationFailure } from '@temporalio/common';
 import type { Environment } from '../src/inventory';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
@@ -25,13 +28,20 @@ interface LbContext {
   e: Environment;
   target: SshTarget;
   upstreamFile: string;
+  /** The service whose `test` and `reload` a change runs: `upstream` when declared, else `nginx`. */
+  service: string;
 }
 
 function lbContext(env: string): LbContext {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
-  return { e, target: resolveTarget({ env, host: lb }), upstreamFile: stringVar(e, 'upstreamFile') };
+  return {
+    e,
+    target: resolveTarget({ env, host: lb }),
+    upstreamFile: stringVar(e, 'upstreamFile'),
+    service: e.services.upstream ? 'upstream' : 'nginx',
+  };
 }
 
 /** How many hosts a fleet runbook changes at once: `vars.fleetConcurrency`, decided on the worker. */
@@ -100,12 +110,12 @@ async function writeUpstream(c: LbContext, previous: string, content: string): P
     runOn(c.target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile], { stdin: text });
   await write(content);
   try {
-    await runOn(c.target, serviceCommand(c.e, 'nginx', 'test'), { retryable: false });
+    await runOn(c.target, serviceCommand(c.e, c.service, 'test'), { retryable: false });
   } catch (err) {
     await write(previous);
     throw err;
   }
-  await runOn(c.target, serviceCommand(c.e, 'nginx', 'reload'));
+  await runOn(c.target, serviceCommand(c.e, c.service, 'reload'));
   return true;
 }
 

@@ -12,7 +12,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { resolveRef, upstreamServers } from '../activities';
-import { setUpstream } from '../activities/upstream';
+import { markUpstream, setUpstream } from '../activities/upstream';
 import { runCommand } from '../activities/hosts';
 import { projectRoot } from '../src/config';
 import type { Environment } from '../src/inventory';
@@ -22,7 +22,7 @@ import { bedInventoryFrom } from './bed-inventory';
 import { onConsole } from './bed-checks';
 import { compensated } from './run-ended';
 import { runbookCli, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
-import { describeCounts, watchLb } from './lb-watch';
+import { describeCounts, idleConnectionKept, watchLb } from './lb-watch';
 import { startWorkerProcess } from './worker-process';
 import { recordHistory } from './history-recorder';
 
@@ -165,6 +165,20 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     assert.deepEqual(new Set(Object.values(await servedByEach('fleet', web))), new Set([v100]));
   });
 
+  it('keeps an idle keep-alive client connection through a drain and a put-back', async function () {
+    const last = web[FLEET - 1];
+    const kept = await idleConnectionKept(FLEET_LB, async () => {
+      await markUpstream({ env: 'fleet', hosts: [last], down: true });
+      await markUpstream({ env: 'fleet', hosts: [last], down: false });
+    });
+    assert.equal(kept, true, 'lb-fleet closed an idle client connection when its upstream changed');
+    // What the split avoids: a reload of the nginx that holds the clients closes their idle connections.
+    const closed = await idleConnectionKept(FLEET_LB, async () => {
+      await onConsole('lb-fleet', 'nginx -s reload');
+    });
+    assert.equal(closed, false, 'a reload of the client-facing nginx kept an idle connection open');
+  });
+
   describe('blue/green with three hosts per colour', function () {
     let inventory: { remove(): void } | undefined;
     const blue = web.slice(0, 3);
@@ -233,6 +247,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         console.log(`      ${describeCounts('blue/green over 3+3 hosts', counts)}`);
         assert.equal(result.state, 'COMPLETED');
         assert.equal(counts.failed, 0, `${describeCounts('blue/green', counts)}: ${counts.errors.join('; ')}`);
+        // lb-fleet's client-facing nginx is never reloaded by a deploy: no keep-alive connection is closed.
+        assert.equal(counts.keepAlive.resets + counts.keepAlive.failed, 0, describeCounts('keep-alive', counts));
         assert.ok(counts.total > 20, `only ${counts.total} requests were made`);
         assert.deepEqual(counts.commits, [v100, v110]);
         assert.deepEqual(result.progress.steps.map((s) => s.name).slice(2, 5), [
@@ -310,6 +326,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         console.log(`      ${describeCounts(`rolling over ${FLEET} hosts, 2 broken`, counts)}`);
         assert.equal(result.state, 'COMPLETED', result.progress.reason);
         assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
+        // lb-fleet's client-facing nginx is never reloaded by a deploy: no keep-alive connection is closed.
+        assert.equal(counts.keepAlive.resets + counts.keepAlive.failed, 0, describeCounts('keep-alive', counts));
         assert.deepEqual(failedHosts(result), broken);
         for (const h of (result.progress.hosts ?? []).filter((r) => r.outcome === 'failed')) {
           assert.equal(h.rolledBack, true, `${h.host} rolled back`);
@@ -339,6 +357,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         const counts = await watcher.stop();
         console.log(`      ${describeCounts(`rolling over ${FLEET} hosts, 3 broken`, counts)}`);
         assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
+        // lb-fleet's client-facing nginx is never reloaded by a deploy: no keep-alive connection is closed.
+        assert.equal(counts.keepAlive.resets + counts.keepAlive.failed, 0, describeCounts('keep-alive', counts));
         assert.match(result.progress.reason ?? '', /error budget spent: 3 hosts failed/);
         assert.deepEqual(
           result.progress.compensations.map((c) => c.step),

@@ -1,8 +1,9 @@
 // Polls a load balancer every 50 ms while a deploy runs, two ways at once. Fresh connections
 // (a new TCP connection per request, as curl makes): the zero-failed-request promise is about
-// these. Keep-alive (node's fetch, reusing idle connections): nginx closes its old workers' idle
-// connections on reload, and a request sent on one at that instant is reset; those resets are
-// counted and reported, not asserted, since no reload-based switch can avoid them.
+// these. Keep-alive (node's fetch, reusing idle connections): a reload of the nginx that holds
+// the clients' connections closes its old workers' idle ones, and a request sent on one at that
+// instant is reset; those resets are counted apart. Where switches reload only an nginx behind
+// it (the fleet's lb, `services.upstream`), a test may assert there are none.
 import * as http from 'node:http';
 
 export interface LbCounts {
@@ -88,4 +89,33 @@ export function describeCounts(what: string, c: LbCounts): string {
     `${what}: ${c.failed} of ${c.total} fresh-connection requests failed; ` +
     `keep-alive: ${c.keepAlive.resets} resets, ${c.keepAlive.failed} other failures in ${c.keepAlive.total}`
   );
+}
+
+/**
+ * Whether a keep-alive client's idle connection to `url` outlives `meanwhile` (a switch, a drain,
+ * a reload): one request, `meanwhile` with the connection idle, then a second request, which
+ * goes on the same connection only if the load balancer kept it open.
+ */
+export async function idleConnectionKept(url: string, meanwhile: () => Promise<void>): Promise<boolean> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = http.get(url, { agent, timeout: 3000 }, (res) => {
+        res.resume();
+        res.once('end', () =>
+          res.statusCode === 200 ? resolve(req.reusedSocket) : reject(new Error(`status ${res.statusCode}`)),
+        );
+      });
+      req.once('timeout', () => req.destroy(new Error('timed out')));
+      req.once('error', reject);
+    });
+  try {
+    await get();
+    await meanwhile();
+    // Time for a close the load balancer sent to reach the client, which then drops the connection.
+    await new Promise((r) => setTimeout(r, 500));
+    return await get();
+  } finally {
+    agent.destroy();
+  }
 }

@@ -32,6 +32,7 @@ remove_fleet() {
   local kept=() h
   for h in "${TB_HOSTS[@]}"; do [[ "$h" == *" fleet" ]] || kept+=("$h"); done
   TB_HOSTS=("${kept[@]}")
+  index_hosts
 }
 
 # The fleet's inventory, generated from the same table the hosts are made from:
@@ -69,6 +70,8 @@ YAML
 services:
   app:        { hosts: [$hosts], start: [supervisorctl, start, app], stop: [supervisorctl, stop, app], reload: [supervisorctl, restart, app], status: [supervisorctl, status, app], alreadyStopped: [1, 7] }
   nginx:      { hosts: [$lb], start: [nginx], reload: [nginx, -s, reload], stop: [nginx, -s, quit], test: [nginx, -t], status: [pgrep, -x, nginx] }
+  # The nginx that holds the upstream (testbed-setup-lb --split): switches and drains reload it, never the one above.
+  upstream:   { hosts: [$lb], start: [nginx, -c, $TB_FLEET_UPSTREAM_CONF], reload: [nginx, -c, $TB_FLEET_UPSTREAM_CONF, -s, reload], stop: [nginx, -c, $TB_FLEET_UPSTREAM_CONF, -s, quit], test: [nginx, -t, -c, $TB_FLEET_UPSTREAM_CONF], status: [test, -S, /run/nginx-upstream.sock] }
   supervisor: { hosts: [$hosts], start: [service, supervisor, start], reload: [supervisorctl, update], stop: [service, supervisor, stop], status: [service, supervisor, status] }
 vars:
   repo: git://$TB_GATEWAY/sample-app.git
@@ -81,7 +84,7 @@ vars:
   databaseUrl: postgresql://app@$(host_addr "$db"):5432/$TB_FLEET_DATABASE
   databaseName: $TB_FLEET_DATABASE
   databaseUser: app
-  upstreamFile: /etc/nginx/conf.d/upstream.conf
+  upstreamFile: /etc/nginx/upstream/upstream.conf
   upstreamName: app_backend
 secrets:
   dbPassword: { file: "\${RUNBOOK_CACHE_DIR}/testbed/secrets/db-password" }

@@ -51,6 +51,7 @@ TB_FLEET_FIRST_OCTET=101
 TB_FLEET_MAX=150
 TB_FLEET_LB_OCTET=31
 TB_FLEET_DATABASE=fleet
+TB_FLEET_UPSTREAM_CONF=/etc/nginx/upstream/nginx.conf
 # The table by host name, indexed in this shell whenever TB_HOSTS changes (its size says
 # whether it did: the table only grows by a fleet or goes back to the bed's hosts), so that the
 # subshells of $(host_addr ...) inherit it: a fleet's /etc/hosts no longer scans the table for

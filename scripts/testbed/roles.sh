@@ -83,8 +83,8 @@ setup_fleet() {
   lb=$(host_in_group_by_role fleet lb | head -n1)
   if [[ "$(host_exec "$lb" cat /var/lib/testbed/fleet-size 2>/dev/null || true)" != "$size" ]]; then
     for host in $(host_in_group_by_role fleet web); do upstreams+=("$(host_addr "$host"):$TB_APP_PORT" "$host"); done
-    log "setting up nginx on $lb (upstream: the $size fleet hosts)"
-    host_exec "$lb" testbed-setup-lb "$TB_DOMAIN" "$(((TB_CERT_VALIDITY + 86399) / 86400))" "${upstreams[@]}" \
+    log "setting up nginx on $lb (upstream: the $size fleet hosts, in an nginx of its own)"
+    host_exec "$lb" testbed-setup-lb --split "$TB_DOMAIN" "$(((TB_CERT_VALIDITY + 86399) / 86400))" "${upstreams[@]}" \
       || die "nginx setup failed on $lb"
     # shellcheck disable=SC2016 # expanded by the host's sh
     host_exec "$lb" sh -c 'mkdir -p /var/lib/testbed && echo "$1" >/var/lib/testbed/fleet-size' _ "$size"
