@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { resolveRef, upstreamServers } from '../activities';
 import { markUpstream, setUpstream } from '../activities/upstream';
 import { runCommand } from '../activities/hosts';
+import { pool } from '../activities/ssh/pool';
 import { projectRoot } from '../src/config';
 import type { Environment } from '../src/inventory';
 import type { HostRecord, RunResult } from '../common/shared';
@@ -149,6 +150,9 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
 
   after(async function () {
     process.env.RUNBOOK_INVENTORY_DIR = previousDirs;
+    // Closed while the hosts still answer: a connection ended after its host is gone waits in
+    // FIN-WAIT-1 for minutes and keeps mocha from exiting.
+    await pool.closeAll();
     await fleetUp(0);
   });
 
