@@ -378,9 +378,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       );
     });
 
-    // Known bug, issue 16 (open): after a SIGKILL mid-batch, hosts of that batch restart twice
-    // (seen on two whole-suite runs: web-04, web-05, web-08 restarted twice). Pending until fixed.
-    it.skip('resumes after its worker is SIGKILLed during a batch, and changes no host twice', async function () {
+    it('resumes after its worker is SIGKILLed during a batch, and changes no host twice', async function () {
       await freshFleet();
       const before = await starts(web);
       const worker = await startWorkerProcess(taskQueue);
