@@ -65,7 +65,7 @@ async function retriedAfter(client: Client, address: string, bundleFile: string,
     const deadline = Date.now() + 60_000;
     while (!pool.killed.length) {
       if (Date.now() > deadline) throw new Error(`${taskQueue}: the step never started on a worker of ours`);
-      const running = await workerRunningAStep(handle);
+      const running = await workerRunningAStep(handle, pool);
       if (running) await pool.killAndReplace('holding the step', running.pid);
       else await new Promise((r) => setTimeout(r, 20));
     }

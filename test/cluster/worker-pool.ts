@@ -31,6 +31,11 @@ export class WorkerPool {
     return this.workers.length;
   }
 
+  /** Whether this pid is one of the pool's live workers (not one it has killed). */
+  has(pid: number): boolean {
+    return this.workers.some((w) => w.pid === pid);
+  }
+
   /** SIGKILLs the worker with this pid (or a random one), then starts another in its place. */
   async killAndReplace(why: string, pid?: number): Promise<number> {
     const index =
@@ -54,16 +59,21 @@ export class WorkerPool {
   }
 }
 
-/** The pid of the worker of ours running one of the run's activities now, if one is. */
+/**
+ * The pid of a live worker of the pool running one of the run's activities now, if one is. A step
+ * whose worker was SIGKILLed stays STARTED under that worker's identity until its heartbeat
+ * timeout ends the attempt: such a worker is no longer the pool's, and is skipped.
+ */
 export async function workerRunningAStep(
   handle: WorkflowHandle,
+  pool: WorkerPool,
 ): Promise<{ pid: number; activity: string; attempt: number } | undefined> {
   const { raw } = await handle.describe();
   for (const a of raw.pendingActivities ?? []) {
     // PENDING_ACTIVITY_STATE_STARTED = 2: a worker has it.
     const identity = a.lastWorkerIdentity ?? '';
     const m = /^(\d+)@(.+)$/.exec(identity);
-    if (Number(a.state) === 2 && m && m[2] === os.hostname()) {
+    if (Number(a.state) === 2 && m && m[2] === os.hostname() && pool.has(Number(m[1]))) {
       return { pid: Number(m[1]), activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 1 };
     }
   }

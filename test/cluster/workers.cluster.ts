@@ -98,7 +98,7 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
       let killed: number | undefined;
       const deadline = Date.now() + 120_000;
       while (killed === undefined && Date.now() < deadline) {
-        const running = await workerRunningAStep(handle);
+        const running = await workerRunningAStep(handle, pool);
         if (running?.activity === 'runStepCommand')
           killed = await pool.killAndReplace('running the first step', running.pid);
         else await sleep(50);
@@ -202,7 +202,7 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
           // Prefer a worker in the middle of a step: that is the kill that costs a retry.
           const open = handles.filter((h) => !closed.has(h.workflowId));
           const busy = open.length
-            ? await workerRunningAStep(open[Math.floor(Math.random() * open.length)])
+            ? await workerRunningAStep(open[Math.floor(Math.random() * open.length)], pool)
             : undefined;
           await pool.killAndReplace(busy ? `running ${busy.activity}` : 'at random', busy?.pid);
           nextKill = Date.now() + 4000 + Math.random() * 6000;
