@@ -28,16 +28,17 @@ const ALREADY = 'runbook: step already done by this run';
 // the channel goes (the worker was killed), the relay drains into /dev/null instead. Written to
 // the channel itself, the command would fail on its next write (EPIPE: `supervisorctl restart`
 // prints "started" after starting) and leave no marker, and the retry would act a second time.
+// One line, as errors quote it: operators and tests read a failed step's command on one line.
 const CHECK_RUN_MARK = [
-  'm=$1; shift',
-  `if [ -e "$m" ]; then echo '${ALREADY}' >&2; exit 0; fi`,
-  'rm -f -- "$m.out" "$m.err" && mkfifo -m 0600 -- "$m.out" "$m.err" || exit 125',
+  'm=$1; shift;',
+  `if [ -e "$m" ]; then echo '${ALREADY}' >&2; exit 0; fi;`,
+  'rm -f -- "$m.out" "$m.err" && mkfifo -m 0600 -- "$m.out" "$m.err" || exit 125;',
   '{ cat || cat >/dev/null; } <"$m.out" &',
   '{ cat >&2 || cat >/dev/null; } <"$m.err" &',
-  '"$@" >"$m.out" 2>"$m.err"; rc=$?',
-  'if [ "$rc" -eq 0 ]; then : > "$m"; fi',
+  '"$@" >"$m.out" 2>"$m.err"; rc=$?;',
+  'if [ "$rc" -eq 0 ]; then : > "$m"; fi;',
   'wait; rm -f -- "$m.out" "$m.err"; exit "$rc"',
-].join('\n');
+].join(' ');
 const LOCKED = 'inner=$1; m=$2; shift 2; mkdir -p "${m%/*}" && exec flock "$m.lock" sh -c "$inner" runbook "$m" "$@"';
 
 export interface OnceResult extends CommandResult {
