@@ -130,6 +130,7 @@ down() {
   if [[ "${1:-}" == "--purge" ]]; then
     phase "deleting $state_dir"
     rm -rf "$state_dir"
+    [[ "$pg_home" == "$state_dir" ]] || rm -rf "$pg_home"
   fi
 }
 

@@ -11,8 +11,22 @@ pg_bin() {
   return 1
 }
 
-pg_data="$state_dir/postgresql"
-pg_socket="$state_dir/postgresql-socket"
+# As root, PostgreSQL runs as the postgres user, who must reach its data directory: a cache under
+# a private directory (root's ~/.cache is 0700, CI's `mktemp -d` one too) does not let it through.
+# Then its data and socket live in a root-owned directory of their own, named after the state
+# directory, rather than the user's private directories being opened to it.
+pg_home_dir() {
+  local dir=$state_dir
+  while [[ ! -e "$dir" ]]; do dir=$(dirname "$dir"); done
+  if [[ $EUID -eq 0 ]] && ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    echo "/var/lib/runbook-cluster/$(printf '%s' "$state_dir" | sha256sum | cut -c1-16)"
+  else
+    echo "$state_dir"
+  fi
+}
+pg_home=$(pg_home_dir)
+pg_data="$pg_home/postgresql"
+pg_socket="$pg_home/postgresql-socket"
 db_password_file="$state_dir/db-password"
 
 # PostgreSQL refuses to run as root: as root it runs as the postgres user.
@@ -28,9 +42,10 @@ pg_running() { [[ -f "$pg_data/postmaster.pid" ]] && pg_ctl_ status >/dev/null 2
 pg_init() {
   [[ -f "$pg_data/PG_VERSION" ]] && return 0
   phase "creating the PostgreSQL cluster in $pg_data"
-  mkdir -p "$state_dir"
-  # The state directory's parents must let the postgres user through; its secrets stay owner-only.
-  chmod 755 "$state_dir"
+  mkdir -p "$state_dir" "$pg_home"
+  # The data's parents must let the postgres user through; the secrets in them stay owner-only.
+  chmod 755 "$state_dir" "$pg_home"
+  [[ "$pg_home" == "$state_dir" ]] || chmod 755 "$(dirname "$pg_home")"
   if [[ ! -s "$db_password_file" ]]; then
     (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$db_password_file")
   fi
