@@ -103,19 +103,43 @@ export async function upstreamServers({ env }: { env: string }): Promise<Upstrea
   return readUpstream(env);
 }
 
-/** Writes, tests and reloads; nothing when the file already says this. */
+/**
+ * Beside the file while it may say more than nginx has loaded: set before a write, cleared after
+ * the reload. An attempt whose worker was lost between the two leaves it, so the retry, finding
+ * the file already right, still reloads (else traffic stays where it was, with the file saying
+ * otherwise). Not named *.conf: no include picks it up.
+ */
+export function unappliedMark(upstreamFile: string): string {
+  return `${upstreamFile}.unapplied`;
+}
+
+async function unapplied(c: LbContext): Promise<boolean> {
+  const mark = unappliedMark(c.upstreamFile);
+  return (await runOn(c.target, ['test', '-e', mark], { okExitCodes: [0, 1] })).exitCode === 0;
+}
+
+/** Writes, tests and reloads; nothing when the file already says this and nginx has loaded it. */
 async function writeUpstream(c: LbContext, previous: string, content: string): Promise<boolean> {
-  if (previous === content) return false;
+  const wasUnapplied = await unapplied(c);
+  if (previous === content && !wasUnapplied) return false;
+  const mark = unappliedMark(c.upstreamFile);
   const write = (text: string) =>
-    runOn(c.target, ['sh', '-c', 'cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile], { stdin: text });
-  await write(content);
+    runOn(c.target, ['sh', '-c', ': > "$2" && cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile, mark], {
+      stdin: text,
+    });
+  if (previous !== content) await write(content);
   try {
     await runOn(c.target, serviceCommand(c.e, c.service, 'test'), { retryable: false });
   } catch (err) {
-    await write(previous);
+    if (previous !== content) {
+      await write(previous);
+      // What nginx has loaded is `previous` again, unless an earlier write was never reloaded.
+      if (!wasUnapplied) await runOn(c.target, ['rm', '-f', '--', mark]);
+    }
     throw err;
   }
   await runOn(c.target, serviceCommand(c.e, c.service, 'reload'));
+  await runOn(c.target, ['rm', '-f', '--', mark]);
   return true;
 }
 

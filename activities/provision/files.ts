@@ -72,7 +72,9 @@ trap 'rm -f -- "$tmp" "$record/.put-back"' EXIT
 cat > "$tmp"
 if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&
   [ "$(stat -c %a:%U:%G -- "$path")" = "$mode:$owner:$group" ]; then
-  echo unchanged; exit 0
+  # Written by this run already (its record says so): an attempt lost after the write may not
+  # have applied it (a reload), so the retry hears "changed" and applies it again.
+  if [ -e "$record/$key.path" ]; then echo changed; else echo unchanged; fi; exit 0
 fi
 if [ ! -e "$record/$key.path" ]; then
   if [ -e "$path" ] || [ -L "$path" ]; then cp -a -- "$path" "$record/$key.orig"; fi
