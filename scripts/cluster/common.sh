@@ -38,3 +38,15 @@ find_go() {
 
 # One line per phase, with the time it took so far; long phases say how long they usually take.
 phase() { echo "[cluster $(date +%H:%M:%S)] $*" >&2; }
+
+# pid: sent `gentle`, given `seconds` to exit, then sent `last` (the server's and PostgreSQL's
+# stops differ only in these).
+signal_then() {
+  local pid=$1 gentle=$2 seconds=$3 last=$4
+  kill "-$gentle" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 $((seconds * 2))); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill "-$last" "$pid" 2>/dev/null || true
+}

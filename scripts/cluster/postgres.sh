@@ -93,12 +93,7 @@ pg_stop() {
     PG_DATA=$data pg_ctl_ -w -t 60 -m fast stop >/dev/null
   elif [[ -n "$pid" ]] && postmaster_of "$pid" "$data"; then
     phase "stopping PostgreSQL (pid $pid; its data directory $data is gone)"
-    kill -INT "$pid"
-    for _ in $(seq 1 120); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then kill -QUIT "$pid"; fi
+    signal_then "$pid" INT 60 QUIT
   fi
   rm -f "$run_dir/postgresql.pid" "$run_dir/postgresql.data"
 }

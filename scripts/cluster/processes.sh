@@ -47,12 +47,7 @@ stop_process() { # name: SIGTERM, up to 30 s for a graceful stop, then SIGKILL
   if process_alive "$name"; then
     pid=$(process_pid "$name")
     phase "stopping $name (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    signal_then "$pid" TERM 30 KILL
   fi
   rm -f "$(pid_file "$name")" "$(exe_file "$name")"
 }
