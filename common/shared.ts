@@ -7,6 +7,14 @@ import type { IdentityMode, Signed } from './signed-message';
 /** The default task queue; `RUNBOOK_TASK_QUEUE` overrides it (see src/config.ts). */
 export const DEFAULT_TASK_QUEUE = 'runbooks';
 
+/**
+ * A run's workflow task timeout, whoever starts it (`runbook start`, a schedule's launcher). A
+ * run that took a flood of signals (up to Temporal's 10,000) replays them all when its worker
+ * changes, seconds on a loaded machine: past Temporal's default 10 s the task timed out, and
+ * each retry was as slow. A worker lost mid-task costs at most this before another takes it.
+ */
+export const RUN_WORKFLOW_TASK_TIMEOUT = '30 seconds';
+
 /** One approver's decision. One JSON object, so the Web UI's signal form can send it. */
 export interface ApprovalInput extends Signed {
   approver: string;

@@ -9,6 +9,7 @@ import {
   admissionUpdate,
   FAILURE_POLICIES,
   maskSecrets,
+  RUN_WORKFLOW_TASK_TIMEOUT,
   RunbookEnvKey,
   RunbookNameKey,
   type Admission,
@@ -115,11 +116,7 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
     ],
     staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
     staticDetails: describeParams(run.input.params),
-    // A run that took a flood of signals (up to Temporal's 10,000) replays them all when its
-    // worker changes, seconds on a loaded machine: past Temporal's default 10 s the task timed
-    // out, and each retry was as slow. A worker lost mid-task costs at most this before another
-    // takes the task.
-    workflowTaskTimeout: '30 seconds',
+    workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT,
   };
   if (!run.policy.applied.mutating)
     return { handle: await client.workflow.start(run.spec.workflow, options), admission: { admitted: true } };

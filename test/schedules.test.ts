@@ -124,6 +124,9 @@ describe('runbook schedules', function () {
         // The person who created the schedule, so they cannot approve its runs (four eyes).
         assert.equal(progress.initiator, 'alice');
         assert.equal(progress.state, 'COMPLETED');
+        // Its workflow tasks get as long as a run `runbook start` starts (RUN_WORKFLOW_TASK_TIMEOUT).
+        const run = await (await testClient()).workflow.getHandle(fired[0].runId).describe();
+        assert.equal(Number(run.raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds), 30);
 
         const listed = JSON.parse(ok(await runbookCli(['schedule', 'list', '--json'], env)).stdout).schedules;
         const mine = listed.find((s: { scheduleId: string }) => s.scheduleId === 'health-check-local');

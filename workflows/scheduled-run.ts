@@ -5,7 +5,7 @@
 import { ChildWorkflowCancellationType, executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { ScheduledRequest } from '../src/schedules';
-import { RunbookEnvKey, RunbookNameKey, type RunResult } from '../common/shared';
+import { RUN_WORKFLOW_TASK_TIMEOUT, RunbookEnvKey, RunbookNameKey, type RunResult } from '../common/shared';
 import { stepActivities } from './kernel';
 
 const { prepareScheduledRun } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
@@ -21,6 +21,7 @@ export async function scheduledRun(request: ScheduledRequest): Promise<RunResult
     ],
     staticSummary: run.summary,
     staticDetails: run.details,
+    workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT,
     // Cancelling the firing cancels the run, which then undoes its steps; ending the launcher
     // any other way (terminate) still asks the run to cancel rather than cutting it off.
     cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
