@@ -30,7 +30,7 @@ async function reloadedSince(before: string[]): Promise<boolean> {
 }
 
 describe('switching the upstream after an attempt lost before its reload', function () {
-  it('the retry reloads nginx though the file is already right; then a switch there reloads nothing', async function () {
+  it('the retry reloads nginx though the file is right; then a switch there reloads nothing', async function () {
     const live = await liveHost({ env: 'local' });
     const mark = unappliedMark(stringVar(environment('local'), 'upstreamFile'));
     const servingBefore = await served();
