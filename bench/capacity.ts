@@ -1,12 +1,12 @@
 // Capacity: N concurrent runs that wait at an approval gate, then are approved, on one worker:
 // start-to-gate latency (p50, p99), the worker's memory per waiting run, and the throughput of
-// completed runs. `npm run bench:capacity` runs it on a dev server and on the cluster of
-// `npm run cluster` (brought up when it is down), side by side.
+// completed runs. `npm run bench -- capacity` runs it on the bench's dev server (the baseline)
+// and on the cluster of `npm run cluster` (brought up when it is down), side by side, each
+// cluster figure also as a ratio of the dev server's.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { approvalSignal, type RunResult } from '../common/shared';
 import { cluster, clusterAddress, clusterRunning } from '../dev/cluster';
-import { startDevServer } from '../dev/dev-server';
 import { dataConverter } from '../src/codec/data-converter';
 import * as activities from './activities';
 
@@ -40,7 +40,7 @@ export async function capacity(address: string): Promise<Capacity> {
     return await worker.runUntil(async () => {
       // Warm the worker (bundle loaded, caches made) with one run, then measure from there.
       await runAll(client, taskQueue, 1);
-      global.gc?.();
+      global.gc!();
       const before = process.memoryUsage().rss;
       const started: number[] = [];
       const handles: WorkflowHandle[] = [];
@@ -51,7 +51,7 @@ export async function capacity(address: string): Promise<Capacity> {
         );
       }
       const gated = await untilAllAtGate(client, taskQueue, RUNS);
-      global.gc?.();
+      global.gc!();
       const waitingRss = process.memoryUsage().rss;
       const t0 = Date.now();
       await Promise.all(handles.map((h) => h.signal(approvalSignal, { approver: 'alice', decision: 'approve' })));
@@ -107,45 +107,47 @@ async function untilAllAtGate(client: Client, taskQueue: string, n: number): Pro
   return false;
 }
 
-export function printCapacity(rows: [string, Capacity][]): void {
+const ratio = (cluster: number, dev: number) => `${(cluster / Math.max(dev, 1e-9)).toFixed(2)}x`;
+
+function printCapacity(dev: Capacity, onCluster: Capacity): void {
   console.log(`capacity: ${RUNS} concurrent runs waiting at a gate, then approved (one worker)`);
   console.log(
     `  ${'server'.padEnd(32)} ${'start→gate p50'.padStart(15)} ${'p99'.padStart(9)} ` +
       `${'worker KiB/waiting run'.padStart(23)} ${'completed/s'.padStart(12)}`,
   );
-  for (const [name, c] of rows) {
+  const row = (name: string, p50: string, p99: string, kib: string, perSecond: string) =>
     console.log(
-      `  ${name.padEnd(32)} ${`${c.startToGateP50} ms`.padStart(15)} ${`${c.startToGateP99} ms`.padStart(9)} ` +
-        `${(c.bytesPerWaitingRun / 1024).toFixed(0).padStart(23)} ${c.completedPerSecond.toFixed(1).padStart(12)}`,
+      `  ${name.padEnd(32)} ${p50.padStart(15)} ${p99.padStart(9)} ${kib.padStart(23)} ${perSecond.padStart(12)}`,
     );
-  }
+  for (const [name, c] of [
+    ['dev server (SQLite, baseline)', dev],
+    ['cluster (PostgreSQL, 4 shards)', onCluster],
+  ] as const)
+    row(
+      name,
+      `${c.startToGateP50} ms`,
+      `${c.startToGateP99} ms`,
+      (c.bytesPerWaitingRun / 1024).toFixed(0),
+      c.completedPerSecond.toFixed(1),
+    );
+  row(
+    'cluster / dev server',
+    ratio(onCluster.startToGateP50, dev.startToGateP50),
+    ratio(onCluster.startToGateP99, dev.startToGateP99),
+    ratio(onCluster.bytesPerWaitingRun, dev.bytesPerWaitingRun),
+    ratio(onCluster.completedPerSecond, dev.completedPerSecond),
+  );
 }
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const rows: [string, Capacity][] = [];
-  const dev = await startDevServer();
-  try {
-    rows.push(['dev server (SQLite)', await capacity(dev.address)]);
-  } finally {
-    await dev.stop();
-  }
+/** On the bench's dev server (`devAddress`), then on the cluster, brought up if it was down. */
+export async function capacityBench(devAddress: string): Promise<void> {
+  if (!global.gc) throw new Error('the capacity bench measures memory after a GC: run node with --expose-gc');
+  const dev = await capacity(devAddress);
   const wasUp = clusterRunning();
   if (!wasUp) await cluster(['up']);
   try {
-    rows.push(['cluster (PostgreSQL, 4 shards)', await capacity(clusterAddress())]);
+    printCapacity(dev, await capacity(clusterAddress()));
   } finally {
     if (!wasUp) await cluster(['down']);
   }
-  printCapacity(rows);
-}
-
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
 }

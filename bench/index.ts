@@ -4,6 +4,7 @@ import { startDevServer } from '../dev/dev-server';
 import { ensureTestbedUp, testbedDown } from '../test/testbed';
 import { leaseTestbed } from '../test/testbed-lease';
 import { backupBench } from './backup';
+import { capacityBench } from './capacity';
 import { deployBench } from './deploy';
 import { fleetBench } from './fleet';
 import { lostWorkerBench } from './lost-worker';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (address: string) => Promise<void>> = {
   deploy: deployBench,
   backup: () => backupBench(),
   fleet: fleetBench,
+  capacity: capacityBench,
 };
 
 /** `npm run bench` runs them all; `npm run bench -- fleet deploy` only those. */
