@@ -9,9 +9,10 @@ TEMPORAL_SERVER_VERSION=1.29.1
 TEMPORAL_UI_VERSION=2.42.1
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cache_root="${RUNBOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/runbook}"
+# Absolute: PostgreSQL's tools run from / (see as_pg_owner).
+cache_root=$(realpath -m -- "${RUNBOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/runbook}")
 bin_dir="$cache_root/temporal-server-$TEMPORAL_SERVER_VERSION"
-state_dir="${RUNBOOK_CLUSTER_DIR:-$cache_root/cluster}"
+state_dir=$(realpath -m -- "${RUNBOOK_CLUSTER_DIR:-$cache_root/cluster}")
 log_dir="$state_dir/logs"
 
 # 127.0.0.1 only, and away from the dev server's ports (7233/8233 by default, random in tests).

@@ -29,9 +29,10 @@ pg_data="$pg_home/postgresql"
 pg_socket="$pg_home/postgresql-socket"
 db_password_file="$state_dir/db-password"
 
-# PostgreSQL refuses to run as root: as root it runs as the postgres user.
+# PostgreSQL refuses to run as root: as root it runs as the postgres user, from / (a checkout
+# in a 0700 directory, as CI's is, made every call complain it could not enter it).
 as_pg_owner() {
-  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # pg_ctl for our data directory, or for another's (PG_DATA=...), without the run directory's lock (fd 8).
