@@ -77,11 +77,10 @@ export async function capacity(address: string): Promise<Capacity> {
 function input() {
   return {
     runbook: 'gate-bench',
-    env: 'bench',
+    // Its rules: the worker decides them from the inventory (alice approves; the gate waits 1 h).
+    env: 'local',
     params: {},
     initiator: 'bench',
-    approval: { required: 1, approvers: ['alice'], timeoutMs: 3_600_000 },
-    mutating: false,
   };
 }
 

@@ -34,10 +34,10 @@ export async function stepOverhead(address: string): Promise<void> {
       args: [
         {
           runbook: 'bench',
-          env: 'bench',
+          // Its rules (the worker decides them from the inventory); no step touches a host.
+          env: 'local',
           params: { steps: STEPS },
           initiator: 'bench',
-          approval: { required: 1, approvers: [], timeoutMs: 1000 },
         },
       ],
     }),
