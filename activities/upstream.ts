@@ -113,22 +113,29 @@ export function unappliedMark(upstreamFile: string): string {
   return `${upstreamFile}.unapplied`;
 }
 
+async function unapplied(c: LbContext): Promise<boolean> {
+  const mark = unappliedMark(c.upstreamFile);
+  return (await runOn(c.target, ['test', '-e', mark], { okExitCodes: [0, 1] })).exitCode === 0;
+}
+
 /** Writes, tests and reloads; nothing when the file already says this and nginx has loaded it. */
 async function writeUpstream(c: LbContext, previous: string, content: string): Promise<boolean> {
+  const wasUnapplied = await unapplied(c);
+  if (previous === content && !wasUnapplied) return false;
   const mark = unappliedMark(c.upstreamFile);
   const write = (text: string) =>
     runOn(c.target, ['sh', '-c', ': > "$2" && cat > "$1.new" && mv -f "$1.new" "$1"', 'write', c.upstreamFile, mark], {
       stdin: text,
     });
-  if (previous === content) {
-    const markSet = await runOn(c.target, ['test', '-e', mark], { okExitCodes: [0, 1] });
-    if (markSet.exitCode !== 0) return false;
-  } else await write(content);
+  if (previous !== content) await write(content);
   try {
     await runOn(c.target, serviceCommand(c.e, c.service, 'test'), { retryable: false });
   } catch (err) {
-    // The mark stays: at worst the next change reloads a file nginx had already loaded.
-    if (previous !== content) await write(previous);
+    if (previous !== content) {
+      await write(previous);
+      // What nginx has loaded is `previous` again, unless an earlier write was never reloaded.
+      if (!wasUnapplied) await runOn(c.target, ['rm', '-f', '--', mark]);
+    }
     throw err;
   }
   await runOn(c.target, serviceCommand(c.e, c.service, 'reload'));
