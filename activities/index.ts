@@ -3,7 +3,7 @@
 // root) are registered by the tests themselves (test/activities.ts).
 export { writeMarker, removeMarker } from './markers';
 export { notifyApprovers } from './notify';
-export { lockHolder } from './temporal';
+export { lockHolder, releasedByHolder } from './temporal';
 export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, checkHealth, migrateAll } from './release';
 export { colours, switchUpstream, checkThroughLb } from './lb';
 export { safetyBackup } from './database';

@@ -24,6 +24,11 @@ export function registerExtraRunbook(spec: RunbookSpec): void {
   if (!extra.some((r) => r.workflow === spec.workflow)) extra.push(spec);
 }
 
+/** Whether `workflowType` is a runbook this worker decides rules for (a run, not a part of one). */
+export function isRunbookWorkflow(workflowType: string): boolean {
+  return [...RUNBOOKS, ...extra].some((r) => r.workflow === workflowType);
+}
+
 /**
  * The rules of a run of workflow `workflowType` started with `input`. The workflow type, which
  * the client cannot disguise, says which runbook this is. Refused (non-retryable, `BadInput`)

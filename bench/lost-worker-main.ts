@@ -4,4 +4,4 @@ import { exitWhenDone, runWorker } from '../worker/main';
 import { workerOptions } from '../worker/worker-options';
 import * as activities from './activities';
 
-exitWhenDone(runWorker({ ...workerOptions(), activities }));
+exitWhenDone(runWorker(workerOptions(undefined, activities)));

@@ -67,6 +67,11 @@ export const FailureType = {
   StartRefused: 'StartRefused',
   /** A decision's signature did not prove it (recorded as refused; the CLI's update fails with why). */
   DecisionRefused: 'DecisionRefused',
+  /**
+   * An activity was scheduled by something the worker did not admit: another task queue, a
+   * workflow type that is not a runbook, a batch without its run, a run whose start is refused.
+   */
+  CallerRefused: 'CallerRefused',
   /** ssh-keygen could not be run on the worker to check a signature. */
   VerifierUnavailable: 'VerifierUnavailable',
 } as const;

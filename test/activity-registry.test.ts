@@ -47,6 +47,7 @@ const REGISTERED = [
   'previousHealth',
   'proveStart',
   'reachHost',
+  'releasedByHolder',
   'reloadNginx',
   'removeAppDir',
   'removeBackup',

@@ -61,11 +61,11 @@ export function uniqueQueue(label: string): string {
 export async function withWorker<T>(
   taskQueue: string,
   fn: () => Promise<T>,
-  activities: object = testActivities,
+  activities: Parameters<typeof workerOptions>[1] = testActivities,
 ): Promise<T> {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
-    const options = { ...workerOptions(await workflowBundle()), activities };
+    const options = workerOptions(await workflowBundle(), activities);
     const worker = await Worker.create({ connection, ...options, taskQueue });
     return await worker.runUntil(fn);
   } finally {

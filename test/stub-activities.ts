@@ -6,6 +6,7 @@
 import type * as activities from '../activities';
 import { decideRunRules } from '../activities/policy';
 import { prepareScheduledRun } from '../activities/schedules';
+import { releasedByHolder } from '../activities/temporal';
 import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
 import { planBatches } from '../common/fleet-plan';
@@ -43,6 +44,8 @@ const STUBS: Stubs = {
   proveStart: async () => ({ mode: 'typed' as const }),
   verifySignature: async () => ({ ok: false as const, refused: 'no signatures in the workflow tier' }),
   lockHolder: async () => 'another run',
+  // The real one: it reads only the lock's own history in Temporal.
+  releasedByHolder,
   resolveRef: async () => COMMIT,
   checkedOutCommit: async () => COMMIT.replace(/^0/, 'f'),
   installRelease: nothing,

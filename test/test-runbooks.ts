@@ -2,6 +2,10 @@
 // (activities/policy.ts) as the registry makes the real ones known. Loaded by test/helpers.ts
 // for in-process workers, and with `node -r` by test/worker-process.ts for worker processes.
 import { registerExtraRunbook } from '../activities/policy';
+import { admitTestDrivers } from '../worker/activity-boundary';
+
+// The workflows that drive activities directly from the bed tests, to set a host up or look at it.
+admitTestDrivers('commandOnHosts', 'longCommand');
 
 registerExtraRunbook({
   name: 'three-steps',

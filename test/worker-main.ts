@@ -5,4 +5,4 @@ import { workerOptions } from '../worker/worker-options';
 import { testActivities } from './activities';
 import './test-runbooks';
 
-exitWhenDone(runWorker({ ...workerOptions(), activities: testActivities }));
+exitWhenDone(runWorker(workerOptions(undefined, testActivities)));

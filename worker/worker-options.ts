@@ -2,9 +2,10 @@
 // activities/index.ts, nothing test-only) on one task queue.
 import * as fs from 'node:fs';
 import { bundleWorkflowCode, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import * as activities from '../activities';
+import * as productionActivities from '../activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 import { taskQueue } from '../src/config';
+import { activityBoundary, type ProveStart } from './activity-boundary';
 import { LIVENESS_BEAT_MS, livenessInterceptor } from './liveness';
 import { deploymentOptions } from './versioning';
 
@@ -37,7 +38,14 @@ export function workflowSource(
  */
 const activationTimeout = { isolateExecutionTimeout: '60 seconds' } as Partial<WorkerOptions>;
 
-export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<WorkerOptions, 'connection'> {
+/**
+ * `activities`: what the worker runs; tests give stand-ins. Its proveStart is also what the
+ * activity boundary checks every run's start with.
+ */
+export function workerOptions(
+  bundle?: WorkflowBundleWithSourceMap,
+  activities: object & { proveStart: ProveStart } = productionActivities,
+): Omit<WorkerOptions, 'connection'> {
   return {
     taskQueue: taskQueue(),
     activities: { ...activities },
@@ -47,8 +55,9 @@ export function workerOptions(bundle?: WorkflowBundleWithSourceMap): Omit<Worker
     // On SIGINT/SIGTERM in-flight activities get this long to finish before they are cancelled;
     // whatever they had not finished is retried by the next worker.
     shutdownGraceTime: '20 seconds',
-    // Every activity heartbeats while this worker lives, so a dead worker's step moves on fast.
-    interceptors: { activity: [livenessInterceptor] },
+    // Every activity heartbeats while this worker lives, so a dead worker's step moves on fast;
+    // none reads or acts for a caller the worker did not admit (activity-boundary.ts).
+    interceptors: { activity: [livenessInterceptor, activityBoundary(activities.proveStart)] },
     // Heartbeats leave at most every 2 s (the SDK's default would be 80% of the 10 s timeout,
     // leaving a busy machine 2 s to spare before a live worker's step is taken away from it).
     maxHeartbeatThrottleInterval: LIVENESS_BEAT_MS,

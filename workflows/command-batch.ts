@@ -5,6 +5,7 @@ import { setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { HostRecord } from '../common/shared';
 import { forEachHost, stepActivities } from './kernel';
+import { mustBePartOfRun } from './kernel/part-of-run';
 import { describe } from './kernel/saga';
 import { batchHostsQuery } from './rolling-batch';
 
@@ -30,6 +31,7 @@ export async function commandBatch({
   argv,
   concurrency,
 }: CommandBatchInput): Promise<HostRecord[]> {
+  mustBePartOfRun('run-command');
   const records: HostRecord[] = [];
   setHandler(batchHostsQuery, () => records);
   await forEachHost(hosts, concurrency, async (host) => {

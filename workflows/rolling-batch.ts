@@ -10,6 +10,7 @@ import { defineQuery, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { HostRecord } from '../common/shared';
 import { forEachHost, stepActivities } from './kernel';
+import { mustBePartOfRun } from './kernel/part-of-run';
 import { describe } from './kernel/saga';
 
 const { markUpstream, rollHost, rollBackHost, upstreamServers } = stepActivities<typeof activities>({
@@ -46,6 +47,7 @@ export interface RollingBatchInput {
 export const batchHostsQuery = defineQuery<HostRecord[]>('hosts');
 
 export async function rollingBatch(input: RollingBatchInput): Promise<HostRecord[]> {
+  mustBePartOfRun('rolling-deploy');
   const { env, runId, batch, hosts, target, previous, concurrency } = input;
   const back = previous === undefined;
   const records: HostRecord[] = [];

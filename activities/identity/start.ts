@@ -22,6 +22,8 @@ export interface StartToProve {
   /** The schedule whose creation `proof` signed, for a run a schedule fired; its launcher is `parent`. */
   schedule?: string;
   parent?: { workflowId: string; runId: string };
+  /** When the signature must have been good: the run's start, for a check made later in the run. */
+  atMs?: number;
 }
 
 export type StartIdentity = { mode: IdentityMode; key?: string } | { mode: 'signed'; refused: string };
@@ -50,7 +52,11 @@ export async function proveStart(start: StartToProve): Promise<StartIdentity> {
     comment: '',
     expires: String(start.proof.expires),
   };
-  const verified = await verifySignature({ claim, signature: start.proof.signature });
+  const verified = await verifySignature({
+    claim,
+    signature: start.proof.signature,
+    ...(start.atMs !== undefined ? { atMs: start.atMs } : {}),
+  });
   if (!verified.ok) return { mode, refused: `start refused: ${verified.refused}; ${how}` };
   // The run id is in the signature, and Temporal lets a closed run's id be used again: a second
   // execution under this id would be the same signature used twice.

@@ -2,6 +2,8 @@
 // environment: Temporal refuses a second one while it runs, atomically, and ends it if the
 // holding run dies for any reason. Released, it ends Completed (a signal it waits for), so the
 // Web UI's list does not fill with cancelled locks; runs from before that cancelled it.
+// Anyone with Temporal access can signal it, so a release counts only when the lock's history
+// shows its holder sent it; a workflow squatting the lock's id is cleared (activities/temporal.ts).
 import {
   CancellationScope,
   condition,
@@ -10,6 +12,7 @@ import {
   patched,
   setHandler,
   startChild,
+  workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -17,7 +20,7 @@ import type * as activities from '../../activities';
 import { environmentLockId } from '../../common/shared';
 import { stepActivities } from './activities';
 
-const { lockHolder } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
+const { lockHolder, releasedByHolder } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 
 export type Hold = { release(): Promise<void> } | { heldBy: string };
 
@@ -27,6 +30,19 @@ export const releaseLockSignal = defineSignal('release');
 export async function holdEnvironment(env: string): Promise<Hold> {
   // Shielded from the run's own cancellation: the lock is kept while undos run.
   return CancellationScope.nonCancellable(async () => {
+    const first = await tryHold(env);
+    if (!('cleared' in first)) return first;
+    // Runs recorded before squatters were cleared never came here (lockHolder named a holder).
+    if (patched('lock-squatter-cleared')) {
+      const again = await tryHold(env);
+      if (!('cleared' in again)) return again;
+    }
+    return { heldBy: `no run: ${first.cleared} (cleared; start the run again)` };
+  });
+}
+
+async function tryHold(env: string): Promise<Hold | { cleared: string }> {
+  {
     const scope = new CancellationScope();
     try {
       const lock = await scope.run(() =>
@@ -52,17 +68,24 @@ export async function holdEnvironment(env: string): Promise<Hold> {
           }),
       };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { heldBy: await lockHolder({ env }) };
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const holder = await lockHolder({ env });
+      return typeof holder === 'string' ? { heldBy: holder } : holder;
     }
-  });
+  }
 }
 
 /** Holds an environment until its run releases it (or ends, which terminates it; older runs cancel it). */
 export async function environmentLock(_input: { env: string }): Promise<void> {
-  let released = false;
-  setHandler(releaseLockSignal, () => {
-    released = true;
-  });
-  await condition(() => released);
+  // Started by hand it would hold the environment for no run: it ends at once instead.
+  if (!workflowInfo().parent) return;
+  let releases = 0;
+  setHandler(releaseLockSignal, () => void releases++);
+  const checked = patched('lock-release-by-holder');
+  for (let seen = 0; ;) {
+    await condition(() => releases > seen);
+    if (!checked) return;
+    seen = releases;
+    if ((await releasedByHolder()).byHolder) return;
+  }
 }

@@ -1,0 +1,54 @@
+// What an attacker with Temporal access has: the stock `temporal` CLI, and a worker of their
+// own on a task queue of their own running workflows of their own (./workflows.ts).
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { projectRoot } from '../../src/config';
+import { dataConverter, failureConverterPath } from '../../src/codec/data-converter';
+
+/** `temporal workflow start` with a hand-written JSON input: plain payloads, no codec, no CLI of ours. */
+export function temporalStart(taskQueue: string, type: string, workflowId: string, input: unknown): Promise<string> {
+  const args = [
+    path.join(projectRoot, 'scripts', 'temporal-cli.sh'),
+    'workflow',
+    'start',
+    '--address',
+    process.env.TEMPORAL_ADDRESS!,
+    '--namespace',
+    'default',
+    '--task-queue',
+    taskQueue,
+    '--type',
+    type,
+    '--workflow-id',
+    workflowId,
+    '--input',
+    JSON.stringify(input),
+  ];
+  return new Promise((resolve, reject) =>
+    execFile('bash', args, { encoding: 'utf8' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
+const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
+
+/**
+ * Runs `fn` while the attacker's worker polls `taskQueue` with the attacker's workflows. The
+ * attacker holds the codec key ring, as every operator does.
+ */
+export async function withAttackerWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows'),
+      failureConverterPath,
+      logger: silent,
+    });
+    const worker = await Worker.create({ connection, taskQueue, workflowBundle, dataConverter: dataConverter() });
+    return await worker.runUntil(fn);
+  } finally {
+    await connection.close();
+  }
+}
