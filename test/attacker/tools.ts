@@ -6,30 +6,34 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { projectRoot } from '../../src/config';
 import { dataConverter, failureConverterPath } from '../../src/codec/data-converter';
 
-/** `temporal workflow start` with a hand-written JSON input: plain payloads, no codec, no CLI of ours. */
-export function temporalStart(taskQueue: string, type: string, workflowId: string, input: unknown): Promise<string> {
-  const args = [
+/** The stock `temporal` CLI against the tier's server: its exit code and output. */
+export function temporalCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const full = [
     path.join(projectRoot, 'scripts', 'temporal-cli.sh'),
-    'workflow',
-    'start',
+    ...args,
     '--address',
     process.env.TEMPORAL_ADDRESS!,
     '--namespace',
     'default',
-    '--task-queue',
-    taskQueue,
-    '--type',
-    type,
-    '--workflow-id',
-    workflowId,
-    '--input',
-    JSON.stringify(input),
   ];
-  return new Promise((resolve, reject) =>
-    execFile('bash', args, { encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+  return new Promise((resolve) =>
+    execFile('bash', full, { encoding: 'utf8' }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
+}
+
+/** `temporal workflow start` with a hand-written JSON input: plain payloads, no codec, no CLI of ours. */
+export async function temporalStart(
+  taskQueue: string,
+  type: string,
+  workflowId: string,
+  input: unknown,
+): Promise<string> {
+  const args = ['workflow', 'start', '--task-queue', taskQueue, '--type', type, '--workflow-id', workflowId];
+  const ran = await temporalCli([...args, '--input', JSON.stringify(input)]);
+  if (ran.code !== 0) throw new Error(`temporal workflow start exited ${ran.code}\n${ran.stderr}`);
+  return ran.stdout;
 }
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
