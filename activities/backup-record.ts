@@ -2,7 +2,9 @@
 // passed through the worker, kept in that run's history (the result of its dumpToStore step).
 // The store host keeps a checksum file and a manifest beside each dump, but whoever controls
 // the store can forge those with the dump; only our worker writes a dumpToStore result, so this
-// is the checksum a restore trusts. Not an activity (not in activities/index.ts).
+// is the checksum a restore trusts: read from runs on the engine's task queue only (the queue
+// the asking activity came from). Not an activity (not in activities/index.ts).
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
@@ -29,15 +31,23 @@ export interface RecordedBackup {
  * Temporal keeps no such run (a backup made by hand, or older than the namespace's retention).
  * Two runs recording different checksums for one name is refused: one of them cannot be ours.
  */
-export async function recordedBackup(env: string, name: string, client?: Client): Promise<RecordedBackup | undefined> {
+export async function recordedBackup(
+  env: string,
+  name: string,
+  client?: Client,
+  taskQueue: string = Context.current().info.taskQueue,
+): Promise<RecordedBackup | undefined> {
   const parsed = parseBackupName(name);
   if (!parsed || parsed.env !== env) return undefined;
   const c = client ?? (await temporalClient());
   const from = new Date(parsed.at.getTime() - SLACK_MS).toISOString();
   const to = new Date(parsed.at.getTime() + 1000 + SLACK_MS).toISOString();
   const types = DUMPING_WORKFLOWS.map((t) => `'${t}'`).join(', ');
+  // Only the engine's own runs on its own task queue: a run named `backup` on a queue of
+  // someone else's, run by their worker, could "record" any checksum.
   const query =
-    `WorkflowType IN (${types}) AND RunbookEnv = '${env}' AND StartTime <= '${to}'` +
+    `WorkflowType IN (${types}) AND TaskQueue = '${taskQueue.replace(/'/g, '')}' AND RunbookEnv = '${env}'` +
+    ` AND StartTime <= '${to}'` +
     ` AND (ExecutionStatus = 'Running' OR CloseTime >= '${from}')`;
   const found: RecordedBackup[] = [];
   let seen = 0;

@@ -197,7 +197,12 @@ export async function previousHealth({
     throw ApplicationFailure.nonRetryable(`invalid environment name ${JSON.stringify(env)}`, FailureType.BadInput);
   const client = await temporalClient();
   const before = new Date(startedAt);
-  const query = `${RunbookNameKey.name} = 'health-check' AND ${RunbookEnvKey.name} = '${env}'`;
+  // Only the engine's own health checks, on its task queue: a run of someone else's could
+  // "remember" a failure as known and silence its alert.
+  const queue = Context.current().info.taskQueue.replace(/'/g, '');
+  const query =
+    `${RunbookNameKey.name} = 'health-check' AND WorkflowType = 'healthCheck' AND TaskQueue = '${queue}'` +
+    ` AND ${RunbookEnvKey.name} = '${env}'`;
   // Visibility lists running runs first, then the most recently closed; the first few are the
   // candidates, taken newest start first.
   const candidates = [];

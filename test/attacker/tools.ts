@@ -42,7 +42,11 @@ const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: 
  * Runs `fn` while the attacker's worker polls `taskQueue` with the attacker's workflows. The
  * attacker holds the codec key ring, as every operator does.
  */
-export async function withAttackerWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
+export async function withAttackerWorker<T>(
+  taskQueue: string,
+  fn: () => Promise<T>,
+  activities: Record<string, (...args: never[]) => Promise<unknown>> = {},
+): Promise<T> {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
     const workflowBundle = await bundleWorkflowCode({
@@ -50,7 +54,13 @@ export async function withAttackerWorker<T>(taskQueue: string, fn: () => Promise
       failureConverterPath,
       logger: silent,
     });
-    const worker = await Worker.create({ connection, taskQueue, workflowBundle, dataConverter: dataConverter() });
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle,
+      activities,
+      dataConverter: dataConverter(),
+    });
     return await worker.runUntil(fn);
   } finally {
     await connection.close();

@@ -61,3 +61,12 @@ export async function startEngineChild(req: {
     return { outcome: failureType(err) };
   }
 }
+
+/**
+ * A run of the attacker's own named `backup`, on the attacker's queue: its "dumpToStore" is an
+ * activity of the attacker's worker, and its result a checksum of the attacker's choosing.
+ */
+export async function backup(forged: { name: string; sha256: string }): Promise<void> {
+  const own = proxyActivities<AnyActivities>({ startToCloseTimeout: '10 seconds' });
+  await own.dumpToStore(forged);
+}
