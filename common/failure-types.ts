@@ -10,6 +10,8 @@ export const FailureType = {
   RunbookSettledThenFailed: 'RunbookSettledThenFailed',
   /** restore-previous was given a kept database that is not there. */
   NoSuchDatabase: 'NoSuchDatabase',
+  /** The run's environment lock ended while it held it (terminated by someone): it stopped acting. */
+  LockLost: 'LockLost',
   /** Another mutating run holds the environment. */
   EnvironmentLocked: 'EnvironmentLocked',
   /** A request or a parameter is malformed: asking again will not help. */

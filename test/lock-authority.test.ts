@@ -118,4 +118,32 @@ describe('the environment lock answers only to its holder', function () {
       withRealLockHolder,
     );
   });
+
+  it('a run whose lock is terminated under it stops acting, takes the lock again and undoes', async function () {
+    calls.length = 0;
+    await withWorker(
+      taskQueue,
+      async () => {
+        const run = await startTestRun(taskQueue, { runbook: 'smoke', env: ENV });
+        await waitForProgress(run, atGate('go-ahead'));
+        const first = await (await testClient()).workflow.getHandle(environmentLockId(ENV)).describe();
+        const killed = await temporalCli(['workflow', 'terminate', '--workflow-id', environmentLockId(ENV)]);
+        assert.equal(killed.code, 0, killed.stderr);
+        await run.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
+        const err = await run.result().then(
+          () => undefined,
+          (e: unknown) => e as { cause?: { type?: string; message?: string } },
+        );
+        assert.equal(err?.cause?.type, 'RunbookCompensated', JSON.stringify(err?.cause?.message));
+        assert.match(err?.cause?.message ?? '', /the lock of locking ended while this run held it/);
+        assert.deepEqual(calls.filter((c) => c.type === 'removeMarker').length, 2, 'both markers are undone');
+        // The undo ran under a lock of its own, taken again and released.
+        const again = await (await testClient()).workflow.getHandle(environmentLockId(ENV)).describe();
+        assert.notEqual(again.runId, first.runId);
+        assert.equal(again.parentExecution?.workflowId, run.workflowId);
+        assert.equal(again.status.name, 'COMPLETED');
+      },
+      stubActivities(calls),
+    );
+  });
 });

@@ -22,7 +22,13 @@ import { stepActivities } from './activities';
 
 const { lockHolder, releasedByHolder } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 
-export type Hold = { release(): Promise<void> } | { heldBy: string };
+export type Hold = Held | { heldBy: string };
+
+export interface Held {
+  release(): Promise<void>;
+  /** Whether the lock ended while the run still held it (terminated or cancelled by someone). */
+  lost(): boolean;
+}
 
 /** Tells the lock its run is done with the environment: it returns, ending Completed. */
 export const releaseLockSignal = defineSignal('release');
@@ -43,6 +49,8 @@ export async function holdEnvironment(env: string): Promise<Hold> {
 
 async function tryHold(env: string): Promise<Hold | { cleared: string }> {
   {
+    let releasing = false;
+    let lostEarly = false;
     const scope = new CancellationScope();
     try {
       const lock = await scope.run(() =>
@@ -54,10 +62,13 @@ async function tryHold(env: string): Promise<Hold | { cleared: string }> {
         }),
       );
       const ended = scope.run(() => lock.result()).catch(() => undefined);
+      void ended.then(() => (lostEarly = !releasing));
       return {
+        lost: () => lostEarly,
         // Also called while the run itself is cancelled: the release must still go out.
         release: () =>
           CancellationScope.nonCancellable(async () => {
+            releasing = true;
             if (patched('lock-release-signal')) {
               // A lock already gone (terminated by hand) has nothing to release.
               await lock.signal(releaseLockSignal).catch(() => scope.cancel());

@@ -10,6 +10,7 @@ import {
   isCancellation,
   patched,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../../activities';
@@ -117,7 +118,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   if ('refused' in proven) return await refuse(FailureType.StartRefused, proven.refused);
   Object.assign(identity, proven);
 
-  const hold = policy.mutating ? await holdEnvironment(input.env) : undefined;
+  let hold = policy.mutating ? await holdEnvironment(input.env) : undefined;
   if (hold && 'heldBy' in hold) {
     admission = { admitted: false, heldBy: hold.heldBy, reason: `${input.env} is held by ${hold.heldBy}` };
     return await refuse(FailureType.EnvironmentLocked, admission.reason);
@@ -139,9 +140,23 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     });
   }
 
+  /** A run whose lock ended under it acts no more: another run may be changing the environment. */
+  const lockLost = () => hold !== undefined && 'lost' in hold && hold.lost();
+  const stopIfLockLost = (before: string) => {
+    if (lockLost() && patched('lock-lost-stops'))
+      throw ApplicationFailure.create({
+        type: FailureType.LockLost,
+        message: `the lock of ${input.env} ended while this run held it (terminated?); stopped before ${before}`,
+        nonRetryable: true,
+      });
+  };
+
   let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
-    step: ((name: string, action: StepAction<unknown> | SkippableStep) => saga.step(name, action)) as Runbook['step'],
+    step: (async (name: string, action: StepAction<unknown> | SkippableStep) => {
+      stopIfLockLost(name);
+      return saga.step(name, action);
+    }) as Runbook['step'],
     settle: (why, ifLaterFails) => {
       const kept = saga.settle();
       progress.settled.push({ why, steps: kept, at: new Date().toISOString() });
@@ -163,6 +178,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       } finally {
         setState(progress, 'RUNNING');
       }
+      stopIfLockLost(`what follows gate ${gate}`);
     },
   };
 
@@ -188,6 +204,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
         .slice(settlePoint.stepIndex)
         .reverse()
         .find((s) => s.status === 'failed');
+    if (lockLost()) await CancellationScope.nonCancellable(retakeLock);
     // Only what was registered after the last settle point is undone (Saga.settle cleared the rest).
     await saga.compensate();
     // Runs from before this outcome existed ended COMPENSATED here and must replay the same way.
@@ -218,6 +235,27 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       nonRetryable: true,
       details: [result],
     });
+  }
+
+  /**
+   * Takes the environment again before undoing, so no other run acts on it meanwhile: tried
+   * every 30 s for as long as a failure gate waits; after that the undo goes ahead, said so.
+   */
+  async function retakeLock(): Promise<void> {
+    if (!patched('lock-retaken-before-undo')) return;
+    const deadline = Date.now() + policy.onFailure.timeoutMs;
+    for (;;) {
+      const again = await holdEnvironment(input.env);
+      if ('release' in again) {
+        hold = again;
+        return;
+      }
+      if (Date.now() >= deadline) {
+        progress.reason += `; undone while ${again.heldBy} held ${input.env}`;
+        return;
+      }
+      await sleep('30 seconds');
+    }
   }
 }
 
