@@ -3,7 +3,7 @@
 // runbooks: bench/bench-runbooks.ts).
 import { Context } from '@temporalio/activity';
 import './bench-runbooks';
-export { decideRunRules, lockHolder, proveStart, verifySignature } from '../activities';
+export { decideRunRules, lockHolder, proveStart, verifySignature, verifySignatures } from '../activities';
 export const stepStarts: number[] = [];
 
 export async function noop(): Promise<void> {

@@ -78,6 +78,7 @@ const REGISTERED = [
   'verifyProvisioned',
   'verifyRows',
   'verifySignature',
+  'verifySignatures',
   'writeMarker',
   'checkPreviousDatabase',
   'putPreviousBack',
