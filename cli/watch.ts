@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { RunProgress } from '../common/shared';
 import { readStatus, retryText, type RunStatus } from './progress';
 import { progressLines, type Line } from '../common/progress-view';
+import { inertText } from '../common/inert';
 
 export type WatchMode = 'tty' | 'lines' | 'json';
 
@@ -94,11 +95,12 @@ function outcomeText(runId: string, status: RunStatus, exitCode: number): string
 }
 
 function noteLines(status: RunStatus): Line[] {
+  // A worker's identity is whatever the worker said it is: shown inert.
   const retries = (status.retries ?? []).map((r) => ({
     key: `retry:${r.activity}:${r.attempt}`,
-    text: `  ${retryText(r)}`,
+    text: `  ${inertText(retryText(r))}`,
   }));
-  return [...retries, ...(status.note ? [{ key: 'note', text: `  (${status.note})` }] : [])];
+  return [...retries, ...(status.note ? [{ key: 'note', text: `  (${inertText(status.note)})` }] : [])];
 }
 
 /** A terminal: the whole display redrawn in place, durations of what runs ticking. */

@@ -4,41 +4,13 @@
 // request that cannot be followed is refused on the worker; signals cannot grow the run's
 // record without bound: a 2 MB signal and 10,000 refused ones leave it able to end and unlock.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { projectRoot } from '../src/config';
 import { newRunId } from '../src/run-id';
 import { approvalSignal, environmentLockId, progressQuery, type RunProgress, type RunResult } from '../common/shared';
 import { MAX_REFUSED_KEPT } from '../workflows/kernel/bounds';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';
-
-/** `temporal workflow start` with a hand-written JSON input: plain payloads, no codec, no CLI of ours. */
-function temporalStart(taskQueue: string, type: string, workflowId: string, input: unknown): Promise<string> {
-  const args = [
-    path.join(projectRoot, 'scripts', 'temporal-cli.sh'),
-    'workflow',
-    'start',
-    '--address',
-    process.env.TEMPORAL_ADDRESS!,
-    '--namespace',
-    'default',
-    '--task-queue',
-    taskQueue,
-    '--type',
-    type,
-    '--workflow-id',
-    workflowId,
-    '--input',
-    JSON.stringify(input),
-  ];
-  return new Promise((resolve, reject) =>
-    execFile('bash', args, { encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    ),
-  );
-}
+import { temporalStart } from './attacker';
 
 async function lockHeld(env: string): Promise<boolean> {
   const client = await testClient();
