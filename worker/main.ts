@@ -13,9 +13,10 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const metrics = installTelemetry();
   const { connection, namespace } = await connectWorker();
   const client = metrics ? await connectClient() : undefined;
-  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs()) : undefined;
+  const chosen = options ?? workerOptions();
+  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
   try {
-    const worker = await Worker.create({ connection, namespace, ...(options ?? workerOptions()) });
+    const worker = await Worker.create({ connection, namespace, ...chosen });
     console.log(
       `worker polling task queue ${worker.options.taskQueue} on ${namespace}` +
         `${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
