@@ -146,6 +146,23 @@ describe('the worker decides the rules', function () {
     });
   });
 
+  it('refuses a rotate-db-password started by hand with an API token as the new password', async function () {
+    await withWorker(taskQueue, async () => {
+      const runId = newRunId('rotate-db-password', 'vault');
+      const params = { secret: 'apiToken' };
+      await temporalStart(taskQueue, 'rotateDbPassword', runId, {
+        runbook: 'rotate-db-password',
+        env: 'vault',
+        params,
+        initiator: 'mallory',
+      });
+      const refused = await failureOf((await testClient()).workflow.getHandle(runId));
+      assert.equal(refused.type, 'BadInput');
+      assert.match(refused.message, /refused: secret apiToken of vault is not marked as a database password/);
+      assert.equal(await lockHeld('vault'), false);
+    });
+  });
+
   it('refuses a loosening request and an absurd duration at start, before connecting', async function () {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const absurd = await runbookCli(
