@@ -18,6 +18,7 @@ import { sign, signDecision, signerFrom, SIGNING_OPTIONS } from './sign';
 import { signStart } from '../src/identity/sign';
 import { temporalConnectConfig } from '../src/config';
 import { inertText } from '../common/inert';
+import { cutOffText } from './cut-off';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -162,6 +163,8 @@ const status: Command = async (args, connect) => {
         : inertText(`${runId}: ${result.status}`),
     );
     console.log(inertText(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`));
+    const cutOff = cutOffText(result.status, result.progress);
+    if (cutOff) console.log(`  ${cutOff}`);
   }
   return 0;
 };

@@ -12,6 +12,7 @@ import { readStatus } from './progress';
 import { formatDuration } from '../common/duration';
 import { progressLines } from '../common/progress-view';
 import { inertText } from '../common/inert';
+import { cutOffText } from './cut-off';
 
 /** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
 export interface ServerEvent {
@@ -229,6 +230,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
       `  started ${t.startTime ?? '?'} by ${v(s.initiator)}${proven}${s.by ? ` (client ${v(s.by)})` : ''}: ` +
         `${v(s.runbook)} on ${v(s.env)} with ${v(JSON.stringify(s.params))}`,
     );
+  const cutOff = cutOffText(t.status, p);
+  if (cutOff) lines.push(`  ${cutOff}`);
   if (t.closeTime)
     lines.push(
       `  closed ${t.closeTime}` +

@@ -6,6 +6,7 @@ import type { RunProgress } from '../common/shared';
 import { readStatus, retryText, type RunStatus } from './progress';
 import { progressLines, type Line } from '../common/progress-view';
 import { inertText } from '../common/inert';
+import { cutOffText, leftByCutOff } from './cut-off';
 
 export type WatchMode = 'tty' | 'lines' | 'json';
 
@@ -31,6 +32,7 @@ export function exitCodeOf(status: RunStatus): number {
   if (status.status === 'COMPLETED' && (state === undefined || state === 'COMPLETED')) return EXIT.completed;
   if (state === 'REFUSED') return EXIT.refused;
   if (state === 'FAILED_COMPENSATION' || status.progress?.leftToUndo.length) return EXIT.leftToUndo;
+  if (leftByCutOff(status.status, status.progress).length) return EXIT.leftToUndo;
   if (state === 'SETTLED_THEN_FAILED') return EXIT.settledThenFailed;
   return EXIT.notCompleted;
 }
@@ -91,7 +93,8 @@ interface View {
 function outcomeText(runId: string, status: RunStatus, exitCode: number): string {
   const state = status.progress?.state;
   const how = state && state !== status.status ? `${state} (workflow ${status.status})` : status.status;
-  return `${runId}: ${how}, exit code ${exitCode}`;
+  const cutOff = cutOffText(status.status, status.progress);
+  return `${runId}: ${how}, exit code ${exitCode}${cutOff ? `\n${cutOff}` : ''}`;
 }
 
 function noteLines(status: RunStatus): Line[] {
