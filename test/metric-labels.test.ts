@@ -1,7 +1,8 @@
 // The worker's metrics as the attacker would shape them, with the stock `temporal` CLI: a run
 // whose input names a 3 KB environment once became a series of its own, labelled with the
 // sender's text; an execution anyone tags WAITING_APPROVAL was counted as a run waiting at a
-// gate. Labels now come only from what the worker checked, and gates only from its own runs.
+// gate. Labels now come only from what the worker checked, and gates only from its own runs;
+// a run terminated mid-run by hand is counted as one a person must look at.
 import { strict as assert } from 'node:assert';
 import { freePort } from '../dev/dev-server';
 import { newRunId } from '../src/run-id';
@@ -9,7 +10,7 @@ import { approvalSignal } from '../common/shared';
 import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress } from './helpers';
 import { scrape, total, type Sample } from './cluster/prometheus';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
-import { temporalStart } from './attacker';
+import { temporalCli, temporalStart } from './attacker';
 
 async function until(what: string, address: string, ok: (s: Sample[]) => boolean): Promise<Sample[]> {
   const deadline = Date.now() + 30_000;
@@ -91,5 +92,13 @@ describe("the worker's metrics carry only what it checked", function () {
           .terminate('test done')
           .catch(() => undefined);
     }
+  });
+
+  it('counts a run terminated mid-run by hand as one a person must look at', async function () {
+    const before = total(await scrape(address), 'runbook_runs_cut_off', smoke);
+    const handle = await startTestRun(taskQueue, smoke);
+    await waitForProgress(handle, atGate('go-ahead'));
+    await temporalCli(['workflow', 'terminate', '--workflow-id', handle.workflowId, '--reason', 'by hand']);
+    await until('the terminated run', address, (s) => total(s, 'runbook_runs_cut_off', smoke) === before + 1);
   });
 });

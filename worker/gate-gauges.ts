@@ -16,15 +16,19 @@ import { listEnvironments } from '../src/inventory';
 /** At most this many waiting runs are read per interval (a page of the list). */
 const MAX_LISTED = 1000;
 
+/** A name as a visibility query's string literal; a name that would need quoting is refused. */
+export function visibilityLiteral(name: string): string {
+  if (!/^[A-Za-z0-9_.:@/-]+$/.test(name))
+    throw new Error(`${JSON.stringify(name)} cannot be named in a visibility query`);
+  return `'${name}'`;
+}
+
 /** Runs waiting at a gate: on `taskQueue`, of one of the engine's runbook workflows. */
 export function waitingQuery(taskQueue: string, workflowTypes: readonly string[]): string {
-  const literal = (s: string) => {
-    if (!/^[A-Za-z0-9_.:@/-]+$/.test(s)) throw new Error(`${JSON.stringify(s)} cannot be named in a visibility query`);
-    return `'${s}'`;
-  };
   return (
-    `ExecutionStatus = 'Running' AND RunbookState = 'WAITING_APPROVAL' AND TaskQueue = ${literal(taskQueue)} ` +
-    `AND WorkflowType IN (${workflowTypes.map(literal).join(', ')})`
+    `ExecutionStatus = 'Running' AND RunbookState = 'WAITING_APPROVAL' ` +
+    `AND TaskQueue = ${visibilityLiteral(taskQueue)} ` +
+    `AND WorkflowType IN (${workflowTypes.map(visibilityLiteral).join(', ')})`
   );
 }
 

@@ -4,6 +4,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
 import { startGateGauges } from './gate-gauges';
+import { startCutOffGauge } from './cut-off-gauge';
 import { installTelemetry } from './telemetry';
 import { workerOptions } from './worker-options';
 
@@ -15,6 +16,7 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const client = metrics ? await connectClient() : undefined;
   const chosen = options ?? workerOptions();
   const stopGauges = client ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopCutOff = client ? startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
   try {
     const worker = await Worker.create({ connection, namespace, ...chosen });
     console.log(
@@ -26,6 +28,7 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
     console.log('worker stopped');
   } finally {
     stopGauges?.();
+    stopCutOff?.();
     await client?.connection.close();
     await pool.closeAll();
     await connection.close();
