@@ -5,7 +5,7 @@
 // previous .env and its owner and mode, the role's previous verifier, and whether the app was
 // restarted. Each step's command acts once per run on its host (a marker, ssh/once.ts).
 import { ApplicationFailure } from '@temporalio/common';
-import type { Environment } from '../src/inventory';
+import { secretsFor, type Environment } from '../src/inventory';
 import { environment, hostsWithRole, serviceCommand, stringVar, argvVar } from './env-vars';
 import { appHealthUrl, databaseOk, probeHealth } from './health-probe';
 import { resolveSecret } from './secrets';
@@ -58,8 +58,18 @@ function dbTarget(e: Environment): SshTarget {
   return resolveTarget({ env: e.environment, host: db });
 }
 
-/** The new password: resolved on the worker, refused (never shown) when unusable. */
+/**
+ * The new password: resolved on the worker, refused (never shown) when unusable. Only a secret
+ * the inventory marks as a database password is read at all, whatever the run's parameters
+ * said: checked here again because this is what writes it to every web host and PostgreSQL.
+ */
 async function newPassword(e: Environment, secret: string): Promise<string> {
+  if (e.secrets[secret]?.use !== 'database-password')
+    throw ApplicationFailure.nonRetryable(
+      `${e.environment}: secret ${secret} is not marked as a database password ` +
+        `(use: database-password in the inventory; marked: ${secretsFor(e, 'database-password').join(', ') || 'none'})`,
+      FailureType.BadInput,
+    );
   const value = await resolveSecret(e, secret);
   if (!DATABASE_PASSWORD.test(value))
     throw ApplicationFailure.nonRetryable(

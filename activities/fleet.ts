@@ -13,6 +13,7 @@ import { tail } from './ssh/redact';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
+import { secretValues } from './secrets';
 import { FailureType } from '../common/failure-types';
 
 /** Several hosts asked at once inside one activity, at most this many at a time. */
@@ -158,7 +159,10 @@ const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * One argv on one host, never through a shell of ours; a non-zero exit is a result, not an
- * error (the workflow counts it against the budget). Once per run and host, by marker.
+ * error (the workflow counts it against the budget). Once per run and host, by marker. The
+ * command is the operator's, so it may print anything, the environment's secrets too (`cat` of
+ * the app's .env): its output, heartbeats and errors are redacted of every secret the
+ * environment defines before they leave the activity for the run's history and every view.
  */
 export async function hostCommand({
   env,
@@ -173,11 +177,14 @@ export async function hostCommand({
 }): Promise<HostCommandResult> {
   if (!argv.length || argv.some((a) => typeof a !== 'string'))
     throw ApplicationFailure.nonRetryable('the command must be a non-empty argv', FailureType.BadInput);
+  const e = environment(env);
+  const secrets = await secretValues(e, Object.keys(e.secrets));
   const started = Date.now();
   const r = await runOnce(resolveTarget({ env, host }), runId, `command-${host}`, argv, {
     okExitCodes: Array.from({ length: 256 }, (_, i) => i),
     timeoutMs: COMMAND_TIMEOUT_MS,
     retryable: false,
+    secrets,
   });
   const out = r.ran
     ? [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join('\n')

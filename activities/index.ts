@@ -59,7 +59,7 @@ export {
 } from './certificates';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';
-export { proveStart, verifySignature } from './identity';
+export { proveStart, verifySignature, verifySignatures } from './identity';
 export { colourGroups, markUpstream, upstreamServers } from './upstream';
 export { rollingPlan, selectHosts, checkedOutCommits, rollHost, rollBackHost, hostCommand } from './fleet';
 export { decideRunRules } from './policy';

@@ -12,6 +12,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   decideRunRules: 'admission',
   proveStart: 'admission',
   verifySignature: 'admission',
+  verifySignatures: 'admission',
   prepareScheduledRun: 'admission',
 
   lockHolder: 'reads',

@@ -6,6 +6,7 @@ import { scheduleInitiator, type ScheduledRequest } from '../src/schedules';
 import { maskSecrets, type RunInput } from '../common/shared';
 import { prepareRun } from '../src/start';
 import { FailureType } from '../common/failure-types';
+import { markdownText } from '../common/inert';
 
 export interface ScheduledRunPlan {
   runId: string;
@@ -29,14 +30,16 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
     throw err;
   }
   if (request.proof) Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId });
-  const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => `${k}: ${String(v)}`);
+  // The Web UI shows summary and details as Markdown, and the schedule's creator wrote what they hold.
+  const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => markdownText(`${k}: ${String(v)}`));
   return {
     runId: run.runId,
     workflow: run.spec.workflow,
     input: run.input,
-    summary:
+    summary: markdownText(
       `${run.spec.name} on ${run.input.env}, started by schedule ${request.scheduleId} ` +
-      `(created by ${request.createdBy})`,
+        `(created by ${request.createdBy})`,
+    ),
     details: params.length ? params.join('\n') : 'no parameters',
   };
 }

@@ -3,7 +3,14 @@
 // runbooks: bench/bench-runbooks.ts).
 import { Context } from '@temporalio/activity';
 import './bench-runbooks';
-export { decideRunRules, lockHolder, proveStart, releasedByHolder, verifySignature } from '../activities';
+export {
+  decideRunRules,
+  lockHolder,
+  proveStart,
+  releasedByHolder,
+  verifySignature,
+  verifySignatures,
+} from '../activities';
 export const stepStarts: number[] = [];
 
 export async function noop(): Promise<void> {

@@ -17,6 +17,8 @@ import { schedule } from './schedule';
 import { sign, signDecision, signerFrom, SIGNING_OPTIONS } from './sign';
 import { signStart } from '../src/identity/sign';
 import { temporalConnectConfig } from '../src/config';
+import { inertText } from '../common/inert';
+import { cutOffText } from './cut-off';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -158,9 +160,11 @@ const status: Command = async (args, connect) => {
     console.log(
       result.progress
         ? formatProgress(runId, result.progress, runUrl(client.options.namespace, runId))
-        : `${runId}: ${result.status}`,
+        : inertText(`${runId}: ${result.status}`),
     );
-    console.log(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`);
+    console.log(inertText(`  workflow status: ${result.status}${result.note ? ` (${result.note})` : ''}`));
+    const cutOff = cutOffText(result.status, result.progress);
+    if (cutOff) console.log(`  ${cutOff}`);
   }
   return 0;
 };
@@ -193,7 +197,9 @@ function decide(decision: ApprovalInput['decision']): Command {
       if (values.json) printJson({ runId, recorded: record });
       else
         console.log(
-          `${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`,
+          inertText(
+            `${decision === 'approve' ? 'approved' : 'rejected'} ${runId} at gate ${record.gate} as ${record.approver}`,
+          ),
         );
       return 0;
     } catch (err) {
@@ -255,7 +261,8 @@ const list: Command = async (args, connect) => {
   }
   if (values.json) printJson({ runs });
   else if (!runs.length) console.log('no runs');
-  else for (const r of runs) console.log(`${r.runId}  ${r.state ?? r.status}  ${r.startTime}`);
+  // Search attributes are whatever a run (or anyone starting one) set: shown inert.
+  else for (const r of runs) console.log(inertText(`${r.runId}  ${r.state ?? r.status}  ${r.startTime}`));
   if (!values.json) console.log(`in the Web UI (runs only): ${runsUrl(client.options.namespace)}`);
   return 0;
 };

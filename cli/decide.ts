@@ -8,6 +8,7 @@ import { actor, parse, runIdArg } from './args';
 import type { Command } from './commands';
 import { printJson, refusedUpdate } from './output';
 import { signDecision, signerFrom, SIGNING_OPTIONS } from './sign';
+import { inertText } from '../common/inert';
 
 const DONE: Record<FailureDecision, string> = {
   retry: 'will run again',
@@ -40,7 +41,7 @@ function decideFailure(decision: FailureDecision): Command {
         handle.executeUpdate(decideFailureUpdate, { args: [input] }),
       );
       if (values.json) printJson({ runId, recorded: record });
-      else console.log(`${decision} decided for ${runId} as ${record.by}: ${record.step} ${DONE[decision]}`);
+      else console.log(inertText(`${decision} decided for ${runId} as ${record.by}: ${record.step} ${DONE[decision]}`));
       return 0;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UsageError(`no run ${runId}`);

@@ -11,6 +11,8 @@ import { maskSecrets, type RunInput, type RunProgress } from '../common/shared';
 import { readStatus } from './progress';
 import { formatDuration } from '../common/duration';
 import { progressLines } from '../common/progress-view';
+import { inertText } from '../common/inert';
+import { cutOffText } from './cut-off';
 
 /** Something the server recorded: a decision sent, a step's activity, the run's start and end. */
 export interface ServerEvent {
@@ -198,7 +200,7 @@ async function addServerEvents(client: Client, handle: WorkflowHandle, trail: Au
 export function policyLines(p: RunProgress): string[] {
   if (!p.policy) return ["  rules: as the run's input carried them (a run from before the worker decided them)"];
   const { asked, applied, overruled } = p.policy;
-  const wanted = Object.entries(asked).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
+  const wanted = Object.entries(asked).map(([k, v]) => inertText(`${k} ${JSON.stringify(v)}`));
   const lock = applied.mutating ? 'holds the environment' : 'takes no lock (read-only)';
   return [
     `  asked: ${wanted.length ? wanted.join(', ') : "nothing beyond the environment's rules"}`,
@@ -206,20 +208,30 @@ export function policyLines(p: RunProgress): string[] {
       `from ${applied.approval.approvers.join(', ') || '(none listed)'} ` +
       `within ${formatDuration(applied.approval.timeoutMs)}; ${lock}; on failure ${applied.onFailure.policy}` +
       (applied.onFailure.policy === 'ask' ? ` (waits ${formatDuration(applied.onFailure.timeoutMs)})` : ''),
-    ...overruled.map((o) => `  overruled: ${o}`),
+    ...overruled.map((o) => `  overruled: ${inertText(o)}`),
   ];
 }
 /** The audit trail as text: who started it and how, the decisions, the steps and undos, then the server's events. */
 export function formatAuditTrail(t: AuditTrail): string[] {
   const p = t.progress;
   const s = t.started ?? (p ? { initiator: p.initiator, runbook: p.runbook, env: p.env, params: p.params } : undefined);
-  const lines = [`${t.runId}: ${p?.state ?? t.status}${p && p.state !== t.status ? ` (workflow ${t.status})` : ''}`];
-  const proven = p?.initiatorKey ? `, signed with ${p.initiatorKey}` : p?.identity === 'typed' ? ', name as typed' : '';
+  // What the run's input, its clients and its record say is shown inert (common/inert.ts); --json is exact.
+  const v = (value: unknown) => inertText(value);
+  const lines = [
+    `${v(t.runId)}: ${v(p?.state ?? t.status)}${p && p.state !== t.status ? ` (workflow ${t.status})` : ''}`,
+  ];
+  const proven = p?.initiatorKey
+    ? `, signed with ${v(p.initiatorKey)}`
+    : p?.identity === 'typed'
+      ? ', name as typed'
+      : '';
   if (s)
     lines.push(
-      `  started ${t.startTime ?? '?'} by ${s.initiator}${proven}${s.by ? ` (client ${s.by})` : ''}: ` +
-        `${s.runbook} on ${s.env} with ${JSON.stringify(s.params)}`,
+      `  started ${t.startTime ?? '?'} by ${v(s.initiator)}${proven}${s.by ? ` (client ${v(s.by)})` : ''}: ` +
+        `${v(s.runbook)} on ${v(s.env)} with ${v(JSON.stringify(s.params))}`,
     );
+  const cutOff = cutOffText(t.status, p);
+  if (cutOff) lines.push(`  ${cutOff}`);
   if (t.closeTime)
     lines.push(
       `  closed ${t.closeTime}` +
@@ -246,8 +258,8 @@ export function formatAuditTrail(t: AuditTrail): string[] {
     // Activity scheduling is the run's own record already, when there is one.
     if (p && e.what.startsWith('activity ') && !e.what.endsWith('failed') && !e.what.includes(' retried: ')) continue;
     lines.push(
-      `    ${e.at} ${e.what}${e.by ? ` by ${e.by}` : ''}` +
-        `${e.detail === undefined ? '' : `: ${JSON.stringify(e.detail)}`}`,
+      `    ${e.at} ${v(e.what)}${e.by ? ` by ${v(e.by)}` : ''}` +
+        `${e.detail === undefined ? '' : `: ${v(JSON.stringify(e.detail))}`}`,
     );
   }
   return lines;

@@ -4,6 +4,7 @@
 import { COMMANDS } from './commands';
 import { connectClient, firstLine } from '../src/temporal';
 import { RUNBOOKS } from '../src/runbooks';
+import { inertText } from '../common/inert';
 
 const USAGE = `usage: runbook <command> [options]
   start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--approvals N]
@@ -50,7 +51,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
     // One clear line, never a stack trace: the message is written for the operator.
-    console.error(`runbook: ${firstLine(err)}`);
+    // An error may quote what a server or a run said: shown inert.
+    console.error(`runbook: ${inertText(firstLine(err))}`);
     process.exit((err as { exitCode?: number }).exitCode ?? 1);
   },
 );

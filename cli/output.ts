@@ -2,6 +2,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { RunProgress } from '../common/shared';
 import { progressLines } from '../common/progress-view';
+import { inertText } from '../common/inert';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -41,6 +42,6 @@ export function refusedUpdate(runId: string, err: unknown, json: boolean): numbe
   if (!(err instanceof WorkflowUpdateFailedError)) throw err;
   const why = err.cause?.message ?? err.message;
   if (json) printJson({ runId, refused: why });
-  else console.error(`refused: ${why}`);
+  else console.error(`refused: ${inertText(why)}`);
   return 1;
 }

@@ -16,6 +16,7 @@ import { signerFrom, SIGNING_OPTIONS } from './sign';
 import { actor, parse, runbookArg } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';
+import { inertText } from '../common/inert';
 
 const create: Command = async (args, connect) => {
   const { spec, paramOptions } = runbookArg(args, 'schedule create');
@@ -86,10 +87,13 @@ const list: Command = async (args, connect) => {
   if (values.json) printJson({ schedules });
   else if (!schedules.length) console.log('no schedules');
   else {
+    // Anyone who can reach Temporal can create a schedule: what it says is shown inert.
     for (const s of schedules) {
       console.log(
-        `${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  ` +
-          `next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`,
+        inertText(
+          `${s.scheduleId}  ${s.runbook} on ${s.env} ${s.when}${s.paused ? '  PAUSED' : ''}  ` +
+            `next: ${s.nextRuns[0] ?? 'none'}  last fired: ${s.recentFirings.at(-1)?.at ?? 'never'}`,
+        ),
       );
     }
   }

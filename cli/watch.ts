@@ -5,6 +5,8 @@ import type { Client } from '@temporalio/client';
 import type { RunProgress } from '../common/shared';
 import { readStatus, retryText, type RunStatus } from './progress';
 import { progressLines, type Line } from '../common/progress-view';
+import { inertText } from '../common/inert';
+import { cutOffText, leftByCutOff } from './cut-off';
 
 export type WatchMode = 'tty' | 'lines' | 'json';
 
@@ -30,6 +32,7 @@ export function exitCodeOf(status: RunStatus): number {
   if (status.status === 'COMPLETED' && (state === undefined || state === 'COMPLETED')) return EXIT.completed;
   if (state === 'REFUSED') return EXIT.refused;
   if (state === 'FAILED_COMPENSATION' || status.progress?.leftToUndo.length) return EXIT.leftToUndo;
+  if (leftByCutOff(status.status, status.progress).length) return EXIT.leftToUndo;
   if (state === 'SETTLED_THEN_FAILED') return EXIT.settledThenFailed;
   return EXIT.notCompleted;
 }
@@ -90,15 +93,17 @@ interface View {
 function outcomeText(runId: string, status: RunStatus, exitCode: number): string {
   const state = status.progress?.state;
   const how = state && state !== status.status ? `${state} (workflow ${status.status})` : status.status;
-  return `${runId}: ${how}, exit code ${exitCode}`;
+  const cutOff = cutOffText(status.status, status.progress);
+  return `${runId}: ${how}, exit code ${exitCode}${cutOff ? `\n${cutOff}` : ''}`;
 }
 
 function noteLines(status: RunStatus): Line[] {
+  // A worker's identity is whatever the worker said it is: shown inert.
   const retries = (status.retries ?? []).map((r) => ({
     key: `retry:${r.activity}:${r.attempt}`,
-    text: `  ${retryText(r)}`,
+    text: `  ${inertText(retryText(r))}`,
   }));
-  return [...retries, ...(status.note ? [{ key: 'note', text: `  (${status.note})` }] : [])];
+  return [...retries, ...(status.note ? [{ key: 'note', text: `  (${inertText(status.note)})` }] : [])];
 }
 
 /** A terminal: the whole display redrawn in place, durations of what runs ticking. */

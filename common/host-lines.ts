@@ -6,37 +6,40 @@ import { formatDuration } from './duration';
 
 const SHOW_ALL_UP_TO = 20;
 
-function hostText(h: HostRecord, fullTail: boolean): string {
-  const parts = [`batch ${h.batch}`, h.outcome];
+/** How a view shows a value from a host (common/progress-view.ts's Show): inert, escaped for Markdown. */
+type ShowText = (value: unknown) => string;
+
+function hostText(h: HostRecord, fullTail: boolean, v: ShowText): string {
+  const parts = [`batch ${v(h.batch)}`, v(h.outcome)];
   if (h.exitCode !== undefined) parts.push(`exit ${h.exitCode}`);
   if (h.durationMs !== undefined) parts.push(formatDuration(h.durationMs));
   if (h.outcome === 'failed' && h.rolledBack !== undefined)
     parts.push(h.rolledBack ? 'rolled back' : 'NOT rolled back');
   if (h.drained) parts.push('left drained');
-  let text = `${h.host}: ${parts.join(', ')}${h.error ? ` (${h.error})` : ''}`;
+  let text = `${v(h.host)}: ${parts.join(', ')}${h.error ? ` (${v(h.error)})` : ''}`;
   const output = h.outputTail?.trim();
   if (output)
     text += fullTail
       ? `\n${output
           .split('\n')
-          .map((l) => `        | ${l}`)
+          .map((l) => `        | ${v(l)}`)
           .join('\n')}`
-      : ` | ${output.split('\n').pop()}`;
+      : ` | ${v(output.split('\n').pop())}`;
   return text;
 }
 
 /** Lines (without indentation) about the run's hosts; none for runbooks that record none. */
-export function hostLines(p: RunProgress, everyHost = false): string[] {
+export function hostLines(p: RunProgress, everyHost: boolean, v: ShowText): string[] {
   const hosts = p.hosts ?? [];
   if (!hosts.length) return [];
   const counts = new Map<string, number>();
   for (const h of hosts) counts.set(h.outcome, (counts.get(h.outcome) ?? 0) + 1);
-  const lines = [`hosts: ${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}`];
+  const lines = [`hosts: ${[...counts].map(([o, n]) => `${n} ${v(o)}`).join(', ')}`];
   const shown =
     everyHost || hosts.length <= SHOW_ALL_UP_TO
       ? hosts
       : hosts.filter((h) => h.outcome === 'failed' || h.outcome === 'skipped');
-  for (const h of shown) lines.push(`  ${hostText(h, everyHost)}`);
+  for (const h of shown) lines.push(`  ${hostText(h, everyHost, v)}`);
   if (shown.length < hosts.length)
     lines.push(`  (${hosts.length - shown.length} more hosts without trouble: runbook history shows each)`);
   return lines;

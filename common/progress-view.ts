@@ -13,6 +13,7 @@ import type {
   StepRecord,
 } from './shared';
 import { hostLines } from './host-lines';
+import { inertText, markdownCode, markdownFence, markdownText } from './inert';
 
 /** One line, keyed so a follower can tell a changed line from a new one. */
 export interface Line {
@@ -58,110 +59,140 @@ interface Item {
   code?: boolean;
 }
 
+/**
+ * How a view shows what came from outside the engine (names, comments, errors, a host's output):
+ * inert on a terminal, and escaped in Markdown besides (common/inert.ts).
+ */
+export interface Show {
+  /** A value inside a line. */
+  text(value: unknown): string;
+  /** A command or message to copy, shown as code. */
+  code(value: string): string;
+}
+
+export const TERMINAL: Show = { text: (v) => inertText(v), code: (v) => `\`${inertText(v)}\`` };
+export const MARKDOWN: Show = { text: markdownText, code: markdownCode };
+
 /** The run as lines of plain text, indented: for `status`, `watch` and `history`. */
 export function progressLines(p: RunProgress, options: ViewOptions): Line[] {
-  return items(p, options).map(({ key, text, depth, code }) => {
+  return items(p, options, TERMINAL).map(({ key, text, depth, code }) => {
     const indent = '  '.repeat(depth);
-    return { key, text: code ? `${indent}  | ${text}` : `${indent}${text}` };
+    return { key, text: code ? `${indent}  | ${inertText(text, true)}` : `${indent}${text}` };
   });
 }
 
 /** The run as Markdown: the Web UI's current details. */
 export function progressMarkdown(p: RunProgress, options: ViewOptions): string {
   const out: string[] = [];
+  const all = items(p, options, MARKDOWN);
+  // Longer than any run of backticks in the output, so no line of it can close its block.
+  const fence = markdownFence(all.filter((i) => i.code).map((i) => i.text));
   let inCode = false;
-  for (const { text, depth, code } of items(p, options)) {
+  for (const { text, depth, code } of all) {
     // A fence opens before the first line of output and closes after its last.
-    if (Boolean(code) !== inCode) out.push('```');
+    if (Boolean(code) !== inCode) out.push(fence);
     inCode = Boolean(code);
-    out.push(code ? text : depth === 0 ? `**${text}**` : `${depth === 2 ? '  ' : ''}- ${text}`);
+    out.push(code ? inertText(text, true) : depth === 0 ? `**${text}**` : `${depth === 2 ? '  ' : ''}- ${text}`);
   }
-  if (inCode) out.push('```');
+  if (inCode) out.push(fence);
   return out.join('\n');
 }
 
-function items(p: RunProgress, o: ViewOptions): Item[] {
-  const header = `${o.runId}: ${p.runbook} on ${p.env}, started by ${p.initiator}: ${p.state}`;
+function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
+  const v = show.text;
+  const header = `${v(o.runId)}: ${v(p.runbook)} on ${v(p.env)}, started by ${v(p.initiator)}: ${p.state}`;
   const out: Item[] = [{ key: 'state', text: header, depth: 0 }];
   const add = (key: string, text: string, depth: 1 | 2 = 1, code = false) => out.push({ key, text, depth, code });
   const time = (startedAt: string, endedAt: string | undefined, live = true) => timeText(startedAt, endedAt, o, live);
 
-  p.steps.forEach((s, i) => add(`step:${i}`, stepText(s, time(s.startedAt, s.endedAt))));
+  p.steps.forEach((s, i) => add(`step:${i}`, stepText(s, time(s.startedAt, s.endedAt), show)));
   p.gates.forEach((g, i) => {
+    const approvers = g.approvers.map(v).join(', ');
     if (g.outcome) {
       // The audit trail also says who could decide and whether they were told.
-      const notice = g.notified ? `; notice ${g.notified}` : '';
-      const audit = o.times === 'span' ? `; ${g.required} of ${g.approvers.join(', ')}${notice}` : '';
+      const notice = g.notified ? `; notice ${v(g.notified)}` : '';
+      const audit = o.times === 'span' ? `; ${v(g.required)} of ${approvers}${notice}` : '';
       const took = time(g.openedAt, g.closedAt, false);
-      add(`gate:${i}`, `${MARK[g.outcome] ?? '-'} gate ${g.name}: ${g.outcome}${took}${audit}`);
+      add(`gate:${i}`, `${MARK[g.outcome] ?? '-'} gate ${v(g.name)}: ${v(g.outcome)}${took}${audit}`);
       return;
     }
-    const from = `${g.required} approval(s) from ${g.approvers.join(', ')}`;
-    add(`gate:${i}`, `${MARK.open} gate ${g.name}: waiting for ${from} until ${g.deadline}`);
-    if (p.gate?.name === g.name) gateHints(p, g, o).forEach((text, j) => add(`gate:${i}:${j}`, text, 2));
+    const from = `${v(g.required)} approval(s) from ${approvers}`;
+    add(`gate:${i}`, `${MARK.open} gate ${v(g.name)}: waiting for ${from} until ${v(g.deadline)}`);
+    if (p.gate?.name === g.name) gateHints(p, g, o, show).forEach((text, j) => add(`gate:${i}:${j}`, text, 2));
   });
-  p.approvals.forEach((a, i) => add(`approval:${i}`, `${a.refused ? '!' : '·'} ${approvalText(a)}`));
+  p.approvals.forEach((a, i) => add(`approval:${i}`, `${a.refused ? '!' : '·'} ${approvalText(a, show)}`));
   (p.failureGates ?? []).forEach((g, i) => {
-    const outcome = g.outcome ?? `waiting for a decision until ${g.deadline} (then rolls back)`;
+    const outcome = g.outcome ? v(g.outcome) : `waiting for a decision until ${v(g.deadline)} (then rolls back)`;
     const when = o.times === 'span' ? time(g.openedAt, g.closedAt, false) : '';
-    add(`failure:${i}`, `${g.outcome ? '·' : MARK.open} failure gate at ${g.step}: ${outcome}${when}`);
-    g.decisions.forEach((d, j) => add(`failure:${i}:${j}`, decisionText(d), 2));
+    add(`failure:${i}`, `${g.outcome ? '·' : MARK.open} failure gate at ${v(g.step)}: ${outcome}${when}`);
+    g.decisions.forEach((d, j) => add(`failure:${i}:${j}`, decisionText(d, show), 2));
     if (!g.outcome && p.failureGate?.openedAt === g.openedAt) {
-      failureGateDetail(p, o, g).forEach(([text, code], j) => add(`failure:${i}:open:${j}`, text, 2, code));
+      failureGateDetail(p, o, g, show).forEach(([text, code], j) => add(`failure:${i}:open:${j}`, text, 2, code));
     }
   });
-  (p.strayDecisions ?? []).forEach((d, i) => add(`stray:${i}`, decisionText(d)));
+  (p.strayDecisions ?? []).forEach((d, i) => add(`stray:${i}`, decisionText(d, show)));
   p.compensations.forEach((c, i) => {
-    const error = c.error ? ` (${c.error})` : '';
-    add(`undo:${i}`, `${MARK.compensating} undo ${c.step}: ${c.status}${time(c.startedAt, c.endedAt)}${error}`);
+    const error = c.error ? ` (${v(c.error)})` : '';
+    add(`undo:${i}`, `${MARK.compensating} undo ${v(c.step)}: ${v(c.status)}${time(c.startedAt, c.endedAt)}${error}`);
   });
   // Fleet runbooks: what became of each host (every one in the audit trail, with its output).
-  hostLines(p, o.times === 'span').forEach((text, i) => add(`hosts:${i}`, text.trimStart(), i === 0 ? 1 : 2));
+  hostLines(p, o.times === 'span', v).forEach((text, i) => add(`hosts:${i}`, text.trimStart(), i === 0 ? 1 : 2));
   p.settled.forEach((k, i) => {
-    const at = o.times === 'span' ? ` at ${k.at}` : '';
-    add(`settled:${i}`, `settled${at} (${k.why}): ${k.steps.join(', ') || '(nothing)'} kept whatever happens after`);
+    const at = o.times === 'span' ? ` at ${v(k.at)}` : '';
+    const kept = k.steps.map(v).join(', ') || '(nothing)';
+    add(`settled:${i}`, `settled${at} (${v(k.why)}): ${kept} kept whatever happens after`);
   });
-  if (p.reason) add('reason', `reason: ${p.reason}`);
-  if (p.leftToUndo.length) add('left', `LEFT TO UNDO BY HAND: ${p.leftToUndo.join(', ')}`);
+  if (p.reason) add('reason', `reason: ${v(p.reason)}`);
+  if (p.leftToUndo.length) add('left', `LEFT TO UNDO BY HAND: ${p.leftToUndo.map(v).join(', ')}`);
   // SETTLED_THEN_FAILED: what stands, what failed after it, and what is left for a person.
   const f = p.settledFailure;
   if (f) {
-    add('stands', `the change stands: ${f.stands} (nothing before the point of no return was undone)`);
-    add('failed-after', f.failedStep ? `then ${f.failedStep} failed: ${f.error}` : `then the run stopped: ${f.error}`);
+    add('stands', `the change stands: ${v(f.stands)} (nothing before the point of no return was undone)`);
+    const error = v(f.error);
+    add('failed-after', f.failedStep ? `then ${v(f.failedStep)} failed: ${error}` : `then the run stopped: ${error}`);
     if (f.todo.length) add('todo', 'left for you:');
-    f.todo.forEach((t, i) => add(`todo:${i}`, t, 2));
+    f.todo.forEach((t, i) => add(`todo:${i}`, v(t), 2));
   }
   return out;
 }
 
-export function stepText(s: StepRecord, time = ''): string {
-  const error = s.error ? ` (${s.error})` : '';
+export function stepText(s: StepRecord, time = '', show: Show = TERMINAL): string {
+  const v = show.text;
+  const error = s.error ? ` (${v(s.error)})` : '';
   const lost = s.lostWorkers
-    ? `, run again after its worker was lost${s.lostWorkers > 1 ? ` ${s.lostWorkers} times` : ''}`
+    ? `, run again after its worker was lost${s.lostWorkers > 1 ? ` ${v(s.lostWorkers)} times` : ''}`
     : '';
-  return `${MARK[s.status] ?? '-'} step ${s.name}: ${s.status}${changedNote(s)}${lost}${time}${error}`;
+  return `${MARK[s.status] ?? '-'} step ${v(s.name)}: ${v(s.status)}${changedNote(s, show)}${lost}${time}${error}`;
 }
 
 /** For steps that converge a host: whether they had to change it (a second provision says no everywhere). */
-export function changedNote(s: { changed?: boolean; detail?: string }): string {
+export function changedNote(s: { changed?: boolean; detail?: string }, show: Show = TERMINAL): string {
   if (s.changed === false) return ', unchanged';
-  return s.changed && s.detail ? `, changed: ${s.detail}` : '';
+  return s.changed && s.detail ? `, changed: ${show.text(s.detail)}` : '';
 }
 
-export function approvalText(a: ApprovalRecord): string {
-  const verb = a.refused ? `REFUSED ${a.decision ?? 'decision'}` : a.decision === 'approve' ? 'approved' : 'rejected';
-  const comment = a.comment ? `: ${JSON.stringify(a.comment)}` : '';
-  const key = a.key ? `, signed with ${a.key}` : '';
-  const why = a.refused ? ` (${a.refused})` : '';
-  return `${verb} by ${a.approver} at ${a.gate || '(no gate)'} ${a.at} via ${a.via}${key}${comment}${why}`;
+export function approvalText(a: ApprovalRecord, show: Show = TERMINAL): string {
+  const v = show.text;
+  const verb = a.refused
+    ? `REFUSED ${v(a.decision ?? 'decision')}`
+    : a.decision === 'approve'
+      ? 'approved'
+      : 'rejected';
+  const comment = a.comment ? `: ${v(JSON.stringify(a.comment))}` : '';
+  const key = a.key ? `, signed with ${v(a.key)}` : '';
+  const why = a.refused ? ` (${v(a.refused)})` : '';
+  const gate = a.gate ? v(a.gate) : '(no gate)';
+  return `${verb} by ${v(a.approver)} at ${gate} ${v(a.at)} via ${v(a.via)}${key}${comment}${why}`;
 }
 
-function decisionText(d: FailureDecisionRecord): string {
-  const verb = d.refused ? `REFUSED ${d.decision ?? 'decision'}` : d.decision;
-  const comment = d.comment ? `: ${JSON.stringify(d.comment)}` : '';
-  const key = d.key ? `, signed with ${d.key}` : '';
-  const why = d.refused ? ` (${d.refused})` : '';
-  return `${verb} by ${d.by} at ${d.step || '(no failure gate)'} ${d.at} via ${d.via}${key}${comment}${why}`;
+function decisionText(d: FailureDecisionRecord, show: Show): string {
+  const v = show.text;
+  const verb = v(d.refused ? `REFUSED ${d.decision ?? 'decision'}` : d.decision);
+  const comment = d.comment ? `: ${v(JSON.stringify(d.comment))}` : '';
+  const key = d.key ? `, signed with ${v(d.key)}` : '';
+  const why = d.refused ? ` (${v(d.refused)})` : '';
+  const step = d.step ? v(d.step) : '(no failure gate)';
+  return `${verb} by ${v(d.by)} at ${step} ${v(d.at)} via ${v(d.via)}${key}${comment}${why}`;
 }
 
 /** Someone who may decide at the gate: a listed approver who did not start the run and has not decided yet. */
@@ -170,12 +201,12 @@ export function suggestedApprover(p: RunProgress, gate: GateRecord): string {
   return gate.approvers.find((a) => a !== p.initiator && !decided.has(a)) ?? '<approver>';
 }
 
-function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions): string[] {
+function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions, show: Show): string[] {
   const approved = p.approvals.filter((a) => a.gate === g.name && !a.refused && a.decision === 'approve').length;
-  const count = `${approved}/${g.required} approvals so far`;
+  const count = `${approved}/${show.text(g.required)} approvals so far`;
   if (o.decide === 'ui' && p.identity === 'signed') {
-    const sign = `runbook sign approve ${o.runId} --as <you>`;
-    const how = `run \`${sign}\` (or \`reject\` with \`--comment\`) and send its output as the signal \`approval\``;
+    const sign = show.code(`runbook sign approve ${o.runId} --as <you>`);
+    const how = `run ${sign} (or \`reject\` with \`--comment\`) and send its output as the signal \`approval\``;
     return [`${count}; decisions here are signed: ${how}`];
   }
   if (o.decide === 'ui') {
@@ -183,18 +214,22 @@ function gateHints(p: RunProgress, g: GateRecord, o: ViewOptions): string[] {
     return [`${count}; to decide, send the signal \`approval\` with \`${input}\``];
   }
   if (o.decide === 'none') return [count];
-  const who = suggestedApprover(p, g);
+  const who = show.text(suggestedApprover(p, g));
+  const runId = show.text(o.runId);
   return [
-    `approve: runbook approve ${o.runId} --as ${who} [--comment ...]`,
-    `reject:  runbook reject ${o.runId} --as ${who} --comment <why>`,
-    ...(o.url ? [`or in the Web UI: ${o.url} (Send a Signal "approval")`] : []),
+    `approve: runbook approve ${runId} --as ${who} [--comment ...]`,
+    `reject:  runbook reject ${runId} --as ${who} --comment <why>`,
+    ...(o.url ? [`or in the Web UI: ${show.text(o.url)} (Send a Signal "approval")`] : []),
   ];
 }
 
 /** The open failure gate: what failed, where, its output, and how to decide. [text, is output] pairs. */
-function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord): [string, boolean][] {
-  const lines: [string, boolean][] = [[`FAILED: ${g.step}${g.host ? ` on ${g.host}` : ''}: ${g.error}`, false]];
+function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord, show: Show): [string, boolean][] {
+  const v = show.text;
+  const where = g.host ? ` on ${v(g.host)}` : '';
+  const lines: [string, boolean][] = [[`FAILED: ${v(g.step)}${where}: ${v(g.error)}`, false]];
   if (g.outputTail) {
+    // Output lines are the view's to make inert (and, in Markdown, to fence): kept as the command wrote them.
     lines.push(
       ['output:', false],
       ...g.outputTail
@@ -203,20 +238,21 @@ function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord)
         .map((l): [string, boolean] => [l, true]),
     );
   }
-  const noSkip = g.skippable ? [] : [`(${g.step} may not be skipped)`];
+  const noSkip = g.skippable ? [] : [`(${v(g.step)} may not be skipped)`];
+  const runId = v(o.runId);
   if (o.decide === 'ui' && p.identity === 'signed') {
-    const sign = `runbook sign retry|rollback${g.skippable ? '|skip' : ''} ${o.runId} --as <you>`;
-    const how = `run \`${sign}\` and send its output as the signal \`failure-decision\``;
+    const sign = show.code(`runbook sign retry|rollback${g.skippable ? '|skip' : ''} ${o.runId} --as <you>`);
+    const how = `run ${sign} and send its output as the signal \`failure-decision\``;
     lines.push([`decisions here are signed: ${how}`, false]);
   } else if (o.decide === 'ui') {
     const choices = g.skippable ? '"retry" | "rollback" | "skip"' : '"retry" | "rollback"';
     const input = `{"decision": ${choices}, "by": "<you>", "comment": "..."}`;
     lines.push([`to decide, send the signal \`failure-decision\` with \`${input}\``, false]);
   } else if (o.decide === 'cli') {
-    const retry = `runbook retry ${o.runId} --as <approver> [--comment ...]`;
+    const retry = `runbook retry ${runId} --as <approver> [--comment ...]`;
     lines.push([`to decide (an approver, not the initiator): ${retry}`, false]);
-    lines.push([`or: runbook rollback ${o.runId} --as <approver> [--comment ...]`, false]);
-    if (g.skippable) lines.push([`or: runbook skip ${o.runId} --as <approver> --comment <why>`, false]);
+    lines.push([`or: runbook rollback ${runId} --as <approver> [--comment ...]`, false]);
+    if (g.skippable) lines.push([`or: runbook skip ${runId} --as <approver> --comment <why>`, false]);
   }
   return [...lines, ...noSkip.map((t): [string, boolean] => [t, false])];
 }
@@ -229,8 +265,8 @@ function failureGateDetail(p: RunProgress, o: ViewOptions, g: FailureGateRecord)
 function timeText(startedAt: string, endedAt: string | undefined, o: ViewOptions, live: boolean): string {
   const start = Date.parse(startedAt);
   if (o.times === 'span') {
-    if (!endedAt) return `, from ${startedAt} (not ended)`;
-    return `, ${startedAt} → ${endedAt} (${formatDuration(Date.parse(endedAt) - start)})`;
+    if (!endedAt) return `, from ${inertText(startedAt)} (not ended)`;
+    return `, ${inertText(startedAt)} → ${inertText(endedAt)} (${formatDuration(Date.parse(endedAt) - start)})`;
   }
   if (endedAt) return ` in ${formatDuration(Date.parse(endedAt) - start)}`;
   return live && o.now !== undefined ? ` for ${formatDuration(o.now - start)}` : '';

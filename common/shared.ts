@@ -240,6 +240,11 @@ export interface RunProgress {
   compensations: CompensationRecord[];
   /** Undos that failed and must be done by hand. */
   leftToUndo: string[];
+  /**
+   * Steps whose undo the run would run if it stopped now: registered, not settled, not yet run.
+   * A run ended from outside (terminated) never runs them, so a person must. Absent on runs from before.
+   */
+  undosRegistered?: string[];
   /** Points of no return: steps kept whatever happened after. */
   settled: { why: string; steps: string[]; at: string }[];
   /** Set when the run ended SETTLED_THEN_FAILED. */

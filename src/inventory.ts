@@ -29,7 +29,15 @@ export interface Service {
   alreadyStopped?: number[];
 }
 
-export type SecretRef = { file: string } | { env: string } | { command: string[] };
+/**
+ * What a secret is for, where a runbook must not take just any secret: rotate-db-password puts
+ * its value into every web host's .env and onto PostgreSQL, so it takes only a secret marked
+ * `use: database-password` (an API token named by mistake or by intent would end up there).
+ */
+export const SECRET_USES = ['database-password'] as const;
+export type SecretUse = (typeof SECRET_USES)[number];
+
+export type SecretRef = ({ file: string } | { env: string } | { command: string[] }) & { use?: SecretUse };
 
 export interface Environment {
   environment: string;
@@ -45,6 +53,11 @@ export interface Environment {
   services: Record<string, Service>;
   vars: Vars;
   secrets: Record<string, SecretRef>;
+}
+
+/** The names of the environment's secrets marked for `use`. */
+export function secretsFor(env: Environment, use: SecretUse): string[] {
+  return Object.keys(env.secrets).filter((name) => env.secrets[name].use === use);
 }
 
 /** A DNS name as it may appear in a path, a URL and on certbot's command line. */
@@ -81,6 +94,8 @@ const VARS_SCHEMA = {
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
 const argv = { type: 'array', items: { type: 'string' }, minItems: 1 };
+/** A secret's `use` (SECRET_USES). */
+const use = { enum: [...SECRET_USES] };
 
 const schema = {
   type: 'object',
@@ -161,9 +176,19 @@ const schema = {
       propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]*$' },
       additionalProperties: {
         oneOf: [
-          { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string' } } },
-          { type: 'object', additionalProperties: false, required: ['env'], properties: { env: { type: 'string' } } },
-          { type: 'object', additionalProperties: false, required: ['command'], properties: { command: argv } },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['file'],
+            properties: { file: { type: 'string' }, use },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['env'],
+            properties: { env: { type: 'string' }, use },
+          },
+          { type: 'object', additionalProperties: false, required: ['command'], properties: { command: argv, use } },
         ],
       },
     },

@@ -1,6 +1,6 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
-import type { Environment } from './inventory';
+import { secretsFor, type Environment } from './inventory';
 import { BACKUP_CHOICE, PREVIOUS_DATABASE } from '../common/backup-names';
 import { DURATION, POSITIVE_DURATION } from '../common/duration';
 import {
@@ -549,11 +549,20 @@ export const RUNBOOKS: RunbookSpec[] = [
         description: 'the inventory secret (secrets.<name>) that holds the new password',
       },
     ],
+    // Run by the CLI and again by the worker (decideRunRules); the acting activity checks once more.
     check: (env, params) => {
       const secret = String(params.secret);
-      if (env.secrets[secret]) return undefined;
-      const known = Object.keys(env.secrets).join(', ') || 'none';
-      return `no secret ${JSON.stringify(secret)} in environment ${env.environment} (secrets: ${known})`;
+      const marked = secretsFor(env, 'database-password').join(', ') || 'none';
+      if (!env.secrets[secret]) {
+        const known = Object.keys(env.secrets).join(', ') || 'none';
+        return `no secret ${JSON.stringify(secret)} in environment ${env.environment} (secrets: ${known})`;
+      }
+      if (env.secrets[secret].use !== 'database-password')
+        return (
+          `secret ${secret} of ${env.environment} is not marked as a database password ` +
+          `(use: database-password in the inventory; marked: ${marked})`
+        );
+      return undefined;
     },
     plan: (env, params, facts = PLACEHOLDERS) => {
       const S = ROTATE_PASSWORD_STEPS;

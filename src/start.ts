@@ -18,6 +18,7 @@ import {
   type RunInput,
   type RunPolicy,
 } from '../common/shared';
+import { markdownText } from '../common/inert';
 
 export interface StartRequest {
   runbook: string;
@@ -114,7 +115,7 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
       { key: RunbookNameKey, value: run.spec.name },
       { key: RunbookEnvKey, value: run.input.env },
     ],
-    staticSummary: `${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`,
+    staticSummary: markdownText(`${run.spec.name} on ${run.input.env}, started by ${run.input.initiator}`),
     staticDetails: describeParams(run.input.params),
     workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT,
   };
@@ -127,5 +128,6 @@ export async function startRun(client: Client, run: PreparedRun, taskQueue: stri
 
 function describeParams(params: Record<string, unknown>): string {
   const entries = Object.entries(maskSecrets(params));
-  return entries.length ? entries.map(([k, v]) => `${k}: ${String(v)}`).join('\n') : 'no parameters';
+  // The Web UI shows it as Markdown: a parameter's value is text, never markup.
+  return entries.length ? entries.map(([k, v]) => markdownText(`${k}: ${String(v)}`)).join('\n') : 'no parameters';
 }

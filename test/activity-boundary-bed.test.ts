@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { newRunId } from '../src/run-id';
 import { testClient, uniqueQueue, withWorker } from './helpers';
 import { onHost } from './database-helpers';
-import { temporalStart, withAttackerWorker } from './attacker/tools';
+import { temporalStart } from './attacker/stock-cli';
+import { withAttackerWorker } from './attacker/tools';
 import type { scheduleEngineActivities } from './attacker/workflows';
 
 const HOSTS = ['web-blue', 'web-green'];

@@ -11,7 +11,8 @@ import { newRunId } from '../src/run-id';
 import { startTestRun, testClient, uniqueQueue, withWorker } from './helpers';
 import type { ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
-import { temporalStart, withAttackerWorker } from './attacker/tools';
+import { temporalStart } from './attacker/stock-cli';
+import { withAttackerWorker } from './attacker/tools';
 import type { scheduleEngineActivities, startEngineChild } from './attacker/workflows';
 
 /** Arguments that would do something on any host of the test environment. */

@@ -79,6 +79,7 @@ const REGISTERED = [
   'verifyProvisioned',
   'verifyRows',
   'verifySignature',
+  'verifySignatures',
   'writeMarker',
   'checkPreviousDatabase',
   'putPreviousBack',

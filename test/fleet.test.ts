@@ -15,7 +15,7 @@ import { resolveRef, upstreamServers } from '../activities';
 import { markUpstream, setUpstream } from '../activities/upstream';
 import { runCommand } from '../activities/hosts';
 import { pool } from '../activities/ssh/pool';
-import { projectRoot } from '../src/config';
+import { cacheDir, projectRoot } from '../src/config';
 import type { Environment } from '../src/inventory';
 import type { HostRecord, RunResult } from '../common/shared';
 import { cutBatches } from '../common/fleet-plan';
@@ -428,6 +428,27 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         web.map((h) => [h, 0, h]),
       );
       await recordHistory(handle, 'run-command-completed');
+    });
+  });
+
+  it("run-command's output is redacted of the environment's secrets, however the command prints them", async () => {
+    // The command prints the database password without naming it: its hex digits shifted in argv, put back on the host.
+    const secret = fs.readFileSync(path.join(cacheDir(), 'testbed', 'secrets', 'db-password'), 'utf8').trim();
+    const [hex, shifted] = ['0123456789abcdef', 'abcdef0123456789'];
+    const encoded = [...secret].map((c) => shifted[hex.indexOf(c)] ?? c).join('');
+    const decode = `printf '%s\\n' "$0" | tr ${shifted} ${hex}`;
+    await withWorker(taskQueue, async () => {
+      const handle = await startTestRun(taskQueue, {
+        runbook: 'run-command',
+        params: { hosts: web[0], batch: '1', argv: ['sh', '-c', decode, encoded] },
+        env: 'fleet',
+      });
+      const result = (await handle.result()) as RunResult;
+      assert.equal(result.state, 'COMPLETED');
+      const [shown] = result.progress.hosts ?? [];
+      assert.equal(shown?.outputTail, '[redacted]');
+      const status = await runbookCli(['status', handle.workflowId], { RUNBOOK_TASK_QUEUE: taskQueue });
+      assert.ok(!status.stdout.includes(secret), 'the secret in runbook status');
     });
   });
 

@@ -9,7 +9,7 @@ import { atGate, startTestRun, testClient, uniqueQueue, waitForProgress, withWor
 import type { ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
 import { lockHolder } from '../activities/temporal';
-import { temporalCli, temporalStart } from './attacker/tools';
+import { temporalCliResult, temporalStart } from './attacker/stock-cli';
 
 const ENV = 'locking';
 
@@ -64,7 +64,7 @@ describe('the environment lock answers only to its holder', function () {
       async () => {
         const holder: WorkflowHandle = await startTestRun(taskQueue, { runbook: 'smoke', env: ENV });
         await waitForProgress(holder, atGate('go-ahead'));
-        const sent = await temporalCli([
+        const sent = await temporalCliResult([
           'workflow',
           'signal',
           '--workflow-id',
@@ -127,7 +127,7 @@ describe('the environment lock answers only to its holder', function () {
         const run = await startTestRun(taskQueue, { runbook: 'smoke', env: ENV });
         await waitForProgress(run, atGate('go-ahead'));
         const first = await (await testClient()).workflow.getHandle(environmentLockId(ENV)).describe();
-        const killed = await temporalCli(['workflow', 'terminate', '--workflow-id', environmentLockId(ENV)]);
+        const killed = await temporalCliResult(['workflow', 'terminate', '--workflow-id', environmentLockId(ENV)]);
         assert.equal(killed.code, 0, killed.stderr);
         await run.signal(approvalSignal, { approver: 'alice', decision: 'approve' });
         const err = await run.result().then(

@@ -131,8 +131,9 @@ describe('rotate-db-password on the test bed', function () {
       return { file: path.join(secrets, name) };
     };
     inventory = bedInventory(ENV, (env) => {
-      env.secrets.newDbPassword = file('new', next);
-      env.secrets.shortPassword = file('short', 'too-short');
+      env.secrets.newDbPassword = { ...file('new', next), use: 'database-password' };
+      env.secrets.shortPassword = { ...file('short', 'too-short'), use: 'database-password' };
+      env.secrets.apiToken = file('token', `token-${randomBytes(12).toString('hex')}`);
     });
     running = Object.fromEntries(await Promise.all(WEB.map(async (h) => [h, await appRunning(h)] as const)));
     await expectPassword(original, next);
@@ -156,6 +157,10 @@ describe('rotate-db-password on the test bed', function () {
       prepareRun({ runbook: 'rotate-db-password', env: ENV, params, initiator: 'operator' });
     assert.throws(start({ secret: 'nope' }), /no secret "nope" in environment local-rotate \(secrets: dbPassword, /);
     assert.throws(start({ secret: 'dbPassword; rm -rf /' }), /--secret .* is not valid/);
+    assert.throws(
+      start({ secret: 'apiToken' }),
+      /secret apiToken of local-rotate is not marked as a database password/,
+    );
     assert.throws(start({}), /needs --secret/);
   });
 

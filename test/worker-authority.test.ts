@@ -10,7 +10,7 @@ import { approvalSignal, environmentLockId, progressQuery, type RunProgress, typ
 import { MAX_REFUSED_KEPT } from '../workflows/kernel/bounds';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startWorkerProcess } from './worker-process';
-import { temporalStart } from './attacker/tools';
+import { temporalStart } from './attacker/stock-cli';
 
 async function lockHeld(env: string): Promise<boolean> {
   const client = await testClient();
@@ -143,6 +143,23 @@ describe('the worker decides the rules', function () {
       });
       assert.match((await failureOf(client.workflow.getHandle(stray))).message, /smoke has no parameter "extra"/);
       assert.equal(await lockHeld('test'), false);
+    });
+  });
+
+  it('refuses a rotate-db-password started by hand with an API token as the new password', async function () {
+    await withWorker(taskQueue, async () => {
+      const runId = newRunId('rotate-db-password', 'vault');
+      const params = { secret: 'apiToken' };
+      await temporalStart(taskQueue, 'rotateDbPassword', runId, {
+        runbook: 'rotate-db-password',
+        env: 'vault',
+        params,
+        initiator: 'mallory',
+      });
+      const refused = await failureOf((await testClient()).workflow.getHandle(runId));
+      assert.equal(refused.type, 'BadInput');
+      assert.match(refused.message, /refused: secret apiToken of vault is not marked as a database password/);
+      assert.equal(await lockHeld('vault'), false);
     });
   });
 

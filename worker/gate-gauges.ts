@@ -2,14 +2,37 @@
 // interval, no query to any run): how many wait, by runbook and environment, and how long ago
 // the oldest of them started. The run's start bounds its gate's wait from above, which is what
 // a "waiting too long" alert needs. Every worker reports the same values: alert on max().
+//
+// A search attribute says what its run (or anyone starting a workflow) set: anyone who can reach
+// Temporal can start an execution tagged WAITING_APPROVAL. Only runs on the engine's own task
+// queue and of its own workflow types are counted, and their runbook and environment tags are
+// counted only when they name a runbook and environment this worker knows.
 import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
 import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
+import { RUNBOOKS } from '../src/runbooks';
+import { listEnvironments } from '../src/inventory';
 
 /** At most this many waiting runs are read per interval (a page of the list). */
 const MAX_LISTED = 1000;
 
-export function startGateGauges(client: Client, intervalMs: number): () => void {
+/** A name as a visibility query's string literal; a name that would need quoting is refused. */
+export function visibilityLiteral(name: string): string {
+  if (!/^[A-Za-z0-9_.:@/-]+$/.test(name))
+    throw new Error(`${JSON.stringify(name)} cannot be named in a visibility query`);
+  return `'${name}'`;
+}
+
+/** Runs waiting at a gate: on `taskQueue`, of one of the engine's runbook workflows. */
+export function waitingQuery(taskQueue: string, workflowTypes: readonly string[]): string {
+  return (
+    `ExecutionStatus = 'Running' AND RunbookState = 'WAITING_APPROVAL' ` +
+    `AND TaskQueue = ${visibilityLiteral(taskQueue)} ` +
+    `AND WorkflowType IN (${workflowTypes.map(visibilityLiteral).join(', ')})`
+  );
+}
+
+export function startGateGauges(client: Client, intervalMs: number, taskQueue: string): () => void {
   const meter = Runtime.instance().metricMeter;
   const waiting = meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now');
   const oldest = meter.createGauge(
@@ -24,11 +47,14 @@ export function startGateGauges(client: Client, intervalMs: number): () => void 
   const collect = async () => {
     const counts = new Map<string, { runbook: string; env: string; n: number; oldestStart: number }>();
     let listed = 0;
-    const query = `ExecutionStatus = 'Running' AND RunbookState = 'WAITING_APPROVAL'`;
+    const query = waitingQuery(taskQueue, [...new Set(RUNBOOKS.map((r) => r.workflow))]);
+    const runbooks = new Set(RUNBOOKS.map((r) => r.name));
+    const envs = new Set(listEnvironments());
     for await (const wf of client.workflow.list({ query, pageSize: 200 })) {
       if (++listed > MAX_LISTED) break;
-      const runbook = String(wf.typedSearchAttributes.get(RunbookNameKey) ?? '?');
-      const env = String(wf.typedSearchAttributes.get(RunbookEnvKey) ?? '?');
+      const known = (value: unknown, names: Set<string>) => (names.has(String(value)) ? String(value) : '?');
+      const runbook = known(wf.typedSearchAttributes.get(RunbookNameKey), runbooks);
+      const env = known(wf.typedSearchAttributes.get(RunbookEnvKey), envs);
       const key = `${runbook}\u0000${env}`;
       const c = counts.get(key) ?? { runbook, env, n: 0, oldestStart: Infinity };
       c.n++;

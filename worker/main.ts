@@ -4,6 +4,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
 import { startGateGauges } from './gate-gauges';
+import { startCutOffGauge } from './cut-off-gauge';
 import { installTelemetry } from './telemetry';
 import { workerOptions } from './worker-options';
 
@@ -13,9 +14,11 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const metrics = installTelemetry();
   const { connection, namespace } = await connectWorker();
   const client = metrics ? await connectClient() : undefined;
-  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs()) : undefined;
+  const chosen = options ?? workerOptions();
+  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopCutOff = client ? startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
   try {
-    const worker = await Worker.create({ connection, namespace, ...(options ?? workerOptions()) });
+    const worker = await Worker.create({ connection, namespace, ...chosen });
     console.log(
       `worker polling task queue ${worker.options.taskQueue} on ${namespace}` +
         `${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
@@ -25,6 +28,7 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
     console.log('worker stopped');
   } finally {
     stopGauges?.();
+    stopCutOff?.();
     await client?.connection.close();
     await pool.closeAll();
     await connection.close();

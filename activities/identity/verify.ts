@@ -49,6 +49,14 @@ export async function verifySignature(req: VerifyRequest): Promise<Verified> {
   });
 }
 
+/** Signed decisions checked in one activity, one after another: what a run's batched check sends. */
+export async function verifySignatures({ requests }: { requests: VerifyRequest[] }): Promise<Verified[]> {
+  const verdicts: Verified[] = [];
+  // One at a time: ssh-keygen per signature, and a batch is bounded by the run (workflows/kernel/signature-checks.ts).
+  for (const req of requests) verdicts.push(await verifySignature(req));
+  return verdicts;
+}
+
 /** Whose key made a bad signature: another person's, an unknown one, or the right one over other words. */
 async function whyNot(by: string, people: Map<string, Person>, dir: string, sigFile: string): Promise<string> {
   const all = path.join(dir, 'all_signers');

@@ -87,7 +87,7 @@ vars:
   upstreamFile: /etc/nginx/upstream/upstream.conf
   upstreamName: app_backend
 secrets:
-  dbPassword: { file: "\${RUNBOOK_CACHE_DIR}/testbed/secrets/db-password" }
+  dbPassword: { file: "\${RUNBOOK_CACHE_DIR}/testbed/secrets/db-password", use: database-password }
 YAML
   } >"$dir/fleet.yaml.new"
   mv -f "$dir/fleet.yaml.new" "$dir/fleet.yaml"

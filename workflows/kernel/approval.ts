@@ -50,7 +50,7 @@ export class Approvals {
         openGate: () => {
           const gate = this.progress.gate;
           return gate
-            ? { name: gate.name, nonce: gate.nonce, record: gate, label: gate.name }
+            ? { name: gate.name, nonce: gate.nonce, record: gate, label: gate.name, deadline: gate.deadline }
             : 'no approval gate is open';
         },
         badDecision: (d) =>

@@ -9,8 +9,8 @@ export const MAX_COMMENT = 2000;
 /** Refused decisions kept in a run's record (approvals and failure decisions together). */
 export const MAX_REFUSED_KEPT = 100;
 /**
- * Signed decisions one person may have checked at one gate. Each check is an activity in the
- * run's history: past this, a flood of signed-looking signals is refused unchecked.
+ * Signed decisions one person could have checked at one gate, in runs recorded before batched
+ * checks (./signature-checks.ts); those runs replay with the cap.
  */
 export const MAX_CHECKS_PER_GATE = 10;
 /** A run's input, as JSON: what an operator asks fits in far less; more is refused unread. */

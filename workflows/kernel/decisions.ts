@@ -13,10 +13,13 @@ import { FailureType } from '../../common/failure-types';
 import { keyRefusal, proveDecision, unsignedRefusal, type Proof, type RunIdentity } from './identity';
 import { boundedText, keepRefused, MAX_CHECKS_PER_GATE, MAX_COMMENT, MAX_NAME } from './bounds';
 import { now, showProgress } from './progress';
+import { SignatureChecks } from './signature-checks';
 
 export { MAX_COMMENT, MAX_NAME } from './bounds';
 /** The longest decision word kept ("rollback"); anything longer was never a decision. */
 const MAX_DECISION = 20;
+/** The patch under which signed decisions are checked in batches, however many are sent (./signature-checks.ts). */
+const BATCHED_CHECKS = 'batched-signature-checks';
 
 /** What every decision carries, whichever gate it is for. */
 export interface DecisionInput extends Signed {
@@ -43,6 +46,8 @@ export interface OpenGate {
   record: object;
   /** How a refusal names it ("switch traffic", "the failure gate of start web-green"). */
   label: string;
+  /** When it closes on its own, ISO 8601: signatures waiting for their check are checked before. */
+  deadline: string;
 }
 
 /** What one kind of gate adds to the shared mechanism. */
@@ -73,8 +78,10 @@ export interface DecisionRun {
 }
 
 export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
-  /** Signatures checked at the open gate, by who sent them. */
+  /** Signatures checked at the open gate, by who sent them (runs recorded before batched checks). */
   private checks: { gate?: object; byName: Map<string, number> } = { byName: new Map() };
+  /** Signed decisions waiting at the open gate for their batch to be checked. */
+  private queue?: { gate: object; checks: SignatureChecks };
 
   constructor(
     private readonly kind: DecisionKind<I, R>,
@@ -84,19 +91,28 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
     // up async handlers (each one an async context in the workflow's sandbox).
     setHandler(kind.signal, (input): Promise<void> | void => {
       const signed = run.identity.mode === 'signed';
+      // Patched: runs recorded before batched checks replay with a cap of checks per person.
+      if (signed && !this.refusal(input) && patched(BATCHED_CHECKS)) {
+        // Not awaited: a flood waiting for its batch must not pile up signal handlers.
+        void this.decideSigned(input, 'signal', true);
+        return;
+      }
       const refused = this.refusal(input) ?? (signed ? this.checkRefusal(input) : undefined);
       if (refused || !signed) {
         this.record(input, 'signal', refused);
         return;
       }
-      return this.decideSigned(input, 'signal').then(() => undefined);
+      return this.decideSigned(input, 'signal', false).then(() => undefined);
     });
     setHandler(
       kind.update,
       async (input) => {
         if (run.identity.mode !== 'signed') return this.record(input, 'update', undefined);
-        const unchecked = this.checkRefusal(input);
-        const record = unchecked ? this.record(input, 'update', unchecked) : await this.decideSigned(input, 'update');
+        const batched = patched(BATCHED_CHECKS);
+        const unchecked = batched ? undefined : this.checkRefusal(input);
+        const record = unchecked
+          ? this.record(input, 'update', unchecked)
+          : await this.decideSigned(input, 'update', batched);
         // Recorded either way: a badly signed decision is part of the audit, as a refused signal is.
         if (record.refused) {
           const type = FailureType.DecisionRefused;
@@ -140,7 +156,8 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
 
   /**
    * Counts one more signature to check at the open gate; refuses it once its sender has had
-   * MAX_CHECKS_PER_GATE checked there. Counted by name, so one name's flood leaves the others.
+   * MAX_CHECKS_PER_GATE checked there. Runs recorded before batched checks only: junk sent in a
+   * person's name used up that person's checks, and their own decision was then refused.
    */
   private checkRefusal(input: I): string | undefined {
     const gate = this.kind.openGate() as OpenGate;
@@ -158,13 +175,26 @@ export class Decisions<I extends DecisionInput, R extends DecisionRecordBase> {
   }
 
   /** Records a signed decision once the worker has checked its signature over the open gate. */
-  private async decideSigned(input: I, via: DecisionRecordBase['via']): Promise<R> {
+  private async decideSigned(input: I, via: DecisionRecordBase['via'], batched: boolean): Promise<R> {
     const gate = this.kind.openGate() as OpenGate;
     const by = (input as unknown as Record<string, string>)[this.kind.who];
     const action = input.decision as SignedAction;
-    const proof = await proveDecision({ ...input, action, gate: gate.name, nonce: gate.nonce ?? '', by });
+    const decision = { ...input, action, gate: gate.name, nonce: gate.nonce ?? '', by };
+    const proof = batched ? await this.checksAt(gate).check(decision) : await proveDecision(decision);
     // From here on synchronous: no other decision is handled between these checks and the record.
     return this.record(input, via, undefined, this.stillValid(proof, gate, input));
+  }
+
+  /** The checks of the open gate's signed decisions: a new queue for each gate. */
+  private checksAt(gate: OpenGate): SignatureChecks {
+    if (this.queue?.gate !== gate.record) {
+      const isOpen = () => {
+        const now = this.kind.openGate();
+        return typeof now !== 'string' && now.record === gate.record;
+      };
+      this.queue = { gate: gate.record, checks: new SignatureChecks(isOpen, Date.parse(gate.deadline), gate.label) };
+    }
+    return this.queue.checks;
   }
 
   private stillValid(proof: Proof, gate: OpenGate, input: I): Proof {

@@ -80,7 +80,8 @@ export class FailureGates {
             return this.asks
               ? 'no failure gate is open'
               : 'this run rolls back on failure (policy compensate): it has no failure gate';
-          return { name: gate.step, nonce: gate.nonce, record: gate, label: `the failure gate of ${gate.step}` };
+          const label = `the failure gate of ${gate.step}`;
+          return { name: gate.step, nonce: gate.nonce, record: gate, label, deadline: gate.deadline };
         },
         badDecision: (d) =>
           (FAILURE_DECISIONS as readonly unknown[]).includes(d)

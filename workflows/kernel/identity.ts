@@ -20,6 +20,9 @@ const { proveStart, verifySignature } = stepActivities<typeof activities>({
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
 });
 
+/** The worker's verdict on one signature. */
+export type Verified = Awaited<ReturnType<typeof activities.verifySignature>>;
+
 export interface RunIdentity {
   mode: IdentityMode;
   /** The key that signed the start. */
@@ -79,10 +82,10 @@ export interface DecisionToProve extends Signed {
   comment?: string;
 }
 
-/** Checks a decision's signature over this run, gate and nonce on the worker. */
-export async function proveDecision(d: DecisionToProve): Promise<Proof> {
+/** What a decision's signature must cover: this run, its gate and nonce, who, the comment, the expiry. */
+export function claimOf(d: DecisionToProve): Claim {
   const info = workflowInfo();
-  const claim: Claim = {
+  return {
     namespace: info.namespace,
     runId: info.workflowId,
     action: d.action,
@@ -93,10 +96,21 @@ export async function proveDecision(d: DecisionToProve): Promise<Proof> {
     comment: d.comment ?? '',
     expires: String(d.expires),
   };
+}
+
+/** The worker's verdict on a signature as the run records it. */
+export function proofOf(verified: Verified, action: SignedAction): Proof {
+  if (!verified.ok) return { refused: `${verified.refused}; ${howToSign(action)}` };
+  return { key: verified.key, signatureId: verified.signatureId };
+}
+
+/**
+ * Checks one decision's signature over this run, gate and nonce on the worker: how runs
+ * recorded before batched checks (./signature-checks.ts) replay.
+ */
+export async function proveDecision(d: DecisionToProve): Promise<Proof> {
   try {
-    const verified = await verifySignature({ claim, signature: String(d.signature) });
-    if (!verified.ok) return { refused: `${verified.refused}; ${howToSign(d.action)}` };
-    return { key: verified.key, signatureId: verified.signatureId };
+    return proofOf(await verifySignature({ claim: claimOf(d), signature: String(d.signature) }), d.action);
   } catch (err) {
     return { refused: `the signature could not be checked: ${(err as Error).message}` };
   }

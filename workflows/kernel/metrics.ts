@@ -1,8 +1,10 @@
 // The engine's own metrics, from workflow code through the SDK's workflow metric meter: they
 // leave the worker through its Prometheus endpoint (worker/telemetry.ts) beside the SDK's,
 // and are never emitted during a replay, so a run is counted once whichever worker ran it.
-// Tags are bounded: runbook and environment names come from the worker's own registry and
-// inventory, step names from the runbook's code.
+// Tags are bounded only because they are checked: a run's input is whatever its sender wrote, so
+// runbook and environment tags are taken from it only once the worker has checked them against
+// its own registry and inventory (decideRunRules); a run refused before that is counted as
+// UNCHECKED. Step and gate names come from the runbook's code, outcomes from the kernel.
 import { metricMeter } from '@temporalio/workflow';
 import type { RunProgress } from '../../common/shared';
 
@@ -30,16 +32,21 @@ const meters = {
     metricMeter.createCounter('runbook_undo_failures', 'undos', 'undos that failed: work left for a human'),
 };
 
+/** The runbook and environment tags of a run whose input the worker has not checked: its sender chose them. */
+export const UNCHECKED = 'unknown';
+
 type Tags = { runbook: string; env: string };
 const tags = (p: Pick<RunProgress, 'runbook' | 'env'>): Tags => ({ runbook: p.runbook, env: p.env });
+const tagsOf = (p: RunProgress, checked: boolean): Tags => (checked ? tags(p) : { runbook: UNCHECKED, env: UNCHECKED });
 
-export function countRunStarted(p: RunProgress): void {
-  meters.started().add(1, tags(p));
+/** `checked`: the worker has checked the run's runbook and environment; until then they are not tags. */
+export function countRunStarted(p: RunProgress, checked: boolean): void {
+  meters.started().add(1, tagsOf(p, checked));
 }
 
 /** `outcome` is the run's final state: COMPLETED, COMPENSATED, FAILED_COMPENSATION, SETTLED_THEN_FAILED, REFUSED. */
-export function countRunEnded(p: RunProgress): void {
-  meters.ended().add(1, { ...tags(p), outcome: p.state });
+export function countRunEnded(p: RunProgress, checked = true): void {
+  meters.ended().add(1, { ...tagsOf(p, checked), outcome: p.state });
 }
 
 export function recordStep(p: RunProgress, step: string, status: string, startedAt: string, endedAt: string): void {

@@ -72,7 +72,9 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   const workerDecides = patched('worker-decides-policy');
   const legacyOnFailure = workerDecides ? undefined : failurePolicy(input);
   const progress = newProgress(workerDecides ? { ...input, params: {} } : input);
-  countRunStarted(progress);
+  // Counted once the worker has checked the runbook and environment (or refused the run): they are metric tags.
+  let checked = !workerDecides;
+  if (checked) countRunStarted(progress, true);
   setHandler(progressQuery, () => progress);
   // Typed until the worker says otherwise; no gate opens before it has.
   const identity: RunIdentity = { mode: 'typed' };
@@ -99,6 +101,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       if (isCancellation(err)) throw err;
       return await refuse(FailureType.BadInput, innermost(err));
     }
+    checked = true;
+    countRunStarted(progress, true);
     progress.params = maskSecrets(rules.params);
     progress.policy = rules.policy;
     tagRun({ ...input, runbook: rules.runbook });
@@ -130,7 +134,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     admission ??= { admitted: false, reason };
     progress.reason = `refused: ${reason}`;
     setState(progress, 'REFUSED');
-    countRunEnded(progress);
+    if (!checked) countRunStarted(progress, false);
+    countRunEnded(progress, checked);
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
       type,

@@ -46,7 +46,11 @@ export class Saga {
   step(name: string, action: SkippableStep): Promise<void>;
   step(name: string, action: StepAction<unknown> | SkippableStep): Promise<unknown>;
   async step(name: string, action: StepAction<unknown> | SkippableStep): Promise<unknown> {
-    if (action.undo) this.undos.push({ step: name, undo: action.undo });
+    if (action.undo) {
+      this.undos.push({ step: name, undo: action.undo });
+      // In the record too: a run terminated from outside runs no undo, and a person must know which.
+      (this.progress.undosRegistered ??= []).push(name);
+    }
     const record: StepRecord = { name, status: 'running', startedAt: now() };
     this.progress.steps.push(record);
     showProgress(this.progress);
@@ -93,6 +97,7 @@ export class Saga {
   settle(): string[] {
     const settled = this.undos.map((u) => u.step);
     this.undos.length = 0;
+    if (this.progress.undosRegistered) this.progress.undosRegistered = [];
     return settled;
   }
 
@@ -117,6 +122,8 @@ export class Saga {
           this.progress.leftToUndo.push(step);
           countUndoFailed(this.progress, step);
         }
+        const registered = this.progress.undosRegistered ?? [];
+        if (registered.includes(step)) registered.splice(registered.lastIndexOf(step), 1);
         showProgress(this.progress);
       }
     });
