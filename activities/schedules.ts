@@ -28,7 +28,10 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
       throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
     throw err;
   }
-  if (request.proof) Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId });
+  if (request.proof) {
+    const cosign = request.cosign ? { cosign: request.cosign } : {};
+    Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId, ...cosign });
+  }
   const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => `${k}: ${String(v)}`);
   return {
     runId: run.runId,
