@@ -172,9 +172,11 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       }
     },
     gate: async (name) => {
-      // Runs from before the worker decided gates waited where the starter passed --gate, only.
-      const waits = patched('gates-from-rules')
-        ? (policy.gates ?? []).includes(name) && !(identity.cosignedFiring && policy.cosignedSkips?.includes(name))
+      // Runs recorded before the worker decided gates, and runs whose rules were decided before
+      // (started before an upgrade), wait where the starter passed --gate, as they did then.
+      const ruled = patched('gates-from-rules') && policy.gates !== undefined;
+      const waits = ruled
+        ? policy.gates!.includes(name) && !(identity.cosignedFiring && policy.cosignedSkips?.includes(name))
         : (input.params as { gate?: unknown } | undefined)?.gate === true;
       if (waits) await rb.approval(name);
     },
