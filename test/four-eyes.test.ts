@@ -206,9 +206,37 @@ describe('four eyes on a protected environment (stub activities, real signatures
           assert.deepEqual(ran.progress.gates, [], 'a firing of its timetable goes without a person');
           assert.equal(called(calls, 'applyRetention'), true);
 
+          const history = await runbookCli(['history', ran.handle.workflowId], cli);
+          assert.match(
+            history.stdout,
+            /fired by schedule backup-guarded at a time its timetable called for; co-signed by bob/,
+          );
+
           // Paused again (which is no change to what was signed), then triggered by hand: it waits.
           await schedule.pause();
           await waitForRunsToEnd(id);
+
+          // The attacker resets the completed run to its start: another execution, which waits.
+          const retention = calls.filter((c) => c.type === 'applyRetention').length;
+          const { events } = await ran.handle.fetchHistory();
+          const firstTask = events!.find((e) => e.workflowTaskCompletedEventAttributes)!.eventId!;
+          const { runId } = await client.workflowService.resetWorkflowExecution({
+            namespace: 'default',
+            workflowExecution: { workflowId: ran.handle.workflowId },
+            workflowTaskFinishEventId: firstTask,
+            requestId: `reset-${Date.now()}`,
+            reason: 'the attacker runs it again',
+          });
+          const reset = client.workflow.getHandle(ran.handle.workflowId, runId!);
+          const again = await waitForProgress(
+            reset,
+            (p) => p.state === 'WAITING_APPROVAL',
+            'the reset run at its gate',
+          );
+          assert.equal(again.scheduled?.firing, 'manual');
+          assert.equal(calls.filter((c) => c.type === 'applyRetention').length, retention, 'nothing deleted');
+          await end(reset);
+
           const before = calls.filter((c) => c.type === 'applyRetention').length;
           await temporal(['schedule', 'trigger', '--schedule-id', id]);
           const manual = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', [ran.handle.workflowId]);
@@ -221,7 +249,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
       );
     });
 
-    it('a changed timetable, a forged or out-of-bounds co-signature: its firings wait at the gate', async () => {
+    it('a changed or re-made schedule, a forged co-signature, bounds passed: its runs wait at the gate', async () => {
       const calls: ActivityCall[] = [];
       const client = await testClient();
       const schedule = client.schedule.getHandle(id);
@@ -234,12 +262,35 @@ describe('four eyes on a protected environment (stub activities, real signatures
           assert.equal(bob.code, 0, bob.stderr);
           await schedule.pause();
           await waitForRunsToEnd(id);
+          const cosigned = await schedule.describe();
           await schedule.update((prev) => ({ ...prev, spec: { intervals: [{ every: 1000 }] } }));
+          let seen = await finishedRuns(id);
           await schedule.unpause();
-          const changed = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', await finishedRuns(id));
+          const changed = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
           assert.match(changed.progress.scheduled?.cosignRefused ?? '', /co-signature: /);
           await schedule.pause();
           await end(changed.handle);
+          await waitForRunsToEnd(id);
+          await runbookCli(['schedule', 'delete', id], cli);
+
+          // Made again under its id, with the co-signed action copied: the co-signature was for the other one.
+          seen = await finishedRuns(id);
+          await client.schedule.create({
+            scheduleId: id,
+            spec: cosigned.spec,
+            action: {
+              type: 'startWorkflow',
+              workflowType: cosigned.action.workflowType,
+              workflowId: `scheduled-${id}`,
+              taskQueue: queue,
+              args: cosigned.action.args,
+            },
+            policies: cosigned.policies,
+          });
+          const copied = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
+          assert.match(copied.progress.scheduled?.cosignRefused ?? '', /bob's key signed something else/);
+          await schedule.pause();
+          await end(copied.handle);
           await waitForRunsToEnd(id);
           await runbookCli(['schedule', 'delete', id], cli);
           const beforeForgery = calls.filter((c) => c.type === 'applyRetention').length;
@@ -251,12 +302,13 @@ describe('four eyes on a protected environment (stub activities, real signatures
           const subject = { nonce: scheduleNonce(d), by: 'alice', subject: scheduleSubject(d), comment: '' };
           const forged = await signClaim({ ...claim, ...subject }, { as: 'alice', key: inv.key(STARTER) });
           const request = d.action.args![0] as ScheduledRequest;
+          seen = await finishedRuns(id);
           await schedule.update((prev) => ({
             ...prev,
             action: { ...prev.action, args: [{ ...request, cosign: { by: 'alice', ...forged } }] },
             state: { paused: false },
           }));
-          const forgedRun = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', await finishedRuns(id));
+          const forgedRun = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
           assert.match(forgedRun.progress.scheduled?.cosignRefused ?? '', /made with olivia's key, not alice's/);
           await schedule.pause();
           await end(forgedRun.handle);
@@ -265,9 +317,10 @@ describe('four eyes on a protected environment (stub activities, real signatures
 
           // Co-signed in due form, but deleting every older backup is beyond the inventory's floor.
           await create(['--daily', '0', '--weekly', '0']);
+          seen = await finishedRuns(id);
           const approved = await runbookCli(['schedule', 'approve', id, '--as', 'bob', '--key', inv.key('bob')], cli);
           assert.equal(approved.code, 0, approved.stderr);
-          const beyond = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', await finishedRuns(id));
+          const beyond = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
           assert.deepEqual([beyond.progress.scheduled?.firing, beyond.progress.scheduled?.cosignedBy], ['spec', 'bob']);
           assert.match(beyond.progress.policy?.applied.beyondBounds?.join() ?? '', /--daily 0 is below guarded's/);
           assert.equal(calls.filter((c) => c.type === 'applyRetention').length, beforeForgery, 'nothing deleted');

@@ -106,7 +106,8 @@ async function proveScheduled(start: StartToProve, schedule: string, how: string
   const signature = String(start.proof?.signature);
   const verified = await verifySignature({ claim, signature, atMs: createdAt.getTime() });
   if (!verified.ok) return refuse(`schedule ${schedule}: ${verified.refused}`);
-  const firing = await firedBySpec(client, description, start.parent);
+  // A reset makes another execution of the same run: the timetable fired the first one only.
+  const firing = (await firedBySpec(client, description, start.parent)) && !(await earlierExecution(start));
   const scheduled: NonNullable<RunProgress['scheduled']> = { schedule, firing: firing ? 'spec' : 'manual' };
   if (start.cosign) {
     const cosigned = await proveCosign(start, description, verified.key);
