@@ -7,6 +7,7 @@ import {
   deleteSchedule,
   describeSchedule,
   listSchedules,
+  needsCosign,
   prepareSchedule,
   scheduleNonce,
   scheduleSubject,
@@ -14,7 +15,7 @@ import {
 } from '../src/schedules';
 import { taskQueue, temporalConnectConfig } from '../src/config';
 import { signClaim, signSchedule } from '../src/identity/sign';
-import { loadEnvironment } from '../src/inventory';
+import { prepareRun } from '../src/start';
 import type { ScheduledRequest } from '../src/schedules';
 import { signerFrom, SIGNING_OPTIONS } from './sign';
 import { actor, parse, runbookArg } from './args';
@@ -148,9 +149,13 @@ const approve: Command = async (args, connect) => {
   const namespace = client.options.namespace;
   const after = await cosignSchedule(client, id, by, async (d) => {
     const request = d.action.args?.[0] as ScheduledRequest;
-    const env = loadEnvironment(request.env);
-    if (!env.protected) throw new UsageError(`${request.env} is not protected: its schedules need no second signature`);
-    if (!env.approvals.approvers.includes(by)) throw new UsageError(`${by} is not an approver for ${request.env}`);
+    const run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator: by });
+    if (!needsCosign(run))
+      throw new UsageError(
+        `${request.runbook} on ${request.env} waits at no gate: its schedule needs no second signature`,
+      );
+    const approvers = run.environment.approvals.approvers;
+    if (!approvers.includes(by)) throw new UsageError(`${by} is not an approver for ${request.env}`);
     const claim = {
       namespace,
       runId: id,

@@ -172,9 +172,14 @@ export function prepareSchedule(req: ScheduleRequest, taskQueue: string): Prepar
     memo: { runbook: run.spec.name, env: run.input.env, createdBy: req.initiator, when },
     state: { note: `${run.spec.name} on ${run.input.env} ${when}, created by ${req.initiator}` },
   };
-  // Four eyes on a protected environment: paused until a second approver co-signs it.
-  if (run.environment.protected) options.state = { paused: true, note: pendingNote(id, options.state!.note!) };
+  // Four eyes on a protected environment: a gated runbook's schedule waits for a second approver's signature.
+  if (needsCosign(run)) options.state = { paused: true, note: pendingNote(id, options.state!.note!) };
   return { scheduleId: id, run, when, options };
+}
+
+/** Whether a schedule of this run needs a second signature: a runbook with gates, on a protected environment. */
+export function needsCosign(run: PreparedRun): boolean {
+  return run.environment.protected && run.spec.protectedGates.length > 0;
 }
 
 function pendingNote(id: string, note: string): string {

@@ -1,11 +1,15 @@
 // The gates a run waits at, as the worker decides them (src/policy.ts decideGates): from the
 // runbook's definition and the inventory, never from what its starter asked.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseEnvironment, type Environment } from '../src/inventory';
 import { decideGates, decidePolicy } from '../src/policy';
 import { findRunbook, RUNBOOKS, type RunbookSpec } from '../src/runbooks';
 import { BACKUP_STEPS, RELEASE_STEPS } from '../common/step-names';
 import { CANARY_GATE } from '../common/fleet-plan';
+import { prepareSchedule } from '../src/schedules';
 
 const HOSTS = 'hosts:\n  web-1: { address: 10.0.0.5, roles: [web] }\n  web-2: { address: 10.0.0.6, roles: [web] }\n';
 const env = (protect: boolean, extra = ''): Environment =>
@@ -80,6 +84,43 @@ describe('four eyes: the gates the worker decides', function () {
       if (r.name === 'provision') params.host = 'web-1';
       assert.ok(gates(r.name, params).length, `${r.name}'s plan shows a gate on a protected environment`);
     }
+  });
+});
+
+describe('four eyes: schedules of a protected environment', function () {
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAXGlHn68Q6Mix+URqvMdSIXz0n9Ddg5/zCU0Ki6MZM3';
+  const OTHER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXGlHn68Q6Mix+URqvMdSIXz0n9Ddg5/zCU0Ki6MZM3';
+  let dir: string;
+  let previous: string | undefined;
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'four-eyes-'));
+    fs.writeFileSync(
+      path.join(dir, 'people.yaml'),
+      `people:\n  alice: { keys: ["${KEY}"] }\n  bob: { keys: ["${OTHER}"] }\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'prod.yaml'),
+      `environment: prod\nprotected: true\napprovals: { approvers: [alice, bob] }\n${HOSTS}` +
+        'vars: { backupStore: { host: web-1, dir: /srv/backups } }\n',
+    );
+    previous = process.env.RUNBOOK_INVENTORY_DIR;
+    process.env.RUNBOOK_INVENTORY_DIR = [dir, previous].filter(Boolean).join(':');
+  });
+  after(function () {
+    process.env.RUNBOOK_INVENTORY_DIR = previous;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates a gated runbook's schedule paused until another approver co-signs it; a read-only one runs", function () {
+    const schedule = (runbook: string) =>
+      prepareSchedule({ runbook, env: 'prod', params: {}, initiator: 'alice', cron: '0 2 * * *' }, 'q').options.state;
+    assert.deepEqual(schedule('backup'), {
+      paused: true,
+      note:
+        'backup on prod cron 0 2 * * * (UTC), created by alice; ' +
+        'paused until another approver co-signs it: runbook schedule approve backup-prod --as <approver>',
+    });
+    assert.equal(schedule('health-check')?.paused, undefined);
   });
 });
 
