@@ -49,7 +49,7 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     }
     const env = loadEnvironment(String(input.env));
     const params = checkParams(spec, env, input.params);
-    return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input)) };
+    return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input), params) };
   } catch (err) {
     if (err instanceof PolicyError || err instanceof InventoryError)
       throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);

@@ -29,7 +29,10 @@ export async function prepareScheduledRun(request: ScheduledRequest): Promise<Sc
       throw ApplicationFailure.nonRetryable(`schedule ${request.scheduleId}: ${err.message}`, FailureType.BadInput);
     throw err;
   }
-  if (request.proof) Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId });
+  if (request.proof) {
+    const cosign = request.cosign ? { cosign: request.cosign } : {};
+    Object.assign(run.input, { proof: request.proof, schedule: request.scheduleId, ...cosign });
+  }
   // The Web UI shows summary and details as Markdown, and the schedule's creator wrote what they hold.
   const params = Object.entries(maskSecrets(run.input.params)).map(([k, v]) => markdownText(`${k}: ${String(v)}`));
   return {

@@ -8,6 +8,7 @@ registerExtraRunbook({
   workflow: 'stepBench',
   description: 'the step-overhead bench: no-op steps through the kernel',
   mutating: false,
+  protectedGates: [],
   params: [{ name: 'steps', description: 'how many no-op steps' }],
   plan: () => [],
 });
@@ -17,6 +18,7 @@ registerExtraRunbook({
   workflow: 'gateBench',
   description: 'the capacity bench: two no-op steps, then an approval gate',
   mutating: false,
+  protectedGates: [],
   params: [],
   plan: () => [],
 });

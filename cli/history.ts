@@ -209,7 +209,22 @@ export function policyLines(p: RunProgress): string[] {
       `within ${formatDuration(applied.approval.timeoutMs)}; ${lock}; on failure ${applied.onFailure.policy}` +
       (applied.onFailure.policy === 'ask' ? ` (waits ${formatDuration(applied.onFailure.timeoutMs)})` : ''),
     ...overruled.map((o) => `  overruled: ${inertText(o)}`),
+    ...(applied.gates?.length ? [`  four eyes at: ${applied.gates.join(', ')}`] : []),
+    ...(applied.beyondBounds ?? []).map((b) => `  beyond bounds: ${inertText(b)}`),
+    ...scheduledLines(p),
   ];
+}
+
+/** A run a signed schedule fired: co-signed or not, and whether its timetable or a person fired it. */
+function scheduledLines(p: RunProgress): string[] {
+  const s = p.scheduled;
+  if (!s) return [];
+  const firing =
+    s.firing === 'spec' ? 'at a time its timetable called for' : 'by hand (not at a time its timetable called for)';
+  const cosigned = s.cosignedBy
+    ? `co-signed by ${s.cosignedBy}, signed with ${s.cosignKey}`
+    : `not co-signed${s.cosignRefused ? ` (${s.cosignRefused})` : ''}`;
+  return [`  fired by schedule ${s.schedule} ${firing}; ${cosigned}`];
 }
 /** The audit trail as text: who started it and how, the decisions, the steps and undos, then the server's events. */
 export function formatAuditTrail(t: AuditTrail): string[] {

@@ -25,6 +25,7 @@ const USAGE = `usage: runbook <command> [options]
   codec-keys [--rotate] [--json]
   schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m)
                   [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
+  schedule approve <schedule id> --as <approver> [--key <path>]   (a protected environment's second signature)
   schedule list | delete <schedule id> | trigger <schedule id> [--json]
 runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}
 Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE

@@ -1,16 +1,21 @@
-// `runbook schedule create|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
+// `runbook schedule create|approve|list|delete|trigger`: runbooks on a timetable (see src/schedules.ts).
 import { UsageError } from '../src/errors';
 import {
   checkScheduleId,
+  cosignSchedule,
   createSchedule,
   deleteSchedule,
   describeSchedule,
   listSchedules,
+  needsCosign,
   prepareSchedule,
+  scheduleNonce,
+  scheduleSubject,
   triggerSchedule,
 } from '../src/schedules';
 import { taskQueue, temporalConnectConfig } from '../src/config';
-import { signSchedule } from '../src/identity/sign';
+import { signClaim, signSchedule } from '../src/identity/sign';
+import { prepareRun } from '../src/start';
 import type { ScheduledRequest } from '../src/schedules';
 import { signerFrom, SIGNING_OPTIONS } from './sign';
 import { actor, parse, runbookArg } from './args';
@@ -59,6 +64,7 @@ const create: Command = async (args, connect) => {
     );
   }
   const description = await createSchedule(await connect(), prepared);
+  const pending = description.state.paused === true;
   const next = description.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString());
   if (values.json)
     printJson({
@@ -68,8 +74,15 @@ const create: Command = async (args, connect) => {
       when: prepared.when,
       params: prepared.run.input.params,
       nextRuns: next,
+      ...(pending ? { pending: 'paused until another approver co-signs it (runbook schedule approve)' } : {}),
     });
-  else {
+  else if (pending) {
+    console.log(
+      `created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when}, PAUSED: ` +
+        `${prepared.run.input.env} is protected, so another approver co-signs it before it runs`,
+    );
+    console.log(`  to co-sign: runbook schedule approve ${prepared.scheduleId} --as <approver>`);
+  } else {
     console.log(
       `created schedule ${prepared.scheduleId}: ${spec.name} on ${prepared.run.input.env} ${prepared.when} ` +
         `(a run still going makes the next one skip)`,
@@ -129,7 +142,46 @@ const trigger: Command = async (args, connect) => {
   return 0;
 };
 
-const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger };
+/** `runbook schedule approve <id> --as <approver>`: the second signature a protected environment's schedule needs. */
+const approve: Command = async (args, connect) => {
+  const { values, positionals } = parse(args, { as: { type: 'string' }, ...SIGNING_OPTIONS });
+  const id = checkScheduleId(positionals[0], 'approve');
+  if (positionals.length > 1)
+    throw new UsageError(`schedule approve takes one schedule id, got also: ${positionals.slice(1).join(' ')}`);
+  const by = actor(values.as);
+  const client = await connect();
+  const namespace = client.options.namespace;
+  const after = await cosignSchedule(client, id, by, async (d) => {
+    const request = d.action.args?.[0] as ScheduledRequest;
+    const run = prepareRun({ runbook: request.runbook, env: request.env, params: request.params, initiator: by });
+    if (!needsCosign(run))
+      throw new UsageError(
+        `${request.runbook} on ${request.env} waits at no gate: its schedule needs no second signature`,
+      );
+    const approvers = run.environment.approvals.approvers;
+    if (!approvers.includes(by)) throw new UsageError(`${by} is not an approver for ${request.env}`);
+    const claim = {
+      namespace,
+      runId: id,
+      action: 'cosign' as const,
+      gate: '',
+      nonce: scheduleNonce(d),
+      by,
+      subject: scheduleSubject(d),
+      comment: '',
+    };
+    return { by, ...(await signClaim(claim, signerFrom(values, by))) };
+  });
+  const next = after.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString());
+  if (values.json) printJson({ scheduleId: id, cosignedBy: by, nextRuns: next });
+  else {
+    console.log(`co-signed schedule ${id} as ${by}: it runs as scheduled, its firings within bounds without a gate`);
+    console.log(`  next runs: ${next.join(', ') || 'none'}`);
+  }
+  return 0;
+};
+
+const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger, approve };
 
 export const schedule: Command = async (args, connect) => {
   const [sub, ...rest] = args;

@@ -53,7 +53,7 @@ export async function signDecision(
 /** `runbook sign <decision> <run id> --as <you> [--comment ...] [--key <path>] [--expires 15m]` */
 export const sign: Command = async (args, connect) => {
   const action = args[0] as SignedAction;
-  const decisions = SIGNED_ACTIONS.filter((a) => a !== 'start' && a !== 'schedule');
+  const decisions = SIGNED_ACTIONS.filter((a) => a !== 'start' && a !== 'schedule' && a !== 'cosign');
   if (!(decisions as readonly string[]).includes(action)) {
     throw new UsageError(`sign needs a decision: ${decisions.join(', ')}`);
   }

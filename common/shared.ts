@@ -56,6 +56,13 @@ export interface RunInput<P = Record<string, unknown>> {
   proof?: Signed;
   /** Set by a schedule's firing, on the worker: `proof` is then the signature its creator made when creating it. */
   schedule?: string;
+  /** Set by a schedule's firing: a second person's signature over the schedule (`runbook schedule approve`). */
+  cosign?: Cosign;
+}
+
+/** A second person's signature over a schedule as it stands (src/schedules.ts scheduleSubject). */
+export interface Cosign extends Signed {
+  by: string;
 }
 
 /** What an operator may ask of a run's policy. Each may only make it stricter. */
@@ -78,6 +85,19 @@ export interface AppliedPolicy {
   /** Mutating runs hold their environment: one at a time. */
   mutating: boolean;
   onFailure: OnFailure;
+  /**
+   * The runbook's declared gates (rb.gate) this run waits at: on a protected environment every
+   * gate its definition declares, and anywhere the one the starter asked for (--gate). Absent on
+   * runs from before the worker decided gates.
+   */
+  gates?: string[];
+  /**
+   * Of `gates`, those a firing of a co-signed schedule, at a time its own timetable called for,
+   * goes without: the two signatures approved it. Empty when a parameter is beyond the bounds.
+   */
+  cosignedSkips?: string[];
+  /** Parameters beyond the environment's bounds, each saying why: approved by a person where protected. */
+  beyondBounds?: string[];
 }
 
 /** What was asked and what applies, with why they differ: kept in the run's record. */
@@ -229,6 +249,18 @@ export interface RunProgress {
   identity?: IdentityMode;
   /** The key that signed the start, in a signed run. */
   initiatorKey?: string;
+  /**
+   * A run a signed schedule fired: the schedule, who co-signed it (when the worker verified it),
+   * and whether its own timetable called for this firing (`spec`) or a person did (`manual`).
+   */
+  scheduled?: {
+    schedule: string;
+    firing: 'spec' | 'manual';
+    cosignedBy?: string;
+    cosignKey?: string;
+    /** Why a co-signature the schedule carries was not taken: its firings wait at their gates. */
+    cosignRefused?: string;
+  };
   /** The rules the worker applied, and what was asked; absent on runs from before it decided. */
   policy?: RunPolicy;
   state: RunState;

@@ -15,8 +15,20 @@ export const MAX_VALIDITY_MS = 24 * 60 * 60 * 1000;
 /** What `runbook sign` and the CLI's own decisions use unless told otherwise. */
 export const DEFAULT_VALIDITY_MS = 15 * 60 * 1000;
 
-/** `schedule`: creating a schedule, whose runs its creator then starts (the schedule id stands for the run id). */
-export const SIGNED_ACTIONS = ['start', 'schedule', 'approve', 'reject', 'retry', 'rollback', 'skip'] as const;
+/**
+ * `schedule`: creating a schedule, whose runs its creator then starts (the schedule id stands for
+ * the run id). `cosign`: a second person approving a schedule as it stands, timetable included.
+ */
+export const SIGNED_ACTIONS = [
+  'start',
+  'schedule',
+  'cosign',
+  'approve',
+  'reject',
+  'retry',
+  'rollback',
+  'skip',
+] as const;
 export type SignedAction = (typeof SIGNED_ACTIONS)[number];
 
 /** How an environment takes who decides: `signed` (SSH signatures) or `typed` (a name, as given). */

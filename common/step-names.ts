@@ -26,6 +26,8 @@ export const RELEASE_STEPS = {
 export const BACKUP_STEPS = {
   dump: (name: string) => `dump the database to ${name}`,
   verify: 'verify it in a scratch database',
+  /** Before retention deletes anything: where four eyes guard a backup. */
+  gate: 'delete old backups',
   retention: 'apply retention',
 } as const;
 
@@ -59,6 +61,7 @@ export const HEALTH_STEPS = {
 
 export const CERTIFICATE_STEPS = {
   served: 'read the served certificates',
+  gate: 'renew the certificates',
   nothingDue: (soonest: string, threshold: string) =>
     `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
   obtain: (domain: string) => `obtain a certificate for ${domain}`,
@@ -71,6 +74,7 @@ export const CERTIFICATE_STEPS = {
 
 export const PROVISION_STEPS = {
   reach: 'reach the host',
+  gate: 'provision the host',
   opsUser: 'ops user with SSH key and sudo',
   opsLogin: 'ops user can log in and sudo',
   sshd: 'sshd: no root login, no passwords',
@@ -113,5 +117,6 @@ export const PREVIOUS_DATABASE_STEPS = {
   maintenanceOff: RESTORE_STEPS.maintenanceOff,
   checkThroughLb: RESTORE_STEPS.checkThroughLb,
   dropReplaced: (database: string) => `drop ${database} (the safety backup keeps it)`,
+  dropGate: 'drop the kept database',
   drop: (database: string) => `drop ${database}`,
 } as const;

@@ -74,6 +74,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       },
       { name: 'gate', boolean: true, description: 'wait for approval after the canary batch' },
     ],
+    protectedGates: [CANARY_GATE],
+    askedGate: CANARY_GATE,
     check: (env, params) => {
       try {
         planBatches(
@@ -113,9 +115,13 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
           does: 'git rev-parse HEAD: what a rollback puts back',
         },
       ];
+      const gate = (name: string) => ({
+        gate: name,
+        approvers: env.approvals.approvers,
+        required: env.approvals.required,
+      });
       plan.batches.forEach((hosts, i) => {
-        if (i === 1 && params.gate)
-          items.push({ gate: CANARY_GATE, approvers: env.approvals.approvers, required: env.approvals.required });
+        if (i === 1 && (params.gate || env.protected)) items.push(gate(CANARY_GATE));
         items.push({
           step: batchStepName(i, plan.batches.length, hosts.length),
           where: hostList(hosts),
@@ -146,6 +152,8 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       },
       { name: 'argv', required: true, argv: true, description: 'the command, after --: e.g. -- uptime' },
     ],
+    // Its workflow waits where the step that selects the hosts says the environment is protected.
+    protectedGates: [COMMAND_GATE],
     check: (env, params) => {
       const hosts = selected(env, String(params.hosts));
       const unknown = hosts.filter((h) => !env.hosts[h]);

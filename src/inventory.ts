@@ -48,6 +48,8 @@ export interface Environment {
   approvals: { required: number; approvers: string[]; timeout: string; webhook?: string };
   /** What a failed step does by default: roll back (compensate) or wait for a decision (ask). */
   onFailure: FailurePolicy;
+  /** What parameters may ask before they are beyond bounds (destructive): approved by a person where protected. */
+  bounds: Bounds;
   ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
   hosts: Record<string, Host>;
   services: Record<string, Service>;
@@ -58,6 +60,13 @@ export interface Environment {
 /** The names of the environment's secrets marked for `use`. */
 export function secretsFor(env: Environment, use: SecretUse): string[] {
   return Object.keys(env.secrets).filter((name) => env.secrets[name].use === use);
+}
+
+export interface Bounds {
+  /** Backup retention a run may ask (--daily, --weekly) without approval; default the inventory's backupRetention. */
+  retentionFloor?: { daily?: number; weekly?: number };
+  /** The rollback window a release may ask (--rollback-window), as durations. */
+  rollbackWindow: { min: string; max: string };
 }
 
 /** A DNS name as it may appear in a path, a URL and on certbot's command line. */
@@ -169,6 +178,24 @@ const schema = {
         },
       },
     },
+    bounds: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        retentionFloor: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { daily: { type: 'integer', minimum: 0 }, weekly: { type: 'integer', minimum: 0 } },
+        },
+        rollbackWindow: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { min: { type: 'string', default: '1m' }, max: { type: 'string', default: '1d' } },
+        },
+      },
+    },
     vars: VARS_SCHEMA,
     secrets: {
       type: 'object',
@@ -242,6 +269,13 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   }
   if (!validate(doc)) throw new InventoryError(`${file}: ${formatErrors(validate.errors ?? [])}`);
   const env = doc as unknown as Environment;
+  // Four eyes on a protected environment are two people proven by their keys, not two names typed.
+  if (env.protected && env.identity === 'typed') {
+    throw new InventoryError(
+      `${file}: a protected environment takes signed identity only (starts and approvals signed with ` +
+        `people.yaml's SSH keys): remove "identity: typed", or set "protected: false"`,
+    );
+  }
   env.identity ??= env.protected ? 'signed' : 'typed';
   if (expectedName && env.environment !== expectedName) {
     throw new InventoryError(
@@ -255,6 +289,11 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   }
   try {
     parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS);
+    const window = env.bounds.rollbackWindow;
+    const [min, max] = [window.min, window.max].map((d, i) =>
+      parseDuration(d, `bounds.rollbackWindow.${['min', 'max'][i]}`),
+    );
+    if (min > max) throw new Error(`bounds.rollbackWindow.min ${window.min} is longer than its max ${window.max}`);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }

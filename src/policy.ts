@@ -67,7 +67,12 @@ export function askedOf(input: RunInput): PolicyRequest {
  * so. A request that would loosen a rule is overruled (and said so); one that cannot be
  * followed at all (malformed, beyond the bounds, more approvals than approvers) throws.
  */
-export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyRequest): RunPolicy {
+export function decidePolicy(
+  spec: RunbookSpec,
+  env: Environment,
+  asked: PolicyRequest,
+  params: Record<string, unknown> = {},
+): RunPolicy {
   const overruled: string[] = [];
   const inventoryWait = parseDuration(env.approvals.timeout, `${env.environment} approvals.timeout`, MAX_GATE_WAIT_MS);
 
@@ -123,8 +128,33 @@ export function decidePolicy(spec: RunbookSpec, env: Environment, asked: PolicyR
     approval: { required, approvers: [...env.approvals.approvers], timeoutMs },
     mutating: spec.mutating,
     onFailure: { policy, timeoutMs: failureWait },
+    ...decideGates(spec, env, params),
   };
   return { asked, applied, overruled };
+}
+
+/**
+ * Four eyes, from the runbook's definition and the inventory, never from the request: on a
+ * protected environment a run waits at every gate its runbook declares (`protectedGates`); the
+ * starter's `--gate` can only add its runbook's `askedGate`. A firing of a co-signed schedule at
+ * a time its timetable called for goes without the protected gates, unless a parameter is beyond
+ * the environment's bounds. Elsewhere a parameter beyond the bounds is only recorded: an
+ * unprotected environment is one whose inventory lets a person act alone, and names typed there
+ * would prove nothing.
+ */
+export function decideGates(
+  spec: RunbookSpec,
+  env: Environment,
+  params: Record<string, unknown>,
+): Required<Pick<AppliedPolicy, 'gates' | 'cosignedSkips' | 'beyondBounds'>> {
+  const beyondBounds = spec.beyondBounds?.(env, params) ?? [];
+  const asked = spec.askedGate && params.gate === true ? [spec.askedGate] : [];
+  const guarded = env.protected ? spec.protectedGates : [];
+  return {
+    gates: [...new Set([...guarded, ...asked])],
+    cosignedSkips: beyondBounds.length ? [] : guarded.filter((g) => !asked.includes(g)),
+    beyondBounds,
+  };
 }
 
 function isWait(ms: unknown): ms is number {

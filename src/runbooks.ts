@@ -2,7 +2,7 @@
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import { secretsFor, type Environment } from './inventory';
 import { BACKUP_CHOICE, PREVIOUS_DATABASE } from '../common/backup-names';
-import { DURATION, POSITIVE_DURATION } from '../common/duration';
+import { DURATION, parseDuration, POSITIVE_DURATION } from '../common/duration';
 import {
   BACKUP_STEPS,
   CERTIFICATE_STEPS,
@@ -77,6 +77,19 @@ export interface RunbookSpec {
   plan(env: Environment, params: Record<string, unknown>, facts?: PlanFacts): PlanItem[];
   /** Checks the parameters against the environment; returns what is wrong, if anything. */
   check?(env: Environment, params: Record<string, unknown>): string | undefined;
+  /**
+   * Four eyes: the gates its workflow waits at on a protected environment for another person's
+   * signed approval, decided on the worker from this and the inventory (src/policy.ts
+   * decideGates), whatever the starter asked. Every mutating runbook names at least one.
+   */
+  protectedGates: string[];
+  /** The gate its `--gate` flag adds on any environment: a starter can add a gate, never remove one. */
+  askedGate?: string;
+  /**
+   * The parameters beyond the environment's bounds (inventory `bounds`), each saying why: they
+   * need approval on a protected environment, even from a co-signed schedule.
+   */
+  beyondBounds?(env: Environment, params: Record<string, unknown>): string[];
 }
 
 /** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
@@ -119,6 +132,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       'an approval gate, undo on rejection',
     mutating: true,
     params: [],
+    protectedGates: [SMOKE_STEPS.gate],
     plan: (env) => [
       {
         step: SMOKE_STEPS.prepare,
@@ -143,6 +157,9 @@ export const RUNBOOKS: RunbookSpec[] = [
       'stop the old colour after a rollback window',
     mutating: true,
     params: RELEASE_PARAMS,
+    protectedGates: [RELEASE_STEPS.switchGate],
+    askedGate: RELEASE_STEPS.switchGate,
+    beyondBounds: releaseBounds,
     plan: (env, params, facts = PLACEHOLDERS) => [
       ...releaseStart(env, params, facts),
       releaseInstall(env, facts),
@@ -157,6 +174,10 @@ export const RUNBOOKS: RunbookSpec[] = [
       'blue/green deploy, approval, contract migration',
     mutating: true,
     params: RELEASE_PARAMS,
+    // The contract migration waits for approval everywhere, as its workflow always has.
+    protectedGates: [RELEASE_STEPS.switchGate],
+    askedGate: RELEASE_STEPS.switchGate,
+    beyondBounds: releaseBounds,
     plan: (env, params, facts = PLACEHOLDERS) => [
       ...releaseStart(env, params, facts),
       { step: RELEASE_STEPS.recordServing, where: facts.live, does: 'git rev-parse HEAD' },
@@ -197,6 +218,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         description: 'the inventory name of the host to provision (e.g. fresh)',
       },
     ],
+    protectedGates: [PROVISION_STEPS.gate],
     check: (env, params) => {
       const host = String(params.host);
       if (!env.hosts[host])
@@ -214,6 +236,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       const ops = p.opsUser ?? 'ops';
       return [
         { step: PROVISION_STEPS.reach, where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
+        ...gateWhere(env.protected, env, PROVISION_STEPS.gate),
         {
           step: PROVISION_STEPS.opsUser,
           where: host,
@@ -310,6 +333,19 @@ export const RUNBOOKS: RunbookSpec[] = [
         description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)',
       },
     ],
+    protectedGates: [BACKUP_STEPS.gate],
+    beyondBounds: (env, params) =>
+      (['daily', 'weekly'] as const).flatMap((unit) => {
+        if (params[unit] === undefined) return [];
+        const floor = retentionFloor(env)[unit];
+        const asked = Number(params[unit]);
+        return asked < floor
+          ? [
+              `--${unit} ${asked} is below ${env.environment}'s retention floor, ${floor}: ` +
+                'retention would delete backups the inventory keeps',
+            ]
+          : [];
+      }),
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const store = backupStoreText(env);
@@ -329,6 +365,7 @@ export const RUNBOOKS: RunbookSpec[] = [
           does: "pg_restore into a scratch database streamed from the store; compare every table's row count; drop it",
           undo: 'drop the scratch database',
         },
+        ...gateWhere(env.protected, env, BACKUP_STEPS.gate),
         {
           step: BACKUP_STEPS.retention,
           where: store,
@@ -360,6 +397,8 @@ export const RUNBOOKS: RunbookSpec[] = [
           'the store vouches for it alone',
       },
     ],
+    // Its workflow reads `protected` in a step of its own (RESTORE_STEPS.policy) and waits there.
+    protectedGates: [RESTORE_STEPS.gate],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
@@ -425,6 +464,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       'safety backup, maintenance page, swap it in, back to service',
     mutating: true,
     params: [PREVIOUS_DATABASE_PARAM],
+    protectedGates: [PREVIOUS_DATABASE_STEPS.gate],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
@@ -466,7 +506,9 @@ export const RUNBOOKS: RunbookSpec[] = [
     description: 'drops the database a restore kept aside (runbook_previous_<tag>), once the app is healthy without it',
     mutating: true,
     params: [PREVIOUS_DATABASE_PARAM],
+    protectedGates: [PREVIOUS_DATABASE_STEPS.dropGate],
     plan: (env, params) => [
+      ...gateWhere(env.protected, env, PREVIOUS_DATABASE_STEPS.dropGate),
       {
         step: PREVIOUS_DATABASE_STEPS.drop(String(params.database)),
         where: hostWithRole(env, 'db'),
@@ -490,6 +532,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         description: 'renew a certificate expiring within this long, e.g. 30d (default)',
       },
     ],
+    protectedGates: [CERTIFICATE_STEPS.gate],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
       const { domains } = env.vars;
@@ -501,6 +544,7 @@ export const RUNBOOKS: RunbookSpec[] = [
           where: lb,
           does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint`,
         },
+        ...gateWhere(env.protected, env, CERTIFICATE_STEPS.gate),
         ...domains.flatMap((d): PlanItem[] => [
           {
             step: CERTIFICATE_STEPS.obtain(d),
@@ -549,6 +593,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         description: 'the inventory secret (secrets.<name>) that holds the new password',
       },
     ],
+    protectedGates: [ROTATE_PASSWORD_STEPS.gate],
     // Run by the CLI and again by the worker (decideRunRules); the acting activity checks once more.
     check: (env, params) => {
       const secret = String(params.secret);
@@ -624,6 +669,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       'alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
     mutating: false,
     params: [],
+    protectedGates: [],
     plan: (env, _params, facts = PLACEHOLDERS) => {
       const hosts = facts.hosts ?? Object.keys(env.hosts);
       const alert = env.vars.alertWebhook ? 'POST to vars.alertWebhook' : 'no vars.alertWebhook set: only recorded';
@@ -699,7 +745,7 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
       undo: 'stop the app there',
     },
     { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${env.vars.healthPath} serves <commit>` },
-    ...(params.gate ? [gate] : []),
+    ...(params.gate || env.protected ? [gate] : []),
     {
       step: RELEASE_STEPS.switchTraffic(idle),
       where: lb,
@@ -710,6 +756,34 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
     { step: RELEASE_STEPS.rollbackWindow(String(params['rollback-window'] ?? '10m')), where: 'Temporal', does: 'wait' },
     { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
   ];
+}
+
+/** A gate item of a plan, where the run will wait at it. */
+export function gateWhere(waits: boolean, env: Environment, gate: string): PlanItem[] {
+  return waits ? [{ gate, approvers: env.approvals.approvers, required: env.approvals.required }] : [];
+}
+
+/** How many days and weeks retention must keep before a request is beyond the bounds. */
+function retentionFloor(env: Environment): { daily: number; weekly: number } {
+  const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+  const floor = env.bounds.retentionFloor;
+  return { daily: floor?.daily ?? retention?.daily ?? 7, weekly: floor?.weekly ?? retention?.weekly ?? 4 };
+}
+
+/** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
+function releaseBounds(env: Environment, params: Record<string, unknown>): string[] {
+  const given = params['rollback-window'];
+  if (given === undefined) return [];
+  const window = parseDuration(String(given), '--rollback-window');
+  const { min, max } = env.bounds.rollbackWindow;
+  if (window < parseDuration(min))
+    return [
+      `--rollback-window ${String(given)} is shorter than ${env.environment}'s bound, ${min}: ` +
+        'the old colour would stop before a rollback could use it',
+    ];
+  if (window > parseDuration(max))
+    return [`--rollback-window ${String(given)} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
+  return [];
 }
 
 function backupStoreText(env: Environment): string {

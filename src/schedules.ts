@@ -16,6 +16,7 @@ import { UsageError } from './errors';
 import { formatDuration, parseDuration } from '../common/duration';
 import { prepareRun, type PreparedRun } from './start';
 import type { Signed } from '../common/signed-message';
+import type { Cosign } from '../common/shared';
 
 /** What a schedule hands `scheduledRun` at every firing. */
 export interface ScheduledRequest {
@@ -30,6 +31,48 @@ export interface ScheduledRequest {
   createdBy: string;
   /** In a signed environment: the creator's signature, which proves who the initiator of its runs is. */
   proof?: Signed;
+  /**
+   * On a protected environment: a second approver's signature over the schedule as it stands
+   * (scheduleSubject), added by `runbook schedule approve`. Without it the schedule is created
+   * paused, and a firing waits at its runbook's gates like a run started by hand.
+   */
+  cosign?: Cosign;
+}
+
+/**
+ * What a co-signer approves: the runbook, environment, parameters and creator of a schedule,
+ * its timetable and its policies, as Temporal describes them. Changing any of them (an update by
+ * anyone) leaves the co-signature over something else: the runs then wait at their gates again.
+ */
+export function scheduleSubject(d: ScheduleDescription): string {
+  const request = (d.action.args?.[0] ?? {}) as Partial<ScheduledRequest>;
+  const { runbook, env, params, createdBy, scheduleId } = request;
+  return canonical({
+    scheduleId: d.scheduleId,
+    request: { scheduleId, runbook, env, params, createdBy },
+    workflowType: d.action.workflowType,
+    taskQueue: d.action.taskQueue,
+    spec: d.spec,
+    policies: { overlap: d.policies.overlap, catchupWindow: d.policies.catchupWindow },
+  });
+}
+
+/** JSON with every object's keys sorted: the same bytes for the same content, whichever side builds it. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  );
+}
+
+/** What binds a co-signature to this schedule, not a later one of the same id: its creation time. */
+export function scheduleNonce(d: ScheduleDescription): string {
+  return d.info.createdAt.toISOString();
 }
 
 export const SCHEDULED_RUN_WORKFLOW = 'scheduledRun';
@@ -129,7 +172,51 @@ export function prepareSchedule(req: ScheduleRequest, taskQueue: string): Prepar
     memo: { runbook: run.spec.name, env: run.input.env, createdBy: req.initiator, when },
     state: { note: `${run.spec.name} on ${run.input.env} ${when}, created by ${req.initiator}` },
   };
+  // Four eyes on a protected environment: a gated runbook's schedule waits for a second approver's signature.
+  if (needsCosign(run)) options.state = { paused: true, note: pendingNote(id, options.state!.note!) };
   return { scheduleId: id, run, when, options };
+}
+
+/** Whether a schedule of this run needs a second signature: a runbook with gates, on a protected environment. */
+export function needsCosign(run: PreparedRun): boolean {
+  return run.environment.protected && run.spec.protectedGates.length > 0;
+}
+
+function pendingNote(id: string, note: string): string {
+  return `${note}; paused until another approver co-signs it: runbook schedule approve ${id} --as <approver>`;
+}
+
+/**
+ * A second approver's signature over the schedule as it stands: added to its action, and the
+ * schedule resumed. The worker checks it at every firing (activities/identity/start.ts).
+ */
+export async function cosignSchedule(
+  client: Client,
+  id: string,
+  by: string,
+  sign: (d: ScheduleDescription) => Promise<Cosign>,
+): Promise<ScheduleDescription> {
+  const handle = client.schedule.getHandle(id);
+  const d = await withSchedule(id, () => handle.describe());
+  const request = d.action.args?.[0] as ScheduledRequest | undefined;
+  if (d.action.workflowType !== SCHEDULED_RUN_WORKFLOW || !request?.runbook)
+    throw new UsageError(`schedule ${id} does not start a runbook`);
+  if (by === request.createdBy)
+    throw new UsageError(`${by} created schedule ${id} and cannot also co-sign it (four eyes): ask another approver`);
+  const cosign = await sign(d);
+  await handle.update((prev) => ({
+    ...prev,
+    action: { ...prev.action, args: [{ ...request, cosign }] },
+    state: {
+      ...prev.state,
+      paused: false,
+      note: `${prev.state.note?.split('; paused until')[0] ?? ''}; co-signed by ${by}`,
+    },
+  }));
+  const after = await handle.describe();
+  if (scheduleSubject(after) !== scheduleSubject(d))
+    throw new Error(`schedule ${id} changed while it was co-signed: run runbook schedule approve again`);
+  return after;
 }
 
 function isTimeZone(name: string): boolean {

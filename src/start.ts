@@ -78,7 +78,7 @@ export function prepareRun(req: StartRequest): PreparedRun {
   let policy: RunPolicy;
   try {
     params = checkParams(spec, environment, given);
-    policy = decidePolicy(spec, environment, asked);
+    policy = decidePolicy(spec, environment, asked, params);
   } catch (err) {
     if (err instanceof PolicyError) throw new UsageError(err.message);
     throw err;

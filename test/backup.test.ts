@@ -21,6 +21,7 @@ import { failed } from './run-ended';
 import { FailureType } from '../common/failure-types';
 import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { bedInventory } from './bed-inventory';
 import { startWorkerProcess } from './worker-process';
 
 describe('backup names and retention', function () {
@@ -325,6 +326,9 @@ describe('backup on the test bed', function () {
   });
 
   it('fails before streaming anything when the store cannot be written, leaving nothing behind', async function () {
+    // Its own store directory, which this test breaks.
+    const store = { host: 'lb', dir: '/var/backups/runbook/vault' };
+    const vault = bedInventory('vault', (env) => (env.vars.backupStore = store));
     await withWorker(taskQueue, async () => {
       // The store's directory is a file: install -d fails on lb.
       await onHost('lb', ['sh', '-c', 'mkdir -p /var/backups/runbook && : > /var/backups/runbook/vault', 'block']);
@@ -341,6 +345,6 @@ describe('backup on the test bed', function () {
       } finally {
         await onHost('lb', ['rm', '-f', '/var/backups/runbook/vault']);
       }
-    });
+    }).finally(() => vault.remove());
   });
 });

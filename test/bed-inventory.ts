@@ -16,6 +16,14 @@ export function bedInventory(name: string, change: (env: Environment) => void): 
   return bedInventoryFrom(path.join(projectRoot, 'inventory', 'local.yaml'), name, change);
 }
 
+/** The test bed's inventory as a document, renamed and changed: the base of a signed one (test/identity-keys.ts). */
+export function bedEnvironment(name: string, change: (env: Environment) => void = () => undefined): Environment {
+  const env = parseYaml(fs.readFileSync(path.join(projectRoot, 'inventory', 'local.yaml'), 'utf8')) as Environment;
+  env.environment = name;
+  change(env);
+  return env;
+}
+
 /** The same from another inventory file (e.g. the fleet's, which `testbed up --web N` writes). */
 export function bedInventoryFrom(file: string, name: string, change: (env: Environment) => void): BedInventory {
   const env = parseYaml(fs.readFileSync(file, 'utf8')) as Environment;

@@ -8,10 +8,10 @@ import { parseEnvironment } from '../src/inventory';
 import { decideRunRules } from '../activities/policy';
 import { checkNewPassword } from '../activities/db-password';
 
-const NOT_MARKED = /secret apiToken of vault is not marked as a database password \(.*marked: dbPassword\)/;
+const NOT_MARKED = /secret apiToken of secret-use is not marked as a database password \(.*marked: dbPassword\)/;
 
 describe('rotate-db-password takes only a secret marked as a database password', function () {
-  const input = { runbook: 'rotate-db-password', env: 'vault', params: { secret: 'apiToken' }, initiator: 'eve' };
+  const input = { runbook: 'rotate-db-password', env: 'secret-use', params: { secret: 'apiToken' }, initiator: 'eve' };
   before(() => (process.env.RUNBOOK_TEST_API_TOKEN = 'token-0123456789abcdef0123'));
   after(() => delete process.env.RUNBOOK_TEST_API_TOKEN);
 
@@ -20,8 +20,8 @@ describe('rotate-db-password takes only a secret marked as a database password',
     await assert.rejects(decideRunRules({ workflowType: 'rotateDbPassword', input }), NOT_MARKED);
     // Refused before the value is resolved or any host is reached (the hosts here do not exist).
     await assert.rejects(
-      checkNewPassword({ env: 'vault', secret: 'apiToken', hosts: ['web-blue', 'web-green'] }),
-      /vault: secret apiToken is not marked as a database password/,
+      checkNewPassword({ env: 'secret-use', secret: 'apiToken', hosts: ['web-blue', 'web-green'] }),
+      /secret-use: secret apiToken is not marked as a database password/,
     );
     assert.ok(prepareRun({ ...input, params: { secret: 'dbPassword' } }).plan.length > 0);
   });

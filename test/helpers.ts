@@ -8,6 +8,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot, stateDir } from '../src/config';
 import { prepareRun, startRun, type StartRequest } from '../src/start';
+import { signStart } from '../src/identity/sign';
 import { progressQuery, type RunProgress } from '../common/shared';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerOptions } from '../worker/worker-options';
@@ -75,10 +76,14 @@ export async function withWorker<T>(
 
 export async function startTestRun(
   taskQueue: string,
-  req: Partial<StartRequest> & { runbook: string },
+  req: Partial<StartRequest> & { runbook: string; signWith?: string },
 ): Promise<WorkflowHandle> {
-  const request = { env: 'test', params: {}, initiator: 'operator', ...req };
+  const { signWith, ...rest } = req;
+  const request = { env: 'test', params: {}, initiator: 'operator', ...rest };
   const run = prepareRun(request);
+  // A signed environment's start, signed with the initiator's key file.
+  if (signWith)
+    run.input.proof = await signStart(run.input, run.runId, 'default', { as: request.initiator, key: signWith });
   const { handle, admission } = await startRun(await testClient(), run, taskQueue);
   trackRun(handle, request.env);
   if (!admission.admitted) throw new Error(`run refused: ${admission.reason}`);

@@ -5,7 +5,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { stringify as stringifyYaml } from 'yaml';
+import { progressQuery, type ApprovalInput } from '../common/shared';
+import { signClaim } from '../src/identity/sign';
 
 export interface SignedInventory {
   dir: string;
@@ -18,7 +21,18 @@ export interface SignedInventory {
   remove(): void;
 }
 
-export function signedInventory(env: string, people: string[], approvers: string[], required: number): SignedInventory {
+/**
+ * `people` with keys, and environment `env`, protected (so signed), approved by `approvers`. Its
+ * hosts and the rest are `base`'s (e.g. the test bed's: test/bed-inventory.ts bedEnvironment),
+ * else one worker host.
+ */
+export function signedInventory(
+  env: string,
+  people: string[],
+  approvers: string[],
+  required: number,
+  base?: object,
+): SignedInventory {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-signed-'));
   const keys = path.join(dir, 'keys');
   fs.mkdirSync(keys, { mode: 0o700 });
@@ -32,11 +46,13 @@ export function signedInventory(env: string, people: string[], approvers: string
   fs.writeFileSync(
     path.join(dir, `${env}.yaml`),
     stringifyYaml({
+      hosts: { worker: { address: '127.0.0.1' } },
+      ...base,
       environment: env,
       description: 'takes signed starts and decisions (protected: identity signed by default)',
       protected: true,
+      identity: undefined,
       approvals: { required, approvers, timeout: '10m' },
-      hosts: { worker: { address: '127.0.0.1' } },
     }),
   );
   const previous = process.env.RUNBOOK_INVENTORY_DIR;
@@ -64,4 +80,25 @@ export function signedInventory(env: string, people: string[], approvers: string
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A signed decision by `by` (with `key`) at the approval gate open now in `handle`'s run. */
+export async function signedDecision(
+  handle: WorkflowHandle,
+  by: string,
+  key: string,
+  decision: 'approve' | 'reject' = 'approve',
+  comment = '',
+): Promise<ApprovalInput> {
+  const { gate } = await handle.query(progressQuery);
+  if (!gate?.nonce) throw new Error(`${handle.workflowId} has no signed gate open`);
+  const claim = {
+    namespace: 'default',
+    runId: handle.workflowId,
+    action: decision,
+    gate: gate.name,
+    nonce: gate.nonce,
+  };
+  const signed = await signClaim({ ...claim, by, subject: '', comment }, { as: by, key });
+  return { approver: by, decision, ...(comment ? { comment } : {}), ...signed };
 }

@@ -38,10 +38,11 @@ describe('people.yaml and identity in the inventory', function () {
   const env = (extra: string) =>
     `environment: prod\n${extra}\napprovals: { approvers: [alice] }\nhosts:\n  web-1: { address: 10.0.0.5 }\n`;
 
-  it('signs where protected unless told otherwise, and takes names as typed elsewhere', function () {
+  it('signs where protected, refuses typed names there, and takes names as typed elsewhere', function () {
     assert.equal(parseEnvironment(env('protected: true'), 'prod.yaml').identity, 'signed');
     assert.equal(parseEnvironment(env('protected: false'), 'prod.yaml').identity, 'typed');
-    assert.equal(parseEnvironment(env('protected: true\nidentity: typed'), 'prod.yaml').identity, 'typed');
+    const typed = () => parseEnvironment(env('protected: true\nidentity: typed'), 'prod.yaml');
+    assert.throws(typed, /prod.yaml: a protected environment takes signed identity only/);
     const unknown = () => parseEnvironment(env('identity: proven'), 'prod.yaml');
     assert.throws(unknown, /identity: must be equal to one of the allowed values/);
   });

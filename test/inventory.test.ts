@@ -1,6 +1,6 @@
 // Inventory files: validated with clear errors before anything runs.
 import { strict as assert } from 'node:assert';
-import { loadEnvironment, parseEnvironment, expandPath, approvalPolicy } from '../src/inventory';
+import { listEnvironments, loadEnvironment, parseEnvironment, expandPath, approvalPolicy } from '../src/inventory';
 import { formatDuration, parseDuration } from '../common/duration';
 
 const valid = `
@@ -44,6 +44,36 @@ describe('inventory', function () {
     ];
     for (const [text, error] of cases) assert.throws(() => parseEnvironment(text, 'prod.yaml'), error);
     assert.throws(() => parseEnvironment(valid, 'prod.yaml', 'staging'), /says environment "prod", expected "staging"/);
+  });
+
+  it('loads every environment of the demo inventory and the test fixtures', function () {
+    for (const name of listEnvironments()) assert.equal(loadEnvironment(name).environment, name);
+  });
+
+  it('refuses a protected environment that takes typed names: four eyes are two signed keys', function () {
+    assert.throws(
+      () => parseEnvironment(`protected: true\nidentity: typed\n${valid}`, 'prod.yaml'),
+      /prod.yaml: a protected environment takes signed identity only .*remove "identity: typed"/,
+    );
+    assert.equal(parseEnvironment(`protected: false\nidentity: typed\n${valid}`, 'prod.yaml').identity, 'typed');
+    assert.equal(parseEnvironment(`protected: true\n${valid}`, 'prod.yaml').identity, 'signed');
+  });
+
+  it('reads the bounds on parameters, with defaults, and refuses bounds that cannot hold', function () {
+    assert.deepEqual(parseEnvironment(valid, 'prod.yaml').bounds, { rollbackWindow: { min: '1m', max: '1d' } });
+    const bounded = `bounds: { retentionFloor: { daily: 3 }, rollbackWindow: { min: 5m } }\n${valid}`;
+    assert.deepEqual(parseEnvironment(bounded, 'prod.yaml').bounds, {
+      retentionFloor: { daily: 3 },
+      rollbackWindow: { min: '5m', max: '1d' },
+    });
+    for (const [bounds, error] of [
+      ['{ rollbackWindow: { min: 2d } }', /bounds.rollbackWindow.min 2d is longer than its max 1d/],
+      ['{ rollbackWindow: { max: soon } }', /bounds.rollbackWindow.max: expected a duration/],
+      ['{ retentionFloor: { daily: -1 } }', /bounds.retentionFloor.daily: must be >= 0/],
+      ['{ floor: 3 }', /bounds: unknown key "floor"/],
+    ] as const) {
+      assert.throws(() => parseEnvironment(`bounds: ${bounds}\n${valid}`, 'prod.yaml'), error);
+    }
   });
 
   it('refuses unknown and hostile environment names', function () {

@@ -34,6 +34,9 @@ import { failed } from './run-ended';
 import { FailureType } from '../common/failure-types';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { bedEnvironment } from './bed-inventory';
+import { signedDecision, signedInventory } from './identity-keys';
+import { BACKUP_STEPS } from '../common/step-names';
 
 /** The run `runbook start` said it started. */
 async function startedRun(stdout: string): Promise<WorkflowHandle> {
@@ -355,31 +358,48 @@ describe('restore on the test bed', function () {
   });
 
   it('waits for approval on a protected environment; a rejection changes nothing', async function () {
-    await withWorker(taskQueue, async () => {
-      const made = (await (await startTestRun(taskQueue, { runbook: 'backup', env: 'vault' })).result()) as RunResult;
-      assert.equal(made.state, 'COMPLETED');
-      assert.ok(
-        prepareRun({ runbook: 'restore', env: 'vault', params: {}, initiator: 'op' }).plan.some((p) => 'gate' in p),
-        'the plan shows the gate',
-      );
-      await change();
-      const before = await content();
-      const handle = await restore('latest', 'vault');
-      await waitForProgress(handle, atGate('restore'), 'the restore gate');
-      assert.equal(await maintenanceOn(), false, 'nothing happens before approval');
-      await handle.signal(approvalSignal, { approver: 'alice', decision: 'reject', comment: 'wrong backup' });
-      const { result } = await failed(handle.result());
-      assert.equal(result.state, 'COMPENSATED');
-      assert.deepEqual(
-        result.progress.steps.map((s) => s.name.replace(/ of .*| to .*/, '')),
-        ['pick the backup', 'check the checksum', 'read whether the environment is protected'],
-      );
-      assert.deepEqual(await content(), before);
-      assert.deepEqual(
-        (await storeFiles('/var/backups/runbook/vault')).filter((f) => f.includes('safety')),
-        [],
-      );
-    });
+    // Protected, so signed: op starts, alice decides, each with a key of their own.
+    const vault = signedInventory(
+      'vault',
+      ['op', 'alice', 'bob'],
+      ['alice', 'bob'],
+      1,
+      bedEnvironment('vault', (env) => (env.vars.backupStore = { host: 'lb', dir: '/var/backups/runbook/vault' })),
+    );
+    const signed = { env: 'vault', initiator: 'op', signWith: vault.key('op') };
+    try {
+      await withWorker(taskQueue, async () => {
+        // A backup on a protected environment waits before its retention deletes anything.
+        const backup = await startTestRun(taskQueue, { runbook: 'backup', ...signed });
+        await waitForProgress(backup, atGate(BACKUP_STEPS.gate), 'the retention gate');
+        await backup.signal(approvalSignal, await signedDecision(backup, 'alice', vault.key('alice')));
+        assert.equal(((await backup.result()) as RunResult).state, 'COMPLETED');
+        assert.ok(
+          prepareRun({ runbook: 'restore', env: 'vault', params: {}, initiator: 'op' }).plan.some((p) => 'gate' in p),
+          'the plan shows the gate',
+        );
+        await change();
+        const before = await content();
+        const handle = await startTestRun(taskQueue, { runbook: 'restore', params: { backup: 'latest' }, ...signed });
+        await waitForProgress(handle, atGate('restore'), 'the restore gate');
+        assert.equal(await maintenanceOn(), false, 'nothing happens before approval');
+        const rejection = await signedDecision(handle, 'alice', vault.key('alice'), 'reject', 'wrong backup');
+        await handle.signal(approvalSignal, rejection);
+        const { result } = await failed(handle.result());
+        assert.equal(result.state, 'COMPENSATED');
+        assert.deepEqual(
+          result.progress.steps.map((s) => s.name.replace(/ of .*| to .*/, '')),
+          ['pick the backup', 'check the checksum', 'read whether the environment is protected'],
+        );
+        assert.deepEqual(await content(), before);
+        assert.deepEqual(
+          (await storeFiles('/var/backups/runbook/vault')).filter((f) => f.includes('safety')),
+          [],
+        );
+      });
+    } finally {
+      vault.remove();
+    }
   });
 
   it('refuses hostile or foreign backup names before anything runs', async function () {

@@ -22,7 +22,8 @@ import { cacheDir } from '../src/config';
 import { prepareRun } from '../src/start';
 import { testActivities } from './activities';
 import { appRunning, LB } from './bed-checks';
-import { bedInventory, type BedInventory } from './bed-inventory';
+import { bedEnvironment, bedInventory, type BedInventory } from './bed-inventory';
+import { signedDecision, signedInventory } from './identity-keys';
 import { sql } from './database-helpers';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { decodedHistory, readable, recordHistory } from './history-recorder';
@@ -189,15 +190,23 @@ describe('rotate-db-password on the test bed', function () {
   });
 
   it('waits for approval on a protected environment; a rejection changes nothing', async function () {
-    const gated = bedInventory(`${ENV}-gate`, (env) => {
-      Object.assign(env, { protected: true, identity: 'typed' });
-      env.secrets.newDbPassword = { file: path.join(secrets, 'new') };
+    // Protected, so signed: op starts, bob decides, each with a key of their own.
+    const base = bedEnvironment(`${ENV}-gate`, (env) => {
+      env.secrets = { ...env.secrets, newDbPassword: { file: path.join(secrets, 'new') } };
     });
+    const gated = signedInventory(`${ENV}-gate`, ['op', 'alice', 'bob'], ['alice', 'bob'], 1, base);
     try {
       await withWorker(taskQueue, async () => {
-        const handle = await rotate('newDbPassword', `${ENV}-gate`);
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'rotate-db-password',
+          env: `${ENV}-gate`,
+          params: { secret: 'newDbPassword' },
+          initiator: 'op',
+          signWith: gated.key('op'),
+        });
         await waitForProgress(handle, atGate(STEPS.gate), 'the approval gate');
-        await handle.signal(approvalSignal, { approver: 'bob', decision: 'reject', comment: 'not during the sale' });
+        const rejection = await signedDecision(handle, 'bob', gated.key('bob'), 'reject', 'not during the sale');
+        await handle.signal(approvalSignal, rejection);
         const result = await compensated(handle);
         assert.deepEqual(result.progress.compensations, []);
       });

@@ -12,6 +12,7 @@ registerExtraRunbook({
   workflow: 'threeSteps',
   description: 'the kernel test runbook: three steps on three test-bed hosts (read-only as far as the lock goes)',
   mutating: false,
+  protectedGates: [],
   params: [
     { name: 'failAt', description: 'the step that fails' },
     { name: 'failUndoAt', description: 'the step whose undo fails' },

@@ -42,6 +42,8 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       `retention did not finish: older backups may be kept beyond the policy (none is lost); ` +
         `the next backup applies it again: runbook start backup --env ${env}`,
     ]);
+    // Retention deletes backups: four eyes first where the worker's rules say (protected).
+    await rb.gate(BACKUP_STEPS.gate);
     await rb.step(BACKUP_STEPS.retention, {
       run: () =>
         applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),

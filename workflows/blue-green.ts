@@ -1,6 +1,6 @@
 // The blue/green steps, shared by deploy and migrate-then-code: the release goes to the idle
 // colour (checked out, expand migrations applied while the live colour keeps serving), is
-// started and health-checked there, optionally approved, and only then takes traffic; the old
+// started and health-checked there, approved where the rules say, and only then takes traffic; the old
 // colour keeps running for a rollback window, then stops. A colour is one host or a group:
 // each step then acts on every host of the group, a bounded number at a time, and fails when
 // any host fails, so traffic moves only when every idle host is healthy.
@@ -32,14 +32,13 @@ const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes
 export type ReleaseParams = { ref: string; gate?: boolean; 'rollback-window'?: string };
 
 export interface SwitchOptions {
-  gate?: boolean;
   window: string;
   windowMs: number;
 }
 
 export function switchOptions(params: ReleaseParams): SwitchOptions {
   const window = params['rollback-window'] ?? '10m';
-  return { gate: params.gate, window, windowMs: parseDuration(window, 'rollback-window') };
+  return { window, windowMs: parseDuration(window, 'rollback-window') };
 }
 
 export interface Release {
@@ -109,7 +108,7 @@ export async function switchColours(
   options: SwitchOptions,
   ifLaterFails?: (failedStep: string | undefined) => string[],
 ): Promise<void> {
-  const { step, approval } = rb;
+  const { step, gate } = rb;
   const { idleLabel, liveLabel, idleHosts, liveHosts, concurrency, commit } = r;
   // A colour of one host is named as before, so runs recorded then replay the same.
   const upstream = (hosts: string[]) => (hosts.length === 1 ? { env, host: hosts[0] } : { env, hosts });
@@ -123,7 +122,8 @@ export async function switchColours(
     run: () => onEvery(idleHosts, concurrency, (host) => checkHealth({ env, host, commit })),
     skippable: false,
   });
-  if (options.gate) await approval(RELEASE_STEPS.switchGate);
+  // Four eyes before traffic moves, where the worker's rules say (protected, or --gate).
+  await gate(RELEASE_STEPS.switchGate);
   await step(RELEASE_STEPS.switchTraffic(idleLabel), {
     run: () => switchUpstream(upstream(idleHosts)),
     undo: () => undo.switchUpstream(upstream(liveHosts)),

@@ -90,6 +90,7 @@ export async function dropPrevious(input: RunInput<PreviousDatabaseParams>): Pro
   const database = input.params.database;
   const tag = previousDatabaseTag(database) ?? '';
   return runbook(input, async (rb) => {
+    await rb.gate(S.dropGate);
     await rb.step(S.drop(database), { run: () => dropPreviousDatabase({ env, tag }) });
   });
 }

@@ -19,12 +19,14 @@ export async function provision(input: RunInput<ProvisionParams>): Promise<RunRe
   const { env } = input;
   const { host } = input.params;
   const runId = workflowInfo().workflowId;
-  return runbook(input, async ({ step, settle }) => {
+  return runbook(input, async ({ step, settle, gate }) => {
     const { login: bootstrap } = await step(PROVISION_STEPS.reach, {
       run: () => act.reachHost({ env, host }),
       skippable: false,
     });
     const first = { env, host, runId, login: bootstrap };
+    // Four eyes before anything changes, where the worker's rules say (a protected environment).
+    await gate(PROVISION_STEPS.gate);
 
     await step(PROVISION_STEPS.opsUser, {
       run: () => act.ensureOpsUser(first),

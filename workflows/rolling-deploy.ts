@@ -3,7 +3,7 @@
 // the error budget (`--max-failures 2` or `5%`) a failed host is rolled back, left drained and
 // listed; past it no new host starts, every changed host is rolled back newest batch first
 // (each batch's undo is registered before it starts), and the run ends COMPENSATED. An
-// optional approval after the canary batch.
+// approval after the canary batch where the worker's rules say (protected, or --gate).
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { batchStepName, CANARY_GATE, FLEET_DEFAULTS } from '../common/fleet-plan';
@@ -44,7 +44,9 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
     const failed: HostRecord[] = [];
     let attempt = 0;
     for (const [i, hosts] of plan.batches.entries()) {
-      if (i === 1 && params.gate) await rb.approval(CANARY_GATE);
+      // Four eyes after the canary where the worker's rules say (protected, or --gate). A run
+      // always has a second batch: one batch of the whole fleet is refused (common/fleet-plan.ts).
+      if (i === 1) await rb.gate(CANARY_GATE);
       const batch = i + 1;
       await rb.step(batchStepName(i, plan.batches.length, hosts.length), {
         run: async () => {

@@ -27,6 +27,11 @@ export interface RunIdentity {
   mode: IdentityMode;
   /** The key that signed the start. */
   initiatorKey?: string;
+  /**
+   * Proven on the worker: a signed schedule co-signed by a second approver fired this run at a
+   * time its own timetable called for. Such a run goes without the gates the rules let it skip.
+   */
+  cosignedFiring?: boolean;
 }
 
 /** Decides how the run takes identity, from the worker's inventory; a signed start is checked. */
@@ -46,12 +51,15 @@ export async function proveInitiator(input: RunInput, progress: RunProgress): Pr
     initiator: input.initiator,
     proof: input.proof,
     ...(input.schedule !== undefined ? { schedule: input.schedule } : {}),
+    ...(input.cosign !== undefined ? { cosign: input.cosign } : {}),
     ...(info.parent ? { parent: { workflowId: info.parent.workflowId, runId: info.parent.runId } } : {}),
   });
   if ('refused' in proven) return { refused: proven.refused };
   progress.identity = proven.mode;
   if (proven.key) progress.initiatorKey = proven.key;
-  return { mode: proven.mode, initiatorKey: proven.key };
+  if (proven.scheduled) progress.scheduled = proven.scheduled;
+  const cosignedFiring = proven.scheduled?.cosignedBy !== undefined && proven.scheduled.firing === 'spec';
+  return { mode: proven.mode, initiatorKey: proven.key, ...(cosignedFiring ? { cosignedFiring } : {}) };
 }
 
 /** How to send a signed decision, for refusals of unsigned or badly signed ones. */

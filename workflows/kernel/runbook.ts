@@ -46,8 +46,15 @@ export interface Runbook {
   step<T>(name: string, action: StepAction<T>): Promise<T>;
   /** A step the run may go on without, on an approver's word at its failure gate. */
   step(name: string, action: SkippableStep): Promise<void>;
-  /** Pauses until the environment's approvers release the run. */
+  /** Pauses until the environment's approvers release the run, wherever the procedure calls it. */
   approval(gate: string): Promise<void>;
+  /**
+   * A gate its definition declares (`protectedGates`, `askedGate` in src/runbooks.ts): pauses for
+   * another person's approval where the worker's rules for this run say so (a protected
+   * environment, the starter's --gate), and goes straight on where they do not. Neither the
+   * input nor the parameters decide it.
+   */
+  gate(name: string): Promise<void>;
   /**
    * A point of no return: the steps so far are kept whatever happens later. `why` says what
    * stands; `ifLaterFails` says what a person must do if a later step fails (exact commands),
@@ -184,6 +191,15 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
         setState(progress, 'RUNNING');
       }
       stopIfLockLost(`what follows gate ${gate}`);
+    },
+    gate: async (name) => {
+      // Runs recorded before the worker decided gates, and runs whose rules were decided before
+      // (started before an upgrade), wait where the starter passed --gate, as they did then.
+      const ruled = patched('gates-from-rules') && policy.gates !== undefined;
+      const waits = ruled
+        ? policy.gates!.includes(name) && !(identity.cosignedFiring && policy.cosignedSkips?.includes(name))
+        : (input.params as { gate?: unknown } | undefined)?.gate === true;
+      if (waits) await rb.approval(name);
     },
   };
 
