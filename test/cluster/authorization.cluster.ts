@@ -1,0 +1,289 @@
+// The cluster's authorization (cluster/server/policy.go), called as each identity would call it:
+// with the SDK's raw gRPC service, so each refusal is the server's and not the SDK's. An
+// operator's certificate cannot take the engine's tasks, report a step done, touch an
+// environment lock or destroy runs; the worker's can poll; an admin's can terminate.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { google, temporal } from '@temporalio/proto';
+import { environmentLockId } from '../../common/shared';
+import { tlsOptions } from '../../dev/cluster';
+import { connectionOptions, identityEnv, testClient, uniqueQueue, type Identity } from '../helpers';
+
+const namespace = 'default';
+// grpc status codes
+const PERMISSION_DENIED = 7;
+const NOT_FOUND = 5;
+
+const connections = new Map<Identity, Connection>();
+async function connect(who: Identity): Promise<Connection> {
+  let c = connections.get(who);
+  if (!c) {
+    c = await Connection.connect(connectionOptions(who));
+    connections.set(who, c);
+  }
+  return c;
+}
+const as = async (who: Identity) => (await connect(who)).workflowService;
+
+type GrpcError = { code?: number; details?: string; message?: string; metadata?: { get(key: string): unknown[] } };
+
+/** The authorizer's reason (policy.go), which the server sends in the error's details, not its message. */
+function reason(err: GrpcError): string {
+  const [bin] = (err.metadata?.get('grpc-status-details-bin') ?? []) as Buffer[];
+  if (!bin) return '';
+  const status = google.rpc.Status.decode(bin);
+  const denied = status.details.find((d) => d.type_url?.endsWith('PermissionDeniedFailure'));
+  return denied?.value ? temporal.api.errordetails.v1.PermissionDeniedFailure.decode(denied.value).reason : '';
+}
+
+/** The call is refused by the authorizer (not by the handler behind it), for `why`. */
+async function refused(call: Promise<unknown>, why: RegExp): Promise<void> {
+  await assert.rejects(call, (err: GrpcError) => {
+    assert.equal(err.code, PERMISSION_DENIED, `${err.code}: ${err.details ?? err.message}`);
+    assert.match(reason(err), why);
+    return true;
+  });
+}
+
+/** The call got past the authorizer: it succeeds, or fails for another reason than permission. */
+async function authorized(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message?: string };
+    assert.notEqual(e.code, PERMISSION_DENIED, `refused: ${e.details ?? e.message}`);
+  }
+}
+
+describe('authorization on the cluster: operators are not workers', function () {
+  const started: string[] = [];
+  let taskQueue: string;
+
+  before(async function () {
+    assert.ok(process.env.RUNBOOK_TEST_IDENTITIES, 'the cluster fixture gives the identities');
+    taskQueue = uniqueQueue('cluster-authz');
+  });
+
+  after(async function () {
+    const admin = await testClient('admin');
+    for (const id of started)
+      await admin.workflow
+        .getHandle(id)
+        .terminate('authorization test')
+        .catch(() => undefined);
+    for (const c of connections.values()) await c.close();
+  });
+
+  /** A run of a type no worker has, on a queue nobody else polls: its tasks wait for whoever may take them. */
+  async function startIdle(): Promise<string> {
+    const handle = await (
+      await testClient('operator')
+    ).workflow.start('authorizationTestIdle', {
+      taskQueue,
+      workflowId: `${taskQueue}-${started.length}`,
+    });
+    started.push(handle.workflowId);
+    return handle.workflowId;
+  }
+
+  it("refuses an operator's poll of the engine's task queues, and lets the worker take the task", async function () {
+    await startIdle();
+    const operator = await as('operator');
+    const poll = { namespace, taskQueue: { name: taskQueue }, identity: 'operator-poller' };
+    await refused(operator.pollWorkflowTaskQueue(poll), /PollWorkflowTaskQueue is the engine's/);
+    await refused(operator.pollActivityTaskQueue(poll), /PollActivityTaskQueue is the engine's/);
+    await refused(operator.pollNexusTaskQueue(poll), /PollNexusTaskQueue is the engine's/);
+    const admin = await as('admin');
+    await refused(admin.pollWorkflowTaskQueue(poll), /is the engine's/);
+
+    const worker = await connect('worker');
+    // A long poll: the server wants a deadline (it answers at once here, the task is waiting).
+    const task = await worker.withDeadline(Date.now() + 30_000, () =>
+      worker.workflowService.pollWorkflowTaskQueue({ ...poll, identity: 'worker-poller' }),
+    );
+    assert.ok(task.taskToken?.length, 'the worker took the waiting workflow task');
+    // ...and the operator cannot answer it for the worker either.
+    await refused(
+      operator.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, identity: 'operator' }),
+      /RespondWorkflowTaskCompleted is the engine's/,
+    );
+  });
+
+  it("refuses an operator's completion of a step by id, its heartbeat and a change of its options", async function () {
+    const workflowId = await startIdle();
+    const operator = await as('operator');
+    const byId = { namespace, workflowId, activityId: '1', identity: 'operator' };
+    await refused(operator.respondActivityTaskCompletedById(byId), /RespondActivityTaskCompletedById is the engine's/);
+    await refused(operator.respondActivityTaskFailedById(byId), /is the engine's/);
+    await refused(operator.recordActivityTaskHeartbeatById(byId), /is the engine's/);
+    await refused(
+      operator.updateActivityOptions({ namespace, execution: { workflowId }, id: '1', identity: 'operator' }),
+      /UpdateActivityOptions is the engine's/,
+    );
+    // The SDK's own way to complete an activity from outside (async completion) is that call.
+    await assert.rejects((await testClient('operator')).activity.complete({ workflowId, activityId: '1' }, 'done'));
+  });
+
+  it('refuses signals, signal-with-start, cancels and terminations of an environment lock to all but the engine', async function () {
+    const lock = environmentLockId('test');
+    const execution = { workflowId: lock };
+    const locked = /only the engine acts on environment locks/;
+    for (const who of ['operator', 'admin'] as const) {
+      const svc = await as(who);
+      await refused(
+        svc.signalWorkflowExecution({ namespace, workflowExecution: execution, signalName: 'release' }),
+        locked,
+      );
+      await refused(
+        svc.signalWithStartWorkflowExecution({
+          namespace,
+          workflowId: lock,
+          workflowType: { name: 'environmentLock' },
+          taskQueue: { name: taskQueue },
+          signalName: 'release',
+          requestId: `${who}-${Date.now()}`,
+        }),
+        locked,
+      );
+      await refused(svc.requestCancelWorkflowExecution({ namespace, workflowExecution: execution }), locked);
+      await refused(svc.terminateWorkflowExecution({ namespace, workflowExecution: execution }), locked);
+      await refused(
+        svc.startWorkflowExecution({
+          namespace,
+          workflowId: lock,
+          workflowType: { name: 'environmentLock' },
+          taskQueue: { name: taskQueue },
+          requestId: `${who}-start-${Date.now()}`,
+        }),
+        locked,
+      );
+    }
+    // The engine's certificate passes the authorizer (there is no such lock now: not found).
+    await assert.rejects(
+      (await as('worker')).signalWorkflowExecution({
+        namespace,
+        workflowExecution: { workflowId: environmentLockId(`none-${Date.now()}`) },
+        signalName: 'release',
+      }),
+      (err: { code?: number }) => err.code === NOT_FOUND,
+    );
+    // Reading a lock is anyone's: the CLI and the Web UI show who holds an environment.
+    await authorized((await as('operator')).describeWorkflowExecution({ namespace, execution }));
+  });
+
+  it('refuses terminating, resetting and deleting runs to operators and workers; an admin terminates', async function () {
+    const workflowId = await startIdle();
+    const execution = { workflowId };
+    for (const who of ['operator', 'worker'] as const) {
+      const svc = await as(who);
+      await refused(svc.terminateWorkflowExecution({ namespace, workflowExecution: execution }), /needs an admin/);
+      await refused(svc.deleteWorkflowExecution({ namespace, workflowExecution: execution }), /needs an admin/);
+      await refused(svc.resetWorkflowExecution({ namespace, workflowExecution: execution }), /needs an admin/);
+      await refused(
+        svc.startBatchOperation({ namespace, jobId: `authz-${who}`, visibilityQuery: `WorkflowId = "${workflowId}"` }),
+        /needs an admin/,
+      );
+    }
+    // The worker starts nothing by itself either: runs are started by people (and schedules).
+    await refused(
+      (await as('worker')).startWorkflowExecution({
+        namespace,
+        workflowId: `${workflowId}-by-worker`,
+        workflowType: { name: 'authorizationTestIdle' },
+        taskQueue: { name: taskQueue },
+        requestId: `worker-${Date.now()}`,
+      }),
+      /StartWorkflowExecution is an operator's/,
+    );
+    // An operator cancels (the run undoes what it did); an admin terminates.
+    await authorized(
+      (await as('operator')).requestCancelWorkflowExecution({ namespace, workflowExecution: execution }),
+    );
+    await (await testClient('admin')).workflow.getHandle(workflowId).terminate('an admin may');
+    const { status } = await (await testClient('operator')).workflow.getHandle(workflowId).describe();
+    assert.equal(status.name, 'TERMINATED');
+  });
+
+  it('refuses namespace and search-attribute administration to operators', async function () {
+    const operator = await connect('operator');
+    await refused(
+      operator.operatorService.addSearchAttributes({ namespace, searchAttributes: { AuthzTest: 2 } }),
+      /needs an admin/,
+    );
+    await refused(
+      operator.workflowService.updateNamespace({ namespace, updateInfo: { description: 'x' } }),
+      /needs an admin/,
+    );
+    // What the CLI and the Web UI read stays open to operators.
+    await authorized(operator.operatorService.listSearchAttributes({ namespace }));
+    await authorized(operator.workflowService.describeNamespace({ namespace }));
+    await authorized(operator.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }));
+  });
+
+  it('accepts no connection without a client certificate of its CA', async function () {
+    const operatorEnv = identityEnv('operator');
+    const { address } = connectionOptions('operator');
+    const serverOnly = tlsOptions(operatorEnv)!;
+    const noCert = {
+      serverNameOverride: serverOnly.serverNameOverride,
+      serverRootCACertificate: serverOnly.serverRootCACertificate,
+    };
+    const connect = (tls: object | undefined) =>
+      Connection.connect({ address, tls, connectTimeout: 5000 }).then((c) => c.close());
+    await assert.rejects(connect(undefined), 'plaintext');
+    await assert.rejects(connect(noCert), 'TLS without a client certificate');
+    // An admin certificate from a CA of one's own: the subject says admin, the server's CA did not sign it.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forged-'));
+    try {
+      const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      sh(
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key'].concat([
+          '-out',
+          'ca.pem',
+          '-subj',
+          '/CN=forged CA',
+          '-days',
+          '1',
+        ]),
+      );
+      sh(
+        [
+          'req',
+          '-new',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'admin.key',
+        ].concat(['-out', 'admin.csr', '-subj', '/O=runbook cluster/OU=admin/CN=mallory']),
+      );
+      fs.writeFileSync(path.join(dir, 'ext'), 'extendedKeyUsage=clientAuth\n');
+      sh(
+        ['x509', '-req', '-in', 'admin.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+          '-days',
+          '1',
+          '-extfile',
+          'ext',
+          '-out',
+          'admin.pem',
+        ]),
+      );
+      const forged = {
+        ...noCert,
+        clientCertPair: {
+          crt: fs.readFileSync(path.join(dir, 'admin.pem')),
+          key: fs.readFileSync(path.join(dir, 'admin.key')),
+        },
+      };
+      await assert.rejects(connect(forged), 'a certificate of another CA');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
