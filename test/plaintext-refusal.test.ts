@@ -29,7 +29,8 @@ describe("the worker's transport on protected environments", function () {
     }
   });
 
-  it('refuses a run on a protected environment over plaintext, naming the settings and the override', async function () {
+  const refusal = 'refuses a run on a protected environment over plaintext, naming the settings and the override';
+  it(refusal, async function () {
     await assert.rejects(decideRunRules(backupOn('vault')), (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure);
       assert.equal(err.type, FailureType.BadInput);

@@ -128,7 +128,9 @@ describe('authorization on the cluster: operators are not workers', function () 
     await assert.rejects((await testClient('operator')).activity.complete({ workflowId, activityId: '1' }, 'done'));
   });
 
-  it('refuses signals, signal-with-start, cancels and terminations of an environment lock to all but the engine', async function () {
+  const lockTitle =
+    'refuses signals, signal-with-start, cancels and terminations of an environment lock to all but the engine';
+  it(lockTitle, async function () {
     const lock = environmentLockId('test');
     const execution = { workflowId: lock };
     const locked = /only the engine acts on environment locks/;
@@ -175,7 +177,8 @@ describe('authorization on the cluster: operators are not workers', function () 
     await authorized((await as('operator')).describeWorkflowExecution({ namespace, execution }));
   });
 
-  it('refuses terminating, resetting and deleting runs to operators and workers; an admin terminates', async function () {
+  const destroyTitle = 'refuses terminating, resetting and deleting runs to operators and workers; an admin terminates';
+  it(destroyTitle, async function () {
     const workflowId = await startIdle();
     const execution = { workflowId };
     for (const who of ['operator', 'worker'] as const) {
