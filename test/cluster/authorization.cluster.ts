@@ -289,4 +289,140 @@ describe('authorization on the cluster: operators are not workers', function () 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a certificate of the cluster's CA without a role passes health checks only", async function () {
+    const { TEMPORAL_TLS_SERVER_CA_CERT_PATH: caCert } = identityEnv('admin');
+    const caKey = caCert.replace(/\.pem$/, '.key');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roleless-'));
+    try {
+      const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      sh(
+        ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'c.key'].concat([
+          '-out',
+          'c.csr',
+          '-subj',
+          '/O=runbook cluster/OU=nobody/CN=roleless',
+        ]),
+      );
+      fs.writeFileSync(path.join(dir, 'ext'), 'extendedKeyUsage=clientAuth\n');
+      sh(
+        [
+          'x509',
+          '-req',
+          '-in',
+          'c.csr',
+          '-CA',
+          caCert,
+          '-CAkey',
+          caKey,
+          '-CAcreateserial',
+          '-CAserial',
+          'ca.srl',
+        ].concat(['-days', '1', '-extfile', 'ext', '-out', 'c.pem']),
+      );
+      const base = connectionOptions('operator');
+      const connection = await Connection.connect({
+        address: base.address,
+        tls: {
+          ...base.tls,
+          clientCertPair: {
+            crt: fs.readFileSync(path.join(dir, 'c.pem')),
+            key: fs.readFileSync(path.join(dir, 'c.key')),
+          },
+        },
+      });
+      try {
+        // Connecting asks GetSystemInfo: open to any certificate of the CA.
+        await authorized(connection.workflowService.getSystemInfo({}));
+        await refused(
+          connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }),
+          /"roleless" has no role/,
+        );
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const uiTitle = 'serves the Web UI on loopback only, acting as an operator: it lists runs, it cannot terminate one';
+  it(uiTitle, async function () {
+    const ui = new URL(process.env.RUNBOOK_UI_URL!);
+    assert.equal(ui.hostname, '127.0.0.1');
+    // Every listening socket on the UI's port is bound to 127.0.0.1 (0100007F in /proc/net/tcp).
+    const port = Number(ui.port).toString(16).toUpperCase().padStart(4, '0');
+    const listening = fs
+      .readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A')
+      .map((f) => f[1]);
+    assert.ok(listening.length > 0, `something listens on ${ui.port}`);
+    assert.deepEqual([...new Set(listening)], [`0100007F:${port}`]);
+    assert.equal(
+      fs.readFileSync('/proc/net/tcp6', 'utf8').includes(`:${port} `),
+      false,
+      'nothing on IPv6 for the UI port',
+    );
+
+    const workflowId = await startIdle();
+    // The UI's API wants its CSRF cookie echoed in a header for writes.
+    const settings = await fetch(new URL('/api/v1/settings', ui));
+    const csrf = /_csrf=([^;]+)/.exec(settings.headers.get('set-cookie') ?? '')?.[1];
+    assert.ok(csrf, 'the UI set its CSRF cookie');
+    const headers = { cookie: `_csrf=${csrf}`, 'x-csrf-token': csrf, 'content-type': 'application/json' };
+    const list = await fetch(
+      new URL(`/api/v1/namespaces/${namespace}/workflows?query=WorkflowId%3D%22${workflowId}%22`, ui),
+      {
+        headers,
+      },
+    );
+    assert.equal(list.status, 200);
+    const terminate = await fetch(new URL(`/api/v1/namespaces/${namespace}/workflows/${workflowId}/terminate`, ui), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ reason: 'from the Web UI' }),
+    });
+    const body = (await terminate.json()) as { code?: number; details?: { reason?: string }[] };
+    assert.equal(body.code, PERMISSION_DENIED, JSON.stringify(body));
+    assert.match(
+      body.details?.[0]?.reason ?? '',
+      /TerminateWorkflowExecution needs an admin certificate; runbook-web-ui is operator/,
+    );
+    const { status } = await (await testClient('operator')).workflow.getHandle(workflowId).describe();
+    assert.equal(status.name, 'RUNNING');
+  });
+
+  it("runs the server and the Web UI as their own user, not root, their keys and the clients' owner-only", function () {
+    const runDir =
+      process.env.RUNBOOK_CLUSTER_RUN_DIR ?? `/tmp/runbook-cluster-${process.env.RUNBOOK_CLUSTER_PORT ?? 7333}`;
+    const expected =
+      process.getuid!() === 0
+        ? Number(execFileSync('id', ['-u', 'runbook-temporal'], { encoding: 'utf8' }))
+        : process.getuid!();
+    assert.notEqual(expected, 0);
+    for (const name of ['server', 'ui']) {
+      const pid = fs.readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim();
+      const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))!;
+      assert.deepEqual(uids.slice(1).map(Number), [expected, expected, expected, expected], `${name} (pid ${pid})`);
+    }
+    // The server's copy of its keys: its own, 0600; the rest of its directory root's.
+    const pid = fs.readFileSync(path.join(runDir, 'server.pid'), 'utf8').trim();
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const tls = path.join(path.dirname(argv[argv.indexOf('-config') + 1]), 'tls');
+    const keys = fs.readdirSync(tls).filter((f) => f.endsWith('.key'));
+    assert.deepEqual(keys.sort(), ['frontend.key', 'internode.key', 'system.key', 'web-ui.key']);
+    for (const k of keys) {
+      const st = fs.statSync(path.join(tls, k));
+      assert.equal(st.mode & 0o777, 0o600, k);
+      assert.equal(st.uid, expected, k);
+    }
+    for (const f of ['ca.pem', 'frontend.pem']) assert.equal(fs.statSync(path.join(tls, f)).uid, process.getuid!(), f);
+    for (const who of ['worker', 'operator', 'admin'] as const) {
+      const key = identityEnv(who).TEMPORAL_TLS_CLIENT_KEY_PATH;
+      assert.equal(fs.statSync(key).mode & 0o777, 0o600, key);
+      assert.equal(fs.statSync(path.join(path.dirname(key), 'ca.key')).mode & 0o777, 0o600);
+    }
+  });
 });
