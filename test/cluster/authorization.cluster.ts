@@ -3,14 +3,15 @@
 // operator's certificate cannot take the engine's tasks, report a step done, touch an
 // environment lock or destroy runs; the worker's can poll; an admin's can terminate.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { google, temporal } from '@temporalio/proto';
 import { environmentLockId } from '../../common/shared';
-import { tlsOptions } from '../../dev/cluster';
+import { clusterEnv, tlsOptions } from '../../dev/cluster';
+import { temporalCliPath } from '../../dev/dev-server';
 import { connectionOptions, identityEnv, testClient, uniqueQueue, type Identity } from '../helpers';
 
 const namespace = 'default';
@@ -424,5 +425,23 @@ describe('authorization on the cluster: operators are not workers', function () 
       assert.equal(fs.statSync(key).mode & 0o777, 0o600, key);
       assert.equal(fs.statSync(path.join(path.dirname(key), 'ca.key')).mode & 0o777, 0o600);
     }
+  });
+
+  const cliTitle =
+    'the stock Temporal CLI set up by `npm run cluster -- env --as`: an operator cannot terminate, an admin can';
+  it(cliTitle, async function () {
+    const workflowId = await startIdle();
+    const cli = (who: Identity) =>
+      spawnSync(temporalCliPath()!, ['workflow', 'terminate', '--workflow-id', workflowId, '--reason', `by ${who}`], {
+        env: { ...process.env, ...clusterEnv(who) },
+        encoding: 'utf8',
+      });
+    const byOperator = cli('operator');
+    assert.notEqual(byOperator.status, 0, byOperator.stdout);
+    assert.match(byOperator.stderr, /unauthorized/i);
+    const byAdmin = cli('admin');
+    assert.equal(byAdmin.status, 0, byAdmin.stderr);
+    const { status } = await (await testClient('operator')).workflow.getHandle(workflowId).describe();
+    assert.equal(status.name, 'TERMINATED');
   });
 });
