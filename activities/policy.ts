@@ -2,6 +2,7 @@
 // runbook's definition as they are now, never from what the client put in the input. The
 // input's parameters are checked again here; a request may only tighten the rules.
 import { ApplicationFailure } from '@temporalio/common';
+import { plaintextRefusal } from '../src/config';
 import { InventoryError, loadEnvironment } from '../src/inventory';
 import { askedOf, checkParams, decidePolicy, INITIATOR, PolicyError } from '../src/policy';
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
@@ -32,7 +33,8 @@ export function isRunbookWorkflow(workflowType: string): boolean {
 /**
  * The rules of a run of workflow `workflowType` started with `input`. The workflow type, which
  * the client cannot disguise, says which runbook this is. Refused (non-retryable, `BadInput`)
- * when the input names another runbook or an unknown environment, or asks what cannot be.
+ * when the input names another runbook or an unknown environment, or asks what cannot be, and
+ * on a protected environment when this worker reaches Temporal without TLS (plaintextRefusal).
  */
 export async function decideRunRules(request: { workflowType: string; input: RunInput }): Promise<RunRules> {
   const { workflowType, input } = request;
@@ -48,6 +50,9 @@ export async function decideRunRules(request: { workflowType: string; input: Run
       throw new PolicyError(`invalid initiator name ${JSON.stringify(String(input.initiator).slice(0, 100))}`);
     }
     const env = loadEnvironment(String(input.env));
+    // A protected environment is acted on only by a worker whose Temporal connection is TLS.
+    const refusal = env.protected ? plaintextRefusal(env.environment) : undefined;
+    if (refusal) throw new PolicyError(refusal);
     const params = checkParams(spec, env, input.params);
     return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input), params) };
   } catch (err) {

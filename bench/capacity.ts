@@ -3,10 +3,10 @@
 // completed runs. `npm run bench -- capacity` runs it on the bench's dev server (the baseline)
 // and on the cluster of `npm run cluster` (brought up when it is down), side by side, each
 // cluster figure also as a ratio of the dev server's.
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type TLSConfig, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { approvalSignal, type RunResult } from '../common/shared';
-import { cluster, clusterAddress, clusterRunning } from '../dev/cluster';
+import { cluster, clusterConnection, clusterRunning } from '../dev/cluster';
 import { dataConverter } from '../src/codec/data-converter';
 import * as activities from './activities';
 
@@ -25,9 +25,16 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-export async function capacity(address: string): Promise<Capacity> {
-  const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
+/** `as`: the worker's and the client's connection options where the server tells them apart (the cluster). */
+export async function capacity(
+  address: string,
+  as?: { worker: { tls?: TLSConfig }; operator: { tls?: TLSConfig } },
+): Promise<Capacity> {
+  const connection = await NativeConnection.connect({ address, ...as?.worker });
+  const client = new Client({
+    connection: await Connection.connect({ address, ...as?.operator }),
+    dataConverter: dataConverter(),
+  });
   const taskQueue = `bench-capacity-${Date.now()}`;
   const worker = await Worker.create({
     connection,
@@ -145,7 +152,8 @@ export async function capacityBench(devAddress: string): Promise<void> {
   const wasUp = clusterRunning();
   if (!wasUp) await cluster(['up']);
   try {
-    printCapacity(dev, await capacity(clusterAddress()));
+    const operator = clusterConnection('operator');
+    printCapacity(dev, await capacity(operator.address, { worker: clusterConnection('worker'), operator }));
   } finally {
     if (!wasUp) await cluster(['down']);
   }

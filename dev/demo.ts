@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { localDevServer, taskQueue, temporalConnectConfig } from '../src/config';
+import { ALLOW_PLAINTEXT_PROTECTED, localDevServer, taskQueue, temporalConnectConfig } from '../src/config';
 import { isServing, startDevServer, type DevServer } from './dev-server';
 import { connectClient, connectWorker, firstLine } from '../src/temporal';
 import { prepareRun, startRun, type PreparedRun } from '../src/start';
@@ -48,6 +48,8 @@ async function main(): Promise<number> {
   const ours = !process.env.TEMPORAL_ADDRESS && configured === 'localhost:7233';
   const address = ours ? `127.0.0.1:${local.port}` : configured;
   process.env.TEMPORAL_ADDRESS = address;
+  // The local dev server has no TLS: its demo worker may act on a protected --env all the same.
+  if (ours) process.env[ALLOW_PLAINTEXT_PROTECTED] ??= '1';
   if (!(await isServing(address))) {
     if (!ours) throw new Error(`no Temporal server answers at ${address}`);
     console.log(`starting the Temporal dev server (data in ${path.join(local.dataDir, 'dev.db')})...`);

@@ -65,3 +65,25 @@ export function localDevServer(): { port: number; uiPort: number; dataDir: strin
     dataDir: process.env.RUNBOOK_DEV_DATA_DIR || path.join(projectRoot, '.temporal'),
   };
 }
+
+/** The lab override of the worker's refusal to run on a protected environment over plaintext. */
+export const ALLOW_PLAINTEXT_PROTECTED = 'RUNBOOK_ALLOW_PLAINTEXT_PROTECTED';
+
+/**
+ * Why this process may not act on a protected environment, if it may not: its Temporal connection
+ * (temporalConnectConfig, the worker's own) has no TLS, so whoever reaches the server could take
+ * the run's tasks or forge their results, and nothing says who sent a decision. A lab without TLS
+ * (the dev server of `npm run server`, the demo, the dev-server test tiers) sets
+ * RUNBOOK_ALLOW_PLAINTEXT_PROTECTED=1.
+ */
+export function plaintextRefusal(environment: string): string | undefined {
+  if (process.env[ALLOW_PLAINTEXT_PROTECTED] === '1') return undefined;
+  const { connectionOptions } = temporalConnectConfig();
+  if (connectionOptions.tls) return undefined;
+  return (
+    `${environment} is protected and this worker's connection to Temporal at ${connectionOptions.address} ` +
+    `has no TLS: set TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH and ` +
+    `TEMPORAL_TLS_SERVER_CA_CERT_PATH (or TEMPORAL_TLS=true, or a temporal.toml profile with TLS) ` +
+    `for the worker; a lab without TLS may set ${ALLOW_PLAINTEXT_PROTECTED}=1`
+  );
+}

@@ -4,9 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type TLSConfig, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot, stateDir } from '../src/config';
+import { tlsOptions } from '../dev/cluster';
 import { prepareRun, startRun, type StartRequest } from '../src/start';
 import { signStart } from '../src/identity/sign';
 import { progressQuery, type RunProgress } from '../common/shared';
@@ -40,18 +41,38 @@ export function workflowBundleFile(): Promise<string> {
   return bundleFile;
 }
 
-let client: Client | undefined;
-export async function testClient(): Promise<Client> {
-  client ??= new Client({
-    connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
-    dataConverter: dataConverter(),
-  });
+/** Who a test connects as, where the server tells them apart (the cluster's mTLS roles). */
+export type Identity = 'operator' | 'worker' | 'admin';
+
+/**
+ * The TLS variables of `who` in a tier whose server authorizes by certificate (the cluster tier
+ * sets RUNBOOK_TEST_IDENTITIES: `npm run cluster -- env --as` of each); none elsewhere.
+ */
+export function identityEnv(who: Identity): Record<string, string> {
+  const all = process.env.RUNBOOK_TEST_IDENTITIES;
+  return all ? (JSON.parse(all) as Record<Identity, Record<string, string>>)[who] : {};
+}
+
+/** Connection options (address, TLS) of `who` for the SDK's Connection and NativeConnection. */
+export function connectionOptions(who: Identity): { address: string; tls?: TLSConfig } {
+  return { address: process.env.TEMPORAL_ADDRESS!, tls: tlsOptions(identityEnv(who)) };
+}
+
+const clients = new Map<Identity, Client>();
+/** A client of `who`, one per identity for the suite; an operator's by default (people start runs). */
+export async function testClient(who: Identity = 'operator'): Promise<Client> {
+  let client = clients.get(who);
+  if (!client) {
+    const connection = await Connection.connect(connectionOptions(who));
+    client = new Client({ connection, dataConverter: dataConverter() });
+    clients.set(who, client);
+  }
   return client;
 }
 
 export async function closeTestClient(): Promise<void> {
-  await client?.connection.close();
-  client = undefined;
+  for (const c of clients.values()) await c.connection.close();
+  clients.clear();
 }
 
 export function uniqueQueue(label: string): string {
@@ -64,7 +85,7 @@ export async function withWorker<T>(
   fn: () => Promise<T>,
   activities: Parameters<typeof workerOptions>[1] = testActivities,
 ): Promise<T> {
-  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const connection = await NativeConnection.connect(connectionOptions('worker'));
   try {
     const options = workerOptions(await workflowBundle(), activities);
     const worker = await Worker.create({ connection, ...options, taskQueue });

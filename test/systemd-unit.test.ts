@@ -59,4 +59,17 @@ describe('systemd unit of the worker', function () {
     const stop = parseDuration(s.TimeoutStopSec[0], 'TimeoutStopSec');
     assert.ok(stop >= grace + 5000, `TimeoutStopSec ${stop} ms leaves the ${grace} ms grace time too little`);
   });
+
+  it("the README's install recipe leaves policy files root's, readable by the worker, not its own", function () {
+    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Workers as a service'));
+    const recipe = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const lines = recipe.split('\n').filter((l) => /^\s*(install|chown|chmod)\b/.test(l));
+    const policy = lines.filter((l) => /\/etc\/runbook(\/inventory)?( |\/?$)|inventory\/|people\.yaml/.test(l));
+    assert.ok(policy.length >= 2, `the recipe installs the inventory: ${lines.join('; ')}`);
+    for (const line of policy) {
+      assert.match(line, /-o root -g runbook -m 0(750|640|644)\b/, line);
+      assert.doesNotMatch(line, /-o runbook|chown runbook/, line);
+    }
+  });
 });

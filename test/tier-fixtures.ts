@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { projectRoot } from '../src/config';
+import { ALLOW_PLAINTEXT_PROTECTED, projectRoot } from '../src/config';
 import { freePort, startDevServer } from '../dev/dev-server';
 import { codecForLocalUi } from '../src/codec/local-codec-server';
 import { freshTestbed, testbedDown } from './testbed';
@@ -39,6 +39,9 @@ export async function startServer(): Promise<void> {
   undos.push(() => server.stop());
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
+  // The dev server has no TLS: workers of this tier (in-process and spawned) may still act on the
+  // test inventories' protected environments (activities/policy.ts, src/config.ts plaintextRefusal).
+  process.env[ALLOW_PLAINTEXT_PROTECTED] = '1';
   process.env.RUNBOOK_UI_URL = server.uiUrl;
 }
 

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
-import { workflowBundleFile } from './helpers';
+import { identityEnv, workflowBundleFile } from './helpers';
 
 export interface WorkerProcess {
   /** Its pid: a worker's Temporal identity is `pid@hostname`, so a test can kill the one running a step. */
@@ -22,7 +22,7 @@ export interface WorkerProcessOptions {
   bundleFile?: string;
 }
 
-/** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS). */
+/** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS) and a worker's identity. */
 export async function startWorkerProcess(
   taskQueue: string,
   env: Record<string, string> = {},
@@ -31,7 +31,13 @@ export async function startWorkerProcess(
   const entry = options.entry ?? (options.testActivities ? ['test', 'worker-main.js'] : ['worker', 'main.js']);
   const bundle = options.bundleFile ?? (await workflowBundleFile());
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(projectRoot, 'dist', ...entry)], {
-    env: { ...process.env, ...env, RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_WORKFLOW_BUNDLE: bundle },
+    env: {
+      ...process.env,
+      ...identityEnv('worker'),
+      ...env,
+      RUNBOOK_TASK_QUEUE: taskQueue,
+      RUNBOOK_WORKFLOW_BUNDLE: bundle,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,40 +1,93 @@
 #!/usr/bin/env bash
 # A production-style Temporal on this machine, without Docker: the real server (built from the
-# Go module proxy at the version the pinned CLI embeds) on PostgreSQL persistence and
-# visibility, with the Web UI, all on 127.0.0.1 at ports of its own.
+# Go module proxy at the version the pinned CLI embeds, with our authorizer: cluster/server) on
+# PostgreSQL persistence and visibility, with the Web UI, all on 127.0.0.1 at ports of its own.
+# Clients connect with mTLS; their certificate's role decides what they may call (workers poll,
+# operators start and decide runs, admins terminate and administer). As root, the server and
+# the UI run as the unprivileged user runbook-temporal.
 #   npm run cluster -- up        build once, start PostgreSQL, migrate, start server and UI
 #   npm run cluster -- down      stop them (the data stays; `down --purge` deletes it)
 #   npm run cluster -- status    what runs where
-#   npm run cluster -- env       the variables that point the worker and the CLI at it
+#   npm run cluster -- env [--as worker|operator|admin]
+#                                the variables that point a worker (the default), the runbook
+#                                CLI or the Temporal CLI at it, with that identity's certificate
 #   npm run cluster -- restart-server   stop and start the server process only (tests use it)
 set -euo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/common.sh"
 source "$here/postgres.sh"
 source "$here/processes.sh"
+source "$here/tls.sh"
 
 address="127.0.0.1:$CLUSTER_FRONTEND_PORT"
 ui_url="http://127.0.0.1:$CLUSTER_UI_PORT"
 
 temporal_cli() { bash "$repo_root/scripts/temporal-cli.sh" "$@"; }
+# The Temporal CLI with a role's certificate: `as_role admin operator namespace create ...`.
+as_role() {
+  local role=$1
+  shift
+  # shellcheck disable=SC2046 # the flags are words without spaces
+  temporal_cli "$@" --address "$address" $(tls_flags "$role")
+}
+
+# As root, the server and the UI run as this user, from a directory of their own (below) that
+# root owns: they read their binaries, config and keys there and can change none of it.
+server_user=runbook-temporal
+# Beside PostgreSQL's data: a directory that other users can reach (common.sh, postgres.sh).
+server_home="$pg_home/temporal"
+
+ensure_server_user() {
+  [[ $EUID -eq 0 ]] || return 0
+  id -u "$server_user" >/dev/null 2>&1 && return 0
+  phase "creating the system user $server_user for the server and the UI"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$server_user"
+}
+
+# The server's and the UI's binaries, configs and certificates, copied where their user reads them.
+install_server_files() {
+  mkdir -p "$server_home"/{bin,config,tls}
+  chmod 755 "$server_home" "$server_home"/{bin,config}
+  chmod 750 "$server_home/tls"
+  local copy f
+  copy() { cmp -s "$1" "$2" 2>/dev/null || install -m "$3" "$1" "$2"; }
+  copy "$bin_dir/$(server_binary_name)" "$server_home/bin/runbook-temporal-server" 0755
+  copy "$bin_dir/temporal-ui-server" "$server_home/bin/temporal-ui-server" 0755
+  copy "$repo_root/cluster/temporal.yaml" "$server_home/config/temporal.yaml" 0644
+  copy "$repo_root/cluster/ui.yaml" "$server_home/config/ui.yaml" 0644
+  copy "$repo_root/temporal-dynamic-config.yaml" "$server_home/config/dynamic-config.yaml" 0644
+  for f in ca.pem internode-ca.pem frontend.pem internode.pem system.pem web-ui.pem; do
+    copy "$tls_dir/$f" "$server_home/tls/$f" 0644
+  done
+  for f in frontend.key internode.key system.key web-ui.key; do
+    copy "$tls_dir/$f" "$server_home/tls/$f" 0600
+  done
+  if [[ $EUID -eq 0 ]]; then
+    chown "root:$server_user" "$server_home/tls"
+    chown "$server_user:$server_user" "$server_home"/tls/*.key
+  fi
+}
+
+run_as() { [[ $EUID -eq 0 ]] && echo "$server_user" || true; }
 
 # What the server's config template (cluster/temporal.yaml) and the SQL tool read.
 server_env() {
   export TEMPORAL_PORT=$CLUSTER_FRONTEND_PORT TEMPORAL_METRICS_PORT=$CLUSTER_METRICS_PORT TEMPORAL_BIND_IP=127.0.0.1
   export TEMPORAL_DB_HOST=127.0.0.1 TEMPORAL_DB_PORT=$CLUSTER_PG_PORT TEMPORAL_DB_USER=temporal
-  export TEMPORAL_DYNAMIC_CONFIG="$repo_root/temporal-dynamic-config.yaml"
+  export TEMPORAL_DYNAMIC_CONFIG="$server_home/config/dynamic-config.yaml" TEMPORAL_TLS_DIR="$server_home/tls"
   TEMPORAL_DB_PASSWORD=$(<"$db_password_file")
   export TEMPORAL_DB_PASSWORD
 }
 
 start_server() {
   server_env
-  # The config file is rendered by the server itself; --config is relative to --root.
-  start_process server "$log_dir/temporal-server.log" \
-    "$bin_dir/temporal-server" --root "$repo_root" --config cluster --env temporal --allow-no-auth start
+  install_server_files
+  # The config file is rendered by the server itself (a template reading the variables above).
+  RUN_AS=$(run_as) start_process server "$log_dir/temporal-server.log" \
+    "$server_home/bin/runbook-temporal-server" -config "$server_home/config" -env temporal
   phase "waiting for the Temporal server on $address (usually 10-30 s)"
   local deadline=$((SECONDS + 120))
-  until temporal_cli operator cluster health --address "$address" >/dev/null 2>&1; do
+  until as_role operator operator cluster health >/dev/null 2>&1; do
     process_alive server || { tail -n 30 "$log_dir/temporal-server.log" >&2; echo "the server exited" >&2; exit 1; }
     ((SECONDS < deadline)) || { echo "the server did not answer within 120 s (log: $log_dir/temporal-server.log)" >&2; exit 1; }
     sleep 1
@@ -43,14 +96,14 @@ start_server() {
 
 # The default namespace and the search attributes the runbooks set (src/shared.ts SEARCH_ATTRIBUTES).
 register() {
-  if ! temporal_cli operator namespace describe --address "$address" --namespace default >/dev/null 2>&1; then
+  if ! as_role admin operator namespace describe --namespace default >/dev/null 2>&1; then
     phase "creating namespace default"
-    temporal_cli operator namespace create --address "$address" --namespace default --retention 720h >/dev/null
+    as_role admin operator namespace create --namespace default --retention 720h >/dev/null
   fi
   local have name
   # A new namespace reaches every service within a few seconds; until then it is "not found".
   for _ in $(seq 1 30); do
-    have=$(temporal_cli operator search-attribute list --address "$address" --namespace default -o json 2>/dev/null) && break
+    have=$(as_role admin operator search-attribute list --namespace default -o json 2>/dev/null) && break
     sleep 1
   done
   local names
@@ -58,14 +111,18 @@ register() {
   for name in $names; do
     grep -q "\"$name\"" <<<"$have" && continue
     phase "registering search attribute $name"
-    temporal_cli operator search-attribute create --address "$address" --namespace default --name "$name" --type Keyword >/dev/null
+    as_role admin operator search-attribute create --namespace default --name "$name" --type Keyword >/dev/null
   done
 }
 
+# Loopback only, connecting with an operator's certificate of its own (web-ui): whoever reaches
+# its port acts as an operator, so it is never bound beyond this machine.
 start_ui() {
   TEMPORAL_ADDRESS=$address TEMPORAL_UI_PORT=$CLUSTER_UI_PORT TEMPORAL_UI_IP=127.0.0.1 \
-    TEMPORAL_CODEC_ENDPOINT="${RUNBOOK_CODEC_ENDPOINT:-}" \
-    start_process ui "$log_dir/temporal-ui.log" "$bin_dir/temporal-ui-server" --root "$repo_root" --config cluster --env ui start
+    TEMPORAL_CODEC_ENDPOINT="${RUNBOOK_CODEC_ENDPOINT:-}" TEMPORAL_TLS_DIR="$server_home/tls" \
+    TEMPORAL_TLS_SERVER_NAME=$TLS_SERVER_NAME RUN_AS=$(run_as) \
+    start_process ui "$log_dir/temporal-ui.log" "$server_home/bin/temporal-ui-server" \
+    --root "$server_home" --config config --env ui start
   local deadline=$((SECONDS + 30))
   until curl -fsS -o /dev/null "$ui_url/" 2>/dev/null; do
     process_alive ui || { tail -n 20 "$log_dir/temporal-ui.log" >&2; echo "the UI server exited" >&2; exit 1; }
@@ -104,6 +161,8 @@ up() {
   local started=$SECONDS
   bash "$here/build.sh" >/dev/null
   temporal_cli --version >/dev/null
+  ensure_tls
+  ensure_server_user
   claim
   pg_start
   phase "creating and migrating the schemas (log: $log_dir/schema.log)"
@@ -111,12 +170,14 @@ up() {
   SQL_TOOL="$bin_dir/temporal-sql-tool" SQL_HOST=127.0.0.1 SQL_PORT=$CLUSTER_PG_PORT SQL_USER=temporal \
     SQL_PASSWORD=$TEMPORAL_DB_PASSWORD sh "$repo_root/cluster/setup-schema.sh" >>"$log_dir/schema.log" 2>&1 ||
     { tail -n 20 "$log_dir/schema.log" >&2; exit 1; }
+  install_server_files
   process_alive server || start_server
   register
   process_alive ui || start_ui
   phase "up in $((SECONDS - started))s"
   status
-  echo "point the worker and the CLI at it: eval \"\$(npm run --silent cluster -- env)\""
+  echo "point a worker at it: eval \"\$(npm run --silent cluster -- env)\"; the runbook CLI or the" \
+    "Temporal CLI: eval \"\$(npm run --silent cluster -- env --as operator)\" (or --as admin)"
 }
 
 down() {
@@ -141,7 +202,7 @@ status() {
     return 1
   fi
   printf '%-12s %s\n' postgresql "$(pg_running && echo "running on 127.0.0.1:$CLUSTER_PG_PORT ($pg_data)" || { ok=1; echo stopped; })"
-  if process_alive server && temporal_cli operator cluster health --address "$address" >/dev/null 2>&1; then
+  if process_alive server && as_role operator operator cluster health >/dev/null 2>&1; then
     printf '%-12s %s\n' temporal "serving on $address (pid $(process_pid server); metrics http://127.0.0.1:$CLUSTER_METRICS_PORT/metrics)"
   else
     ok=1; printf '%-12s %s\n' temporal "$(process_alive server && echo 'running, not serving yet' || echo stopped)"
@@ -163,11 +224,19 @@ lock() {
   fi
 }
 
+print_env() {
+  local role=worker
+  if [[ "${1:-}" == --as ]]; then role=${2:-}; elif [[ "${1:-}" == --as=* ]]; then role=${1#--as=}; fi
+  [[ " $CLIENT_ROLES " == *" $role "* ]] || { echo "env --as: one of $CLIENT_ROLES" >&2; exit 2; }
+  [[ -s "$tls_dir/$role.pem" ]] || { echo "no certificates yet in $tls_dir: npm run cluster -- up" >&2; exit 1; }
+  echo "export TEMPORAL_ADDRESS=$address TEMPORAL_NAMESPACE=default RUNBOOK_UI_URL=$ui_url $(tls_env "$role")"
+}
+
 case "${1:-}" in
   up) lock; up ;;
   down) shift; lock; down "$@" ;;
   status) status ;;
-  env) echo "export TEMPORAL_ADDRESS=$address TEMPORAL_NAMESPACE=default RUNBOOK_UI_URL=$ui_url" ;;
+  env) shift; print_env "$@" ;;
   restart-server) lock; [[ -z "$(foreign_owner)" ]] || { echo "not this cache's cluster" >&2; exit 1; }; stop_process server; start_server ;;
-  *) echo "usage: npm run cluster -- up|down [--purge]|status|env|restart-server" >&2; exit 2 ;;
+  *) echo "usage: npm run cluster -- up|down [--purge]|status|env [--as worker|operator|admin]|restart-server" >&2; exit 2 ;;
 esac

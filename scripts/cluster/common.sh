@@ -9,6 +9,8 @@ TEMPORAL_SERVER_VERSION=1.29.1
 TEMPORAL_UI_VERSION=2.42.1
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The server's source: a main around the pinned module (its go.mod says which) with our authorizer.
+server_src="$repo_root/cluster/server"
 # Absolute: PostgreSQL's tools run from / (see as_pg_owner).
 cache_root=$(realpath -m -- "${RUNBOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/runbook}")
 bin_dir="$cache_root/temporal-server-$TEMPORAL_SERVER_VERSION"
@@ -29,6 +31,11 @@ CLUSTER_METRICS_PORT=$((CLUSTER_FRONTEND_PORT + 11))
 # cache runs `up` next finds a cluster another cache left running (a suite killed before its
 # `down`; CI's fresh cache deleted under it) and stops it, rather than failing on taken ports.
 run_dir="${RUNBOOK_CLUSTER_RUN_DIR:-/tmp/runbook-cluster-$CLUSTER_FRONTEND_PORT}"
+
+# The server's binary in the cache, named after its source, so that a change to it is built again.
+server_binary_name() {
+  echo "runbook-temporal-server-$(cat "$server_src"/go.mod "$server_src"/go.sum "$server_src"/*.go | sha256sum | cut -c1-12)"
+}
 
 find_go() {
   local go_bin

@@ -29,16 +29,20 @@ process_alive() {
   [[ -n "$want" && ("$exe" == "$want" || "$exe" == "$want (deleted)") ]]
 }
 
-start_process() { # name, log file, command...
+start_process() { # name, log file, command... (as the user $RUN_AS when set)
   local name=$1 log=$2
   shift 2
   mkdir -p "$(dirname "$log")"
-  phase "starting $name (log: $log)"
+  phase "starting $name${RUN_AS:+ as $RUN_AS} (log: $log)"
   readlink -f "$1" >"$(exe_file "$name")"
+  local as=()
+  # setpriv execs the program in its place (no parent left running as root), so the pid and
+  # the executable recorded are the program's own.
+  [[ -n "${RUN_AS:-}" ]] && as=(setpriv "--reuid=$RUN_AS" "--regid=$RUN_AS" --clear-groups --no-new-privs --)
   # Its own session, so it outlives the shell that started it and a Ctrl-C there; without the
   # run directory's lock (fd 8), which would otherwise stay held as long as it runs.
   echo "== $(date)" >>"$log"
-  setsid "$@" >>"$log" 2>&1 </dev/null 8>&- &
+  setsid "${as[@]}" "$@" >>"$log" 2>&1 </dev/null 8>&- &
   echo $! >"$(pid_file "$name")"
 }
 

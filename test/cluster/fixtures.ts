@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { pool } from '../../activities/ssh/pool';
-import { cluster, clusterAddress, clusterRunning } from '../../dev/cluster';
+import { cluster, clusterAddress, clusterEnv, clusterRunning } from '../../dev/cluster';
 import { projectRoot } from '../../src/config';
 import { freshTestbed, testbedDown } from '../testbed';
 import { leaseTestbed, type TestbedLease } from '../testbed-lease';
@@ -46,7 +46,13 @@ async function setUp(): Promise<void> {
   }
   process.env.TEMPORAL_ADDRESS = clusterAddress();
   process.env.TEMPORAL_NAMESPACE = 'default';
-  const ended = await endLeftoverTestRuns(await testClient());
+  // Authorization is on: each connection shows a certificate. The tests' own processes (the
+  // runbook CLI) are an operator's; workers (test/worker-process.ts, withWorker) take the
+  // worker's, and what terminates runs the admin's (test/helpers.ts identityEnv).
+  const identities = { operator: clusterEnv('operator'), worker: clusterEnv('worker'), admin: clusterEnv('admin') };
+  process.env.RUNBOOK_TEST_IDENTITIES = JSON.stringify(identities);
+  Object.assign(process.env, identities.operator);
+  const ended = await endLeftoverTestRuns(await testClient('admin'));
   if (ended) console.error(`ended ${ended} run(s) an earlier cluster suite left open`);
   testbedStartedHere = freshTestbed();
 }

@@ -14,7 +14,16 @@ import { failureConverterPath } from '../../src/codec/data-converter';
 import { approvalSignal, type RunResult } from '../../common/shared';
 import type { ScheduledRequest } from '../../src/schedules';
 import { workerOptions } from '../../worker/worker-options';
-import { atGate, smokeDir, startTestRun, testClient, uniqueQueue, waitForProgress, workflowBundle } from '../helpers';
+import {
+  atGate,
+  connectionOptions,
+  smokeDir,
+  startTestRun,
+  testClient,
+  uniqueQueue,
+  waitForProgress,
+  workflowBundle,
+} from '../helpers';
 import { endOpenRuns } from './open-runs';
 import { V2_STEP } from './smoke-v2';
 
@@ -42,7 +51,8 @@ async function versionedWorker(
 
 /** Makes `buildId` the deployment's current version: the rollout. The version exists once its worker has polled. */
 async function setCurrent(deploymentName: string, buildId: string): Promise<void> {
-  const client = await testClient();
+  // Which build runs every run is an admin's decision on the cluster.
+  const client = await testClient('admin');
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -125,7 +135,7 @@ describe('upgrading runbook code while runs wait (Worker Deployment versioning)'
       failureConverterPath,
       logger: silent,
     });
-    const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    const connection = await NativeConnection.connect(connectionOptions('worker'));
     const workers: { worker: Worker; running: Promise<void> }[] = [];
     const started: WorkflowHandle[] = [];
     const approve = (h: WorkflowHandle, comment?: string) =>
