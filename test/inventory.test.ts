@@ -79,7 +79,7 @@ describe('inventory', function () {
   it('refuses unknown and hostile environment names', function () {
     assert.throws(
       () => loadEnvironment('nowhere'),
-      /unknown environment "nowhere" \(known: local, locking, test, two-eyes/,
+      /unknown environment "nowhere" \(known: local, locking, secret-use, test, two-eyes/,
     );
     for (const name of ['../etc/passwd', '$(id)', 'prod; rm -rf /', '-rf', 'PROD']) {
       assert.throws(() => loadEnvironment(name), /invalid environment name/);

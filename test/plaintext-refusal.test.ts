@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { decideRunRules } from '../activities/policy';
 import { ALLOW_PLAINTEXT_PROTECTED } from '../src/config';
 import { FailureType } from '../common/failure-types';
+import { signedInventory, type SignedInventory } from './identity-keys';
 
 const backupOn = (env: string) => ({
   workflowType: 'backup',
@@ -13,6 +14,10 @@ const backupOn = (env: string) => ({
 });
 
 describe("the worker's transport on protected environments", function () {
+  // A protected environment takes signed identity: one made for these tests, with its people.
+  let vault: SignedInventory;
+  before(() => (vault = signedInventory('vault', ['alice', 'bob'], ['alice', 'bob'], 1)));
+  after(() => vault.remove());
   const names = [ALLOW_PLAINTEXT_PROTECTED, 'TEMPORAL_TLS', 'TEMPORAL_ADDRESS', 'TEMPORAL_PROFILE'];
   const saved: Record<string, string | undefined> = {};
   beforeEach(function () {
