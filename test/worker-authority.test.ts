@@ -148,18 +148,18 @@ describe('the worker decides the rules', function () {
 
   it('refuses a rotate-db-password started by hand with an API token as the new password', async function () {
     await withWorker(taskQueue, async () => {
-      const runId = newRunId('rotate-db-password', 'vault');
+      const runId = newRunId('rotate-db-password', 'secret-use');
       const params = { secret: 'apiToken' };
       await temporalStart(taskQueue, 'rotateDbPassword', runId, {
         runbook: 'rotate-db-password',
-        env: 'vault',
+        env: 'secret-use',
         params,
         initiator: 'mallory',
       });
       const refused = await failureOf((await testClient()).workflow.getHandle(runId));
       assert.equal(refused.type, 'BadInput');
-      assert.match(refused.message, /refused: secret apiToken of vault is not marked as a database password/);
-      assert.equal(await lockHeld('vault'), false);
+      assert.match(refused.message, /refused: secret apiToken of secret-use is not marked as a database password/);
+      assert.equal(await lockHeld('secret-use'), false);
     });
   });
 
