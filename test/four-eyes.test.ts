@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { proveStart } from '../activities/identity/start';
-import { verifySignature } from '../activities/identity/verify';
+import { verifySignature, verifySignatures } from '../activities/identity/verify';
 import { signClaim, signStart } from '../src/identity/sign';
 import { loadEnvironment } from '../src/inventory';
 import { RUNBOOKS } from '../src/runbooks';
@@ -68,7 +68,7 @@ function called(calls: ActivityCall[], type: string): boolean {
 
 /** The stubs, with the worker's real checks of who signed what. */
 function activities(calls: ActivityCall[]) {
-  return { ...stubActivities(calls), proveStart, verifySignature };
+  return { ...stubActivities(calls), proveStart, verifySignature, verifySignatures };
 }
 
 describe('four eyes on a protected environment (stub activities, real signatures)', function () {
