@@ -17,6 +17,7 @@ import { scheduleNonce, scheduleSubject, type ScheduledRequest } from '../src/sc
 import { BACKUP_STEPS } from '../common/step-names';
 import { approvalSignal, progressQuery, type RunProgress, type RunResult } from '../common/shared';
 import { bedEnvironment } from './bed-inventory';
+import { recordHistory } from './history-recorder';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
 import { gatesOf, type ActivityCall } from './plan-facts';
@@ -122,6 +123,8 @@ describe('four eyes on a protected environment (stub activities, real signatures
             'the dry run shows the gates the run waited at',
           );
           if (spec.name !== 'smoke') assert.equal(ACTED[spec.name](calls), true, 'it acted once approved');
+          // Replayed by test/replay.test.ts: a gate the rules decided, behind its patch.
+          if (spec.name === 'deploy') await recordHistory(handle, 'deploy-protected-four-eyes');
         },
         activities(calls),
       );
@@ -205,6 +208,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
           });
           assert.deepEqual(ran.progress.gates, [], 'a firing of its timetable goes without a person');
           assert.equal(called(calls, 'applyRetention'), true);
+          await recordHistory(ran.handle, 'backup-cosigned-schedule');
 
           const history = await runbookCli(['history', ran.handle.workflowId], cli);
           assert.match(
