@@ -253,13 +253,25 @@ describe('four eyes on a protected environment (stub activities, real signatures
       );
     });
 
-    it('a changed or re-made schedule, a forged co-signature, bounds passed: its runs wait at the gate', async () => {
+    it('resumed unsigned, changed, re-made, forged co-signature, bounds passed: its runs wait at the gate', async () => {
       const calls: ActivityCall[] = [];
       const client = await testClient();
       const schedule = client.schedule.getHandle(id);
       await withWorker(
         queue,
         async () => {
+          // The attacker resumes the pending schedule with the stock CLI: its own firings wait too.
+          await create();
+          let seen = await finishedRuns(id);
+          await temporal(['schedule', 'toggle', '--schedule-id', id, '--unpause', '--reason', 'no second person']);
+          const unpaused = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
+          assert.deepEqual(unpaused.progress.scheduled, { schedule: id, firing: 'spec' });
+          assert.equal(called(calls, 'applyRetention'), false);
+          await schedule.pause();
+          await end(unpaused.handle);
+          await waitForRunsToEnd(id);
+          await runbookCli(['schedule', 'delete', id], cli);
+
           // Co-signed, then the attacker makes it fire every second: what bob signed no longer stands.
           await create();
           const bob = await runbookCli(['schedule', 'approve', id, '--as', 'bob', '--key', inv.key('bob')], cli);
@@ -268,7 +280,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
           await waitForRunsToEnd(id);
           const cosigned = await schedule.describe();
           await schedule.update((prev) => ({ ...prev, spec: { intervals: [{ every: 1000 }] } }));
-          let seen = await finishedRuns(id);
+          seen = await finishedRuns(id);
           await schedule.unpause();
           const changed = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
           assert.match(changed.progress.scheduled?.cosignRefused ?? '', /co-signature: /);
