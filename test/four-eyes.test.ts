@@ -253,7 +253,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
       );
     });
 
-    it('resumed unsigned, changed, re-made, forged co-signature, bounds passed: its runs wait at the gate', async () => {
+    it('resumed unsigned, changed, re-made, forged co-signature, past bounds: its runs wait at the gate', async () => {
       const calls: ActivityCall[] = [];
       const client = await testClient();
       const schedule = client.schedule.getHandle(id);
