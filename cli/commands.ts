@@ -78,6 +78,7 @@ const start: Command = async (allArgs, connect) => {
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
       console.log(`  on a failed step: ${describeOnFailure(run.policy.applied.onFailure)}`);
+      for (const beyond of run.policy.applied.beyondBounds ?? []) console.log(`  beyond bounds: ${beyond}`);
       for (const item of run.plan) {
         if ('gate' in item)
           console.log(

@@ -17,6 +17,7 @@ import { scheduleNonce, scheduleSubject, type ScheduledRequest } from '../src/sc
 import { BACKUP_STEPS } from '../common/step-names';
 import { approvalSignal, progressQuery, type RunProgress, type RunResult } from '../common/shared';
 import { bedEnvironment } from './bed-inventory';
+import { recordHistory } from './history-recorder';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
 import { gatesOf, type ActivityCall } from './plan-facts';
@@ -122,6 +123,8 @@ describe('four eyes on a protected environment (stub activities, real signatures
             'the dry run shows the gates the run waited at',
           );
           if (spec.name !== 'smoke') assert.equal(ACTED[spec.name](calls), true, 'it acted once approved');
+          // Replayed by test/replay.test.ts: a gate the rules decided, behind its patch.
+          if (spec.name === 'deploy') await recordHistory(handle, 'deploy-protected-four-eyes');
         },
         activities(calls),
       );
@@ -205,6 +208,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
           });
           assert.deepEqual(ran.progress.gates, [], 'a firing of its timetable goes without a person');
           assert.equal(called(calls, 'applyRetention'), true);
+          await recordHistory(ran.handle, 'backup-cosigned-schedule');
 
           const history = await runbookCli(['history', ran.handle.workflowId], cli);
           assert.match(
@@ -249,13 +253,25 @@ describe('four eyes on a protected environment (stub activities, real signatures
       );
     });
 
-    it('a changed or re-made schedule, a forged co-signature, bounds passed: its runs wait at the gate', async () => {
+    it('resumed unsigned, changed, re-made, forged co-signature, past bounds: its runs wait at the gate', async () => {
       const calls: ActivityCall[] = [];
       const client = await testClient();
       const schedule = client.schedule.getHandle(id);
       await withWorker(
         queue,
         async () => {
+          // The attacker resumes the pending schedule with the stock CLI: its own firings wait too.
+          await create();
+          let seen = await finishedRuns(id);
+          await temporal(['schedule', 'toggle', '--schedule-id', id, '--unpause', '--reason', 'no second person']);
+          const unpaused = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
+          assert.deepEqual(unpaused.progress.scheduled, { schedule: id, firing: 'spec' });
+          assert.equal(called(calls, 'applyRetention'), false);
+          await schedule.pause();
+          await end(unpaused.handle);
+          await waitForRunsToEnd(id);
+          await runbookCli(['schedule', 'delete', id], cli);
+
           // Co-signed, then the attacker makes it fire every second: what bob signed no longer stands.
           await create();
           const bob = await runbookCli(['schedule', 'approve', id, '--as', 'bob', '--key', inv.key('bob')], cli);
@@ -264,7 +280,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
           await waitForRunsToEnd(id);
           const cosigned = await schedule.describe();
           await schedule.update((prev) => ({ ...prev, spec: { intervals: [{ every: 1000 }] } }));
-          let seen = await finishedRuns(id);
+          seen = await finishedRuns(id);
           await schedule.unpause();
           const changed = await scheduledRun(id, (p) => p.state === 'WAITING_APPROVAL', seen);
           assert.match(changed.progress.scheduled?.cosignRefused ?? '', /co-signature: /);
