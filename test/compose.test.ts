@@ -48,6 +48,9 @@ describe('docker-compose.temporal.yml', function () {
     const version = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(pinned)?.[1];
     assert.equal(services.temporal.image, `temporalio/server:${version('TEMPORAL_SERVER_VERSION')}`);
     assert.equal(services['temporal-ui'].image, `temporalio/ui:${version('TEMPORAL_UI_VERSION')}`);
+    // The cluster's own server (cluster/server, with our authorizer) is built against the same module.
+    const goMod = fs.readFileSync(path.join(projectRoot, 'cluster', 'server', 'go.mod'), 'utf8');
+    assert.match(goMod, new RegExp(`^\\s*go\\.temporal\\.io/server v${version('TEMPORAL_SERVER_VERSION')}$`, 'm'));
     assert.ok(services.temporal.volumes?.includes('./cluster/temporal.yaml:/etc/temporal/runbook/temporal.yaml:ro'));
     assert.deepEqual(services.temporal.entrypoint?.slice(0, 7), [
       'temporal-server',
