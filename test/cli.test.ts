@@ -25,7 +25,7 @@ describe('runbook CLI', function () {
     assertOneLineRefusal(await runbookCli(['start', 'smoke'], unreachable), /needs --env/);
     assertOneLineRefusal(
       await runbookCli(['start', 'smoke', '--env', 'nowhere'], unreachable),
-      /unknown environment "nowhere" \(known: local, locking, test, two-eyes/,
+      /unknown environment "nowhere" \(known: local, locking, secret-use, test, two-eyes/,
     );
     assertOneLineRefusal(
       await runbookCli(['start', 'smoke', '--env', '$(id)'], unreachable),
