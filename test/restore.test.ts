@@ -4,8 +4,9 @@
 // restore, names the previous database and the commands that put it back (restore-previous,
 // run through the real CLI) or drop it; protected environments wait for approval.
 import { strict as assert } from 'node:assert';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import {
-  checkBackup,
+  checkBackup as checkBackupActivity,
   colours,
   dropDatabase,
   pickBackup,
@@ -48,6 +49,12 @@ async function startedRun(stdout: string): Promise<WorkflowHandle> {
 describe('restore on the test bed', function () {
   this.timeout(180_000);
   const taskQueue = uniqueQueue('restore');
+  // Called as the worker calls it, from an activity of this queue: the backup records it
+  // believes are those of runs on the same queue (activities/backup-record.ts).
+  const checkBackup = (input: Parameters<typeof checkBackupActivity>[0]): ReturnType<typeof checkBackupActivity> =>
+    new MockActivityEnvironment({ taskQueue }).run(checkBackupActivity, input) as ReturnType<
+      typeof checkBackupActivity
+    >;
   let name: string;
   let atBackup: Record<string, string>;
 

@@ -192,7 +192,7 @@ describe('rotate-db-password on the test bed', function () {
   it('waits for approval on a protected environment; a rejection changes nothing', async function () {
     // Protected, so signed: op starts, bob decides, each with a key of their own.
     const base = bedEnvironment(`${ENV}-gate`, (env) => {
-      env.secrets = { ...env.secrets, newDbPassword: { file: path.join(secrets, 'new') } };
+      env.secrets = { ...env.secrets, newDbPassword: { file: path.join(secrets, 'new'), use: 'database-password' } };
     });
     const gated = signedInventory(`${ENV}-gate`, ['op', 'alice', 'bob'], ['alice', 'bob'], 1, base);
     try {
