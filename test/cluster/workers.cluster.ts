@@ -165,7 +165,7 @@ describe('runbooks on the Temporal cluster (PostgreSQL) with several workers', f
           env: 'local',
           params: { ref: 'v1.1.0', gate: true, 'rollback-window': '2s' },
         }),
-        backup: await startTestRun(q, { runbook: 'backup', env: 'vault', params: {} }),
+        backup: await startTestRun(q, { runbook: 'backup', env: 'secret-use', params: {} }),
         smokeTest: await startTestRun(q, { runbook: 'smoke', env: 'test' }),
         smokeLocking: await startTestRun(q, { runbook: 'smoke', env: 'locking' }),
         steps1: await startThreeSteps(q, 1),
