@@ -19,6 +19,7 @@ import type { StartIdentity, StartToProve } from '../activities/identity/start';
 import { temporalClient } from '../activities/temporal-client';
 import { FailureType } from '../common/failure-types';
 import type { RunInput } from '../common/shared';
+import { startToProve } from '../common/start-to-prove';
 
 interface Execution {
   workflowId: string;
@@ -107,16 +108,7 @@ export class ActivityBoundary {
       const client = await temporalClient();
       // As the run's own start check (workflows/kernel/identity.ts), at the instant it started.
       const proven = await this.proveStart({
-        namespace: client.options.namespace,
-        runId: run.execution.workflowId,
-        executionId: run.execution.runId,
-        runbook: input.runbook,
-        env: input.env,
-        params: input.params,
-        initiator: input.initiator,
-        proof: input.proof,
-        ...(input.schedule !== undefined ? { schedule: input.schedule } : {}),
-        ...(run.parent ? { parent: run.parent } : {}),
+        ...startToProve(input, { namespace: client.options.namespace, ...run.execution, parent: run.parent }),
         atMs: run.startTime.getTime(),
       }).catch((err: unknown) => {
         if (err instanceof ApplicationFailure && err.nonRetryable) return { refused: err.message };

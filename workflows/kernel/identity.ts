@@ -13,6 +13,7 @@ import {
 } from '../../common/signed-message';
 import type { RunInput, RunProgress } from '../../common/shared';
 import { stepActivities } from './activities';
+import { startToProve } from '../../common/start-to-prove';
 
 // A missing ssh-keygen or a broken people.yaml is retried briefly; after that the decision is refused, not the run.
 const { proveStart, verifySignature } = stepActivities<typeof activities>({
@@ -41,19 +42,14 @@ export async function proveInitiator(input: RunInput, progress: RunProgress): Pr
   // Runs recorded before signed identity replay as typed, without this step.
   if (!patched('signed-identity')) return { mode: 'typed' };
   const info = workflowInfo();
-  const proven = await proveStart({
-    namespace: info.namespace,
-    runId: info.workflowId,
-    executionId: info.runId,
-    runbook: input.runbook,
-    env: input.env,
-    params: input.params,
-    initiator: input.initiator,
-    proof: input.proof,
-    ...(input.schedule !== undefined ? { schedule: input.schedule } : {}),
-    ...(input.cosign !== undefined ? { cosign: input.cosign } : {}),
-    ...(info.parent ? { parent: { workflowId: info.parent.workflowId, runId: info.parent.runId } } : {}),
-  });
+  const proven = await proveStart(
+    startToProve(input, {
+      namespace: info.namespace,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      ...(info.parent ? { parent: info.parent } : {}),
+    }),
+  );
   if ('refused' in proven) return { refused: proven.refused };
   progress.identity = proven.mode;
   if (proven.key) progress.initiatorKey = proven.key;
