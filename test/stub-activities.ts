@@ -43,8 +43,9 @@ const STUBS: Stubs = {
   // Runs here take names as typed: signed identity is proven with real keys in test/identity.test.ts.
   proveStart: async () => ({ mode: 'typed' as const }),
   verifySignature: async () => ({ ok: false as const, refused: 'no signatures in the workflow tier' }),
-  verifySignatures: async ({ requests }) =>
-    requests.map(() => ({ ok: false as const, refused: 'no signatures in the workflow tier' })),
+  verifySignatures: async ({ requests }) => ({
+    verdicts: requests.map(() => ({ ok: false as const, refused: 'no signatures in the workflow tier' })),
+  }),
   lockHolder: async () => 'another run',
   // The real one: it reads only the lock's own history in Temporal.
   releasedByHolder,
