@@ -39,14 +39,19 @@ export function loadSealKey(file = sealKeyFile()): SealKey {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const made = { key: crypto.randomBytes(32).toString('base64'), since: new Date().toISOString() };
+    // Written aside, then linked into place: a worker starting beside this one reads all of it or none.
+    const aside = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(aside, JSON.stringify(made) + '\n', { mode: 0o600, flag: 'wx' });
     try {
-      fs.writeFileSync(file, JSON.stringify(made) + '\n', { mode: 0o600, flag: 'wx' });
+      fs.linkSync(aside, file);
       console.warn(
         `runbook worker: made the worker seal key ${file}; every worker of this namespace needs this same file (docs/security.md)`,
       );
     } catch (err) {
       // Another worker on this machine made it first: read theirs.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.unlinkSync(aside);
     }
   }
   const problem = ownerOnlyProblem(fs.statSync(file));
