@@ -93,6 +93,36 @@ export async function checkedOutCommits({
   return eachHost(hosts, fleetConcurrency(environment(env)), (host) => checkedOutCommit({ env, host }));
 }
 
+/** What a pre-flight read of the fleet found: each readable host's commit, and why the others could not be read. */
+export interface FleetCommits {
+  commits: Record<string, string>;
+  unreadable: Record<string, string>;
+}
+
+/**
+ * The commit each host has checked out, read host by host: a host that cannot be reached or
+ * read (after a second try) is named with why, and the run leaves it out instead of failing
+ * the fleet over it (workflows/rolling-deploy.ts).
+ */
+export async function readCommits({ env, hosts }: { env: string; hosts: string[] }): Promise<FleetCommits> {
+  const readOne = (host: string) => checkedOutCommit({ env, host });
+  const read = await eachHost(hosts, fleetConcurrency(environment(env)), (host) =>
+    readOne(host)
+      .catch(() => new Promise((r) => setTimeout(r, 1000)).then(() => readOne(host)))
+      .then(
+        (commit) => ({ commit }),
+        (err: unknown) => ({ why: String((err as Error)?.message ?? err).slice(0, 300) }),
+      ),
+  );
+  const out: FleetCommits = { commits: {}, unreadable: {} };
+  for (const host of hosts) {
+    const r = read[host];
+    if ('commit' in r) out.commits[host] = r.commit;
+    else out.unreadable[host] = r.why;
+  }
+  return out;
+}
+
 export interface RollHostInput {
   env: string;
   /** The rolling deploy's run id: the key of the markers that make a restart act once. */

@@ -90,6 +90,7 @@ const REGISTERED = [
   'colourGroups',
   'hostCommand',
   'markUpstream',
+  'readCommits',
   'rollBackHost',
   'rollHost',
   'rollingPlan',

@@ -145,6 +145,10 @@ const STUBS: Stubs = {
     protected: loadEnvironment(env).protected,
   }),
   checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+  readCommits: async ({ hosts }) => ({
+    commits: Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+    unreadable: {},
+  }),
   rollHost: async () => ({ changed: true }),
   rollBackHost: async () => ({ changed: true }),
   hostCommand: async () => ({ exitCode: 0, durationMs: 5, outputTail: 'ok' }),
