@@ -44,6 +44,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   selectHosts: 'reads',
   checkedOutCommits: 'reads',
   readCommits: 'reads',
+  resolveRefOnFleet: 'reads',
   checkNewPassword: 'reads',
   checkAppHealthy: 'reads',
   verifyInScratch: 'reads',

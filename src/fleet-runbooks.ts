@@ -105,16 +105,16 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
             `error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail`,
         },
         {
+          step: 'resolve the ref',
+          where: `${plan.hosts[0]} (the next host if it cannot be reached)`,
+          does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
+        },
+        {
           step: 'record the current commits',
           where: 'every host',
           does:
             'git rev-parse HEAD: what a rollback puts back; a host that cannot be read is drained, ' +
             'listed with why and left out, against the error budget',
-        },
-        {
-          step: 'resolve the ref',
-          where: `${plan.hosts[0]} (the first host read)`,
-          does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
         },
       ];
       const gate = (name: string) => ({

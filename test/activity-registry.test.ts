@@ -91,6 +91,7 @@ const REGISTERED = [
   'hostCommand',
   'markUpstream',
   'readCommits',
+  'resolveRefOnFleet',
   'rollBackHost',
   'rollHost',
   'rollingPlan',

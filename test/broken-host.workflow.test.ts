@@ -62,7 +62,7 @@ describe('a web host that cannot be read before the batches is left out, not the
     assert.match(record?.error ?? '', /cannot be read: connect ECONNREFUSED/);
     assert.deepEqual(
       result.progress.steps.slice(0, 4).map((s) => s.name),
-      ['plan the batches', 'record the current commits', 'leave out the hosts that cannot be read', 'resolve the ref'],
+      ['plan the batches', 'resolve the ref', 'record the current commits', 'leave out the hosts that cannot be read'],
     );
   });
 

@@ -145,6 +145,7 @@ const STUBS: Stubs = {
     protected: loadEnvironment(env).protected,
   }),
   checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+  resolveRefOnFleet: async () => COMMIT,
   readCommits: async ({ hosts }) => ({
     commits: Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
     unreadable: {},

@@ -14,7 +14,9 @@ import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
 import { FailureType } from '../common/failure-types';
 
-const { rollingPlan, resolveRef, checkedOutCommits, readCommits, markUpstream } = stepActivities<typeof activities>({
+const { rollingPlan, resolveRef, resolveRefOnFleet, checkedOutCommits, readCommits, markUpstream } = stepActivities<
+  typeof activities
+>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
 });
@@ -38,6 +40,10 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
     let commit: string;
     let previous: Record<string, string>;
     if (patched('broken-host-left-out')) {
+      commit = await rb.step('resolve the ref', {
+        run: () => resolveRefOnFleet({ env, hosts: plan.hosts, ref: params.ref }),
+        skippable: false,
+      });
       const read = await rb.step('record the current commits', {
         run: () => readCommits({ env, hosts: plan.hosts }),
         skippable: false,
@@ -59,11 +65,6 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           skippable: false,
         });
       }
-      const readable = plan.hosts.find((h) => h in previous)!;
-      commit = await rb.step('resolve the ref', {
-        run: () => resolveRef({ env, host: readable, ref: params.ref }),
-        skippable: false,
-      });
     } else {
       commit = await rb.step('resolve the ref', {
         run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }),
