@@ -40,7 +40,7 @@ const STUBS: Stubs = {
   writeMarker: async () => ({ changed: true }),
   removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,
-  // Runs here take names as typed: signed identity is proven with real keys in test/identity.test.ts.
+  // Runs here take names as typed: signed identity is proven with real keys in test/identity.workflow.test.ts.
   proveStart: async () => ({ mode: 'typed' as const }),
   verifySignature: async () => ({ ok: false as const, refused: 'no signatures in the workflow tier' }),
   verifySignatures: async ({ requests }) => ({
