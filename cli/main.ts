@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or
 // reject them, decide at their failure gates, cancel them, list them.
-import { COMMANDS } from './commands';
+import { COMMANDS, HELP } from './commands';
 import { connectClient, firstLine } from '../src/temporal';
 import { RUNBOOKS } from '../src/runbooks';
 import { inertText } from '../common/inert';
@@ -36,7 +36,7 @@ Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
+  if (!name || HELP.includes(name)) {
     console.log(USAGE);
     return name ? 0 : 2;
   }
