@@ -108,8 +108,11 @@ function unknownScripts(page: Page, scripts: ReadonlySet<string>): string[] {
  * span or after `;`, `&&`, `|`, `(`, `$(` or `VAR=value`, and `npm run runbook -- X`, `npx runbook X`.
  * A comment saying "the runbook engine" names no command.
  */
-const RUNBOOK_COMMAND =
-  /(?:^|[;&|(`]|\$\(|\bnpx\s|\bnpm run\s|\b[A-Z][A-Z0-9_]*=\S*\s)\s*runbook(?:\s+--)?\s+([a-z][a-z0-9-]*)(?:\s+([a-z][a-z0-9-]*))?/gm;
+const COMMAND_START = String.raw`(?:^|[;&|(\x60]|\$\(|\bnpx\s|\bnpm run\s|\b[A-Z][A-Z0-9_]*=\S*\s)`;
+const RUNBOOK_COMMAND = new RegExp(
+  String.raw`${COMMAND_START}\s*runbook(?:\s+--)?\s+([a-z][a-z0-9-]*)(?:\s+([a-z][a-z0-9-]*))?`,
+  'gm',
+);
 
 function runbookCommands(text: string): { command: string; sub?: string }[] {
   return [...text.matchAll(RUNBOOK_COMMAND)].map((m) => ({ command: m[1], sub: m[2] }));
@@ -137,8 +140,9 @@ function unknownCommands(page: Page): string[] {
 }
 
 /** A repository file quoted in code (`src/config.ts`, `deploy/systemd/worker.env.example`) must exist. */
-const REPO_FILE =
-  /^(?:activities|bench|cli|cluster|common|deploy|dev|docs|inventory|scripts|src|test|testbed|worker|workflows)\/[\w./-]*\.[a-z]+$/;
+const TOP_FOLDERS =
+  'activities|bench|cli|cluster|common|deploy|dev|docs|inventory|scripts|src|test|testbed|worker|workflows';
+const REPO_FILE = new RegExp(String.raw`^(?:${TOP_FOLDERS})/[\w./-]*\.[a-z]+$`);
 
 function missingFiles(page: Page, root: string): string[] {
   const failures: string[] = [];
