@@ -22,10 +22,25 @@ interface Page {
 }
 
 const FENCE = /^\s*(```|~~~)/;
+/** An inline code span; it may wrap onto the next lines of its paragraph, never past a blank line. */
+const SPAN = /`((?:[^`\n]|\n(?![ \t]*\n))+)`/g;
 
 function readPage(file: string, text: string): Page {
   const page: Page = { file, prose: [], code: [], headings: [] };
   let fence: string | undefined;
+  let paragraph: { line: number; lines: string[] } | undefined;
+  const endParagraph = () => {
+    if (!paragraph) return;
+    const { line: first, lines } = paragraph;
+    const joined = lines.join('\n');
+    const lineAt = (offset: number) => first + (joined.slice(0, offset).match(/\n/g)?.length ?? 0);
+    for (const m of joined.matchAll(SPAN))
+      page.code.push({ line: lineAt(m.index), text: m[1].replace(/\s*\n\s*/g, ' ') });
+    // Spans blanked out, their line breaks kept, so what is left is prose on its own lines.
+    const prose = joined.replace(SPAN, (span) => span.replace(/[^\n]/g, ' '));
+    prose.split('\n').forEach((text, i) => page.prose.push({ line: first + i, text }));
+    paragraph = undefined;
+  };
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
     const opening = FENCE.exec(raw)?.[1];
@@ -35,14 +50,22 @@ function readPage(file: string, text: string): Page {
       return;
     }
     if (opening) {
+      endParagraph();
       fence = opening;
       return;
     }
-    for (const m of raw.matchAll(/`([^`]+)`/g)) page.code.push({ line, text: m[1] });
-    page.prose.push({ line, text: raw.replace(/`[^`]*`/g, '``') });
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(raw);
     if (heading) page.headings.push(heading[1]);
+    if (heading || !raw.trim()) {
+      endParagraph();
+      if (heading) paragraph = { line, lines: [raw] };
+      endParagraph();
+      return;
+    }
+    paragraph ??= { line, lines: [] };
+    paragraph.lines.push(raw);
   });
+  endParagraph();
   return page;
 }
 
@@ -241,6 +264,9 @@ describe('docs: links and commands', function () {
         '[in code](also-nowhere.md)',
         '```',
         'prose: `runbook sign approve`, `runbook sign launch`, `npx runbook help`, `src/nowhere.ts`, `src/config.ts`',
+        'a span that wraps: `runbook start x --env',
+        'local --dry-run` and then `runbook',
+        'bogus --flag`.',
       ].join('\n');
       const page = readPage('docs/page.md', text);
       const readHere = pageReader(root);
@@ -257,6 +283,7 @@ describe('docs: links and commands', function () {
         'docs/page.md:7: runbook schedule explode: the CLI has no such subcommand',
         'docs/page.md:9: runbook nonsense: the CLI has no such command',
         'docs/page.md:12: runbook sign launch: the CLI has no such subcommand',
+        'docs/page.md:14: runbook bogus: the CLI has no such command',
       ]);
       assert.deepEqual(missingFiles(page, projectRoot), ['docs/page.md:12: src/nowhere.ts: no such file']);
     } finally {
