@@ -228,6 +228,23 @@ describe('docs: links and commands', function () {
     assert.deepEqual(failures, [], `unknown commands:\n${failures.join('\n')}`);
   });
 
+  it('every command the CLI dispatches is named somewhere in the docs', function () {
+    const named = new Set(
+      pages.flatMap((p) =>
+        p.code.flatMap(({ text }) =>
+          runbookCommands(text).flatMap(({ command, sub }) => [command, `${command} ${sub}`]),
+        ),
+      ),
+    );
+    const undocumented = [
+      ...Object.keys(COMMANDS).filter((c) => !named.has(c)),
+      ...Object.keys(SUBCOMMANDS)
+        .map((s) => `schedule ${s}`)
+        .filter((s) => !named.has(s)),
+    ];
+    assert.deepEqual(undocumented, [], `commands no page names: ${undocumented.join(', ')}`);
+  });
+
   it('every repository file quoted in code exists', function () {
     const failures = pages.flatMap((p) => missingFiles(p, projectRoot));
     assert.deepEqual(failures, [], `missing files:\n${failures.join('\n')}`);
