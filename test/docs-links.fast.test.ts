@@ -10,6 +10,7 @@ import { projectRoot } from '../src/config';
 import { COMMANDS, HELP } from '../cli/commands';
 import { SUBCOMMANDS } from '../cli/schedule';
 import { SIGN_DECISIONS } from '../cli/sign';
+import { USAGE } from '../cli/usage';
 
 interface Page {
   /** Relative to the project root, e.g. `docs/inventory.md`. */
@@ -243,6 +244,16 @@ describe('docs: links and commands', function () {
         .filter((s) => !named.has(s)),
     ];
     assert.deepEqual(undocumented, [], `commands no page names: ${undocumented.join(', ')}`);
+  });
+
+  it("docs/cli.md's usage block is what `runbook help` prints", function () {
+    const text = fs.readFileSync(path.join(projectRoot, 'docs', 'cli.md'), 'utf8');
+    const block = /```text\n([\s\S]*?)```/.exec(text)?.[1];
+    assert.equal(
+      block?.trimEnd(),
+      USAGE,
+      'paste the output of `runbook help` into the first text block of docs/cli.md',
+    );
   });
 
   it('every repository file quoted in code exists', function () {
