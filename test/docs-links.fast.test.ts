@@ -197,7 +197,10 @@ function pageReader(root: string): (file: string) => Page | undefined {
 
 describe('docs: links and commands', function () {
   const read = pageReader(projectRoot);
-  const pages = docPages(projectRoot).map((f) => read(f) as Page);
+  let pages: Page[] = [];
+  before(function () {
+    pages = docPages(projectRoot).map((f) => read(f) as Page);
+  });
   const scripts = (): Set<string> => {
     const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
