@@ -45,7 +45,8 @@ export function loadSealKey(file = sealKeyFile()): SealKey {
     try {
       fs.linkSync(aside, file);
       console.warn(
-        `runbook worker: made the worker seal key ${file}; every worker of this namespace needs this same file (docs/security.md)`,
+        `runbook worker: made the worker seal key ${file}; ` +
+          'every worker of this namespace needs this same file (docs/security.md)',
       );
     } catch (err) {
       // Another worker on this machine made it first: read theirs.
