@@ -18,7 +18,7 @@ import { signClaim, signSchedule } from '../src/identity/sign';
 import { prepareRun } from '../src/start';
 import type { ScheduledRequest } from '../src/schedules';
 import { signerFrom, SIGNING_OPTIONS } from './sign';
-import { actor, parse, runbookArg } from './args';
+import { actor, paramsGiven, parse, runbookArg } from './args';
 import { printJson } from './output';
 import type { Command } from './commands';
 import { inertText } from '../common/inert';
@@ -43,7 +43,7 @@ const create: Command = async (args, connect) => {
     {
       runbook: name,
       env: values.env,
-      params: Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined])),
+      params: paramsGiven(spec, values),
       initiator: actor(values.as),
       cron: str(values.cron),
       timezone: str(values.timezone),
