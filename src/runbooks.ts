@@ -79,8 +79,8 @@ export interface RunbookDefinition<D extends ParamDecls> {
   check?(env: Environment, params: ValuesOf<D>): string | undefined;
   protectedGates: string[];
   askedGate?: string;
-  /** Given the parameters as the starter gave them: a default is within the bounds. */
-  beyondBounds?(env: Environment, params: ParamsOf<D>): string[];
+  /** Given the parameters in use (defaults filled in) and those the starter gave. */
+  beyondBounds?(env: Environment, params: ValuesOf<D>, given: ParamsOf<D>): string[];
 }
 
 /** A runbook's definition as the engine reads it, whatever its parameters. */
@@ -115,13 +115,24 @@ export interface RunbookSpec {
  * the parameters with their declared defaults filled in, written nowhere else.
  */
 export function defineRunbook<const D extends ParamDecls>(def: RunbookDefinition<D>): RunbookSpec {
-  const values = (params: Record<string, unknown>) => paramValues(def.params, params as ParamsOf<D>);
   const { plan, check, beyondBounds } = def;
+  // Defaults from the spec's own `params` (this), so a copy with other declarations plans with them.
+  const values = (decls: ParamDecls, params: Record<string, unknown>) => paramValues(decls as D, params as ParamsOf<D>);
   return {
     ...def,
-    plan: (env, params, facts) => plan(env, values(params), facts),
-    check: check && ((env, params) => check(env, values(params))),
-    beyondBounds: beyondBounds && ((env, params) => beyondBounds(env, params as ParamsOf<D>)),
+    plan(env, params, facts) {
+      return plan(env, values(this.params, params), facts);
+    },
+    check:
+      check &&
+      function (this: RunbookSpec, env, params) {
+        return check(env, values(this.params, params));
+      },
+    beyondBounds:
+      beyondBounds &&
+      function (this: RunbookSpec, env, params) {
+        return beyondBounds(env, values(this.params, params), params as ParamsOf<D>);
+      },
   };
 }
 
@@ -318,6 +329,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: BACKUP_PARAMS,
     protectedGates: [BACKUP_STEPS.gate],
+    // Retention not given follows the inventory (inventoryDefault): only a request can go below its floor.
     beyondBounds: (env, params) =>
       (['daily', 'weekly'] as const).flatMap((unit) => {
         const asked = params[unit];
@@ -737,18 +749,19 @@ function retentionFloor(env: Environment): { daily: number; weekly: number } {
 }
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
-function releaseBounds(env: Environment, params: ParamsOf<typeof RELEASE_PARAMS>): string[] {
-  const given = params['rollback-window'];
-  if (given === undefined) return [];
-  const window = parseDuration(given, '--rollback-window');
+function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<typeof RELEASE_PARAMS>): string[] {
+  const asked = params['rollback-window'];
+  // The default is held to the environment's bounds as a value typed would be.
+  const shown = given['rollback-window'] === undefined ? `${asked} (the default)` : asked;
+  const window = parseDuration(asked, '--rollback-window');
   const { min, max } = env.bounds.rollbackWindow;
   if (window < parseDuration(min))
     return [
-      `--rollback-window ${given} is shorter than ${env.environment}'s bound, ${min}: ` +
+      `--rollback-window ${shown} is shorter than ${env.environment}'s bound, ${min}: ` +
         'the old colour would stop before a rollback could use it',
     ];
   if (window > parseDuration(max))
-    return [`--rollback-window ${given} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
+    return [`--rollback-window ${shown} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
   return [];
 }
 
