@@ -62,7 +62,7 @@ export function runbooksMarkdown(runbooks: readonly RunbookSpec[] = RUNBOOKS): s
     for (const [name, p] of params) {
       const f = paramFacts(name, p);
       out.push(
-        `| ${code(cell(f.flag))} | ${prose(cell(f.type))} | ${f.default === undefined ? 'required' : prose(cell(f.default))} | ` +
+        `| ${code(cell(f.flag))} | ${prose(cell(f.type))} | ${prose(cell(f.default ?? 'required'))} | ` +
           `${prose(cell(f.description))} |`,
       );
     }

@@ -119,8 +119,8 @@ export const COMMAND_DOCS: CommandDoc[] = [
   },
 ];
 
-const ENVIRONMENT_NOTES = `Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE
-  (default localhost:7233)
+const ENVIRONMENT_NOTES = `Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+  TEMPORAL_PROFILE (default localhost:7233)
 Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's
   key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)
 Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;

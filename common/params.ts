@@ -171,6 +171,10 @@ export function valueHint(p: Param): string {
   return p.type === 'enum' ? p.values.join('|') : `<${p.type}>`;
 }
 
+function article(noun: string): string {
+  return /^[aeiou]/.test(noun) ? 'an' : 'a';
+}
+
 /**
  * One parameter's value checked against its declaration: the value a run uses (a whole number
  * given as text becomes a number), or an Error naming the parameter, its type and its bounds.
@@ -181,9 +185,7 @@ export function checkParam(name: string, p: Param, value: unknown): unknown {
   const shown = JSON.stringify(value)?.slice(0, 100) ?? String(value);
   const type = typeText(p);
   const wrong = (why = '') =>
-    new Error(
-      `${flag} ${shown} is not valid: ${name} is ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}${why} (${p.description})`,
-    );
+    new Error(`${flag} ${shown} is not valid: ${name} is ${article(type)} ${type}${why} (${p.description})`);
   switch (p.type) {
     case 'boolean':
       if (typeof value !== 'boolean') throw new Error(`${flag} is a flag: true or false, got ${shown}`);

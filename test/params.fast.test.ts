@@ -93,7 +93,10 @@ describe('declared parameters', function () {
     assert.match(help, /blue\/green deploy of a git ref/);
     assert.match(
       help,
-      /--rollback-window <duration>\n\s+how long the old colour keeps running after the switch\n\s+duration .*at most 366d; default: 10m/,
+      new RegExp(
+        '--rollback-window <duration>\n\\s+how long the old colour keeps running after the switch\n' +
+          '\\s+duration .*at most 366d; default: 10m',
+      ),
     );
     assert.match(help, /--ref <string>\n.*\n\s+string \(a git ref.*; required/);
     assert.match(
