@@ -171,8 +171,11 @@ export function valueHint(p: Param): string {
   return p.type === 'enum' ? p.values.join('|') : `<${p.type}>`;
 }
 
-function article(noun: string): string {
-  return /^[aeiou]/.test(noun) ? 'an' : 'a';
+/** `an integer from 0 to 999`, `one of fast, safe`: a type as the object of "is". */
+function typePhrase(p: Param): string {
+  const text = typeText(p);
+  if (p.type === 'enum') return text;
+  return `${/^[aeiou]/.test(text) ? 'an' : 'a'} ${text}`;
 }
 
 /**
@@ -183,9 +186,8 @@ function article(noun: string): string {
 export function checkParam(name: string, p: Param, value: unknown): unknown {
   const flag = flagOf(name, p);
   const shown = JSON.stringify(value)?.slice(0, 100) ?? String(value);
-  const type = typeText(p);
   const wrong = (why = '') =>
-    new Error(`${flag} ${shown} is not valid: ${name} is ${article(type)} ${type}${why} (${p.description})`);
+    new Error(`${flag} ${shown} is not valid: ${name} is ${typePhrase(p)}${why} (${p.description})`);
   switch (p.type) {
     case 'boolean':
       if (typeof value !== 'boolean') throw new Error(`${flag} is a flag: true or false, got ${shown}`);

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { paramValues, type ParamDecls } from '../common/params';
+import { checkParamValues, defineParams, paramValues, type ParamDecls, type ParamsOf } from '../common/params';
 import { RELEASE_PARAMS } from '../common/runbook-params';
 import { parseEnvironment } from '../src/inventory';
 import { checkParams, decideGates, PolicyError } from '../src/policy';
@@ -76,6 +76,42 @@ describe('declared parameters', function () {
     const backup = spec('backup');
     assert.deepEqual(checkParams(backup, env(false), { daily: '12', weekly: 3 }), { daily: 12, weekly: 3 });
     assert.deepEqual(paramValues(RELEASE_PARAMS, { ref: 'v1' }), { ref: 'v1', gate: false, 'rollback-window': '10m' });
+  });
+
+  it('type a workflow input from the declaration, and check every kind of value at run time', function () {
+    const decls = defineParams({
+      mode: { type: 'enum', values: ['fast', 'safe'], default: 'safe', description: 'how' },
+      count: { type: 'integer', min: 1, max: 3, required: true, description: 'how many' },
+      pause: { type: 'number', min: 0, max: 2, description: 'seconds between' },
+      argv: { type: 'list', maxItems: 2, maxLength: 5, description: 'the command' },
+    });
+    // @ts-expect-error count is required, and the compiler says so.
+    const missing: ParamsOf<typeof decls> = {};
+    assert.ok(missing);
+    const given: ParamsOf<typeof decls> = { count: 2 };
+    const values = paramValues(decls, given);
+    // The enum's type is its values: a workflow reading it can only compare with those.
+    const mode: 'fast' | 'safe' = values.mode;
+    assert.deepEqual([mode, values.count, values.pause], ['safe', 2, undefined]);
+    const refused = (params: Record<string, unknown>) => {
+      try {
+        checkParamValues('t', decls, params);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.match(refused({ count: 2, mode: 'slow' }), /--mode "slow" is not valid: mode is one of fast, safe \(how\)/);
+    assert.match(refused({ count: 4 }), /--count 4 is not valid: count is an integer from 1 to 3; got 4/);
+    assert.match(refused({ count: 1.5 }), /count is an integer from 1 to 3/);
+    assert.match(refused({ count: 1, pause: '2.5' }), /pause is a number from 0 to 2; got 2.5/);
+    assert.match(refused({ count: 1, argv: ['a', 'b', 'c'] }), /longer than 2 words of 5 characters/);
+    assert.match(refused({ count: 1, argv: 'ls' }), /needs the command after --, as separate words/);
+    assert.deepEqual(checkParamValues('t', decls, { count: '3', pause: '0.5', argv: ['ls'] }), {
+      count: 3,
+      pause: 0.5,
+      argv: ['ls'],
+    });
   });
 
   it('never share a name with an option of runbook start', function () {
