@@ -158,15 +158,15 @@ export function paramFacts(
 }
 
 /** `runbook start <runbook> --help`: what the runbook does and every parameter it takes. */
-export function runbookHelp(spec: RunbookSpec): string {
+export function runbookHelp(spec: RunbookSpec, command: 'start' | 'schedule create' = 'start'): string {
   const params = Object.entries(spec.params);
   const synopsis = params
     .filter(([, p]) => p.type !== 'list')
     .map(([n, p]) => (p.required ? flagUsage(n, p) : `[${flagUsage(n, p)}]`));
   // The command's words come last, after every option.
-  const command = params.filter(([, p]) => p.type === 'list').map(([n, p]) => flagUsage(n, p));
+  const argv = params.filter(([, p]) => p.type === 'list').map(([n, p]) => flagUsage(n, p));
   const lines = [
-    `usage: runbook start ${spec.name} --env <env> ${[...synopsis, '[options]', ...command].join(' ')}`,
+    `usage: runbook ${command} ${spec.name} --env <env> ${[...synopsis, '[options]', ...argv].join(' ')}`,
     '',
     `${spec.name}: ${spec.description}`,
     `changes the environment: ${spec.mutating ? 'yes (holds it while it runs)' : 'no (takes no lock)'}`,
@@ -181,6 +181,10 @@ export function runbookHelp(spec: RunbookSpec): string {
       lines.push(`      ${f.description}`);
       lines.push(`      ${f.type}; ${f.default === undefined ? 'required' : `default: ${f.default}`}`);
     }
+  }
+  if (command !== 'start') {
+    lines.push('', `options: as runbook --help shows for ${command}`);
+    return lines.join('\n');
   }
   lines.push('', 'options:');
   for (const [name, o] of Object.entries(START_OPTIONS) as [string, OptionDoc][])
