@@ -315,6 +315,9 @@ async function withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What prints the usage (cli/main.ts) rather than running a command. */
+export const HELP = ['help', '--help', '-h'];
+
 export const COMMANDS: Record<string, Command> = {
   start,
   status,

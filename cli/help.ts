@@ -74,7 +74,8 @@ export const COMMAND_DOCS: CommandDoc[] = [
   {
     name: 'watch',
     synopsis: ['watch <run id> [--json]'],
-    summary: 'follow it until it ends; exit 0 completed, 1 not, 4 refused, 5 left to undo by hand',
+    summary:
+      'follow it until it ends; exit 0 completed, 1 not, 4 refused, 5 left to undo by hand, 6 settled then failed',
   },
   {
     name: 'history',
@@ -119,11 +120,13 @@ export const COMMAND_DOCS: CommandDoc[] = [
   },
 ];
 
-const ENVIRONMENT_NOTES = `Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
-  TEMPORAL_PROFILE (default localhost:7233)
-Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's
-  key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)
-Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;
+const ENVIRONMENT_NOTES = [
+  'Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE',
+  '  (default localhost:7233)',
+  "Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's",
+  '  key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)',
+  'Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)',
+].join('\n');
 
 /** `runbook --help`: every command, the runbooks, the environment it reads. */
 export function usage(runbooks: readonly RunbookSpec[] = RUNBOOKS): string {

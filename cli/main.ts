@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or
 // reject them, decide at their failure gates, cancel them, list them.
-import { COMMANDS } from './commands';
+import { COMMANDS, HELP } from './commands';
 import { connectClient, firstLine } from '../src/temporal';
-import { usage } from './help';
+import { USAGE } from './usage';
 import { inertText } from '../common/inert';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    console.log(usage());
+  if (!name || HELP.includes(name)) {
+    console.log(USAGE);
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];

@@ -191,7 +191,8 @@ const approve: Command = async (args, connect) => {
   return 0;
 };
 
-const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger, approve };
+/** `runbook schedule <subcommand>`: what the docs may name (test/docs-links.fast.test.ts reads it). */
+export const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger, approve };
 
 export const schedule: Command = async (args, connect) => {
   const [sub, ...rest] = args;

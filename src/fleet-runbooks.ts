@@ -62,13 +62,15 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         },
         {
           step: 'resolve the ref',
-          where: plan.hosts[0],
+          where: `${plan.hosts[0]} (the next host if it cannot be reached)`,
           does: `git fetch; git rev-parse ${params.ref}^{commit}`,
         },
         {
           step: 'record the current commits',
           where: 'every host',
-          does: 'git rev-parse HEAD: what a rollback puts back',
+          does:
+            'git rev-parse HEAD: what a rollback puts back; a host that cannot be read is drained, ' +
+            'listed with why and left out, against the error budget',
         },
       ];
       const gate = (name: string) => ({
