@@ -8,8 +8,10 @@
 // listed with why and left out, and the rest of the fleet goes on.
 import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { batchStepName, CANARY_GATE, FLEET_DEFAULTS } from '../common/fleet-plan';
+import { batchStepName, CANARY_GATE } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { ROLLING_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
 import { FailureType } from '../common/failure-types';
@@ -21,18 +23,19 @@ const { rollingPlan, resolveRef, resolveRefOnFleet, checkedOutCommits, readCommi
   heartbeatTimeout: '1 minute',
 });
 
-export type RollingParams = { ref: string; batches?: string; 'max-failures'?: string; gate?: boolean };
+export type RollingParams = ParamsOf<typeof ROLLING_PARAMS>;
 
 export async function rollingDeploy(input: RunInput<RollingParams>): Promise<RunResult> {
-  const { env, params } = input;
+  const { env } = input;
+  const params = paramValues(ROLLING_PARAMS, input.params);
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
     const plan = await rb.step('plan the batches', {
       run: () =>
         rollingPlan({
           env,
-          batches: params.batches ?? FLEET_DEFAULTS.batches,
-          maxFailures: params['max-failures'] ?? FLEET_DEFAULTS.maxFailures,
+          batches: params.batches,
+          maxFailures: params['max-failures'],
         }),
       skippable: false,
     });
