@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { NodeSSH } from 'node-ssh';
 import { ApplicationFailure } from '@temporalio/common';
-import { knownKeys } from './known-hosts';
+import { blobKeyType, decideHostKey, hostEntries, type HostKeyDecision } from './known-hosts';
 import type { SshTarget } from './target';
 import { FailureType } from '../../common/failure-types';
 
@@ -14,11 +14,6 @@ const KEY_TYPES: Record<string, string[]> = {
   'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
   'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
 };
-
-function keyType(blob: Buffer): string {
-  const len = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + len).toString('ascii');
-}
 
 export class SshPool {
   private readonly connections = new Map<string, Promise<NodeSSH>>();
@@ -64,15 +59,23 @@ export class SshPool {
   }
 
   private async open(target: SshTarget): Promise<NodeSSH> {
-    const known = knownKeys(target.knownHostsPath, target.address, target.port);
-    if (!known.length) {
+    let entries;
+    try {
+      entries = hostEntries(target.knownHostsPath, target.address, target.port);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`${target.name}: ${(err as Error).message}`, FailureType.BadInventory);
+    }
+    if (!entries.keys.length) {
       throw ApplicationFailure.nonRetryable(
         `${target.name}: ${target.address} is not in ${target.knownHostsPath}; ` +
-          `add its host key first (ssh-keyscan, checked out of band)`,
-        'UnknownHostKey',
+          (entries.authorities.length
+            ? `only a @cert-authority line names it, and host certificates need the OpenSSH transport (docs/ssh.md)`
+            : `add its host key first (ssh-keyscan, checked out of band)`),
+        FailureType.UnknownHostKey,
       );
     }
-    let presented: Buffer | undefined;
+    const known = entries.keys;
+    let decision: HostKeyDecision | undefined;
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
@@ -84,17 +87,20 @@ export class SshPool {
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
         algorithms: {
-          serverHostKey: [...new Set(known.flatMap((k) => KEY_TYPES[keyType(k)] ?? [keyType(k)]))] as never,
+          serverHostKey: [...new Set(known.flatMap((k) => KEY_TYPES[blobKeyType(k)] ?? [blobKeyType(k)]))] as never,
         },
-        hostVerifier: (key: Buffer) => {
-          presented = key;
-          return known.some((k) => k.equals(key));
-        },
+        hostVerifier: (key: Buffer) => (decision = decideHostKey(entries, key)) === 'ok',
       });
     } catch (err) {
       ssh.dispose();
       const message = (err as Error).message;
-      if (presented && !known.some((k) => k.equals(presented!))) {
+      if (decision === 'revoked') {
+        throw ApplicationFailure.nonRetryable(
+          `${target.name}: ${target.address} presented a host key revoked in ${target.knownHostsPath}: refusing to connect`,
+          FailureType.HostKeyRevoked,
+        );
+      }
+      if (decision && decision !== 'ok') {
         throw ApplicationFailure.nonRetryable(
           `${target.name}: host key of ${target.address} does not match ${target.knownHostsPath}: refusing to connect`,
           FailureType.HostKeyMismatch,
