@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import { NodeSSH } from 'node-ssh';
 import { ApplicationFailure } from '@temporalio/common';
 import { blobKeyType, decideHostKey, hostEntries, type HostKeyDecision } from './known-hosts';
-import type { SshTarget } from './target';
+import type { Channel } from 'ssh2';
+import type { SshHop, SshTarget } from './target';
 import { FailureType } from '../../common/failure-types';
 
 const KEY_TYPES: Record<string, string[]> = {
@@ -15,11 +16,29 @@ const KEY_TYPES: Record<string, string[]> = {
   'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
 };
 
+/** One connection per login, host and route: the same host through a jump host is another connection. */
+function poolKey(target: SshTarget): string {
+  const hop = (h: SshHop) => `${h.username}@${h.address}:${h.port}`;
+  return target.jump ? `${hop(target)} via ${hop(target.jump)}` : hop(target);
+}
+
+/** The jump host as a target of its own: same credentials and known_hosts, no jump of its own. */
+function jumpTarget(target: SshTarget, jump: SshHop): SshTarget {
+  const { name, privateKeyPath, agentSocket, knownHostsPath } = target;
+  return {
+    ...jump,
+    name: `${name.split('/')[0]}/jump ${jump.address}`,
+    ...(privateKeyPath ? { privateKeyPath } : {}),
+    ...(agentSocket ? { agentSocket } : {}),
+    knownHostsPath,
+  };
+}
+
 export class SshPool {
   private readonly connections = new Map<string, Promise<NodeSSH>>();
 
   async get(target: SshTarget): Promise<NodeSSH> {
-    const key = `${target.username}@${target.address}:${target.port}`;
+    const key = poolKey(target);
     const existing = this.connections.get(key);
     if (existing) {
       const ssh = await existing.catch(() => undefined);
@@ -46,7 +65,7 @@ export class SshPool {
 
   /** Drops the host's connection, e.g. after a command lost it. */
   forget(target: SshTarget): void {
-    const key = `${target.username}@${target.address}:${target.port}`;
+    const key = poolKey(target);
     const existing = this.connections.get(key);
     this.connections.delete(key);
     void existing?.then((ssh) => ssh.dispose()).catch(() => undefined);
@@ -76,13 +95,16 @@ export class SshPool {
     }
     const known = entries.keys;
     let decision: HostKeyDecision | undefined;
+    // Through a jump host: a direct-tcpip channel from it to the target, which the target's SSH
+    // session runs over. The jump host's own connection is pooled like any host's.
+    const sock = target.jump ? await this.through(target, target.jump) : undefined;
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
-        host: target.address,
-        port: target.port,
+        ...(sock ? { sock } : { host: target.address, port: target.port }),
         username: target.username,
-        privateKey: fs.readFileSync(target.privateKeyPath, 'utf8'),
+        ...(target.privateKeyPath ? { privateKey: fs.readFileSync(target.privateKeyPath, 'utf8') } : {}),
+        ...(target.agentSocket ? { agent: target.agentSocket } : {}),
         readyTimeout: 10_000,
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
@@ -93,6 +115,7 @@ export class SshPool {
       });
     } catch (err) {
       ssh.dispose();
+      sock?.destroy();
       const message = (err as Error).message;
       if (decision === 'revoked') {
         throw ApplicationFailure.nonRetryable(
@@ -108,7 +131,8 @@ export class SshPool {
       }
       if (/authentication methods failed|All configured authentication/i.test(message)) {
         throw ApplicationFailure.nonRetryable(
-          `${target.name}: ${target.username}@${target.address} refused our key`,
+          `${target.name}: ${target.username}@${target.address} refused our key` +
+            (target.agentSocket ? ` and the agent's (${target.agentSocket})` : ''),
           FailureType.SshAuthFailed,
         );
       }
@@ -120,7 +144,25 @@ export class SshPool {
     // Commands are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm
     // holds each small write until the peer's delayed ACK (~40 ms), per command.
     ssh.connection?.setNoDelay(true);
+    // The target's session ends with the channel it runs over (the jump host gone).
+    sock?.once('close', () => ssh.connection?.end());
     return ssh;
+  }
+
+  private async through(target: SshTarget, jump: SshHop): Promise<Channel> {
+    const via = jumpTarget(target, jump);
+    const client = (await this.get(via)).connection;
+    const refused = (why: string) =>
+      ApplicationFailure.retryable(
+        `${target.name}: cannot reach ${target.address}:${target.port} through jump host ${jump.address}: ${why}`,
+        FailureType.SshUnreachable,
+      );
+    if (!client) throw refused('not connected');
+    return new Promise<Channel>((resolve, reject) =>
+      client.forwardOut('127.0.0.1', 0, target.address, target.port, (err, channel) =>
+        err ? reject(refused(err.message)) : resolve(channel),
+      ),
+    );
   }
 }
 
