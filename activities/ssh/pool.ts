@@ -16,10 +16,14 @@ const KEY_TYPES: Record<string, string[]> = {
   'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
 };
 
-/** One connection per login, host and route: the same host through a jump host is another connection. */
+/**
+ * One connection per login, host, route and trust: the same host through a jump host, or checked
+ * against another known_hosts, or logged in to with other credentials, is another connection.
+ */
 function poolKey(target: SshTarget): string {
   const hop = (h: SshHop) => `${h.username}@${h.address}:${h.port}`;
-  return target.jump ? `${hop(target)} via ${hop(target.jump)}` : hop(target);
+  const trust = JSON.stringify([target.knownHostsPath, target.privateKeyPath, target.agentSocket]);
+  return `${hop(target)}${target.jump ? ` via ${hop(target.jump)}` : ''} ${trust}`;
 }
 
 /** The jump host as a target of its own: same credentials and known_hosts, no jump of its own. */
