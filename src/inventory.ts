@@ -46,6 +46,8 @@ export interface SshSettings {
   port?: number;
   /** Every host is reached through this one, unless the host says otherwise. */
   jump?: JumpHost;
+  /** `openssh`: OpenSSH's own client (host certificates); default `ssh2` (docs/ssh.md). */
+  transport: 'ssh2' | 'openssh';
 }
 
 export interface Service {
@@ -178,6 +180,7 @@ const schema = {
         knownHosts: { type: 'string', minLength: 1, default: '~/.ssh/known_hosts' },
         port: PORT,
         jump: JUMP,
+        transport: { enum: ['ssh2', 'openssh'], default: 'ssh2' },
       },
     },
     hosts: {

@@ -9,6 +9,10 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { runCommand } from '../activities/hosts';
+import { checkHost } from '../activities/health';
+import { closeMasters } from '../activities/ssh/openssh';
+import { runOn } from '../activities/ssh/run';
+import { resolveTarget } from '../activities/ssh/target';
 import { expandPath } from '../src/inventory';
 import { projectRoot } from '../src/config';
 import { FailureType } from '../common/failure-types';
@@ -55,7 +59,8 @@ describe('SSH as fleets use it, on the test bed', function () {
     process.env.RUNBOOK_INVENTORY_DIR = [dir, savedInventory].filter(Boolean).join(':');
   });
 
-  after(function () {
+  after(async function () {
+    await closeMasters();
     if (savedInventory === undefined) delete process.env.RUNBOOK_INVENTORY_DIR;
     else process.env.RUNBOOK_INVENTORY_DIR = savedInventory;
     fs.rmSync(dir, { recursive: true, force: true });
@@ -124,6 +129,15 @@ describe('SSH as fleets use it, on the test bed', function () {
       assert.equal(connection.split(' ')[0], JUMP.address, 'the target saw the session come from the jump host');
     });
 
+    it('runs through the jump host with the OpenSSH transport too', async function () {
+      const env = environment('ssh-jump-openssh', (e) => {
+        e.ssh.transport = 'openssh';
+        e.hosts[TARGET.host].jump = { address: JUMP.address };
+      });
+      const r = await runCommand({ env, host: TARGET.host, argv: ['sh', '-c', 'echo $SSH_CONNECTION'] });
+      assert.equal(r.stdout.trim().split(' ')[0], JUMP.address);
+    });
+
     it("checks the target's host key under the target's name, through the jump host too", async function () {
       const lines = fs.readFileSync(knownHosts, 'utf8').split('\n');
       const jumpKey = lines
@@ -160,5 +174,86 @@ describe('SSH as fleets use it, on the test bed', function () {
     // The same file without the @revoked line lets the same host in.
     const r = await runCommand({ env: 'local', host: JUMP.host, argv: ['cat', '/etc/hostname'] });
     assert.equal(r.stdout.trim(), JUMP.host);
+  });
+
+  describe('a host certificate signed by a CA listed with @cert-authority', function () {
+    const HOST = JUMP; // lb: its sshd presents a certificate for the duration of these tests
+    const CERT = '/etc/ssh/ssh_host_ed25519_key-cert.pub';
+    const DROP_IN = '/etc/ssh/sshd_config.d/05-runbook-test-certificate.conf';
+    let caKey: string;
+    before(async function () {
+      const ca = path.join(dir, 'host-ca');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test host CA', '-f', ca]);
+      caKey = fs.readFileSync(`${ca}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+      const hostKey = path.join(dir, `${HOST.host}.pub`);
+      fs.copyFileSync(expandPath(`\${RUNBOOK_CACHE_DIR}/testbed/ssh/hostkeys/${HOST.host}.pub`), hostKey);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-s',
+        ca,
+        '-I',
+        `${HOST.host}-test`,
+        '-h',
+        '-n',
+        HOST.address,
+        '-V',
+        '-5m:+1h',
+        hostKey,
+      ]);
+      const cert = fs.readFileSync(path.join(dir, `${HOST.host}-cert.pub`), 'utf8');
+      await writeOnHost(CERT, cert);
+      await writeOnHost(DROP_IN, `HostCertificate ${CERT}\n`);
+      await runCommand({ env: 'local', host: HOST.host, argv: ['service', 'ssh', 'reload'] });
+    });
+
+    after(async function () {
+      await runCommand({ env: 'local', host: HOST.host, argv: ['rm', '-f', '--', DROP_IN, CERT] });
+      await runCommand({ env: 'local', host: HOST.host, argv: ['service', 'ssh', 'reload'] });
+    });
+
+    function writeOnHost(file: string, text: string) {
+      return runOn(resolveTarget({ env: 'local', host: HOST.host }), ['sh', '-c', 'cat > "$1"', 'sh', file], {
+        stdin: text,
+      });
+    }
+
+    function certEnvironment(name: string, lines: string[], transport: 'openssh' | 'ssh2') {
+      const known = path.join(dir, `known_hosts.${name}`);
+      fs.writeFileSync(known, lines.join('\n') + '\n');
+      return environment(name, (e) => {
+        e.ssh.knownHosts = known;
+        e.ssh.transport = transport;
+      });
+    }
+
+    it('is accepted through the OpenSSH transport with only the CA in known_hosts', async function () {
+      const env = certEnvironment('ssh-cert', [`@cert-authority 10.213.0.* ${caKey}`], 'openssh');
+      const r = await runCommand({ env, host: HOST.host, argv: ['cat', '/etc/hostname'] });
+      assert.equal(r.stdout.trim(), HOST.host);
+      // The health check's SSH probe logs in afresh, without the host's master.
+      const ssh = (await checkHost({ env, host: HOST.host })).find((c) => c.check === 'ssh');
+      assert.equal(ssh?.state, 'ok', ssh?.detail);
+    });
+
+    it('is refused when the CA is revoked, or another CA is listed', async function () {
+      const revoked = certEnvironment(
+        'ssh-cert-revoked',
+        [`@cert-authority 10.213.0.* ${caKey}`, `@revoked * ${caKey}`],
+        'openssh',
+      );
+      const r = await failureOf(runCommand({ env: revoked, host: HOST.host, argv: ['true'] }));
+      assert.equal(r.type, FailureType.HostKeyRevoked, r.message);
+      const other = fs.readFileSync(knownHosts, 'utf8').split('\n')[0].split(' ').slice(1).join(' ');
+      const wrongCa = certEnvironment('ssh-cert-other-ca', [`@cert-authority 10.213.0.* ${other}`], 'openssh');
+      const w = await failureOf(runCommand({ env: wrongCa, host: HOST.host, argv: ['true'] }));
+      assert.equal(w.type, FailureType.HostKeyMismatch, w.message);
+    });
+
+    it('is refused by the ssh2 transport, which cannot check it, naming the OpenSSH transport', async function () {
+      const env = certEnvironment('ssh-cert-ssh2', [`@cert-authority 10.213.0.* ${caKey}`], 'ssh2');
+      const r = await failureOf(runCommand({ env, host: HOST.host, argv: ['true'] }));
+      assert.equal(r.type, FailureType.UnknownHostKey, r.message);
+      assert.match(r.message, /host certificates need the OpenSSH transport/);
+    });
   });
 });

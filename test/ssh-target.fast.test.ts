@@ -3,7 +3,9 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { parseEnvironment } from '../src/inventory';
-import { targetFor } from '../activities/ssh/target';
+import { targetFor, type SshTarget } from '../activities/ssh/target';
+import { opensshOptions, sshFailure } from '../activities/ssh/openssh';
+import { FailureType } from '../common/failure-types';
 
 const inventory = `
 environment: fleet
@@ -96,5 +98,88 @@ describe('SSH targets from the inventory', function () {
       [inventory.replace('privateKey: /keys/deploy', 'agent: ""'), /ssh\.agent: must NOT have fewer than 1/],
     ];
     for (const [text, error] of cases) assert.throws(() => parseEnvironment(text, 'fleet.yaml'), error);
+  });
+
+  describe('the OpenSSH transport', function () {
+    const target: SshTarget = {
+      name: 'fleet/db',
+      address: '10.0.1.5',
+      port: 2222,
+      username: 'deploy',
+      privateKeyPath: '/keys/deploy',
+      knownHostsPath: '/keys/known_hosts',
+      transport: 'openssh',
+    };
+    const option = (args: string[], name: string) =>
+      args.flatMap((a, i) => (args[i - 1] === '-o' && a.startsWith(`${name}=`) ? [a.slice(name.length + 1)] : []));
+
+    it('is chosen by `ssh.transport: openssh`', function () {
+      const env = parseEnvironment(inventory.replace('user: deploy', 'user: deploy\n  transport: openssh'), 'f.yaml');
+      assert.equal(targetFor(env, { host: 'db' }).transport, 'openssh');
+      assert.equal(targetFor(parseEnvironment(inventory, 'f.yaml'), { host: 'db' }).transport, undefined);
+    });
+
+    it('takes every option from the inventory, none from ~/.ssh/config, and checks host keys strictly', function () {
+      const args = opensshOptions(target, '/tmp/cm/x');
+      assert.deepEqual(args.slice(0, 2), ['-F', 'none']);
+      assert.deepEqual(option(args, 'StrictHostKeyChecking'), ['yes']);
+      assert.deepEqual(option(args, 'BatchMode'), ['yes']);
+      assert.deepEqual(option(args, 'UserKnownHostsFile'), ['/keys/known_hosts']);
+      assert.deepEqual(option(args, 'GlobalKnownHostsFile'), ['/dev/null']);
+      assert.deepEqual(option(args, 'IdentityFile'), ['/keys/deploy']);
+      assert.deepEqual(option(args, 'IdentitiesOnly'), ['yes']);
+      assert.deepEqual(option(args, 'IdentityAgent'), ['none']);
+      assert.deepEqual(option(args, 'ControlPath'), ['/tmp/cm/x']);
+      assert.deepEqual(option(args, 'ProxyCommand'), []);
+      assert.equal(args[args.indexOf('-p') + 1], '2222');
+      const agent = opensshOptions({ ...target, privateKeyPath: undefined, agentSocket: '/run/a.sock' }, '/tmp/cm/x');
+      assert.deepEqual([option(agent, 'IdentityAgent'), option(agent, 'IdentityFile')], [['/run/a.sock'], []]);
+    });
+
+    it("reaches a jump host with the same known_hosts and key, not ProxyJump's defaults", function () {
+      const args = opensshOptions({ ...target, jump: { address: 'bastion', port: 22, username: 'hop' } }, '/tmp/cm/x');
+      const [proxy] = option(args, 'ProxyCommand');
+      assert.ok(proxy.startsWith("'ssh' '-F' 'none'"), proxy);
+      for (const part of [
+        "'UserKnownHostsFile=/keys/known_hosts'",
+        "'IdentityFile=/keys/deploy'",
+        "'-W' '[%h]:%p' '--' 'hop@bastion'",
+      ])
+        assert.ok(proxy.includes(part), `${part} in ${proxy}`);
+    });
+
+    it('refuses paths ssh options cannot carry', function () {
+      assert.throws(
+        () => opensshOptions({ ...target, knownHostsPath: '/my keys/kh' }, '/tmp/cm/x'),
+        /knownHosts "\/my keys\/kh" has blanks/,
+      );
+      assert.throws(() => opensshOptions({ ...target, privateKeyPath: '/k%h' }, '/tmp/cm/x'), /privateKey/);
+    });
+
+    it("reads ssh's own failures as the failure types of the ssh2 transport", function () {
+      const type = (stderr: string) => {
+        const f = sshFailure(target, stderr);
+        return typeof f === 'object' ? f.type : f;
+      };
+      assert.equal(
+        type('@@@@@@\n@       WARNING: REVOKED HOST KEY DETECTED!       @\nHost key verification failed.\n'),
+        FailureType.HostKeyRevoked,
+      );
+      assert.equal(
+        type('@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @\nHost key verification failed.\n'),
+        FailureType.HostKeyMismatch,
+      );
+      assert.equal(
+        type(
+          'No ED25519 host key is known for 10.0.1.5 and you have requested strict checking.\n' +
+            'Host key verification failed.\n',
+        ),
+        FailureType.HostKeyMismatch,
+      );
+      assert.equal(type('deploy@10.0.1.5: Permission denied (publickey).\n'), FailureType.SshAuthFailed);
+      assert.equal(type('ssh: connect to host 10.0.1.5 port 2222: Connection timed out\n'), FailureType.SshUnreachable);
+      assert.equal(type('Connection to 10.0.1.5 closed by remote host.\n'), 'lost');
+      assert.equal(type('the remote command said this and exited 255\n'), undefined);
+    });
   });
 });

@@ -33,6 +33,12 @@ export interface RemoteProcess {
 const PGID_LINE = new RegExp(`^${PGID_MARKER}(\\d+)\\n`);
 
 export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<RemoteProcess> {
+  if (target.transport === 'openssh')
+    throw ApplicationFailure.nonRetryable(
+      `${target.name}: streamed commands (backups, database sessions) run over the ssh2 transport only for now ` +
+        `(docs/ssh.md)`,
+      FailureType.BadInventory,
+    );
   const ssh = await pool.get(target);
   const shown = shellCommand(argv);
   const client = ssh.connection;

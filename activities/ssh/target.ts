@@ -23,6 +23,8 @@ export interface SshTarget extends SshHop {
   knownHostsPath: string;
   /** Reached only through this host (`ssh.jump`, or the host's own `jump`). */
   jump?: SshHop;
+  /** `openssh`: OpenSSH's own ssh with a ControlMaster (activities/ssh/openssh.ts); else ssh2. */
+  transport?: 'openssh';
 }
 
 export interface HostRef {
@@ -58,6 +60,7 @@ export function targetFor(environment: Environment, { host, login }: { host: str
     ...(ssh.agent ? { agentSocket: expandPath(ssh.agent) } : {}),
     knownHostsPath: expandPath(ssh.knownHosts),
     ...(jump ? { jump: { address: jump.address, port: jump.port ?? 22, username: jump.user ?? ssh.user } } : {}),
+    ...(ssh.transport === 'openssh' ? { transport: 'openssh' as const } : {}),
   };
 }
 
