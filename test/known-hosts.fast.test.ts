@@ -100,7 +100,7 @@ describe('known_hosts with OpenSSH semantics', function () {
     assert.equal(matchPattern('a'.repeat(5000) + 'b', '*a*a*a*a*a*a*a*a*a*a*c'), false);
   });
 
-  it('names the same lines for each host as `ssh-keygen -F` does (patterns, negation, ports, hashes, markers)', function () {
+  it('names the lines `ssh-keygen -F` names for each host (patterns, negation, ports, hashes, markers)', function () {
     const lines = parseKnownHosts(text);
     assert.deepEqual(
       lines.map((l) => l.line),

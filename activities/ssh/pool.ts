@@ -123,7 +123,8 @@ export class SshPool {
       const message = (err as Error).message;
       if (decision === 'revoked') {
         throw ApplicationFailure.nonRetryable(
-          `${target.name}: ${target.address} presented a host key revoked in ${target.knownHostsPath}: refusing to connect`,
+          `${target.name}: ${target.address} presented a host key revoked in ${target.knownHostsPath}: ` +
+            'refusing to connect',
           FailureType.HostKeyRevoked,
         );
       }
