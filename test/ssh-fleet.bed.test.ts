@@ -12,6 +12,7 @@ import { runCommand } from '../activities/hosts';
 import { checkHost } from '../activities/health';
 import { closeMasters } from '../activities/ssh/openssh';
 import { runOn } from '../activities/ssh/run';
+import { pipeBetween, spawnOn } from '../activities/ssh/stream';
 import { resolveTarget } from '../activities/ssh/target';
 import { expandPath } from '../src/inventory';
 import { projectRoot } from '../src/config';
@@ -254,6 +255,42 @@ describe('SSH as fleets use it, on the test bed', function () {
       const r = await failureOf(runCommand({ env, host: HOST.host, argv: ['true'] }));
       assert.equal(r.type, FailureType.UnknownHostKey, r.message);
       assert.match(r.message, /host certificates need the OpenSSH transport/);
+    });
+  });
+
+  describe('streams through the OpenSSH transport', function () {
+    it('pipes a command on one host into a command on another, counted and hashed on the way', async function () {
+      const env = environment('ssh-openssh', (e) => (e.ssh.transport = 'openssh'));
+      const from = resolveTarget({ env, host: 'web-blue' });
+      const to = resolveTarget({ env, host: 'web-green' });
+      const file = `/tmp/ssh-fleet-stream-${process.pid}`;
+      const piped = await pipeBetween(
+        { target: from, argv: ['head', '-c', '3000000', '/dev/urandom'] },
+        { target: to, argv: ['sh', '-c', 'cat > "$1"', 'sh', file] },
+        { timeoutMs: 60_000 },
+      );
+      const r = await runOn(to, ['sh', '-c', 'wc -c < "$1"; sha256sum < "$1"; rm -f -- "$1"', 'sh', file]);
+      const [bytes, sum] = r.stdout.trim().split('\n');
+      assert.equal(piped.bytes, 3_000_000);
+      assert.equal(Number(bytes), piped.bytes);
+      assert.equal(sum.split(' ')[0], piped.sha256);
+    });
+
+    it("reports ssh's refusal of a streamed command as the host key failure it is", async function () {
+      const text = fs.readFileSync(knownHosts, 'utf8');
+      const own = text.split('\n').find((l) => l.startsWith(`${JUMP.address} `))!;
+      const revoked = path.join(dir, 'known_hosts.stream-revoked');
+      fs.writeFileSync(revoked, `${text.trimEnd()}\n@revoked * ${own.split(' ').slice(1).join(' ')}\n`);
+      const env = environment('ssh-openssh-revoked', (e) => {
+        e.ssh.transport = 'openssh';
+        e.ssh.knownHosts = revoked;
+      });
+      const p = await spawnOn({ target: resolveTarget({ env, host: JUMP.host }), argv: ['cat'] });
+      const code = await p.exited;
+      assert.throws(
+        () => p.check(code),
+        (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.HostKeyRevoked,
+      );
     });
   });
 });

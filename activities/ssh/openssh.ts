@@ -1,7 +1,7 @@
 // The OpenSSH transport (docs/ssh.md): OpenSSH's own `ssh`, a ControlMaster per host, every
 // option from the inventory as argv (`-F none`: the worker's ~/.ssh/config changes nothing).
 // It verifies host certificates against `@cert-authority` lines, which ssh2 cannot.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -143,13 +143,21 @@ export interface ExecHandlers {
   onStderr?: (chunk: Buffer) => void;
 }
 
-/** Runs `command` (shell text for the remote user's shell) on the target through its master. */
-export function execOpenSsh(
+export interface OpenSshProcess extends Exec {
+  /** The local ssh: its stdin and stdout are the remote command's. */
+  child: ChildProcessWithoutNullStreams;
+}
+
+/**
+ * Starts `command` (shell text for the remote user's shell) on the target through its master;
+ * its stdin stays open for the caller. `result` rejects with ssh's own failure (host key, login).
+ */
+export function spawnOpenSsh(
   target: SshTarget,
   command: string,
-  handlers: ExecHandlers = {},
+  handlers: Omit<ExecHandlers, 'stdin'> = {},
   { fresh = false }: { fresh?: boolean } = {},
-): Exec {
+): OpenSshProcess {
   let entries;
   try {
     entries = hostEntries(target.knownHostsPath, target.address, target.port);
@@ -166,13 +174,13 @@ export function execOpenSsh(
   const args = [...opensshOptions(target, fresh ? 'none' : controlPathFor(target)), '--', hop(target), command];
   const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => handlers.onStdout?.(c));
+  const { onStdout, onStderr } = handlers;
+  if (onStdout) child.stdout.on('data', (c: Buffer) => onStdout(c));
   child.stderr.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString('utf8')).slice(-20_000);
-    handlers.onStderr?.(c);
+    onStderr?.(c);
   });
   child.stdin.on('error', () => undefined);
-  child.stdin.end(handlers.stdin ?? '');
   const result = new Promise<{ code: number | null; signal?: string }>((resolve, reject) => {
     child.once('error', (err) =>
       reject(
@@ -187,7 +195,19 @@ export function execOpenSsh(
       else resolve({ code });
     });
   });
-  return { result, close: () => void child.kill('SIGTERM') };
+  return { child, result, close: () => void child.kill('SIGTERM') };
+}
+
+/** Runs `command` on the target through its master, with `stdin` as its whole input. */
+export function execOpenSsh(
+  target: SshTarget,
+  command: string,
+  handlers: ExecHandlers = {},
+  options: { fresh?: boolean } = {},
+): Exec {
+  const { child, result, close } = spawnOpenSsh(target, command, handlers, options);
+  child.stdin.end(handlers.stdin ?? '');
+  return { result, close };
 }
 
 /** Ends every master this process opened, and removes their directory (the worker's shutdown, a test's end). */
