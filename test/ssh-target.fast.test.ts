@@ -179,6 +179,8 @@ describe('SSH targets from the inventory', function () {
       assert.equal(type('deploy@10.0.1.5: Permission denied (publickey).\n'), FailureType.SshAuthFailed);
       assert.equal(type('ssh: connect to host 10.0.1.5 port 2222: Connection timed out\n'), FailureType.SshUnreachable);
       assert.equal(type('Connection to 10.0.1.5 closed by remote host.\n'), 'lost');
+      assert.equal(type('mux_client_read_packet_timeout: read header failed: Broken pipe\n'), 'lost');
+      assert.equal(type('mux_client_request_session: read from master failed: Connection reset by peer\n'), 'lost');
       assert.equal(type('the remote command said this and exited 255\n'), undefined);
     });
   });

@@ -124,10 +124,20 @@ export function sshFailure(target: SshTarget, stderr: string): ApplicationFailur
       `${target.name}: cannot connect to ${target.address}:${target.port}: ${stderr.trim().split('\n').pop()}`,
       FailureType.SshUnreachable,
     );
-  if (
-    says(/^(Connection to \S+ closed by remote host|client_loop: send disconnect|Timeout, server \S+ not responding)/m)
-  )
-    return 'lost';
+  // The master's own messages go nowhere once it is in the background; the command's ssh (a mux
+  // client) only says that the master went away under it.
+  const lost = new RegExp(
+    [
+      'Connection to \\S+ closed by remote host',
+      'client_loop: send disconnect',
+      'Timeout, server \\S+ not responding',
+      'mux_client_\\w+: .*(failed|Broken pipe)',
+    ]
+      .map((m) => `^${m}`)
+      .join('|'),
+    'm',
+  );
+  if (says(lost)) return 'lost';
   return undefined;
 }
 
@@ -171,7 +181,8 @@ export function spawnOpenSsh(
       FailureType.UnknownHostKey,
     );
   }
-  const args = [...opensshOptions(target, fresh ? 'none' : controlPathFor(target)), '--', hop(target), command];
+  const options = opensshOptions(target, fresh ? 'none' : controlPathFor(target));
+  const args = [...options, '--', hop(target), command];
   const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   const { onStdout, onStderr } = handlers;
@@ -192,10 +203,21 @@ export function spawnOpenSsh(
       const failure = sshFailure(target, stderr);
       if (failure === 'lost') resolve({ code: null });
       else if (failure) reject(failure);
-      else resolve({ code });
+      else if (fresh) resolve({ code });
+      // A mux client whose master died exits 255 without a word: 255 is the command's own only
+      // while the master still runs.
+      else void masterRuns(options, target).then((runs) => resolve({ code: runs ? code : null }));
     });
   });
   return { child, result, close: () => void child.kill('SIGTERM') };
+}
+
+function masterRuns(options: string[], target: SshTarget): Promise<boolean> {
+  return new Promise((resolve) =>
+    spawn('ssh', [...options, '-O', 'check', '--', hop(target)], { stdio: 'ignore' })
+      .once('close', (code) => resolve(code === 0))
+      .once('error', () => resolve(false)),
+  );
 }
 
 /** Runs `command` on the target through its master, with `stdin` as its whole input. */
