@@ -11,6 +11,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { runCommand } from '../activities/hosts';
 import { checkHost } from '../activities/health';
 import { closeMasters } from '../activities/ssh/openssh';
+import { pool } from '../activities/ssh/pool';
 import { runOn } from '../activities/ssh/run';
 import { pipeBetween, spawnOn } from '../activities/ssh/stream';
 import { resolveTarget } from '../activities/ssh/target';
@@ -116,6 +117,8 @@ describe('SSH as fleets use it, on the test bed', function () {
     after(() => ip('del', ...route));
 
     it('refuses a direct connection, and runs commands on the target through the jump host', async function () {
+      // A new connection: one the suite's earlier files left in the pool died with the route.
+      pool.forget(resolveTarget({ env: 'local', host: TARGET.host }));
       const direct = await failureOf(runCommand({ env: 'local', host: TARGET.host, argv: ['true'] }));
       assert.equal(direct.type, FailureType.SshUnreachable, direct.message);
 

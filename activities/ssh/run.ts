@@ -154,7 +154,16 @@ export async function runOn(
         }
       },
     });
-    const exec = running.result;
+    // A connection that dies under the command (ssh2's "Keepalive timeout", "Not connected") is a
+    // lost connection, retried on a new one; failures of ours pass as they are.
+    const exec = running.result.catch((err: unknown) => {
+      if (err instanceof ApplicationFailure) throw err;
+      pool.forget(target);
+      throw ApplicationFailure.retryable(
+        `${target.name}: connection lost while running ${shown}: ${(err as Error).message}`,
+        FailureType.SshConnectionLost,
+      );
+    });
     // After a timeout or cancel the command's own promise may still reject; it is not awaited then.
     exec.catch(() => undefined);
     let result;
