@@ -116,7 +116,8 @@ export function sshFailure(target: SshTarget, stderr: string): ApplicationFailur
     );
   if (says(/Permission denied \(/))
     return ApplicationFailure.nonRetryable(
-      `${target.name}: ${target.username}@${target.address} refused our key`,
+      `${target.name}: ${target.username}@${target.address} refused our key` +
+        (target.agentSocket ? ` and the agent's (${target.agentSocket})` : ''),
       FailureType.SshAuthFailed,
     );
   if (says(/^(ssh: connect to host|kex_exchange_identification|Connection timed out|channel \d+: open failed)/m))
