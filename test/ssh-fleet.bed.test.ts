@@ -96,6 +96,16 @@ describe('SSH as fleets use it, on the test bed', function () {
       const r = await runCommand({ env, host: 'web-green', argv: ['cat', '/etc/hostname'] });
       assert.equal(r.stdout.trim(), 'web-green');
     });
+
+    it('logs in with the agent alone through the OpenSSH transport too', async function () {
+      const env = environment('ssh-agent-openssh', (e) => {
+        delete e.ssh.privateKey;
+        e.ssh.agent = socket;
+        e.ssh.transport = 'openssh';
+      });
+      const r = await runCommand({ env, host: 'web-blue', argv: ['cat', '/etc/hostname'] });
+      assert.equal(r.stdout.trim(), 'web-blue');
+    });
   });
 
   describe('a host reachable only through a jump host', function () {

@@ -133,7 +133,11 @@ describe('SSH targets from the inventory', function () {
       assert.deepEqual(option(args, 'ProxyCommand'), []);
       assert.equal(args[args.indexOf('-p') + 1], '2222');
       const agent = opensshOptions({ ...target, privateKeyPath: undefined, agentSocket: '/run/a.sock' }, '/tmp/cm/x');
-      assert.deepEqual([option(agent, 'IdentityAgent'), option(agent, 'IdentityFile')], [['/run/a.sock'], []]);
+      assert.deepEqual(
+        [option(agent, 'IdentityAgent'), option(agent, 'IdentityFile'), option(agent, 'IdentitiesOnly')],
+        [['/run/a.sock'], ['none'], []],
+        "the agent's keys only, not ~/.ssh/id_*",
+      );
     });
 
     it("reaches a jump host with the same known_hosts and key, not ProxyJump's defaults", function () {

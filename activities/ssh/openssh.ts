@@ -38,9 +38,9 @@ function trustOptions(target: SshTarget): string[] {
     ...o('GlobalKnownHostsFile=/dev/null'),
     ...o('UpdateHostKeys=no'),
     ...o('CheckHostIP=no'),
-    ...(target.privateKeyPath
-      ? [...o(`IdentityFile=${checkedPath(target, 'privateKey', target.privateKeyPath)}`), ...o('IdentitiesOnly=yes')]
-      : []),
+    // No key file named: `none` replaces ssh's default ones (~/.ssh/id_*), so only the agent's keys are offered.
+    ...o(`IdentityFile=${target.privateKeyPath ? checkedPath(target, 'privateKey', target.privateKeyPath) : 'none'}`),
+    ...(target.privateKeyPath ? o('IdentitiesOnly=yes') : []),
     ...o(`IdentityAgent=${target.agentSocket ? checkedPath(target, 'agent', target.agentSocket) : 'none'}`),
     ...o('ConnectTimeout=10'),
     ...o('ServerAliveInterval=10'),
