@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { closeMasters } from '../activities/ssh/openssh';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
 import { startGateGauges } from './gate-gauges';
@@ -31,6 +32,7 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
     stopCutOff?.();
     await client?.connection.close();
     await pool.closeAll();
+    await closeMasters();
     await connection.close();
   }
 }
