@@ -5,8 +5,10 @@ import { COMMANDS } from './commands';
 import { connectClient, firstLine } from '../src/temporal';
 import { RUNBOOKS } from '../src/runbooks';
 import { inertText } from '../common/inert';
+import { packageVersion } from '../src/config';
 
 const USAGE = `usage: runbook <command> [options]
+  --version                     the engine's version (its package's)
   start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--approvals N]
         [--on-failure compensate|ask] [--failure-timeout 30m] [--dry-run] [--follow] [--json]
   status <run id> [--json]
@@ -39,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     console.log(USAGE);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
