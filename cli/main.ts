@@ -6,6 +6,7 @@ import { connectClient, firstLine } from '../src/temporal';
 import { RUNBOOKS } from '../src/runbooks';
 import { inertText } from '../common/inert';
 import { packageVersion } from '../src/config';
+import { UsageError } from '../src/errors';
 
 const USAGE = `usage: runbook <command> [options]
   --version                     the engine's version (its package's)
@@ -47,19 +48,23 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = COMMANDS[name];
-  if (!command) {
-    console.error(`runbook: unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(', ')})`);
-    return 2;
-  }
+  if (!command)
+    throw new UsageError(`unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(', ')})`);
   return command(args, connectClient);
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => process.exit(code),
   (err) => {
     // One clear line, never a stack trace: the message is written for the operator.
     // An error may quote what a server or a run said: shown inert.
-    console.error(`runbook: ${inertText(firstLine(err))}`);
-    process.exit((err as { exitCode?: number }).exitCode ?? 1);
+    const error = inertText(firstLine(err));
+    const exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+    // With --json, what a script reads: one JSON object on stdout (one line, so also a JSON
+    // line after `watch --json`'s), with the same exit code.
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error, exitCode })}\n`);
+    else console.error(`runbook: ${error}`);
+    process.exit(exitCode);
   },
 );
