@@ -25,7 +25,7 @@ const USAGE = `usage: runbook <command> [options]
   sign approve|reject|retry|rollback|skip <run id> --as <you> [--comment <text>]
                                 prints the signed decision to paste into the Web UI's "Send a Signal"
   codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]
-  codec-keys [--rotate] [--json]
+  codec-keys [--create] [--rotate] [--json]
   schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m)
                   [--catchup-window 1h] [--<param> <value> ...] [--as <you>] [--json]
   schedule approve <schedule id> --as <approver> [--key <path>]   (a protected environment's second signature)
@@ -35,7 +35,8 @@ Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*
   (default localhost:7233)
 Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's
   key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)
-Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)`;
+Payload encryption keys: RUNBOOK_CODEC_KEYS, the ring the workers use (required; the local dev server's npm scripts
+  set RUNBOOK_CODEC_KEYS_AUTO=1, which makes <state dir>/codec-keys.json on first use)`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
