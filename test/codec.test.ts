@@ -156,7 +156,7 @@ describe('codec key ring', function () {
     assert.equal(second.active, first.active);
   });
 
-  it('makes the local default on first use with RUNBOOK_CODEC_KEYS_AUTO=1, owner-only, and reuses it after', function () {
+  it('with RUNBOOK_CODEC_KEYS_AUTO=1 makes the local default on first use, owner-only, then reuses it', function () {
     process.env.RUNBOOK_STATE_DIR = path.join(dir, 'state');
     delete process.env.RUNBOOK_CODEC_KEYS;
     process.env.RUNBOOK_CODEC_KEYS_AUTO = '1';
