@@ -90,6 +90,8 @@ const REGISTERED = [
   'colourGroups',
   'hostCommand',
   'markUpstream',
+  'readCommits',
+  'resolveRefOnFleet',
   'rollBackHost',
   'rollHost',
   'rollingPlan',

@@ -72,7 +72,9 @@ describe('systemd unit of the worker', function () {
 
   it("the install docs' recipe leaves policy files root's, readable by the worker, not its own", function () {
     const docs = fs.readFileSync(path.join(projectRoot, 'docs', 'install.md'), 'utf8');
-    const section = docs.slice(docs.indexOf('## The worker as a service'));
+    const at = docs.indexOf('\n## The worker as a service\n');
+    assert.ok(at >= 0, 'docs/install.md has a "## The worker as a service" section');
+    const section = docs.slice(at);
     const recipe = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const lines = recipe.split('\n').filter((l) => /^\s*(install|chown|chmod)\b/.test(l));
     const policy = lines.filter((l) => /\/etc\/runbook(\/inventory)?( |\/?$)|inventory\/|people\.yaml/.test(l));
