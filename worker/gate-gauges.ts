@@ -36,7 +36,7 @@ export function startGateGauges(client: Client, intervalMs: number, taskQueue: s
   const meter = Runtime.instance().metricMeter;
   const waiting = meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now');
   const oldest = meter.createGauge(
-    'runbook_gate_oldest_run_age',
+    'runbook_gate_oldest_run_age_seconds',
     'float',
     'seconds',
     'age of the oldest run waiting at a gate (since it started)',

@@ -8,11 +8,14 @@ import { startGateGauges } from './gate-gauges';
 import { startCutOffGauge } from './cut-off-gauge';
 import { installTelemetry } from './telemetry';
 import { workerOptions } from './worker-options';
+import { payloadCodec } from '../src/codec/data-converter';
 
 /** Runs a worker until SIGINT/SIGTERM. Tests run it with their own activities added. */
 export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Promise<void> {
   // Before any connection: the runtime carries the Prometheus endpoint (RUNBOOK_METRICS_ADDRESS).
   const metrics = installTelemetry();
+  // No key ring, no worker: it could open nothing sent to it, and seal what no one else can.
+  payloadCodec();
   const { connection, namespace } = await connectWorker();
   const client = metrics ? await connectClient() : undefined;
   const chosen = options ?? workerOptions();

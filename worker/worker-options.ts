@@ -8,6 +8,7 @@ import { taskQueue } from '../src/config';
 import { activityBoundary, type ProveStart } from './activity-boundary';
 import { LIVENESS_BEAT_MS, livenessInterceptor } from './liveness';
 import { deploymentOptions } from './versioning';
+import { workflowMetricSinks } from './workflow-metrics';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -58,6 +59,8 @@ export function workerOptions(
     // Every activity heartbeats while this worker lives, so a dead worker's step moves on fast;
     // none reads or acts for a caller the worker did not admit (activity-boundary.ts).
     interceptors: { activity: [livenessInterceptor, activityBoundary(activities.proveStart)] },
+    // The engine's metrics from workflow code (workflows/kernel/metrics.ts).
+    sinks: workflowMetricSinks(),
     // Heartbeats leave at most every 2 s (the SDK's default would be 80% of the 10 s timeout,
     // leaving a busy machine 2 s to spare before a live worker's step is taken away from it).
     maxHeartbeatThrottleInterval: LIVENESS_BEAT_MS,
