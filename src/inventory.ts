@@ -10,6 +10,7 @@ import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../co
 import type { IdentityMode } from '../common/signed-message';
 import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
+import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
 
 export interface Host {
   address: string;
@@ -55,6 +56,8 @@ export interface Environment {
   services: Record<string, Service>;
   vars: Vars;
   secrets: Record<string, SecretRef>;
+  /** Named analyses a release is judged by (src/analysis/declared.ts); a run picks one by name. */
+  analyses: Record<string, Analysis>;
 }
 
 /** The names of the environment's secrets marked for `use`. */
@@ -197,6 +200,7 @@ const schema = {
       },
     },
     vars: VARS_SCHEMA,
+    analyses: ANALYSES_SCHEMA,
     secrets: {
       type: 'object',
       default: {},
@@ -294,6 +298,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
       parseDuration(d, `bounds.rollbackWindow.${['min', 'max'][i]}`),
     );
     if (min > max) throw new Error(`bounds.rollbackWindow.min ${window.min} is longer than its max ${window.max}`);
+    checkAnalyses(env.analyses);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }
