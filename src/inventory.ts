@@ -11,6 +11,7 @@ import type { IdentityMode } from '../common/signed-message';
 import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
 import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
+import { checkFreezes, FREEZES_SCHEMA, type Freezes } from './freeze';
 
 export interface Host {
   address: string;
@@ -58,6 +59,8 @@ export interface Environment {
   secrets: Record<string, SecretRef>;
   /** Named analyses a release is judged by (src/analysis/declared.ts); a run picks one by name. */
   analyses: Record<string, Analysis>;
+  /** When mutating runs may not start (src/freeze.ts), and which runbooks keep running. */
+  freezes: Freezes;
 }
 
 /** The names of the environment's secrets marked for `use`. */
@@ -201,6 +204,7 @@ const schema = {
     },
     vars: VARS_SCHEMA,
     analyses: ANALYSES_SCHEMA,
+    freezes: FREEZES_SCHEMA,
     secrets: {
       type: 'object',
       default: {},
@@ -299,6 +303,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     );
     if (min > max) throw new Error(`bounds.rollbackWindow.min ${window.min} is longer than its max ${window.max}`);
     checkAnalyses(env.analyses);
+    checkFreezes(env.freezes);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }
