@@ -29,8 +29,13 @@ analyses:
     window: 2m
     minSamples: 12
     metrics:
-      - { name: errors, query: 'rate(http_errors_total{instance=~"{{instances}}"}[30s])', bad: increase, critical: true }
-      - { name: latency, query: 'histogram_quantile(0.9, rate(latency_bucket{instance=~"{{instances}}"}[30s]))', bad: increase }
+      - name: errors
+        query: 'rate(http_errors_total{instance=~"{{instances}}"}[30s])'
+        bad: increase
+        critical: true
+      - name: latency
+        query: 'histogram_quantile(0.9, rate(latency_bucket{instance=~"{{instances}}"}[30s]))'
+        bad: increase
 `;
 
 describe('analyses in the inventory', function () {

@@ -16,7 +16,8 @@ export function parseCondition(text: string): Condition {
   const m = CONDITION.exec(String(text).trim());
   if (!m)
     throw new Error(
-      `expected "result <op> <number>" with <op> one of < <= > >= == !=, got ${JSON.stringify(String(text).slice(0, 100))}`,
+      'expected "result <op> <number>" with <op> one of < <= > >= == !=, ' +
+        `got ${JSON.stringify(String(text).slice(0, 100))}`,
     );
   return { op: m[1] as Operator, value: Number(m[2]) };
 }
@@ -119,7 +120,9 @@ export function judgeSeries(analysis: ThresholdAnalysis, measurements: readonly 
         `more than the limit ${analysis.consecutiveErrorLimit}; the last: ${shown}`;
     } else if (taken >= analysis.count) {
       phase = 'Successful';
-      reason = `${taken} measurements: ${counts.successful} successful, ${counts.failed} failed, ${counts.inconclusive} inconclusive`;
+      reason =
+        `${taken} measurements: ${counts.successful} successful, ` +
+        `${counts.failed} failed, ${counts.inconclusive} inconclusive`;
     } else {
       reason = `${taken} of ${analysis.count} measurements taken`;
     }

@@ -158,8 +158,9 @@ export interface ComparisonVerdict {
  * Kayenta's judgement of a canary against its baseline. Each metric: with fewer than
  * `minSamples` on either side, `nodata`; else a two-sided Mann-Whitney U test (mannWhitneyU)
  * at `confidence`: p < 1 - confidence is `high` or `low` by the side U falls on (the canary's U
- * above n1·n2/2: its values tend to be higher; medians can tie where most values are 0), else `pass`. A metric passes unless
- * it moved in its bad direction. Score = 100 × passing / all metrics, rounded down to a tenth.
+ * above n1·n2/2: its values tend to be higher; medians can tie where most values are 0), else
+ * `pass`. A metric passes unless it moved in its bad direction. Score = 100 × passing / all
+ * metrics, rounded down to a tenth.
  *
  * The outcome: a critical metric failing → `fail` with score 0. A metric without data never
  * passes: the comparison is `inconclusive` unless it fails even counting every such metric
@@ -187,7 +188,9 @@ export function compareCanary(
         ...base,
         classification: 'nodata',
         passed: false,
-        detail: `too few samples: ${canary.length} canary, ${baseline.length} baseline; at least ${spec.minSamples} each`,
+        detail:
+          `too few samples: ${canary.length} canary, ${baseline.length} baseline; ` +
+          `at least ${spec.minSamples} each`,
       };
     }
     const { u, p } = mannWhitneyU(canary.slice(0, MAX_SAMPLES), baseline.slice(0, MAX_SAMPLES));
