@@ -4,9 +4,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { plaintextRefusal } from '../src/config';
 import { InventoryError, loadEnvironment } from '../src/inventory';
-import { askedOf, checkParams, decidePolicy, INITIATOR, PolicyError } from '../src/policy';
+import { askedOf, checkParams, decideFreeze, decidePolicy, FrozenError, INITIATOR, PolicyError } from '../src/policy';
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
-import type { RunInput, RunPolicy } from '../common/shared';
+import type { FreezeHold, RunInput, RunPolicy } from '../common/shared';
 import { FailureType } from '../common/failure-types';
 
 export interface RunRules {
@@ -15,6 +15,11 @@ export interface RunRules {
   /** The parameters, checked. */
   params: Record<string, unknown>;
   policy: RunPolicy;
+  /**
+   * A freeze window that holds the run now, which it was asked to wait for or break glass at;
+   * absent when none holds it. A run asked neither is refused here, before anything runs.
+   */
+  freeze?: FreezeHold;
 }
 
 // Runbooks the worker knows beyond the registry: the tests' own workflows (test/test-runbooks.ts).
@@ -54,8 +59,13 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const refusal = env.protected ? plaintextRefusal(env.environment) : undefined;
     if (refusal) throw new PolicyError(refusal);
     const params = checkParams(spec, env, input.params);
-    return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input), params) };
+    const asked = askedOf(input);
+    const policy = decidePolicy(spec, env, asked, params);
+    // Here, at the one admission every start passes through (the CLI, a schedule, a raw start).
+    const freeze = decideFreeze(spec, env, asked, input.initiator, Date.now());
+    return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}) };
   } catch (err) {
+    if (err instanceof FrozenError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Frozen);
     if (err instanceof PolicyError || err instanceof InventoryError)
       throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;

@@ -41,6 +41,8 @@ const start: Command = async (allArgs, connect) => {
     follow: { type: 'boolean' },
     'on-failure': { type: 'string' },
     'failure-timeout': { type: 'string' },
+    'wait-for-window': { type: 'boolean' },
+    'break-glass': { type: 'string' },
     ...SIGNING_OPTIONS,
     ...paramOptions,
   });
@@ -62,6 +64,8 @@ const start: Command = async (allArgs, connect) => {
     approvalsRequired,
     onFailure,
     failureTimeoutMs,
+    waitForWindow: values['wait-for-window'] === true,
+    ...(typeof values['break-glass'] === 'string' ? { breakGlass: values['break-glass'] } : {}),
   });
 
   if (values['dry-run']) {
@@ -120,6 +124,9 @@ const start: Command = async (allArgs, connect) => {
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
+  const waits = admission.waitsForWindow;
+  if (waits && !values.json)
+    console.log(`${run.runId} waits for freeze window ${waits.window} to open: ${waits.opensAtLocal ?? waits.opensAt}`);
   if (values.follow) {
     // JSON lines from here on, so the start is one line too.
     if (values.json)

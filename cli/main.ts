@@ -9,6 +9,7 @@ import { inertText } from '../common/inert';
 const USAGE = `usage: runbook <command> [options]
   start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--approvals N]
         [--on-failure compensate|ask] [--failure-timeout 30m] [--dry-run] [--follow] [--json]
+        [--wait-for-window | --break-glass "<reason>"]   (in a freeze window: wait, or two signed approvals)
   status <run id> [--json]
   approve <run id> --as <approver> [--comment <text>] [--json]
   reject <run id> --as <approver> --comment <why> [--json]

@@ -2,7 +2,7 @@
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { UsageError } from './errors';
 import { InventoryError, loadEnvironment, type Environment } from './inventory';
-import { checkParams, decidePolicy, INITIATOR, PolicyError } from './policy';
+import { checkParams, decideFreeze, decidePolicy, INITIATOR, PolicyError } from './policy';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
 import {
@@ -33,6 +33,10 @@ export interface StartRequest {
   onFailure?: string;
   /** How long a failure gate waits before rolling back; default and most: the approval timeout. */
   failureTimeoutMs?: number;
+  /** In a freeze window, wait for it to open. */
+  waitForWindow?: boolean;
+  /** In a freeze window, break glass for this reason (two signed approvals). */
+  breakGlass?: string;
 }
 
 export interface PreparedRun {
@@ -74,11 +78,15 @@ export function prepareRun(req: StartRequest): PreparedRun {
     asked.onFailure = req.onFailure as FailurePolicy;
   }
   if (req.failureTimeoutMs !== undefined) asked.failureTimeoutMs = req.failureTimeoutMs;
+  if (req.waitForWindow) asked.waitForWindow = true;
+  if (req.breakGlass !== undefined) asked.breakGlass = req.breakGlass;
   let params: Record<string, unknown>;
   let policy: RunPolicy;
   try {
     params = checkParams(spec, environment, given);
     policy = decidePolicy(spec, environment, asked, params);
+    // Told at once; the worker decides again when the run starts, on its own clock and inventory.
+    decideFreeze(spec, environment, asked, req.initiator, Date.now());
   } catch (err) {
     if (err instanceof PolicyError) throw new UsageError(err.message);
     throw err;
