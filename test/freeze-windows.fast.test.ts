@@ -4,6 +4,10 @@
 import { strict as assert } from 'node:assert';
 import { parseEnvironment } from '../src/inventory';
 import { freezeAt, zonedToUtc, type Freezes } from '../src/freeze';
+import { decideFreeze, FrozenError } from '../src/policy';
+import { RUNBOOKS } from '../src/runbooks';
+import { progressLines } from '../common/progress-view';
+import type { RunProgress } from '../common/shared';
 
 const at = (iso: string) => Date.parse(iso);
 const freezes = (over: Partial<Freezes>): Freezes => ({ windows: [], exempt: [], runbooks: {}, ...over });
@@ -187,3 +191,90 @@ freezes:
     });
   });
 });
+
+describe('a freeze at admission (decideFreeze) and in the record', function () {
+  const text = `
+environment: prod
+protected: true
+approvals: { required: 1, approvers: [alice, bob, olivia], timeout: 30m }
+hosts:
+  web-1: { address: 10.0.0.5, roles: [web] }
+freezes:
+  windows:
+    - { name: year-end, start: "2026-12-23T00:00Z", end: "2027-01-04T09:00Z" }
+  exempt: [backup]
+`;
+  const env = parseEnvironment(text, 'prod.yaml');
+  env.identity = 'signed';
+  const inFreeze = at('2026-12-24T12:00:00Z');
+  const spec = (name: string) => RUNBOOKS.find((r) => r.name === name)!;
+  const reason = 'payments are down, incident 4711';
+
+  it('refuses a mutating run, naming the window and when it opens; not an exempt or read-only one', function () {
+    assert.throws(
+      () => decideFreeze(spec('deploy'), env, {}, 'olivia', inFreeze),
+      (err: Error) =>
+        err instanceof FrozenError &&
+        err.message.startsWith(
+          'prod is frozen for deploy (window year-end): it opens mon 2027-01-04 09:00 UTC (2027-01-04T09:00:00.000Z)',
+        ),
+    );
+    assert.equal(decideFreeze(spec('backup'), env, {}, 'olivia', inFreeze), undefined);
+    assert.equal(decideFreeze(spec('health-check'), env, {}, 'olivia', inFreeze), undefined);
+    assert.equal(decideFreeze(spec('deploy'), env, {}, 'olivia', at('2027-01-04T09:00:00Z')), undefined);
+  });
+
+  it('holds a run asked to wait or to break glass, and says how', function () {
+    const wait = decideFreeze(spec('deploy'), env, { waitForWindow: true }, 'olivia', inFreeze);
+    assert.deepEqual([wait?.then, wait?.opensAt], ['wait', '2027-01-04T09:00:00.000Z']);
+    const glass = decideFreeze(spec('deploy'), env, { breakGlass: `  ${reason}\u001b[2J ` }, 'olivia', inFreeze);
+    assert.deepEqual([glass?.then, glass?.reason], ['break-glass', reason]);
+  });
+
+  it('refuses a break-glass that two others could not approve, or without a reason', function () {
+    const typed = { ...env, identity: 'typed' as const };
+    assert.throws(() => decideFreeze(spec('deploy'), typed, { breakGlass: reason }, 'olivia', inFreeze), /takes typed/);
+    const few = { ...env, approvals: { ...env.approvals, approvers: ['alice', 'olivia'] } };
+    assert.throws(
+      () => decideFreeze(spec('deploy'), few, { breakGlass: reason }, 'olivia', inFreeze),
+      /break-glass needs 2 approvers other than olivia, and prod lists alice/,
+    );
+    assert.throws(() => decideFreeze(spec('deploy'), env, { breakGlass: 'now' }, 'olivia', inFreeze), /10 to 500/);
+    assert.throws(
+      () => decideFreeze(spec('deploy'), env, { breakGlass: reason, waitForWindow: true }, 'olivia', inFreeze),
+      /one or the other/,
+    );
+  });
+
+  it('shows in status what held the run and how it went on', function () {
+    const lines = (freeze: RunProgress['freeze']) =>
+      progressLines({ ...progressOf(), freeze }, { runId: 'r1', decide: 'cli' }).map((l) => l.text.trim());
+    const base = { window: 'year-end', opensAtLocal: 'mon 2027-01-04 09:00 UTC' };
+    assert.ok(
+      lines({ ...base, then: 'break-glass', reason, approvedBy: ['alice', 'bob'] }).includes(
+        `! break glass at freeze window year-end (opens mon 2027-01-04 09:00 UTC): ${reason}; approved by alice, bob`,
+      ),
+    );
+    assert.ok(
+      lines({ ...base, then: 'wait' }).includes(
+        '⏸ waits for freeze window year-end (opens mon 2027-01-04 09:00 UTC) to open',
+      ),
+    );
+  });
+});
+
+function progressOf(): RunProgress {
+  return {
+    runbook: 'deploy',
+    env: 'prod',
+    params: {},
+    initiator: 'olivia',
+    state: 'RUNNING',
+    steps: [],
+    gates: [],
+    approvals: [],
+    compensations: [],
+    leftToUndo: [],
+    settled: [],
+  } as unknown as RunProgress;
+}

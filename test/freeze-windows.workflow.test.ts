@@ -138,7 +138,7 @@ describe('freeze windows at the start of a run (stub activities, real admission 
     assert.equal(backup.code, 0, backup.stderr);
   });
 
-  it('lets a deploy through on break-glass: two signed approvals from others, the reason in the record', async function () {
+  it('lets a deploy through on break-glass: two signed approvals by others, the reason recorded', async function () {
     const calls: ActivityCall[] = [];
     const queue = uniqueQueue('freeze-break-glass');
     await withWorker(
