@@ -124,9 +124,15 @@ const start: Command = async (allArgs, connect) => {
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
-  const waits = admission.waitsForWindow;
-  if (waits && !values.json)
-    console.log(`${run.runId} waits for freeze window ${waits.window} to open: ${waits.opensAtLocal ?? waits.opensAt}`);
+  const held = admission.freeze;
+  if (held && !values.json) {
+    const opens = held.opensAtLocal ?? held.opensAt;
+    console.log(
+      held.then === 'wait'
+        ? `${run.runId} waits for freeze window ${held.window} to open: ${opens}`
+        : `${run.runId} waits at gate "break glass: ${held.window}" for two signed approvals by others than you`,
+    );
+  }
   if (values.follow) {
     // JSON lines from here on, so the start is one line too.
     if (values.json)

@@ -195,7 +195,8 @@ export interface FailureGateRecord {
 
 /** Whether a run may go ahead: refused while another mutating run holds the environment. */
 export type Admission =
-  { admitted: true; waitsForWindow?: FreezeHold } | { admitted: false; heldBy?: string; reason: string };
+  /** `freeze`: a freeze window holds it; it waits for the window to open, or at its break-glass gate. */
+  { admitted: true; freeze?: FreezeHold } | { admitted: false; heldBy?: string; reason: string };
 
 export type StepStatus =
   'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';

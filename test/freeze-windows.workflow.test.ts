@@ -144,7 +144,11 @@ describe('freeze windows at the start of a run (stub activities, real admission 
     await withWorker(
       queue,
       async () => {
-        const handle = await rawDeploy(queue, ENV, { breakGlass: REASON });
+        // Started as the CLI starts it: admitted at once, told it is held at the break-glass gate.
+        const run = prepareRun({ runbook: 'deploy', env: ENV, params: PARAMS, initiator: STARTER, breakGlass: REASON });
+        run.input.proof = await signStart(run.input, run.runId, 'default', { as: STARTER, key: inv.key(STARTER) });
+        const { handle, admission } = await startRun(await testClient(), run, queue);
+        assert.deepEqual(admission.admitted && admission.freeze?.then, 'break-glass');
         const gate = 'break glass: test-freeze';
         const at = await waitForProgress(handle, (p) => p.gate?.name === gate, 'the break-glass gate');
         assert.deepEqual([at.state, at.gate!.required], ['WAITING_APPROVAL', 2]);
@@ -194,8 +198,8 @@ describe('freeze windows at the start of a run (stub activities, real admission 
         });
         run.input.proof = await signStart(run.input, run.runId, 'default', { as: STARTER, key: inv.key(STARTER) });
         const { handle, admission } = await startRun(await testClient(), run, queue);
-        assert.ok(admission.admitted && admission.waitsForWindow, JSON.stringify(admission));
-        assert.equal(admission.waitsForWindow.window, 'brief-freeze');
+        assert.ok(admission.admitted && admission.freeze, JSON.stringify(admission));
+        assert.equal(admission.freeze.window, 'brief-freeze');
         const waiting = await handle.query(progressQuery);
         assert.deepEqual([waiting.freeze?.then, waiting.steps, acted(calls)], ['wait', [], []]);
 

@@ -172,6 +172,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   async function passFreeze(first: FreezeHold): Promise<string | undefined> {
     const record: FreezeRecord = { ...first };
     progress.freeze = record;
+    // The caller learns now that the run is held, not when the window opens or two people approve.
+    admission = { admitted: true, freeze: first };
     if (first.then === 'break-glass') {
       const gate = `break glass: ${first.window}`;
       setState(progress, 'WAITING_APPROVAL');
@@ -188,8 +190,6 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
         .map((a) => a.approver);
       return undefined;
     }
-    // The caller learns now that the run waits, not when the window opens.
-    admission = { admitted: true, waitsForWindow: first };
     for (let held: FreezeHold | undefined = first; held;) {
       Object.assign(record, held);
       showProgress(progress);
