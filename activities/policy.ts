@@ -4,7 +4,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { plaintextRefusal } from '../src/config';
 import { InventoryError, loadEnvironment } from '../src/inventory';
-import { askedOf, checkParams, decideFreeze, decidePolicy, FrozenError, INITIATOR, PolicyError } from '../src/policy';
+import {
+  askedOf,
+  checkParams,
+  decideFreeze,
+  decidePolicy,
+  FrozenError,
+  INITIATOR,
+  nextFreeze,
+  PolicyError,
+} from '../src/policy';
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
 import type { FreezeHold, RunInput, RunPolicy } from '../common/shared';
 import { FailureType } from '../common/failure-types';
@@ -20,6 +29,8 @@ export interface RunRules {
    * absent when none holds it. A run asked neither is refused here, before anything runs.
    */
   freeze?: FreezeHold;
+  /** The next freeze window that would begin while the run goes on: it stops at a gate then. */
+  nextFreeze?: { window: string; startsAt: string };
 }
 
 // Runbooks the worker knows beyond the registry: the tests' own workflows (test/test-runbooks.ts).
@@ -62,8 +73,10 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const asked = askedOf(input);
     const policy = decidePolicy(spec, env, asked, params);
     // Here, at the one admission every start passes through (the CLI, a schedule, a raw start).
-    const freeze = decideFreeze(spec, env, asked, input.initiator, Date.now());
-    return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}) };
+    const now = Date.now();
+    const freeze = decideFreeze(spec, env, asked, input.initiator, now);
+    const next = nextFreeze(spec, env, now, freeze);
+    return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}), ...(next ? { nextFreeze: next } : {}) };
   } catch (err) {
     if (err instanceof FrozenError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Frozen);
     if (err instanceof PolicyError || err instanceof InventoryError)

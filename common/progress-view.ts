@@ -107,6 +107,7 @@ function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
   const time = (startedAt: string, endedAt: string | undefined, live = true) => timeText(startedAt, endedAt, o, live);
 
   if (p.freeze) add('freeze', freezeText(p.freeze, show));
+  if (p.freezeBegan) add('freeze-began', `${freezeText(p.freezeBegan, show)} (during the run)`);
   p.steps.forEach((s, i) => add(`step:${i}`, stepText(s, time(s.startedAt, s.endedAt), show)));
   p.gates.forEach((g, i) => {
     const approvers = g.approvers.map(v).join(', ');

@@ -317,6 +317,8 @@ export interface RunProgress {
   settledFailure?: SettledFailure;
   /** A freeze window that held the run at its start, and how it got past it. */
   freeze?: FreezeRecord;
+  /** A freeze window that began while the run was going: it waited at a gate for two approvals. */
+  freezeBegan?: FreezeRecord;
   /** The failure gate open now (policy `ask`): the failed step, where and why, and how to decide. */
   failureGate?: FailureGateRecord;
   /** Every failure gate of the run, open or closed, with its decisions; absent on runs from before failure gates. */

@@ -147,6 +147,44 @@ export function freezeAt(freezes: Freezes, runbook: string, nowMs: number): Free
   return { frozen: true, window: first[0].name, opensAt: new Date(t).toISOString(), opensAtLocal: local(t, zone) };
 }
 
+/**
+ * The first window of `runbook` that begins after `afterMs` and at most `withinMs` later: a run
+ * that started before it is held at its first step boundary from then on (the workflow compares
+ * with its own clock, so no query per step). None for an exempt runbook.
+ */
+export function nextFreezeStart(
+  freezes: Freezes,
+  runbook: string,
+  afterMs: number,
+  withinMs: number,
+): { window: string; startsAt: string } | undefined {
+  if (freezes.exempt.includes(runbook)) return undefined;
+  const zone = freezes.timezone ?? 'UTC';
+  let best: { window: string; at: number } | undefined;
+  const consider = (window: string, at: number) => {
+    if (at > afterMs && at - afterMs <= withinMs && (!best || at < best.at)) best = { window, at };
+  };
+  for (const w of [...freezes.windows, ...(freezes.runbooks[runbook] ?? [])]) {
+    const z = w.timezone ?? zone;
+    if ('start' in w) {
+      consider(w.name, parseDateTime(w.start, z));
+      continue;
+    }
+    const first = localParts(afterMs, z);
+    const [fh, fm] = clock(w.from);
+    for (let d = 0; d <= Math.ceil(withinMs / 86_400_000) + 1; d++) {
+      const day = addDays(first, d);
+      if (!w.days.includes(DAYS[weekday(day)])) continue;
+      const at = zonedToUtc({ ...day, hour: fh, minute: fm }, z);
+      if (at > afterMs) {
+        consider(w.name, at);
+        break;
+      }
+    }
+  }
+  return best && { window: best.window, startsAt: new Date(best.at).toISOString() };
+}
+
 /** The windows holding instant `t`, each with when it ends. */
 function covering(ws: FreezeWindow[], defaultZone: string, t: number): { name: string; end: number }[] {
   const out: { name: string; end: number }[] = [];

@@ -5,7 +5,7 @@
 import type { Environment } from './inventory';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunbookSpec } from './runbooks';
-import { freezeAt } from './freeze';
+import { freezeAt, nextFreezeStart } from './freeze';
 import { inertText } from '../common/inert';
 import {
   BREAK_GLASS_APPROVALS,
@@ -293,4 +293,20 @@ export function decideFreeze(
     `${held}; start it then, wait for it with --wait-for-window, or break glass with ` +
       `--break-glass "<reason>" and ${BREAK_GLASS_APPROVALS} signed approvals from its approvers`,
   );
+}
+
+/**
+ * The next freeze window a run of `spec` started at `nowMs` would meet while it runs: the first
+ * to begin after the one holding it now has opened (a run past a freeze is not held by it
+ * again), within the longest a run can wait at its gates. None for a read-only runbook.
+ */
+export function nextFreeze(
+  spec: RunbookSpec,
+  env: Environment,
+  nowMs: number,
+  held?: FreezeHold,
+): { window: string; startsAt: string } | undefined {
+  if (!spec.mutating) return undefined;
+  const after = held?.opensAt ? Math.max(nowMs, Date.parse(held.opensAt)) : nowMs;
+  return nextFreezeStart(env.freezes, spec.name, after, MAX_GATE_WAIT_MS + 86_400_000);
 }

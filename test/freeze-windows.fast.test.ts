@@ -3,8 +3,8 @@
 // their declaration in the inventory. Every instant is given: nothing here reads the clock.
 import { strict as assert } from 'node:assert';
 import { parseEnvironment } from '../src/inventory';
-import { freezeAt, zonedToUtc, type Freezes } from '../src/freeze';
-import { decideFreeze, FrozenError } from '../src/policy';
+import { freezeAt, nextFreezeStart, zonedToUtc, type Freezes } from '../src/freeze';
+import { decideFreeze, FrozenError, nextFreeze } from '../src/policy';
 import { RUNBOOKS } from '../src/runbooks';
 import { progressLines } from '../common/progress-view';
 import type { RunProgress } from '../common/shared';
@@ -134,6 +134,30 @@ describe('freeze windows', function () {
     assert.deepEqual(freezeAt(f, 'deploy', at('2026-12-07T08:00:00Z')), { frozen: true, window: 'always' });
   });
 
+  it('finds the next window to begin, for a run going when it does', function () {
+    const day = 86_400_000;
+    const f = freezes({
+      timezone: 'Europe/Paris',
+      windows: [
+        { name: 'sunday-night', days: ['sun'], from: '02:30', to: '05:00' },
+        { name: 'year-end', start: '2026-12-23T00:00', end: '2027-01-04T09:00' },
+      ],
+      exempt: ['backup'],
+    });
+    // Saturday 2026-03-28: the next is Sunday's, whose 02:30 the clocks skip (03:30 CEST = 01:30Z).
+    assert.deepEqual(nextFreezeStart(f, 'deploy', at('2026-03-28T12:00:00Z'), 8 * day), {
+      window: 'sunday-night',
+      startsAt: '2026-03-29T01:30:00.000Z',
+    });
+    assert.equal(nextFreezeStart(f, 'deploy', at('2026-03-28T12:00:00Z'), 3_600_000), undefined);
+    assert.equal(nextFreezeStart(f, 'backup', at('2026-03-28T12:00:00Z'), 8 * day), undefined);
+    // Tuesday 2026-12-22: the dated window begins first.
+    assert.deepEqual(nextFreezeStart(f, 'deploy', at('2026-12-22T12:00:00Z'), 8 * day), {
+      window: 'year-end',
+      startsAt: '2026-12-22T23:00:00.000Z',
+    });
+  });
+
   describe('in the inventory', function () {
     const base = `
 environment: prod
@@ -244,6 +268,17 @@ freezes:
       () => decideFreeze(spec('deploy'), env, { breakGlass: reason, waitForWindow: true }, 'olivia', inFreeze),
       /one or the other/,
     );
+  });
+
+  it('gives a run the next window that would stop it, past the one it got through', function () {
+    const later = at('2026-12-20T12:00:00Z');
+    assert.deepEqual(nextFreeze(spec('deploy'), env, later), {
+      window: 'year-end',
+      startsAt: '2026-12-23T00:00:00.000Z',
+    });
+    assert.equal(nextFreeze(spec('health-check'), env, later), undefined);
+    const glass = decideFreeze(spec('deploy'), env, { breakGlass: reason }, 'olivia', inFreeze);
+    assert.equal(nextFreeze(spec('deploy'), env, inFreeze, glass), undefined);
   });
 
   it('shows in status what held the run and how it went on', function () {

@@ -210,4 +210,51 @@ describe('freeze windows at the start of a run (stub activities, real admission 
       activities(calls),
     );
   });
+  it('stops a run going when a window begins at its next step, at a gate; rejected, it is undone', async function () {
+    const calls: ActivityCall[] = [];
+    const queue = uniqueQueue('freeze-began');
+    const LATER = 'frozen-later';
+    const env = parseYaml(fs.readFileSync(path.join(inv.dir, `${ENV}.yaml`), 'utf8')) as Record<string, unknown>;
+    const begins = Date.now() + 15_000;
+    env.environment = LATER;
+    env.freezes = { windows: [{ name: 'later-freeze', start: instant(begins), end: instant(begins + 3_600_000) }] };
+    fs.writeFileSync(path.join(inv.dir, `${LATER}.yaml`), stringifyYaml(env));
+    await withWorker(
+      queue,
+      async () => {
+        const run = prepareRun({ runbook: 'deploy', env: LATER, params: PARAMS, initiator: STARTER });
+        run.input.proof = await signStart(run.input, run.runId, 'default', { as: STARTER, key: inv.key(STARTER) });
+        const { handle, admission } = await startRun(await testClient(), run, queue);
+        assert.deepEqual(admission, { admitted: true }, 'not frozen when it starts');
+        const gate = 'freeze window later-freeze began: go on';
+        // Its own gates are approved only once the window has begun, so it meets it at a step boundary.
+        await new Promise((r) => setTimeout(r, Math.max(0, begins + 1000 - Date.now())));
+        const approved = new Set<string>();
+        const held = await (async () => {
+          for (;;) {
+            const p = await handle.query(progressQuery);
+            if (p.gate?.name === gate) return p;
+            if (p.gate?.nonce && !approved.has(p.gate.nonce)) {
+              approved.add(p.gate.nonce);
+              await handle.signal(approvalSignal, await signedDecision(handle, 'alice', inv.key('alice')));
+            }
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        })();
+        assert.deepEqual([held.state, held.gate?.required], ['WAITING_APPROVAL', 2]);
+        assert.equal(held.freezeBegan?.window, 'later-freeze');
+        assert.ok(!acted(calls).includes('switchUpstream'), 'the switch waits for the gate');
+        await handle.signal(approvalSignal, await signedDecision(handle, 'bob', inv.key('bob'), 'reject', 'frozen'));
+        const err = await handle.result().then(
+          () => assert.fail('a run rejected at the freeze gate completed'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof WorkflowFailedError, String(err));
+        const done = await handle.query(progressQuery);
+        assert.equal(done.state, 'COMPENSATED', done.reason);
+        assert.ok(!acted(calls).includes('switchUpstream'), 'never switched');
+      },
+      activities(calls),
+    );
+  });
 });

@@ -97,6 +97,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
 
   let policy: AppliedPolicy;
   let freeze: FreezeHold | undefined;
+  let nextFreeze: { window: string; startsAt: string } | undefined;
   if (workerDecides) {
     answerAdmission();
     const size = JSON.stringify(input ?? null).length;
@@ -113,6 +114,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       return await refuse(frozen(err) ? FailureType.Frozen : FailureType.BadInput, innermost(err));
     }
     freeze = rules.freeze;
+    nextFreeze = rules.nextFreeze;
     checked = true;
     countRunStarted(progress, true);
     progress.params = maskSecrets(rules.params);
@@ -195,7 +197,9 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       showProgress(progress);
       await sleep(Math.max(1000, Date.parse(held.opensAt ?? '') - Date.now() || 0));
       try {
-        held = (await decideRunRules({ workflowType: workflowInfo().workflowType, input })).freeze;
+        const again = await decideRunRules({ workflowType: workflowInfo().workflowType, input });
+        held = again.freeze;
+        nextFreeze = again.nextFreeze;
       } catch (err) {
         if (isCancellation(err)) throw err;
         return innermost(err);
@@ -217,9 +221,36 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       });
   };
 
+  /**
+   * A freeze window that began while the run was going: the step under way has finished; the
+   * run waits here for two signed approvals from others than the starter to go on (a rejection
+   * or the gate's timeout undoes the run). Undos are never held: they do not pass through here.
+   * The run's own clock is compared with the start the worker gave at admission: no query per step.
+   */
+  const freezeBegan = () =>
+    nextFreeze !== undefined && Date.now() >= Date.parse(nextFreeze.startsAt) && patched('freeze-holds-running-runs');
+  const holdIfFrozen = async () => {
+    const next = nextFreeze!;
+    nextFreeze = undefined;
+    const record: FreezeRecord = { window: next.window, then: 'break-glass', reason: `began at ${next.startsAt}` };
+    progress.freezeBegan = record;
+    const gate = `freeze window ${next.window} began: go on`;
+    setState(progress, 'WAITING_APPROVAL');
+    try {
+      await approvals.gate(gate, BREAK_GLASS_APPROVALS);
+    } finally {
+      setState(progress, 'RUNNING');
+    }
+    record.approvedBy = progress.approvals
+      .filter((a) => a.gate === gate && a.decision === 'approve' && !a.refused)
+      .map((a) => a.approver);
+  };
+
   let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
     step: (async (name: string, action: StepAction<unknown> | SkippableStep) => {
+      // Awaited only when due: an extra await on every step would reorder concurrent steps' commands.
+      if (freezeBegan()) await holdIfFrozen();
       stopIfLockLost(name);
       return saga.step(name, action);
     }) as Runbook['step'],
