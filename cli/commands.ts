@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { ConnectionError, UsageError } from '../src/errors';
 import { parseDuration } from '../common/duration';
 import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../common/shared';
-import { prepareRun, startRun } from '../src/start';
+import { freezeRefusal, prepareRun, startRun } from '../src/start';
 import { taskQueue } from '../src/config';
 import { actor, parse, runbookArg, runIdArg } from './args';
 import { describeOnFailure, retry, rollback, skip } from './decide';
@@ -68,6 +68,8 @@ const start: Command = async (allArgs, connect) => {
     ...(typeof values['break-glass'] === 'string' ? { breakGlass: values['break-glass'] } : {}),
   });
 
+  const frozen = freezeRefusal(run);
+  if (frozen && !values['dry-run']) throw new UsageError(frozen);
   if (values['dry-run']) {
     if (values.json)
       printJson({
@@ -78,10 +80,12 @@ const start: Command = async (allArgs, connect) => {
         plan: run.plan,
         onFailure: run.policy.applied.onFailure,
         policy: run.policy.applied,
+        ...(frozen ? { refusedNow: frozen } : {}),
       });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
       console.log(`  on a failed step: ${describeOnFailure(run.policy.applied.onFailure)}`);
+      if (frozen) console.log(`  refused now: ${frozen}`);
       for (const beyond of run.policy.applied.beyondBounds ?? []) console.log(`  beyond bounds: ${beyond}`);
       for (const item of run.plan) {
         if ('gate' in item)

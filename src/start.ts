@@ -85,8 +85,6 @@ export function prepareRun(req: StartRequest): PreparedRun {
   try {
     params = checkParams(spec, environment, given);
     policy = decidePolicy(spec, environment, asked, params);
-    // Told at once; the worker decides again when the run starts, on its own clock and inventory.
-    decideFreeze(spec, environment, asked, req.initiator, Date.now());
   } catch (err) {
     if (err instanceof PolicyError) throw new UsageError(err.message);
     throw err;
@@ -138,4 +136,19 @@ function describeParams(params: Record<string, unknown>): string {
   const entries = Object.entries(maskSecrets(params));
   // The Web UI shows it as Markdown: a parameter's value is text, never markup.
   return entries.length ? entries.map(([k, v]) => markdownText(`${k}: ${String(v)}`)).join('\n') : 'no parameters';
+}
+
+/**
+ * Why a freeze window would refuse `run` if it started now (src/policy.ts decideFreeze), for the
+ * CLI to say at once; the worker decides again when the run starts, on its own clock and
+ * inventory. Not part of prepareRun: creating or co-signing a schedule in a freeze starts nothing.
+ */
+export function freezeRefusal(run: PreparedRun, nowMs = Date.now()): string | undefined {
+  try {
+    decideFreeze(run.spec, run.environment, run.input.asked ?? {}, run.input.initiator, nowMs);
+    return undefined;
+  } catch (err) {
+    if (err instanceof PolicyError) return err.message;
+    throw err;
+  }
 }

@@ -133,6 +133,18 @@ describe('freeze windows at the start of a run (stub activities, real admission 
     ]);
     assert.equal(short.code, 2);
     assert.match(short.stderr, /a break-glass reason is 10 to 500 characters/);
+    // A dry run shows the plan and says it would be refused now.
+    const dry = await runbookCli(['start', 'deploy', '--env', ENV, '--ref', 'v1.0.0', '--dry-run', ...key]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /refused now: frozen is frozen for deploy \(window test-freeze\)/);
+    // Making a schedule starts nothing: allowed in a freeze (its runs are admitted one by one).
+    const queue = { RUNBOOK_TASK_QUEUE: uniqueQueue('freeze-schedule') };
+    const made = await runbookCli(
+      ['schedule', 'create', 'deploy', '--env', ENV, '--ref', 'v1.0.0', '--interval', '1h', ...key],
+      queue,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await runbookCli(['schedule', 'delete', `deploy-${ENV}`], queue)).code, 0);
     // Backups are exempt: the CLI lets one start (its dry run shows the plan).
     const backup = await runbookCli(['start', 'backup', '--env', ENV, '--dry-run', ...key]);
     assert.equal(backup.code, 0, backup.stderr);
