@@ -4,9 +4,18 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { plaintextRefusal } from '../src/config';
 import { InventoryError, loadEnvironment } from '../src/inventory';
-import { askedOf, checkParams, decidePolicy, INITIATOR, PolicyError } from '../src/policy';
+import {
+  askedOf,
+  checkParams,
+  decideFreeze,
+  decidePolicy,
+  FrozenError,
+  INITIATOR,
+  nextFreeze,
+  PolicyError,
+} from '../src/policy';
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
-import type { RunInput, RunPolicy } from '../common/shared';
+import type { FreezeHold, RunInput, RunPolicy } from '../common/shared';
 import { FailureType } from '../common/failure-types';
 
 export interface RunRules {
@@ -15,6 +24,13 @@ export interface RunRules {
   /** The parameters, checked. */
   params: Record<string, unknown>;
   policy: RunPolicy;
+  /**
+   * A freeze window that holds the run now, which it was asked to wait for or break glass at;
+   * absent when none holds it. A run asked neither is refused here, before anything runs.
+   */
+  freeze?: FreezeHold;
+  /** The next freeze window that would begin while the run goes on: it stops at a gate then. */
+  nextFreeze?: { window: string; startsAt: string };
 }
 
 // Runbooks the worker knows beyond the registry: the tests' own workflows (test/test-runbooks.ts).
@@ -54,8 +70,15 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const refusal = env.protected ? plaintextRefusal(env.environment) : undefined;
     if (refusal) throw new PolicyError(refusal);
     const params = checkParams(spec, env, input.params);
-    return { runbook: spec.name, params, policy: decidePolicy(spec, env, askedOf(input), params) };
+    const asked = askedOf(input);
+    const policy = decidePolicy(spec, env, asked, params);
+    // Here, at the one admission every start passes through (the CLI, a schedule, a raw start).
+    const now = Date.now();
+    const freeze = decideFreeze(spec, env, asked, input.initiator, now);
+    const next = nextFreeze(spec, env, now, freeze);
+    return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}), ...(next ? { nextFreeze: next } : {}) };
   } catch (err) {
+    if (err instanceof FrozenError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Frozen);
     if (err instanceof PolicyError || err instanceof InventoryError)
       throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;

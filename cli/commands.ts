@@ -10,7 +10,7 @@ import {
   RunbookStateKey,
   type ApprovalInput,
 } from '../common/shared';
-import { prepareRun, startRun } from '../src/start';
+import { freezeRefusal, prepareRun, startRun } from '../src/start';
 import { taskQueue } from '../src/config';
 import { actor, asksHelp, paramsGiven, parse, runbookArg, runIdArg } from './args';
 import { paramsInUse, runbookHelp, START_OPTIONS, usage } from './help';
@@ -68,8 +68,12 @@ const start: Command = async (allArgs, connect) => {
     approvalsRequired,
     onFailure,
     failureTimeoutMs,
+    waitForWindow: values['wait-for-window'] === true,
+    ...(typeof values['break-glass'] === 'string' ? { breakGlass: values['break-glass'] } : {}),
   });
 
+  const frozen = freezeRefusal(run);
+  if (frozen && !values['dry-run']) throw new UsageError(frozen);
   if (values['dry-run']) {
     if (values.json)
       printJson({
@@ -81,6 +85,7 @@ const start: Command = async (allArgs, connect) => {
         plan: run.plan,
         onFailure: run.policy.applied.onFailure,
         policy: run.policy.applied,
+        ...(frozen ? { refusedNow: frozen } : {}),
       });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
@@ -88,6 +93,7 @@ const start: Command = async (allArgs, connect) => {
       const inUse = maskSecrets(paramsInUse(run.spec, run.input.params));
       for (const [name, value] of Object.entries(inUse))
         console.log(inertText(`  parameter ${name}: ${String(value)}`));
+      if (frozen) console.log(`  refused now: ${frozen}`);
       for (const beyond of run.policy.applied.beyondBounds ?? []) console.log(`  beyond bounds: ${beyond}`);
       for (const item of run.plan) {
         if ('gate' in item)
@@ -143,6 +149,15 @@ const start: Command = async (allArgs, connect) => {
     return 4;
   }
   const url = runUrl(client.options.namespace, run.runId);
+  const held = admission.freeze;
+  if (held && !values.json) {
+    const opens = held.opensAtLocal ?? held.opensAt;
+    console.log(
+      held.then === 'wait'
+        ? `${run.runId} waits for freeze window ${held.window} to open: ${opens}`
+        : `${run.runId} waits at gate "break glass: ${held.window}" for two signed approvals by others than you`,
+    );
+  }
   if (values.follow) {
     // JSON lines from here on, so the start is one line too.
     if (values.json)

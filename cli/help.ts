@@ -32,6 +32,15 @@ export const START_OPTIONS = {
     value: '<duration>',
     description: 'how long a failure gate waits before rolling back (at most the approval timeout)',
   },
+  'wait-for-window': {
+    type: 'boolean',
+    description: 'in a freeze window: wait for it to open instead of being refused',
+  },
+  'break-glass': {
+    type: 'string',
+    value: '<reason>',
+    description: 'in a freeze window: go with two signed approvals of approvers other than you, and a reason',
+  },
   'dry-run': { type: 'boolean', description: 'print the plan and the rules the worker will apply; start nothing' },
   follow: { type: 'boolean', description: 'follow the run until it ends (as runbook watch)' },
   json: { type: 'boolean', description: 'JSON output' },
@@ -51,6 +60,7 @@ export const COMMAND_DOCS: CommandDoc[] = [
     synopsis: [
       'start <runbook> --env <env> [--<param> <value> ...] [--as <you>] [--approval-timeout 30m] [--approvals N]',
       '      [--on-failure compensate|ask] [--failure-timeout 30m] [--dry-run] [--follow] [--json]',
+      '      [--wait-for-window | --break-glass "<reason>"]   (in a freeze window: wait, or two signed approvals)',
     ],
     summary: 'start a runbook (runbook start <runbook> --help: its parameters)',
   },

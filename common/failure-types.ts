@@ -14,6 +14,8 @@ export const FailureType = {
   LockLost: 'LockLost',
   /** Another mutating run holds the environment. */
   EnvironmentLocked: 'EnvironmentLocked',
+  /** A freeze window holds the environment (src/freeze.ts): start it when it opens, or break glass. */
+  Frozen: 'Frozen',
   /** A request or a parameter is malformed: asking again will not help. */
   BadInput: 'BadInput',
   /** The inventory lacks something a step needs, or says it wrongly. */

@@ -8,6 +8,7 @@ import type {
   ApprovalRecord,
   FailureDecisionRecord,
   FailureGateRecord,
+  FreezeRecord,
   GateRecord,
   RunProgress,
   StepRecord,
@@ -105,6 +106,8 @@ function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
   const add = (key: string, text: string, depth: 1 | 2 = 1, code = false) => out.push({ key, text, depth, code });
   const time = (startedAt: string, endedAt: string | undefined, live = true) => timeText(startedAt, endedAt, o, live);
 
+  if (p.freeze) add('freeze', freezeText(p.freeze, show));
+  if (p.freezeBegan) add('freeze-began', `${freezeText(p.freezeBegan, show)} (during the run)`);
   p.steps.forEach((s, i) => add(`step:${i}`, stepText(s, time(s.startedAt, s.endedAt), show)));
   p.gates.forEach((g, i) => {
     const approvers = g.approvers.map(v).join(', ');
@@ -154,6 +157,22 @@ function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
     f.todo.forEach((t, i) => add(`todo:${i}`, v(t), 2));
   }
   return out;
+}
+
+/** A freeze window that held the run at its start, and how the run got past it (or waits to). */
+export function freezeText(f: FreezeRecord, show: Show = TERMINAL): string {
+  const v = show.text;
+  const opens = f.opensAtLocal ?? f.opensAt;
+  const window = `freeze window ${v(f.window)}${opens ? ` (opens ${v(opens)})` : ''}`;
+  if (f.then === 'break-glass') {
+    const by = f.approvedBy?.length
+      ? `approved by ${f.approvedBy.map(v).join(', ')}`
+      : 'waiting for two signed approvals';
+    return `! break glass at ${window}: ${v(f.reason ?? '')}; ${by}`;
+  }
+  return f.wentOnAt
+    ? `· waited for ${window}; went on at ${v(f.wentOnAt)}`
+    : `${MARK.open} waits for ${window} to open`;
 }
 
 export function stepText(s: StepRecord, time = '', show: Show = TERMINAL): string {

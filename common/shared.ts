@@ -77,6 +77,38 @@ export interface PolicyRequest {
   failureTimeoutMs?: number;
   /** Only in old-shape inputs: a request to take no lock, which a mutating runbook ignores. */
   mutating?: boolean;
+  /** In a freeze window: wait for it to open rather than be refused (`--wait-for-window`). */
+  waitForWindow?: boolean;
+  /**
+   * In a freeze window: go ahead once two of the environment's approvers other than the starter
+   * approve, with signatures (`--break-glass <reason>`). The reason is shown in the record.
+   */
+  breakGlass?: string;
+}
+
+/** Approvals a break-glass needs, from the environment's approvers other than the starter. */
+export const BREAK_GLASS_APPROVALS = 2;
+
+/**
+ * A freeze window holding a mutating run at its start, as the worker found it (src/freeze.ts),
+ * and how the run gets past it: by waiting for it to open, or by break-glass.
+ */
+export interface FreezeHold {
+  window: string;
+  /** When it opens (UTC, ISO 8601), and as people there read it. */
+  opensAt?: string;
+  opensAtLocal?: string;
+  then: 'wait' | 'break-glass';
+  /** The break-glass reason, shown inert. */
+  reason?: string;
+}
+
+/** What a freeze did to a run, in its record. */
+export interface FreezeRecord extends FreezeHold {
+  /** Break-glass: who approved it, by name. */
+  approvedBy?: string[];
+  /** A wait: when the run went on. */
+  wentOnAt?: string;
 }
 
 /** The rules a run follows, as the worker decided them. */
@@ -162,7 +194,9 @@ export interface FailureGateRecord {
 }
 
 /** Whether a run may go ahead: refused while another mutating run holds the environment. */
-export type Admission = { admitted: true } | { admitted: false; heldBy?: string; reason: string };
+export type Admission =
+  /** `freeze`: a freeze window holds it; it waits for the window to open, or at its break-glass gate. */
+  { admitted: true; freeze?: FreezeHold } | { admitted: false; heldBy?: string; reason: string };
 
 export type StepStatus =
   'running' | 'done' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'compensation_failed';
@@ -281,6 +315,10 @@ export interface RunProgress {
   settled: { why: string; steps: string[]; at: string }[];
   /** Set when the run ended SETTLED_THEN_FAILED. */
   settledFailure?: SettledFailure;
+  /** A freeze window that held the run at its start, and how it got past it. */
+  freeze?: FreezeRecord;
+  /** A freeze window that began while the run was going: it waited at a gate for two approvals. */
+  freezeBegan?: FreezeRecord;
   /** The failure gate open now (policy `ask`): the failed step, where and why, and how to decide. */
   failureGate?: FailureGateRecord;
   /** Every failure gate of the run, open or closed, with its decisions; absent on runs from before failure gates. */

@@ -10,6 +10,8 @@ import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../co
 import type { IdentityMode } from '../common/signed-message';
 import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
+import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
+import { checkFreezes, FREEZES_SCHEMA, type Freezes } from './freeze';
 
 export interface Host {
   address: string;
@@ -86,6 +88,10 @@ export interface Environment {
   services: Record<string, Service>;
   vars: Vars;
   secrets: Record<string, SecretRef>;
+  /** Named analyses a release is judged by (src/analysis/declared.ts); a run picks one by name. */
+  analyses: Record<string, Analysis>;
+  /** When mutating runs may not start (src/freeze.ts), and which runbooks keep running. */
+  freezes: Freezes;
 }
 
 /** The names of the environment's secrets marked for `use`. */
@@ -241,6 +247,8 @@ const schema = {
       },
     },
     vars: VARS_SCHEMA,
+    analyses: ANALYSES_SCHEMA,
+    freezes: FREEZES_SCHEMA,
     secrets: {
       type: 'object',
       default: {},
@@ -338,6 +346,8 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
       parseDuration(d, `bounds.rollbackWindow.${['min', 'max'][i]}`),
     );
     if (min > max) throw new Error(`bounds.rollbackWindow.min ${window.min} is longer than its max ${window.max}`);
+    checkAnalyses(env.analyses);
+    checkFreezes(env.freezes);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }

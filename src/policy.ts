@@ -6,10 +6,14 @@ import type { Environment } from './inventory';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunbookSpec } from './runbooks';
 import { checkParamValues } from '../common/params';
+import { freezeAt, nextFreezeStart } from './freeze';
+import { inertText } from '../common/inert';
 import {
+  BREAK_GLASS_APPROVALS,
   FAILURE_POLICIES,
   type AppliedPolicy,
   type FailurePolicy,
+  type FreezeHold,
   type PolicyRequest,
   type RunInput,
   type RunPolicy,
@@ -21,6 +25,12 @@ const MAX_PARAMS = 50;
 
 /** A request or parameter that cannot be followed at all (as opposed to one that is overruled). */
 export class PolicyError extends Error {}
+
+/** A mutating run asked to start inside a freeze window, neither waiting for it nor breaking glass. */
+export class FrozenError extends PolicyError {}
+
+/** How long a break-glass reason may be, and at least: a reason, not a word. */
+export const BREAK_GLASS_REASON = { min: 10, max: 500 } as const;
 
 /** Who may start a run: the name checks of src/start.ts, shared with the worker. */
 export const INITIATOR = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
@@ -183,4 +193,75 @@ export function checkParams(spec: RunbookSpec, env: Environment, params: unknown
   const wrong = spec.check?.(env, checked);
   if (wrong) throw new PolicyError(wrong);
   return checked;
+}
+
+/**
+ * Whether a freeze window holds a run of `spec` by `initiator` on `env` at `nowMs` (src/freeze.ts),
+ * and how it may get past: only a mutating runbook the environment does not exempt is held. Not
+ * asked to wait or to break glass, it is refused (FrozenError) with when the window opens.
+ * Break-glass needs a reason and an environment that takes signed decisions with two approvers
+ * other than the starter: the run then waits for their two signed approvals.
+ */
+export function decideFreeze(
+  spec: RunbookSpec,
+  env: Environment,
+  asked: PolicyRequest,
+  initiator: string,
+  nowMs: number,
+): FreezeHold | undefined {
+  const { waitForWindow, breakGlass } = asked;
+  if (waitForWindow !== undefined && typeof waitForWindow !== 'boolean')
+    throw new PolicyError(`invalid waitForWindow ${JSON.stringify(waitForWindow).slice(0, 100)}: true or false`);
+  if (breakGlass !== undefined) {
+    if (typeof breakGlass !== 'string') throw new PolicyError('invalid breakGlass: the reason, as text');
+    const { min, max } = BREAK_GLASS_REASON;
+    const length = inertText(breakGlass).trim().length;
+    if (length < min || breakGlass.length > max)
+      throw new PolicyError(`a break-glass reason is ${min} to ${max} characters, saying why it cannot wait`);
+    if (waitForWindow) throw new PolicyError('asked both to wait for the window and to break glass: one or the other');
+  }
+  if (!spec.mutating) return undefined;
+  const status = freezeAt(env.freezes, spec.name, nowMs);
+  if (!status.frozen) return undefined;
+  const at = { window: status.window, ...(status.opensAt ? { opensAt: status.opensAt } : {}) };
+  const hold = status.opensAtLocal ? { ...at, opensAtLocal: status.opensAtLocal } : at;
+  const opens = status.opensAt
+    ? `it opens ${status.opensAtLocal} (${status.opensAt})`
+    : 'it does not open within 400 days';
+  const held = `${env.environment} is frozen for ${spec.name} (window ${status.window}): ${opens}`;
+  if (breakGlass !== undefined) {
+    const others = env.approvals.approvers.filter((a) => a !== initiator);
+    if (env.identity !== 'signed')
+      throw new PolicyError(`${held}; break-glass takes signed approvals, and ${env.environment} takes typed names`);
+    if (others.length < BREAK_GLASS_APPROVALS)
+      throw new PolicyError(
+        `${held}; break-glass needs ${BREAK_GLASS_APPROVALS} approvers other than ${initiator}, ` +
+          `and ${env.environment} lists ${others.join(', ') || 'none'}`,
+      );
+    return { ...hold, then: 'break-glass', reason: inertText(breakGlass).trim() };
+  }
+  if (waitForWindow) {
+    if (!status.opensAt) throw new FrozenError(`${held}: there is nothing to wait for`);
+    return { ...hold, then: 'wait' };
+  }
+  throw new FrozenError(
+    `${held}; start it then, wait for it with --wait-for-window, or break glass with ` +
+      `--break-glass "<reason>" and ${BREAK_GLASS_APPROVALS} signed approvals from its approvers`,
+  );
+}
+
+/**
+ * The next freeze window a run of `spec` started at `nowMs` would meet while it runs: the first
+ * to begin after the one holding it now has opened (a run past a freeze is not held by it
+ * again), within the longest a run can wait at its gates. None for a read-only runbook.
+ */
+export function nextFreeze(
+  spec: RunbookSpec,
+  env: Environment,
+  nowMs: number,
+  held?: FreezeHold,
+): { window: string; startsAt: string } | undefined {
+  if (!spec.mutating) return undefined;
+  const after = held?.opensAt ? Math.max(nowMs, Date.parse(held.opensAt)) : nowMs;
+  return nextFreezeStart(env.freezes, spec.name, after, MAX_GATE_WAIT_MS + 86_400_000);
 }

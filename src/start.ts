@@ -2,7 +2,7 @@
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { UsageError } from './errors';
 import { InventoryError, loadEnvironment, type Environment } from './inventory';
-import { checkParams, decidePolicy, INITIATOR, PolicyError } from './policy';
+import { checkParams, decideFreeze, decidePolicy, INITIATOR, PolicyError } from './policy';
 import { newRunId } from './run-id';
 import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
 import {
@@ -33,6 +33,10 @@ export interface StartRequest {
   onFailure?: string;
   /** How long a failure gate waits before rolling back; default and most: the approval timeout. */
   failureTimeoutMs?: number;
+  /** In a freeze window, wait for it to open. */
+  waitForWindow?: boolean;
+  /** In a freeze window, break glass for this reason (two signed approvals). */
+  breakGlass?: string;
 }
 
 export interface PreparedRun {
@@ -74,6 +78,8 @@ export function prepareRun(req: StartRequest): PreparedRun {
     asked.onFailure = req.onFailure as FailurePolicy;
   }
   if (req.failureTimeoutMs !== undefined) asked.failureTimeoutMs = req.failureTimeoutMs;
+  if (req.waitForWindow) asked.waitForWindow = true;
+  if (req.breakGlass !== undefined) asked.breakGlass = req.breakGlass;
   let params: Record<string, unknown>;
   let policy: RunPolicy;
   try {
@@ -130,4 +136,19 @@ function describeParams(params: Record<string, unknown>): string {
   const entries = Object.entries(maskSecrets(params));
   // The Web UI shows it as Markdown: a parameter's value is text, never markup.
   return entries.length ? entries.map(([k, v]) => markdownText(`${k}: ${String(v)}`)).join('\n') : 'no parameters';
+}
+
+/**
+ * Why a freeze window would refuse `run` if it started now (src/policy.ts decideFreeze), for the
+ * CLI to say at once; the worker decides again when the run starts, on its own clock and
+ * inventory. Not part of prepareRun: creating or co-signing a schedule in a freeze starts nothing.
+ */
+export function freezeRefusal(run: PreparedRun, nowMs = Date.now()): string | undefined {
+  try {
+    decideFreeze(run.spec, run.environment, run.input.asked ?? {}, run.input.initiator, nowMs);
+    return undefined;
+  } catch (err) {
+    if (err instanceof PolicyError) return err.message;
+    throw err;
+  }
 }

@@ -78,9 +78,12 @@ export class Approvals {
     );
   }
 
-  /** Waits at gate `name`; returns when approved, throws GateClosed when rejected or expired. */
-  async gate(name: string): Promise<void> {
-    const { required, approvers, timeoutMs } = this.policy;
+  /**
+   * Waits at gate `name`; returns when approved, throws GateClosed when rejected or expired.
+   * `required` is the run's rule unless the gate needs more (break-glass: two).
+   */
+  async gate(name: string, required = this.policy.required): Promise<void> {
+    const { approvers, timeoutMs } = this.policy;
     const gate: GateRecord = {
       name,
       openedAt: now(),

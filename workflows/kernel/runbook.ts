@@ -16,10 +16,13 @@ import {
 import type * as activities from '../../activities';
 import {
   admissionUpdate,
+  BREAK_GLASS_APPROVALS,
   maskSecrets,
   progressQuery,
   type Admission,
   type AppliedPolicy,
+  type FreezeHold,
+  type FreezeRecord,
   type HostRecord,
   type RunInput,
   type RunProgress,
@@ -29,7 +32,7 @@ import {
 } from '../../common/shared';
 import { stepActivities } from './activities';
 import { MAX_INPUT_CHARS } from './bounds';
-import { Approvals } from './approval';
+import { Approvals, GateClosed } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
 import { proveInitiator, type RunIdentity } from './identity';
 import { FailureType } from '../../common/failure-types';
@@ -93,6 +96,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     });
 
   let policy: AppliedPolicy;
+  let freeze: FreezeHold | undefined;
+  let nextFreeze: { window: string; startsAt: string } | undefined;
   if (workerDecides) {
     answerAdmission();
     const size = JSON.stringify(input ?? null).length;
@@ -106,8 +111,10 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       rules = await decideRunRules({ workflowType: workflowInfo().workflowType, input });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      return await refuse(FailureType.BadInput, innermost(err));
+      return await refuse(frozen(err) ? FailureType.Frozen : FailureType.BadInput, innermost(err));
     }
+    freeze = rules.freeze;
+    nextFreeze = rules.nextFreeze;
     checked = true;
     countRunStarted(progress, true);
     progress.params = maskSecrets(rules.params);
@@ -128,6 +135,12 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   const proven = await proveInitiator(input, progress);
   if ('refused' in proven) return await refuse(FailureType.StartRefused, proven.refused);
   Object.assign(identity, proven);
+
+  // Only runs a freeze window held at their start (none recorded before freezes existed) take this step.
+  if (freeze && patched('freeze-windows')) {
+    const refusal = await passFreeze(freeze);
+    if (refusal) return await refuse(FailureType.Frozen, refusal);
+  }
 
   let hold = policy.mutating ? await holdEnvironment(input.env) : undefined;
   if (hold && 'heldBy' in hold) {
@@ -152,6 +165,51 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     });
   }
 
+  /**
+   * Gets past the freeze window that held the run at its start, before it takes the lock: by
+   * break-glass (two signed approvals from the approvers other than the starter: the gate's
+   * four eyes) or by waiting until the window opens, then asking the worker again, since the
+   * inventory may have moved or added a window meanwhile. Returns why not, if it may not.
+   */
+  async function passFreeze(first: FreezeHold): Promise<string | undefined> {
+    const record: FreezeRecord = { ...first };
+    progress.freeze = record;
+    // The caller learns now that the run is held, not when the window opens or two people approve.
+    admission = { admitted: true, freeze: first };
+    if (first.then === 'break-glass') {
+      const gate = `break glass: ${first.window}`;
+      setState(progress, 'WAITING_APPROVAL');
+      try {
+        await approvals.gate(gate, BREAK_GLASS_APPROVALS);
+      } catch (err) {
+        if (err instanceof GateClosed) return `break-glass at freeze window ${first.window}: ${err.message}`;
+        throw err;
+      } finally {
+        setState(progress, 'RUNNING');
+      }
+      record.approvedBy = progress.approvals
+        .filter((a) => a.gate === gate && a.decision === 'approve' && !a.refused)
+        .map((a) => a.approver);
+      return undefined;
+    }
+    for (let held: FreezeHold | undefined = first; held;) {
+      Object.assign(record, held);
+      showProgress(progress);
+      await sleep(Math.max(1000, Date.parse(held.opensAt ?? '') - Date.now() || 0));
+      try {
+        const again = await decideRunRules({ workflowType: workflowInfo().workflowType, input });
+        held = again.freeze;
+        nextFreeze = again.nextFreeze;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return innermost(err);
+      }
+    }
+    record.wentOnAt = new Date().toISOString();
+    showProgress(progress);
+    return undefined;
+  }
+
   /** A run whose lock ended under it acts no more: another run may be changing the environment. */
   const lockLost = () => hold !== undefined && 'lost' in hold && hold.lost();
   const stopIfLockLost = (before: string) => {
@@ -163,9 +221,36 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       });
   };
 
+  /**
+   * A freeze window that began while the run was going: the step under way has finished; the
+   * run waits here for two signed approvals from others than the starter to go on (a rejection
+   * or the gate's timeout undoes the run). Undos are never held: they do not pass through here.
+   * The run's own clock is compared with the start the worker gave at admission: no query per step.
+   */
+  const freezeBegan = () =>
+    nextFreeze !== undefined && Date.now() >= Date.parse(nextFreeze.startsAt) && patched('freeze-holds-running-runs');
+  const holdIfFrozen = async () => {
+    const next = nextFreeze!;
+    nextFreeze = undefined;
+    const record: FreezeRecord = { window: next.window, then: 'break-glass', reason: `began at ${next.startsAt}` };
+    progress.freezeBegan = record;
+    const gate = `freeze window ${next.window} began: go on`;
+    setState(progress, 'WAITING_APPROVAL');
+    try {
+      await approvals.gate(gate, BREAK_GLASS_APPROVALS);
+    } finally {
+      setState(progress, 'RUNNING');
+    }
+    record.approvedBy = progress.approvals
+      .filter((a) => a.gate === gate && a.decision === 'approve' && !a.refused)
+      .map((a) => a.approver);
+  };
+
   let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
     step: (async (name: string, action: StepAction<unknown> | SkippableStep) => {
+      // Awaited only when due: an extra await on every step would reorder concurrent steps' commands.
+      if (freezeBegan()) await holdIfFrozen();
       stopIfLockLost(name);
       return saga.step(name, action);
     }) as Runbook['step'],
@@ -301,4 +386,15 @@ function innermost(err: unknown): string {
     e = e.cause as typeof e;
   }
   return message;
+}
+
+/** Whether the worker refused the run because a freeze window holds its environment. */
+function frozen(err: unknown): boolean {
+  for (
+    let e = err as { type?: unknown; cause?: unknown } | undefined;
+    e && typeof e === 'object';
+    e = e.cause as typeof e
+  )
+    if (e.type === FailureType.Frozen) return true;
+  return false;
 }
