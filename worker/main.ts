@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
-import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
 import { startGateGauges } from './gate-gauges';
@@ -19,13 +19,15 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const stopCutOff = client ? startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
   try {
     const worker = await Worker.create({ connection, namespace, ...chosen });
-    console.log(
-      `worker polling task queue ${worker.options.taskQueue} on ${namespace}` +
-        `${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
-    );
+    const logger = Runtime.instance().logger;
+    logger.info(`worker polling task queue ${worker.options.taskQueue} on ${namespace}`, {
+      taskQueue: worker.options.taskQueue,
+      namespace,
+      ...(metrics ? { metrics: `http://${metrics}/metrics` } : {}),
+    });
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
     await worker.run();
-    console.log('worker stopped');
+    logger.info('worker stopped');
   } finally {
     stopGauges?.();
     stopCutOff?.();

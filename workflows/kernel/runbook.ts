@@ -36,6 +36,7 @@ import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, showProgress, tagRun } from './progress';
+import { logRunEnded, logRunStarted } from './run-log';
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
 export interface Runbook {
@@ -128,6 +129,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   const proven = await proveInitiator(input, progress);
   if ('refused' in proven) return await refuse(FailureType.StartRefused, proven.refused);
   Object.assign(identity, proven);
+  logRunStarted(progress);
 
   let hold = policy.mutating ? await holdEnvironment(input.env) : undefined;
   if (hold && 'heldBy' in hold) {
@@ -143,6 +145,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'REFUSED');
     if (!checked) countRunStarted(progress, false);
     countRunEnded(progress, checked);
+    logRunEnded(progress);
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
       type,
@@ -207,6 +210,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     await procedure(rb);
     setState(progress, 'COMPLETED');
     countRunEnded(progress);
+    logRunEnded(progress);
     await condition(allHandlersFinished);
     return { state: 'COMPLETED', progress };
   } catch (err) {
@@ -239,6 +243,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       settled ? 'SETTLED_THEN_FAILED' : progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED',
     );
     countRunEnded(progress);
+    logRunEnded(progress);
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
     const result: RunResult = { state: progress.state, progress };
