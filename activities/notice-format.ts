@@ -19,7 +19,8 @@ export interface NoticeView {
 /** The run's page in the Web UI; none when the worker does not know the UI's address. */
 export function runLink(uiUrl: string | undefined, namespace: string, runId: string): string | undefined {
   if (!uiUrl) return undefined;
-  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runId)}`;
+  const base = uiUrl.replace(/\/$/, '');
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runId)}`;
 }
 
 /** A run id as a shell word: as it is when plain, quoted otherwise (a run id is whatever its starter chose). */

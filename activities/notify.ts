@@ -49,18 +49,13 @@ export function gateNoticeBody(notice: GateNotice): Record<string, unknown> {
   return { event: 'approval_requested', ...notice, howToApprove: { cli, webUi } };
 }
 
-/** The legacy approval webhook (approvals.webhook, a URL in the inventory): a JSON target of approval notices. */
-export const APPROVALS_WEBHOOK = 'approvals.webhook';
-
 /** The targets of `event` in the environment: the names of the secrets holding their URLs, and formats. */
 export async function noticeTargets(input: { env: string; event: NoticeEvent }): Promise<NoticeTarget[]> {
   const env = loadEnvironment(input.env);
-  const targets = env.notify
+  // approvals.webhook is not among them: it is sent its own JSON by notifyApprovers, as before.
+  return env.notify
     .filter((t) => !t.events || t.events.includes(input.event))
     .map(({ secret, format }) => ({ target: secret, format }));
-  if (input.event === 'approval_gate_opened' && env.approvals.webhook)
-    targets.push({ target: APPROVALS_WEBHOOK, format: 'json' });
-  return targets;
 }
 
 export interface NoticeTarget {
@@ -77,21 +72,18 @@ export async function deliverNotice(input: { env: string; target: string; notice
   const { notice } = input;
   const env = loadEnvironment(input.env);
   const listed = env.notify.find((t) => t.secret === input.target);
-  const legacy = input.target === APPROVALS_WEBHOOK && env.approvals.webhook;
-  if (!listed && !legacy)
+  if (!listed)
     throw ApplicationFailure.nonRetryable(
       `${input.env}: ${input.target} is not a notify target of the environment`,
       FailureType.BadInventory,
     );
   if (notice.env !== input.env)
     throw ApplicationFailure.nonRetryable(`a notice of ${notice.env} sent to ${input.env}`, FailureType.BadInput);
-  const format: NoticeFormat = listed ? listed.format : 'json';
+  const { format } = listed;
   throttle(`${input.env}\n${input.target}`);
   const tags = { format, event: notice.event };
   try {
-    const url = listed
-      ? await resolveSecret(env, listed.secret)
-      : webhookUrl(env.approvals.webhook!, `${input.env}: approvals.webhook`);
+    const url = await resolveSecret(env, listed.secret);
     const client = await temporalClient();
     const link = runLink(process.env.RUNBOOK_UI_URL, client.options.namespace, notice.runId);
     await postJson(url, noticeBody(format, notice, link));

@@ -8,10 +8,22 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { StepCommandInput } from '../activities/hosts';
 import { resolveSecret } from '../activities/secrets';
 import { loadEnvironment } from '../src/inventory';
+import type { WorkflowHandle } from '@temporalio/client';
+import { newRunId } from '../src/run-id';
+import type { RunInput } from '../common/shared';
+import { testClient } from './helpers';
+import { trackRun } from './leftover-runs';
+import type { ThreeStepParams } from './workflows';
 
 const said = (input: StepCommandInput, kind: string) => input.argv.includes('fail') && kind;
 
 export const kernelStubs = {
+  // smoke's steps: the one RUNBOOK_TEST_FAIL_STEP names fails, so its run waits at a failure gate.
+  writeMarker: async (input: { step: string }) => {
+    if (input.step === process.env.RUNBOOK_TEST_FAIL_STEP)
+      throw ApplicationFailure.nonRetryable(`${input.step}: told to fail`, 'CommandFailed');
+    return { changed: true };
+  },
   runStepCommand: async (input: StepCommandInput) => {
     const env = loadEnvironment(input.env);
     if (input.step === 'first' && Context.current().info.attempt === 1 && env.secrets.apiToken) {
@@ -33,3 +45,21 @@ export const kernelStubs = {
     return { stdout: '', stderr: '', exitCode: 0 };
   },
 };
+
+/** Starts the kernel's three-step runbook (test/workflows.ts) on `webhooks`, for a worker with these stubs. */
+export async function startThreeSteps(
+  taskQueue: string,
+  params: ThreeStepParams = {},
+  more: Partial<RunInput> = {},
+): Promise<WorkflowHandle> {
+  const input: RunInput = { runbook: 'three-steps', env: 'webhooks', params, initiator: 'operator', ...more };
+  const handle = await (
+    await testClient()
+  ).workflow.start('threeSteps', {
+    taskQueue,
+    workflowId: newRunId('three-steps', 'webhooks'),
+    args: [input],
+  });
+  trackRun(handle, 'webhooks');
+  return handle;
+}

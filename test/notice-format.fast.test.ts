@@ -41,7 +41,7 @@ describe('notice formats', function () {
     assert.match(String(body.title), /^Step failed: deploy on prod waits for a decision at switch traffic$/);
   });
 
-  it('Slack: text with &, <, > escaped, no mention, link or markup from the run, the commands in a code block', function () {
+  it('Slack: &, <, > escaped, no mention, link or markup from the run, the commands in a code block', function () {
     const { text } = noticeBody('slack', gate, link) as { text: string };
     const outsideLink = text.replace(`<${link}|Open the run>`, '');
     assert.ok(!/[<>]/.test(outsideLink), outsideLink);

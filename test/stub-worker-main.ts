@@ -4,6 +4,9 @@ import { exitWhenDone, runWorker } from '../worker/main';
 import { workerOptions } from '../worker/worker-options';
 import { stubActivities } from './stub-activities';
 import { kernelStubs } from './kernel-stubs';
+import { deliverNotice, noticeTargets } from '../activities/notify';
 import './test-runbooks';
 
-exitWhenDone(runWorker(workerOptions(undefined, { ...stubActivities([]), ...kernelStubs })));
+// RUNBOOK_TEST_NOTICES=1: notices go to the environment's real targets (local receivers).
+const notices = process.env.RUNBOOK_TEST_NOTICES === '1' ? { noticeTargets, deliverNotice } : {};
+exitWhenDone(runWorker(workerOptions(undefined, { ...stubActivities([]), ...kernelStubs, ...notices })));

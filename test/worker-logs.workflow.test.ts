@@ -5,14 +5,11 @@
 // in the log; RUNBOOK_LOG_LEVEL leaves out what is below it.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
-import { newRunId } from '../src/run-id';
-import type { RunInput } from '../common/shared';
-import { testClient, uniqueQueue } from './helpers';
-import { trackRun } from './leftover-runs';
+import { uniqueQueue } from './helpers';
+import { startThreeSteps } from './kernel-stubs';
 import { ended } from './run-ended';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
-import { THREE_STEPS, type ThreeStepParams } from './workflows';
+import { THREE_STEPS } from './workflows';
 
 type Line = Record<string, unknown>;
 
@@ -42,25 +39,6 @@ async function linesOf(worker: WorkerProcess, runId: string): Promise<Line[]> {
 
 const SECRET = `tok-${randomBytes(12).toString('hex')}`;
 const entry = ['test', 'stub-worker-main.js'];
-const run = { runbook: 'three-steps', env: 'webhooks' };
-
-/** Runs the kernel's three-step runbook (test/workflows.ts) on the stub worker. */
-export async function startThreeSteps(
-  taskQueue: string,
-  params: ThreeStepParams = {},
-  more: Partial<RunInput> = {},
-): Promise<WorkflowHandle> {
-  const input: RunInput = { ...run, params, initiator: 'operator', ...more };
-  const handle = await (
-    await testClient()
-  ).workflow.start('threeSteps', {
-    taskQueue,
-    workflowId: newRunId(run.runbook, run.env),
-    args: [input],
-  });
-  trackRun(handle, run.env);
-  return handle;
-}
 
 describe("the worker's log", function () {
   this.timeout(180_000);
@@ -89,7 +67,7 @@ describe("the worker's log", function () {
         assert.ok(typeof line.time === 'string' && typeof line.level === 'string', JSON.stringify(line));
       }
       const ofRun = (msg: string) =>
-        lines.filter((l) => l.msg === msg && l.runbook === run.runbook && l.env === run.env);
+        lines.filter((l) => l.msg === msg && l.runbook === 'three-steps' && l.env === 'webhooks');
       assert.equal(ofRun('run started').length, 1);
       assert.deepEqual(
         ofRun('run ended').map((l) => l.outcome),

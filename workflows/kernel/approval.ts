@@ -16,6 +16,7 @@ import {
 import { countGateOpened, recordGateWait } from './metrics';
 import { now, showProgress } from './progress';
 import { Decisions } from './decisions';
+import { sendNotice } from './notice';
 import type { RunIdentity } from './identity';
 
 /** Ends the run's forward path: it is compensated, not retried. */
@@ -99,6 +100,19 @@ export class Approvals {
     // Not awaited: a slow or broken webhook must not hold the gate; its outcome is recorded.
     // Patched: runs recorded before gates sent notices replay without one.
     if (patched('notify-approvers')) this.notify(gate);
+    // The environment's notify targets, from the notice's own workflow (runs from before, none).
+    if (patched('notice-approval-gate'))
+      void sendNotice({
+        event: 'approval_gate_opened',
+        runbook: this.progress.runbook,
+        env: this.progress.env,
+        initiator: this.progress.initiator,
+        identity: this.identity.mode,
+        gate: name,
+        required,
+        approvers,
+        deadline: gate.deadline,
+      });
     try {
       const decided = await condition(
         () => this.rejection(name) !== undefined || this.approvedBy(name).length >= required,

@@ -37,6 +37,16 @@ import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, showProgress, tagRun } from './progress';
 import { logRunEnded, logRunStarted } from './run-log';
+import { sendNotice } from './notice';
+import type { NoticeEvent } from '../../common/notice';
+
+/** The notice each way a run ends sends (a refused run changed nothing: it tells nobody). */
+const END_EVENTS: Partial<Record<RunProgress['state'], NoticeEvent>> = {
+  COMPLETED: 'run_completed',
+  COMPENSATED: 'run_compensated',
+  FAILED_COMPENSATION: 'run_failed_compensation',
+  SETTLED_THEN_FAILED: 'run_settled_then_failed',
+};
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
 export interface Runbook {
@@ -211,6 +221,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'COMPLETED');
     countRunEnded(progress);
     logRunEnded(progress);
+    await noticeOfEnd();
     await condition(allHandlersFinished);
     return { state: 'COMPLETED', progress };
   } catch (err) {
@@ -244,6 +255,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     );
     countRunEnded(progress);
     logRunEnded(progress);
+    await noticeOfEnd();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
     const result: RunResult = { state: progress.state, progress };
@@ -260,6 +272,26 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
         : `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
       nonRetryable: true,
       details: [result],
+    });
+  }
+
+  /** Tells the environment's targets how the run ended (runs from before notices ended untold). */
+  async function noticeOfEnd(): Promise<void> {
+    if (!patched('notice-run-ended')) return;
+    const event = END_EVENTS[progress.state];
+    if (!event) return;
+    const settled = progress.settledFailure;
+    await sendNotice({
+      event,
+      runbook: progress.runbook,
+      env: progress.env,
+      initiator: progress.initiator,
+      identity: identity.mode,
+      ...(progress.reason && progress.state !== 'COMPLETED' ? { reason: progress.reason } : {}),
+      ...(progress.leftToUndo.length ? { leftToUndo: progress.leftToUndo } : {}),
+      ...(settled
+        ? { stands: settled.stands, todo: settled.todo, ...(settled.failedStep ? { step: settled.failedStep } : {}) }
+        : {}),
     });
   }
 

@@ -9,6 +9,7 @@ import { countUndoFailed, recordStep } from './metrics';
 import { MAX_ERROR } from './bounds';
 import { now, showProgress } from './progress';
 import { StepLine } from './run-log';
+import { sendNotice } from './notice';
 
 export interface StepAction<T> {
   run: () => Promise<T>;
@@ -75,6 +76,16 @@ export class Saga {
             record.lostWorkers = lost + 1;
             line.ended(attempt, 'worker lost', describe(err));
             showProgress(this.progress);
+            if (patched('notice-lost-worker'))
+              await sendNotice({
+                event: 'step_rerun_after_lost_worker',
+                runbook: this.progress.runbook,
+                env: this.progress.env,
+                initiator: this.progress.initiator,
+                step: name,
+                reruns: record.lostWorkers,
+                error: describe(err),
+              });
             continue;
           }
           record.status = 'failed';
