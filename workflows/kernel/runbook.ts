@@ -36,7 +36,7 @@ import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, showProgress, tagRun } from './progress';
-import { logRunEnded, logRunStarted } from './run-log';
+import { logRunEnded, logRunStarted, noteHosts } from './run-log';
 import { sendNotice } from './notice';
 import type { NoticeEvent } from '../../common/notice';
 
@@ -188,6 +188,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       settlePoint = { why, stepIndex: progress.steps.length, ifLaterFails };
     },
     hosts: (records) => {
+      // A batch's hosts act in a child workflow: its step's log line names them from here.
+      noteHosts({ hosts: records.map((r) => r.host) });
       const all = (progress.hosts ??= []);
       for (const r of records) {
         const i = all.findIndex((h) => h.host === r.host);
