@@ -76,6 +76,7 @@ const TITLES: Record<string, RegExp> = {
   run_compensated: /Rolled back: three-steps on webhooks/,
   run_completed: /Completed: three-steps on webhooks/,
   run_failed_compensation: /Rollback incomplete: three-steps on webhooks/,
+  run_cut_off: /Ended from outside: smoke on webhooks was stopped mid-run/,
 };
 
 /** What every format must carry: the run's link, and the exact commands. */
@@ -208,6 +209,29 @@ describe('notifications', function () {
       assert.equal(total(samples, 'runbook_gates_waiting', smoke), 0, 'not at an approval gate');
       await handle.executeUpdate(decideFailureUpdate, { args: [{ decision: 'rollback', by: 'alice' }] });
       assert.equal((await ended(handle)).result.state, 'COMPENSATED');
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+
+  it('a run terminated from outside is told, with the undos it never ran, by a worker that sees it', async function () {
+    const queue = uniqueQueue('notify-cut-off');
+    const worker = await startWorkerProcess(
+      queue,
+      { RUNBOOK_METRICS_INTERVAL: '1', RUNBOOK_TEST_NOTICES: '1', RUNBOOK_LOG_LEVEL: 'WARN' },
+      { entry: ['test', 'stub-worker-main.js'], quiet: true },
+    );
+    try {
+      const handle = await startTestRun(queue, { runbook: 'smoke', env: 'webhooks' });
+      await waitForProgress(handle, (p) => p.gate?.name === 'go-ahead');
+      await handle.terminate('by hand');
+      const id = handle.workflowId;
+      const told = await noticesOf(hooks.received, id, 'run_cut_off');
+      assert.deepEqual(told.json.body.leftToUndo, ['announce', 'prepare']);
+      assert.equal(told.json.body.initiator, 'operator');
+      carries(told, id, [`runbook status ${id}`]);
+      const cutOff = hooks.received.filter((r) => r.format === 'json' && r.body.event === 'run_cut_off');
+      assert.equal(cutOff.filter((r) => r.body.runId === id).length, 1, 'told once');
     } finally {
       await worker.kill('SIGTERM');
     }

@@ -13,10 +13,11 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   // Before any connection: the runtime carries the Prometheus endpoint (RUNBOOK_METRICS_ADDRESS).
   const metrics = installTelemetry();
   const { connection, namespace } = await connectWorker();
-  const client = metrics ? await connectClient() : undefined;
+  // The cut-off watch runs on every worker: besides its gauge, it tells people of runs ended from outside.
+  const client = await connectClient();
   const chosen = options ?? workerOptions();
-  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
-  const stopCutOff = client ? startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopGauges = metrics ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopCutOff = startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue);
   try {
     const worker = await Worker.create({ connection, namespace, ...chosen });
     const logger = Runtime.instance().logger;
@@ -30,8 +31,8 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
     logger.info('worker stopped');
   } finally {
     stopGauges?.();
-    stopCutOff?.();
-    await client?.connection.close();
+    stopCutOff();
+    await client.connection.close();
     await pool.closeAll();
     await connection.close();
   }
