@@ -100,10 +100,10 @@ export function noticeBody(format: NoticeFormat, n: Notice, link: string | undef
   return { ...n, title: view.title, link: view.link ?? null, commands: view.commands };
 }
 
-// Markup characters of Slack's mrkdwn and Teams' Markdown, and a URL's scheme separator (both
-// make links of bare URLs): each gets a zero-width space after it, which neither can escape
-// otherwise, so `*bold*`, `<!channel>` or `[x](http://...)` in a step's error shows as typed.
-const MARKUP = /[*_~`[\]()#>|!\\]|:\/\//g;
+// Markup characters of Slack's mrkdwn and Teams' Markdown (a link needs its `[`), and a URL's
+// scheme separator (both make links of bare URLs): each gets a zero-width space after it, which
+// neither can escape otherwise, so `*bold*`, `<!channel>` or `[x](http://...)` shows as typed.
+const MARKUP = /[*_~`[\]#>|!\\]|:\/\//g;
 const ZWSP = '\u200b';
 
 function inertMarkup(value: string): string {

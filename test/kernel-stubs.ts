@@ -17,6 +17,8 @@ import type { ThreeStepParams } from './workflows';
 
 const said = (input: StepCommandInput, kind: string) => input.argv.includes('fail') && kind;
 
+let stalled = 0;
+
 export const kernelStubs = {
   // smoke's steps: the one RUNBOOK_TEST_FAIL_STEP names fails, so its run waits at a failure gate.
   writeMarker: async (input: { step: string }) => {
@@ -25,6 +27,13 @@ export const kernelStubs = {
     return { changed: true };
   },
   runStepCommand: async (input: StepCommandInput) => {
+    // RUNBOOK_TEST_LOSE_STEP: that step's first two attempts stall the whole worker (its event loop
+    // busy) past their heartbeat timeout, as a worker that froze or died would; the third runs.
+    if (input.step === process.env.RUNBOOK_TEST_LOSE_STEP && stalled < 2) {
+      stalled++;
+      const until = Date.now() + 4_500;
+      while (Date.now() < until);
+    }
     const env = loadEnvironment(input.env);
     if (input.step === 'first' && Context.current().info.attempt === 1 && env.secrets.apiToken) {
       const token = await resolveSecret(env, 'apiToken');

@@ -76,6 +76,7 @@ const TITLES: Record<string, RegExp> = {
   run_compensated: /Rolled back: three-steps on webhooks/,
   run_completed: /Completed: three-steps on webhooks/,
   run_failed_compensation: /Rollback incomplete: three-steps on webhooks/,
+  step_rerun_after_lost_worker: /Worker lost: three-steps on webhooks runs third again \(rerun 1\)/,
   run_cut_off: /Ended from outside: smoke on webhooks was stopped mid-run/,
 };
 
@@ -137,6 +138,24 @@ describe('notifications', function () {
       assert.equal((await ended(handle)).result.state, 'COMPENSATED');
       carries(await noticesOf(hooks.received, id, 'run_compensated'), id, [`runbook status ${id}`]);
     });
+  });
+
+  it('a step run again after its worker was lost reaches every format', async function () {
+    process.env.RUNBOOK_TEST_LOSE_STEP = 'third';
+    try {
+      await run(async () => {
+        const handle = await startThreeSteps(taskQueue);
+        const { result } = await ended(handle);
+        assert.equal(result.state, 'COMPLETED');
+        assert.equal(result.progress.steps.find((s) => s.name === 'third')?.lostWorkers, 1);
+        const id = handle.workflowId;
+        const rerun = await noticesOf(hooks.received, id, 'step_rerun_after_lost_worker');
+        assert.deepEqual([rerun.json.body.step, rerun.json.body.reruns], ['third', 1]);
+        carries(rerun, id, [`runbook status ${id}`]);
+      });
+    } finally {
+      delete process.env.RUNBOOK_TEST_LOSE_STEP;
+    }
   });
 
   it('a completion reaches every format', async function () {
