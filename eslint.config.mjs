@@ -1,9 +1,7 @@
 // Lint rules from Temporal's samples: promises are awaited or explicitly voided, and workflow
-// code (which must replay deterministically) imports no Node built-ins.
+// code (which must replay deterministically) imports values only from an allowlist.
 import tseslint from 'typescript-eslint';
-import { builtinModules } from 'node:module';
-
-const WORKER_SIDE = ['activities', 'src', 'worker', 'cli', 'dev', 'test', 'bench'];
+import { WORKFLOW_SAFE_DIRS, workflowSafeImports } from './lint/workflow-safe-imports.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'testbed/**', '**/*.mjs', '**/*.js'] },
@@ -17,23 +15,10 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code and what it may import: deterministic, so no Node built-ins, and the
-    // worker-side folders (activities, src, worker, cli, dev) as types only.
-    files: ['workflows/**/*.ts', 'common/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-          patterns: [
-            {
-              regex: `^(\\.\\./)+(${WORKER_SIDE.join('|')})(/|$)`,
-              allowTypeImports: true,
-              message: 'workflow-safe code imports worker-side code as types only',
-            },
-          ],
-        },
-      ],
-    },
+    // Workflow code and what it may import: @temporalio/workflow, @temporalio/common and other
+    // workflow-safe files; anything else (Node built-ins, activities, worker-side code) as types only.
+    files: WORKFLOW_SAFE_DIRS.map((dir) => `${dir}/**/*.ts`),
+    plugins: { 'workflow-safe': { rules: { imports: workflowSafeImports } } },
+    rules: { 'workflow-safe/imports': ['error', { root: import.meta.dirname }] },
   },
 );

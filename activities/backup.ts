@@ -29,6 +29,7 @@ import { environment } from './env-vars';
 import { runOn } from './ssh/run';
 import { pipeBetween } from './ssh/stream';
 import { FailureType } from '../common/failure-types';
+import { BACKUP_PARAMS } from '../common/runbook-params';
 
 const DUMP_TIMEOUT_MS = 6 * 3_600_000;
 
@@ -262,7 +263,7 @@ export async function verifyInScratch({
 
 /**
  * Keeps the newest backup of each of the `daily` newest days and of each of the `weekly`
- * newest weeks (default: inventory var backupRetention, else 7 and 4), and `keep` (the one
+ * newest weeks (default: inventory var backupRetention, else the declared defaults), and `keep` (the one
  * just made); deletes this environment's other scheduled backups and the partial files of
  * those. Safety backups and files that do not match the naming pattern are never touched.
  */
@@ -275,8 +276,8 @@ export async function applyRetention(input: {
   const { env, keep } = input;
   checkBackupName(env, keep);
   const defaults = (environment(env).vars.backupRetention ?? {}) as { daily?: unknown; weekly?: unknown };
-  const daily = input.daily ?? Number(defaults.daily ?? 7);
-  const weekly = input.weekly ?? Number(defaults.weekly ?? 4);
+  const daily = input.daily ?? Number(defaults.daily ?? BACKUP_PARAMS.daily.default);
+  const weekly = input.weekly ?? Number(defaults.weekly ?? BACKUP_PARAMS.weekly.default);
   for (const [what, n] of [
     ['daily', daily],
     ['weekly', weekly],

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { planBatches, type FleetPlan } from '../common/fleet-plan';
 import { appGit } from './app-user';
 import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
-import { checkedOutCommit, installRelease } from './release';
+import { checkedOutCommit, installRelease, resolveRef } from './release';
 import { runOnce } from './ssh/once';
 import { tail } from './ssh/redact';
 import { runOn } from './ssh/run';
@@ -91,6 +91,64 @@ export async function checkedOutCommits({
   hosts: string[];
 }): Promise<Record<string, string>> {
   return eachHost(hosts, fleetConcurrency(environment(env)), (host) => checkedOutCommit({ env, host }));
+}
+
+/** Hosts tried in turn for the ref before the run gives up on reaching any. */
+const REF_HOSTS_TRIED = 5;
+
+/**
+ * The ref's commit, asked of the fleet's hosts in turn: a host that cannot be reached is a
+ * host, not the fleet, so the next one is asked. A ref that names no commit is an answer.
+ */
+export async function resolveRefOnFleet({
+  env,
+  hosts,
+  ref,
+}: {
+  env: string;
+  hosts: string[];
+  ref: string;
+}): Promise<string> {
+  let last: unknown = new Error(`${env}: no host to resolve ${JSON.stringify(ref)} on`);
+  for (const host of hosts.slice(0, REF_HOSTS_TRIED)) {
+    try {
+      return await resolveRef({ env, host, ref });
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.UnknownRef) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/** What a pre-flight read of the fleet found: each readable host's commit, and why the others could not be read. */
+export interface FleetCommits {
+  commits: Record<string, string>;
+  unreadable: Record<string, string>;
+}
+
+/**
+ * The commit each host has checked out, read host by host: a host that cannot be reached or
+ * read (after a second try) is named with why, and the run leaves it out instead of failing
+ * the fleet over it (workflows/rolling-deploy.ts).
+ */
+export async function readCommits({ env, hosts }: { env: string; hosts: string[] }): Promise<FleetCommits> {
+  const readOne = (host: string) => checkedOutCommit({ env, host });
+  const read = await eachHost(hosts, fleetConcurrency(environment(env)), (host) =>
+    readOne(host)
+      .catch(() => new Promise((r) => setTimeout(r, 1000)).then(() => readOne(host)))
+      .then(
+        (commit) => ({ commit }),
+        (err: unknown) => ({ why: String((err as Error)?.message ?? err).slice(0, 300) }),
+      ),
+  );
+  const out: FleetCommits = { commits: {}, unreadable: {} };
+  for (const host of hosts) {
+    const r = read[host];
+    if ('commit' in r) out.commits[host] = r.commit;
+    else out.unreadable[host] = r.why;
+  }
+  return out;
 }
 
 export interface RollHostInput {

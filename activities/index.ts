@@ -61,7 +61,16 @@ export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './
 export { prepareScheduledRun } from './schedules';
 export { proveStart, verifySignature, verifySignatures } from './identity';
 export { colourGroups, markUpstream, upstreamServers } from './upstream';
-export { rollingPlan, selectHosts, checkedOutCommits, rollHost, rollBackHost, hostCommand } from './fleet';
+export {
+  rollingPlan,
+  selectHosts,
+  checkedOutCommits,
+  readCommits,
+  resolveRefOnFleet,
+  rollHost,
+  rollBackHost,
+  hostCommand,
+} from './fleet';
 export { decideRunRules } from './policy';
 export {
   checkNewPassword,

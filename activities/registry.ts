@@ -43,6 +43,8 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   rollingPlan: 'reads',
   selectHosts: 'reads',
   checkedOutCommits: 'reads',
+  readCommits: 'reads',
+  resolveRefOnFleet: 'reads',
   checkNewPassword: 'reads',
   checkAppHealthy: 'reads',
   verifyInScratch: 'reads',

@@ -9,7 +9,7 @@ registerExtraRunbook({
   description: 'the step-overhead bench: no-op steps through the kernel',
   mutating: false,
   protectedGates: [],
-  params: [{ name: 'steps', description: 'how many no-op steps' }],
+  params: { steps: { type: 'integer', min: 1, max: 100_000, required: true, description: 'how many no-op steps' } },
   plan: () => [],
 });
 
@@ -19,6 +19,6 @@ registerExtraRunbook({
   description: 'the capacity bench: two no-op steps, then an approval gate',
   mutating: false,
   protectedGates: [],
-  params: [],
+  params: {},
   plan: () => [],
 });

@@ -50,9 +50,27 @@ export function runbookArg(args: string[], command: string): { spec: RunbookSpec
   const spec = findRunbook(name);
   if (!spec) throw new UsageError(`unknown runbook ${JSON.stringify(name)} (known: ${known})`);
   const paramOptions = Object.fromEntries(
-    spec.params
-      .filter((p) => !p.argv)
-      .map((p) => [p.name, { type: p.boolean ? ('boolean' as const) : ('string' as const) }]),
+    Object.entries(spec.params)
+      .filter(([, p]) => p.type !== 'list')
+      .map(([n, p]) => [n, { type: p.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
   );
   return { spec, paramOptions };
+}
+
+/**
+ * The parameters a command line gave, by name: values as typed (the declaration's checks read
+ * them), flags, and the words after `--` for a runbook that takes a command.
+ */
+export function paramsGiven(
+  spec: RunbookSpec,
+  values: Parsed['values'],
+  argv?: string[],
+): Record<string, string | boolean | string[] | undefined> {
+  return Object.fromEntries(Object.entries(spec.params).map(([n, p]) => [n, p.type === 'list' ? argv : values[n]]));
+}
+
+/** Whether the words before any `--` ask for help. */
+export function asksHelp(args: string[]): boolean {
+  const dashes = args.indexOf('--');
+  return (dashes >= 0 ? args.slice(0, dashes) : args).some((a) => a === '--help' || a === '-h');
 }

@@ -2,10 +2,18 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConnectionError, UsageError } from '../src/errors';
 import { parseDuration } from '../common/duration';
-import { approveUpdate, RunbookEnvKey, RunbookNameKey, RunbookStateKey, type ApprovalInput } from '../common/shared';
+import {
+  approveUpdate,
+  maskSecrets,
+  RunbookEnvKey,
+  RunbookNameKey,
+  RunbookStateKey,
+  type ApprovalInput,
+} from '../common/shared';
 import { prepareRun, startRun } from '../src/start';
 import { taskQueue } from '../src/config';
-import { actor, parse, runbookArg, runIdArg } from './args';
+import { actor, asksHelp, paramsGiven, parse, runbookArg, runIdArg } from './args';
+import { paramsInUse, runbookHelp, START_OPTIONS, usage } from './help';
 import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, refusedUpdate, runsUrl, runUrl } from './output';
 import { readStatus } from './progress';
@@ -28,19 +36,17 @@ const start: Command = async (allArgs, connect) => {
   const dashes = allArgs.indexOf('--');
   const args = dashes >= 0 ? allArgs.slice(0, dashes) : allArgs;
   const argv = dashes >= 0 ? allArgs.slice(dashes + 1) : undefined;
+  if (asksHelp(args)) {
+    const named = args[0] && !args[0].startsWith('-') ? runbookArg(args, 'start').spec : undefined;
+    console.log(named ? runbookHelp(named) : usage());
+    return 0;
+  }
   const { spec, paramOptions } = runbookArg(args, 'start');
   const name = spec.name;
-  const argvParam = spec.params.find((p) => p.argv);
-  if (argv && !argvParam) throw new UsageError(`${name} takes no command after --`);
+  if (argv && !Object.values(spec.params).some((p) => p.type === 'list'))
+    throw new UsageError(`${name} takes no command after --`);
   const { values, positionals } = parse(args.slice(1), {
-    env: { type: 'string' },
-    as: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    'approval-timeout': { type: 'string' },
-    approvals: { type: 'string' },
-    follow: { type: 'boolean' },
-    'on-failure': { type: 'string' },
-    'failure-timeout': { type: 'string' },
+    ...startOptions(),
     ...SIGNING_OPTIONS,
     ...paramOptions,
   });
@@ -49,9 +55,7 @@ const start: Command = async (allArgs, connect) => {
   const approvalTimeoutMs = durationOption(values, 'approval-timeout');
   const failureTimeoutMs = durationOption(values, 'failure-timeout');
   const onFailure = values['on-failure'] as string | undefined;
-  const params = Object.fromEntries(
-    spec.params.map((p) => [p.name, p.argv ? argv : (values[p.name] as string | boolean | undefined)]),
-  );
+  const params = paramsGiven(spec, values, argv);
   const approvalsRequired = countOption(values, 'approvals');
   const run = prepareRun({
     runbook: name,
@@ -71,6 +75,7 @@ const start: Command = async (allArgs, connect) => {
         runbook: run.spec.name,
         env: run.input.env,
         params: run.input.params,
+        inUse: maskSecrets(paramsInUse(run.spec, run.input.params)),
         plan: run.plan,
         onFailure: run.policy.applied.onFailure,
         policy: run.policy.applied,
@@ -78,6 +83,9 @@ const start: Command = async (allArgs, connect) => {
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
       console.log(`  on a failed step: ${describeOnFailure(run.policy.applied.onFailure)}`);
+      const inUse = maskSecrets(paramsInUse(run.spec, run.input.params));
+      for (const [name, value] of Object.entries(inUse))
+        console.log(inertText(`  parameter ${name}: ${String(value)}`));
       for (const beyond of run.policy.applied.beyondBounds ?? []) console.log(`  beyond bounds: ${beyond}`);
       for (const item of run.plan) {
         if ('gate' in item)
@@ -133,6 +141,11 @@ const start: Command = async (allArgs, connect) => {
   else console.log(`started ${run.runId}\n  watch it: ${url}\n  status:   runbook status ${run.runId}`);
   return 0;
 };
+
+/** The start options as parse options, from their description (cli/help.ts). */
+function startOptions(): Record<string, { type: 'string' | 'boolean' }> {
+  return Object.fromEntries(Object.entries(START_OPTIONS).map(([n, o]) => [n, { type: o.type }]));
+}
 
 function countOption(values: Record<string, unknown>, flag: string): number | undefined {
   if (values[flag] === undefined) return undefined;
@@ -301,6 +314,9 @@ async function withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/** What prints the usage (cli/main.ts) rather than running a command. */
+export const HELP = ['help', '--help', '-h'];
 
 export const COMMANDS: Record<string, Command> = {
   start,

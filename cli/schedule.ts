@@ -18,12 +18,22 @@ import { signClaim, signSchedule } from '../src/identity/sign';
 import { prepareRun } from '../src/start';
 import type { ScheduledRequest } from '../src/schedules';
 import { signerFrom, SIGNING_OPTIONS } from './sign';
-import { actor, parse, runbookArg } from './args';
+import { actor, asksHelp, paramsGiven, parse, runbookArg } from './args';
+import { runbookHelp, usage } from './help';
 import { printJson } from './output';
 import type { Command } from './commands';
 import { inertText } from '../common/inert';
 
 const create: Command = async (args, connect) => {
+  if (asksHelp(args)) {
+    // The runbook's parameters are the same whether started now or on a timetable.
+    console.log(
+      args[0] && !args[0].startsWith('-')
+        ? runbookHelp(runbookArg(args, 'schedule create').spec, 'schedule create')
+        : usage(),
+    );
+    return 0;
+  }
   const { spec, paramOptions } = runbookArg(args, 'schedule create');
   const name = spec.name;
   const { values, positionals } = parse(args.slice(1), {
@@ -43,7 +53,7 @@ const create: Command = async (args, connect) => {
     {
       runbook: name,
       env: values.env,
-      params: Object.fromEntries(spec.params.map((p) => [p.name, values[p.name] as string | boolean | undefined])),
+      params: paramsGiven(spec, values),
       initiator: actor(values.as),
       cron: str(values.cron),
       timezone: str(values.timezone),
@@ -181,7 +191,8 @@ const approve: Command = async (args, connect) => {
   return 0;
 };
 
-const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger, approve };
+/** `runbook schedule <subcommand>`: what the docs may name (test/docs-links.fast.test.ts reads it). */
+export const SUBCOMMANDS: Record<string, Command> = { create, list, delete: remove, trigger, approve };
 
 export const schedule: Command = async (args, connect) => {
   const [sub, ...rest] = args;

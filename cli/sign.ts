@@ -50,12 +50,16 @@ export async function signDecision(
   return signClaim({ namespace, runId, action, gate, nonce, by, subject: '', comment: comment ?? '' }, signer);
 }
 
+/** The decisions `runbook sign` signs: every signed action but a start and a schedule's signatures. */
+export const SIGN_DECISIONS: readonly SignedAction[] = SIGNED_ACTIONS.filter(
+  (a) => a !== 'start' && a !== 'schedule' && a !== 'cosign',
+);
+
 /** `runbook sign <decision> <run id> --as <you> [--comment ...] [--key <path>] [--expires 15m]` */
 export const sign: Command = async (args, connect) => {
   const action = args[0] as SignedAction;
-  const decisions = SIGNED_ACTIONS.filter((a) => a !== 'start' && a !== 'schedule' && a !== 'cosign');
-  if (!(decisions as readonly string[]).includes(action)) {
-    throw new UsageError(`sign needs a decision: ${decisions.join(', ')}`);
+  if (!SIGN_DECISIONS.includes(action)) {
+    throw new UsageError(`sign needs a decision: ${SIGN_DECISIONS.join(', ')}`);
   }
   const options = { as: { type: 'string' }, comment: { type: 'string' }, ...SIGNING_OPTIONS } as const;
   const { values, positionals } = parse(args.slice(1), options);

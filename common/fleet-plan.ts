@@ -76,6 +76,3 @@ export const COMMAND_GATE = 'run the command';
 export function colourLabel(colour: string, hosts: readonly string[]): string {
   return hosts.length === 1 ? hosts[0] : `${colour} (${hosts.length} hosts)`;
 }
-
-/** The fleet runbooks' defaults, read by their plans and their workflows alike. */
-export const FLEET_DEFAULTS = { batches: '1,25%,100%', batch: '5', maxFailures: '0' } as const;

@@ -118,7 +118,7 @@ async function follow(client: Client, run: PreparedRun, namespace: string): Prom
   }
   const approver = run.policy.applied.approval.approvers.find((a) => a !== run.input.initiator) ?? 'alice';
   const address = runUrl(namespace, run.runId);
-  // Exactly what the Web UI (2.42) asks for, in the order it asks (test/web-ui.test.ts follows it).
+  // Exactly what the Web UI (2.42) asks for, in the order it asks (test/web-ui.bed.test.ts follows it).
   console.log(`
 started ${run.runId}: ${run.spec.description}
 It now waits at the approval gate "go-ahead". Approve it:

@@ -3,25 +3,9 @@
 // run itself starts from the hosts the load balancer lists, so a host drained by an earlier
 // run is left out there.
 import type { Environment } from './inventory';
-import {
-  batchStepName,
-  BATCHES,
-  budgetOf,
-  CANARY_GATE,
-  COMMAND_GATE,
-  cutBatches,
-  FLEET_DEFAULTS,
-  MAX_FAILURES,
-  planBatches,
-} from '../common/fleet-plan';
-import type { PlanFacts, PlanItem, RunbookSpec } from './runbooks';
-
-const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
-/** `role:web`, or host names separated by commas. */
-const SELECTOR = /^(?:role:(?:web|db|lb|backup)|[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,999})$/;
-/** Bounds on a command's argv: it travels in the run's input and history. */
-export const MAX_ARGS = 64;
-export const MAX_ARG_LENGTH = 4096;
+import { batchStepName, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, planBatches } from '../common/fleet-plan';
+import { COMMAND_PARAMS, ROLLING_PARAMS } from '../common/runbook-params';
+import { defineRunbook, type PlanFacts, type PlanItem, type RunbookSpec } from './runbooks';
 
 function webHosts(env: Environment): string[] {
   return Object.entries(env.hosts)
@@ -45,7 +29,7 @@ const lbOf = (env: Environment) =>
   Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
 
 export const FLEET_RUNBOOKS: RunbookSpec[] = [
-  {
+  defineRunbook({
     name: 'rolling-deploy',
     workflow: 'rollingDeploy',
     description:
@@ -53,36 +37,12 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       'each host drained, installed, restarted, health-checked, put back; ' +
       'failed hosts within the error budget rolled back and left drained; past it, everything rolled back',
     mutating: true,
-    params: [
-      {
-        name: 'ref',
-        required: true,
-        pattern: GIT_REF,
-        description: 'a tag, branch or commit id of the application repository',
-      },
-      {
-        name: 'batches',
-        pattern: BATCHES,
-        description: 'batch sizes as counts or percentages, the last repeating, e.g. 1,25%,100% (default)',
-      },
-      {
-        name: 'max-failures',
-        pattern: MAX_FAILURES,
-        description:
-          'how many hosts may fail (rolled back, left drained) before the run stops and rolls back: ' +
-          'a count or a percentage (default 0)',
-      },
-      { name: 'gate', boolean: true, description: 'wait for approval after the canary batch' },
-    ],
+    params: ROLLING_PARAMS,
     protectedGates: [CANARY_GATE],
     askedGate: CANARY_GATE,
     check: (env, params) => {
       try {
-        planBatches(
-          webHosts(env),
-          String(params.batches ?? FLEET_DEFAULTS.batches),
-          String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures),
-        );
+        planBatches(webHosts(env), params.batches, params['max-failures']);
         return undefined;
       } catch (err) {
         return `${env.environment}: ${(err as Error).message}`;
@@ -91,11 +51,7 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     plan: (env, params, facts?: PlanFacts) => {
       const lb = lbOf(env);
       // A run cuts the hosts the upstream lists; a dry run, the inventory's web hosts.
-      const plan = planBatches(
-        facts?.hosts ?? webHosts(env),
-        String(params.batches ?? FLEET_DEFAULTS.batches),
-        String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures),
-      );
+      const plan = planBatches(facts?.hosts ?? webHosts(env), params.batches, params['max-failures']);
       const items: PlanItem[] = [
         {
           step: 'plan the batches',
@@ -106,13 +62,15 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         },
         {
           step: 'resolve the ref',
-          where: plan.hosts[0],
-          does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
+          where: `${plan.hosts[0]} (the next host if it cannot be reached)`,
+          does: `git fetch; git rev-parse ${params.ref}^{commit}`,
         },
         {
           step: 'record the current commits',
           where: 'every host',
-          does: 'git rev-parse HEAD: what a rollback puts back',
+          does:
+            'git rev-parse HEAD: what a rollback puts back; a host that cannot be read is drained, ' +
+            'listed with why and left out, against the error budget',
         },
       ];
       const gate = (name: string) => ({
@@ -134,52 +92,40 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
       });
       return items;
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'run-command',
     workflow: 'runCommandOnFleet',
     description:
       'runs one command (an argv after --, never a shell string) on a set of hosts, batch by batch, ' +
       'with an error budget; exit code, duration and output of each host in the run',
     mutating: true,
-    params: [
-      { name: 'hosts', required: true, pattern: SELECTOR, description: 'role:web, or host names separated by commas' },
-      { name: 'batch', pattern: BATCHES, description: 'how many hosts at once: a count or a percentage (default 5)' },
-      {
-        name: 'max-failures',
-        pattern: MAX_FAILURES,
-        description: 'how many hosts may fail before no further batch starts (default 0)',
-      },
-      { name: 'argv', required: true, argv: true, description: 'the command, after --: e.g. -- uptime' },
-    ],
+    params: COMMAND_PARAMS,
     // Its workflow waits where the step that selects the hosts says the environment is protected.
     protectedGates: [COMMAND_GATE],
     check: (env, params) => {
-      const hosts = selected(env, String(params.hosts));
+      const hosts = selected(env, params.hosts);
       const unknown = hosts.filter((h) => !env.hosts[h]);
       if (unknown.length) return `no host ${unknown.join(', ')} in environment ${env.environment}`;
-      if (!hosts.length) return `${String(params.hosts)} names no host in environment ${env.environment}`;
-      const argv = params.argv as string[];
-      if (argv.length > MAX_ARGS || argv.some((a) => a.length > MAX_ARG_LENGTH))
-        return `the command may have at most ${MAX_ARGS} words of ${MAX_ARG_LENGTH} characters`;
+      if (!hosts.length) return `${params.hosts} names no host in environment ${env.environment}`;
       try {
-        budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
-        cutBatches(hosts, String(params.batch ?? FLEET_DEFAULTS.batch));
+        budgetOf(params['max-failures'], hosts.length);
+        cutBatches(hosts, params.batch);
       } catch (err) {
         return (err as Error).message;
       }
       return undefined;
     },
     plan: (env, params, facts?: PlanFacts) => {
-      const hosts = facts?.hosts ?? selected(env, String(params.hosts));
-      const batches = cutBatches(hosts, String(params.batch ?? FLEET_DEFAULTS.batch));
-      const budget = budgetOf(String(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures), hosts.length);
-      const argv = (params.argv as string[]).map((a) => JSON.stringify(a)).join(' ');
+      const hosts = facts?.hosts ?? selected(env, params.hosts);
+      const batches = cutBatches(hosts, params.batch);
+      const budget = budgetOf(params['max-failures'], hosts.length);
+      const argv = params.argv.map((a) => JSON.stringify(a)).join(' ');
       return [
         {
           step: 'select the hosts',
           where: 'worker',
-          does: `${String(params.hosts)}: ${hosts.length} hosts; error budget: ${budget} may fail`,
+          does: `${params.hosts}: ${hosts.length} hosts; error budget: ${budget} may fail`,
         },
         ...(env.protected
           ? [{ gate: COMMAND_GATE, approvers: env.approvals.approvers, required: env.approvals.required }]
@@ -191,5 +137,5 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
         })),
       ];
     },
-  },
+  }),
 ];

@@ -5,6 +5,7 @@
 import type { Environment } from './inventory';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunbookSpec } from './runbooks';
+import { checkParamValues } from '../common/params';
 import {
   FAILURE_POLICIES,
   type AppliedPolicy,
@@ -16,11 +17,7 @@ import {
 
 /** The longest a gate may wait: it holds the environment the whole time. */
 export const MAX_GATE_WAIT_MS = 30 * 86_400_000;
-/** The longest parameter value anything accepts: a git ref, a backup name, a duration. */
-export const MAX_PARAM_LENGTH = 1000;
 const MAX_PARAMS = 50;
-/** The most words a command parameter (run-command's argv) may have. */
-const MAX_ARGV = 200;
 
 /** A request or parameter that cannot be followed at all (as opposed to one that is overruled). */
 export class PolicyError extends Error {}
@@ -172,60 +169,18 @@ function checkWait(ms: unknown, what: string): number {
 }
 
 /**
- * The parameters checked against the runbook's definition: only known names, values of the
- * declared kind and shape, within the size limit. The same checks whether the CLI or the
- * worker runs them; a runbook's own check against the environment follows.
+ * The parameters checked against the runbook's declaration (common/params.ts): only declared
+ * names, each of its type and within its bounds. The same checks whether the CLI or the worker
+ * runs them; a runbook's own check against the environment follows.
  */
 export function checkParams(spec: RunbookSpec, env: Environment, params: unknown): Record<string, unknown> {
-  if (typeof params !== 'object' || params === null || Array.isArray(params))
-    throw new PolicyError('params must be an object');
-  const given = params as Record<string, unknown>;
-  const names = Object.keys(given);
-  if (names.length > MAX_PARAMS) throw new PolicyError(`too many parameters (${names.length})`);
-  const unknown = names.filter((n) => !spec.params.some((p) => p.name === n));
-  if (unknown.length)
-    throw new PolicyError(`${spec.name} has no parameter ${JSON.stringify(unknown[0].slice(0, 100))}`);
-  const checked: Record<string, unknown> = {};
-  for (const p of spec.params) {
-    const value = given[p.name];
-    if (value === undefined) {
-      if (p.required) throw new PolicyError(`${spec.name} needs --${p.name} (${p.description})`);
-      continue;
-    }
-    const shown = JSON.stringify(value)?.slice(0, 100);
-    if (p.argv) {
-      const words = Array.isArray(value) ? (value as unknown[]) : [];
-      if (!words.length || words.some((v) => typeof v !== 'string'))
-        throw new PolicyError(`${spec.name} needs the command after --, as separate words`);
-      if (words.length > MAX_ARGV || (words as string[]).some((w) => w.length > MAX_PARAM_LENGTH)) {
-        throw new PolicyError(
-          `the command after -- is longer than ${MAX_ARGV} words of ${MAX_PARAM_LENGTH} characters`,
-        );
-      }
-    } else if (Array.isArray(value)) {
-      throw new PolicyError(`--${p.name} takes one value`);
-    } else if (p.boolean) {
-      if (typeof value !== 'boolean') throw new PolicyError(`--${p.name} is a flag: true or false, got ${shown}`);
-    } else if (typeof value === 'string') {
-      if (value.length > MAX_PARAM_LENGTH)
-        throw new PolicyError(`--${p.name} is longer than ${MAX_PARAM_LENGTH} characters`);
-      if (p.pattern && !p.pattern.test(value))
-        throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
-      if (p.duration) checkDuration(value, `--${p.name}`);
-    } else if (p.pattern || p.duration || !(typeof value === 'number' && Number.isFinite(value))) {
-      throw new PolicyError(`--${p.name} ${shown} is not valid: ${p.description}`);
-    }
-    checked[p.name] = value;
+  let checked: Record<string, unknown>;
+  try {
+    checked = checkParamValues(spec.name, spec.params, params, MAX_PARAMS);
+  } catch (err) {
+    throw new PolicyError((err as Error).message);
   }
   const wrong = spec.check?.(env, checked);
   if (wrong) throw new PolicyError(wrong);
   return checked;
-}
-
-function checkDuration(text: string, what: string): void {
-  try {
-    parseDuration(text, what);
-  } catch (err) {
-    throw new PolicyError((err as Error).message);
-  }
 }

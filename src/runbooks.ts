@@ -1,8 +1,19 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
 import { secretsFor, type Environment } from './inventory';
-import { BACKUP_CHOICE, PREVIOUS_DATABASE } from '../common/backup-names';
-import { DURATION, parseDuration, POSITIVE_DURATION } from '../common/duration';
+import { parseDuration } from '../common/duration';
+import { paramValues, type ParamDecls, type ParamsOf, type ValuesOf } from '../common/params';
+import {
+  BACKUP_PARAMS,
+  HEALTH_PARAMS,
+  PREVIOUS_DATABASE_PARAMS,
+  PROVISION_PARAMS,
+  RELEASE_PARAMS,
+  RENEW_PARAMS,
+  RESTORE_PARAMS,
+  ROTATE_PARAMS,
+  SMOKE_PARAMS,
+} from '../common/runbook-params';
 import {
   BACKUP_STEPS,
   CERTIFICATE_STEPS,
@@ -15,19 +26,6 @@ import {
   SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
-
-export interface ParamSpec {
-  name: string;
-  description: string;
-  required?: boolean;
-  boolean?: boolean;
-  /** What a valid value looks like; anything else is refused before the run starts. */
-  pattern?: RegExp;
-  /** The words after `--` on the command line: an argv, never a shell string. */
-  argv?: boolean;
-  /** A duration ("10m"): also checked against the longest duration anything accepts. */
-  duration?: boolean;
-}
 
 export interface PlannedStep {
   step: string;
@@ -67,13 +65,33 @@ export const PLACEHOLDERS: PlanFacts = {
   checks: '<n>',
 };
 
+/** A runbook as its definition is written: its parameters' types reach plan, check and bounds. */
+export interface RunbookDefinition<D extends ParamDecls> {
+  name: string;
+  /** The workflow function's name in workflows/index.ts. */
+  workflow: string;
+  description: string;
+  mutating: boolean;
+  /** Declared once (common/runbook-params.ts): the CLI, the worker's checks, the dry run and the docs read it. */
+  params: D;
+  /** The plan, given the parameters with their defaults filled in. */
+  plan(env: Environment, params: ValuesOf<D>, facts?: PlanFacts): PlanItem[];
+  check?(env: Environment, params: ValuesOf<D>): string | undefined;
+  protectedGates: string[];
+  askedGate?: string;
+  /** Given the parameters in use (defaults filled in) and those the starter gave. */
+  beyondBounds?(env: Environment, params: ValuesOf<D>, given: ParamsOf<D>): string[];
+}
+
+/** A runbook's definition as the engine reads it, whatever its parameters. */
 export interface RunbookSpec {
   name: string;
   /** The workflow function's name in workflows/index.ts. */
   workflow: string;
   description: string;
   mutating: boolean;
-  params: ParamSpec[];
+  params: ParamDecls;
+  /** The plan of a run given `params` (checked; the defaults are filled in here). */
   plan(env: Environment, params: Record<string, unknown>, facts?: PlanFacts): PlanItem[];
   /** Checks the parameters against the environment; returns what is wrong, if anything. */
   check?(env: Environment, params: Record<string, unknown>): string | undefined;
@@ -92,46 +110,41 @@ export interface RunbookSpec {
   beyondBounds?(env: Environment, params: Record<string, unknown>): string[];
 }
 
-/** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
-const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
-
-/** A secret's name in the inventory (secrets.<name>), as the inventory's schema allows it. */
-const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
-
-/** What a release runbook (deploy, migrate-then-code) is told. */
-const RELEASE_PARAMS: ParamSpec[] = [
-  {
-    name: 'ref',
-    required: true,
-    pattern: GIT_REF,
-    description: 'a tag, branch or commit id of the application repository',
-  },
-  { name: 'gate', boolean: true, description: 'wait for approval before traffic moves' },
-  {
-    name: 'rollback-window',
-    pattern: DURATION,
-    duration: true,
-    description: 'how long the old colour keeps running after the switch, e.g. 10m (default)',
-  },
-];
-
-/** The database a restore kept aside, as its record names it. */
-const PREVIOUS_DATABASE_PARAM: ParamSpec = {
-  name: 'database',
-  required: true,
-  pattern: PREVIOUS_DATABASE,
-  description: "the database a restore kept aside, runbook_previous_<12 hex digits>, as the restore's record names it",
-};
+/**
+ * A runbook's definition, typed by its parameters, as the engine reads it: plan and check get
+ * the parameters with their declared defaults filled in, written nowhere else.
+ */
+export function defineRunbook<const D extends ParamDecls>(def: RunbookDefinition<D>): RunbookSpec {
+  const { plan, check, beyondBounds } = def;
+  // Defaults from the spec's own `params` (this), so a copy with other declarations plans with them.
+  const values = (decls: ParamDecls, params: Record<string, unknown>) => paramValues(decls as D, params as ParamsOf<D>);
+  return {
+    ...def,
+    plan(env, params, facts) {
+      return plan(env, values(this.params, params), facts);
+    },
+    check:
+      check &&
+      function (this: RunbookSpec, env, params) {
+        return check(env, values(this.params, params));
+      },
+    beyondBounds:
+      beyondBounds &&
+      function (this: RunbookSpec, env, params) {
+        return beyondBounds(env, values(this.params, params), params as ParamsOf<D>);
+      },
+  };
+}
 
 export const RUNBOOKS: RunbookSpec[] = [
-  {
+  defineRunbook({
     name: 'smoke',
     workflow: 'smoke',
     description:
       'checks the engine end to end: holds the environment, two marker steps on the worker, ' +
       'an approval gate, undo on rejection',
     mutating: true,
-    params: [],
+    params: SMOKE_PARAMS,
     protectedGates: [SMOKE_STEPS.gate],
     plan: (env) => [
       {
@@ -148,8 +161,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       },
       { gate: SMOKE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required },
     ],
-  },
-  {
+  }),
+  defineRunbook({
     name: 'deploy',
     workflow: 'deploy',
     description:
@@ -165,8 +178,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       releaseInstall(env, facts),
       ...releaseSwitch(env, params, facts),
     ],
-  },
-  {
+  }),
+  defineRunbook({
     name: 'migrate-then-code',
     workflow: 'migrateThenCode',
     description:
@@ -201,8 +214,8 @@ export const RUNBOOKS: RunbookSpec[] = [
         does: `GET ${env.vars.healthPath} serves <commit>`,
       },
     ],
-  },
-  {
+  }),
+  defineRunbook({
     name: 'provision',
     workflow: 'provision',
     description:
@@ -210,17 +223,10 @@ export const RUNBOOKS: RunbookSpec[] = [
       'unattended upgrades, packages, database, .env, app directory, process manager entry, nginx site; ' +
       'a second run changes nothing',
     mutating: true,
-    params: [
-      {
-        name: 'host',
-        required: true,
-        pattern: /^[a-z][a-z0-9-]{0,62}$/,
-        description: 'the inventory name of the host to provision (e.g. fresh)',
-      },
-    ],
+    params: PROVISION_PARAMS,
     protectedGates: [PROVISION_STEPS.gate],
     check: (env, params) => {
-      const host = String(params.host);
+      const host = params.host;
       if (!env.hosts[host])
         return (
           `no host ${JSON.stringify(host)} in environment ${env.environment} ` +
@@ -231,7 +237,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       return undefined;
     },
     plan: (env, params) => {
-      const host = String(params.host);
+      const host = params.host;
       const p = (env.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
       const ops = p.opsUser ?? 'ops';
       return [
@@ -312,8 +318,8 @@ export const RUNBOOKS: RunbookSpec[] = [
         },
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'backup',
     workflow: 'backup',
     description:
@@ -321,24 +327,14 @@ export const RUNBOOKS: RunbookSpec[] = [
       'verified by restoring it into a scratch database and comparing row counts, then retention',
     // Retention deletes files a restore may be reading: one at a time per environment.
     mutating: true,
-    params: [
-      {
-        name: 'daily',
-        pattern: /^\d{1,3}$/,
-        description: 'how many days keep their newest backup (default: inventory backupRetention.daily, else 7)',
-      },
-      {
-        name: 'weekly',
-        pattern: /^\d{1,3}$/,
-        description: 'how many weeks keep their newest backup (default: inventory backupRetention.weekly, else 4)',
-      },
-    ],
+    params: BACKUP_PARAMS,
     protectedGates: [BACKUP_STEPS.gate],
+    // Retention not given follows the inventory (inventoryDefault): only a request can go below its floor.
     beyondBounds: (env, params) =>
       (['daily', 'weekly'] as const).flatMap((unit) => {
-        if (params[unit] === undefined) return [];
+        const asked = params[unit];
+        if (asked === undefined) return [];
         const floor = retentionFloor(env)[unit];
-        const asked = Number(params[unit]);
         return asked < floor
           ? [
               `--${unit} ${asked} is below ${env.environment}'s retention floor, ${floor}: ` +
@@ -350,6 +346,10 @@ export const RUNBOOKS: RunbookSpec[] = [
       const db = hostWithRole(env, 'db');
       const store = backupStoreText(env);
       const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+      const keep = {
+        daily: params.daily ?? retention?.daily ?? BACKUP_PARAMS.daily.default,
+        weekly: params.weekly ?? retention?.weekly ?? BACKUP_PARAMS.weekly.default,
+      };
       return [
         {
           step: BACKUP_STEPS.dump(facts.dump),
@@ -370,33 +370,20 @@ export const RUNBOOKS: RunbookSpec[] = [
           step: BACKUP_STEPS.retention,
           where: store,
           does:
-            `keep the newest backup of the last ${String(params.daily ?? retention?.daily ?? 7)} days ` +
-            `and ${String(params.weekly ?? retention?.weekly ?? 4)} weeks; delete the other scheduled ones`,
+            `keep the newest backup of the last ${keep.daily} days ` +
+            `and ${keep.weekly} weeks; delete the other scheduled ones`,
         },
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'restore',
     workflow: 'restore',
     description:
       'restore a backup: checksum, approval on protected environments, safety backup, maintenance page, ' +
       'restore into a fresh database, verify, swap it in, back to service',
     mutating: true,
-    params: [
-      {
-        name: 'backup',
-        pattern: BACKUP_CHOICE,
-        description: '"latest" (default) or a backup name such as prod-20261123T020000Z',
-      },
-      {
-        name: 'accept-unrecorded',
-        boolean: true,
-        description:
-          'accept a backup that no run kept by Temporal made (by hand, or past its retention): ' +
-          'the store vouches for it alone',
-      },
-    ],
+    params: RESTORE_PARAMS,
     // Its workflow reads `protected` in a step of its own (RESTORE_STEPS.policy) and waits there.
     protectedGates: [RESTORE_STEPS.gate],
     plan: (env, params, facts = PLACEHOLDERS) => {
@@ -406,7 +393,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       const database = String(env.vars.databaseName);
       const flag = String(env.vars.maintenanceFlag);
       return [
-        { step: RESTORE_STEPS.pick, where: store, does: `${String(params.backup ?? 'latest')}` },
+        { step: RESTORE_STEPS.pick, where: store, does: params.backup },
         {
           step: RESTORE_STEPS.checksum(facts.backup),
           where: store,
@@ -455,20 +442,20 @@ export const RUNBOOKS: RunbookSpec[] = [
         { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'restore-previous',
     workflow: 'restorePrevious',
     description:
       'puts back the database a restore kept aside (runbook_previous_<tag>, named in its record): ' +
       'safety backup, maintenance page, swap it in, back to service',
     mutating: true,
-    params: [PREVIOUS_DATABASE_PARAM],
+    params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.gate],
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
-      const kept = String(params.database);
+      const kept = params.database;
       const database = String(env.vars.databaseName);
       const flag = String(env.vars.maintenanceFlag);
       const S = PREVIOUS_DATABASE_STEPS;
@@ -499,45 +486,37 @@ export const RUNBOOKS: RunbookSpec[] = [
         { step: S.dropReplaced(facts.aside), where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'drop-previous',
     workflow: 'dropPrevious',
     description: 'drops the database a restore kept aside (runbook_previous_<tag>), once the app is healthy without it',
     mutating: true,
-    params: [PREVIOUS_DATABASE_PARAM],
+    params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.dropGate],
     plan: (env, params) => [
       ...gateWhere(env.protected, env, PREVIOUS_DATABASE_STEPS.dropGate),
       {
-        step: PREVIOUS_DATABASE_STEPS.drop(String(params.database)),
+        step: PREVIOUS_DATABASE_STEPS.drop(params.database),
         where: hostWithRole(env, 'db'),
         does: 'dropdb (nothing when it is already gone)',
       },
     ],
-  },
-  {
+  }),
+  defineRunbook({
     name: 'renew-certificate',
     workflow: 'renewCertificate',
     description:
       'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, ' +
       'installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
     mutating: true,
-    params: [
-      { name: 'force', boolean: true, description: 'renew even when the served certificate is not due' },
-      {
-        name: 'threshold',
-        pattern: POSITIVE_DURATION,
-        duration: true,
-        description: 'renew a certificate expiring within this long, e.g. 30d (default)',
-      },
-    ],
+    params: RENEW_PARAMS,
     protectedGates: [CERTIFICATE_STEPS.gate],
     plan: (env, params) => {
       const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
       const { domains } = env.vars;
       const tlsDir = String(env.vars.tlsDir);
-      const when = params.force ? 'forced' : `if it expires within ${String(params.threshold ?? '30d')}`;
+      const when = params.force ? 'forced' : `if it expires within ${params.threshold}`;
       return [
         {
           step: CERTIFICATE_STEPS.served,
@@ -576,8 +555,8 @@ export const RUNBOOKS: RunbookSpec[] = [
         })),
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'rotate-db-password',
     workflow: 'rotateDbPassword',
     description:
@@ -585,18 +564,11 @@ export const RUNBOOKS: RunbookSpec[] = [
       "host's .env, onto PostgreSQL, the app restarted colour by colour and checked through the load balancer; " +
       'the old password put back on failure',
     mutating: true,
-    params: [
-      {
-        name: 'secret',
-        required: true,
-        pattern: SECRET_REF,
-        description: 'the inventory secret (secrets.<name>) that holds the new password',
-      },
-    ],
+    params: ROTATE_PARAMS,
     protectedGates: [ROTATE_PASSWORD_STEPS.gate],
     // Run by the CLI and again by the worker (decideRunRules); the acting activity checks once more.
     check: (env, params) => {
-      const secret = String(params.secret);
+      const secret = params.secret;
       const marked = secretsFor(env, 'database-password').join(', ') || 'none';
       if (!env.secrets[secret]) {
         const known = Object.keys(env.secrets).join(', ') || 'none';
@@ -611,7 +583,7 @@ export const RUNBOOKS: RunbookSpec[] = [
     },
     plan: (env, params, facts = PLACEHOLDERS) => {
       const S = ROTATE_PASSWORD_STEPS;
-      const secret = String(params.secret);
+      const secret = params.secret;
       const [db, lb] = [hostWithRole(env, 'db'), hostWithRole(env, 'lb')];
       const web = hostsWithRole(env, 'web').join(', ') || '(no web host)';
       const envFile = `${String(env.vars.appDir)}/.env`;
@@ -660,15 +632,15 @@ export const RUNBOOKS: RunbookSpec[] = [
         },
       ];
     },
-  },
-  {
+  }),
+  defineRunbook({
     name: 'health-check',
     workflow: 'healthCheck',
     description:
       'checks SSH, the app, HTTP/HTTPS through the load balancer and PostgreSQL on every host by role; ' +
       'alerts the webhook once when a check fails and once when it recovers (read-only: takes no lock)',
     mutating: false,
-    params: [],
+    params: HEALTH_PARAMS,
     protectedGates: [],
     plan: (env, _params, facts = PLACEHOLDERS) => {
       const hosts = facts.hosts ?? Object.keys(env.hosts);
@@ -688,7 +660,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         },
       ];
     },
-  },
+  }),
   // rolling-deploy and run-command: src/fleet-runbooks.ts.
   ...FLEET_RUNBOOKS,
 ];
@@ -715,14 +687,16 @@ function hostChecks(env: Environment, name: string): string {
   ].join('; ');
 }
 
+type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
+
 /** The steps both release runbooks start with: they change nothing. */
-function releaseStart(env: Environment, params: Record<string, unknown>, facts: PlanFacts): PlanItem[] {
+function releaseStart(env: Environment, params: ReleaseValues, facts: PlanFacts): PlanItem[] {
   return [
     { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${String(env.vars.upstreamFile)}` },
     {
       step: RELEASE_STEPS.resolveRef,
       where: facts.idle,
-      does: `git fetch; git rev-parse ${String(params.ref)}^{commit}`,
+      does: `git fetch; git rev-parse ${params.ref}^{commit}`,
     },
   ];
 }
@@ -733,7 +707,7 @@ function releaseInstall(env: Environment, facts: PlanFacts): PlanItem {
 }
 
 /** Blue/green from a started idle colour to a stopped old one (workflows/blue-green.ts). */
-function releaseSwitch(env: Environment, params: Record<string, unknown>, facts: PlanFacts): PlanItem[] {
+function releaseSwitch(env: Environment, params: ReleaseValues, facts: PlanFacts): PlanItem[] {
   const lb = hostWithRole(env, 'lb');
   const { idle, live } = facts;
   const gate = { gate: RELEASE_STEPS.switchGate, approvers: env.approvals.approvers, required: env.approvals.required };
@@ -753,7 +727,7 @@ function releaseSwitch(env: Environment, params: Record<string, unknown>, facts:
       undo: `point it back at ${live}`,
     },
     { step: RELEASE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} serves <commit>` },
-    { step: RELEASE_STEPS.rollbackWindow(String(params['rollback-window'] ?? '10m')), where: 'Temporal', does: 'wait' },
+    { step: RELEASE_STEPS.rollbackWindow(params['rollback-window']), where: 'Temporal', does: 'wait' },
     { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
   ];
 }
@@ -767,22 +741,27 @@ export function gateWhere(waits: boolean, env: Environment, gate: string): PlanI
 function retentionFloor(env: Environment): { daily: number; weekly: number } {
   const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
   const floor = env.bounds.retentionFloor;
-  return { daily: floor?.daily ?? retention?.daily ?? 7, weekly: floor?.weekly ?? retention?.weekly ?? 4 };
+  const { daily, weekly } = BACKUP_PARAMS;
+  return {
+    daily: floor?.daily ?? retention?.daily ?? daily.default,
+    weekly: floor?.weekly ?? retention?.weekly ?? weekly.default,
+  };
 }
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
-function releaseBounds(env: Environment, params: Record<string, unknown>): string[] {
-  const given = params['rollback-window'];
-  if (given === undefined) return [];
-  const window = parseDuration(String(given), '--rollback-window');
+function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<typeof RELEASE_PARAMS>): string[] {
+  const asked = params['rollback-window'];
+  // The default is held to the environment's bounds as a value typed would be.
+  const shown = given['rollback-window'] === undefined ? `${asked} (the default)` : asked;
+  const window = parseDuration(asked, '--rollback-window');
   const { min, max } = env.bounds.rollbackWindow;
   if (window < parseDuration(min))
     return [
-      `--rollback-window ${String(given)} is shorter than ${env.environment}'s bound, ${min}: ` +
+      `--rollback-window ${shown} is shorter than ${env.environment}'s bound, ${min}: ` +
         'the old colour would stop before a rollback could use it',
     ];
   if (window > parseDuration(max))
-    return [`--rollback-window ${String(given)} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
+    return [`--rollback-window ${shown} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
   return [];
 }
 

@@ -23,7 +23,7 @@ export interface ScheduledRequest {
   scheduleId: string;
   runbook: string;
   env: string;
-  params: Record<string, string | boolean>;
+  params: Record<string, string | number | boolean | string[]>;
   /**
    * Who created the schedule: the initiator of every run it fires, so four eyes holds (whoever
    * schedules a gated runbook cannot approve its runs).
@@ -96,7 +96,7 @@ export function scheduleInitiator(request: ScheduledRequest): string {
 export interface ScheduleRequest {
   runbook: string;
   env: string;
-  params: Record<string, string | boolean | undefined>;
+  params: Record<string, string | number | boolean | string[] | undefined>;
   initiator: string;
   cron?: string;
   timezone?: string;

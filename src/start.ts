@@ -23,7 +23,7 @@ import { markdownText } from '../common/inert';
 export interface StartRequest {
   runbook: string;
   env: string;
-  params: Record<string, string | boolean | string[] | undefined>;
+  params: Record<string, string | number | boolean | string[] | undefined>;
   initiator: string;
   /** Shorter than the environment's; a longer one is refused. */
   approvalTimeoutMs?: number;

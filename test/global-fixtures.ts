@@ -1,4 +1,4 @@
-// The test-bed tier's fixture (and the default one, so `mocha dist/test/x.test.js` runs any
+// The test-bed tier's fixture (and the default one, so `mocha dist/test/x.bed.test.js` runs any
 // test file): a dev server and the test bed for the whole run, stopped after the last test,
 // also when tests fail. The fast and workflow tiers have lighter ones (test/*-fixture.ts).
 import { pool } from '../activities/ssh/pool';

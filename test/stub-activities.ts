@@ -43,11 +43,12 @@ const STUBS: Stubs = {
   // No targets: the notification tests give the worker the real ones.
   noticeTargets: async () => [],
   deliverNotice: nothing,
-  // Runs here take names as typed: signed identity is proven with real keys in test/identity.test.ts.
+  // Runs here take names as typed: signed identity is proven with real keys in test/identity.workflow.test.ts.
   proveStart: async () => ({ mode: 'typed' as const }),
   verifySignature: async () => ({ ok: false as const, refused: 'no signatures in the workflow tier' }),
-  verifySignatures: async ({ requests }) =>
-    requests.map(() => ({ ok: false as const, refused: 'no signatures in the workflow tier' })),
+  verifySignatures: async ({ requests }) => ({
+    verdicts: requests.map(() => ({ ok: false as const, refused: 'no signatures in the workflow tier' })),
+  }),
   lockHolder: async () => 'another run',
   // The real one: it reads only the lock's own history in Temporal.
   releasedByHolder,
@@ -147,6 +148,11 @@ const STUBS: Stubs = {
     protected: loadEnvironment(env).protected,
   }),
   checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+  resolveRefOnFleet: async () => COMMIT,
+  readCommits: async ({ hosts }) => ({
+    commits: Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
+    unreadable: {},
+  }),
   rollHost: async () => ({ changed: true }),
   rollBackHost: async () => ({ changed: true }),
   hostCommand: async () => ({ exitCode: 0, durationMs: 5, outputTail: 'ok' }),

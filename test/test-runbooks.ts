@@ -13,18 +13,17 @@ registerExtraRunbook({
   description: 'the kernel test runbook: three steps on three test-bed hosts (read-only as far as the lock goes)',
   mutating: false,
   protectedGates: [],
-  params: [
-    { name: 'failAt', description: 'the step that fails' },
-    { name: 'failUndoAt', description: 'the step whose undo fails' },
-    { name: 'stepSeconds', description: 'how long each step sleeps' },
-    {
-      name: 'asProduction',
+  params: {
+    failAt: { type: 'string', description: 'the step that fails' },
+    failUndoAt: { type: 'string', description: 'the step whose undo fails' },
+    stepSeconds: { type: 'number', min: 0, max: 3600, description: 'how long each step sleeps' },
+    asProduction: {
+      type: 'boolean',
       description: "the kernel's own retry and heartbeat options, as production steps have (the cluster tests)",
-      boolean: true,
     },
-    { name: 'settleAfter', description: 'the step after which the run passes its point of no return' },
+    settleAfter: { type: 'string', description: 'the step after which the run passes its point of no return' },
     // The history test passes a secret-looking parameter, to see it masked.
-    { name: 'apiToken', description: 'a parameter whose name says secret' },
-  ],
+    apiToken: { type: 'string', description: 'a parameter whose name says secret' },
+  },
   plan: () => [],
 });

@@ -9,6 +9,10 @@
 // Why a look rather than a capability carried in headers: a capability only shows that some
 // admitted run made it, and is readable in history by every operator; the look shows which
 // run is asking, and costs one history page per run and worker.
+// What the run was told by the admission activities (which need no caller: they touch nothing)
+// is sealed by the worker as it answers, and before acting the worker checks that every verdict
+// the run holds bears that seal (./admission-audit.ts): a verdict forged by completing the
+// activity by its id cannot open a gate or widen a run's rules.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
@@ -25,6 +29,8 @@ import { temporalClient } from '../activities/temporal-client';
 import { FailureType } from '../common/failure-types';
 import type { RunInput } from '../common/shared';
 import { startToProve } from '../common/start-to-prove';
+import { AdmissionAudit } from './admission-audit';
+import { loadSealKey, seal, type SealKey } from './seal';
 
 interface Execution {
   workflowId: string;
@@ -74,8 +80,34 @@ export function admitTestDrivers(...workflowTypes: string[]): void {
 export class ActivityBoundary {
   private readonly started = new Map<string, Promise<Started>>();
   private readonly verdicts = new Map<string, Promise<Verdict>>();
+  private key?: { seal: SealKey; audit: AdmissionAudit };
 
-  constructor(private readonly proveStart: ProveStart) {}
+  /** `sealKey`: the workers' seal key; read (or made) at the first activity, not when the worker is made. */
+  constructor(
+    private readonly proveStart: ProveStart,
+    private readonly sealKey: () => SealKey = loadSealKey,
+  ) {}
+
+  private sealing(): { seal: SealKey; audit: AdmissionAudit } {
+    if (!this.key) {
+      const key = this.sealKey();
+      this.key = { seal: key, audit: new AdmissionAudit(key) };
+    }
+    return this.key;
+  }
+
+  /** An admission activity's answer, sealed for the activity it answers (./seal.ts). */
+  sealed(info: Context['info'], result: unknown): unknown {
+    if (activityKind(info.activityType) !== 'admission' || !info.workflowExecution) return result;
+    if (typeof result !== 'object' || result === null || Array.isArray(result)) return result;
+    const what = {
+      namespace: info.workflowNamespace ?? '',
+      ...info.workflowExecution,
+      activityId: info.activityId,
+      activityType: info.activityType,
+    };
+    return { ...result, seal: seal(this.sealing().seal, what, result) };
+  }
 
   /**
    * Refuses (non-retryable, CallerRefused) unless the activity's caller is a run the worker admits;
@@ -117,6 +149,12 @@ export class ActivityBoundary {
     }
     const verdict = await this.verdictOf(run);
     if ('refused' in verdict) return refuse(verdict.refused);
+    if (activityKind(info.activityType) === 'acts') {
+      // A batch acts on what its run had decided when it started it; a run, on all it decided so far.
+      const covered = run === caller ? info.scheduledTimestampMs : caller.startTime.getTime();
+      const forged = await this.sealing().audit.refusal(run.execution, covered);
+      if (forged) refuse(forged);
+    }
     const env = (args[0] as { env?: unknown } | undefined)?.env;
     if (env !== undefined && env !== verdict.env)
       refuse(`it names environment ${show(env)}, and its run is on ${verdict.env}`);
@@ -203,12 +241,12 @@ class BoundaryInterceptor implements ActivityInboundCallsInterceptor {
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const facts = await this.boundary.check(this.ctx.info, input.args);
     if (facts) factsOf.set(this.ctx, facts);
-    return next(input);
+    return this.boundary.sealed(this.ctx.info, await next(input));
   }
 }
 
 /** The interceptor factory for a worker whose start check is `proveStart`. */
-export function activityBoundary(proveStart: ProveStart) {
-  const boundary = new ActivityBoundary(proveStart);
+export function activityBoundary(proveStart: ProveStart, sealKey?: () => SealKey) {
+  const boundary = new ActivityBoundary(proveStart, sealKey);
   return (ctx: Context) => ({ inbound: new BoundaryInterceptor(ctx, boundary) });
 }

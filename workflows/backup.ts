@@ -7,14 +7,12 @@ import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { backupName } from '../common/backup-names';
 import type { RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { BACKUP_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { BACKUP_STEPS } from '../common/step-names';
 
-export type BackupParams = {
-  /** Retention, as typed on the CLI; the inventory's backupRetention (or 7 and 4) otherwise. */
-  daily?: string;
-  weekly?: string;
-};
+export type BackupParams = ParamsOf<typeof BACKUP_PARAMS>;
 
 // A dump heartbeats every second with its bytes so far: a worker that dies is noticed within
 // the heartbeat timeout (the kernel's, 10 s) and the retry dumps again from the start.
@@ -26,6 +24,8 @@ const { removeBackup, dropDatabase } = undoActivities<typeof activities>();
 
 export async function backup(input: RunInput<BackupParams>): Promise<RunResult> {
   const { env } = input;
+  // Retention not given: the inventory's backupRetention, else the declared default (the activity's).
+  const { daily, weekly } = paramValues(BACKUP_PARAMS, input.params);
   const name = backupName(env, new Date());
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
@@ -45,14 +45,9 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
     // Retention deletes backups: four eyes first where the worker's rules say (protected).
     await rb.gate(BACKUP_STEPS.gate);
     await rb.step(BACKUP_STEPS.retention, {
-      run: () =>
-        applyRetention({ env, keep: name, daily: count(input.params.daily), weekly: count(input.params.weekly) }),
+      run: () => applyRetention({ env, keep: name, daily, weekly }),
       skippable: true,
       why: 'the verified backup is kept either way; old ones go at the next run',
     });
   });
-}
-
-function count(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
 }

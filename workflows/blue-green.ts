@@ -11,6 +11,8 @@ import type { Runbook } from './kernel';
 import { onEvery, stepActivities, undoActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
 import { colourLabel } from '../common/fleet-plan';
+import { paramValues, type ParamsOf } from '../common/params';
+import { RELEASE_PARAMS } from '../common/runbook-params';
 
 const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } =
   stepActivities<typeof activities>({
@@ -29,7 +31,7 @@ const { checkHealth } = stepActivities<typeof activities>({
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
 /** What deploy and migrate-then-code are told. */
-export type ReleaseParams = { ref: string; gate?: boolean; 'rollback-window'?: string };
+export type ReleaseParams = ParamsOf<typeof RELEASE_PARAMS>;
 
 export interface SwitchOptions {
   window: string;
@@ -37,7 +39,7 @@ export interface SwitchOptions {
 }
 
 export function switchOptions(params: ReleaseParams): SwitchOptions {
-  const window = params['rollback-window'] ?? '10m';
+  const window = paramValues(RELEASE_PARAMS, params)['rollback-window'];
   return { window, windowMs: parseDuration(window, 'rollback-window') };
 }
 

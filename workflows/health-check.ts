@@ -6,6 +6,8 @@ import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { CheckResult, HealthMemory } from '../activities/health';
 import type { RunInput, RunResult } from '../common/shared';
+import type { ParamsOf } from '../common/params';
+import type { HEALTH_PARAMS } from '../common/runbook-params';
 import { forEachHost, runbook, stepActivities } from './kernel';
 import { HEALTH_STEPS } from '../common/step-names';
 
@@ -17,7 +19,7 @@ const { checkHost } = stepActivities<typeof activities>({
 });
 const { previousHealth } = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 
-export type HealthParams = Record<string, never>;
+export type HealthParams = ParamsOf<typeof HEALTH_PARAMS>;
 
 export interface HealthResult extends RunResult {
   health: HealthMemory & { checks: CheckResult[]; alerted: { failing: string[]; recovered: string[] } };

@@ -13,14 +13,13 @@ import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { backupName, previousDatabaseTag } from '../common/backup-names';
 import type { RunInput, RunResult } from '../common/shared';
+import type { ParamsOf } from '../common/params';
+import type { PREVIOUS_DATABASE_PARAMS } from '../common/runbook-params';
 import { PREVIOUS_DATABASE_STEPS as S } from '../common/step-names';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
-export type PreviousDatabaseParams = {
-  /** runbook_previous_<12 hex>, as the restore's record names it. */
-  database: string;
-};
+export type PreviousDatabaseParams = ParamsOf<typeof PREVIOUS_DATABASE_PARAMS>;
 
 const { dumpToStore } = stepActivities<typeof activities>(LONG_STEP);
 const {

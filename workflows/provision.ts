@@ -6,10 +6,12 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
+import type { ParamsOf } from '../common/params';
+import type { PROVISION_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { PROVISION_STEPS } from '../common/step-names';
 
-export type ProvisionParams = { host: string };
+export type ProvisionParams = ParamsOf<typeof PROVISION_PARAMS>;
 
 const act = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 const { ensurePackages } = stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });

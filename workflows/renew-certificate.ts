@@ -6,6 +6,8 @@ import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { formatDuration, parseDuration } from '../common/duration';
 import type { RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { RENEW_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { CERTIFICATE_STEPS } from '../common/step-names';
 import { FailureType } from '../common/failure-types';
@@ -38,18 +40,16 @@ const { expectServedCertificate } = stepActivities<typeof activities>({
 });
 const undo = undoActivities<typeof activities>({ startToCloseTimeout: '2 minutes' });
 
-export type RenewParams = { force?: boolean; threshold?: string };
-
-export const DEFAULT_THRESHOLD = '30d';
+export type RenewParams = ParamsOf<typeof RENEW_PARAMS>;
 
 export async function renewCertificate(input: RunInput<RenewParams>): Promise<RunResult> {
   const { env } = input;
   const runId = workflowInfo().workflowId;
-  const threshold = input.params.threshold ?? DEFAULT_THRESHOLD;
+  const { threshold, force } = paramValues(RENEW_PARAMS, input.params);
   return runbook(input, async ({ step, gate }) => {
     const thresholdMs = parseDuration(threshold, 'threshold');
     const served = await step(CERTIFICATE_STEPS.served, { run: () => servedCertificates({ env }) });
-    const due = served.filter((c) => input.params.force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
+    const due = served.filter((c) => force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
     if (!due.length) {
       const soonest = Math.min(...served.map((c) => Date.parse(c.notAfter) - Date.now()));
       await step(CERTIFICATE_STEPS.nothingDue(formatDuration(soonest), threshold), { run: async () => served });

@@ -15,17 +15,14 @@ import { uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { backupName } from '../common/backup-names';
 import type { RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { RESTORE_PARAMS } from '../common/runbook-params';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { RESTORE_STEPS } from '../common/step-names';
 import { previousDatabaseTodo } from './previous-database';
 
-export type RestoreParams = {
-  /** "latest" (default) or a backup name such as prod-20261123T020000Z. */
-  backup?: string;
-  /** Accept a backup no run kept by Temporal made: the store's own checksum is then all there is. */
-  'accept-unrecorded'?: boolean;
-};
+export type RestoreParams = ParamsOf<typeof RESTORE_PARAMS>;
 
 const { checkBackup, dumpToStore, restoreIntoFresh } = stepActivities<typeof activities>(LONG_STEP);
 const { restorePolicy, pickBackup, setMaintenance, verifyRows, swapIn, checkHealthThroughLb, dropDatabase } =
@@ -34,13 +31,14 @@ const undo = undoActivities<typeof activities>();
 
 export async function restore(input: RunInput<RestoreParams>): Promise<RunResult> {
   const { env } = input;
+  const params = paramValues(RESTORE_PARAMS, input.params);
   const tag = uuid4().replace(/-/g, '').slice(0, 12);
   return runbook(input, async (rb) => {
     const name = await rb.step(RESTORE_STEPS.pick, {
-      run: () => pickBackup({ env, choice: input.params.backup ?? 'latest' }),
+      run: () => pickBackup({ env, choice: params.backup }),
     });
     const checked = await rb.step(RESTORE_STEPS.checksum(name), {
-      run: () => checkBackup({ env, name, acceptUnrecorded: input.params['accept-unrecorded'] === true }),
+      run: () => checkBackup({ env, name, acceptUnrecorded: params['accept-unrecorded'] === true }),
     });
     const policy = await rb.step(RESTORE_STEPS.policy, { run: () => restorePolicy({ env }) });
     if (policy.protected) await rb.approval(RESTORE_STEPS.gate);

@@ -3,51 +3,91 @@
 // the error budget (`--max-failures 2` or `5%`) a failed host is rolled back, left drained and
 // listed; past it no new host starts, every changed host is rolled back newest batch first
 // (each batch's undo is registered before it starts), and the run ends COMPENSATED. An
-// approval after the canary batch where the worker's rules say (protected, or --gate).
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+// approval after the canary batch where the worker's rules say (protected, or --gate). A host
+// that cannot be read before the batches start counts against the same budget: it is drained,
+// listed with why and left out, and the rest of the fleet goes on.
+import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { batchStepName, CANARY_GATE, FLEET_DEFAULTS } from '../common/fleet-plan';
+import { batchStepName, CANARY_GATE } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { ROLLING_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
 import { FailureType } from '../common/failure-types';
 
-const { rollingPlan, resolveRef, checkedOutCommits } = stepActivities<typeof activities>({
+const { rollingPlan, resolveRef, resolveRefOnFleet, checkedOutCommits, readCommits, markUpstream } = stepActivities<
+  typeof activities
+>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
 });
 
-export type RollingParams = { ref: string; batches?: string; 'max-failures'?: string; gate?: boolean };
+export type RollingParams = ParamsOf<typeof ROLLING_PARAMS>;
 
 export async function rollingDeploy(input: RunInput<RollingParams>): Promise<RunResult> {
-  const { env, params } = input;
+  const { env } = input;
+  const params = paramValues(ROLLING_PARAMS, input.params);
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
     const plan = await rb.step('plan the batches', {
       run: () =>
         rollingPlan({
           env,
-          batches: params.batches ?? FLEET_DEFAULTS.batches,
-          maxFailures: params['max-failures'] ?? FLEET_DEFAULTS.maxFailures,
+          batches: params.batches,
+          maxFailures: params['max-failures'],
         }),
       skippable: false,
     });
-    const commit = await rb.step('resolve the ref', {
-      run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }),
-      skippable: false,
-    });
-    const previous = await rb.step('record the current commits', {
-      run: () => checkedOutCommits({ env, hosts: plan.hosts }),
-      skippable: false,
-    });
-    const target = Object.fromEntries(plan.hosts.map((h) => [h, commit]));
     const failed: HostRecord[] = [];
+    let commit: string;
+    let previous: Record<string, string>;
+    if (patched('broken-host-left-out')) {
+      commit = await rb.step('resolve the ref', {
+        run: () => resolveRefOnFleet({ env, hosts: plan.hosts, ref: params.ref }),
+        skippable: false,
+      });
+      const read = await rb.step('record the current commits', {
+        run: () => readCommits({ env, hosts: plan.hosts }),
+        skippable: false,
+      });
+      previous = read.commits;
+      const unreadable = Object.entries(read.unreadable);
+      if (unreadable.length) {
+        await rb.step('leave out the hosts that cannot be read', {
+          run: async () => {
+            const hosts = unreadable.map(([host]) => host);
+            // Drained, like a host that fails in its batch, and kept so: a person looks at it.
+            await markUpstream({ env, hosts, down: true });
+            const records = unreadable.map(([host, error]) => leftOut(host, error));
+            rb.hosts(records);
+            failed.push(...records);
+            if (failed.length > plan.budget) throw budgetSpent(failed, plan.budget);
+            return { changed: true, detail: `left out: ${hosts.join(', ')}` };
+          },
+          skippable: false,
+        });
+      }
+    } else {
+      commit = await rb.step('resolve the ref', {
+        run: () => resolveRef({ env, host: plan.hosts[0], ref: params.ref }),
+        skippable: false,
+      });
+      previous = await rb.step('record the current commits', {
+        run: () => checkedOutCommits({ env, hosts: plan.hosts }),
+        skippable: false,
+      });
+    }
+    const target = Object.fromEntries(plan.hosts.map((h) => [h, commit]));
     let attempt = 0;
-    for (const [i, hosts] of plan.batches.entries()) {
+    for (const [i, planned] of plan.batches.entries()) {
       // Four eyes after the canary where the worker's rules say (protected, or --gate). A run
       // always has a second batch: one batch of the whole fleet is refused (common/fleet-plan.ts).
       if (i === 1) await rb.gate(CANARY_GATE);
       const batch = i + 1;
+      const hosts = planned.filter((h) => !failed.some((f) => f.host === h));
+      // Its every host was left out: the gate above still holds.
+      if (!hosts.length) continue;
       await rb.step(batchStepName(i, plan.batches.length, hosts.length), {
         run: async () => {
           const records = await executeChild(rollingBatch, {
@@ -68,13 +108,7 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           rb.hosts(records);
           const failedHere = records.filter((r) => r.outcome === 'failed');
           failed.push(...failedHere);
-          if (failed.length > plan.budget) {
-            const names = failed.map((r) => r.host).join(', ');
-            throw ApplicationFailure.nonRetryable(
-              `error budget spent: ${failed.length} hosts failed (${names}), at most ${plan.budget} may`,
-              FailureType.ErrorBudgetSpent,
-            );
-          }
+          if (failed.length > plan.budget) throw budgetSpent(failed, plan.budget);
           const changed = records.filter((r) => r.outcome === 'changed').length;
           return { changed: changed > 0, detail: summary(changed, failedHere) };
         },
@@ -98,6 +132,19 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
       });
     }
   });
+}
+
+function budgetSpent(failed: HostRecord[], budget: number): ApplicationFailure {
+  const names = failed.map((r) => r.host).join(', ');
+  return ApplicationFailure.nonRetryable(
+    `error budget spent: ${failed.length} hosts failed (${names}), at most ${budget} may`,
+    FailureType.ErrorBudgetSpent,
+  );
+}
+
+/** A host left out before the batches (batch 0): drained, not changed, listed with why. */
+function leftOut(host: string, error: string): HostRecord {
+  return { host, batch: 0, outcome: 'failed', error: `cannot be read: ${error}`, drained: true };
 }
 
 function summary(changed: number, failed: HostRecord[]): string {

@@ -11,13 +11,12 @@ import type * as activities from '../activities';
 import type { Outcome } from '../activities/db-password';
 import { colourLabel } from '../common/fleet-plan';
 import type { RunInput, RunResult } from '../common/shared';
+import type { ParamsOf } from '../common/params';
+import type { ROTATE_PARAMS } from '../common/runbook-params';
 import { ROTATE_PASSWORD_STEPS as STEPS } from '../common/step-names';
 import { onEvery, runbook, stepActivities, undoActivities } from './kernel';
 
-export type RotateParams = {
-  /** The inventory secret (secrets.<name>) that holds the new password. */
-  secret: string;
-};
+export type RotateParams = ParamsOf<typeof ROTATE_PARAMS>;
 
 const act = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
 // A restarted app may take a few seconds to answer: asked again for about 15 s, then failed.

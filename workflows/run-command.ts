@@ -4,18 +4,21 @@
 // On a protected environment (the worker reads the inventory) it waits for approval first.
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { batchStepName, budgetOf, COMMAND_GATE, cutBatches, FLEET_DEFAULTS } from '../common/fleet-plan';
+import { batchStepName, budgetOf, COMMAND_GATE, cutBatches } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
+import { paramValues, type ParamsOf } from '../common/params';
+import { COMMAND_PARAMS } from '../common/runbook-params';
 import { commandBatch } from './command-batch';
 import { runbook, stepActivities } from './kernel';
 import { FailureType } from '../common/failure-types';
 
 const { selectHosts } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 
-export type CommandParams = { hosts: string; batch?: string; 'max-failures'?: string; argv: string[] };
+export type CommandParams = ParamsOf<typeof COMMAND_PARAMS>;
 
 export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise<RunResult> {
-  const { env, params } = input;
+  const { env } = input;
+  const params = paramValues(COMMAND_PARAMS, input.params);
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
     const selected = await rb.step('select the hosts', {
@@ -23,8 +26,8 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
       skippable: false,
     });
     if (selected.protected) await rb.approval(COMMAND_GATE);
-    const batches = cutBatches(selected.hosts, params.batch ?? FLEET_DEFAULTS.batch);
-    const budget = budgetOf(params['max-failures'] ?? FLEET_DEFAULTS.maxFailures, selected.hosts.length);
+    const batches = cutBatches(selected.hosts, params.batch);
+    const budget = budgetOf(params['max-failures'], selected.hosts.length);
     const failed: HostRecord[] = [];
     for (const [i, hosts] of batches.entries()) {
       await rb.step(batchStepName(i, batches.length, hosts.length), {

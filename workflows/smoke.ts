@@ -4,13 +4,15 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
+import type { ParamsOf } from '../common/params';
+import type { SMOKE_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { SMOKE_STEPS } from '../common/step-names';
 
 const { writeMarker } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 const { removeMarker } = undoActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 
-export type SmokeParams = Record<string, never>;
+export type SmokeParams = ParamsOf<typeof SMOKE_PARAMS>;
 
 export async function smoke(input: RunInput<SmokeParams>): Promise<RunResult> {
   const at = { env: input.env, runId: workflowInfo().workflowId };

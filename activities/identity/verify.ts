@@ -50,11 +50,15 @@ export async function verifySignature(req: VerifyRequest): Promise<Verified> {
 }
 
 /** Signed decisions checked in one activity, one after another: what a run's batched check sends. */
-export async function verifySignatures({ requests }: { requests: VerifyRequest[] }): Promise<Verified[]> {
+/**
+ * The verdicts in an object, not a bare list: the worker seals what admission activities answer
+ * (worker/seal.ts), and a seal needs a field to go in.
+ */
+export async function verifySignatures({ requests }: { requests: VerifyRequest[] }): Promise<{ verdicts: Verified[] }> {
   const verdicts: Verified[] = [];
   // One at a time: ssh-keygen per signature, and a batch is bounded by the run (workflows/kernel/signature-checks.ts).
   for (const req of requests) verdicts.push(await verifySignature(req));
-  return verdicts;
+  return { verdicts };
 }
 
 /** Whose key made a bad signature: another person's, an unknown one, or the right one over other words. */

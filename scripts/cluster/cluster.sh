@@ -94,7 +94,7 @@ start_server() {
   done
 }
 
-# The default namespace and the search attributes the runbooks set (src/shared.ts SEARCH_ATTRIBUTES).
+# The default namespace and the search attributes the runbooks set (common/shared.ts SEARCH_ATTRIBUTES).
 register() {
   if ! as_role admin operator namespace describe --namespace default >/dev/null 2>&1; then
     phase "creating namespace default"

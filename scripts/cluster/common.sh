@@ -4,7 +4,7 @@
 # The server the pinned CLI (scripts/temporal-cli.sh, 1.5.1) embeds: the CLI's go.mod requires
 # go.temporal.io/server v1.29.1 and github.com/temporalio/ui-server/v2 v2.42.1, so the cluster
 # runs the same server and UI the dev-server tests run. docker-compose.temporal.yml uses the same
-# (test/compose.test.ts checks it against these lines).
+# (test/compose.fast.test.ts checks it against these lines).
 TEMPORAL_SERVER_VERSION=1.29.1
 TEMPORAL_UI_VERSION=2.42.1
 

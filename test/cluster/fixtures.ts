@@ -41,7 +41,7 @@ async function setUp(): Promise<void> {
   if (!clusterRunning()) {
     // Down again at the end, also when `up` fails halfway (PostgreSQL started, the server not).
     clusterStartedHere = true;
-    // The first time on a machine this builds the server from source (see README, "A real Temporal cluster").
+    // The first time on a machine this builds the server from source (docs/operations.md, "A real Temporal cluster").
     await cluster(['up']);
   }
   process.env.TEMPORAL_ADDRESS = clusterAddress();

@@ -10,7 +10,7 @@
 import { condition } from '@temporalio/workflow';
 import type * as activities from '../../activities';
 import { stepActivities } from './activities';
-import { claimOf, proofOf, type DecisionToProve, type Proof } from './identity';
+import { claimOf, proofOf, type DecisionToProve, type Proof, type Verified } from './identity';
 
 /** Decisions checked by one activity at most; a signed decision is ~6 kB at most, so a batch stays small. */
 export const MAX_BATCH = 50;
@@ -84,7 +84,9 @@ export class SignatureChecks {
   private async checkBatch(decisions: DecisionToProve[]): Promise<Proof[]> {
     const requests = decisions.map((d) => ({ claim: claimOf(d), signature: String(d.signature) }));
     try {
-      const verdicts = await verifySignatures({ requests });
+      const checked: { verdicts: Verified[] } | Verified[] = await verifySignatures({ requests });
+      // Runs recorded before the verdicts were sealed got a bare list.
+      const verdicts = Array.isArray(checked) ? checked : checked.verdicts;
       return decisions.map((d, i) => proofOf(verdicts[i], d.action));
     } catch (err) {
       const refused = `the signature could not be checked: ${(err as Error).message}`;

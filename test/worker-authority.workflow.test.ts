@@ -185,7 +185,10 @@ describe('the worker decides the rules', function () {
       unreachable,
     );
     assert.equal(window.code, 2);
-    assert.match(window.stderr, /--rollback-window: 100000000d is longer than the limit/);
+    assert.match(
+      window.stderr,
+      /--rollback-window "100000000d" is not valid: rollback-window is a duration.*longer than the limit/,
+    );
   });
 });
 

@@ -123,7 +123,7 @@ describe('four eyes on a protected environment (stub activities, real signatures
             'the dry run shows the gates the run waited at',
           );
           if (spec.name !== 'smoke') assert.equal(ACTED[spec.name](calls), true, 'it acted once approved');
-          // Replayed by test/replay.test.ts: a gate the rules decided, behind its patch.
+          // Replayed by test/replay.fast.test.ts: a gate the rules decided, behind its patch.
           if (spec.name === 'deploy') await recordHistory(handle, 'deploy-protected-four-eyes');
         },
         activities(calls),

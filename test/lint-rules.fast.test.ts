@@ -8,7 +8,7 @@ import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { projectRoot } from '../src/config';
 
-const RULE = '@typescript-eslint/no-restricted-imports';
+const RULE = 'workflow-safe/imports';
 
 describe('lint: workflow-safe folders', function () {
   this.timeout(60_000);
@@ -24,6 +24,7 @@ describe('lint: workflow-safe folders', function () {
     });
   });
 
+  /** The rule's messages for `code` linted as if it were `file`, one per refused import. */
   async function refused(file: string, code: string): Promise<string[]> {
     const [result] = await eslint.lintText(code, { filePath: path.join(projectRoot, file) });
     return result.messages.filter((m) => m.ruleId === RULE).map((m) => m.message);
@@ -46,10 +47,48 @@ describe('lint: workflow-safe folders', function () {
         'export const x = [runCommand, pool, loadEnvironment];',
       ].join('\n');
       assert.equal((await refused(`${dir}/probe.ts`, values)).length, 3);
-      const types = `import type * as activities from '${up}activities';\nexport type A = typeof activities;\n`;
+      const types = [
+        `import type * as activities from '${up}activities';`,
+        `import { type Environment } from '${up}src/inventory';`,
+        `export type { Outcome } from '${up}activities/db-password';`,
+        'export type A = [typeof activities, Environment];',
+      ].join('\n');
       assert.deepEqual(await refused(`${dir}/probe.ts`, types), []);
     });
+
+    it(`${dir}/ may import values from @temporalio/workflow, @temporalio/common and workflow-safe files`, async () => {
+      const code = [
+        "import { sleep } from '@temporalio/workflow';",
+        "import { ApplicationFailure } from '@temporalio/common';",
+        `import { BACKUP_STEPS } from '${up}common/step-names';`,
+        `import { runbook } from '${up}workflows/kernel';`,
+        `export * from '${up}workflows/kernel/saga';`,
+        'export const x = [sleep, ApplicationFailure, BACKUP_STEPS, runbook];',
+      ].join('\n');
+      assert.deepEqual(await refused(`${dir}/probe.ts`, code), []);
+    });
+
+    it(`${dir}/ may import values from no other package, by any form of import`, async () => {
+      const code = [
+        "import { Worker } from '@temporalio/worker';", // the SDK's worker side, not the workflow's
+        "import { Context } from '@temporalio/activity';",
+        "import '@temporalio/common/lib/converter/payload-converter';", // a deep path is not the package
+        "import YAML from 'yaml';",
+        `import '${up}src/config';`, // for its side effects
+        `export * from '${up}activities';`,
+        `export { pool } from '${up}activities/ssh/pool';`,
+        `import fs = require('node:fs');`,
+        "export const later = () => import('node:child_process');",
+        `export const x = [Worker, Context, YAML, fs, require('${up}worker/main')];`,
+      ].join('\n');
+      assert.equal((await refused(`${dir}/probe.ts`, code)).length, 10);
+    });
   }
+
+  it('resolves a relative path before deciding: a detour out of workflows/ is refused', async () => {
+    const code = "import { pool } from './../../activities/ssh/pool';\nexport const x = pool;\n";
+    assert.equal((await refused('workflows/kernel/probe.ts', code)).length, 1);
+  });
 
   it('worker-side code may import Node built-ins and activities', async () => {
     const code =

@@ -73,7 +73,7 @@ describe('docker-compose.temporal.yml', function () {
     }
   });
 
-  it('publishes the frontend on 7233 and the UI on 8233 (the CLI and README say so), loopback only', function () {
+  it('publishes the frontend on 7233 and the UI on 8233 (the CLI and docs say so), loopback only', function () {
     // Neither has authentication of its own: reachable from this machine, not from the network.
     assert.deepEqual(services.temporal.ports, ['127.0.0.1:7233:7233']);
     assert.deepEqual(services['temporal-ui'].ports, ['127.0.0.1:8233:8080']);

@@ -1,5 +1,5 @@
 // The worker's systemd unit (deploy/systemd/): valid for systemd itself, and saying what the
-// README promises: its own user, owner-only state, restart on failure, and a stop that leaves
+// docs promise: its own user, owner-only state, restart on failure, and a stop that leaves
 // the worker its shutdown grace time before systemd kills it.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -60,9 +60,11 @@ describe('systemd unit of the worker', function () {
     assert.ok(stop >= grace + 5000, `TimeoutStopSec ${stop} ms leaves the ${grace} ms grace time too little`);
   });
 
-  it("the README's install recipe leaves policy files root's, readable by the worker, not its own", function () {
-    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Workers as a service'));
+  it("the docs' install recipe leaves policy files root's, readable by the worker, not its own", function () {
+    const doc = fs.readFileSync(path.join(projectRoot, 'docs', 'operations.md'), 'utf8');
+    const at = doc.indexOf('\n## Workers as a service\n');
+    assert.ok(at >= 0, 'docs/operations.md has a "## Workers as a service" section');
+    const section = doc.slice(at);
     const recipe = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const lines = recipe.split('\n').filter((l) => /^\s*(install|chown|chmod)\b/.test(l));
     const policy = lines.filter((l) => /\/etc\/runbook(\/inventory)?( |\/?$)|inventory\/|people\.yaml/.test(l));

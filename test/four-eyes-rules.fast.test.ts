@@ -80,7 +80,11 @@ describe('four eyes: the gates the worker decides', function () {
     assert.deepEqual(gates('backup', {}), [BACKUP_STEPS.gate]);
     assert.deepEqual(gates('rolling-deploy', { ref: 'v1' }), [CANARY_GATE]);
     for (const r of RUNBOOKS.filter((x) => x.mutating && x.name !== 'run-command')) {
-      const params = Object.fromEntries(r.params.filter((p) => p.required).map((p) => [p.name, sample(p.name)]));
+      const params = Object.fromEntries(
+        Object.entries(r.params)
+          .filter(([, p]) => p.required)
+          .map(([n]) => [n, sample(n)]),
+      );
       if (r.name === 'provision') params.host = 'web-1';
       assert.ok(gates(r.name, params).length, `${r.name}'s plan shows a gate on a protected environment`);
     }

@@ -1,6 +1,6 @@
 // A worker's Prometheus endpoint, scraped during real runs on the cluster: the SDK's metrics
 // (pollers) beside the engine's own (runs started and ended by outcome, step durations, gates
-// waiting, undo failures), as the README's alerts read them.
+// waiting, undo failures), as the alerts of docs/operations.md read them.
 import { strict as assert } from 'node:assert';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { freePort } from '../../dev/dev-server';

@@ -9,13 +9,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
+import { tierOf } from './tiers';
 
 describe('test files at load time', function () {
   it('load with no cache, no test bed and no server', function () {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'load-time-'));
     try {
       const cache = path.join(scratch, 'cache');
-      const files = fs.readdirSync(path.join(projectRoot, 'dist', 'test')).filter((f) => f.endsWith('.test.js'));
+      // Named by a tier: tsc leaves a file built under a since-renamed name in dist/; no tier runs it.
+      const files = fs.readdirSync(path.join(projectRoot, 'dist', 'test')).filter((f) => tierOf(f) !== undefined);
       const mocha = path.join(projectRoot, 'node_modules', 'mocha', 'bin', 'mocha.js');
       const ran = spawnSync(
         process.execPath,

@@ -92,6 +92,8 @@ const REGISTERED = [
   'colourGroups',
   'hostCommand',
   'markUpstream',
+  'readCommits',
+  'resolveRefOnFleet',
   'rollBackHost',
   'rollHost',
   'rollingPlan',

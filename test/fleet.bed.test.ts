@@ -349,6 +349,37 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       for (const h of web) assert.equal(each[h], broken.includes(h) ? v100 : v110, h);
     });
 
+    it('leaves out a host whose repository cannot be read before the batches; the rest deploy', async function () {
+      await freshFleet();
+      // Broken before the run starts: `git rev-parse HEAD` fails there, as on a host with no git.
+      const unreadable = batches[0][0];
+      await onConsole(unreadable, 'chmod 000 /srv/app/.git');
+      try {
+        await withWorker(taskQueue, async () => {
+          const watcher = watchLb(FLEET_LB);
+          const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
+          const result = (await handle.result()) as RunResult;
+          const counts = await watcher.stop();
+          assert.equal(result.state, 'COMPLETED', result.progress.reason);
+          assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
+          assert.deepEqual(failedHosts(result), [unreadable]);
+          const record = result.progress.hosts!.find((h) => h.host === unreadable)!;
+          assert.deepEqual([record.batch, record.drained], [0, true]);
+          assert.match(record.error ?? '', /cannot be read/);
+        });
+        const upstream = await upstreamServers({ env: 'fleet' });
+        assert.deepEqual(
+          upstream.filter((s) => s.down).map((s) => s.host),
+          [unreadable],
+          'left drained',
+        );
+        const each = await servedByEach('fleet', web);
+        for (const h of web) assert.equal(each[h], h === unreadable ? v100 : v110, h);
+      } finally {
+        await onConsole(unreadable, 'chmod 755 /srv/app/.git');
+      }
+    });
+
     it('stops with 3 broken hosts and rolls back every changed host: all serve the old commit', async function () {
       await freshFleet();
       // The third failure spends the budget in the last batch.

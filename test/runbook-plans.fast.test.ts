@@ -37,8 +37,9 @@ function readRun(file: string) {
   for (const e of events) {
     const a = attrs(e);
     if (e.markerRecordedEventAttributes) {
-      const m = a as { markerName?: string; details?: { patch_data?: Payloads } };
-      const id = (decode(m.details?.patch_data) as { id?: string } | undefined)?.id;
+      // The SDK records the patch's details under "patch-data" (older recordings: "patch_data").
+      const m = a as { markerName?: string; details?: Record<string, Payloads | undefined> };
+      const id = (decode(m.details?.['patch-data'] ?? m.details?.patch_data) as { id?: string } | undefined)?.id;
       if (m.markerName === 'core_patch' && id) patches.add(id);
     }
     if (e.activityTaskScheduledEventAttributes) {

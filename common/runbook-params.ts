@@ -1,0 +1,166 @@
+// Each runbook's parameters, declared once (see common/params.ts). src/runbooks.ts gives them
+// to the CLI, the worker's checks, the dry run and the docs; each workflow takes its input
+// type (`ParamsOf`) and its defaults (`paramValues`) from here. Imported by workflow code: no
+// Node built-ins, no I/O.
+import { BACKUP_CHOICE, PREVIOUS_DATABASE } from './backup-names';
+import { BATCHES, MAX_FAILURES } from './fleet-plan';
+import { defineParams } from './params';
+
+/** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
+export const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
+/** A secret's name in the inventory (secrets.<name>), as the inventory's schema allows it. */
+export const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+/** A host's name in the inventory. */
+export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** `role:web`, or host names separated by commas. */
+export const SELECTOR = /^(?:role:(?:web|db|lb|backup)|[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,999})$/;
+/** Bounds on a command's argv: it travels in the run's input and history. */
+export const MAX_ARGS = 64;
+export const MAX_ARG_LENGTH = 4096;
+
+const ref = {
+  type: 'string',
+  required: true,
+  pattern: GIT_REF,
+  shape: 'a git ref: no leading dash, no "..", no spaces',
+  description: 'a tag, branch or commit id of the application repository',
+} as const;
+
+/** deploy and migrate-then-code. */
+export const RELEASE_PARAMS = defineParams({
+  ref,
+  gate: { type: 'boolean', description: 'wait for approval before traffic moves' },
+  'rollback-window': {
+    type: 'duration',
+    default: '10m',
+    description: 'how long the old colour keeps running after the switch',
+  },
+});
+
+export const SMOKE_PARAMS = defineParams({});
+export const HEALTH_PARAMS = defineParams({});
+
+export const PROVISION_PARAMS = defineParams({
+  host: {
+    type: 'string',
+    required: true,
+    pattern: HOST_NAME,
+    shape: 'an inventory host name',
+    description: 'the inventory name of the host to provision (e.g. fresh)',
+  },
+});
+
+export const BACKUP_PARAMS = defineParams({
+  daily: {
+    type: 'integer',
+    min: 0,
+    max: 999,
+    default: 7,
+    inventoryDefault: 'backupRetention.daily',
+    description: 'how many days keep their newest backup',
+  },
+  weekly: {
+    type: 'integer',
+    min: 0,
+    max: 999,
+    default: 4,
+    inventoryDefault: 'backupRetention.weekly',
+    description: 'how many weeks keep their newest backup',
+  },
+});
+
+export const RESTORE_PARAMS = defineParams({
+  backup: {
+    type: 'string',
+    pattern: BACKUP_CHOICE,
+    default: 'latest',
+    shape: '"latest" or a backup name',
+    description: 'the backup to restore: "latest" or a name such as prod-20261123T020000Z',
+  },
+  'accept-unrecorded': {
+    type: 'boolean',
+    description:
+      'accept a backup that no run kept by Temporal made (by hand, or past its retention): ' +
+      'the store vouches for it alone',
+  },
+});
+
+/** restore-previous and drop-previous. */
+export const PREVIOUS_DATABASE_PARAMS = defineParams({
+  database: {
+    type: 'string',
+    required: true,
+    pattern: PREVIOUS_DATABASE,
+    shape: 'runbook_previous_<12 hex digits>',
+    description: "the database a restore kept aside, as the restore's record names it",
+  },
+});
+
+export const RENEW_PARAMS = defineParams({
+  force: { type: 'boolean', description: 'renew even when the served certificate is not due' },
+  threshold: {
+    type: 'duration',
+    default: '30d',
+    description: 'renew a certificate expiring within this long',
+  },
+});
+
+export const ROTATE_PARAMS = defineParams({
+  secret: {
+    type: 'string',
+    required: true,
+    pattern: SECRET_REF,
+    shape: 'a secret name of the inventory',
+    description: 'the inventory secret (secrets.<name>) that holds the new password',
+  },
+});
+
+export const ROLLING_PARAMS = defineParams({
+  ref,
+  batches: {
+    type: 'string',
+    pattern: BATCHES,
+    default: '1,25%,100%',
+    shape: 'counts or percentages separated by commas',
+    description: 'batch sizes, the last repeating',
+  },
+  'max-failures': {
+    type: 'string',
+    pattern: MAX_FAILURES,
+    default: '0',
+    shape: 'a count or a percentage',
+    description: 'how many hosts may fail (rolled back, left drained) before the run stops and rolls back',
+  },
+  gate: { type: 'boolean', description: 'wait for approval after the canary batch' },
+});
+
+export const COMMAND_PARAMS = defineParams({
+  hosts: {
+    type: 'string',
+    required: true,
+    pattern: SELECTOR,
+    shape: 'role:<role> or host names separated by commas',
+    description: 'the hosts to run the command on',
+  },
+  batch: {
+    type: 'string',
+    pattern: BATCHES,
+    default: '5',
+    shape: 'a count or a percentage',
+    description: 'how many hosts at once',
+  },
+  'max-failures': {
+    type: 'string',
+    pattern: MAX_FAILURES,
+    default: '0',
+    shape: 'a count or a percentage',
+    description: 'how many hosts may fail before no further batch starts',
+  },
+  argv: {
+    type: 'list',
+    required: true,
+    maxItems: MAX_ARGS,
+    maxLength: MAX_ARG_LENGTH,
+    description: 'the command, e.g. -- uptime',
+  },
+});
