@@ -16,6 +16,7 @@ import { liveHost } from './lb';
 import { postJson, webhookUrl } from './webhook';
 import { SshPool } from './ssh/pool';
 import { runOn } from './ssh/run';
+import { execOpenSsh } from './ssh/openssh';
 import { resolveTarget } from './ssh/target';
 import { temporalClient } from './temporal-client';
 import { FailureType } from '../common/failure-types';
@@ -64,6 +65,11 @@ export async function checkHost({ env, host }: { env: string; host: string }): P
   const results: CheckResult[] = [];
 
   const ssh = await probe(host, 'ssh', async () => {
+    if (target.transport === 'openssh') {
+      const { code } = await execOpenSsh(target, 'true', {}, { fresh: true }).result;
+      if (code !== 0) throw new Error(`a fresh login ran \`true\`, which exited with ${String(code)}`);
+      return `${target.username}@${target.address}:${target.port} logs in`;
+    }
     const fresh = new SshPool();
     try {
       await (await fresh.get(target)).execCommand('true');

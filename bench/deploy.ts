@@ -20,6 +20,8 @@ const REFS = ['v1.1.0', 'v1.0.0'];
 export async function deployBench(address: string): Promise<void> {
   const env = loadEnvironment('local');
   const lbTarget = resolveTarget({ env: 'local', host: 'lb' });
+  const keyFile = lbTarget.privateKeyPath;
+  if (!keyFile) throw new Error(`${lbTarget.name}: the plain script logs in with a key file (ssh.privateKey)`);
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter() });
   const taskQueue = `bench-deploy-${Date.now()}`;
@@ -47,7 +49,7 @@ export async function deployBench(address: string): Promise<void> {
           'bash',
           [
             path.join(projectRoot, 'bench', 'deploy-plain.sh'),
-            lbTarget.privateKeyPath,
+            keyFile,
             lbTarget.knownHostsPath,
             env.hosts[idle].address,
             env.hosts[live].address,

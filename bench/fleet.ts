@@ -46,6 +46,7 @@ function colourInventory(dir: string, fleet: Environment, n: number): string {
 
 function xargsBaseline(fleet: Environment, hosts: string[]): number {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-'));
+  if (!fleet.ssh.privateKey) throw new Error('the baseline logs in with a key file (ssh.privateKey)');
   const key = fleet.ssh.privateKey.replace('${RUNBOOK_CACHE_DIR}', process.env.RUNBOOK_CACHE_DIR ?? '');
   const known = fleet.ssh.knownHosts.replace('${RUNBOOK_CACHE_DIR}', process.env.RUNBOOK_CACHE_DIR ?? '');
   const addresses = hosts.map((h) => fleet.hosts[h].address).join('\n');

@@ -19,6 +19,7 @@ async function perSecond(n: number, fn: () => Promise<unknown>): Promise<number>
 }
 
 function controlMasterLoop(target: SshTarget, n: number): number {
+  if (!target.privateKeyPath) throw new Error(`${target.name}: the baseline logs in with a key file (ssh.privateKey)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-'));
   const opts = [
     '-i',

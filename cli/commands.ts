@@ -27,6 +27,8 @@ import { signStart } from '../src/identity/sign';
 import { temporalConnectConfig } from '../src/config';
 import { inertText } from '../common/inert';
 import { cutOffText } from './cut-off';
+import { codecRefusal } from '../src/codec/codec-refusal';
+import { loadKeyRing } from '../src/codec/keys';
 
 export type Connect = () => Promise<Client>;
 export type Command = (args: string[], connect: Connect) => Promise<number>;
@@ -111,7 +113,20 @@ const start: Command = async (allArgs, connect) => {
   let admission;
   try {
     // Waits for a worker to admit the run; without one, the run waits and so do we, briefly.
-    ({ admission } = await client.withDeadline(Date.now() + 30_000, () => startRun(client, run, taskQueue())));
+    const started = client.withDeadline(Date.now() + 30_000, () => startRun(client, run, taskQueue()));
+    const first = await Promise.race([
+      started.then((s) => ({ admission: s.admission, refusal: undefined })),
+      unopenable(client, run.runId, started).then((refusal) => ({ admission: undefined, refusal })),
+    ]);
+    if (first.refusal) {
+      // The run never started a step: end it rather than leave its tasks failing.
+      await client.workflow
+        .getHandle(run.runId)
+        .terminate('no worker can open its input: the key rings differ')
+        .catch(() => undefined);
+      throw new Error(`${first.refusal} (${run.runId} was ended: it had run nothing)`);
+    }
+    admission = first.admission!;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new UsageError(`run ${run.runId} already exists`);
     if (isDeadline(err))
@@ -300,6 +315,28 @@ const history: Command = async (args, connect) => {
   else console.log(formatAuditTrail(trail).join('\n'));
   return 0;
 };
+
+/**
+ * Why no worker can open what was sent, as soon as the run's history shows it (their key ring
+ * lacks ours); never settles otherwise.
+ */
+async function unopenable(client: Client, runId: string, until: Promise<unknown>): Promise<string> {
+  let settled = false;
+  until.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const ring = loadKeyRing();
+  while (!settled) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const refusal = await codecRefusal(client, runId, ring).catch((err) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+    if (refusal && !settled) return refusal;
+  }
+  return new Promise<never>(() => undefined);
+}
 
 function isDeadline(err: unknown): boolean {
   const e = err as { code?: number; cause?: { code?: number } };

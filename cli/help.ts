@@ -107,7 +107,11 @@ export const COMMAND_DOCS: CommandDoc[] = [
     synopsis: ['codec-server [--port 8888] [--origin <Web UI origin>]... [--token T | RUNBOOK_CODEC_TOKEN]'],
     summary: 'decodes encrypted payloads for the Web UI',
   },
-  { name: 'codec-keys', synopsis: ['codec-keys [--rotate] [--json]'], summary: 'the payload encryption keys' },
+  {
+    name: 'codec-keys',
+    synopsis: ['codec-keys [--create] [--rotate] [--json]'],
+    summary: 'the payload encryption keys; --create makes the ring RUNBOOK_CODEC_KEYS names',
+  },
   {
     name: 'schedule',
     synopsis: [
@@ -125,7 +129,9 @@ const ENVIRONMENT_NOTES = [
   '  (default localhost:7233)',
   "Signed environments (identity: signed): start, decisions and sign take [--key <path>] (default: your ssh-agent's",
   '  key listed in people.yaml, or RUNBOOK_SIGNING_KEY) and [--expires 15m] (at most 24h)',
-  'Payload encryption keys: RUNBOOK_CODEC_KEYS (default <state dir>/codec-keys.json, made on first use)',
+  "Payload encryption keys: RUNBOOK_CODEC_KEYS, the workers' ring (required; the local dev server's npm scripts",
+  '  set RUNBOOK_CODEC_KEYS_AUTO=1, which makes <state dir>/codec-keys.json on first use)',
+  '--version: the engine version; with --json, errors are {"error", "exitCode"} on stdout',
 ].join('\n');
 
 /** `runbook --help`: every command, the runbooks, the environment it reads. */

@@ -5,6 +5,8 @@ import { COMMANDS, HELP } from './commands';
 import { connectClient, firstLine } from '../src/temporal';
 import { USAGE } from './usage';
 import { inertText } from '../common/inert';
+import { packageVersion } from '../src/config';
+import { UsageError } from '../src/errors';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -12,20 +14,28 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`runbook: unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(', ')})`);
-    return 2;
+  if (name === '--version' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
   }
+  const command = COMMANDS[name];
+  if (!command)
+    throw new UsageError(`unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(', ')})`);
   return command(args, connectClient);
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => process.exit(code),
   (err) => {
     // One clear line, never a stack trace: the message is written for the operator.
     // An error may quote what a server or a run said: shown inert.
-    console.error(`runbook: ${inertText(firstLine(err))}`);
-    process.exit((err as { exitCode?: number }).exitCode ?? 1);
+    const error = inertText(firstLine(err));
+    const exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+    // With --json, what a script reads: one JSON object on stdout (one line, so also a JSON
+    // line after `watch --json`'s), with the same exit code.
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error, exitCode })}\n`);
+    else console.error(`runbook: ${error}`);
+    process.exit(exitCode);
   },
 );

@@ -22,7 +22,12 @@ export const FailureType = {
   BadSecret: 'BadSecret',
   /** A command on a host exited non-zero (details: host, command, exit code, stderr tail). */
   CommandFailed: 'CommandFailed',
+  /** A host presented another key than known_hosts lists for it. */
   HostKeyMismatch: 'HostKeyMismatch',
+  /** A host presented a key a `@revoked` line of known_hosts lists for it. */
+  HostKeyRevoked: 'HostKeyRevoked',
+  /** known_hosts lists no key for the host. */
+  UnknownHostKey: 'UnknownHostKey',
   SshAuthFailed: 'SshAuthFailed',
   AcmeRateLimited: 'AcmeRateLimited',
   NoSuchBackup: 'NoSuchBackup',

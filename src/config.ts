@@ -36,6 +36,13 @@ export const projectRoot: string = (() => {
   return dir;
 })();
 
+/** The engine's version: its package's (`runbook --version`). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error(`${projectRoot}/package.json has no version`);
+  return pkg.version;
+}
+
 /** Directories holding inventory files, searched in order (RUNBOOK_INVENTORY_DIR, colon-separated). */
 export function inventoryDirs(): string[] {
   const dirs = process.env.RUNBOOK_INVENTORY_DIR;

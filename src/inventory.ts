@@ -16,8 +16,39 @@ export interface Host {
   address: string;
   roles: string[];
   colour?: 'blue' | 'green';
+  /** Over the environment's `ssh.port`. */
   port?: number;
+  /** Over the environment's `ssh.user`. */
   user?: string;
+  /** Over the environment's `ssh.jump`; `none` reaches this host directly. */
+  jump?: JumpHost | 'none';
+}
+
+/** A host the worker reaches others through (OpenSSH's ProxyJump); its key is in known_hosts too. */
+export interface JumpHost {
+  address: string;
+  /** Default 22. */
+  port?: number;
+  /** Default the environment's `ssh.user`. */
+  user?: string;
+}
+
+/** The key file used where the inventory names neither a key nor an agent. */
+export const DEFAULT_PRIVATE_KEY = '~/.ssh/id_ed25519';
+
+/** How the worker logs in to the environment's hosts (docs/ssh.md). */
+export interface SshSettings {
+  user: string;
+  /** A key file; default DEFAULT_PRIVATE_KEY unless `agent` is set. */
+  privateKey?: string;
+  /** An ssh-agent's socket, e.g. `${SSH_AUTH_SOCK}`: its keys are offered (after `privateKey`'s, if set). */
+  agent?: string;
+  knownHosts: string;
+  port?: number;
+  /** Every host is reached through this one, unless the host says otherwise. */
+  jump?: JumpHost;
+  /** `openssh`: OpenSSH's own client (host certificates); default `ssh2` (docs/ssh.md). */
+  transport: 'ssh2' | 'openssh';
 }
 
 export interface Service {
@@ -51,7 +82,7 @@ export interface Environment {
   onFailure: FailurePolicy;
   /** What parameters may ask before they are beyond bounds (destructive): approved by a person where protected. */
   bounds: Bounds;
-  ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
+  ssh: SshSettings;
   hosts: Record<string, Host>;
   services: Record<string, Service>;
   vars: Vars;
@@ -116,6 +147,15 @@ const NAME = '^[a-z][a-z0-9-]{0,62}$';
 const argv = { type: 'array', items: { type: 'string' }, minItems: 1 };
 /** A secret's `use` (SECRET_USES). */
 const use = { enum: [...SECRET_USES] };
+const ADDRESS = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:-]*$', maxLength: 253 };
+const PORT = { type: 'integer', minimum: 1, maximum: 65535 };
+const USER = { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' };
+const JUMP = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address'],
+  properties: { address: ADDRESS, port: PORT, user: USER },
+};
 
 const schema = {
   type: 'object',
@@ -160,10 +200,13 @@ const schema = {
       additionalProperties: false,
       default: {},
       properties: {
-        user: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$', default: 'root' },
-        privateKey: { type: 'string', default: '~/.ssh/id_ed25519' },
-        knownHosts: { type: 'string', default: '~/.ssh/known_hosts' },
-        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        user: { ...USER, default: 'root' },
+        privateKey: { type: 'string', minLength: 1 },
+        agent: { type: 'string', minLength: 1 },
+        knownHosts: { type: 'string', minLength: 1, default: '~/.ssh/known_hosts' },
+        port: PORT,
+        jump: JUMP,
+        transport: { enum: ['ssh2', 'openssh'], default: 'ssh2' },
       },
     },
     hosts: {
@@ -175,11 +218,12 @@ const schema = {
         additionalProperties: false,
         required: ['address'],
         properties: {
-          address: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:-]*$' },
+          address: ADDRESS,
           roles: { type: 'array', items: { enum: ['web', 'db', 'lb', 'backup'] }, uniqueItems: true, default: [] },
           colour: { enum: ['blue', 'green'] },
-          port: { type: 'integer', minimum: 1, maximum: 65535 },
-          user: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' },
+          port: PORT,
+          user: USER,
+          jump: { oneOf: [JUMP, { const: 'none' }] },
         },
       },
     },

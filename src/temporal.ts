@@ -6,6 +6,8 @@ import { temporalConnectConfig } from './config';
 import { ConnectionError } from './errors';
 
 export async function connectClient(): Promise<Client> {
+  // The key ring first: without one, nothing this client would send could be opened by a worker.
+  const converter = dataConverter();
   const { connectionOptions, namespace } = temporalConnectConfig();
   let connection: Connection;
   try {
@@ -17,7 +19,7 @@ export async function connectClient(): Promise<Client> {
     );
   }
   // Everything the CLI writes into a run (inputs, approvals) is sealed by the payload codec.
-  return new Client({ connection, namespace, dataConverter: dataConverter() });
+  return new Client({ connection, namespace, dataConverter: converter });
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {

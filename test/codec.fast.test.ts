@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { projectRoot } from '../src/config';
 import { AesGcmCodec, ENCODING, KEY_ID_KEY } from '../src/codec/aes-gcm-codec';
@@ -101,7 +101,11 @@ describe('codec key ring', function () {
   // Read when the tests run (the global fixture sets the suite's state dir after files load), and
   // put back exactly: the worker and CLI processes later tests start inherit these.
   beforeEach(() => {
-    saved = { RUNBOOK_STATE_DIR: process.env.RUNBOOK_STATE_DIR, RUNBOOK_CODEC_KEYS: process.env.RUNBOOK_CODEC_KEYS };
+    saved = {
+      RUNBOOK_STATE_DIR: process.env.RUNBOOK_STATE_DIR,
+      RUNBOOK_CODEC_KEYS: process.env.RUNBOOK_CODEC_KEYS,
+      RUNBOOK_CODEC_KEYS_AUTO: process.env.RUNBOOK_CODEC_KEYS_AUTO,
+    };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codec-keys-'));
   });
   afterEach(() => {
@@ -112,9 +116,50 @@ describe('codec key ring', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('makes the local default on first use, readable by its owner only, and reuses it after', function () {
+  it('never makes a ring unasked: without RUNBOOK_CODEC_KEYS the CLI and the worker refuse to start', function () {
     process.env.RUNBOOK_STATE_DIR = path.join(dir, 'state');
     delete process.env.RUNBOOK_CODEC_KEYS;
+    delete process.env.RUNBOOK_CODEC_KEYS_AUTO;
+    assert.throws(() => loadKeyRing(), /no codec key ring: set RUNBOOK_CODEC_KEYS .*`runbook codec-keys/);
+    const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    for (const entry of [
+      ['cli', 'main.js', 'list'],
+      ['cli', 'main.js', 'codec-keys'],
+      ['worker', 'main.js'],
+    ]) {
+      const ran = spawnSync(process.execPath, [path.join(projectRoot, 'dist', entry[0], entry[1]), ...entry.slice(2)], {
+        env,
+        encoding: 'utf8',
+      });
+      assert.equal(ran.status, 1, `${entry.join(' ')}: ${ran.stdout}${ran.stderr}`);
+      assert.match(ran.stderr, /no codec key ring: set RUNBOOK_CODEC_KEYS .*`runbook codec-keys/, entry.join(' '));
+      assert.doesNotMatch(ran.stderr, /cannot reach Temporal/, 'refused before connecting');
+    }
+    assert.ok(!fs.existsSync(path.join(dir, 'state', 'codec-keys.json')), 'no ring made');
+  });
+
+  it('runbook codec-keys --create makes the ring RUNBOOK_CODEC_KEYS names, once', function () {
+    const file = path.join(dir, 'team', 'codec-keys.json');
+    const create = () =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [path.join(projectRoot, 'dist', 'cli', 'main.js'), 'codec-keys', '--create', '--json'],
+          { env: { ...process.env, RUNBOOK_CODEC_KEYS: file }, encoding: 'utf8' },
+        ),
+      ) as { created: boolean; active: string };
+    const first = create();
+    assert.equal(first.created, true);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const second = create();
+    assert.equal(second.created, false, 'an existing ring is left alone');
+    assert.equal(second.active, first.active);
+  });
+
+  it('with RUNBOOK_CODEC_KEYS_AUTO=1 makes the local default on first use, owner-only, then reuses it', function () {
+    process.env.RUNBOOK_STATE_DIR = path.join(dir, 'state');
+    delete process.env.RUNBOOK_CODEC_KEYS;
+    process.env.RUNBOOK_CODEC_KEYS_AUTO = '1';
     const first = loadKeyRing();
     const file = path.join(dir, 'state', 'codec-keys.json');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);

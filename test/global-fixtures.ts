@@ -1,6 +1,7 @@
 // The test-bed tier's fixture (and the default one, so `mocha dist/test/x.bed.test.js` runs any
 // test file): a dev server and the test bed for the whole run, stopped after the last test,
 // also when tests fail. The fast and workflow tiers have lighter ones (test/*-fixture.ts).
+import { closeMasters } from '../activities/ssh/openssh';
 import { pool } from '../activities/ssh/pool';
 import { closeTestClient } from './helpers';
 import { setUpState, startServer, takeTestbed, tearDown } from './tier-fixtures';
@@ -22,5 +23,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await tearDown([closeTestClient, () => pool.closeAll()]);
+  await tearDown([closeTestClient, () => pool.closeAll(), closeMasters]);
 }

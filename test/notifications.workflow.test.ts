@@ -224,7 +224,7 @@ describe('notifications', function () {
       }
       const ours = samples.filter((x) => /^runbook_(failure_gate|gates|notifications)/.test(x.name));
       assert.ok(seen(), JSON.stringify(ours));
-      assert.ok(total(samples, 'runbook_failure_gate_oldest_run_age', smoke) > 0);
+      assert.ok(total(samples, 'runbook_failure_gate_oldest_run_age_seconds', smoke) > 0);
       assert.equal(total(samples, 'runbook_gates_waiting', smoke), 0, 'not at an approval gate');
       await handle.executeUpdate(decideFailureUpdate, { args: [{ decision: 'rollback', by: 'alice' }] });
       assert.equal((await ended(handle)).result.state, 'COMPENSATED');

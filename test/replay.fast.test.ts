@@ -7,6 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR } from './history-recorder';
 import { workflowBundle } from './helpers';
+import { workflowMetricSinks } from '../worker/workflow-metrics';
 
 interface RecordedHistory {
   events?: { workflowExecutionStartedEventAttributes?: { workflowId?: string } }[];
@@ -29,7 +30,11 @@ describe('replay of recorded histories', function () {
     });
     const fileOf = new Map(histories.map((h) => [h.workflowId, h.file]));
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      // The engine's metrics sink, as the workers have it (never called while replaying).
+      { workflowBundle: await workflowBundle(), sinks: workflowMetricSinks() },
+      histories,
+    )) {
       const file = fileOf.get(result.workflowId) ?? result.workflowId;
       assert.equal(result.error, undefined, `${file}: ${String(result.error)}`);
       replayed++;

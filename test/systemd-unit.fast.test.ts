@@ -1,5 +1,5 @@
 // The worker's systemd unit (deploy/systemd/): valid for systemd itself, and saying what the
-// docs promise: its own user, owner-only state, restart on failure, and a stop that leaves
+// install docs promise: its own user, owner-only state, restart on failure, and a stop that leaves
 // the worker its shutdown grace time before systemd kills it.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { projectRoot } from '../src/config';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { parseDuration } from '../common/duration';
 import { workerOptions } from '../worker/worker-options';
+import { nodeRefusal } from '../worker/check-node';
 
 const unitFile = path.join(projectRoot, 'deploy', 'systemd', 'runbook-worker.service');
 
@@ -47,7 +48,9 @@ describe('systemd unit of the worker', function () {
     assert.equal(s.UMask[0], '0077');
     assert.equal(s.StateDirectoryMode[0], '0700');
     assert.equal(s.NoNewPrivileges[0], 'yes');
-    assert.match(s.ExecStart[0], /\/dist\/worker\/main\.js$/);
+    // Node is checked first, with a clear refusal; then the worker entry of the installed package.
+    assert.match(s.ExecStartPre[0], /^\/usr\/bin\/node \S+\/dist\/worker\/check-node\.js$/);
+    assert.match(s.ExecStart[0], /^\/usr\/bin\/node .*\/lib\/node_modules\/runbook\/dist\/worker\/bin\.js$/);
     const env = Object.fromEntries(s.Environment.map((e) => e.split('=', 2)));
     assert.match(env.RUNBOOK_WORKFLOW_BUNDLE, /workflow-bundle\.js$/, 'no webpack at start-up');
     assert.match(env.RUNBOOK_CODEC_KEYS, /^\/etc\/runbook\//);
@@ -60,11 +63,18 @@ describe('systemd unit of the worker', function () {
     assert.ok(stop >= grace + 5000, `TimeoutStopSec ${stop} ms leaves the ${grace} ms grace time too little`);
   });
 
-  it("the docs' install recipe leaves policy files root's, readable by the worker, not its own", function () {
-    const doc = fs.readFileSync(path.join(projectRoot, 'docs', 'operations.md'), 'utf8');
-    const at = doc.indexOf('\n## Workers as a service\n');
-    assert.ok(at >= 0, 'docs/operations.md has a "## Workers as a service" section');
-    const section = doc.slice(at);
+  it('refuses a Node older than package.json asks for, saying what to install', function () {
+    assert.equal(nodeRefusal('20.0.0'), undefined);
+    assert.equal(nodeRefusal('22.11.0'), undefined);
+    const refusal = nodeRefusal('18.19.0', '/usr/bin/node');
+    assert.match(refusal ?? '', /needs Node >= 20; \/usr\/bin\/node is Node 18\.19\.0 .*NodeSource.*docs\/install\.md/);
+  });
+
+  it("the install docs' recipe leaves policy files root's, readable by the worker, not its own", function () {
+    const docs = fs.readFileSync(path.join(projectRoot, 'docs', 'install.md'), 'utf8');
+    const at = docs.indexOf('\n## The worker as a service\n');
+    assert.ok(at >= 0, 'docs/install.md has a "## The worker as a service" section');
+    const section = docs.slice(at);
     const recipe = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const lines = recipe.split('\n').filter((l) => /^\s*(install|chown|chmod)\b/.test(l));
     const policy = lines.filter((l) => /\/etc\/runbook(\/inventory)?( |\/?$)|inventory\/|people\.yaml/.test(l));

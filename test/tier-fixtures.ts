@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ALLOW_PLAINTEXT_PROTECTED, projectRoot } from '../src/config';
 import { freePort, startDevServer } from '../dev/dev-server';
 import { codecForLocalUi } from '../src/codec/local-codec-server';
+import { createKeysFile } from '../src/codec/keys';
 import { freshTestbed, testbedDown } from './testbed';
 import { leaseTestbed } from './testbed-lease';
 
@@ -18,6 +19,9 @@ const undos: Undo[] = [];
 export function setUpState(): void {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
+  // The suite's key ring, named as a team names theirs: every worker and CLI it starts shares it.
+  process.env.RUNBOOK_CODEC_KEYS = path.join(stateDir, 'codec-keys.json');
+  createKeysFile(process.env.RUNBOOK_CODEC_KEYS);
   process.env.RUNBOOK_INVENTORY_DIR = [
     path.join(projectRoot, 'test', 'fixtures', 'inventory'),
     path.join(projectRoot, 'inventory'),

@@ -47,7 +47,7 @@ export function startGateGauges(client: Client, intervalMs: number, taskQueue: s
   const approval = collector(client, taskQueue, WAITING_STATES.approval, {
     waiting: meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now'),
     oldest: meter.createGauge(
-      'runbook_gate_oldest_run_age',
+      'runbook_gate_oldest_run_age_seconds',
       'float',
       'seconds',
       'age of the oldest run waiting at a gate (since it started)',
@@ -61,7 +61,7 @@ export function startGateGauges(client: Client, intervalMs: number, taskQueue: s
       'runs waiting at a failure gate now: a step failed, the change is half applied',
     ),
     oldest: meter.createGauge(
-      'runbook_failure_gate_oldest_run_age',
+      'runbook_failure_gate_oldest_run_age_seconds',
       'float',
       'seconds',
       'age of the oldest run waiting at a failure gate (since it started)',

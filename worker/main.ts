@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { closeMasters } from '../activities/ssh/openssh';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
 import { startGateGauges } from './gate-gauges';
 import { startCutOffGauge } from './cut-off-gauge';
 import { installTelemetry } from './telemetry';
 import { workerOptions } from './worker-options';
+import { payloadCodec } from '../src/codec/data-converter';
 
 /** Runs a worker until SIGINT/SIGTERM. Tests run it with their own activities added. */
 export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Promise<void> {
   // Before any connection: the runtime carries the Prometheus endpoint (RUNBOOK_METRICS_ADDRESS).
   const metrics = installTelemetry();
+  // No key ring, no worker: it could open nothing sent to it, and seal what no one else can.
+  payloadCodec();
   const { connection, namespace } = await connectWorker();
   // The cut-off watch runs on every worker: besides its gauge, it tells people of runs ended from outside.
   const client = await connectClient();
@@ -34,6 +38,7 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
     stopCutOff();
     await client.connection.close();
     await pool.closeAll();
+    await closeMasters();
     await connection.close();
   }
 }

@@ -11,8 +11,8 @@ const PROMETHEUS = {
   useSecondsForDurations: true,
   // Steps take seconds to minutes; gates wait minutes to days.
   histogramBucketOverrides: {
-    runbook_step_duration: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 7200],
-    runbook_gate_wait: [60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400],
+    runbook_step_duration_seconds: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 7200],
+    runbook_gate_wait_seconds: [60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400],
   },
 };
 

@@ -9,6 +9,7 @@ import { activityBoundary, type ProveStart } from './activity-boundary';
 import { activityLogInterceptor } from './activity-log';
 import { LIVENESS_BEAT_MS, livenessInterceptor } from './liveness';
 import { deploymentOptions } from './versioning';
+import { workflowMetricSinks } from './workflow-metrics';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -62,6 +63,8 @@ export function workerOptions(
     interceptors: {
       activity: [livenessInterceptor, activityBoundary(activities.proveStart), activityLogInterceptor],
     },
+    // The engine's metrics from workflow code (workflows/kernel/metrics.ts).
+    sinks: workflowMetricSinks(),
     // Heartbeats leave at most every 2 s (the SDK's default would be 80% of the 10 s timeout,
     // leaving a busy machine 2 s to spare before a live worker's step is taken away from it).
     maxHeartbeatThrottleInterval: LIVENESS_BEAT_MS,

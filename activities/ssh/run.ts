@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClientChannel } from 'ssh2';
+import { execOpenSsh, type Exec, type ExecHandlers } from './openssh';
 import { pool } from './pool';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { redact, tail } from './redact';
@@ -49,6 +50,24 @@ function keepTail(text: string): string {
 /** Exit codes no retry can fix: our cd failed (125), not executable (126), not found (127). */
 const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
 
+/** Starts `command` on the target through its transport (docs/ssh.md). */
+export async function startCommand(target: SshTarget, command: string, handlers: ExecHandlers = {}): Promise<Exec> {
+  if (target.transport === 'openssh') return execOpenSsh(target, command, handlers);
+  const ssh = await pool.get(target);
+  let channel: ClientChannel | undefined;
+  const result = ssh.execCommand(command, {
+    stdin: handlers.stdin,
+    noTrim: true,
+    onChannel: (c) => (channel = c),
+    onStdout: handlers.onStdout,
+    onStderr: handlers.onStderr,
+  });
+  return {
+    result: result.then(({ code, signal }) => ({ code, ...(signal ? { signal } : {}) })),
+    close: () => channel?.close(),
+  };
+}
+
 function activityContext(): Context | undefined {
   try {
     return Context.current();
@@ -66,24 +85,29 @@ export async function runOn(
   const shown = redact(shellCommand(argv), secrets);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx = activityContext();
-  const ssh = await pool.get(target);
+  // Connecting is not the command's time: the host's connection is opened (or found) first.
+  if (target.transport !== 'openssh') await pool.get(target);
 
   let stdout = '';
   let rawStderr = '';
   let tooLarge = false;
   let pgid: number | undefined;
-  let channel: ClientChannel | undefined;
+  let running: Exec | undefined;
   const stderr = () => rawStderr.replace(new RegExp(`^${PGID_MARKER}\\d+\\n`), '');
 
   const killRemote = async () => {
     if (pgid) {
-      await ssh.execCommand(shellCommand(['kill', '-KILL', '--', `-${pgid}`])).catch(() => undefined);
+      await startCommand(target, shellCommand(['kill', '-KILL', '--', `-${pgid}`]))
+        .then((k) => k.result)
+        .catch(() => undefined);
     }
-    channel?.close();
+    running?.close();
   };
 
   let stop: (reason: Error) => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
+  // Raced once the command has started: a stop before that is not an unhandled rejection.
+  stopped.catch(() => undefined);
   const timer = setTimeout(
     () =>
       stop(
@@ -106,10 +130,8 @@ export async function runOn(
   ctx?.cancellationSignal.addEventListener('abort', onCancel);
 
   try {
-    const exec = ssh.execCommand(wrappedCommand(argv, options.cwd), {
+    running = await startCommand(target, wrappedCommand(argv, options.cwd), {
       stdin: options.stdin,
-      noTrim: true,
-      onChannel: (c) => (channel = c),
       onStdout: (chunk) => {
         stdout += chunk.toString('utf8');
         // A command that prints more than anything of ours reads is stopped, not buffered on.
@@ -131,6 +153,16 @@ export async function runOn(
           if (m) pgid = Number(m[1]);
         }
       },
+    });
+    // A connection that dies under the command (ssh2's "Keepalive timeout", "Not connected") is a
+    // lost connection, retried on a new one; failures of ours pass as they are.
+    const exec = running.result.catch((err: unknown) => {
+      if (err instanceof ApplicationFailure) throw err;
+      pool.forget(target);
+      throw ApplicationFailure.retryable(
+        `${target.name}: connection lost while running ${shown}: ${(err as Error).message}`,
+        FailureType.SshConnectionLost,
+      );
     });
     // After a timeout or cancel the command's own promise may still reject; it is not awaited then.
     exec.catch(() => undefined);

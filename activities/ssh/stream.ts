@@ -4,10 +4,13 @@
 // Same rules as runOn: quoted argv, the command's process group killed on the host when we
 // give up, errors naming host, command, exit code and stderr's tail.
 import { createHash } from 'node:crypto';
+import { Duplex } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClientChannel } from 'ssh2';
+import { spawnOpenSsh } from './openssh';
 import { pool } from './pool';
+import { startCommand } from './run';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { tail } from './redact';
 import type { SshTarget } from './target';
@@ -21,7 +24,7 @@ export interface RemoteCommand {
 
 /** A command running on a host: write its stdin and read its stdout through `channel`. */
 export interface RemoteProcess {
-  channel: ClientChannel;
+  channel: Duplex;
   /** Resolves with the exit code once the channel closes; null when the connection went away. */
   exited: Promise<number | null>;
   stderr(): string;
@@ -32,13 +35,46 @@ export interface RemoteProcess {
 
 const PGID_LINE = new RegExp(`^${PGID_MARKER}(\\d+)\\n`);
 
-export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<RemoteProcess> {
-  const ssh = await pool.get(target);
-  const shown = shellCommand(argv);
-  const client = ssh.connection;
+/** The command started, before the common part of a RemoteProcess is built around it. */
+interface Started {
+  channel: Duplex;
+  /** Exit code, or null when the connection went away; never rejects. */
+  exited: Promise<number | null>;
+  /** ssh's own failure (host key, login), when it gave up before the command ran. */
+  failure(): Error | undefined;
+  close(): void;
+}
+
+async function start(
+  target: SshTarget,
+  command: string,
+  shown: string,
+  onStderr: (c: Buffer) => void,
+): Promise<Started> {
+  if (target.transport === 'openssh') {
+    const p = spawnOpenSsh(target, command, { onStderr });
+    let failure: Error | undefined;
+    const exited = p.result.then(
+      (r) => r.code,
+      (err: Error) => {
+        failure = err;
+        return null;
+      },
+    );
+    const channel = Duplex.from({ readable: p.child.stdout, writable: p.child.stdin });
+    // ssh going away early closes both pipes ("premature close"): the exit code says what happened.
+    channel.on('error', () => undefined);
+    return {
+      channel,
+      exited,
+      failure: () => failure,
+      close: p.close,
+    };
+  }
+  const client = (await pool.get(target)).connection;
   if (!client) throw ApplicationFailure.retryable(`${target.name}: not connected`, FailureType.SshConnectionLost);
   const channel = await new Promise<ClientChannel>((resolve, reject) =>
-    client.exec(wrappedCommand(argv, cwd), (err, ch) =>
+    client.exec(command, (err, ch) =>
       err
         ? reject(
             ApplicationFailure.retryable(
@@ -49,9 +85,22 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
         : resolve(ch),
     ),
   );
+  channel.stderr.on('data', onStderr);
+  let code: number | null = null;
+  channel.once('exit', (c: number | null) => (code = c));
+  return {
+    channel,
+    exited: new Promise<number | null>((resolve) => channel.once('close', () => resolve(code))),
+    failure: () => undefined,
+    close: () => channel.close(),
+  };
+}
+
+export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<RemoteProcess> {
+  const shown = shellCommand(argv);
   let rawStderr = '';
   let pgid: number | undefined;
-  channel.stderr.on('data', (chunk: Buffer) => {
+  const started = await start(target, wrappedCommand(argv, cwd), shown, (chunk: Buffer) => {
     // Only the tail is kept: a chatty command must not grow the worker's memory.
     rawStderr = (rawStderr + chunk.toString('utf8')).slice(-20_000);
     if (pgid === undefined) {
@@ -59,15 +108,14 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
       if (m) pgid = Number(m[1]);
     }
   });
-  let code: number | null = null;
-  channel.once('exit', (c: number | null) => (code = c));
-  const exited = new Promise<number | null>((resolve) => channel.once('close', () => resolve(code)));
   const stderr = () => rawStderr.replace(PGID_LINE, '');
   return {
-    channel,
-    exited,
+    channel: started.channel,
+    exited: started.exited,
     stderr,
     check: (c) => {
+      const failure = started.failure();
+      if (failure) throw failure;
       if (c === null) {
         pool.forget(target);
         throw ApplicationFailure.retryable(
@@ -87,8 +135,12 @@ export async function spawnOn({ target, argv, cwd }: RemoteCommand): Promise<Rem
       }
     },
     kill: async () => {
-      if (pgid) await ssh.execCommand(shellCommand(['kill', '-KILL', '--', `-${pgid}`])).catch(() => undefined);
-      channel.close();
+      if (pgid) {
+        await startCommand(target, shellCommand(['kill', '-KILL', '--', `-${pgid}`]))
+          .then((k) => k.result)
+          .catch(() => undefined);
+      }
+      started.close();
     },
   };
 }

@@ -3,8 +3,10 @@
 //
 // A keys file is JSON, readable by its owner only:
 //   { "active": "2026-11", "keys": { "2026-11": "<base64, 32 bytes>", "2026-05": "<old key>" } }
-// RUNBOOK_CODEC_KEYS names it; without it the local default <state dir>/codec-keys.json is
-// used, and made with one fresh key the first time, so a fresh machine works as it is.
+// RUNBOOK_CODEC_KEYS names it. Without it a process refuses to start: a ring made silently
+// seals what no worker can open. Only the local dev server's scripts (npm run server, demo,
+// worker, runbook in a clone) set RUNBOOK_CODEC_KEYS_AUTO=1, which makes the local default
+// <state dir>/codec-keys.json the first time and says so.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,12 +32,28 @@ export function defaultKeysFile(): string {
   return path.join(stateDir(), 'codec-keys.json');
 }
 
-/** The key ring of RUNBOOK_CODEC_KEYS, else the local default (created on first use). */
+export const AUTO_KEYS = 'RUNBOOK_CODEC_KEYS_AUTO';
+
+/** Why a process has no key ring, and how to give it one. */
+export function noKeyRingMessage(): string {
+  return (
+    'no codec key ring: set RUNBOOK_CODEC_KEYS to the key ring file the workers and CLIs share ' +
+    '(`RUNBOOK_CODEC_KEYS=<file> runbook codec-keys --create` makes one; `runbook codec-keys` shows ' +
+    `its key ids); only the local dev server's scripts make one of their own (${AUTO_KEYS}=1)`
+  );
+}
+
+/**
+ * The key ring of RUNBOOK_CODEC_KEYS; else, with RUNBOOK_CODEC_KEYS_AUTO=1 (the local dev
+ * server's scripts), the local default, made on first use; else a KeyRingError.
+ */
 export function loadKeyRing(): KeyRing {
   const configured = process.env.RUNBOOK_CODEC_KEYS;
   if (configured) return readKeyRing(configured);
+  if (process.env[AUTO_KEYS] !== '1') throw new KeyRingError(noKeyRingMessage());
   const file = defaultKeysFile();
-  if (!fs.existsSync(file)) createKeysFile(file);
+  if (!fs.existsSync(file) && createKeysFile(file))
+    console.error(`made a codec key ring for the local dev server: ${file} (${AUTO_KEYS}=1)`);
   return readKeyRing(file);
 }
 
@@ -80,10 +98,14 @@ export function newKeyId(): string {
   return `${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Writes a keys file holding one new key, unless the file exists (then it is left alone). */
-export function createKeysFile(file: string): void {
+/** Writes a keys file holding one new key, unless the file exists (then it is left alone): made or not. */
+export function createKeysFile(file: string): boolean {
   const id = newKeyId();
-  writeKeysFile(file, { active: id, keys: { [id]: randomBytes(KEY_BYTES).toString('base64') } }, { exclusive: true });
+  return writeKeysFile(
+    file,
+    { active: id, keys: { [id]: randomBytes(KEY_BYTES).toString('base64') } },
+    { exclusive: true },
+  );
 }
 
 /** Adds a new key and makes it the active one; the old keys stay, to decrypt what they encrypted. */
@@ -100,7 +122,7 @@ export function rotateKeysFile(file: string): string {
   return id;
 }
 
-function writeKeysFile(file: string, doc: KeysFile, { exclusive }: { exclusive: boolean }): void {
+function writeKeysFile(file: string, doc: KeysFile, { exclusive }: { exclusive: boolean }): boolean {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // Written whole under a temporary name, then linked (first writer wins: a worker and a CLI
   // starting together agree on one key) or renamed into place.
@@ -113,8 +135,10 @@ function writeKeysFile(file: string, doc: KeysFile, { exclusive }: { exclusive: 
         fs.linkSync(tmp, file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        return false;
       }
     }
+    return true;
   } finally {
     fs.rmSync(tmp, { force: true });
   }

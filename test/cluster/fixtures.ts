@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { pool } from '../../activities/ssh/pool';
 import { cluster, clusterAddress, clusterEnv, clusterRunning } from '../../dev/cluster';
 import { projectRoot } from '../../src/config';
+import { createKeysFile } from '../../src/codec/keys';
 import { freshTestbed, testbedDown } from '../testbed';
 import { leaseTestbed, type TestbedLease } from '../testbed-lease';
 import { closeTestClient, testClient } from '../helpers';
@@ -32,6 +33,8 @@ async function setUp(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-cluster-test-'));
   process.env.RUNBOOK_STATE_DIR = stateDir;
+  process.env.RUNBOOK_CODEC_KEYS = path.join(stateDir, 'codec-keys.json');
+  createKeysFile(process.env.RUNBOOK_CODEC_KEYS);
   process.env.RUNBOOK_INVENTORY_DIR = [
     path.join(projectRoot, 'test', 'fixtures', 'inventory'),
     path.join(projectRoot, 'inventory'),

@@ -49,8 +49,10 @@ describe('worker metrics (Prometheus) on the cluster', function () {
       const waiting = await until('the waiting gate', address, (s) => total(s, 'runbook_gates_waiting', smoke) >= 1);
       assert.ok(total(waiting, 'runbook_runs_started_total', smoke) >= 1);
       assert.ok(total(waiting, 'runbook_gates_opened_total', { ...smoke, gate: 'go-ahead' }) >= 1);
-      assert.ok(total(waiting, 'runbook_step_duration_count', { ...smoke, step: 'prepare', status: 'done' }) >= 1);
-      assert.ok(total(waiting, 'runbook_gate_oldest_run_age', smoke) > 0);
+      assert.ok(
+        total(waiting, 'runbook_step_duration_seconds_count', { ...smoke, step: 'prepare', status: 'done' }) >= 1,
+      );
+      assert.ok(total(waiting, 'runbook_gate_oldest_run_age_seconds', smoke) > 0);
       // The SDK's own: this worker polls the task queue (the "no worker polling" alert reads it).
       assert.ok(
         total(waiting, 'temporal_num_pollers', { task_queue: pool.taskQueue, poller_type: 'workflow_task' }) >= 1,
@@ -66,7 +68,9 @@ describe('worker metrics (Prometheus) on the cluster', function () {
           total(s, 'runbook_runs_ended_total', { ...smoke, outcome: 'COMPLETED' }) >= 1 &&
           total(s, 'runbook_gates_waiting', smoke) === 0,
       );
-      assert.ok(total(ended, 'runbook_gate_wait_count', { ...smoke, gate: 'go-ahead', outcome: 'approved' }) >= 1);
+      assert.ok(
+        total(ended, 'runbook_gate_wait_seconds_count', { ...smoke, gate: 'go-ahead', outcome: 'approved' }) >= 1,
+      );
 
       // A run whose undo fails: FAILED_COMPENSATION and an undo failure, on the test bed's hosts.
       const failing = await (

@@ -1,36 +1,43 @@
-// The engine's own metrics, from workflow code through the SDK's workflow metric meter: they
-// leave the worker through its Prometheus endpoint (worker/telemetry.ts) beside the SDK's,
-// and are never emitted during a replay, so a run is counted once whichever worker ran it.
+// The engine's own metrics, from workflow code: they leave the worker through its Prometheus
+// endpoint (worker/telemetry.ts) beside the SDK's, and are never emitted during a replay, so a
+// run is counted once whichever worker ran it. They go through a sink of ours
+// (worker/workflow-metrics.ts) rather than the SDK's workflow meter, whose labels taskQueue and
+// workflowType are not the snake_case Prometheus wants (`promtool check metrics`).
 // Tags are bounded only because they are checked: a run's input is whatever its sender wrote, so
 // runbook and environment tags are taken from it only once the worker has checked them against
 // its own registry and inventory (decideRunRules); a run refused before that is counted as
 // UNCHECKED. Step and gate names come from the runbook's code, outcomes from the kernel.
-import { metricMeter } from '@temporalio/workflow';
+import { proxySinks, type Sinks } from '@temporalio/workflow';
 import type { RunProgress } from '../../common/shared';
 
-// Made when first used: the meter only works inside a workflow context.
-const meters = {
-  started: () => metricMeter.createCounter('runbook_runs_started', 'runs', 'runs started, by runbook and environment'),
-  ended: () =>
-    metricMeter.createCounter('runbook_runs_ended', 'runs', 'runs ended, by runbook, environment and outcome'),
-  step: () =>
-    metricMeter.createHistogram(
-      'runbook_step_duration',
-      'float',
-      'seconds',
-      'how long steps took, retries and failure gates included',
-    ),
-  gateOpened: () => metricMeter.createCounter('runbook_gates_opened', 'gates', 'approval gates opened'),
-  gateWait: () =>
-    metricMeter.createHistogram(
-      'runbook_gate_wait',
-      'float',
-      'seconds',
-      'how long approval gates waited for their decision',
-    ),
-  undoFailed: () =>
-    metricMeter.createCounter('runbook_undo_failures', 'undos', 'undos that failed: work left for a human'),
-};
+/** Every metric the workflows emit: name (base unit in it, counters without the _total Prometheus adds). */
+export const WORKFLOW_METRICS = {
+  runbook_runs_started: { kind: 'counter', unit: 'runs', help: 'runs started, by runbook and environment' },
+  runbook_runs_ended: { kind: 'counter', unit: 'runs', help: 'runs ended, by runbook, environment and outcome' },
+  runbook_step_duration_seconds: {
+    kind: 'histogram',
+    unit: 'seconds',
+    help: 'how long steps took, retries and failure gates included',
+  },
+  runbook_gates_opened: { kind: 'counter', unit: 'gates', help: 'approval gates opened' },
+  runbook_gate_wait_seconds: {
+    kind: 'histogram',
+    unit: 'seconds',
+    help: 'how long approval gates waited for their decision',
+  },
+  runbook_undo_failures: { kind: 'counter', unit: 'undos', help: 'undos that failed: work left for a human' },
+} as const;
+
+export type WorkflowMetric = keyof typeof WORKFLOW_METRICS;
+
+export interface MetricSinks extends Sinks {
+  runbookMetrics: {
+    /** Adds to a counter, or records in a histogram, as WORKFLOW_METRICS says `metric` is. */
+    emit(metric: WorkflowMetric, value: number, tags: Record<string, string>): void;
+  };
+}
+
+const { runbookMetrics } = proxySinks<MetricSinks>();
 
 /** The runbook and environment tags of a run whose input the worker has not checked: its sender chose them. */
 export const UNCHECKED = 'unknown';
@@ -41,16 +48,20 @@ const tagsOf = (p: RunProgress, checked: boolean): Tags => (checked ? tags(p) : 
 
 /** `checked`: the worker has checked the run's runbook and environment; until then they are not tags. */
 export function countRunStarted(p: RunProgress, checked: boolean): void {
-  meters.started().add(1, tagsOf(p, checked));
+  runbookMetrics.emit('runbook_runs_started', 1, tagsOf(p, checked));
 }
 
 /** `outcome` is the run's final state: COMPLETED, COMPENSATED, FAILED_COMPENSATION, SETTLED_THEN_FAILED, REFUSED. */
 export function countRunEnded(p: RunProgress, checked = true): void {
-  meters.ended().add(1, { ...tagsOf(p, checked), outcome: p.state });
+  runbookMetrics.emit('runbook_runs_ended', 1, { ...tagsOf(p, checked), outcome: p.state });
 }
 
 export function recordStep(p: RunProgress, step: string, status: string, startedAt: string, endedAt: string): void {
-  meters.step().record(seconds(startedAt, endedAt), { ...tags(p), step: stepTag(step), status });
+  runbookMetrics.emit('runbook_step_duration_seconds', seconds(startedAt, endedAt), {
+    ...tags(p),
+    step: stepTag(step),
+    status,
+  });
 }
 
 /** A step's name as a tag: numbers (a backup's timestamp) folded, so the set of values stays small. */
@@ -59,7 +70,7 @@ export function stepTag(step: string): string {
 }
 
 export function countGateOpened(p: RunProgress, gate: string): void {
-  meters.gateOpened().add(1, { ...tags(p), gate });
+  runbookMetrics.emit('runbook_gates_opened', 1, { ...tags(p), gate });
 }
 
 export function recordGateWait(
@@ -69,11 +80,11 @@ export function recordGateWait(
   openedAt: string,
   closedAt: string,
 ): void {
-  meters.gateWait().record(seconds(openedAt, closedAt), { ...tags(p), gate, outcome });
+  runbookMetrics.emit('runbook_gate_wait_seconds', seconds(openedAt, closedAt), { ...tags(p), gate, outcome });
 }
 
 export function countUndoFailed(p: RunProgress, step: string): void {
-  meters.undoFailed().add(1, { ...tags(p), step: stepTag(step) });
+  runbookMetrics.emit('runbook_undo_failures', 1, { ...tags(p), step: stepTag(step) });
 }
 
 function seconds(from: string, to: string): number {
