@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadSealKey, seal, sealHolds } from '../worker/seal';
+import { loadSealKey, makeSealKey, seal, sealHolds } from '../worker/seal';
 
 const FOR = {
   namespace: 'default',
@@ -22,7 +22,7 @@ describe('the worker seal', function () {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('holds for its result and activity only, in any field order', function () {
-    const key = loadSealKey(path.join(dir, 'k'));
+    const key = loadSealKey(makeSealKey(path.join(dir, 'k')));
     const sealed = seal(key, FOR, VERDICT);
     const reordered = { verdicts: [{ signatureId: 's1', key: 'ED25519 SHA256:abc', ok: true }] };
     assert.equal(sealHolds(key, FOR, reordered, sealed), true);
@@ -31,14 +31,22 @@ describe('the worker seal', function () {
     const widened = { verdicts: [{ ...VERDICT.verdicts[0], key: 'ED25519 SHA256:other' }] };
     assert.equal(sealHolds(key, FOR, widened, sealed), false, 'another verdict');
     assert.equal(sealHolds(key, FOR, VERDICT, undefined), false, 'no seal');
-    const other = loadSealKey(path.join(dir, 'other'));
+    const other = loadSealKey(makeSealKey(path.join(dir, 'other')));
     assert.equal(sealHolds(other, FOR, VERDICT, sealed), false, 'another key');
   });
 
-  it('makes the key file once, private to the worker, and refuses a readable or malformed one', function () {
+  it('is never made unasked; made once, private to the worker; a readable or malformed one is refused', function () {
     const file = path.join(dir, 'state', 'worker-seal.key');
-    const first = loadSealKey(file);
+    const auto = process.env.RUNBOOK_CODEC_KEYS_AUTO;
+    delete process.env.RUNBOOK_CODEC_KEYS_AUTO;
+    try {
+      assert.throws(() => loadSealKey(file), /no worker seal key at .*runbook-worker --make-seal-key/);
+    } finally {
+      if (auto !== undefined) process.env.RUNBOOK_CODEC_KEYS_AUTO = auto;
+    }
+    const first = loadSealKey(makeSealKey(file));
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.throws(() => makeSealKey(file), /already exists: it is kept/);
     assert.deepEqual(loadSealKey(file).key, first.key, 'read again, not made again');
     assert.deepEqual(fs.readdirSync(path.dirname(file)), ['worker-seal.key'], 'nothing left aside');
     fs.chmodSync(file, 0o644);

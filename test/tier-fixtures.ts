@@ -1,6 +1,7 @@
 // What each test tier needs before its first test, and the undoing of it after the last:
 // every tier a private state directory and the test inventories; the workflow tier a Temporal
 // dev server (with the Web UI's codec server); the test-bed tier the machine's test bed too.
+import { makeSealKey } from '../worker/seal';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +23,8 @@ export function setUpState(): void {
   // The suite's key ring, named as a team names theirs: every worker and CLI it starts shares it.
   process.env.RUNBOOK_CODEC_KEYS = path.join(stateDir, 'codec-keys.json');
   createKeysFile(process.env.RUNBOOK_CODEC_KEYS);
+  // The workers' seal key, made once for the suite as an install makes it (worker/seal.ts).
+  makeSealKey();
   process.env.RUNBOOK_INVENTORY_DIR = [
     path.join(projectRoot, 'test', 'fixtures', 'inventory'),
     path.join(projectRoot, 'inventory'),

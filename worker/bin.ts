@@ -12,6 +12,11 @@ export const packagedBundle = path.join(__dirname, '..', 'workflow-bundle.js');
 async function main(): Promise<void> {
   const refusal = nodeRefusal();
   if (refusal) throw new Error(refusal);
+  if (process.argv.includes('--make-seal-key')) {
+    const { makeSealKey } = await import('./seal.js');
+    console.log(`made the worker seal key ${makeSealKey()}: give every worker of the namespace this same file`);
+    return;
+  }
   if (!process.env.RUNBOOK_WORKFLOW_BUNDLE && fs.existsSync(packagedBundle))
     process.env.RUNBOOK_WORKFLOW_BUNDLE = packagedBundle;
   // Loaded after the check: on an old Node the SDK fails without saying why.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
+import { loadSealKey } from './seal';
 import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { closeMasters } from '../activities/ssh/openssh';
 import { pool } from '../activities/ssh/pool';
@@ -16,6 +17,8 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   const metrics = installTelemetry();
   // No key ring, no worker: it could open nothing sent to it, and seal what no one else can.
   payloadCodec();
+  // No seal key, no worker: its verdicts would be refused by the others (./seal.ts).
+  loadSealKey();
   const { connection, namespace } = await connectWorker();
   // The cut-off watch runs on every worker: besides its gauge, it tells people of runs ended from outside.
   const client = await connectClient();

@@ -32,27 +32,42 @@ export function sealKeyFile(): string {
 }
 
 /**
- * Reads the seal key, making it on first use (said on stderr: every worker of the namespace
- * must be given the same file, or each refuses the others' verdicts, naming this file).
+ * Makes the seal key file, once (a worker starting beside this one reads all of it or none).
+ * Every worker of a namespace is given this same file.
+ */
+export function makeSealKey(file = sealKeyFile()): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const made = { key: crypto.randomBytes(32).toString('base64'), since: new Date().toISOString() };
+  const aside = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(aside, JSON.stringify(made) + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    fs.linkSync(aside, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new Error(`the worker seal key ${file} already exists: it is kept`);
+  } finally {
+    fs.unlinkSync(aside);
+  }
+  return file;
+}
+
+/**
+ * Reads the seal key. It is never made unasked (each worker making its own would refuse the
+ * others' verdicts), except by a clone's local dev scripts (RUNBOOK_CODEC_KEYS_AUTO=1, as for
+ * the codec key ring), which make it on first use and say so.
  */
 export function loadSealKey(file = sealKeyFile()): SealKey {
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const made = { key: crypto.randomBytes(32).toString('base64'), since: new Date().toISOString() };
-    // Written aside, then linked into place: a worker starting beside this one reads all of it or none.
-    const aside = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
-    fs.writeFileSync(aside, JSON.stringify(made) + '\n', { mode: 0o600, flag: 'wx' });
-    try {
-      fs.linkSync(aside, file);
-      console.warn(
-        `runbook worker: made the worker seal key ${file}; ` +
-          'every worker of this namespace needs this same file (docs/security.md)',
+    if (process.env.RUNBOOK_CODEC_KEYS_AUTO !== '1')
+      throw new Error(
+        `no worker seal key at ${file} (RUNBOOK_WORKER_KEY): give every worker of the namespace the same ` +
+          'file, made once with `runbook-worker --make-seal-key` (docs/install.md)',
       );
-    } catch (err) {
+    try {
+      makeSealKey(file);
+      console.warn(`runbook worker: made the worker seal key ${file} (RUNBOOK_CODEC_KEYS_AUTO=1, a dev default)`);
+    } catch {
       // Another worker on this machine made it first: read theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      fs.unlinkSync(aside);
     }
   }
   const problem = ownerOnlyProblem(fs.statSync(file));

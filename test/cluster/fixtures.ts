@@ -1,6 +1,7 @@
 // The cluster suite's global fixture: the PostgreSQL-backed Temporal cluster of `npm run cluster`
 // (brought up here when it was down, and taken down again after, also after a failed set-up),
 // and a fresh test bed, both under the test bed's lease.
+import { makeSealKey } from '../../worker/seal';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,6 +36,8 @@ async function setUp(): Promise<void> {
   process.env.RUNBOOK_STATE_DIR = stateDir;
   process.env.RUNBOOK_CODEC_KEYS = path.join(stateDir, 'codec-keys.json');
   createKeysFile(process.env.RUNBOOK_CODEC_KEYS);
+  // The workers' seal key, made once for the suite as an install makes it (worker/seal.ts).
+  makeSealKey();
   process.env.RUNBOOK_INVENTORY_DIR = [
     path.join(projectRoot, 'test', 'fixtures', 'inventory'),
     path.join(projectRoot, 'inventory'),
