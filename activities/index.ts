@@ -2,7 +2,7 @@
 // name. Helpers stay in their modules; test-only activities (runCommand runs any command as
 // root) are registered by the tests themselves (test/activities.ts).
 export { writeMarker, removeMarker } from './markers';
-export { notifyApprovers } from './notify';
+export { notifyApprovers, noticeTargets, deliverNotice } from './notify';
 export { lockHolder, releasedByHolder } from './temporal';
 export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, checkHealth, migrateAll } from './release';
 export { colours, switchUpstream, checkThroughLb } from './lb';

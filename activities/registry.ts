@@ -48,10 +48,12 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   checkNewPassword: 'reads',
   checkAppHealthy: 'reads',
   verifyInScratch: 'reads',
+  noticeTargets: 'reads',
 
   writeMarker: 'acts',
   removeMarker: 'acts',
   notifyApprovers: 'acts',
+  deliverNotice: 'acts',
   installRelease: 'acts',
   restartApp: 'acts',
   stopApp: 'acts',
@@ -124,4 +126,6 @@ export const INTERNAL_WORKFLOWS: Record<string, string> = {
   commandBatch: 'runCommandOnFleet',
   rollingBatch: 'rollingDeploy',
   environmentLock: ANY_RUNBOOK,
+  // A run's notice, delivered by a workflow of its own that outlives the run (workflows/kernel/notice.ts).
+  notice: ANY_RUNBOOK,
 };

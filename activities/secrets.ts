@@ -28,7 +28,24 @@ export async function resolveSecret(env: Environment, name: string): Promise<str
     );
   const value = await read(ref, where);
   if (!value) throw ApplicationFailure.nonRetryable(`${where} is empty`, FailureType.BadSecret);
+  remember(value);
   return value;
+}
+
+// Every value resolved on this worker, so its log can redact them wherever they would show
+// (worker/logging.ts). Bounded: a secret rotated daily for years must not grow the worker.
+const resolved = new Set<string>();
+const MAX_REMEMBERED = 1000;
+
+function remember(value: string): void {
+  if (resolved.has(value)) return;
+  if (resolved.size >= MAX_REMEMBERED) resolved.delete(resolved.values().next().value!);
+  resolved.add(value);
+}
+
+/** The secret values this worker has resolved: what its log lines are redacted of. */
+export function resolvedSecrets(): readonly string[] {
+  return [...resolved];
 }
 
 /** The values of those of `names` the environment defines: what a command's output is redacted of. */

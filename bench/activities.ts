@@ -5,7 +5,9 @@ import { Context } from '@temporalio/activity';
 import './bench-runbooks';
 export {
   decideRunRules,
+  deliverNotice,
   lockHolder,
+  noticeTargets,
   proveStart,
   releasedByHolder,
   verifySignature,

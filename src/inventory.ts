@@ -8,6 +8,7 @@ import { cacheDir, inventoryDirs } from './config';
 import { parseDuration } from '../common/duration';
 import { FAILURE_POLICIES, type ApprovalPolicy, type FailurePolicy } from '../common/shared';
 import type { IdentityMode } from '../common/signed-message';
+import { NOTICE_EVENTS, NOTICE_FORMATS, type NoticeEvent, type NoticeFormat } from '../common/notice';
 import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
 import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
@@ -92,6 +93,16 @@ export interface Environment {
   analyses: Record<string, Analysis>;
   /** When mutating runs may not start (src/freeze.ts), and which runbooks keep running. */
   freezes: Freezes;
+  /** Where notices go (docs/notifications.md): each target's URL is one of `secrets`, never written here. */
+  notify: NotifyTarget[];
+}
+
+export interface NotifyTarget {
+  /** The secret holding the webhook's URL (its token is in it). */
+  secret: string;
+  format: NoticeFormat;
+  /** The events it is sent; absent: all of them. */
+  events?: NoticeEvent[];
 }
 
 /** The names of the environment's secrets marked for `use`. */
@@ -171,6 +182,21 @@ const schema = {
         timeout: { type: 'string', default: '1h' },
         // POSTed a JSON notice when a gate opens; may use ${VAR}, expanded on the worker.
         webhook: { type: 'string', pattern: '^(https?://|\\$\\{)' },
+      },
+    },
+    notify: {
+      type: 'array',
+      default: [],
+      maxItems: 10,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['secret', 'format'],
+        properties: {
+          secret: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]*$' },
+          format: { enum: [...NOTICE_FORMATS] },
+          events: { type: 'array', items: { enum: [...NOTICE_EVENTS] }, uniqueItems: true, minItems: 1 },
+        },
       },
     },
     // A run's `--on-failure` overrides it; `ask` gates wait as long as approvals do.
@@ -350,6 +376,12 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     checkFreezes(env.freezes);
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
+  }
+  for (const target of env.notify) {
+    if (!(target.secret in env.secrets))
+      throw new InventoryError(
+        `${file}: notify names secret ${target.secret}, which secrets does not define (a webhook's URL is a secret)`,
+      );
   }
   if (env.approvals.required > Math.max(env.approvals.approvers.length, 1)) {
     throw new InventoryError(

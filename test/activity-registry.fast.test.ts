@@ -41,6 +41,8 @@ const REGISTERED = [
   'lockHolder',
   'migrateAll',
   'notifyApprovers',
+  'noticeTargets',
+  'deliverNotice',
   'obtainCertificate',
   'pickBackup',
   'prepareScheduledRun',

@@ -40,6 +40,9 @@ const STUBS: Stubs = {
   writeMarker: async () => ({ changed: true }),
   removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,
+  // No targets: the notification tests give the worker the real ones.
+  noticeTargets: async () => [],
+  deliverNotice: nothing,
   // Runs here take names as typed: signed identity is proven with real keys in test/identity.workflow.test.ts.
   proveStart: async () => ({ mode: 'typed' as const }),
   verifySignature: async () => ({ ok: false as const, refused: 'no signatures in the workflow tier' }),

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config';
-import { identityEnv, workflowBundleFile } from './helpers';
+import { temporal } from '@temporalio/proto';
+import { identityEnv, testClient, workflowBundleFile } from './helpers';
 
 export interface WorkerProcess {
   /** Its pid: a worker's Temporal identity is `pid@hostname`, so a test can kill the one running a step. */
@@ -12,6 +13,8 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
   exitCode(): number | null;
   output(): string;
+  /** Its standard output alone: the worker's log. */
+  stdout(): string;
 }
 
 export interface WorkerProcessOptions {
@@ -20,6 +23,11 @@ export interface WorkerProcessOptions {
   entry?: string[];
   /** A prebuilt workflow bundle for that entry. */
   bundleFile?: string;
+  /**
+   * Started once the task queue has a poller, not once it says so: a worker logging at WARN
+   * or above says nothing when it starts.
+   */
+  quiet?: boolean;
 }
 
 /** `env` adds to the test's own environment (e.g. another TEMPORAL_ADDRESS) and a worker's identity. */
@@ -41,11 +49,16 @@ export async function startWorkerProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+    stdout += d;
+  });
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
-  while (!output.includes('worker polling')) {
+  const started = options.quiet ? () => polled(taskQueue) : async () => output.includes('worker polling');
+  while (!(await started())) {
     if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) throw new Error(`worker did not start within 60s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -58,5 +71,17 @@ export async function startWorkerProcess(
     },
     exitCode: () => child.exitCode,
     output: () => output,
+    stdout: () => stdout,
   };
+}
+
+/** Whether a worker polls `taskQueue` for workflow tasks. */
+async function polled(taskQueue: string): Promise<boolean> {
+  const client = await testClient();
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers?.length ?? 0) > 0;
 }

@@ -16,7 +16,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
+import {
+  Runtime,
+  type ActivityExecuteInput,
+  type ActivityInboundCallsInterceptor,
+  type Next,
+} from '@temporalio/worker';
 import { activityKind, ANY_RUNBOOK, INTERNAL_WORKFLOWS } from '../activities/registry';
 import { isRunbookWorkflow } from '../activities/policy';
 import type { StartIdentity, StartToProve } from '../activities/identity/start';
@@ -43,7 +48,21 @@ interface Started {
 }
 
 /** Whether a run may have the worker read and act for it, and in which environment. */
-type Verdict = { env: string } | { refused: string };
+type Verdict = RunFacts | { refused: string };
+
+/** What the worker knows of an admitted run: what its activities' log lines name. */
+export interface RunFacts {
+  env: string;
+  runbook: string;
+}
+
+// The facts of the run behind each admitted activity, for the activity log (worker/activity-log.ts).
+const factsOf = new WeakMap<Context, RunFacts>();
+
+/** The admitted run behind the activity of `ctx`, once the boundary has let it through. */
+export function admittedRun(ctx: Context): RunFacts | undefined {
+  return factsOf.get(ctx);
+}
 
 /** The start check the worker runs: the real proveStart, or a test worker's stand-in for it. */
 export type ProveStart = (start: StartToProve) => Promise<StartIdentity>;
@@ -90,12 +109,19 @@ export class ActivityBoundary {
     return { ...result, seal: seal(this.sealing().seal, what, result) };
   }
 
-  /** Refuses (non-retryable, CallerRefused) unless the activity's caller is a run the worker admits. */
-  async check(info: Context['info'], args: unknown[]): Promise<void> {
-    if (activityKind(info.activityType) === 'admission') return;
+  /**
+   * Refuses (non-retryable, CallerRefused) unless the activity's caller is a run the worker admits;
+   * returns that run's facts (none for admission activities and the tests' drivers).
+   */
+  async check(info: Context['info'], args: unknown[]): Promise<RunFacts | undefined> {
+    if (activityKind(info.activityType) === 'admission') return undefined;
     const refuse = (why: string): never => {
-      const caller = `${info.workflowType ?? 'no workflow'} ${info.workflowExecution?.workflowId ?? ''}`;
-      console.warn(`activity boundary: refused ${info.activityType} scheduled by ${caller}: ${why}`);
+      Runtime.instance().logger.warn('activity refused', {
+        activity: info.activityType,
+        workflowType: String(info.workflowType ?? 'no workflow').slice(0, 100),
+        workflowId: String(info.workflowExecution?.workflowId ?? '').slice(0, 200),
+        why,
+      });
       throw ApplicationFailure.create({
         type: FailureType.CallerRefused,
         message: `refused: ${info.activityType} answers only to runs this worker admitted; ${why}`,
@@ -109,7 +135,7 @@ export class ActivityBoundary {
     const caller = await this.startOf(info.workflowExecution);
     if (caller.taskQueue !== info.taskQueue)
       refuse(`its workflow runs on task queue ${show(caller.taskQueue)}, not ${info.taskQueue}`);
-    if (testDrivers.has(caller.type)) return;
+    if (testDrivers.has(caller.type)) return undefined;
     let run = caller;
     const parentType = INTERNAL_WORKFLOWS[caller.type];
     if (parentType !== undefined) {
@@ -132,6 +158,7 @@ export class ActivityBoundary {
     const env = (args[0] as { env?: unknown } | undefined)?.env;
     if (env !== undefined && env !== verdict.env)
       refuse(`it names environment ${show(env)}, and its run is on ${verdict.env}`);
+    return verdict;
   }
 
   private startOf(execution: Execution): Promise<Started> {
@@ -154,7 +181,7 @@ export class ActivityBoundary {
       });
       if ('refused' in proven && proven.refused)
         return { refused: `its start does not prove itself: ${proven.refused}` };
-      return { env: input.env };
+      return { env: input.env, runbook: String(input.runbook).slice(0, 100) };
     });
   }
 }
@@ -212,7 +239,8 @@ class BoundaryInterceptor implements ActivityInboundCallsInterceptor {
   ) {}
 
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    await this.boundary.check(this.ctx.info, input.args);
+    const facts = await this.boundary.check(this.ctx.info, input.args);
+    if (facts) factsOf.set(this.ctx, facts);
     return this.boundary.sealed(this.ctx.info, await next(input));
   }
 }

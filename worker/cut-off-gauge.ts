@@ -9,6 +9,7 @@ import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
 import { RUNBOOKS } from '../src/runbooks';
 import { listEnvironments } from '../src/inventory';
 import { visibilityLiteral } from './gate-gauges';
+import { CutOffNotices, type CutOffRun } from './cut-off-notices';
 
 const WINDOW_MS = 7 * 86_400_000;
 const MAX_LISTED = 1000;
@@ -32,6 +33,7 @@ export function startCutOffGauge(client: Client, intervalMs: number, taskQueue: 
     'runs terminated or timed out mid-run in the last 7 days: their undos never ran, a person must look',
   );
   const seen = new Set<string>();
+  const notices = new CutOffNotices(client, taskQueue);
   let stopped = false;
 
   const collect = async () => {
@@ -45,10 +47,13 @@ export function startCutOffGauge(client: Client, intervalMs: number, taskQueue: 
       new Date(Date.now() - WINDOW_MS),
     );
     let listed = 0;
+    const cutOff: CutOffRun[] = [];
     for await (const wf of client.workflow.list({ query, pageSize: 200 })) {
       if (++listed > MAX_LISTED) break;
       const runbook = known(wf.typedSearchAttributes.get(RunbookNameKey), runbooks);
       const env = known(wf.typedSearchAttributes.get(RunbookEnvKey), envs);
+      if (runbook !== '?' && env !== '?')
+        cutOff.push({ workflowId: wf.workflowId, runbook, env, closedAt: wf.closeTime });
       const key = `${runbook}\u0000${env}`;
       const c = counts.get(key) ?? { runbook, env, n: 0 };
       c.n++;
@@ -63,6 +68,8 @@ export function startCutOffGauge(client: Client, intervalMs: number, taskQueue: 
       seen.add(key);
       gauge.set(c.n, { runbook: c.runbook, env: c.env });
     }
+    // Each newly cut-off run is told to its environment's targets (cut-off-notices.ts).
+    await notices.tell(cutOff);
   };
 
   const loop = async () => {

@@ -1,6 +1,8 @@
-// Gauges of the runs waiting at an approval gate, read from visibility (one list call per
-// interval, no query to any run): how many wait, by runbook and environment, and how long ago
-// the oldest of them started. The run's start bounds its gate's wait from above, which is what
+// Gauges of the runs waiting at a gate, read from visibility (one list call per kind of gate
+// and interval, no query to any run): how many wait, by runbook and environment, and how long
+// ago the oldest of them started. Approval gates (WAITING_APPROVAL) and failure gates
+// (WAITING_DECISION: a step failed and the run, half applied, waits for retry, rollback or skip)
+// each have their pair. The run's start bounds its gate's wait from above, which is what
 // a "waiting too long" alert needs. Every worker reports the same values: alert on max().
 //
 // A search attribute says what its run (or anyone starting a workflow) set: anyone who can reach
@@ -8,6 +10,7 @@
 // queue and of its own workflow types are counted, and their runbook and environment tags are
 // counted only when they name a runbook and environment this worker knows.
 import type { Client } from '@temporalio/client';
+import type { MetricGauge } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { RunbookEnvKey, RunbookNameKey } from '../common/shared';
 import { RUNBOOKS } from '../src/runbooks';
@@ -23,10 +26,17 @@ export function visibilityLiteral(name: string): string {
   return `'${name}'`;
 }
 
-/** Runs waiting at a gate: on `taskQueue`, of one of the engine's runbook workflows. */
-export function waitingQuery(taskQueue: string, workflowTypes: readonly string[]): string {
+/** The states of a run waiting at a gate, by kind of gate. */
+export const WAITING_STATES = { approval: 'WAITING_APPROVAL', failure: 'WAITING_DECISION' } as const;
+
+/** Runs waiting at a gate (approval unless `state` says): on `taskQueue`, of one of the engine's runbook workflows. */
+export function waitingQuery(
+  taskQueue: string,
+  workflowTypes: readonly string[],
+  state: (typeof WAITING_STATES)[keyof typeof WAITING_STATES] = WAITING_STATES.approval,
+): string {
   return (
-    `ExecutionStatus = 'Running' AND RunbookState = 'WAITING_APPROVAL' ` +
+    `ExecutionStatus = 'Running' AND RunbookState = ${visibilityLiteral(state)} ` +
     `AND TaskQueue = ${visibilityLiteral(taskQueue)} ` +
     `AND WorkflowType IN (${workflowTypes.map(visibilityLiteral).join(', ')})`
   );
@@ -34,20 +44,57 @@ export function waitingQuery(taskQueue: string, workflowTypes: readonly string[]
 
 export function startGateGauges(client: Client, intervalMs: number, taskQueue: string): () => void {
   const meter = Runtime.instance().metricMeter;
-  const waiting = meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now');
-  const oldest = meter.createGauge(
-    'runbook_gate_oldest_run_age_seconds',
-    'float',
-    'seconds',
-    'age of the oldest run waiting at a gate (since it started)',
-  );
-  const seen = new Set<string>();
+  const approval = collector(client, taskQueue, WAITING_STATES.approval, {
+    waiting: meter.createGauge('runbook_gates_waiting', 'int', 'runs', 'runs waiting at an approval gate now'),
+    oldest: meter.createGauge(
+      'runbook_gate_oldest_run_age_seconds',
+      'float',
+      'seconds',
+      'age of the oldest run waiting at a gate (since it started)',
+    ),
+  });
+  const failure = collector(client, taskQueue, WAITING_STATES.failure, {
+    waiting: meter.createGauge(
+      'runbook_failure_gates_waiting',
+      'int',
+      'runs',
+      'runs waiting at a failure gate now: a step failed, the change is half applied',
+    ),
+    oldest: meter.createGauge(
+      'runbook_failure_gate_oldest_run_age_seconds',
+      'float',
+      'seconds',
+      'age of the oldest run waiting at a failure gate (since it started)',
+    ),
+  });
   let stopped = false;
 
-  const collect = async () => {
+  const loop = async () => {
+    while (!stopped) {
+      // A failed listing (server restarting) leaves the last values; the next interval tries again.
+      await approval().catch(() => undefined);
+      await failure().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, intervalMs).unref());
+    }
+  };
+  void loop();
+  return () => {
+    stopped = true;
+  };
+}
+
+/** One reading of the pair of gauges of runs in `state`. */
+function collector(
+  client: Client,
+  taskQueue: string,
+  state: (typeof WAITING_STATES)[keyof typeof WAITING_STATES],
+  { waiting, oldest }: { waiting: MetricGauge; oldest: MetricGauge },
+): () => Promise<void> {
+  const seen = new Set<string>();
+  return async () => {
     const counts = new Map<string, { runbook: string; env: string; n: number; oldestStart: number }>();
     let listed = 0;
-    const query = waitingQuery(taskQueue, [...new Set(RUNBOOKS.map((r) => r.workflow))]);
+    const query = waitingQuery(taskQueue, [...new Set(RUNBOOKS.map((r) => r.workflow))], state);
     const runbooks = new Set(RUNBOOKS.map((r) => r.name));
     const envs = new Set(listEnvironments());
     for await (const wf of client.workflow.list({ query, pageSize: 200 })) {
@@ -72,17 +119,5 @@ export function startGateGauges(client: Client, intervalMs: number, taskQueue: s
       waiting.set(c.n, { runbook: c.runbook, env: c.env });
       oldest.set((Date.now() - c.oldestStart) / 1000, { runbook: c.runbook, env: c.env });
     }
-  };
-
-  const loop = async () => {
-    while (!stopped) {
-      // A failed listing (server restarting) leaves the last values; the next interval tries again.
-      await collect().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, intervalMs).unref());
-    }
-  };
-  void loop();
-  return () => {
-    stopped = true;
   };
 }

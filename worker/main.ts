@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The worker: runs every runbook and activity on one task queue until SIGINT or SIGTERM.
 import { loadSealKey } from './seal';
-import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { closeMasters } from '../activities/ssh/openssh';
 import { pool } from '../activities/ssh/pool';
 import { connectClient, connectWorker } from '../src/temporal';
@@ -20,23 +20,26 @@ export async function runWorker(options?: Omit<WorkerOptions, 'connection'>): Pr
   // No seal key, no worker: its verdicts would be refused by the others (./seal.ts).
   loadSealKey();
   const { connection, namespace } = await connectWorker();
-  const client = metrics ? await connectClient() : undefined;
+  // The cut-off watch runs on every worker: besides its gauge, it tells people of runs ended from outside.
+  const client = await connectClient();
   const chosen = options ?? workerOptions();
-  const stopGauges = client ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
-  const stopCutOff = client ? startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopGauges = metrics ? startGateGauges(client, gaugeIntervalMs(), chosen.taskQueue) : undefined;
+  const stopCutOff = startCutOffGauge(client, gaugeIntervalMs(), chosen.taskQueue);
   try {
     const worker = await Worker.create({ connection, namespace, ...chosen });
-    console.log(
-      `worker polling task queue ${worker.options.taskQueue} on ${namespace}` +
-        `${metrics ? `; metrics on http://${metrics}/metrics` : ''}`,
-    );
+    const logger = Runtime.instance().logger;
+    logger.info(`worker polling task queue ${worker.options.taskQueue} on ${namespace}`, {
+      taskQueue: worker.options.taskQueue,
+      namespace,
+      ...(metrics ? { metrics: `http://${metrics}/metrics` } : {}),
+    });
     // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
     await worker.run();
-    console.log('worker stopped');
+    logger.info('worker stopped');
   } finally {
     stopGauges?.();
-    stopCutOff?.();
-    await client?.connection.close();
+    stopCutOff();
+    await client.connection.close();
     await pool.closeAll();
     await closeMasters();
     await connection.close();

@@ -1,12 +1,10 @@
-// The worker's Prometheus endpoint: the SDK's own metrics (pollers, task slots, latencies) and
+// The worker's log (logging.ts) and Prometheus endpoint: the SDK's own metrics (pollers, task slots, latencies) and
 // the engine's (workflows/kernel/metrics.ts, and the gate gauges of gate-gauges.ts), served by
 // the SDK's runtime at RUNBOOK_METRICS_ADDRESS (host:port; unset: no endpoint).
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { JsonLogger, logLevel } from './logging';
 
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost):(\d{1,5})$/;
-
-const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-type Level = (typeof LEVELS)[number];
 
 const PROMETHEUS = {
   countersTotalSuffix: true,
@@ -24,12 +22,15 @@ export function installTelemetry(env: NodeJS.ProcessEnv = process.env): string |
   if (bindAddress && !(ADDRESS.test(bindAddress) && Number(ADDRESS.exec(bindAddress)![3]) <= 65535)) {
     throw new Error(`RUNBOOK_METRICS_ADDRESS=${JSON.stringify(bindAddress)} is not IP:PORT (e.g. 127.0.0.1:9464)`);
   }
-  const level = env.RUNBOOK_LOG_LEVEL ?? 'WARN';
-  if (!LEVELS.includes(level as Level))
-    throw new Error(`RUNBOOK_LOG_LEVEL=${JSON.stringify(level)}: want one of ${LEVELS.join(', ')}`);
+  // RUNBOOK_LOG_LEVEL (docs/logs.md): the SDK's lines, Core's (forwarded) and the engine's, one stream.
+  const level = logLevel(env);
+  const core = level === 'TRACE' || level === 'DEBUG' ? level : 'WARN';
   Runtime.install({
-    logger: new DefaultLogger(level as Level),
-    telemetryOptions: bindAddress ? { metrics: { prometheus: { bindAddress, ...PROMETHEUS } } } : {},
+    logger: new JsonLogger(level),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core, other: core }), forward: {} },
+      ...(bindAddress ? { metrics: { prometheus: { bindAddress, ...PROMETHEUS } } } : {}),
+    },
   });
   return bindAddress || undefined;
 }

@@ -6,6 +6,7 @@ import * as productionActivities from '../activities';
 import { dataConverter, failureConverterPath } from '../src/codec/data-converter';
 import { taskQueue } from '../src/config';
 import { activityBoundary, type ProveStart } from './activity-boundary';
+import { activityLogInterceptor } from './activity-log';
 import { LIVENESS_BEAT_MS, livenessInterceptor } from './liveness';
 import { deploymentOptions } from './versioning';
 import { workflowMetricSinks } from './workflow-metrics';
@@ -57,8 +58,11 @@ export function workerOptions(
     // whatever they had not finished is retried by the next worker.
     shutdownGraceTime: '20 seconds',
     // Every activity heartbeats while this worker lives, so a dead worker's step moves on fast;
-    // none reads or acts for a caller the worker did not admit (activity-boundary.ts).
-    interceptors: { activity: [livenessInterceptor, activityBoundary(activities.proveStart)] },
+    // none reads or acts for a caller the worker did not admit (activity-boundary.ts); each
+    // admitted one is logged as it starts and ends (activity-log.ts).
+    interceptors: {
+      activity: [livenessInterceptor, activityBoundary(activities.proveStart), activityLogInterceptor],
+    },
     // The engine's metrics from workflow code (workflows/kernel/metrics.ts).
     sinks: workflowMetricSinks(),
     // Heartbeats leave at most every 2 s (the SDK's default would be 80% of the 10 s timeout,

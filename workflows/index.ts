@@ -3,6 +3,7 @@ export { smoke } from './smoke';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
+export { notice } from './kernel/notice';
 export { provision } from './provision';
 export { backup } from './backup';
 export { restore } from './restore';

@@ -1,6 +1,7 @@
 // How runbooks call their activities. Steps retry a few times with backoff, then fail the run
 // into compensation; undos retry longer, since an undo that gives up leaves work for a human.
 import { proxyActivities, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
+import { noteHosts } from './run-log';
 
 /**
  * How long a step may go unheard before another worker takes it over. Every activity heartbeats
@@ -44,9 +45,23 @@ export const UNDO_OPTIONS: ActivityOptions = {
 };
 
 export function stepActivities<A extends object>(options: Partial<ActivityOptions> = {}) {
-  return proxyActivities<A>({ ...STEP_OPTIONS, ...options });
+  return notingHosts(proxyActivities<A>({ ...STEP_OPTIONS, ...options }));
 }
 
 export function undoActivities<A extends object>(options: Partial<ActivityOptions> = {}) {
-  return proxyActivities<A>({ ...UNDO_OPTIONS, ...options });
+  return notingHosts(proxyActivities<A>({ ...UNDO_OPTIONS, ...options }));
+}
+
+/** The activities, each call noting the host its input names for the running step's log line. */
+function notingHosts<A extends object>(activities: A): A {
+  return new Proxy(activities, {
+    get(target, name) {
+      const fn = Reflect.get(target, name) as unknown;
+      if (typeof fn !== 'function') return fn;
+      return (...args: unknown[]) => {
+        noteHosts(args[0]);
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
 }

@@ -1,7 +1,7 @@
 // Approval gates: a run pauses until enough approvers say yes, anyone says no, or time runs out.
 // Decisions are taken as at failure gates (./decisions.ts): bounded, four eyes, signed where the
 // run is, as a signal (the Web UI) or an update (the CLI, so a refusal reaches the caller).
-import { condition, patched, uuid4, workflowInfo } from '@temporalio/workflow';
+import { condition, log, patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../../activities';
 import { stepActivities } from './activities';
 import {
@@ -16,6 +16,7 @@ import {
 import { countGateOpened, recordGateWait } from './metrics';
 import { now, showProgress } from './progress';
 import { Decisions } from './decisions';
+import { sendNotice } from './notice';
 import type { RunIdentity } from './identity';
 
 /** Ends the run's forward path: it is compensated, not retried. */
@@ -97,9 +98,24 @@ export class Approvals {
     this.progress.gates.push(gate);
     countGateOpened(this.progress, name);
     showProgress(this.progress);
+    const at = { runbook: this.progress.runbook, env: this.progress.env, gate: name };
+    log.info('approval gate opened', { ...at, required, deadline: gate.deadline });
     // Not awaited: a slow or broken webhook must not hold the gate; its outcome is recorded.
     // Patched: runs recorded before gates sent notices replay without one.
     if (patched('notify-approvers')) this.notify(gate);
+    // The environment's notify targets, from the notice's own workflow (runs from before, none).
+    if (patched('notice-approval-gate'))
+      void sendNotice({
+        event: 'approval_gate_opened',
+        runbook: this.progress.runbook,
+        env: this.progress.env,
+        initiator: this.progress.initiator,
+        identity: this.identity.mode,
+        gate: name,
+        required,
+        approvers,
+        deadline: gate.deadline,
+      });
     try {
       const decided = await condition(
         () => this.rejection(name) !== undefined || this.approvedBy(name).length >= required,
@@ -121,6 +137,7 @@ export class Approvals {
       throw err;
     } finally {
       gate.closedAt = now();
+      log.info('approval gate closed', { ...at, outcome: gate.outcome ?? 'cancelled' });
       recordGateWait(this.progress, name, gate.outcome ?? 'cancelled', gate.openedAt, gate.closedAt);
       this.progress.gate = undefined;
     }

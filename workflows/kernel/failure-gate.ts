@@ -3,7 +3,7 @@
 // approver decides: retry the step (after fixing its cause), roll back, or skip it. Decisions
 // follow the approval rules (approvers only, four eyes) and come as a signal (the Web UI) or an
 // update (the CLI, so a refusal reaches the caller); refused signals are recorded.
-import { ApplicationFailure, condition, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, condition, log, patched, uuid4 } from '@temporalio/workflow';
 import {
   decideFailureUpdate,
   FAILURE_DECISIONS,
@@ -21,6 +21,7 @@ import { boundedText, MAX_ERROR } from './bounds';
 import { now, setState } from './progress';
 import { FailureType } from '../../common/failure-types';
 import { Decisions } from './decisions';
+import { sendNotice } from './notice';
 import type { RunIdentity } from './identity';
 
 /** Ends the run's forward path after a failed step: it is compensated, not retried. */
@@ -127,6 +128,21 @@ export class FailureGates {
     this.progress.failureGate = gate;
     (this.progress.failureGates ??= []).push(gate);
     setState(this.progress, 'WAITING_DECISION');
+    const at = { runbook: this.progress.runbook, env: this.progress.env, step, host: gate.host ?? 'none' };
+    log.warn('failure gate opened', { ...at, error: gate.error, deadline: gate.deadline });
+    if (patched('notice-failure-gate'))
+      void sendNotice({
+        event: 'failure_gate_opened',
+        runbook: this.progress.runbook,
+        env: this.progress.env,
+        initiator: this.progress.initiator,
+        identity: this.identity.mode,
+        step,
+        ...(gate.host ? { host: gate.host } : {}),
+        error: gate.error,
+        skippable,
+        deadline: gate.deadline,
+      });
     try {
       const decided = await condition(() => followed(gate) !== undefined, timeoutMs);
       const decision = followed(gate);
@@ -149,6 +165,7 @@ export class FailureGates {
       throw e;
     } finally {
       gate.closedAt = now();
+      log.info('failure gate closed', { ...at, outcome: gate.outcome });
       this.progress.failureGate = undefined;
       // A rollback or a timeout goes straight on to compensation, which sets its own state.
       if (gate.outcome === 'retry' || gate.outcome === 'skip') setState(this.progress, 'RUNNING');

@@ -39,6 +39,17 @@ import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
 import { newProgress, setState, showProgress, tagRun } from './progress';
+import { logRunEnded, logRunStarted, noteHosts } from './run-log';
+import { sendNotice } from './notice';
+import type { NoticeEvent } from '../../common/notice';
+
+/** The notice each way a run ends sends (a refused run changed nothing: it tells nobody). */
+const END_EVENTS: Partial<Record<RunProgress['state'], NoticeEvent>> = {
+  COMPLETED: 'run_completed',
+  COMPENSATED: 'run_compensated',
+  FAILED_COMPENSATION: 'run_failed_compensation',
+  SETTLED_THEN_FAILED: 'run_settled_then_failed',
+};
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
 
 export interface Runbook {
@@ -135,6 +146,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   const proven = await proveInitiator(input, progress);
   if ('refused' in proven) return await refuse(FailureType.StartRefused, proven.refused);
   Object.assign(identity, proven);
+  logRunStarted(progress);
 
   // Only runs a freeze window held at their start (none recorded before freezes existed) take this step.
   if (freeze && patched('freeze-windows')) {
@@ -156,6 +168,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     setState(progress, 'REFUSED');
     if (!checked) countRunStarted(progress, false);
     countRunEnded(progress, checked);
+    logRunEnded(progress);
     await condition(allHandlersFinished);
     throw ApplicationFailure.create({
       type,
@@ -260,6 +273,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       settlePoint = { why, stepIndex: progress.steps.length, ifLaterFails };
     },
     hosts: (records) => {
+      // A batch's hosts act in a child workflow: its step's log line names them from here.
+      noteHosts({ hosts: records.map((r) => r.host) });
       const all = (progress.hosts ??= []);
       for (const r of records) {
         const i = all.findIndex((h) => h.host === r.host);
@@ -292,6 +307,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     await procedure(rb);
     setState(progress, 'COMPLETED');
     countRunEnded(progress);
+    logRunEnded(progress);
+    await noticeOfEnd();
     await condition(allHandlersFinished);
     return { state: 'COMPLETED', progress };
   } catch (err) {
@@ -324,6 +341,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
       settled ? 'SETTLED_THEN_FAILED' : progress.leftToUndo.length ? 'FAILED_COMPENSATION' : 'COMPENSATED',
     );
     countRunEnded(progress);
+    logRunEnded(progress);
+    await noticeOfEnd();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (isCancellation(err)) throw err;
     const result: RunResult = { state: progress.state, progress };
@@ -340,6 +359,26 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
         : `${progress.state.toLowerCase()} after: ${progress.reason}${left}`,
       nonRetryable: true,
       details: [result],
+    });
+  }
+
+  /** Tells the environment's targets how the run ended (runs from before notices ended untold). */
+  async function noticeOfEnd(): Promise<void> {
+    if (!patched('notice-run-ended')) return;
+    const event = END_EVENTS[progress.state];
+    if (!event) return;
+    const settled = progress.settledFailure;
+    await sendNotice({
+      event,
+      runbook: progress.runbook,
+      env: progress.env,
+      initiator: progress.initiator,
+      identity: identity.mode,
+      ...(progress.reason && progress.state !== 'COMPLETED' ? { reason: progress.reason } : {}),
+      ...(progress.leftToUndo.length ? { leftToUndo: progress.leftToUndo } : {}),
+      ...(settled
+        ? { stands: settled.stands, todo: settled.todo, ...(settled.failedStep ? { step: settled.failedStep } : {}) }
+        : {}),
     });
   }
 

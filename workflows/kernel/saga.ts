@@ -8,6 +8,8 @@ import type { FailureGates } from './failure-gate';
 import { countUndoFailed, recordStep } from './metrics';
 import { MAX_ERROR } from './bounds';
 import { now, showProgress } from './progress';
+import { StepLine } from './run-log';
+import { sendNotice } from './notice';
 
 export interface StepAction<T> {
   run: () => Promise<T>;
@@ -54,13 +56,17 @@ export class Saga {
     const record: StepRecord = { name, status: 'running', startedAt: now() };
     this.progress.steps.push(record);
     showProgress(this.progress);
+    const line = new StepLine(this.progress, 'step', name);
+    let attempt = 0;
     try {
       for (;;) {
+        line.started(++attempt);
         try {
           const result = await action.run();
           record.status = 'done';
           if (isOutcome(result))
             Object.assign(record, { changed: result.changed, ...(result.detail ? { detail: result.detail } : {}) });
+          line.ended(attempt, 'done');
           return result;
         } catch (err) {
           // Its worker lost with every attempt: the step runs again (safe, as after a retry at
@@ -68,11 +74,23 @@ export class Saga {
           const lost = record.lostWorkers ?? 0;
           if (workerLost(err) && lost < LOST_WORKER_RERUNS && patched('step-outlives-lost-workers')) {
             record.lostWorkers = lost + 1;
+            line.ended(attempt, 'worker lost', describe(err));
             showProgress(this.progress);
+            if (patched('notice-lost-worker'))
+              await sendNotice({
+                event: 'step_rerun_after_lost_worker',
+                runbook: this.progress.runbook,
+                env: this.progress.env,
+                initiator: this.progress.initiator,
+                step: name,
+                reruns: record.lostWorkers,
+                error: describe(err),
+              });
             continue;
           }
           record.status = 'failed';
           record.error = describe(err);
+          line.ended(attempt, isCancellation(err) ? 'cancelled' : 'failed', record.error);
           // A cancelled run is rolled back, never held at a gate.
           if (!this.failureGates?.asks || isCancellation(err)) throw err;
           const decision = await this.failureGates.decide(name, err, action.skippable === true);
@@ -112,12 +130,16 @@ export class Saga {
         this.progress.compensations.push(record);
         const stepRecord = this.progress.steps.find((s) => s.name === step);
         if (stepRecord) stepRecord.status = 'compensating';
+        const line = new StepLine(this.progress, 'undo', step);
+        line.started(1);
         try {
           await undo();
           Object.assign(record, { status: 'done', endedAt: now() });
           if (stepRecord) stepRecord.status = 'compensated';
+          line.ended(1, 'done');
         } catch (err) {
           Object.assign(record, { status: 'failed', endedAt: now(), error: describe(err) });
+          line.ended(1, 'failed', describe(err));
           if (stepRecord) stepRecord.status = 'compensation_failed';
           this.progress.leftToUndo.push(step);
           countUndoFailed(this.progress, step);
