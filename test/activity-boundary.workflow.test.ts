@@ -88,6 +88,31 @@ describe('the activity boundary: only runs the worker admitted make it read or a
     });
   }
 
+  it('a notice started by hand with the stock CLI reaches no target: its reads are refused', async function () {
+    const workflowId = `attack-notice-${engine}`;
+    await withBoth(async () => {
+      await temporalStart(engine, 'notice', workflowId, {
+        env: FORGED.env,
+        notice: { event: 'run_completed', id: 'forged', runId: FORGED.runId, at: new Date().toISOString() },
+      });
+      const client = await testClient();
+      const err = await client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof WorkflowFailedError, `expected the notice to fail, got ${String(err)}`);
+      // The activity's refusal, under the activity failure that carries it.
+      assert.equal((err.cause?.cause as { type?: string } | undefined)?.type, FailureType.CallerRefused);
+    });
+    assert.deepEqual(
+      calls.map((c) => c.type),
+      [],
+    );
+  });
+
   it("a batch the attacker's own workflow starts on the engine's queue cannot reach a host", async function () {
     const result = await withBoth(() =>
       testClient().then((client) =>
