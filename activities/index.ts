@@ -72,6 +72,7 @@ export {
   hostCommand,
 } from './fleet';
 export { decideRunRules } from './policy';
+export { planContext } from './plan-context';
 export {
   checkNewPassword,
   writeEnvPassword,

@@ -1,6 +1,7 @@
 // A run's first step, on the worker: the rules it follows, decided from the inventory and the
 // runbook's definition as they are now, never from what the client put in the input. The
 // input's parameters are checked again here; a request may only tighten the rules.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { plaintextRefusal } from '../src/config';
 import { InventoryError, loadEnvironment } from '../src/inventory';
@@ -17,6 +18,7 @@ import {
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
 import type { FreezeHold, RunInput, RunPolicy } from '../common/shared';
 import { FailureType } from '../common/failure-types';
+import { DRY_RUN_ID_PREFIX, DRY_RUN_WORKFLOW } from '../common/plan-mode';
 
 export interface RunRules {
   /** The runbook's name, as its definition says (the input's must match). */
@@ -31,6 +33,8 @@ export interface RunRules {
   freeze?: FreezeHold;
   /** The next freeze window that would begin while the run goes on: it stops at a gate then. */
   nextFreeze?: { window: string; startsAt: string };
+  /** A dry run's only: why a run would be refused now (a freeze window). */
+  refusedNow?: string;
 }
 
 // Runbooks the worker knows beyond the registry: the tests' own workflows (test/test-runbooks.ts).
@@ -43,7 +47,7 @@ export function registerExtraRunbook(spec: RunbookSpec): void {
 
 /** Whether `workflowType` is a runbook this worker decides rules for (a run, not a part of one). */
 export function isRunbookWorkflow(workflowType: string): boolean {
-  return [...RUNBOOKS, ...extra].some((r) => r.workflow === workflowType);
+  return workflowType === DRY_RUN_WORKFLOW || [...RUNBOOKS, ...extra].some((r) => r.workflow === workflowType);
 }
 
 /**
@@ -54,10 +58,19 @@ export function isRunbookWorkflow(workflowType: string): boolean {
  */
 export async function decideRunRules(request: { workflowType: string; input: RunInput }): Promise<RunRules> {
   const { workflowType, input } = request;
+  const dryRun = workflowType === DRY_RUN_WORKFLOW;
   try {
-    const spec = [...RUNBOOKS, ...extra].find((r) => r.workflow === workflowType);
-    if (!spec) throw new PolicyError(`workflow ${workflowType} is not a runbook this worker knows`);
     if (typeof input !== 'object' || input === null) throw new PolicyError('the run input must be an object');
+    // As the activity boundary does (dryRunIdRefusal): the server's word for the type and the id.
+    const wrongId = dryRunIdRefusal(workflowType, callerId());
+    if (wrongId) throw new PolicyError(wrongId);
+    const spec = [...RUNBOOKS, ...extra].find((r) => (dryRun ? r.name === input.runbook : r.workflow === workflowType));
+    if (!spec)
+      throw new PolicyError(
+        dryRun
+          ? `no runbook ${JSON.stringify(String(input.runbook).slice(0, 100))} to plan`
+          : `workflow ${workflowType} is not a runbook this worker knows`,
+      );
     if (input.runbook !== spec.name)
       throw new PolicyError(
         `a ${workflowType} run is runbook ${spec.name}, not ${JSON.stringify(String(input.runbook).slice(0, 100))}`,
@@ -74,6 +87,11 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     const policy = decidePolicy(spec, env, asked, params);
     // Here, at the one admission every start passes through (the CLI, a schedule, a raw start).
     const now = Date.now();
+    if (dryRun) {
+      // A dry run is never held: it says whether a run would be, and goes on planning.
+      const refusedNow = frozenNow(() => decideFreeze(spec, env, asked, input.initiator, now));
+      return { runbook: spec.name, params, policy, ...(refusedNow ? { refusedNow } : {}) };
+    }
     const freeze = decideFreeze(spec, env, asked, input.initiator, now);
     const next = nextFreeze(spec, env, now, freeze);
     return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}), ...(next ? { nextFreeze: next } : {}) };
@@ -82,5 +100,39 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     if (err instanceof PolicyError || err instanceof InventoryError)
       throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;
+  }
+}
+
+/** Why a freeze window would refuse or hold a run started now, if one would. */
+function frozenNow(decide: () => FreezeHold | undefined): string | undefined {
+  try {
+    const held = decide();
+    return held
+      ? `freeze window ${held.window}: ${held.then === 'wait' ? 'waits for it to open' : 'break-glass'}`
+      : undefined;
+  } catch (err) {
+    if (err instanceof FrozenError) return err.message;
+    throw err;
+  }
+}
+
+/**
+ * A dry run's id starts with DRY_RUN_ID_PREFIX and a run's never does: a start signed for a dry
+ * run proves a dry run only, and cannot be replayed as a run of the same id.
+ */
+export function dryRunIdRefusal(workflowType: string, workflowId: string): string | undefined {
+  const prefixed = workflowId.startsWith(DRY_RUN_ID_PREFIX);
+  if (workflowType === DRY_RUN_WORKFLOW && !prefixed) return `a dry run's workflow id starts with ${DRY_RUN_ID_PREFIX}`;
+  if (workflowType !== DRY_RUN_WORKFLOW && prefixed)
+    return `workflow ids starting with ${DRY_RUN_ID_PREFIX} are dry runs only`;
+  return undefined;
+}
+
+/** The id of the execution that scheduled this activity; empty where it runs outside one (fast tests). */
+function callerId(): string {
+  try {
+    return Context.current().info.workflowExecution?.workflowId ?? '';
+  } catch {
+    return '';
   }
 }

@@ -49,6 +49,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   checkAppHealthy: 'reads',
   verifyInScratch: 'reads',
   noticeTargets: 'reads',
+  planContext: 'reads',
 
   writeMarker: 'acts',
   removeMarker: 'acts',

@@ -8,6 +8,7 @@ export {
   deliverNotice,
   lockHolder,
   noticeTargets,
+  planContext,
   proveStart,
   releasedByHolder,
   verifySignature,

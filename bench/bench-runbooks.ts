@@ -10,7 +10,6 @@ registerExtraRunbook({
   mutating: false,
   protectedGates: [],
   params: { steps: { type: 'integer', min: 1, max: 100_000, required: true, description: 'how many no-op steps' } },
-  plan: () => [],
 });
 
 registerExtraRunbook({
@@ -20,5 +19,4 @@ registerExtraRunbook({
   mutating: false,
   protectedGates: [],
   params: {},
-  plan: () => [],
 });

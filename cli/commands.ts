@@ -28,6 +28,7 @@ import { temporalConnectConfig } from '../src/config';
 import { inertText } from '../common/inert';
 import { cutOffText } from './cut-off';
 import { codecRefusal } from '../src/codec/codec-refusal';
+import { DryRunFailed, planLines, planOnWorker } from './dry-run';
 import { loadKeyRing } from '../src/codec/keys';
 
 export type Connect = () => Promise<Client>;
@@ -75,6 +76,17 @@ const start: Command = async (allArgs, connect) => {
   const frozen = freezeRefusal(run);
   if (frozen && !values['dry-run']) throw new UsageError(frozen);
   if (values['dry-run']) {
+    const signer = run.environment.identity === 'signed' ? signerFrom(values, run.input.initiator) : undefined;
+    let planned;
+    try {
+      planned = await planOnWorker(await connect(), run, { signer });
+    } catch (err) {
+      if (!(err instanceof DryRunFailed)) throw err;
+      if (values.json) printJson({ dryRun: true, error: err.message, exitCode: 4 });
+      else console.error(inertText(err.message));
+      return 4;
+    }
+    const refusedNow = frozen ?? planned.refusedNow;
     if (values.json)
       printJson({
         dryRun: true,
@@ -82,10 +94,10 @@ const start: Command = async (allArgs, connect) => {
         env: run.input.env,
         params: run.input.params,
         inUse: maskSecrets(paramsInUse(run.spec, run.input.params)),
-        plan: run.plan,
+        plan: planned.plan,
         onFailure: run.policy.applied.onFailure,
         policy: run.policy.applied,
-        ...(frozen ? { refusedNow: frozen } : {}),
+        ...(refusedNow ? { refusedNow } : {}),
       });
     else {
       console.log(`dry run: ${run.spec.name} on ${run.input.env} (nothing will change)`);
@@ -93,16 +105,9 @@ const start: Command = async (allArgs, connect) => {
       const inUse = maskSecrets(paramsInUse(run.spec, run.input.params));
       for (const [name, value] of Object.entries(inUse))
         console.log(inertText(`  parameter ${name}: ${String(value)}`));
-      if (frozen) console.log(`  refused now: ${frozen}`);
+      if (refusedNow) console.log(inertText(`  refused now: ${refusedNow}`));
       for (const beyond of run.policy.applied.beyondBounds ?? []) console.log(`  beyond bounds: ${beyond}`);
-      for (const item of run.plan) {
-        if ('gate' in item)
-          console.log(
-            `  gate ${item.gate}: ${item.required} approval(s) from ` +
-              `${item.approvers.join(', ') || '(no approvers listed)'}`,
-          );
-        else console.log(`  ${item.step} on ${item.where}: ${item.does}${item.undo ? `; undo: ${item.undo}` : ''}`);
-      }
+      for (const line of planLines(planned.plan)) console.log(line);
     }
     return 0;
   }

@@ -41,7 +41,10 @@ export const START_OPTIONS = {
     value: '<reason>',
     description: 'in a freeze window: go with two signed approvals of approvers other than you, and a reason',
   },
-  'dry-run': { type: 'boolean', description: 'print the plan and the rules the worker will apply; start nothing' },
+  'dry-run': {
+    type: 'boolean',
+    description: 'the worker walks the runbook in plan mode: its reads run, nothing changes; prints the plan and rules',
+  },
   follow: { type: 'boolean', description: 'follow the run until it ends (as runbook watch)' },
   json: { type: 'boolean', description: 'JSON output' },
 } as const satisfies Record<string, OptionDoc>;

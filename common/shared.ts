@@ -1,5 +1,6 @@
 // What the client, the worker and workflow code all agree on. Imported by workflow code:
 // no Node built-ins, no I/O.
+import type { DryRunResult } from './plan';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { IdentityMode, Signed } from './signed-message';
@@ -351,6 +352,8 @@ export interface HostRecord {
 export interface RunResult {
   state: RunState;
   progress: RunProgress;
+  /** A dry run's plan (workflows/dry-run.ts): the run's procedure walked in plan mode. */
+  dryRun?: DryRunResult;
 }
 
 export const approvalSignal = defineSignal<[ApprovalInput]>('approval');

@@ -1,9 +1,9 @@
 // The names runbooks give their steps and gates, as `runbook watch` shows them. Workflows
-// name their steps with these, and the dry-run plan (src/runbooks.ts) lists them, so an
-// operator approves from the plan the steps that will run. A name that depends on what the
-// run finds (the idle colour, the backup picked) is a function of it; the dry run, which finds
-// nothing, passes a placeholder such as `<idle colour>`. Renaming a released runbook's step
-// changes what its history shows: keep the old name for runs already started (patched()).
+// name their steps with these, and the dry run (the same workflow in plan mode) lists them, so
+// an operator approves from the plan the steps that will run. A name that depends on what the
+// run finds (the idle colour, the backup picked) is a function of it; the dry run finds it by
+// running the steps that only read. Renaming a released runbook's step changes what its
+// history shows: keep the old name for runs already started (patched()).
 
 export const RELEASE_STEPS = {
   findColours: 'find the idle colour',

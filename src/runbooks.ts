@@ -1,5 +1,6 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
-// and the plan a dry run prints. The CLI validates against this before anything runs.
+// the gates four eyes needs and their checks. The CLI validates against this before anything
+// runs; a dry run walks the runbook's own workflow in plan mode (workflows/dry-run.ts).
 import { secretsFor, type Environment } from './inventory';
 import { parseDuration } from '../common/duration';
 import { paramValues, type ParamDecls, type ParamsOf, type ValuesOf } from '../common/params';
@@ -17,7 +18,6 @@ import {
 import {
   BACKUP_STEPS,
   CERTIFICATE_STEPS,
-  HEALTH_STEPS,
   PREVIOUS_DATABASE_STEPS,
   PROVISION_STEPS,
   RELEASE_STEPS,
@@ -27,45 +27,7 @@ import {
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
 
-export interface PlannedStep {
-  step: string;
-  where: string;
-  does: string;
-  undo?: string;
-  /** The patch (workflows' `patched()`) that added the step: runs recorded before it lack it. */
-  patch?: string;
-}
-
-export type PlanItem = PlannedStep | { gate: string; approvers: string[]; required: number };
-
-/**
- * What a run finds out and names steps after (the idle colour, the backup it picked). A dry run
- * finds nothing and shows placeholders; the plan test passes what a recorded run found.
- */
-export interface PlanFacts {
-  live: string;
-  idle: string;
-  /** The backup a restore picked. */
-  backup: string;
-  /** The file a backup or a restore's safety backup writes. */
-  dump: string;
-  /** Where restore-previous keeps the database it replaces. */
-  aside: string;
-  /** The hosts a health check found, and how many checks it ran. */
-  hosts?: string[];
-  checks: number | string;
-}
-
-export const PLACEHOLDERS: PlanFacts = {
-  live: '<live colour>',
-  idle: '<idle colour>',
-  backup: '<backup>',
-  dump: '<env>-<time>',
-  aside: 'runbook_previous_<new tag>',
-  checks: '<n>',
-};
-
-/** A runbook as its definition is written: its parameters' types reach plan, check and bounds. */
+/** A runbook as its definition is written: its parameters' types reach check and bounds. */
 export interface RunbookDefinition<D extends ParamDecls> {
   name: string;
   /** The workflow function's name in workflows/index.ts. */
@@ -74,8 +36,6 @@ export interface RunbookDefinition<D extends ParamDecls> {
   mutating: boolean;
   /** Declared once (common/runbook-params.ts): the CLI, the worker's checks, the dry run and the docs read it. */
   params: D;
-  /** The plan, given the parameters with their defaults filled in. */
-  plan(env: Environment, params: ValuesOf<D>, facts?: PlanFacts): PlanItem[];
   check?(env: Environment, params: ValuesOf<D>): string | undefined;
   protectedGates: string[];
   askedGate?: string;
@@ -91,8 +51,6 @@ export interface RunbookSpec {
   description: string;
   mutating: boolean;
   params: ParamDecls;
-  /** The plan of a run given `params` (checked; the defaults are filled in here). */
-  plan(env: Environment, params: Record<string, unknown>, facts?: PlanFacts): PlanItem[];
   /** Checks the parameters against the environment; returns what is wrong, if anything. */
   check?(env: Environment, params: Record<string, unknown>): string | undefined;
   /**
@@ -111,18 +69,15 @@ export interface RunbookSpec {
 }
 
 /**
- * A runbook's definition, typed by its parameters, as the engine reads it: plan and check get
+ * A runbook's definition, typed by its parameters, as the engine reads it: check and bounds get
  * the parameters with their declared defaults filled in, written nowhere else.
  */
 export function defineRunbook<const D extends ParamDecls>(def: RunbookDefinition<D>): RunbookSpec {
-  const { plan, check, beyondBounds } = def;
-  // Defaults from the spec's own `params` (this), so a copy with other declarations plans with them.
+  const { check, beyondBounds } = def;
+  // Defaults from the spec's own `params` (this), so a copy with other declarations checks with them.
   const values = (decls: ParamDecls, params: Record<string, unknown>) => paramValues(decls as D, params as ParamsOf<D>);
   return {
     ...def,
-    plan(env, params, facts) {
-      return plan(env, values(this.params, params), facts);
-    },
     check:
       check &&
       function (this: RunbookSpec, env, params) {
@@ -146,21 +101,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: SMOKE_PARAMS,
     protectedGates: [SMOKE_STEPS.gate],
-    plan: (env) => [
-      {
-        step: SMOKE_STEPS.prepare,
-        where: 'worker',
-        does: 'write the prepare marker',
-        undo: 'remove the prepare marker',
-      },
-      {
-        step: SMOKE_STEPS.announce,
-        where: 'worker',
-        does: 'write the announce marker',
-        undo: 'remove the announce marker',
-      },
-      { gate: SMOKE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required },
-    ],
   }),
   defineRunbook({
     name: 'deploy',
@@ -173,11 +113,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     protectedGates: [RELEASE_STEPS.switchGate],
     askedGate: RELEASE_STEPS.switchGate,
     beyondBounds: releaseBounds,
-    plan: (env, params, facts = PLACEHOLDERS) => [
-      ...releaseStart(env, params, facts),
-      releaseInstall(env, facts),
-      ...releaseSwitch(env, params, facts),
-    ],
   }),
   defineRunbook({
     name: 'migrate-then-code',
@@ -191,29 +126,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     protectedGates: [RELEASE_STEPS.switchGate],
     askedGate: RELEASE_STEPS.switchGate,
     beyondBounds: releaseBounds,
-    plan: (env, params, facts = PLACEHOLDERS) => [
-      ...releaseStart(env, params, facts),
-      { step: RELEASE_STEPS.recordServing, where: facts.live, does: 'git rev-parse HEAD' },
-      {
-        step: RELEASE_STEPS.safetyBackup,
-        where: hostWithRole(env, 'db'),
-        does: `pg_dump --format=custom ${String(env.vars.databaseName)}`,
-      },
-      releaseInstall(env, facts),
-      {
-        step: RELEASE_STEPS.checkOldCode,
-        where: hostWithRole(env, 'lb'),
-        does: `GET ${env.vars.healthPath} still serves the old commit`,
-      },
-      ...releaseSwitch(env, params, facts),
-      { gate: RELEASE_STEPS.contractGate, approvers: env.approvals.approvers, required: env.approvals.required },
-      { step: RELEASE_STEPS.contract, where: facts.idle, does: 'migrate (all pending, contract included)' },
-      {
-        step: RELEASE_STEPS.checkThroughLb,
-        where: hostWithRole(env, 'lb'),
-        does: `GET ${env.vars.healthPath} serves <commit>`,
-      },
-    ],
   }),
   defineRunbook({
     name: 'provision',
@@ -235,88 +147,6 @@ export const RUNBOOKS: RunbookSpec[] = [
       if (!env.vars.provision)
         return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
       return undefined;
-    },
-    plan: (env, params) => {
-      const host = params.host;
-      const p = (env.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
-      const ops = p.opsUser ?? 'ops';
-      return [
-        { step: PROVISION_STEPS.reach, where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
-        ...gateWhere(env.protected, env, PROVISION_STEPS.gate),
-        {
-          step: PROVISION_STEPS.opsUser,
-          where: host,
-          does: `useradd ${ops}; authorized_keys; /etc/sudoers.d (visudo -c)`,
-          undo: 'remove what this run added',
-        },
-        { step: PROVISION_STEPS.opsLogin, where: host, does: `a new SSH login as ${ops}, then sudo -n` },
-        {
-          step: PROVISION_STEPS.sshd,
-          where: host,
-          does: 'sshd_config.d drop-in; sshd -t; reload',
-          undo: 'put the previous file back; reload',
-        },
-        {
-          step: PROVISION_STEPS.firewall,
-          where: host,
-          does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`,
-          undo: 'put the previous /etc/ufw and state back',
-        },
-        {
-          step: PROVISION_STEPS.fail2ban,
-          where: host,
-          does: 'jail.d/runbook-sshd.local; (re)start fail2ban',
-          undo: 'previous jail; stop fail2ban if it was stopped',
-        },
-        {
-          step: PROVISION_STEPS.upgrades,
-          where: host,
-          does: 'apt.conf.d: security origins, no automatic reboot, mail root',
-          undo: 'previous files',
-        },
-        {
-          step: PROVISION_STEPS.packages,
-          where: host,
-          does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt`,
-        },
-        {
-          step: PROVISION_STEPS.database,
-          where: host,
-          does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`,
-          undo: 'drop what this run created',
-        },
-        {
-          step: PROVISION_STEPS.appDir,
-          where: host,
-          does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`,
-          undo: 'remove what this run created',
-        },
-        {
-          step: PROVISION_STEPS.appEnv,
-          where: host,
-          does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`,
-          undo: 'previous file',
-        },
-        {
-          step: PROVISION_STEPS.processEntry,
-          where: host,
-          does: 'supervisor program app; supervisorctl update',
-          undo: 'previous entry',
-        },
-        {
-          step: PROVISION_STEPS.nginxSite,
-          where: host,
-          does: 'conf.d/app.conf; nginx -t; reload',
-          undo: 'previous site; reload',
-        },
-        { step: PROVISION_STEPS.verify, where: host, does: 'services running; ports answer from outside' },
-        {
-          step: PROVISION_STEPS.forgetEnv,
-          where: host,
-          does: 'the run is kept: its copy of the previous .env (for the undo) is deleted',
-          patch: 'forget-previous-env',
-        },
-      ];
     },
   }),
   defineRunbook({
@@ -342,39 +172,6 @@ export const RUNBOOKS: RunbookSpec[] = [
             ]
           : [];
       }),
-    plan: (env, params, facts = PLACEHOLDERS) => {
-      const db = hostWithRole(env, 'db');
-      const store = backupStoreText(env);
-      const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
-      const keep = {
-        daily: params.daily ?? retention?.daily ?? BACKUP_PARAMS.daily.default,
-        weekly: params.weekly ?? retention?.weekly ?? BACKUP_PARAMS.weekly.default,
-      };
-      return [
-        {
-          step: BACKUP_STEPS.dump(facts.dump),
-          where: `${db} → worker → ${store}`,
-          does:
-            `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump ` +
-            `with its sha256 and row counts`,
-          undo: 'delete that backup',
-        },
-        {
-          step: BACKUP_STEPS.verify,
-          where: db,
-          does: "pg_restore into a scratch database streamed from the store; compare every table's row count; drop it",
-          undo: 'drop the scratch database',
-        },
-        ...gateWhere(env.protected, env, BACKUP_STEPS.gate),
-        {
-          step: BACKUP_STEPS.retention,
-          where: store,
-          does:
-            `keep the newest backup of the last ${keep.daily} days ` +
-            `and ${keep.weekly} weeks; delete the other scheduled ones`,
-        },
-      ];
-    },
   }),
   defineRunbook({
     name: 'restore',
@@ -386,62 +183,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     params: RESTORE_PARAMS,
     // Its workflow reads `protected` in a step of its own (RESTORE_STEPS.policy) and waits there.
     protectedGates: [RESTORE_STEPS.gate],
-    plan: (env, params, facts = PLACEHOLDERS) => {
-      const db = hostWithRole(env, 'db');
-      const lb = hostWithRole(env, 'lb');
-      const store = backupStoreText(env);
-      const database = String(env.vars.databaseName);
-      const flag = String(env.vars.maintenanceFlag);
-      return [
-        { step: RESTORE_STEPS.pick, where: store, does: params.backup },
-        {
-          step: RESTORE_STEPS.checksum(facts.backup),
-          where: store,
-          does: params['accept-unrecorded']
-            ? "sha256sum of the dump equals the one its run recorded in Temporal, or (none kept) the store's own"
-            : 'sha256sum of the dump equals the one its run recorded in Temporal, or refuse',
-        },
-        {
-          step: RESTORE_STEPS.policy,
-          where: 'worker',
-          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
-        },
-        ...(env.protected
-          ? [{ gate: RESTORE_STEPS.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
-          : []),
-        {
-          step: RESTORE_STEPS.safetyBackup(`${facts.dump}-safety`),
-          where: `${db} → worker → ${store}`,
-          does: `pg_dump --format=custom ${database}`,
-        },
-        { step: RESTORE_STEPS.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
-        {
-          step: RESTORE_STEPS.restoreFresh,
-          where: db,
-          does: 'createdb; the dump streamed from the store to a file, its sha256 checked, then pg_restore',
-          undo: 'drop that database',
-        },
-        { step: RESTORE_STEPS.verifyRestored, where: db, does: "count(*) of every table equals the backup's" },
-        {
-          step: RESTORE_STEPS.swapIn,
-          where: db,
-          does: `rename ${database} aside and the restored one to ${database}, in one transaction`,
-          undo: 'swap the previous database back',
-        },
-        {
-          step: RESTORE_STEPS.verifyLive,
-          where: db,
-          does: `count(*) of every table of ${database} equals the backup's`,
-        },
-        { step: RESTORE_STEPS.maintenanceOff, where: lb, does: `rm ${flag}` },
-        {
-          step: RESTORE_STEPS.checkThroughLb,
-          where: lb,
-          does: `GET ${env.vars.healthPath} answers 200 with its database`,
-        },
-        { step: RESTORE_STEPS.dropPrevious, where: db, does: 'dropdb (its content is in the safety backup)' },
-      ];
-    },
   }),
   defineRunbook({
     name: 'restore-previous',
@@ -452,40 +193,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.gate],
-    plan: (env, params, facts = PLACEHOLDERS) => {
-      const db = hostWithRole(env, 'db');
-      const lb = hostWithRole(env, 'lb');
-      const kept = params.database;
-      const database = String(env.vars.databaseName);
-      const flag = String(env.vars.maintenanceFlag);
-      const S = PREVIOUS_DATABASE_STEPS;
-      return [
-        { step: S.check(kept), where: db, does: 'it exists, or refuse' },
-        {
-          step: S.policy,
-          where: 'worker',
-          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
-        },
-        ...(env.protected
-          ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
-          : []),
-        {
-          step: S.safetyBackup(`${facts.dump}-safety`),
-          where: `${db} → worker → ${backupStoreText(env)}`,
-          does: `pg_dump --format=custom ${database}`,
-        },
-        { step: S.maintenanceOn, where: lb, does: `touch ${flag}`, undo: 'remove it' },
-        {
-          step: S.swapIn(kept),
-          where: db,
-          does: `rename ${database} aside (${facts.aside}) and ${kept} to ${database}, in one transaction`,
-          undo: 'swap back',
-        },
-        { step: S.maintenanceOff, where: lb, does: `rm ${flag}` },
-        { step: S.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
-        { step: S.dropReplaced(facts.aside), where: db, does: 'dropdb (its content is in the safety backup)' },
-      ];
-    },
   }),
   defineRunbook({
     name: 'drop-previous',
@@ -494,14 +201,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.dropGate],
-    plan: (env, params) => [
-      ...gateWhere(env.protected, env, PREVIOUS_DATABASE_STEPS.dropGate),
-      {
-        step: PREVIOUS_DATABASE_STEPS.drop(params.database),
-        where: hostWithRole(env, 'db'),
-        does: 'dropdb (nothing when it is already gone)',
-      },
-    ],
   }),
   defineRunbook({
     name: 'renew-certificate',
@@ -512,49 +211,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: RENEW_PARAMS,
     protectedGates: [CERTIFICATE_STEPS.gate],
-    plan: (env, params) => {
-      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
-      const { domains } = env.vars;
-      const tlsDir = String(env.vars.tlsDir);
-      const when = params.force ? 'forced' : `if it expires within ${params.threshold}`;
-      return [
-        {
-          step: CERTIFICATE_STEPS.served,
-          where: lb,
-          does: `TLS handshake on :443 with SNI ${domains.join(', ')}: expiry and fingerprint`,
-        },
-        ...gateWhere(env.protected, env, CERTIFICATE_STEPS.gate),
-        ...domains.flatMap((d): PlanItem[] => [
-          {
-            step: CERTIFICATE_STEPS.obtain(d),
-            where: lb,
-            does:
-              `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} ` +
-              `--server ${String(env.vars.acmeDirectory)} -d ${d}`,
-          },
-          {
-            step: CERTIFICATE_STEPS.check(d),
-            where: lb,
-            does:
-              'names the domain, chain signed link by link, dates valid now, matches its key, ' +
-              'differs from the served one',
-          },
-          {
-            step: CERTIFICATE_STEPS.install(d),
-            where: lb,
-            does: `keep ${tlsDir}/${d}/{fullchain,privkey}.pem aside, copy certbot's pair there`,
-            undo: 'put the previous pair back, nginx -t, reload',
-          },
-        ]),
-        { step: CERTIFICATE_STEPS.testNginx, where: lb, does: (env.services.nginx?.test ?? ['nginx', '-t']).join(' ') },
-        { step: CERTIFICATE_STEPS.reloadNginx, where: lb, does: (env.services.nginx?.reload ?? []).join(' ') },
-        ...domains.map((d) => ({
-          step: CERTIFICATE_STEPS.verify(d),
-          where: lb,
-          does: 'TLS handshake: the served fingerprint is the new one',
-        })),
-      ];
-    },
   }),
   defineRunbook({
     name: 'rotate-db-password',
@@ -581,57 +237,6 @@ export const RUNBOOKS: RunbookSpec[] = [
         );
       return undefined;
     },
-    plan: (env, params, facts = PLACEHOLDERS) => {
-      const S = ROTATE_PASSWORD_STEPS;
-      const secret = params.secret;
-      const [db, lb] = [hostWithRole(env, 'db'), hostWithRole(env, 'lb')];
-      const web = hostsWithRole(env, 'web').join(', ') || '(no web host)';
-      const envFile = `${String(env.vars.appDir)}/.env`;
-      const role = String(env.vars.databaseUser);
-      const restart = (colour: string): PlannedStep => ({
-        step: S.restart(colour),
-        where: colour,
-        does:
-          `where it runs: ${(env.services.app?.reload ?? []).join(' ')}; GET ${env.vars.healthPath} answers 200 ` +
-          'with its database (a stopped app is left stopped: it reads the new .env when it starts)',
-      });
-      return [
-        { step: S.findColours, where: lb, does: `read ${String(env.vars.upstreamFile)}` },
-        {
-          step: S.check(secret),
-          where: `worker; ${web}`,
-          does: `resolve secrets.${secret}: 16 to 200 printable ASCII characters; each ${envFile} logs in as ${role}`,
-        },
-        {
-          step: S.policy,
-          where: 'worker',
-          does: `the inventory says ${env.environment} is ${env.protected ? '' : 'not '}protected`,
-        },
-        ...(env.protected
-          ? [{ gate: S.gate, approvers: env.approvals.approvers, required: env.approvals.required }]
-          : []),
-        {
-          step: S.writeEnv,
-          where: web,
-          does: `the password of DATABASE_URL in ${envFile}, sent on stdin; the previous file kept on the host`,
-          undo: 'put each previous .env back; restart the app where this run restarted it, and check it',
-        },
-        {
-          step: S.setOnDatabase,
-          where: db,
-          does: `alter role ${role} password '<SCRAM verifier made on the worker>' (stdin); the previous one kept`,
-          undo: 'put the previous verifier back',
-        },
-        restart(facts.live),
-        restart(facts.idle),
-        { step: S.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} answers 200 with its database` },
-        {
-          step: S.forget,
-          where: `${db}; ${web}`,
-          does: 'the run is kept: the copies of the previous password (for the undos) are deleted',
-        },
-      ];
-    },
   }),
   defineRunbook({
     name: 'health-check',
@@ -642,100 +247,12 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: false,
     params: HEALTH_PARAMS,
     protectedGates: [],
-    plan: (env, _params, facts = PLACEHOLDERS) => {
-      const hosts = facts.hosts ?? Object.keys(env.hosts);
-      const alert = env.vars.alertWebhook ? 'POST to vars.alertWebhook' : 'no vars.alertWebhook set: only recorded';
-      return [
-        {
-          step: HEALTH_STEPS.previous,
-          where: 'Temporal',
-          does: 'the result of the previous health-check run of this environment',
-        },
-        { step: HEALTH_STEPS.hosts, where: 'worker', does: 'every host of the inventory, by role' },
-        ...hosts.map((name) => ({ step: HEALTH_STEPS.check(name), where: name, does: hostChecks(env, name) })),
-        {
-          step: HEALTH_STEPS.summary(facts.checks, []),
-          where: 'worker',
-          does: `the outcome; before it, when a check newly fails or recovers, an alert step (${alert})`,
-        },
-      ];
-    },
   }),
   // rolling-deploy and run-command: src/fleet-runbooks.ts.
   ...FLEET_RUNBOOKS,
 ];
 
-function hostsWithRole(env: Environment, role: string): string[] {
-  return Object.entries(env.hosts)
-    .filter(([, h]) => (h.roles as string[]).includes(role))
-    .map(([name]) => name);
-}
-
-function hostWithRole(env: Environment, role: string): string {
-  return Object.entries(env.hosts).find(([, h]) => (h.roles as string[]).includes(role))?.[0] ?? `(no ${role} host)`;
-}
-
-function hostChecks(env: Environment, name: string): string {
-  const roles = env.hosts[name]?.roles ?? [];
-  return [
-    'ssh: a fresh login',
-    ...(roles.includes('web')
-      ? [`app: GET 127.0.0.1:${env.vars.appPort}${env.vars.healthPath} (live colour only)`]
-      : []),
-    ...(roles.includes('lb') ? [`http and https: GET ${env.vars.healthPath} from the worker`] : []),
-    ...(roles.includes('db') ? ['postgresql: pg_isready'] : []),
-  ].join('; ');
-}
-
 type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
-
-/** The steps both release runbooks start with: they change nothing. */
-function releaseStart(env: Environment, params: ReleaseValues, facts: PlanFacts): PlanItem[] {
-  return [
-    { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${String(env.vars.upstreamFile)}` },
-    {
-      step: RELEASE_STEPS.resolveRef,
-      where: facts.idle,
-      does: `git fetch; git rev-parse ${params.ref}^{commit}`,
-    },
-  ];
-}
-
-function releaseInstall(env: Environment, facts: PlanFacts): PlanItem {
-  const does = 'git checkout --detach <commit>; migrate --phase expand';
-  return { step: RELEASE_STEPS.install(facts.idle), where: facts.idle, does, undo: 'stop the app there' };
-}
-
-/** Blue/green from a started idle colour to a stopped old one (workflows/blue-green.ts). */
-function releaseSwitch(env: Environment, params: ReleaseValues, facts: PlanFacts): PlanItem[] {
-  const lb = hostWithRole(env, 'lb');
-  const { idle, live } = facts;
-  const gate = { gate: RELEASE_STEPS.switchGate, approvers: env.approvals.approvers, required: env.approvals.required };
-  return [
-    {
-      step: RELEASE_STEPS.start(idle),
-      where: idle,
-      does: (env.services.app?.reload ?? []).join(' '),
-      undo: 'stop the app there',
-    },
-    { step: RELEASE_STEPS.healthCheck(idle), where: idle, does: `GET ${env.vars.healthPath} serves <commit>` },
-    ...(params.gate || env.protected ? [gate] : []),
-    {
-      step: RELEASE_STEPS.switchTraffic(idle),
-      where: lb,
-      does: `point ${String(env.vars.upstreamName)} at ${idle}; nginx -t; reload`,
-      undo: `point it back at ${live}`,
-    },
-    { step: RELEASE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} serves <commit>` },
-    { step: RELEASE_STEPS.rollbackWindow(params['rollback-window']), where: 'Temporal', does: 'wait' },
-    { step: RELEASE_STEPS.stopOld(live), where: live, does: (env.services.app?.stop ?? []).join(' ') },
-  ];
-}
-
-/** A gate item of a plan, where the run will wait at it. */
-export function gateWhere(waits: boolean, env: Environment, gate: string): PlanItem[] {
-  return waits ? [{ gate, approvers: env.approvals.approvers, required: env.approvals.required }] : [];
-}
 
 /** How many days and weeks retention must keep before a request is beyond the bounds. */
 function retentionFloor(env: Environment): { daily: number; weekly: number } {
@@ -763,11 +280,6 @@ function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<
   if (window > parseDuration(max))
     return [`--rollback-window ${shown} is longer than ${env.environment}'s bound, ${max}: the run holds it`];
   return [];
-}
-
-function backupStoreText(env: Environment): string {
-  const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;
-  return store?.host ? `${store.host}:${String(store.dir)}` : '(no backupStore in the inventory)';
 }
 
 export function findRunbook(name: string): RunbookSpec | undefined {

@@ -4,7 +4,7 @@ import { UsageError } from './errors';
 import { InventoryError, loadEnvironment, type Environment } from './inventory';
 import { checkParams, decideFreeze, decidePolicy, INITIATOR, PolicyError } from './policy';
 import { newRunId } from './run-id';
-import { findRunbook, RUNBOOKS, type PlanItem, type RunbookSpec } from './runbooks';
+import { findRunbook, RUNBOOKS, type RunbookSpec } from './runbooks';
 import {
   admissionUpdate,
   FAILURE_POLICIES,
@@ -46,7 +46,6 @@ export interface PreparedRun {
   input: RunInput;
   /** The rules the worker will apply, decided here the same way it will decide them. */
   policy: RunPolicy;
-  plan: PlanItem[];
 }
 
 export { INITIATOR };
@@ -99,7 +98,6 @@ export function prepareRun(req: StartRequest): PreparedRun {
     environment,
     input,
     policy,
-    plan: spec.plan(environment, params),
   };
 }
 

@@ -8,6 +8,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ACTIVITY_KINDS } from '../activities/registry';
 import { FailureType } from '../common/failure-types';
 import { newRunId } from '../src/run-id';
+import { DRY_RUN_ID_PREFIX } from '../common/plan-mode';
+import type { DryRunResult } from '../common/plan';
 import { startTestRun, testClient, uniqueQueue, withWorker } from './helpers';
 import type { ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
@@ -109,6 +111,55 @@ describe('the activity boundary: only runs the worker admitted make it read or a
     });
     assert.deepEqual(
       calls.map((c) => c.type),
+      [],
+    );
+  });
+
+  it('a dry run started by hand with the stock CLI plans, reads, and acts on nothing', async function () {
+    const workflowId = `${DRY_RUN_ID_PREFIX}attack-${engine}`;
+    const input = { runbook: 'deploy', env: 'test', params: { ref: 'v1.0.0' }, initiator: 'mallory' };
+    const plan = await withBoth(async () => {
+      await temporalStart(engine, 'dryRun', workflowId, input);
+      return (await testClient()).workflow.getHandle(workflowId).result() as Promise<DryRunResult>;
+    });
+    assert.ok(
+      plan.plan.some((i) => 'step' in i && i.step.startsWith('switch traffic')),
+      JSON.stringify(plan),
+    );
+    assert.deepEqual(
+      calls.filter((c) => ACTIVITY_KINDS[c.type as keyof typeof ACTIVITY_KINDS] === 'acts').map((c) => c.type),
+      [],
+    );
+    assert.ok(
+      calls.some((c) => c.type === 'colourGroups'),
+      'its reads ran',
+    );
+  });
+
+  it("a dry run is told by its id: a run may not take a dry run's id, nor a dry run a run's", async function () {
+    const input = { runbook: 'deploy', env: 'test', params: { ref: 'v1.0.0' }, initiator: 'mallory' };
+    const refusals = await withBoth(async () => {
+      const client = await testClient();
+      const ended = async (type: string, workflowId: string) => {
+        await temporalStart(engine, type, workflowId, input);
+        return client.workflow
+          .getHandle(workflowId)
+          .result()
+          .then(
+            () => 'completed',
+            (e: unknown) => (e instanceof WorkflowFailedError ? `${(e.cause as Error).message}` : String(e)),
+          );
+      };
+      return [
+        await ended('dryRun', `attack-plan-${engine}`),
+        await ended('deploy', `${DRY_RUN_ID_PREFIX}attack-run-${engine}`),
+      ];
+    });
+    assert.match(refusals[0], /refused: a dry run's workflow id starts with dry-run-/);
+    assert.match(refusals[1], /refused: workflow ids starting with dry-run- are dry runs only/);
+    // Nothing but their admission, which refused them.
+    assert.deepEqual(
+      calls.filter((c) => c.type !== 'decideRunRules').map((c) => c.type),
       [],
     );
   });

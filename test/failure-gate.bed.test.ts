@@ -655,9 +655,11 @@ describe('failure gate: the policy, checked before anything runs', function () {
     );
     assert.equal(timeout.code, 2);
     assert.match(timeout.stderr, /--failure-timeout.*expected a duration/);
-    const dryRun = await runbookCli(
-      ['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', '90s', '--dry-run'],
-      unreachable,
+    const dryQueue = uniqueQueue('failure-gate-dry-run');
+    const dryRun = await withWorker(dryQueue, () =>
+      runbookCli(['start', 'smoke', '--env', 'test', '--on-failure', 'ask', '--failure-timeout', '90s', '--dry-run'], {
+        RUNBOOK_TASK_QUEUE: dryQueue,
+      }),
     );
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /on a failed step: wait up to 90s for retry, rollback or skip \(ask\), then roll back/);

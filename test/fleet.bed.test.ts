@@ -279,19 +279,24 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     const stepNames = batches.map((b, i) => `batch ${i + 1}/${batches.length} (${hostsWord(b.length)})`);
 
     it('dry run: batches, hosts and error budget; a batch that drains every host is refused', async function () {
-      const dry = await runbookCli([
-        'start',
-        'rolling-deploy',
-        '--env',
-        'fleet',
-        '--ref',
-        'v1.1.0',
-        '--batches',
-        BATCHES,
-        '--max-failures',
-        '2',
-        '--dry-run',
-      ]);
+      const dry = await withWorker(taskQueue, () =>
+        runbookCli(
+          [
+            'start',
+            'rolling-deploy',
+            '--env',
+            'fleet',
+            '--ref',
+            'v1.1.0',
+            '--batches',
+            BATCHES,
+            '--max-failures',
+            '2',
+            '--dry-run',
+          ],
+          { RUNBOOK_TASK_QUEUE: taskQueue },
+        ),
+      );
       assert.equal(dry.code, 0, dry.stderr);
       assert.ok(dry.stdout.includes(`error budget: 2 of ${FLEET} hosts may fail`), dry.stdout);
       batches.forEach((b, i) =>

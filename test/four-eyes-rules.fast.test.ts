@@ -71,11 +71,9 @@ describe('four eyes: the gates the worker decides', function () {
     assert.deepEqual([open.gates, open.beyondBounds.length], [[], 1]);
   });
 
-  it('shows the protected gates in the dry run', function () {
+  it('gates every mutating runbook on a protected environment (the dry run shows these gates)', function () {
     const gates = (name: string, params: Record<string, unknown>) =>
-      spec(name)
-        .plan(env(true, 'vars: { provision: {}, domains: [app.example.org] }\n'), params)
-        .flatMap((p) => ('gate' in p ? [p.gate] : []));
+      decideGates(spec(name), env(true, 'vars: { provision: {}, domains: [app.example.org] }\n'), params).gates;
     assert.deepEqual(gates('deploy', { ref: 'v1' }), [RELEASE_STEPS.switchGate]);
     assert.deepEqual(gates('backup', {}), [BACKUP_STEPS.gate]);
     assert.deepEqual(gates('rolling-deploy', { ref: 'v1' }), [CANARY_GATE]);
@@ -86,7 +84,7 @@ describe('four eyes: the gates the worker decides', function () {
           .map(([n]) => [n, sample(n)]),
       );
       if (r.name === 'provision') params.host = 'web-1';
-      assert.ok(gates(r.name, params).length, `${r.name}'s plan shows a gate on a protected environment`);
+      assert.ok(gates(r.name, params).length, `${r.name} waits at a gate on a protected environment`);
     }
   });
 });

@@ -10,7 +10,6 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { proveStart } from '../activities/identity/start';
 import { verifySignature, verifySignatures } from '../activities/identity/verify';
 import { signClaim, signStart } from '../src/identity/sign';
-import { loadEnvironment } from '../src/inventory';
 import { RUNBOOKS } from '../src/runbooks';
 import { prepareRun } from '../src/start';
 import { scheduleNonce, scheduleSubject, type ScheduledRequest } from '../src/schedules';
@@ -20,7 +19,7 @@ import { bedEnvironment } from './bed-inventory';
 import { recordHistory } from './history-recorder';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
-import { gatesOf, type ActivityCall } from './plan-facts';
+import { assertPlanIsRun, dryRunOn, type ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
 import { projectRoot } from '../src/config';
 
@@ -116,12 +115,22 @@ describe('four eyes on a protected environment (stub activities, real signatures
 
           const result = await approveEachGate(handle, inv);
           assert.equal(result.state, 'COMPLETED', result.progress.reason);
-          const plan = spec.plan(loadEnvironment(ENV), PARAMS[spec.name]);
-          assert.deepEqual(
-            result.progress.gates.map((g) => g.name),
-            gatesOf(plan),
-            'the dry run shows the gates the run waited at',
+          const planned: ActivityCall[] = [];
+          const dryQueue = uniqueQueue(`four-eyes-dry-${spec.name}`);
+          const plan = await withWorker(
+            dryQueue,
+            () =>
+              dryRunOn(dryQueue, {
+                runbook: spec.name,
+                env: ENV,
+                params: PARAMS[spec.name],
+                initiator: STARTER,
+                signWith: inv.key(STARTER),
+              }),
+            activities(planned),
           );
+          // The dry run shows the gates the run waited at, and its steps.
+          assertPlanIsRun(plan, result, planned);
           if (spec.name !== 'smoke') assert.equal(ACTED[spec.name](calls), true, 'it acted once approved');
           // Replayed by test/replay.fast.test.ts: a gate the rules decided, behind its patch.
           if (spec.name === 'deploy') await recordHistory(handle, 'deploy-protected-four-eyes');

@@ -23,6 +23,7 @@ import { runbookCli, testClient, uniqueQueue, waitForProgress, withWorker } from
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
 import type { ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
+import { ACTIVITY_KINDS } from '../activities/registry';
 
 const ENV = 'frozen';
 const BRIEF = 'frozen-briefly';
@@ -38,7 +39,6 @@ function activities(calls: ActivityCall[]) {
   return { ...stubActivities(calls), proveStart, verifySignature, verifySignatures };
 }
 
-/** What ran beyond deciding whether the run may start (and telling approvers a gate opened). */
 /** What a run did beyond its admission and telling people of its gates (the notices' targets). */
 const acted = (calls: ActivityCall[]) =>
   calls
@@ -136,10 +136,29 @@ describe('freeze windows at the start of a run (stub activities, real admission 
     ]);
     assert.equal(short.code, 2);
     assert.match(short.stderr, /a break-glass reason is 10 to 500 characters/);
-    // A dry run shows the plan and says it would be refused now.
-    const dry = await runbookCli(['start', 'deploy', '--env', ENV, '--ref', 'v1.0.0', '--dry-run', ...key]);
+    // A dry run, on the worker, shows the plan and says it would be refused now.
+    const dryQueue = uniqueQueue('freeze-dry-run');
+    const planned: ActivityCall[] = [];
+    const [dry, backup] = await withWorker(
+      dryQueue,
+      async () => [
+        await runbookCli(['start', 'deploy', '--env', ENV, '--ref', 'v1.0.0', '--dry-run', ...key], {
+          RUNBOOK_TASK_QUEUE: dryQueue,
+        }),
+        // Backups are exempt: the CLI lets one start (its dry run shows the plan).
+        await runbookCli(['start', 'backup', '--env', ENV, '--dry-run', ...key], { RUNBOOK_TASK_QUEUE: dryQueue }),
+      ],
+      activities(planned),
+    );
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /refused now: frozen is frozen for deploy \(window test-freeze\)/);
+    assert.match(dry.stdout, /switch traffic/);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.deepEqual(
+      planned.filter((c) => ACTIVITY_KINDS[c.type as keyof typeof ACTIVITY_KINDS] === 'acts'),
+      [],
+      'the dry runs acted on nothing',
+    );
     // Making a schedule starts nothing: allowed in a freeze (its runs are admitted one by one).
     const queue = { RUNBOOK_TASK_QUEUE: uniqueQueue('freeze-schedule') };
     const made = await runbookCli(
@@ -148,9 +167,6 @@ describe('freeze windows at the start of a run (stub activities, real admission 
     );
     assert.equal(made.code, 0, made.stderr);
     assert.equal((await runbookCli(['schedule', 'delete', `deploy-${ENV}`], queue)).code, 0);
-    // Backups are exempt: the CLI lets one start (its dry run shows the plan).
-    const backup = await runbookCli(['start', 'backup', '--env', ENV, '--dry-run', ...key]);
-    assert.equal(backup.code, 0, backup.stderr);
   });
 
   it('lets a deploy through on break-glass: two signed approvals by others, the reason recorded', async function () {

@@ -14,6 +14,7 @@ import type { HealthResult } from '../workflows/health-check';
 import { bedInventory, type BedInventory } from './bed-inventory';
 import { atGate, startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { dryRunOn } from './plan-facts';
 
 const ENV = 'bed-alerts';
 
@@ -197,12 +198,15 @@ describe('health-check on the test bed', function () {
     });
   });
 
-  it('plans its checks by role in a dry run', function () {
+  it('plans its checks by role in a dry run, checking the hosts for real', async function () {
     const run = prepareRun({ runbook: 'health-check', env: ENV, params: {}, initiator: 'operator' });
     assert.equal(run.policy.applied.mutating, false);
-    const steps = run.plan.map((p) => ('step' in p ? `${p.step} on ${p.where}` : ''));
-    assert.ok(steps.includes('check db on db'));
-    assert.match(JSON.stringify(run.plan), /postgresql: pg_isready/);
-    assert.match(JSON.stringify(run.plan), /POST to vars.alertWebhook/);
+    const queue = uniqueQueue('health-dry');
+    const { plan } = await withWorker(queue, () =>
+      dryRunOn(queue, { runbook: 'health-check', env: ENV, params: {}, initiator: 'operator' }),
+    );
+    const steps = plan.map((p) => ('step' in p ? `${p.step} on ${p.where}${p.ran ? ' (ran)' : ''}` : ''));
+    assert.ok(steps.includes('check db on db (ran)'), steps.join('\n'));
+    assert.match(JSON.stringify(plan), /postgresql: pg_isready/);
   });
 });

@@ -1,10 +1,13 @@
-// What a run found out that its dry-run plan names steps after (the idle colour, the backup it
-// picked, the hosts it checked), read from its activities' inputs and results — never from the
-// steps it recorded, so a check of plan against run compares two independent things.
-import type { Environment } from '../src/inventory';
-import { loadEnvironment } from '../src/inventory';
-import { PLACEHOLDERS, type PlanFacts, type PlannedStep, type PlanItem } from '../src/runbooks';
-import { colourLabel } from '../common/fleet-plan';
+// A dry run (the runbook's procedure in plan mode on the worker) beside a real run of the same
+// runbook: what the tests compare them by.
+import assert from 'node:assert/strict';
+import { testClient } from './helpers';
+import { prepareRun, type StartRequest } from '../src/start';
+import { planOnWorker } from '../cli/dry-run';
+import { isGate, isStep, type DryRunResult, type PlanItem } from '../common/plan';
+import { ACTIVITY_KINDS } from '../activities/registry';
+import { signStart } from '../src/identity/sign';
+import type { RunResult } from '../common/shared';
 
 /** One activity call: its type, input and result (from a history, or recorded by a stub). */
 export interface ActivityCall {
@@ -13,44 +16,47 @@ export interface ActivityCall {
   result?: unknown;
 }
 
-export function factsOf(calls: ActivityCall[]): PlanFacts {
-  const first = (type: string) => calls.find((c) => c.type === type);
-  const groups = first('colourGroups')?.result as
-    Record<'live' | 'idle', { colour: string; hosts: string[] }> | undefined;
-  const colours =
-    (first('colours')?.result as { live: string; idle: string } | undefined) ??
-    (groups && {
-      live: colourLabel(groups.live.colour, groups.live.hosts),
-      idle: colourLabel(groups.idle.colour, groups.idle.hosts),
-    });
-  // Fleet runbooks cut into batches the hosts they found.
-  const fleet = (first('rollingPlan') ?? first('selectHosts'))?.result as { hosts: string[] } | undefined;
-  const dump = first('dumpToStore')?.input as { name: string } | undefined;
-  const hosts = first('healthCheckHosts')?.result as string[] | undefined;
-  const putBack = first('putPreviousBack')?.input as { asideTag: string } | undefined;
-  const checks = calls.filter((c) => c.type === 'checkHost').reduce((n, c) => n + (c.result as unknown[]).length, 0);
-  return {
-    ...PLACEHOLDERS,
-    ...colours,
-    ...(first('pickBackup') ? { backup: first('pickBackup')!.result as string } : {}),
-    ...(dump ? { dump: dump.name.replace(/-safety$/, '') } : {}),
-    ...(hosts ? { hosts, checks } : {}),
-    ...(fleet ? { hosts: fleet.hosts } : {}),
-    ...(putBack ? { aside: `runbook_previous_${putBack.asideTag}` } : {}),
-  };
+export const stepsOf = (plan: PlanItem[]): string[] => plan.filter(isStep).map((i) => i.step);
+export const gatesOf = (plan: PlanItem[]): string[] => plan.filter(isGate).map((i) => i.gate);
+
+/** A step's name without what differs from one run to the next: a backup's time, a database's tag. */
+export const sameRunAgain = (name: string): string =>
+  name.replace(/\d{8}T\d{6}Z/g, '<time>').replace(/runbook_previous_[0-9a-f]{12}/g, 'runbook_previous_<tag>');
+
+/** The worker's plan of a run of `req` on `queue`, signed with `signWith` where given. */
+export async function dryRunOn(
+  queue: string,
+  req: Partial<StartRequest> & { runbook: string; signWith?: string },
+): Promise<DryRunResult> {
+  const { signWith, ...rest } = req;
+  const request = { env: 'test', params: {}, initiator: 'operator', ...rest };
+  const signer = signWith ? { as: request.initiator, key: signWith } : undefined;
+  return planOnWorker(await testClient(), prepareRun(request), { queue, ...(signer ? { signer } : {}) });
 }
 
-export const stepsOf = (plan: PlanItem[]): string[] =>
-  plan.filter((i): i is PlannedStep => 'step' in i).map((i) => i.step);
-
-export const gatesOf = (plan: PlanItem[]): string[] =>
-  plan.filter((i): i is Extract<PlanItem, { gate: string }> => 'gate' in i).map((i) => i.gate);
-
-/** Environments a test wrote at run time (test/bed-inventory.ts) are copies of the test bed's `local`. */
-export function environmentOf(name: string): Environment {
-  try {
-    return loadEnvironment(name);
-  } catch {
-    return loadEnvironment('local');
-  }
+/** Holds the dry run to the run: the same steps in order, the same gates, and no step acted while planning. */
+export function assertPlanIsRun(plan: DryRunResult, run: RunResult, calls: ActivityCall[]): void {
+  assert.deepEqual(
+    stepsOf(plan.plan).map(sameRunAgain),
+    run.progress.steps.map((s) => sameRunAgain(s.name)),
+  );
+  assert.deepEqual(
+    gatesOf(plan.plan),
+    run.progress.gates.map((g) => g.name),
+  );
+  assert.deepEqual(
+    plan.plan
+      .filter(isStep)
+      .filter((s) => s.does.includes('no plan text'))
+      .map((s) => s.step),
+    [],
+    'every step has its plan text',
+  );
+  assert.deepEqual(
+    calls.filter((c) => ACTIVITY_KINDS[c.type as keyof typeof ACTIVITY_KINDS] === 'acts').map((c) => c.type),
+    [],
+    'the dry run called nothing that acts',
+  );
 }
+
+export { signStart };

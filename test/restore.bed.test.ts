@@ -35,6 +35,7 @@ import { failed } from './run-ended';
 import { FailureType } from '../common/failure-types';
 import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { recordHistory } from './history-recorder';
+import { dryRunOn } from './plan-facts';
 import { bedEnvironment } from './bed-inventory';
 import { signedDecision, signedInventory } from './identity-keys';
 import { BACKUP_STEPS } from '../common/step-names';
@@ -381,8 +382,9 @@ describe('restore on the test bed', function () {
         await waitForProgress(backup, atGate(BACKUP_STEPS.gate), 'the retention gate');
         await backup.signal(approvalSignal, await signedDecision(backup, 'alice', vault.key('alice')));
         assert.equal(((await backup.result()) as RunResult).state, 'COMPLETED');
+        const planned = await dryRunOn(taskQueue, { runbook: 'restore', params: {}, ...signed });
         assert.ok(
-          prepareRun({ runbook: 'restore', env: 'vault', params: {}, initiator: 'op' }).plan.some((p) => 'gate' in p),
+          planned.plan.some((p) => 'gate' in p),
           'the plan shows the gate',
         );
         await change();

@@ -5,6 +5,7 @@
 // and result, which is where a test reads what the run found out (test/plan-facts.ts).
 import type * as activities from '../activities';
 import { decideRunRules } from '../activities/policy';
+import { planContext } from '../activities/plan-context';
 import { prepareScheduledRun } from '../activities/schedules';
 import { releasedByHolder } from '../activities/temporal';
 import type { CheckResult } from '../activities/health';
@@ -37,6 +38,8 @@ function hostsWithRole(env: string, role: string): string[] {
 const STUBS: Stubs = {
   // The real one: it reads only the inventory and the runbook's definition.
   decideRunRules,
+  // The real one: it reads only the inventory.
+  planContext,
   writeMarker: async () => ({ changed: true }),
   removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,

@@ -25,5 +25,4 @@ registerExtraRunbook({
     // The history test passes a secret-looking parameter, to see it masked.
     apiToken: { type: 'string', description: 'a parameter whose name says secret' },
   },
-  plan: () => [],
 });

@@ -174,9 +174,11 @@ describe('the worker decides the rules', function () {
     const longer = await runbookCli(['start', 'smoke', '--env', 'test', '--approval-timeout', '2h'], unreachable);
     assert.equal(longer.code, 2);
     assert.match(longer.stderr, /a request may only tighten the rules: asked to wait 2h at gates; test allows 10m/);
-    const more = await runbookCli(
-      ['start', 'smoke', '--env', 'test', '--approvals', '2', '--dry-run', '--json'],
-      unreachable,
+    const dryQueue = uniqueQueue('authority-dry-run');
+    const more = await withWorker(dryQueue, () =>
+      runbookCli(['start', 'smoke', '--env', 'test', '--approvals', '2', '--dry-run', '--json'], {
+        RUNBOOK_TASK_QUEUE: dryQueue,
+      }),
     );
     assert.equal(more.code, 0, more.stderr);
     assert.equal(JSON.parse(more.stdout).policy.approval.required, 2);

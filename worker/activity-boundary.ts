@@ -23,7 +23,8 @@ import {
   type Next,
 } from '@temporalio/worker';
 import { activityKind, ANY_RUNBOOK, INTERNAL_WORKFLOWS } from '../activities/registry';
-import { isRunbookWorkflow } from '../activities/policy';
+import { dryRunIdRefusal, isRunbookWorkflow } from '../activities/policy';
+import { DRY_RUN_WORKFLOW } from '../common/plan-mode';
 import type { StartIdentity, StartToProve } from '../activities/identity/start';
 import { temporalClient } from '../activities/temporal-client';
 import { FailureType } from '../common/failure-types';
@@ -147,8 +148,13 @@ export class ActivityBoundary {
     } else if (!isRunbookWorkflow(caller.type)) {
       refuse(`${show(caller.type)} is not a runbook of this worker`);
     }
+    const wrongId = dryRunIdRefusal(run.type, run.execution.workflowId);
+    if (wrongId) refuse(wrongId);
     const verdict = await this.verdictOf(run);
     if ('refused' in verdict) return refuse(verdict.refused);
+    // A dry run reads to plan; whatever its code asks, it changes nothing.
+    if (run.type === DRY_RUN_WORKFLOW && activityKind(info.activityType) === 'acts')
+      refuse(`a dry run changes nothing`);
     if (activityKind(info.activityType) === 'acts') {
       // A batch acts on what its run had decided when it started it; a run, on all it decided so far.
       const covered = run === caller ? info.scheduledTimestampMs : caller.startTime.getTime();

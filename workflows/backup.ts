@@ -11,6 +11,7 @@ import { paramValues, type ParamsOf } from '../common/params';
 import { BACKUP_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { BACKUP_STEPS } from '../common/step-names';
+import { backupStoreText, hostWithRole } from '../common/plan';
 
 export type BackupParams = ParamsOf<typeof BACKUP_PARAMS>;
 
@@ -32,11 +33,23 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
     const made = await rb.step(BACKUP_STEPS.dump(name), {
       run: () => dumpToStore({ env, name }),
       undo: () => removeBackup({ env, name }),
+      plan: (c) => ({
+        where: `${hostWithRole(c, 'db')} → worker → ${backupStoreText(c)}`,
+        does:
+          `pg_dump --format=custom ${String(c.vars.databaseName)} streamed to ${name}.dump ` +
+          'with its sha256 and row counts',
+        undo: 'delete that backup',
+      }),
     });
     await rb.step(BACKUP_STEPS.verify, {
       // Restored from what the dump step hashed as it passed, not from the store's word.
       run: () => verifyInScratch({ env, name, tag, sha256: made.sha256 }),
       undo: () => dropDatabase({ env, which: 'scratch', tag }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does: "pg_restore into a scratch database streamed from the store; compare every table's row count; drop it",
+        undo: 'drop the scratch database',
+      }),
     });
     rb.settle(`${name} is in the store and verified`, () => [
       `retention did not finish: older backups may be kept beyond the policy (none is lost); ` +
@@ -48,6 +61,15 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       run: () => applyRetention({ env, keep: name, daily, weekly }),
       skippable: true,
       why: 'the verified backup is kept either way; old ones go at the next run',
+      plan: (c) => {
+        const kept = c.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+        const days = daily ?? kept?.daily ?? BACKUP_PARAMS.daily.default;
+        const weeks = weekly ?? kept?.weekly ?? BACKUP_PARAMS.weekly.default;
+        return {
+          where: backupStoreText(c),
+          does: `keep the newest backup of the last ${days} days and ${weeks} weeks; delete the other scheduled ones`,
+        };
+      },
     });
   });
 }

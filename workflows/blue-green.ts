@@ -13,6 +13,7 @@ import { RELEASE_STEPS } from '../common/step-names';
 import { colourLabel } from '../common/fleet-plan';
 import { paramValues, type ParamsOf } from '../common/params';
 import { RELEASE_PARAMS } from '../common/runbook-params';
+import { hostWithRole } from '../common/plan';
 
 const { colours, colourGroups, resolveRef, installRelease, restartApp, switchUpstream, checkThroughLb, stopApp } =
   stepActivities<typeof activities>({
@@ -77,11 +78,18 @@ export async function planRelease({ step }: Runbook, env: string, ref: string): 
       idleLabel: idle,
     };
   }
-  const groups = await step(RELEASE_STEPS.findColours, { run: () => colourGroups({ env }), skippable: false });
+  const groups = await step(RELEASE_STEPS.findColours, {
+    run: () => colourGroups({ env }),
+    skippable: false,
+    reads: true,
+    plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `read ${String(c.vars.upstreamFile)}` }),
+  });
   const [live, idle] = [groups.live.hosts[0], groups.idle.hosts[0]];
   const commit = await step(RELEASE_STEPS.resolveRef, {
     run: () => resolveRef({ env, host: idle, ref }),
     skippable: false,
+    reads: true,
+    plan: { where: idle, does: `git fetch; git rev-parse ${ref}^{commit}` },
   });
   return {
     live,
@@ -100,6 +108,11 @@ export async function installOnIdle({ step }: Runbook, env: string, r: Release):
     run: () => onEvery(r.idleHosts, r.concurrency, (host) => installRelease({ env, host, commit: r.commit })),
     undo: () => onEvery(r.idleHosts, r.concurrency, (host) => undo.stopApp({ env, host })),
     skippable: false,
+    plan: {
+      where: r.idleLabel,
+      does: `git checkout --detach ${r.commit.slice(0, 12)}; migrate --phase expand`,
+      undo: 'stop the app there',
+    },
   });
 }
 
@@ -118,11 +131,13 @@ export async function switchColours(
     run: () => onEvery(idleHosts, concurrency, (host) => restartApp({ env, host })),
     undo: () => onEvery(idleHosts, concurrency, (host) => undo.stopApp({ env, host })),
     skippable: false,
+    plan: (c) => ({ where: idleLabel, does: (c.services.app?.reload ?? []).join(' '), undo: 'stop the app there' }),
   });
   // Traffic moves only to a colour whose every host answered healthy: never skipped.
   await step(RELEASE_STEPS.healthCheck(idleLabel), {
     run: () => onEvery(idleHosts, concurrency, (host) => checkHealth({ env, host, commit })),
     skippable: false,
+    plan: (c) => ({ where: idleLabel, does: `GET ${c.vars.healthPath} serves ${commit.slice(0, 12)}` }),
   });
   // Four eyes before traffic moves, where the worker's rules say (protected, or --gate).
   await gate(RELEASE_STEPS.switchGate);
@@ -130,17 +145,28 @@ export async function switchColours(
     run: () => switchUpstream(upstream(idleHosts)),
     undo: () => undo.switchUpstream(upstream(liveHosts)),
     skippable: false,
+    plan: (c) => ({
+      where: hostWithRole(c, 'lb'),
+      does: `point ${String(c.vars.upstreamName)} at ${idleLabel}; nginx -t; reload`,
+      undo: `point it back at ${liveLabel}`,
+    }),
   });
-  await step(RELEASE_STEPS.checkThroughLb, { run: () => checkThroughLb({ env, commit }), skippable: false });
+  await step(RELEASE_STEPS.checkThroughLb, {
+    run: () => checkThroughLb({ env, commit }),
+    skippable: false,
+    plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `GET ${c.vars.healthPath} serves ${commit.slice(0, 12)}` }),
+  });
   await step(RELEASE_STEPS.rollbackWindow(options.window), {
     run: () => sleep(options.windowMs),
     skippable: true,
     why: 'the new colour already serves; skipping only ends the wait early',
+    plan: { where: 'Temporal', does: 'wait' },
   });
   await step(RELEASE_STEPS.stopOld(liveLabel), {
     run: () => onEvery(liveHosts, concurrency, (host) => stopApp({ env, host })),
     skippable: true,
     why: 'the old colour takes no traffic; it can be stopped by hand',
+    plan: (c) => ({ where: liveLabel, does: (c.services.app?.stop ?? []).join(' ') }),
   });
   // With the old colour stopped there is nothing to switch back to.
   rb.settle(`${idleLabel} serves ${commit.slice(0, 12)} and ${liveLabel} is stopped`, ifLaterFails);

@@ -10,6 +10,7 @@ import type { ParamsOf } from '../common/params';
 import type { HEALTH_PARAMS } from '../common/runbook-params';
 import { forEachHost, runbook, stepActivities } from './kernel';
 import { HEALTH_STEPS } from '../common/step-names';
+import type { PlanContext } from '../common/plan';
 
 const { healthCheckHosts, sendHealthAlert } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 // A probe's failure is its result: the activity only fails on a bad inventory.
@@ -27,6 +28,22 @@ export interface HealthResult extends RunResult {
 
 const PARALLEL_HOSTS = 8;
 
+/** What a host's checks are, by its roles, as a plan shows them. */
+function hostChecks(c: PlanContext, name: string): string {
+  const roles = c.hosts[name]?.roles ?? [];
+  return [
+    'ssh: a fresh login',
+    ...(roles.includes('web') ? [`app: GET 127.0.0.1:${c.vars.appPort}${c.vars.healthPath} (live colour only)`] : []),
+    ...(roles.includes('lb') ? [`http and https: GET ${c.vars.healthPath} from the worker`] : []),
+    ...(roles.includes('db') ? ['postgresql: pg_isready'] : []),
+  ].join('; ');
+}
+
+const alertPlan = (c: PlanContext) => ({
+  where: 'worker',
+  does: c.vars.alertWebhook ? 'POST to vars.alertWebhook' : 'no vars.alertWebhook set: only recorded',
+});
+
 export async function healthCheck(input: RunInput<HealthParams>): Promise<HealthResult> {
   const { env } = input;
   const { workflowId: runId, startTime } = workflowInfo();
@@ -34,10 +51,20 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
   const result = await runbook(input, async ({ step }) => {
     const previous = await step(HEALTH_STEPS.previous, {
       run: () => previousHealth({ env, runId, startedAt: startTime.toISOString() }),
+      reads: true,
+      plan: { where: 'Temporal', does: 'the result of the previous health-check run of this environment' },
     });
-    const hosts = await step(HEALTH_STEPS.hosts, { run: () => healthCheckHosts({ env }) });
+    const hosts = await step(HEALTH_STEPS.hosts, {
+      run: () => healthCheckHosts({ env }),
+      reads: true,
+      plan: { where: 'worker', does: 'every host of the inventory, by role' },
+    });
     const outcomes = await forEachHost(hosts, PARALLEL_HOSTS, (host) =>
-      step(HEALTH_STEPS.check(host), { run: () => checkHost({ env, host }) }),
+      step(HEALTH_STEPS.check(host), {
+        run: () => checkHost({ env, host }),
+        reads: true,
+        plan: (c) => ({ where: host, does: hostChecks(c, host) }),
+      }),
     );
     const checks = outcomes.flatMap((o): CheckResult[] =>
       o.ok
@@ -72,6 +99,7 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
             checks: newlyFailing.map((c) => ({ key: c.key, detail: c.detail })),
             failing: failingKeys,
           }),
+        plan: alertPlan,
       });
     }
     if (recovered.length) {
@@ -84,11 +112,12 @@ export async function healthCheck(input: RunInput<HealthParams>): Promise<Health
             checks: recovered.map((key) => ({ key, detail: detail(key) })),
             failing: failingKeys,
           }),
+        plan: alertPlan,
       });
     }
     const summary = HEALTH_STEPS.summary(checks.length, failingKeys);
     health = { failing: failingKeys, checks, alerted: { failing: newlyFailing.map((c) => c.key), recovered } };
-    await step(summary, { run: async () => health });
+    await step(summary, { run: async () => health, reads: true, plan: { where: 'worker', does: 'the outcome' } });
   });
   return { ...result, health: health! };
 }

@@ -18,3 +18,5 @@ export { rollingDeploy } from './rolling-deploy';
 export { rollingBatch } from './rolling-batch';
 export { runCommandOnFleet } from './run-command';
 export { commandBatch } from './command-batch';
+// Any runbook above in plan mode: what `runbook start --dry-run` shows.
+export { dryRun } from './dry-run';

@@ -11,6 +11,7 @@ import type { RunInput, RunResult } from '../common/shared';
 import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook, stepActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
+import { hostWithRole } from '../common/plan';
 
 const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActivities<typeof activities>({
   startToCloseTimeout: '1 hour',
@@ -23,16 +24,23 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
     const serving = await rb.step(RELEASE_STEPS.recordServing, {
       run: () => checkedOutCommit({ env, host: release.live }),
       skippable: false,
+      reads: true,
+      plan: { where: release.liveLabel, does: 'git rev-parse HEAD' },
     });
     await rb.step(RELEASE_STEPS.safetyBackup, {
       run: () => safetyBackup({ env, runId: workflowInfo().workflowId }),
       skippable: false,
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: `pg_dump --format=custom ${String(c.vars.databaseName)}` }),
     });
 
     await installOnIdle(rb, env, release);
     await rb.step(RELEASE_STEPS.checkOldCode, {
       run: () => checkThroughLb({ env, commit: serving }),
       skippable: false,
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: `GET ${c.vars.healthPath} still serves the old commit ${serving.slice(0, 12)}`,
+      }),
     });
 
     await switchColours(rb, env, release, switchOptions(input.params), (failed) =>
@@ -55,10 +63,15 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
       run: () => migrateAll({ env, host: release.idle }),
       skippable: true,
       why: 'the expanded schema serves the new code; the contract migration can run in a later release',
+      plan: { where: release.idleLabel, does: 'migrate (all pending, contract included)' },
     });
     await rb.step(RELEASE_STEPS.checkThroughLb, {
       run: () => checkThroughLb({ env, commit: release.commit }),
       skippable: false,
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: `GET ${c.vars.healthPath} serves ${release.commit.slice(0, 12)}`,
+      }),
     });
   });
 }

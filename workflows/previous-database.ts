@@ -16,6 +16,7 @@ import type { RunInput, RunResult } from '../common/shared';
 import type { ParamsOf } from '../common/params';
 import type { PREVIOUS_DATABASE_PARAMS } from '../common/runbook-params';
 import { PREVIOUS_DATABASE_STEPS as S } from '../common/step-names';
+import { backupStoreText, hostWithRole } from '../common/plan';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
 
@@ -56,30 +57,63 @@ export async function restorePrevious(input: RunInput<PreviousDatabaseParams>): 
   const asideTag = uuid4().replace(/-/g, '').slice(0, 12);
   const aside = `runbook_previous_${asideTag}`;
   return runbook(input, async (rb) => {
-    await rb.step(S.check(database), { run: () => checkPreviousDatabase({ env, tag }) });
-    const policy = await rb.step(S.policy, { run: () => restorePolicy({ env }) });
+    await rb.step(S.check(database), {
+      run: () => checkPreviousDatabase({ env, tag }),
+      reads: true,
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: 'it exists, or refuse' }),
+    });
+    const policy = await rb.step(S.policy, {
+      run: () => restorePolicy({ env }),
+      reads: true,
+      plan: (c) => ({ where: 'worker', does: `the inventory says ${env} is ${c.protected ? '' : 'not '}protected` }),
+    });
     if (policy.protected) await rb.approval(S.gate);
 
     const safety = backupName(env, new Date(), 'safety');
-    await rb.step(S.safetyBackup(safety), { run: () => dumpToStore({ env, name: safety }) });
+    await rb.step(S.safetyBackup(safety), {
+      run: () => dumpToStore({ env, name: safety }),
+      plan: (c) => ({
+        where: `${hostWithRole(c, 'db')} → worker → ${backupStoreText(c)}`,
+        does: `pg_dump --format=custom ${String(c.vars.databaseName)}`,
+      }),
+    });
     const maintenance = await rb.step(S.maintenanceOn, {
       run: () => setMaintenance({ env, on: true }),
       undo: () => undo.setMaintenance({ env, on: false }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: `touch ${String(c.vars.maintenanceFlag)}`,
+        undo: 'remove it',
+      }),
     });
     await rb.step(S.swapIn(database), {
       run: () => putPreviousBack({ env, tag, asideTag }),
       undo: () => undo.undoPutPreviousBack({ env, tag, asideTag }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does:
+          `rename ${String(c.vars.databaseName)} aside (${aside}) and ${database} to ` +
+          `${String(c.vars.databaseName)}, in one transaction`,
+        undo: 'swap back',
+      }),
     });
     rb.settle(`${database} is live again; the database it replaced is kept as ${aside}`, (failed) =>
       previousDatabaseTodo(env, aside, failed === S.maintenanceOff ? maintenance : undefined),
     );
 
-    await rb.step(S.maintenanceOff, { run: () => setMaintenance({ env, on: false }) });
-    await rb.step(S.checkThroughLb, { run: () => checkHealthThroughLb({ env }) });
+    await rb.step(S.maintenanceOff, {
+      run: () => setMaintenance({ env, on: false }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `rm ${String(c.vars.maintenanceFlag)}` }),
+    });
+    await rb.step(S.checkThroughLb, {
+      run: () => checkHealthThroughLb({ env }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `GET ${c.vars.healthPath} answers 200 with its database` }),
+    });
     await rb.step(S.dropReplaced(aside), {
       run: () => dropDatabase({ env, which: 'previous', tag: asideTag }),
       skippable: true,
       why: 'the put-back database serves; the replaced one only takes space until dropped by hand',
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: 'dropdb (its content is in the safety backup)' }),
     });
   });
 }
@@ -90,6 +124,9 @@ export async function dropPrevious(input: RunInput<PreviousDatabaseParams>): Pro
   const tag = previousDatabaseTag(database) ?? '';
   return runbook(input, async (rb) => {
     await rb.gate(S.dropGate);
-    await rb.step(S.drop(database), { run: () => dropPreviousDatabase({ env, tag }) });
+    await rb.step(S.drop(database), {
+      run: () => dropPreviousDatabase({ env, tag }),
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: 'dropdb (nothing when it is already gone)' }),
+    });
   });
 }

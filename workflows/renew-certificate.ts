@@ -10,6 +10,7 @@ import { paramValues, type ParamsOf } from '../common/params';
 import { RENEW_PARAMS } from '../common/runbook-params';
 import { runbook, stepActivities, undoActivities } from './kernel';
 import { CERTIFICATE_STEPS } from '../common/step-names';
+import { hostWithRole } from '../common/plan';
 import { FailureType } from '../common/failure-types';
 
 const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<
@@ -42,17 +43,39 @@ const undo = undoActivities<typeof activities>({ startToCloseTimeout: '2 minutes
 
 export type RenewParams = ParamsOf<typeof RENEW_PARAMS>;
 
+/** What a dry run goes on with for a certificate it did not obtain. */
+const NOT_OBTAINED = {
+  fingerprint: '<new fingerprint>',
+  subject: '',
+  issuer: '',
+  names: [],
+  notBefore: '',
+  notAfter: '',
+  serial: '',
+};
+
 export async function renewCertificate(input: RunInput<RenewParams>): Promise<RunResult> {
   const { env } = input;
   const runId = workflowInfo().workflowId;
   const { threshold, force } = paramValues(RENEW_PARAMS, input.params);
   return runbook(input, async ({ step, gate }) => {
     const thresholdMs = parseDuration(threshold, 'threshold');
-    const served = await step(CERTIFICATE_STEPS.served, { run: () => servedCertificates({ env }) });
+    const served = await step(CERTIFICATE_STEPS.served, {
+      run: () => servedCertificates({ env }),
+      reads: true,
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: `TLS handshake on :443 with SNI ${c.vars.domains.join(', ')}: expiry and fingerprint`,
+      }),
+    });
     const due = served.filter((c) => force || Date.parse(c.notAfter) - Date.now() < thresholdMs);
     if (!due.length) {
       const soonest = Math.min(...served.map((c) => Date.parse(c.notAfter) - Date.now()));
-      await step(CERTIFICATE_STEPS.nothingDue(formatDuration(soonest), threshold), { run: async () => served });
+      await step(CERTIFICATE_STEPS.nothingDue(formatDuration(soonest), threshold), {
+        run: async () => served,
+        reads: true,
+        plan: { where: 'worker', does: 'nothing to renew' },
+      });
       return;
     }
 
@@ -60,21 +83,48 @@ export async function renewCertificate(input: RunInput<RenewParams>): Promise<Ru
     await gate(CERTIFICATE_STEPS.gate);
     const renewed: { domain: string; fingerprint: string }[] = [];
     for (const { domain, fingerprint: servedFingerprint } of due) {
-      await step(CERTIFICATE_STEPS.obtain(domain), { run: () => obtainCertificate({ env, runId, domain }) });
+      await step(CERTIFICATE_STEPS.obtain(domain), {
+        run: () => obtainCertificate({ env, runId, domain }),
+        plan: (c) => ({
+          where: hostWithRole(c, 'lb'),
+          does:
+            `${force ? 'forced' : `expires within ${threshold}`}: certbot certonly --webroot ` +
+            `-w ${c.vars.acmeWebroot} --server ${String(c.vars.acmeDirectory)} -d ${domain}`,
+        }),
+      });
       const fresh = await step(CERTIFICATE_STEPS.check(domain), {
         run: () => checkObtainedCertificate({ env, domain, servedFingerprint }),
+        plan: (c) => ({
+          where: hostWithRole(c, 'lb'),
+          does:
+            'names the domain, chain signed link by link, dates valid now, matches its key, ' +
+            'differs from the served one',
+          standIn: { ...NOT_OBTAINED, names: [domain] },
+        }),
       });
       await step(CERTIFICATE_STEPS.install(domain), {
         run: () => installCertificate({ env, runId, domain }),
         undo: () => undo.restoreCertificate({ env, runId, domain, servedFingerprint }),
+        plan: (c) => ({
+          where: hostWithRole(c, 'lb'),
+          does: `keep ${String(c.vars.tlsDir)}/${domain}/{fullchain,privkey}.pem aside, copy certbot's pair there`,
+          undo: 'put the previous pair back, nginx -t, reload',
+        }),
       });
       renewed.push({ domain, fingerprint: fresh.fingerprint });
     }
-    await step(CERTIFICATE_STEPS.testNginx, { run: () => testNginx({ env }) });
-    await step(CERTIFICATE_STEPS.reloadNginx, { run: () => reloadNginx({ env }) });
+    await step(CERTIFICATE_STEPS.testNginx, {
+      run: () => testNginx({ env }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: (c.services.nginx?.test ?? ['nginx', '-t']).join(' ') }),
+    });
+    await step(CERTIFICATE_STEPS.reloadNginx, {
+      run: () => reloadNginx({ env }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: (c.services.nginx?.reload ?? []).join(' ') }),
+    });
     for (const { domain, fingerprint } of renewed) {
       await step(CERTIFICATE_STEPS.verify(domain), {
         run: () => expectServedCertificate({ env, domain, fingerprint }),
+        plan: (c) => ({ where: hostWithRole(c, 'lb'), does: 'TLS handshake: the served fingerprint is the new one' }),
       });
     }
   });

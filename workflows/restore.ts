@@ -19,6 +19,7 @@ import { paramValues, type ParamsOf } from '../common/params';
 import { RESTORE_PARAMS } from '../common/runbook-params';
 import { LONG_STEP } from './backup';
 import { runbook, stepActivities, undoActivities } from './kernel';
+import { backupStoreText, hostWithRole, type PlanContext } from '../common/plan';
 import { RESTORE_STEPS } from '../common/step-names';
 import { previousDatabaseTodo } from './previous-database';
 
@@ -29,6 +30,9 @@ const { restorePolicy, pickBackup, setMaintenance, verifyRows, swapIn, checkHeal
   stepActivities<typeof activities>({ startToCloseTimeout: '30 minutes' });
 const undo = undoActivities<typeof activities>();
 
+/** The app's database, as a plan names it. */
+const database = (c: PlanContext) => String(c.vars.databaseName);
+
 export async function restore(input: RunInput<RestoreParams>): Promise<RunResult> {
   const { env } = input;
   const params = paramValues(RESTORE_PARAMS, input.params);
@@ -36,41 +40,91 @@ export async function restore(input: RunInput<RestoreParams>): Promise<RunResult
   return runbook(input, async (rb) => {
     const name = await rb.step(RESTORE_STEPS.pick, {
       run: () => pickBackup({ env, choice: params.backup }),
+      reads: true,
+      plan: (c) => ({ where: backupStoreText(c), does: params.backup }),
     });
     const checked = await rb.step(RESTORE_STEPS.checksum(name), {
       run: () => checkBackup({ env, name, acceptUnrecorded: params['accept-unrecorded'] === true }),
+      reads: true,
+      plan: (c) => ({
+        where: backupStoreText(c),
+        does: params['accept-unrecorded']
+          ? "sha256sum of the dump equals the one its run recorded in Temporal, or (none kept) the store's own"
+          : 'sha256sum of the dump equals the one its run recorded in Temporal, or refuse',
+      }),
     });
-    const policy = await rb.step(RESTORE_STEPS.policy, { run: () => restorePolicy({ env }) });
+    const policy = await rb.step(RESTORE_STEPS.policy, {
+      run: () => restorePolicy({ env }),
+      reads: true,
+      plan: (c) => ({ where: 'worker', does: `the inventory says ${env} is ${c.protected ? '' : 'not '}protected` }),
+    });
     if (policy.protected) await rb.approval(RESTORE_STEPS.gate);
 
     const safety = backupName(env, new Date(), 'safety');
-    await rb.step(RESTORE_STEPS.safetyBackup(safety), { run: () => dumpToStore({ env, name: safety }) });
+    await rb.step(RESTORE_STEPS.safetyBackup(safety), {
+      run: () => dumpToStore({ env, name: safety }),
+      plan: (c) => ({
+        where: `${hostWithRole(c, 'db')} → worker → ${backupStoreText(c)}`,
+        does: `pg_dump --format=custom ${String(c.vars.databaseName)}`,
+      }),
+    });
     const maintenance = await rb.step(RESTORE_STEPS.maintenanceOn, {
       run: () => setMaintenance({ env, on: true }),
       undo: () => undo.setMaintenance({ env, on: false }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: `touch ${String(c.vars.maintenanceFlag)}`,
+        undo: 'remove it',
+      }),
     });
     await rb.step(RESTORE_STEPS.restoreFresh, {
       // The sha256 checked above (runs from before have none: the store's manifest is used).
       run: () => restoreIntoFresh({ env, name, tag, sha256: checked.sha256 }),
       undo: () => undo.dropDatabase({ env, which: 'restored', tag }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does: 'createdb; the dump streamed from the store to a file, its sha256 checked, then pg_restore',
+        undo: 'drop that database',
+      }),
     });
-    await rb.step(RESTORE_STEPS.verifyRestored, { run: () => verifyRows({ env, name, tag, which: 'restored' }) });
+    await rb.step(RESTORE_STEPS.verifyRestored, {
+      run: () => verifyRows({ env, name, tag, which: 'restored' }),
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: "count(*) of every table equals the backup's" }),
+    });
     await rb.step(RESTORE_STEPS.swapIn, {
       run: () => swapIn({ env, tag }),
       undo: () => undo.swapBack({ env, tag }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does: `rename ${database(c)} aside and the restored one to ${database(c)}, in one transaction`,
+        undo: 'swap the previous database back',
+      }),
     });
-    await rb.step(RESTORE_STEPS.verifyLive, { run: () => verifyRows({ env, name, tag, which: 'live' }) });
+    await rb.step(RESTORE_STEPS.verifyLive, {
+      run: () => verifyRows({ env, name, tag, which: 'live' }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does: `count(*) of every table of ${database(c)} equals the backup's`,
+      }),
+    });
     const previous = `runbook_previous_${tag}`;
     rb.settle(`${name} is restored, verified and live; the previous database is kept as ${previous}`, (failed) =>
       previousDatabaseTodo(env, previous, failed === RESTORE_STEPS.maintenanceOff ? maintenance : undefined),
     );
 
-    await rb.step(RESTORE_STEPS.maintenanceOff, { run: () => setMaintenance({ env, on: false }) });
-    await rb.step(RESTORE_STEPS.checkThroughLb, { run: () => checkHealthThroughLb({ env }) });
+    await rb.step(RESTORE_STEPS.maintenanceOff, {
+      run: () => setMaintenance({ env, on: false }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `rm ${String(c.vars.maintenanceFlag)}` }),
+    });
+    await rb.step(RESTORE_STEPS.checkThroughLb, {
+      run: () => checkHealthThroughLb({ env }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `GET ${c.vars.healthPath} answers 200 with its database` }),
+    });
     await rb.step(RESTORE_STEPS.dropPrevious, {
       run: () => dropDatabase({ env, which: 'previous', tag }),
       skippable: true,
       why: 'the restored database serves; the previous one only takes space until dropped by hand',
+      plan: (c) => ({ where: hostWithRole(c, 'db'), does: 'dropdb (its content is in the safety backup)' }),
     });
   });
 }

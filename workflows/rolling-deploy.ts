@@ -12,6 +12,7 @@ import { batchStepName, CANARY_GATE } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { paramValues, type ParamsOf } from '../common/params';
 import { ROLLING_PARAMS } from '../common/runbook-params';
+import { hostList, hostWithRole } from '../common/plan';
 import { runbook, stepActivities } from './kernel';
 import { rollingBatch } from './rolling-batch';
 import { FailureType } from '../common/failure-types';
@@ -38,6 +39,11 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           maxFailures: params['max-failures'],
         }),
       skippable: false,
+      reads: true,
+      plan: (c) => ({
+        where: hostWithRole(c, 'lb'),
+        does: 'the web hosts the upstream lists, less any drained; the error budget',
+      }),
     });
     const failed: HostRecord[] = [];
     let commit: string;
@@ -46,10 +52,22 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
       commit = await rb.step('resolve the ref', {
         run: () => resolveRefOnFleet({ env, hosts: plan.hosts, ref: params.ref }),
         skippable: false,
+        reads: true,
+        plan: {
+          where: `${plan.hosts[0]} (the next host if it cannot be reached)`,
+          does: `git fetch; git rev-parse ${params.ref}^{commit}`,
+        },
       });
       const read = await rb.step('record the current commits', {
         run: () => readCommits({ env, hosts: plan.hosts }),
         skippable: false,
+        reads: true,
+        plan: {
+          where: hostList(plan.hosts),
+          does:
+            'git rev-parse HEAD: what a rollback puts back; ' +
+            `error budget: ${plan.budget} of ${plan.hosts.length} hosts may fail`,
+        },
       });
       previous = read.commits;
       const unreadable = Object.entries(read.unreadable);
@@ -66,6 +84,12 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
             return { changed: true, detail: `left out: ${hosts.join(', ')}` };
           },
           skippable: false,
+          plan: (c) => ({
+            where: hostWithRole(c, 'lb'),
+            does:
+              `drain ${unreadable.map(([host, why]) => `${host} (${why})`).join(', ')}; ` +
+              'left out, against the error budget',
+          }),
         });
       }
     } else {
@@ -129,6 +153,14 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
             );
         },
         skippable: false,
+        plan: (c) => ({
+          where: hostList(hosts),
+          does:
+            `drain from ${hostWithRole(c, 'lb')}; checkout ${commit.slice(0, 12)}, expand migrations, restart, ` +
+            'health-check each; put back the healthy ones (a failed host: rolled back, left drained); ' +
+            `${plan.hosts.length - hosts.length} hosts keep serving`,
+          undo: 'drain, put the previous commit back, restart, check, put back (newest first)',
+        }),
       });
     }
   });

@@ -14,6 +14,7 @@ import type { RunInput, RunResult } from '../common/shared';
 import type { ParamsOf } from '../common/params';
 import type { ROTATE_PARAMS } from '../common/runbook-params';
 import { ROTATE_PASSWORD_STEPS as STEPS } from '../common/step-names';
+import { hostWithRole, type PlanContext } from '../common/plan';
 import { onEvery, runbook, stepActivities, undoActivities } from './kernel';
 
 export type RotateParams = ParamsOf<typeof ROTATE_PARAMS>;
@@ -36,10 +37,27 @@ export async function rotateDbPassword(input: RunInput<RotateParams>): Promise<R
   const { secret } = input.params;
   const runId = workflowInfo().workflowId;
   return runbook(input, async (rb) => {
-    const { live, idle, concurrency } = await rb.step(STEPS.findColours, { run: () => act.colourGroups({ env }) });
+    const { live, idle, concurrency } = await rb.step(STEPS.findColours, {
+      run: () => act.colourGroups({ env }),
+      reads: true,
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `read ${String(c.vars.upstreamFile)}` }),
+    });
     const hosts = [...live.hosts, ...idle.hosts];
-    await rb.step(STEPS.check(secret), { run: () => act.checkNewPassword({ env, secret, hosts }) });
-    const policy = await rb.step(STEPS.policy, { run: () => act.restorePolicy({ env }) });
+    await rb.step(STEPS.check(secret), {
+      run: () => act.checkNewPassword({ env, secret, hosts }),
+      reads: true,
+      plan: (c) => ({
+        where: `worker; ${hosts.join(', ')}`,
+        does:
+          `resolve secrets.${secret}: 16 to 200 printable ASCII characters; ` +
+          `each ${envFile(c)} logs in as ${String(c.vars.databaseUser)}`,
+      }),
+    });
+    const policy = await rb.step(STEPS.policy, {
+      run: () => act.restorePolicy({ env }),
+      reads: true,
+      plan: (c) => ({ where: 'worker', does: `the inventory says ${env} is ${c.protected ? '' : 'not '}protected` }),
+    });
     if (policy.protected) await rb.approval(STEPS.gate);
 
     await rb.step(STEPS.writeEnv, {
@@ -48,10 +66,22 @@ export async function rotateDbPassword(input: RunInput<RotateParams>): Promise<R
       // Undone last, PostgreSQL having its old password back by then: each .env is put back
       // and the apps this run restarted are restarted on it (their hosts' records say which).
       undo: () => onEvery(hosts, concurrency, (host) => undo.restoreEnvPassword({ env, runId, host })),
+      plan: (c) => ({
+        where: hosts.join(', '),
+        does: `the password of DATABASE_URL in ${envFile(c)}, sent on stdin; the previous file kept on the host`,
+        undo: 'put each previous .env back; restart the app where this run restarted it, and check it',
+      }),
     });
     await rb.step(STEPS.setOnDatabase, {
       run: () => act.setDatabasePassword({ env, runId, secret }),
       undo: () => undo.restoreDatabasePassword({ env, runId }),
+      plan: (c) => ({
+        where: hostWithRole(c, 'db'),
+        does:
+          `alter role ${String(c.vars.databaseUser)} password '<SCRAM verifier made on the worker>' (stdin); ` +
+          'the previous one kept',
+        undo: 'put the previous verifier back',
+      }),
     });
     for (const colour of [live, idle]) {
       // No undo of its own: an app must be restarted after its old password is back in its .env
@@ -68,17 +98,35 @@ export async function rotateDbPassword(input: RunInput<RotateParams>): Promise<R
               return { changed: true, detail: `${host} restarted and healthy` };
             }),
           ),
+        plan: (c) => ({
+          where: colourLabel(colour.colour, colour.hosts),
+          does:
+            `where it runs: ${(c.services.app?.reload ?? []).join(' ')}; GET ${c.vars.healthPath} answers 200 ` +
+            'with its database (a stopped app is left stopped: it reads the new .env when it starts)',
+        }),
       });
     }
-    await rb.step(STEPS.checkThroughLb, { run: () => act.checkHealthThroughLb({ env }) });
+    await rb.step(STEPS.checkThroughLb, {
+      run: () => act.checkHealthThroughLb({ env }),
+      plan: (c) => ({ where: hostWithRole(c, 'lb'), does: `GET ${c.vars.healthPath} answers 200 with its database` }),
+    });
     rb.settle('the new password is live: PostgreSQL and every .env have it, and the app serves with it', () => [
       'the copies of the previous password are still on the hosts: remove ' +
         `/var/lib/runbook/rotate-db-password/${runId} on the db host and on ${hosts.join(', ')}`,
     ]);
     // Kept for the undos, which can no longer run; they hold the previous password.
-    await rb.step(STEPS.forget, { run: () => act.forgetPreviousPassword({ env, runId, hosts }) });
+    await rb.step(STEPS.forget, {
+      run: () => act.forgetPreviousPassword({ env, runId, hosts }),
+      plan: (c) => ({
+        where: `${hostWithRole(c, 'db')}; ${hosts.join(', ')}`,
+        does: 'the run is kept: the copies of the previous password (for the undos) are deleted',
+      }),
+    });
   });
 }
+
+/** The app's .env on each web host, as a plan names it. */
+const envFile = (c: PlanContext) => `${String(c.vars.appDir)}/.env`;
 
 /** A step's outcome from its hosts', as `runbook watch` shows it. */
 function overall(outcomes: Outcome[]): Outcome {

@@ -9,6 +9,7 @@ import type { HostRecord, RunInput, RunResult } from '../common/shared';
 import { paramValues, type ParamsOf } from '../common/params';
 import { COMMAND_PARAMS } from '../common/runbook-params';
 import { commandBatch } from './command-batch';
+import { hostList } from '../common/plan';
 import { runbook, stepActivities } from './kernel';
 import { FailureType } from '../common/failure-types';
 
@@ -24,10 +25,13 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
     const selected = await rb.step('select the hosts', {
       run: () => selectHosts({ env, selector: params.hosts }),
       skippable: false,
+      reads: true,
+      plan: { where: 'worker', does: `${params.hosts}: the hosts it names, and whether ${env} is protected` },
     });
     if (selected.protected) await rb.approval(COMMAND_GATE);
     const batches = cutBatches(selected.hosts, params.batch);
     const budget = budgetOf(params['max-failures'], selected.hosts.length);
+    const argv = params.argv.map((a) => JSON.stringify(a)).join(' ');
     const failed: HostRecord[] = [];
     for (const [i, hosts] of batches.entries()) {
       await rb.step(batchStepName(i, batches.length, hosts.length), {
@@ -50,6 +54,10 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
           return { changed: true, detail: `${ok} of ${records.length} exited 0` };
         },
         skippable: false,
+        plan: {
+          where: hostList(hosts),
+          does: `argv ${argv}; exit code, duration and output tail of each; error budget: ${budget} may fail`,
+        },
       });
     }
   });

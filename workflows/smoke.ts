@@ -20,10 +20,12 @@ export async function smoke(input: RunInput<SmokeParams>): Promise<RunResult> {
     await step(SMOKE_STEPS.prepare, {
       run: () => writeMarker({ ...at, step: 'prepare' }),
       undo: () => removeMarker({ ...at, step: 'prepare' }),
+      plan: { where: 'worker', does: 'write the prepare marker', undo: 'remove the prepare marker' },
     });
     await step(SMOKE_STEPS.announce, {
       run: () => writeMarker({ ...at, step: 'announce' }),
       undo: () => removeMarker({ ...at, step: 'announce' }),
+      plan: { where: 'worker', does: 'write the announce marker', undo: 'remove the announce marker' },
     });
     await approval(SMOKE_STEPS.gate);
   });

@@ -51,6 +51,8 @@ const END_EVENTS: Partial<Record<RunProgress['state'], NoticeEvent>> = {
   SETTLED_THEN_FAILED: 'run_settled_then_failed',
 };
 import { describe, Saga, type SkippableStep, type StepAction } from './saga';
+import { planMode } from './plan';
+import { dryRunOf } from './dry-run';
 
 export interface Runbook {
   /**
@@ -89,6 +91,7 @@ interface SettlePoint {
 const { decideRunRules } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 
 export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promise<void>): Promise<RunResult> {
+  if (planMode()) return { state: 'COMPLETED', progress: newProgress(input), dryRun: await dryRunOf(input, procedure) };
   // Runs recorded before the worker decided the rules replay with the rules their input carried.
   const workerDecides = patched('worker-decides-policy');
   const legacyOnFailure = workerDecides ? undefined : failurePolicy(input);
@@ -417,7 +420,7 @@ function settledFailure(progress: RunProgress, point: SettlePoint, failed: StepR
 }
 
 /** The innermost message of a failure: an activity's own words, not "Activity task failed". */
-function innermost(err: unknown): string {
+export function innermost(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
   let message = String(err);
   while (e && typeof e === 'object') {

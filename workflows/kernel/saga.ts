@@ -2,6 +2,7 @@
 // change a host and then time out; every undo is therefore written to be safe when its step
 // did nothing.
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import type { StepPlanOf } from '../../common/plan';
 import type { RunProgress, StepRecord } from '../../common/shared';
 import { LOST_WORKER_RERUNS, workerLost } from './activities';
 import type { FailureGates } from './failure-gate';
@@ -17,6 +18,10 @@ export interface StepAction<T> {
   undo?: () => Promise<unknown>;
   /** A step is never skipped at its failure gate unless it says so (SkippableStep). */
   skippable?: false;
+  /** How a dry run shows it; a step that acts hands on `standIn` there instead of running. */
+  plan?: StepPlanOf<T>;
+  /** It only reads: a dry run runs it for real. */
+  reads?: boolean;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface SkippableStep {
   skippable: true;
   /** Why going on without this step is safe. */
   why: string;
+  plan?: StepPlanOf<unknown>;
+  reads?: boolean;
 }
 
 interface Undo {
