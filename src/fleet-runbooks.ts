@@ -2,22 +2,17 @@
 // cuts the inventory's web hosts with the same function the run uses (src/fleet-plan.ts); the
 // run itself starts from the hosts the load balancer lists, so a host drained by an earlier
 // run is left out there.
-import type { Environment } from './inventory';
+import { hostsWithRole, type Environment } from './inventory';
+import { isRole } from '../common/roles';
 import { batchStepName, budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, planBatches } from '../common/fleet-plan';
 import { COMMAND_PARAMS, ROLLING_PARAMS } from '../common/runbook-params';
-import { defineRunbook, type PlanFacts, type PlanItem, type RunbookSpec } from './runbooks';
+import { defineRunbook, hostWithRole, type PlanFacts, type PlanItem, type RunbookSpec } from './runbooks';
 
-function webHosts(env: Environment): string[] {
-  return Object.entries(env.hosts)
-    .filter(([, h]) => h.roles.includes('web'))
-    .map(([n]) => n);
-}
+const webHosts = (env: Environment) => hostsWithRole(env, 'web');
 
 function selected(env: Environment, selector: string): string[] {
-  if (selector.startsWith('role:'))
-    return Object.entries(env.hosts)
-      .filter(([, h]) => h.roles.includes(selector.slice(5) as 'web'))
-      .map(([n]) => n);
+  const role = selector.slice(5);
+  if (selector.startsWith('role:')) return isRole(role) ? hostsWithRole(env, role) : [];
   return selector.split(',');
 }
 
@@ -25,8 +20,7 @@ function hostList(hosts: string[]): string {
   return hosts.length > 12 ? `${hosts.slice(0, 12).join(', ')} and ${hosts.length - 12} more` : hosts.join(', ');
 }
 
-const lbOf = (env: Environment) =>
-  Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+const lbOf = (env: Environment) => hostWithRole(env, 'lb');
 
 export const FLEET_RUNBOOKS: RunbookSpec[] = [
   defineRunbook({

@@ -1,6 +1,7 @@
 // The runbooks an operator can start: their parameters, whether they change an environment,
 // and the plan a dry run prints. The CLI validates against this before anything runs.
-import { secretsFor, type Environment } from './inventory';
+import { hostsWithRole, secretsFor, type Environment } from './inventory';
+import type { Role } from '../common/roles';
 import { parseDuration } from '../common/duration';
 import { paramValues, type ParamDecls, type ParamsOf, type ValuesOf } from '../common/params';
 import {
@@ -197,7 +198,7 @@ export const RUNBOOKS: RunbookSpec[] = [
       {
         step: RELEASE_STEPS.safetyBackup,
         where: hostWithRole(env, 'db'),
-        does: `pg_dump --format=custom ${String(env.vars.databaseName)}`,
+        does: `pg_dump --format=custom ${env.vars.databaseName}`,
       },
       releaseInstall(env, facts),
       {
@@ -238,8 +239,8 @@ export const RUNBOOKS: RunbookSpec[] = [
     },
     plan: (env, params) => {
       const host = params.host;
-      const p = (env.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
-      const ops = p.opsUser ?? 'ops';
+      const p = env.vars.provision;
+      const ops = p?.opsUser ?? 'ops';
       return [
         { step: PROVISION_STEPS.reach, where: host, does: `log in as ${ops} if it works, else as ${env.ssh.user}` },
         ...gateWhere(env.protected, env, PROVISION_STEPS.gate),
@@ -259,7 +260,7 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: PROVISION_STEPS.firewall,
           where: host,
-          does: `ufw default deny; allow ${(p.openPorts ?? [22, 80, 443]).join(', ')}; enable`,
+          does: `ufw default deny; allow ${(p?.openPorts ?? [22, 80, 443]).join(', ')}; enable`,
           undo: 'put the previous /etc/ufw and state back',
         },
         {
@@ -277,24 +278,24 @@ export const RUNBOOKS: RunbookSpec[] = [
         {
           step: PROVISION_STEPS.packages,
           where: host,
-          does: `apt-get install ${(p.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt`,
+          does: `apt-get install ${(p?.packages ?? []).join(' ')}; versions in /var/lib/runbook/packages.txt`,
         },
         {
           step: PROVISION_STEPS.database,
           where: host,
-          does: `create role ${String(env.vars.databaseUser)} and database ${String(env.vars.databaseName)} if missing`,
+          does: `create role ${env.vars.databaseUser} and database ${env.vars.databaseName} if missing`,
           undo: 'drop what this run created',
         },
         {
           step: PROVISION_STEPS.appDir,
           where: host,
-          does: `user ${String(env.vars.appUser)}; ${String(env.vars.appDir)} mode 0750`,
+          does: `user ${env.vars.appUser}; ${env.vars.appDir} mode 0750`,
           undo: 'remove what this run created',
         },
         {
           step: PROVISION_STEPS.appEnv,
           where: host,
-          does: `${String(env.vars.appDir)}/.env mode 0600 (secrets resolved on the worker)`,
+          does: `${env.vars.appDir}/.env mode 0600 (secrets resolved on the worker)`,
           undo: 'previous file',
         },
         {
@@ -345,17 +346,14 @@ export const RUNBOOKS: RunbookSpec[] = [
     plan: (env, params, facts = PLACEHOLDERS) => {
       const db = hostWithRole(env, 'db');
       const store = backupStoreText(env);
-      const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
-      const keep = {
-        daily: params.daily ?? retention?.daily ?? BACKUP_PARAMS.daily.default,
-        weekly: params.weekly ?? retention?.weekly ?? BACKUP_PARAMS.weekly.default,
-      };
+      const retention = env.vars.backupRetention;
+      const keep = { daily: params.daily ?? retention.daily, weekly: params.weekly ?? retention.weekly };
       return [
         {
           step: BACKUP_STEPS.dump(facts.dump),
           where: `${db} → worker → ${store}`,
           does:
-            `pg_dump --format=custom ${String(env.vars.databaseName)} streamed to ${facts.dump}.dump ` +
+            `pg_dump --format=custom ${env.vars.databaseName} streamed to ${facts.dump}.dump ` +
             `with its sha256 and row counts`,
           undo: 'delete that backup',
         },
@@ -390,8 +388,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
       const store = backupStoreText(env);
-      const database = String(env.vars.databaseName);
-      const flag = String(env.vars.maintenanceFlag);
+      const database = env.vars.databaseName;
+      const flag = env.vars.maintenanceFlag;
       return [
         { step: RESTORE_STEPS.pick, where: store, does: params.backup },
         {
@@ -456,8 +454,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       const db = hostWithRole(env, 'db');
       const lb = hostWithRole(env, 'lb');
       const kept = params.database;
-      const database = String(env.vars.databaseName);
-      const flag = String(env.vars.maintenanceFlag);
+      const database = env.vars.databaseName;
+      const flag = env.vars.maintenanceFlag;
       const S = PREVIOUS_DATABASE_STEPS;
       return [
         { step: S.check(kept), where: db, does: 'it exists, or refuse' },
@@ -482,7 +480,7 @@ export const RUNBOOKS: RunbookSpec[] = [
           undo: 'swap back',
         },
         { step: S.maintenanceOff, where: lb, does: `rm ${flag}` },
-        { step: S.checkThroughLb, where: lb, does: `GET ${String(env.vars.healthPath)} answers 200 with its database` },
+        { step: S.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} answers 200 with its database` },
         { step: S.dropReplaced(facts.aside), where: db, does: 'dropdb (its content is in the safety backup)' },
       ];
     },
@@ -513,9 +511,9 @@ export const RUNBOOKS: RunbookSpec[] = [
     params: RENEW_PARAMS,
     protectedGates: [CERTIFICATE_STEPS.gate],
     plan: (env, params) => {
-      const lb = Object.entries(env.hosts).find(([, h]) => h.roles.includes('lb'))?.[0] ?? '(no lb host)';
+      const lb = hostWithRole(env, 'lb');
       const { domains } = env.vars;
-      const tlsDir = String(env.vars.tlsDir);
+      const tlsDir = env.vars.tlsDir;
       const when = params.force ? 'forced' : `if it expires within ${params.threshold}`;
       return [
         {
@@ -530,7 +528,7 @@ export const RUNBOOKS: RunbookSpec[] = [
             where: lb,
             does:
               `${when}: certbot certonly --webroot -w ${env.vars.acmeWebroot} ` +
-              `--server ${String(env.vars.acmeDirectory)} -d ${d}`,
+              `--server ${env.vars.acmeDirectory} -d ${d}`,
           },
           {
             step: CERTIFICATE_STEPS.check(d),
@@ -586,8 +584,8 @@ export const RUNBOOKS: RunbookSpec[] = [
       const secret = params.secret;
       const [db, lb] = [hostWithRole(env, 'db'), hostWithRole(env, 'lb')];
       const web = hostsWithRole(env, 'web').join(', ') || '(no web host)';
-      const envFile = `${String(env.vars.appDir)}/.env`;
-      const role = String(env.vars.databaseUser);
+      const envFile = `${env.vars.appDir}/.env`;
+      const role = env.vars.databaseUser;
       const restart = (colour: string): PlannedStep => ({
         step: S.restart(colour),
         where: colour,
@@ -596,7 +594,7 @@ export const RUNBOOKS: RunbookSpec[] = [
           'with its database (a stopped app is left stopped: it reads the new .env when it starts)',
       });
       return [
-        { step: S.findColours, where: lb, does: `read ${String(env.vars.upstreamFile)}` },
+        { step: S.findColours, where: lb, does: `read ${env.vars.upstreamFile}` },
         {
           step: S.check(secret),
           where: `worker; ${web}`,
@@ -665,14 +663,8 @@ export const RUNBOOKS: RunbookSpec[] = [
   ...FLEET_RUNBOOKS,
 ];
 
-function hostsWithRole(env: Environment, role: string): string[] {
-  return Object.entries(env.hosts)
-    .filter(([, h]) => (h.roles as string[]).includes(role))
-    .map(([name]) => name);
-}
-
-function hostWithRole(env: Environment, role: string): string {
-  return Object.entries(env.hosts).find(([, h]) => (h.roles as string[]).includes(role))?.[0] ?? `(no ${role} host)`;
+export function hostWithRole(env: Environment, role: Role): string {
+  return hostsWithRole(env, role)[0] ?? `(no ${role} host)`;
 }
 
 function hostChecks(env: Environment, name: string): string {
@@ -692,7 +684,7 @@ type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
 /** The steps both release runbooks start with: they change nothing. */
 function releaseStart(env: Environment, params: ReleaseValues, facts: PlanFacts): PlanItem[] {
   return [
-    { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${String(env.vars.upstreamFile)}` },
+    { step: RELEASE_STEPS.findColours, where: hostWithRole(env, 'lb'), does: `read ${env.vars.upstreamFile}` },
     {
       step: RELEASE_STEPS.resolveRef,
       where: facts.idle,
@@ -723,7 +715,7 @@ function releaseSwitch(env: Environment, params: ReleaseValues, facts: PlanFacts
     {
       step: RELEASE_STEPS.switchTraffic(idle),
       where: lb,
-      does: `point ${String(env.vars.upstreamName)} at ${idle}; nginx -t; reload`,
+      does: `point ${env.vars.upstreamName} at ${idle}; nginx -t; reload`,
       undo: `point it back at ${live}`,
     },
     { step: RELEASE_STEPS.checkThroughLb, where: lb, does: `GET ${env.vars.healthPath} serves <commit>` },
@@ -739,13 +731,9 @@ export function gateWhere(waits: boolean, env: Environment, gate: string): PlanI
 
 /** How many days and weeks retention must keep before a request is beyond the bounds. */
 function retentionFloor(env: Environment): { daily: number; weekly: number } {
-  const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+  const retention = env.vars.backupRetention;
   const floor = env.bounds.retentionFloor;
-  const { daily, weekly } = BACKUP_PARAMS;
-  return {
-    daily: floor?.daily ?? retention?.daily ?? daily.default,
-    weekly: floor?.weekly ?? retention?.weekly ?? weekly.default,
-  };
+  return { daily: floor?.daily ?? retention.daily, weekly: floor?.weekly ?? retention.weekly };
 }
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
@@ -766,8 +754,8 @@ function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<
 }
 
 function backupStoreText(env: Environment): string {
-  const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;
-  return store?.host ? `${store.host}:${String(store.dir)}` : '(no backupStore in the inventory)';
+  const store = env.vars.backupStore;
+  return store ? `${store.host}:${store.dir}` : '(no backupStore in the inventory)';
 }
 
 export function findRunbook(name: string): RunbookSpec | undefined {

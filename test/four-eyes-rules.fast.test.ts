@@ -72,9 +72,11 @@ describe('four eyes: the gates the worker decides', function () {
   });
 
   it('shows the protected gates in the dry run', function () {
+    const vars =
+      'vars: { provision: { opsUser: ops, opsPublicKey: /ops.pub, packages: [] }, domains: [app.example.org] }';
     const gates = (name: string, params: Record<string, unknown>) =>
       spec(name)
-        .plan(env(true, 'vars: { provision: {}, domains: [app.example.org] }\n'), params)
+        .plan(env(true, `${vars}\n`), params)
         .flatMap((p) => ('gate' in p ? [p.gate] : []));
     assert.deepEqual(gates('deploy', { ref: 'v1' }), [RELEASE_STEPS.switchGate]);
     assert.deepEqual(gates('backup', {}), [BACKUP_STEPS.gate]);
