@@ -152,12 +152,12 @@ export const VARS = {
   upstreamFile: {
     schema: path('the nginx upstream file on the lb ([app-contract.md](app-contract.md#the-upstream-file))'),
     shape: 'absolute path',
-    readBy: 'deploys, rolling-deploy, restores',
+    readBy: 'deploys, rolling-deploy, rotate-db-password, health-check',
   },
   upstreamName: {
     schema: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,100}$', description: "the upstream block's name in it" },
     shape: 'nginx name',
-    readBy: 'deploys, rolling-deploy, restores',
+    readBy: 'deploys, rolling-deploy',
   },
   maintenanceFlag: {
     schema: path('a file on the lb whose existence makes nginx answer 503 with the maintenance page'),
@@ -179,7 +179,7 @@ export const VARS = {
     schema: {
       type: 'string',
       pattern: '^https?://',
-      description: 'the ACME server (Let’s Encrypt in production, Pebble on the test bed)',
+      description: "the ACME server (Let's Encrypt in production, Pebble on the test bed)",
     },
     shape: 'URL',
     readBy: 'renew-certificate',
