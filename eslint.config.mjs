@@ -1,7 +1,9 @@
 // Lint rules from Temporal's samples: promises are awaited or explicitly voided, and workflow
-// code (which must replay deterministically) imports values only from an allowlist.
+// code (which must replay deterministically) imports values only from an allowlist. Ours:
+// inventory vars are read with their declared types (lint/typed-vars.mjs).
 import tseslint from 'typescript-eslint';
 import { WORKFLOW_SAFE_DIRS, workflowSafeImports } from './lint/workflow-safe-imports.mjs';
+import { INVENTORY_MODULE, TYPED_VARS } from './lint/typed-vars.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'testbed/**', '**/*.mjs', '**/*.js'] },
@@ -20,5 +22,11 @@ export default tseslint.config(
     files: WORKFLOW_SAFE_DIRS.map((dir) => `${dir}/**/*.ts`),
     plugins: { 'workflow-safe': { rules: { imports: workflowSafeImports } } },
     rules: { 'workflow-safe/imports': ['error', { root: import.meta.dirname }] },
+  },
+  {
+    // Inventory vars are read with their declared types: no computed key, no cast (src/vars.ts).
+    files: ['**/*.ts'],
+    ignores: INVENTORY_MODULE,
+    rules: { 'no-restricted-syntax': ['error', ...TYPED_VARS] },
   },
 );

@@ -8,6 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { parseBackupName } from '../common/backup-names';
 import { environment } from './env-vars';
+import { requiredVar } from '../src/vars';
 import type { RowCounts } from './postgres';
 import { runOn } from './ssh/run';
 import { resolveTarget, type SshTarget } from './ssh/target';
@@ -29,22 +30,10 @@ export interface Store {
   target: SshTarget;
 }
 
-const ABSOLUTE_DIR = /^\/(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._/-]*$/;
-
+/** The store; its host and directory were checked when the inventory was read (src/vars.ts). */
 export function backupStore(env: string): Store {
-  const e = environment(env);
-  const v = e.vars.backupStore as { host?: unknown; dir?: unknown } | undefined;
-  if (typeof v?.host !== 'string' || typeof v.dir !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      `${env}: vars.backupStore must be { host: <host>, dir: <absolute path> }`,
-      FailureType.BadInventory,
-    );
-  if (!ABSOLUTE_DIR.test(v.dir) || v.dir === '/')
-    throw ApplicationFailure.nonRetryable(
-      `${env}: vars.backupStore.dir must be an absolute path without . or .. parts, not ${JSON.stringify(v.dir)}`,
-      FailureType.BadInventory,
-    );
-  return { host: v.host, dir: v.dir.replace(/\/+$/, ''), target: resolveTarget({ env, host: v.host }) };
+  const { host, dir } = requiredVar(environment(env), 'backupStore');
+  return { host, dir: dir.replace(/\/+$/, ''), target: resolveTarget({ env, host }) };
 }
 
 /** Refuses anything that is not one of this environment's backup names. */

@@ -29,7 +29,6 @@ import { environment } from './env-vars';
 import { runOn } from './ssh/run';
 import { pipeBetween } from './ssh/stream';
 import { FailureType } from '../common/failure-types';
-import { BACKUP_PARAMS } from '../common/runbook-params';
 
 const DUMP_TIMEOUT_MS = 6 * 3_600_000;
 
@@ -275,9 +274,10 @@ export async function applyRetention(input: {
 }): Promise<{ kept: string[]; deleted: string[] }> {
   const { env, keep } = input;
   checkBackupName(env, keep);
-  const defaults = (environment(env).vars.backupRetention ?? {}) as { daily?: unknown; weekly?: unknown };
-  const daily = input.daily ?? Number(defaults.daily ?? BACKUP_PARAMS.daily.default);
-  const weekly = input.weekly ?? Number(defaults.weekly ?? BACKUP_PARAMS.weekly.default);
+  // Defaulted where the inventory is read (src/vars.ts), from BACKUP_PARAMS.
+  const defaults = environment(env).vars.backupRetention;
+  const daily = input.daily ?? defaults.daily;
+  const weekly = input.weekly ?? defaults.weekly;
   for (const [what, n] of [
     ['daily', daily],
     ['weekly', weekly],

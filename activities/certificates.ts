@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { markerPath, runOnce } from './ssh/once';
 import { resolveTarget } from './ssh/target';
-import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
+import { environment, hostsWithRole, serviceCommand } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { checkCertificate, classifyCertbotFailure, facts, type CertificateFacts } from './tls/certificate-check';
 import { servedCertificate } from './tls/handshake';
 import { FailureType } from '../common/failure-types';
@@ -28,7 +29,7 @@ function tlsContext(env: string) {
     address: e.hosts[lb].address,
     target: resolveTarget({ env, host: lb }),
     domains,
-    tlsDir: stringVar(e, 'tlsDir'),
+    tlsDir: requiredVar(e, 'tlsDir'),
   };
 }
 
@@ -76,9 +77,8 @@ export async function obtainCertificate({
 }): Promise<{ ran: boolean }> {
   const { e, target, domains } = tlsContext(env);
   knownDomain(domains, domain);
-  const directory = stringVar(e, 'acmeDirectory');
-  const caBundle = typeof e.vars.acmeCaBundle === 'string' ? e.vars.acmeCaBundle : undefined;
-  const email = typeof e.vars.acmeEmail === 'string' ? e.vars.acmeEmail : undefined;
+  const directory = requiredVar(e, 'acmeDirectory');
+  const { acmeCaBundle: caBundle, acmeEmail: email } = e.vars;
   const argv = [
     ...(caBundle ? ['env', `REQUESTS_CA_BUNDLE=${caBundle}`] : []),
     'certbot',

@@ -3,7 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { asAppUser } from './app-user';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
-import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
+import { environment, hostsWithRole } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { markerPath } from './ssh/once';
 import { migrationSecrets } from './secrets';
 import { FailureType } from '../common/failure-types';
@@ -23,13 +24,17 @@ export async function safetyBackup({
   if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, FailureType.BadInventory);
   markerPath(runId, 'safety-backup'); // validates the run id for use in a file name
   const target = resolveTarget({ env, host: db });
-  const admin = argvVar(e, 'dbAdmin');
+  const admin = requiredVar(e, 'dbAdmin');
   const file = `${BACKUP_DIR}/${runId}-safety.dump`;
   await runOn(target, ['install', '-d', '-m', '0700', '-o', 'postgres', '--', BACKUP_DIR]);
-  await runOn(target, [...admin, 'pg_dump', '--format=custom', `--file=${file}`, '--', stringVar(e, 'databaseName')], {
-    cwd: '/',
-    timeoutMs: 3_600_000,
-  });
+  await runOn(
+    target,
+    [...admin, 'pg_dump', '--format=custom', `--file=${file}`, '--', requiredVar(e, 'databaseName')],
+    {
+      cwd: '/',
+      timeoutMs: 3_600_000,
+    },
+  );
   const bytes = Number((await runOn(target, ['stat', '-c', '%s', '--', file])).stdout.trim());
   return { path: file, bytes };
 }
@@ -44,8 +49,8 @@ export async function migrationStatus({
 }): Promise<{ applied: string[]; pending: { version: string; phase: string }[] }> {
   const e = environment(env);
   const target = resolveTarget({ env, host });
-  const out = await runOn(target, [...asAppUser(e, target), ...argvVar(e, 'migrate'), '--status'], {
-    cwd: stringVar(e, 'appDir'),
+  const out = await runOn(target, [...asAppUser(e, target), ...requiredVar(e, 'migrate'), '--status'], {
+    cwd: requiredVar(e, 'appDir'),
     secrets: await migrationSecrets(e),
   });
   return JSON.parse(out.stdout);

@@ -6,7 +6,8 @@
 // restarted. Each step's command acts once per run on its host (a marker, ssh/once.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { secretsFor, type Environment } from '../src/inventory';
-import { environment, hostsWithRole, serviceCommand, stringVar, argvVar } from './env-vars';
+import { environment, hostsWithRole, serviceCommand } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { appHealthUrl, databaseOk, probeHealth } from './health-probe';
 import { resolveSecret } from './secrets';
 import { DATABASE_PASSWORD, scramVerifier } from './scram';
@@ -17,7 +18,6 @@ import { resolveTarget, type SshTarget } from './ssh/target';
 import { FailureType } from '../common/failure-types';
 
 const RECORDS = '/var/lib/runbook/rotate-db-password';
-const PLAIN_NAME = /^[a-z_][a-z0-9_-]{0,62}$/;
 /** How long an undo waits for an app it restarted to answer healthy. */
 const HEALTHY_WITHIN_MS = 30_000;
 
@@ -36,19 +36,15 @@ function bad(e: Environment, what: string): never {
   throw ApplicationFailure.nonRetryable(`${e.environment}: ${what}`, FailureType.BadInventory);
 }
 
-/** What the steps read from the inventory, checked: names reach scripts as data, still plain. */
+/**
+ * What the steps read from the inventory. Names reach scripts as data, and are plain: the
+ * schema (src/vars.ts) refused any other path or name when the inventory was read.
+ */
 function context(env: string) {
   const e = environment(env);
-  const appDir = stringVar(e, 'appDir');
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes('..'))
-    bad(e, `vars.appDir ${appDir} is not a plain absolute path`);
-  const appUser = stringVar(e, 'appUser');
-  const databaseUser = stringVar(e, 'databaseUser');
-  for (const [name, v] of [
-    ['appUser', appUser],
-    ['databaseUser', databaseUser],
-  ])
-    if (!PLAIN_NAME.test(v) || v === 'root') bad(e, `vars.${name} ${JSON.stringify(v)} is not a plain user name`);
+  const appDir = requiredVar(e, 'appDir');
+  const appUser = requiredVar(e, 'appUser');
+  const databaseUser = requiredVar(e, 'databaseUser');
   return { e, envFile: `${appDir}/.env`, appUser, databaseUser };
 }
 
@@ -269,7 +265,7 @@ export async function setDatabasePassword(input: { env: string; runId: string; s
     dbTarget(c.e),
     input.runId,
     'rotate-db-password-role',
-    script(SET_ROLE_PASSWORD, [c.databaseUser, recordDir(input.runId), ...argvVar(c.e, 'dbAdmin')]),
+    script(SET_ROLE_PASSWORD, [c.databaseUser, recordDir(input.runId), ...requiredVar(c.e, 'dbAdmin')]),
     { stdin: `${verifier}\n`, secrets: [password, verifier], retryable: false },
   );
   return { changed: true, detail: `role ${c.databaseUser}${r.ran ? '' : ' (already done by this run)'}` };
@@ -293,7 +289,7 @@ echo changed`;
 /** The undo of setDatabasePassword: the role's previous verifier back; nothing when it was never changed. */
 export async function restoreDatabasePassword(input: { env: string; runId: string }): Promise<Outcome> {
   const c = context(input.env);
-  const argv = script(RESTORE_ROLE_PASSWORD, [c.databaseUser, recordDir(input.runId), ...argvVar(c.e, 'dbAdmin')]);
+  const argv = script(RESTORE_ROLE_PASSWORD, [c.databaseUser, recordDir(input.runId), ...requiredVar(c.e, 'dbAdmin')]);
   return { changed: lastLine(await runOn(dbTarget(c.e), argv)) === 'changed' };
 }
 

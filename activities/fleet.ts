@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { planBatches, type FleetPlan } from '../common/fleet-plan';
 import { appGit } from './app-user';
-import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
+import { environment, hostsWithRole, serviceCommand } from './env-vars';
 import { checkedOutCommit, installRelease, resolveRef } from './release';
 import { runOnce } from './ssh/once';
 import { tail } from './ssh/redact';
@@ -15,6 +15,7 @@ import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
 import { secretValues } from './secrets';
 import { FailureType } from '../common/failure-types';
+import { isRole } from '../common/roles';
 
 /** Several hosts asked at once inside one activity, at most this many at a time. */
 async function eachHost<T>(
@@ -68,7 +69,10 @@ export async function selectHosts({
   const e = environment(env);
   let hosts: string[];
   if (selector.startsWith('role:')) {
-    hosts = hostsWithRole(e, selector.slice(5) as 'web');
+    const role = selector.slice(5);
+    if (!isRole(role))
+      throw ApplicationFailure.nonRetryable(`${env}: no role ${JSON.stringify(role)}`, FailureType.BadInput);
+    hosts = hostsWithRole(e, role);
   } else {
     hosts = selector.split(',');
     const unknown = hosts.filter((h) => !e.hosts[h]);
@@ -194,7 +198,7 @@ export async function rollBackHost(input: RollHostInput): Promise<{ changed: boo
 /** The commit the app on the host says it serves, or undefined when it does not answer healthy. */
 async function servedCommit(env: string, host: string): Promise<string | undefined> {
   const e = environment(env);
-  const url = `http://127.0.0.1:${String(e.vars.appPort ?? 8000)}${stringVar(e, 'healthPath')}`;
+  const url = `http://127.0.0.1:${e.vars.appPort}${e.vars.healthPath}`;
   const r = await runOn(resolveTarget({ env, host }), ['curl', '-sS', '--max-time', '5', url], {
     okExitCodes: [0, 7, 28, 52, 56],
   });

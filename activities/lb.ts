@@ -2,7 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
-import { environment, hostsWithRole, stringVar } from './env-vars';
+import { environment, hostsWithRole } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { expectServing, lbHealthUrl, probeHealth } from './health-probe';
 import { FailureType } from '../common/failure-types';
 import { setUpstream } from './upstream';
@@ -11,7 +12,7 @@ function lbContext(env: string) {
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
-  return { e, lb, target: resolveTarget({ env, host: lb }), upstreamFile: stringVar(e, 'upstreamFile') };
+  return { e, lb, target: resolveTarget({ env, host: lb }), upstreamFile: requiredVar(e, 'upstreamFile') };
 }
 
 /** The web host the upstream points at now. */

@@ -4,7 +4,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Environment } from '../src/inventory';
-import { argvVar, environment, hostsWithRole, stringVar } from './env-vars';
+import { environment, hostsWithRole } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { runOn } from './ssh/run';
 import { spawnOn, type RemoteProcess } from './ssh/stream';
 import { resolveTarget, type SshTarget } from './ssh/target';
@@ -27,9 +28,9 @@ export function dbHost(env: string): DbHost {
   const e = environment(env);
   const [db] = hostsWithRole(e, 'db');
   if (!db) throw ApplicationFailure.nonRetryable(`${env}: no host has the db role`, FailureType.BadInventory);
-  const database = stringVar(e, 'databaseName');
+  const database = requiredVar(e, 'databaseName');
   checkDbName(database);
-  return { e, env, target: resolveTarget({ env, host: db }), admin: argvVar(e, 'dbAdmin'), database };
+  return { e, env, target: resolveTarget({ env, host: db }), admin: requiredVar(e, 'dbAdmin'), database };
 }
 
 export function checkDbName(name: string): string {

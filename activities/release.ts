@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { appGit, asAppUser } from './app-user';
-import { argvVar, environment, serviceCommand, stringVar } from './env-vars';
+import { environment, serviceCommand } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { appHealthUrl, expectServing, probeHealth } from './health-probe';
 import { migrationSecrets } from './secrets';
 import { FailureType } from '../common/failure-types';
@@ -17,7 +18,7 @@ export interface HostInput {
 function appContext({ env, host }: HostInput) {
   const e = environment(env);
   const target = resolveTarget({ env, host });
-  return { e, target, appDir: stringVar(e, 'appDir'), git: appGit(e, target), asApp: asAppUser(e, target) };
+  return { e, target, appDir: requiredVar(e, 'appDir'), git: appGit(e, target), asApp: asAppUser(e, target) };
 }
 
 /** The commit a ref (tag, branch or commit id) names in the application's repository. */
@@ -51,7 +52,7 @@ export async function installRelease(input: HostInput & { commit: string }): Pro
     throw ApplicationFailure.nonRetryable(`not a commit id: ${input.commit}`, FailureType.BadInput);
   await runOn(target, [...git, 'fetch', '--quiet', '--tags', '--force', 'origin'], { timeoutMs: 120_000 });
   await runOn(target, [...git, 'checkout', '--quiet', '--detach', input.commit]);
-  await runOn(target, [...asApp, ...argvVar(e, 'migrate'), '--phase', 'expand'], {
+  await runOn(target, [...asApp, ...requiredVar(e, 'migrate'), '--phase', 'expand'], {
     cwd: appDir,
     timeoutMs: 600_000,
     retryable: false,
@@ -85,7 +86,7 @@ export async function checkHealth(input: HostInput & { commit: string }): Promis
 /** Applies every pending migration, contract ones included. */
 export async function migrateAll(input: HostInput): Promise<void> {
   const { e, target, appDir, asApp } = appContext(input);
-  await runOn(target, [...asApp, ...argvVar(e, 'migrate')], {
+  await runOn(target, [...asApp, ...requiredVar(e, 'migrate')], {
     cwd: appDir,
     timeoutMs: 600_000,
     retryable: false,

@@ -6,7 +6,8 @@ import { BACKUP_CHOICE, parseBackupName } from '../common/backup-names';
 import { backupStore, checkBackupName, completeBackups, readManifest, verifyStoredChecksum } from './backup-store';
 import { recordedBackup } from './backup-record';
 import { restoreStream, workDatabase } from './backup';
-import { environment, hostsWithRole, stringVar } from './env-vars';
+import { environment, hostsWithRole } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { countDifferences, dbHost, rowCounts } from './postgres';
 import { databaseOk, lbHealthUrl, probeHealth } from './health-probe';
 import { swapDatabaseBack, swapDatabaseIn } from './database-swap';
@@ -92,7 +93,7 @@ export async function setMaintenance({
   const e = environment(env);
   const [lb] = hostsWithRole(e, 'lb');
   if (!lb) throw ApplicationFailure.nonRetryable(`${env}: no host has the lb role`, FailureType.BadInventory);
-  const flag = stringVar(e, 'maintenanceFlag');
+  const flag = requiredVar(e, 'maintenanceFlag');
   await runOn(resolveTarget({ env, host: lb }), on ? ['touch', '--', flag] : ['rm', '-f', '--', flag]);
   return { host: lb, flag };
 }

@@ -7,7 +7,8 @@
 // switch or a drain then never reloads (a reload closes every idle keep-alive connection).
 import { ApplicationFailure } from '@temporalio/common';
 import type { Environment } from '../src/inventory';
-import { environment, hostsWithRole, serviceCommand, stringVar } from './env-vars';
+import { environment, hostsWithRole, serviceCommand } from './env-vars';
+import { requiredVar } from '../src/vars';
 import { runOn } from './ssh/run';
 import { resolveTarget, type SshTarget } from './ssh/target';
 import { FailureType } from '../common/failure-types';
@@ -18,9 +19,6 @@ export interface UpstreamServer {
   down: boolean;
 }
 
-/** Hosts written at once to a fleet's upstream; an inventory may lower or raise it. */
-const DEFAULT_CONCURRENCY = 10;
-const MAX_CONCURRENCY = 50;
 /** How long a drain waits for nginx's old workers to finish the requests they were serving. */
 const DRAIN_WAIT_MS = 15_000;
 
@@ -39,22 +37,14 @@ function lbContext(env: string): LbContext {
   return {
     e,
     target: resolveTarget({ env, host: lb }),
-    upstreamFile: stringVar(e, 'upstreamFile'),
+    upstreamFile: requiredVar(e, 'upstreamFile'),
     service: e.services.upstream ? 'upstream' : 'nginx',
   };
 }
 
 /** How many hosts a fleet runbook changes at once: `vars.fleetConcurrency`, decided on the worker. */
 export function fleetConcurrency(e: Environment): number {
-  const v = e.vars.fleetConcurrency;
-  if (v === undefined) return DEFAULT_CONCURRENCY;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_CONCURRENCY) {
-    throw ApplicationFailure.nonRetryable(
-      `${e.environment}: vars.fleetConcurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`,
-      FailureType.BadInventory,
-    );
-  }
-  return v;
+  return e.vars.fleetConcurrency;
 }
 
 /** The servers the file lists, as inventory hosts; an address no web host has is an error. */
@@ -75,8 +65,8 @@ export function parseUpstream(e: Environment, text: string, file: string): Upstr
 
 /** The file's content for these servers: one line per host, in the order given. */
 export function renderUpstream(e: Environment, servers: readonly UpstreamServer[]): string {
-  const upstream = stringVar(e, 'upstreamName');
-  const port = String(e.vars.appPort ?? 8000);
+  const upstream = requiredVar(e, 'upstreamName');
+  const port = String(e.vars.appPort);
   const lines = servers.map(({ host, down }) => {
     const h = e.hosts[host];
     if (!h?.roles.includes('web'))

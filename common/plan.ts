@@ -2,6 +2,7 @@
 // procedure walks them in plan mode on the worker (workflows/dry-run.ts). Imported by workflow
 // code: types and pure functions only.
 import type { Environment } from '../src/inventory';
+import type { Role } from './roles';
 
 /** A step as its definition describes it (the `plan` of rb.step). */
 export interface PlannedStep {
@@ -43,14 +44,14 @@ export interface StepPlan<T = unknown> {
 export type StepPlanOf<T> = StepPlan<T> | ((env: PlanContext) => StepPlan<T>);
 
 /** The hosts of `env` with `role`, in inventory order. */
-export function hostsWithRole(env: Pick<PlanContext, 'hosts'>, role: string): string[] {
+export function hostsWithRole(env: Pick<PlanContext, 'hosts'>, role: Role): string[] {
   return Object.entries(env.hosts)
     .filter(([, h]) => h.roles.includes(role))
     .map(([name]) => name);
 }
 
 /** The first host of `env` with `role`, or a text saying there is none. */
-export function hostWithRole(env: Pick<PlanContext, 'hosts'>, role: string): string {
+export function hostWithRole(env: Pick<PlanContext, 'hosts'>, role: Role): string {
   return hostsWithRole(env, role)[0] ?? `(no ${role} host)`;
 }
 
@@ -61,8 +62,8 @@ export function hostList(hosts: string[]): string {
 
 /** Where the environment's backups are kept, as a plan names it. */
 export function backupStoreText(env: Pick<PlanContext, 'vars'>): string {
-  const store = env.vars.backupStore as { host?: string; dir?: string } | undefined;
-  return store?.host ? `${store.host}:${String(store.dir)}` : '(no backupStore in the inventory)';
+  const store = env.vars.backupStore;
+  return store ? `${store.host}:${store.dir}` : '(no backupStore in the inventory)';
 }
 
 /** The result of a dry run. */

@@ -5,6 +5,7 @@
 import { BACKUP_CHOICE, PREVIOUS_DATABASE } from './backup-names';
 import { BATCHES, MAX_FAILURES } from './fleet-plan';
 import { defineParams } from './params';
+import { ROLE_NAMES } from './roles';
 
 /** A git ref as operators type it: no leading dash, no "..", no spaces or shell characters. */
 export const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
@@ -13,7 +14,9 @@ export const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 /** A host's name in the inventory. */
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** `role:web`, or host names separated by commas. */
-export const SELECTOR = /^(?:role:(?:web|db|lb|backup)|[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,999})$/;
+export const SELECTOR = new RegExp(
+  `^(?:role:(?:${ROLE_NAMES.join('|')})|[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,999})$`,
+);
 /** Bounds on a command's argv: it travels in the run's input and history. */
 export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;

@@ -2,22 +2,17 @@
 // inventory's web hosts with the same function the run uses (common/fleet-plan.ts); the run
 // itself starts from the hosts the load balancer lists, so a host drained by an earlier run is
 // left out there.
-import type { Environment } from './inventory';
+import { hostsWithRole, type Environment } from './inventory';
+import { isRole } from '../common/roles';
 import { budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, planBatches } from '../common/fleet-plan';
 import { COMMAND_PARAMS, ROLLING_PARAMS } from '../common/runbook-params';
 import { defineRunbook, type RunbookSpec } from './runbooks';
 
-function webHosts(env: Environment): string[] {
-  return Object.entries(env.hosts)
-    .filter(([, h]) => h.roles.includes('web'))
-    .map(([n]) => n);
-}
+const webHosts = (env: Environment) => hostsWithRole(env, 'web');
 
 function selected(env: Environment, selector: string): string[] {
-  if (selector.startsWith('role:'))
-    return Object.entries(env.hosts)
-      .filter(([, h]) => h.roles.includes(selector.slice(5) as 'web'))
-      .map(([n]) => n);
+  const role = selector.slice(5);
+  if (selector.startsWith('role:')) return isRole(role) ? hostsWithRole(env, role) : [];
   return selector.split(',');
 }
 

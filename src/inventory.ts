@@ -13,10 +13,15 @@ import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
 import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
 import { checkFreezes, FREEZES_SCHEMA, type Freezes } from './freeze';
+import { ROLE_NAMES, ROLES, type Role } from '../common/roles';
+import { varShape, varsSchema, type Vars } from './vars';
+
+export { DOMAIN } from './vars';
+export type { Vars } from './vars';
 
 export interface Host {
   address: string;
-  roles: string[];
+  roles: Role[];
   colour?: 'blue' | 'green';
   /** Over the environment's `ssh.port`. */
   port?: number;
@@ -117,37 +122,6 @@ export interface Bounds {
   rollbackWindow: { min: string; max: string };
 }
 
-/** A DNS name as it may appear in a path, a URL and on certbot's command line. */
-export const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
-
-/**
- * The variables several runbooks read, typed and with their defaults: the one place for each
- * (VARS_SCHEMA checks them when the inventory is read). Others are read by the runbook that
- * needs them, which says what it expects.
- */
-export interface Vars {
-  /** The port the app listens on, on each web host (and the upstream points at). */
-  appPort: number;
-  /** The app's health page: 200 with {"version", "commit", "database"} when it serves. */
-  healthPath: string;
-  /** The DNS names the load balancer serves over TLS. */
-  domains: string[];
-  /** Where certbot's HTTP-01 answers are written on the load balancer. */
-  acmeWebroot: string;
-  [name: string]: unknown;
-}
-
-const VARS_SCHEMA = {
-  type: 'object',
-  default: {},
-  properties: {
-    appPort: { type: 'integer', minimum: 1, maximum: 65535, default: 8000 },
-    healthPath: { type: 'string', pattern: '^/[\\x21-\\x7e]*$', maxLength: 200, default: '/health' },
-    domains: { type: 'array', items: { type: 'string', pattern: DOMAIN.source }, uniqueItems: true, default: [] },
-    acmeWebroot: { type: 'string', pattern: '^/[A-Za-z0-9._/-]*$', default: '/var/www/letsencrypt' },
-  },
-};
-
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
 const argv = { type: 'array', items: { type: 'string' }, minItems: 1 };
@@ -225,7 +199,15 @@ const schema = {
         required: ['address'],
         properties: {
           address: ADDRESS,
-          roles: { type: 'array', items: { enum: ['web', 'db', 'lb', 'backup'] }, uniqueItems: true, default: [] },
+          roles: {
+            type: 'array',
+            items: { enum: ROLE_NAMES },
+            uniqueItems: true,
+            default: [],
+            description: Object.entries(ROLES)
+              .map(([role, what]) => `${role}: ${what}`)
+              .join('; '),
+          },
           colour: { enum: ['blue', 'green'] },
           port: PORT,
           user: USER,
@@ -272,7 +254,7 @@ const schema = {
         },
       },
     },
-    vars: VARS_SCHEMA,
+    vars: varsSchema(),
     analyses: ANALYSES_SCHEMA,
     freezes: FREEZES_SCHEMA,
     secrets: {
@@ -301,6 +283,22 @@ const schema = {
 };
 
 const validate = new Ajv({ allErrors: true, useDefaults: true }).compile(schema);
+
+/** The schema published for editors (docs/inventory.schema.json, written by `npm run docs`). */
+export function inventorySchema(): object {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'A runbook environment (docs/inventory.md)',
+    ...schema,
+  };
+}
+
+/** The names of the hosts that have `role`, in the order the inventory lists them. */
+export function hostsWithRole(env: Environment, role: Role): string[] {
+  return Object.entries(env.hosts)
+    .filter(([, h]) => h.roles.includes(role))
+    .map(([name]) => name);
+}
 
 export class InventoryError extends Error {}
 
@@ -377,6 +375,9 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   } catch (err) {
     throw new InventoryError(`${file}: ${(err as Error).message}`);
   }
+  const store = env.vars.backupStore;
+  if (store && !(store.host in env.hosts))
+    throw new InventoryError(`${file}: vars.backupStore.host names unknown host ${store.host}`);
   for (const target of env.notify) {
     if (!(target.secret in env.secrets))
       throw new InventoryError(
@@ -414,9 +415,14 @@ function formatErrors(errors: ErrorObject[]): string {
     .slice(0, 5)
     .map((e) => {
       const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
-      if (e.keyword === 'additionalProperties')
-        return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}`;
-      return `${at}: ${e.message}`;
+      if (e.keyword === 'additionalProperties') {
+        const known = e.instancePath === '/vars' ? ' (the vars runbooks read: docs/inventory.md#vars)' : '';
+        return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}${known}`;
+      }
+      // A var's shape in words says more than its pattern (a var's value, or an item of a list).
+      const name = /^\/vars\/(\w+)(?:\/\d+)?$/.exec(e.instancePath)?.[1];
+      const shape = name && e.keyword !== 'required' ? varShape(name) : undefined;
+      return `${at}: ${e.message}${shape ? ` (expected ${shape})` : ''}`;
     })
     .join('; ');
 }

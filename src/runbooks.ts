@@ -256,13 +256,9 @@ type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
 
 /** How many days and weeks retention must keep before a request is beyond the bounds. */
 function retentionFloor(env: Environment): { daily: number; weekly: number } {
-  const retention = env.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
+  const retention = env.vars.backupRetention;
   const floor = env.bounds.retentionFloor;
-  const { daily, weekly } = BACKUP_PARAMS;
-  return {
-    daily: floor?.daily ?? retention?.daily ?? daily.default,
-    weekly: floor?.weekly ?? retention?.weekly ?? weekly.default,
-  };
+  return { daily: floor?.daily ?? retention.daily, weekly: floor?.weekly ?? retention.weekly };
 }
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */

@@ -259,30 +259,6 @@ describe('docs: links and commands', function () {
     );
   });
 
-  it('docs/inventory.md describes every var the code reads', function () {
-    const reads = new Set<string>();
-    const provisionReads = new Set<string>();
-    for (const dir of ['activities', 'src', 'workflows', 'worker', 'cli', 'common', 'bench'])
-      for (const file of fs.readdirSync(path.join(projectRoot, dir), { recursive: true }) as string[]) {
-        if (!file.endsWith('.ts')) continue;
-        const source = fs.readFileSync(path.join(projectRoot, dir, file), 'utf8');
-        for (const m of source.matchAll(/\b(?:stringVar|argvVar)\([^,()]+,\s*'(\w+)'\)|\.vars\.(\w+)/g))
-          reads.add(m[1] ?? m[2]);
-      }
-    const provision = fs.readFileSync(path.join(projectRoot, 'activities', 'provision', 'config.ts'), 'utf8');
-    for (const m of provision.matchAll(/\bp\.(\w+)/g)) provisionReads.add(m[1]);
-    assert.ok(reads.size >= 20 && provisionReads.size >= 5, `read only ${[...reads, ...provisionReads].join(', ')}`);
-    const doc = fs.readFileSync(path.join(projectRoot, 'docs', 'inventory.md'), 'utf8');
-    const section = (name: string) =>
-      doc.slice(doc.indexOf(`\n## ${name}\n`), doc.indexOf('\n## ', doc.indexOf(`\n## ${name}\n`) + 1));
-    const described = (text: string, name: string) => new RegExp(`^\\| \`${name}\`|, \`${name}\` \\|`, 'm').test(text);
-    const missing = [
-      ...[...reads].filter((v) => !described(section('vars'), v)).map((v) => `vars.${v}`),
-      ...[...provisionReads].filter((v) => !described(section('provision'), v)).map((v) => `vars.provision.${v}`),
-    ];
-    assert.deepEqual(missing, [], `read by the code, not in the tables of docs/inventory.md: ${missing.join(', ')}`);
-  });
-
   it('every repository file quoted in code exists', function () {
     const failures = pages.flatMap((p) => missingFiles(p, projectRoot));
     assert.deepEqual(failures, [], `missing files:\n${failures.join('\n')}`);

@@ -72,8 +72,10 @@ describe('four eyes: the gates the worker decides', function () {
   });
 
   it('gates every mutating runbook on a protected environment (the dry run shows these gates)', function () {
+    const vars =
+      'vars: { provision: { opsUser: ops, opsPublicKey: /ops.pub, packages: [] }, domains: [app.example.org] }';
     const gates = (name: string, params: Record<string, unknown>) =>
-      decideGates(spec(name), env(true, 'vars: { provision: {}, domains: [app.example.org] }\n'), params).gates;
+      decideGates(spec(name), env(true, `${vars}\n`), params).gates;
     assert.deepEqual(gates('deploy', { ref: 'v1' }), [RELEASE_STEPS.switchGate]);
     assert.deepEqual(gates('backup', {}), [BACKUP_STEPS.gate]);
     assert.deepEqual(gates('rolling-deploy', { ref: 'v1' }), [CANARY_GATE]);

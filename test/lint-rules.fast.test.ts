@@ -97,3 +97,51 @@ describe('lint: workflow-safe folders', function () {
     assert.deepEqual(await refused('src/probe.ts', code), []);
   });
 });
+
+describe('lint: inventory vars read with their declared types', function () {
+  this.timeout(60_000);
+  let eslint: ESLint;
+
+  before(async () => {
+    const url = pathToFileURL(path.join(projectRoot, 'eslint.config.mjs')).href;
+    const config = ((await import(url)) as { default: Linter.Config[] }).default;
+    eslint = new ESLint({
+      cwd: projectRoot,
+      overrideConfigFile: true,
+      overrideConfig: [...config, tseslint.configs.disableTypeChecked as Linter.Config],
+    });
+  });
+
+  async function refused(file: string, code: string): Promise<number> {
+    const [result] = await eslint.lintText(code, { filePath: path.join(projectRoot, file) });
+    return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax' && /declared types/.test(m.message))
+      .length;
+  }
+
+  const untyped = [
+    'declare const e: { vars: Record<string, unknown> }; declare const name: string; const { vars } = e;',
+    'export const a = e.vars[name];',
+    "export const b = e?.vars['appDir'];",
+    'export const c = vars[name];',
+    'export const d = e.vars.backupStore as { host: string };',
+    'export const f = (e.vars.backupRetention ?? {}) as { daily?: number };',
+    'export const g = vars.appDir as string;',
+    'export const h = <string>e.vars.appDir;',
+  ].join('\n');
+
+  it('refuses a var read by a computed key or a cast, anywhere but the inventory module', async () => {
+    for (const file of ['activities/probe.ts', 'src/probe.ts', 'workflows/probe.ts', 'test/probe.ts'])
+      assert.equal(await refused(file, untyped), 7, file);
+    assert.equal(await refused('src/vars.ts', untyped), 0);
+    assert.equal(await refused('src/inventory.ts', untyped), 0);
+  });
+
+  it('lets a typed read through', async () => {
+    const code = [
+      "import { requiredVar } from '../src/vars';",
+      'declare const e: { vars: { appPort: number; appDir?: string } };',
+      "export const x = [e.vars.appPort, e.vars.appDir ?? '/srv', requiredVar(e as never, 'appDir')];",
+    ].join('\n');
+    assert.equal(await refused('activities/probe.ts', code), 0);
+  });
+});

@@ -9,7 +9,7 @@ import { parseEnvironment } from '../src/inventory';
 import { checkParams, decideGates, PolicyError } from '../src/policy';
 import { findRunbook, RUNBOOKS, type RunbookSpec } from '../src/runbooks';
 import { COMMANDS } from '../cli/commands';
-import { generatedDocs, runbooksMarkdown, withUsage } from '../cli/docs';
+import { generatedDocs, runbooksMarkdown, withInventoryReference, withUsage } from '../cli/docs';
 import { COMMAND_DOCS, paramsInUse, runbookHelp, START_OPTIONS, usage } from '../cli/help';
 import { SIGNING_OPTIONS } from '../cli/sign';
 import { switchOptions } from '../workflows/blue-green';
@@ -152,13 +152,18 @@ describe('declared parameters', function () {
     assert.ok(text.includes(`runbooks: ${RUNBOOKS.map((r) => r.name).join(', ')}`));
   });
 
-  it('docs/runbooks.md and the usage block of docs/cli.md are what npm run docs writes', function () {
+  it('the generated docs (runbooks.md, inventory.schema.json, parts of cli.md, inventory.md) are fresh', function () {
     const read = (file: string) =>
       fs.existsSync(path.join(ROOT, file)) ? fs.readFileSync(path.join(ROOT, file), 'utf8') : '';
     for (const [file, text] of Object.entries(generatedDocs()))
       assert.ok(read(file) === text, `${file} is stale: run npm run docs`);
     const cli = read('docs/cli.md');
     assert.ok(withUsage(cli) === cli, 'the usage block of docs/cli.md is stale: run npm run docs');
+    const inventory = read('docs/inventory.md');
+    assert.ok(
+      withInventoryReference(inventory) === inventory,
+      'the roles, vars or provision table of docs/inventory.md is stale: run npm run docs',
+    );
   });
 
   it('a default changed in a definition changes the help, the docs, the worker checks and the dry run', function () {

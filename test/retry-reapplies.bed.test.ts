@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { runCommand } from '../activities/hosts';
 import { liveHost, switchUpstream } from '../activities/lb';
 import { unappliedMark } from '../activities/upstream';
-import { environment, stringVar } from '../activities/env-vars';
+import { environment } from '../activities/env-vars';
+import { requiredVar } from '../src/vars';
 import { ensureFile, restoreFile } from '../activities/provision/files';
 import { newRunId } from '../src/run-id';
 import { served } from './bed-checks';
@@ -32,7 +33,7 @@ async function reloadedSince(before: string[]): Promise<boolean> {
 describe('switching the upstream after an attempt lost before its reload', function () {
   it('the retry reloads nginx though the file is right; then a switch there reloads nothing', async function () {
     const live = await liveHost({ env: 'local' });
-    const mark = unappliedMark(stringVar(environment('local'), 'upstreamFile'));
+    const mark = unappliedMark(requiredVar(environment('local'), 'upstreamFile'));
     const servingBefore = await served();
     await switchUpstream({ env: 'local', host: live });
     const settled = await servingWorkers();

@@ -62,9 +62,9 @@ export async function backup(input: RunInput<BackupParams>): Promise<RunResult> 
       skippable: true,
       why: 'the verified backup is kept either way; old ones go at the next run',
       plan: (c) => {
-        const kept = c.vars.backupRetention as { daily?: number; weekly?: number } | undefined;
-        const days = daily ?? kept?.daily ?? BACKUP_PARAMS.daily.default;
-        const weeks = weekly ?? kept?.weekly ?? BACKUP_PARAMS.weekly.default;
+        const kept = c.vars.backupRetention;
+        const days = daily ?? kept.daily ?? BACKUP_PARAMS.daily.default;
+        const weeks = weekly ?? kept.weekly ?? BACKUP_PARAMS.weekly.default;
         return {
           where: backupStoreText(c),
           does: `keep the newest backup of the last ${days} days and ${weeks} weeks; delete the other scheduled ones`,

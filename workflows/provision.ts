@@ -16,8 +16,8 @@ export type ProvisionParams = ParamsOf<typeof PROVISION_PARAMS>;
 
 /** What the inventory's vars.provision says a provisioned host looks like, as plans show it. */
 function provisionVars(c: PlanContext): { ops: string; ports: number[]; packages: string[] } {
-  const p = (c.vars.provision ?? {}) as { opsUser?: string; openPorts?: number[]; packages?: string[] };
-  return { ops: p.opsUser ?? 'ops', ports: p.openPorts ?? [22, 80, 443], packages: p.packages ?? [] };
+  const p = c.vars.provision;
+  return { ops: p?.opsUser ?? 'ops', ports: p?.openPorts ?? [22, 80, 443], packages: p?.packages ?? [] };
 }
 
 const act = stepActivities<typeof activities>({ startToCloseTimeout: '5 minutes' });
