@@ -51,8 +51,10 @@ export class DryRunFailed extends Error {}
 /** One line per item of the plan, as `start --dry-run` prints it. */
 export function planLines(plan: PlanItem[]): string[] {
   return plan.map((item) => {
-    if (isGate(item))
-      return `  gate ${item.gate}: ${item.required} approval(s) from ${item.approvers.join(', ') || '(no approvers listed)'}`;
+    if (isGate(item)) {
+      const from = item.approvers.join(', ') || '(no approvers listed)';
+      return `  gate ${item.gate}: ${item.required} approval(s) from ${from}`;
+    }
     if (isStep(item)) {
       const undo = item.undo ? `; undo: ${item.undo}` : '';
       const skip = item.skippable ? `; skippable: ${item.skippable}` : '';
