@@ -1,10 +1,11 @@
 // What a fleet run did on each host, for status, watch and history: every host while the fleet
-// is small, and beyond that a count per outcome plus the hosts that need a look (failed,
-// skipped), so a 200-host run stays readable. `history` shows every host (the audit trail).
+// is small, and beyond that a count per outcome, the hosts that need a look (failed, skipped)
+// and the slowest, so a 200-host run stays readable. `history` shows every host (the audit trail).
 import type { HostRecord, RunProgress } from './shared';
 import { formatDuration } from './duration';
 
 const SHOW_ALL_UP_TO = 20;
+const SLOWEST_SHOWN = 3;
 
 /** How a view shows a value from a host (common/progress-view.ts's Show): inert, escaped for Markdown. */
 type ShowText = (value: unknown) => string;
@@ -40,6 +41,13 @@ export function hostLines(p: RunProgress, everyHost: boolean, v: ShowText): stri
       ? hosts
       : hosts.filter((h) => h.outcome === 'failed' || h.outcome === 'skipped');
   for (const h of shown) lines.push(`  ${hostText(h, everyHost, v)}`);
+  // The hosts a person waits on in a large fleet, among those not listed above.
+  const slowest = hosts
+    .filter((h) => h.durationMs !== undefined && !shown.includes(h))
+    .sort((a, b) => b.durationMs! - a.durationMs!)
+    .slice(0, SLOWEST_SHOWN);
+  if (slowest.length)
+    lines.push(`  slowest: ${slowest.map((h) => `${v(h.host)} ${formatDuration(h.durationMs!)}`).join(', ')}`);
   if (shown.length < hosts.length)
     lines.push(`  (${hosts.length - shown.length} more hosts without trouble: runbook history shows each)`);
   return lines;
