@@ -9,26 +9,12 @@ import { RUNBOOKS } from '../src/runbooks';
 import { startTestRun, uniqueQueue, withWorker } from './helpers';
 import { assertPlanIsRun, dryRunOn, type ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
+import { STUB_PARAMS } from './stub-params';
 
 const ENV = 'local';
 const INITIATOR = 'carol';
 
-/** What each runbook is started with: every optional path that adds steps or gates is taken. */
-const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
-  smoke: {},
-  deploy: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
-  'migrate-then-code': { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
-  provision: { host: 'fresh' },
-  backup: {},
-  restore: {},
-  'restore-previous': { database: 'runbook_previous_0123456789ab' },
-  'drop-previous': { database: 'runbook_previous_0123456789ab' },
-  'renew-certificate': {},
-  'health-check': {},
-  'rotate-db-password': { secret: 'dbPassword' },
-  'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },
-  'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
-};
+const PARAMS = STUB_PARAMS;
 
 /** Waits for the run's result, approving each gate it opens (by an approver who did not start it). */
 async function runToEnd(handle: WorkflowHandle): Promise<RunResult> {

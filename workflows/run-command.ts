@@ -2,7 +2,7 @@
 // each batch a child workflow (see command-batch.ts). Once more hosts failed than
 // `--max-failures` allows, no further batch starts and the run fails, saying which hosts ran.
 // On a protected environment (the worker reads the inventory) it waits for approval first.
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { batchStepName, budgetOf, COMMAND_GATE, cutBatches } from '../common/fleet-plan';
 import type { HostRecord, RunInput, RunResult } from '../common/shared';
@@ -41,6 +41,13 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
             args: [{ env, runId, batch: i + 1, hosts, argv: params.argv, concurrency: selected.concurrency }],
           });
           rb.hosts(records);
+          // A batch run again from its failure gate counts its hosts once: this attempt's outcome
+          // replaces the last one's (before, a retried batch failed on its own earlier failures).
+          if (patched('retried-batch-counts-once'))
+            for (const r of records) {
+              const earlier = failed.findIndex((f) => f.host === r.host);
+              if (earlier >= 0) failed.splice(earlier, 1);
+            }
           failed.push(...records.filter((r) => r.outcome === 'failed'));
           if (failed.length > budget) {
             const ran = batches.slice(0, i + 1).flat();
