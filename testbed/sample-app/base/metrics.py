@@ -18,7 +18,10 @@ REQUESTS = Counter("http_requests", "HTTP requests answered, by path and status.
                    ["method", "path", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request, by path.",
                     ["path"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+                    # About 1.5x apart, finer than the client's default: a quantile read from them
+                    # is off by at most that factor.
+                    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
+                             1, 1.5, 2, 3, 5, 7.5, 10))
 # Which release answers (app_release_info 1, its labels the version and commit).
 Info("app_release", "The release this process runs.").info({"version": config.VERSION, "commit": config.COMMIT})
 
