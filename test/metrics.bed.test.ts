@@ -143,7 +143,8 @@ describe('metrics on the test bed (Prometheus)', function () {
       };
       const p90 = await vector(
         prometheus,
-        'histogram_quantile(0.9, sum by (instance, le) (rate(http_request_duration_seconds_bucket{job="app",path="/"}[10s])))',
+        'histogram_quantile(0.9, sum by (instance, le) ' +
+          '(rate(http_request_duration_seconds_bucket{job="app",path="/"}[10s])))',
       );
       const fleetErrorRate = await scalar(prometheus, errorRate.query);
       const said = {
