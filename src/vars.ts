@@ -184,6 +184,18 @@ export const VARS = {
     shape: 'URL',
     readBy: 'renew-certificate',
   },
+  prometheusUrl: {
+    schema: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      maxLength: 500,
+      description:
+        "the environment's Prometheus, where the declared `analyses` are queried (`/api/v1/query`); " +
+        'on the test bed `http://10.213.0.1:9090`',
+    },
+    shape: 'URL',
+    readBy: 'the test bed metrics test (no runbook yet)',
+  },
   acmeCaBundle: {
     schema: path("the ACME server's CA, as `REQUESTS_CA_BUNDLE` for certbot, when it is not a public one"),
     shape: 'path on the hosts',

@@ -118,7 +118,7 @@ ensure_machine_packages() {
   local -A want=(
     [debootstrap]=debootstrap [pebble]=pebble [git]=git [ssh-keygen]=openssh-client
     [ssh]=openssh-client [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux
-    [dpkg-scanpackages]=dpkg-dev [python3]=python3
+    [dpkg-scanpackages]=dpkg-dev [python3]=python3 [prometheus]=prometheus [promtool]=prometheus
   )
   local cmd missing=()
   for cmd in "${!want[@]}"; do

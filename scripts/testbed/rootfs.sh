@@ -12,6 +12,7 @@ TB_ROOTFS_PACKAGES=(
   postgresql postgresql-client certbot python3-certbot-nginx curl ca-certificates
   iptables nftables ufw fail2ban unattended-upgrades apt-listchanges procps tini
   iproute2 iputils-ping netcat-openbsd rsyslog openssl rsync less logrotate tzdata
+  python3-prometheus-client prometheus-nginx-exporter
 )
 # Bump when the recipe below changes in a way the package list does not show.
 TB_ROOTFS_RECIPE=3

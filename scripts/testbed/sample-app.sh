@@ -37,7 +37,8 @@ ensure_sample_repo() {
     while read -r tag parent branch message; do
       [[ -z "$tag" || "$tag" == \#* ]] && continue
       n=$((n + 1))
-      export GIT_AUTHOR_DATE="2025-01-0${n}T10:00:00Z" GIT_COMMITTER_DATE="2025-01-0${n}T10:00:00Z"
+      day=$(printf "2025-01-%02dT10:00:00Z" "$n")
+      export GIT_AUTHOR_DATE="$day" GIT_COMMITTER_DATE="$day"
       if [[ "$parent" == "-" ]]; then
         cp -a "$src/base/." .
       else

@@ -7,6 +7,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+# shellcheck source=prometheus.sh
+source "$here/prometheus.sh"
 
 passed=0
 failed=0
@@ -86,6 +88,22 @@ https_answers() {
     | openssl x509 -noout -ext subjectAltName | grep -q "DNS:$TB_DOMAIN"
 }
 
+# Up in Prometheus's eyes: the target JOB/INSTANCE was scraped and answered (five seconds at most).
+scraped() {
+  local i
+  for ((i = 0; i < 10; i++)); do
+    curl -fsS --max-time 3 "$(prometheus_url)/api/v1/query" --data-urlencode "query=up{job=\"$1\",instance=\"$2\"}" \
+      | grep >/dev/null '"value":\[[0-9.]*,"1"\]' && return 0
+    sleep 0.5
+  done
+  echo "up{job=\"$1\",instance=\"$2\"} is not 1"
+  return 1
+}
+
+web_blue_pages_counted() {
+  curl -fsS --max-time 5 "http://$(host_addr web-blue):$TB_APP_PORT/metrics" | grep >/dev/null '^http_requests_total{method="GET",path="/health",status="200"}'
+}
+
 for host in $(host_names); do
   check "ssh root@$(host_addr "$host") with strict host key checking; hostname is $host" hostname_is "$host"
 done
@@ -97,6 +115,9 @@ check "web-green has the app installed but stopped" green_idle
 check "user app reaches database app on db with its .env" app_user_queries_db
 check "root on db runs psql as the postgres superuser" superuser_on_db
 check "fresh runs no app, supervisor, nginx or firewall" fresh_unprovisioned
+check "web-blue's app counts its requests on /metrics" web_blue_pages_counted
+check "Prometheus ($(prometheus_url)) scrapes the app on web-blue" scraped app web-blue
+check "Prometheus scrapes the nginx exporter on lb" scraped lb lb
 check "certbot on lb gets a certificate from Pebble (webroot through nginx :80)" certbot_against_pebble
 
 printf '%d passed, %d failed\n' "$passed" "$failed"

@@ -7,6 +7,7 @@ check_lb_http() { curl -fsS --max-time 3 "http://$(host_addr "$1")/health" >/dev
 check_lb_https() {
   curl -sS --max-time 3 -k -o /dev/null --resolve "$TB_DOMAIN:443:$(host_addr "$1")" "https://$TB_DOMAIN/health"
 }
+check_nginx_exporter() { curl -fsS --max-time 3 "http://$(host_addr "$1"):$TB_NGINX_EXPORTER_PORT/metrics" | grep >/dev/null '^nginx_up 1'; }
 check_app() { curl -fsS --max-time 3 "http://$(host_addr "$1"):$TB_APP_PORT/health" >/dev/null; }
 
 # name|command...|required: the checks `up` waits for and `status` reports.
@@ -16,6 +17,7 @@ required_checks() {
   echo "service git daemon (git://$TB_GATEWAY/sample-app.git)|tcp_open $TB_GATEWAY $TB_GIT_PORT"
   echo "service apt repository (http://$TB_GATEWAY:$TB_APT_PORT)|tcp_open $TB_GATEWAY $TB_APT_PORT"
   echo "service dns (pebble-challtestsrv $TB_GATEWAY:$TB_DNS_PORT)|pid_alive $TB_STATE/pids/challtestsrv.pid pebble-challtestsrv"
+  echo "service prometheus ($(prometheus_url))|prometheus_answers"
   for host in $(host_names); do
     echo "host $host sshd ($(host_addr "$host"):22)|check_ssh $host"
   done
@@ -23,6 +25,7 @@ required_checks() {
   for host in $(host_by_role lb); do
     echo "host $host nginx app through lb (http://$(host_addr "$host")/health)|check_lb_http $host"
     echo "host $host nginx https (:443)|check_lb_https $host"
+    echo "host $host nginx exporter (:$TB_NGINX_EXPORTER_PORT/metrics)|check_nginx_exporter $host"
   done
 }
 

@@ -16,7 +16,7 @@ umask 022
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
-for part in rootfs keys network pebble sample-app hosts roles status fleet; do
+for part in rootfs keys network pebble sample-app hosts roles status fleet prometheus; do
   # shellcheck disable=SC1090
   source "$here/$part.sh"
 done
@@ -68,6 +68,7 @@ up() {
   fi
   setup_roles
   write_fleet_inventory
+  ensure_prometheus
   log "waiting for every service to answer"
   wait_for_services || { print_status || true; die "not every service answers"; }
   if (($(fleet_recorded_size))); then
@@ -80,6 +81,7 @@ down() {
   local host
   require_root
   for host in $(host_names); do stop_host "$host"; done
+  stop_prometheus
   stop_pebble
   stop_git_daemon
   stop_apt_server

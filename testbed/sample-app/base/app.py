@@ -3,28 +3,40 @@
 
 Listens on APP_BIND (default 0.0.0.0) : APP_PORT (default 8000).
 """
-import html
 import json
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import config
 import health
-import store
+import metrics
+import page
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "sample-app/" + config.VERSION
 
     def do_GET(self):
+        started = time.monotonic()
+        self._status = 0
+        try:
+            self._answer()
+        finally:
+            metrics.observe("GET", self.path, self._status, time.monotonic() - started)
+
+    def _answer(self):
         try:
             if self.path == "/health":
                 status, body = health.check()
                 self._send(status, "application/json", json.dumps(body) + "\n")
             elif self.path == "/":
-                self._send(200, "text/html; charset=utf-8", self._page())
+                self._send(200, "text/html; charset=utf-8", page.render(self.path, self.headers.get("User-Agent", "")))
+            elif self.path == "/metrics":
+                content_type, payload = metrics.exposition()
+                self._send(200, content_type, payload)
             else:
                 self._send(404, "text/plain; charset=utf-8", "not found\n")
         except Exception as exc:
@@ -34,24 +46,9 @@ class Handler(BaseHTTPRequestHandler):
                     "error": type(exc).__name__}
             self._send(500, "application/json", json.dumps(body) + "\n")
 
-    def _page(self):
-        conn = store.connect()
-        try:
-            with conn:
-                store.record_visit(conn, self.path, self.headers.get("User-Agent", ""))
-                data = store.summary(conn)
-        finally:
-            conn.close()
-        items = "".join("<li>%s</li>" % html.escape(name) for name in data["items"])
-        return (
-            "<!doctype html><html><head><title>Sample app %(v)s</title></head><body>"
-            "<h1>Sample app</h1><p>version <b id=\"version\">%(v)s</b>, commit <code>%(c)s</code></p>"
-            "<p>%(n)d visits</p><ul>%(items)s</ul></body></html>\n"
-        ) % {"v": html.escape(config.VERSION), "c": html.escape(config.COMMIT),
-             "n": data["visits"], "items": items}
-
     def _send(self, status, content_type, text):
-        payload = text.encode("utf-8")
+        payload = text if isinstance(text, bytes) else text.encode("utf-8")
+        self._status = status
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
