@@ -54,7 +54,10 @@ export interface MatrixCall extends ActivityCall {
 /** What the stubs do wrong in a run: nothing, fail a step (and an undo), or fail every step's first attempt. */
 export type Fault = { kind: 'none' } | { kind: 'step'; step: number; undo?: number } | { kind: 'flaky' };
 
-/** What a driver answers at a failure gate: go on without the cause (skip where allowed, else retry), roll back, or nothing. */
+/**
+ * What a driver answers at a failure gate: go on without the cause (skip where allowed, else
+ * retry), roll back, or nothing.
+ */
 export type FailureAnswer = 'fix' | 'rollback' | 'none';
 
 export interface Case {
@@ -97,7 +100,7 @@ interface Driven {
   atFailureGate(): Promise<void>;
   /** What the failure gate said of its step, once it opened. */
   skippable?: boolean;
-  /** Past its fault (retried or skipped at its failure gate): its calls are no longer placed, which saves a query each. */
+  /** Past its fault (retried or skipped at its failure gate): its calls are no longer placed (a query saved each). */
   settledDown?: boolean;
 }
 
@@ -350,7 +353,7 @@ export interface Profile {
   spec: RunbookSpec;
   params: Record<string, unknown>;
   steps: string[];
-  /** Per step: the undos registered and points of no return passed when it ran; absent for a step that calls no activity. */
+  /** Per step: the undos registered and points of no return passed when it ran; absent where it calls no activity. */
   at: ({ undos: string[]; settled: number } | undefined)[];
   /** Whether the runbook's plan declares an undo for the step. */
   undoes: boolean[];
@@ -402,7 +405,8 @@ export function profileOf(
     .map((c) => ({ name: (c.input as { gate: string }).gate, stepsBefore: c.stepsSoFar, settled: c.settled }));
   if (JSON.stringify(gates.map((g) => g.name)) !== JSON.stringify(gatesOf(plan)))
     problems.push(
-      `the gates that opened ${JSON.stringify(gates.map((g) => g.name))} are not the plan's ${JSON.stringify(gatesOf(plan))}`,
+      `the gates that opened ${JSON.stringify(gates.map((g) => g.name))} ` +
+        `are not the plan's ${JSON.stringify(gatesOf(plan))}`,
     );
   // A step run beside others (the health check's hosts) is one the procedure goes on past: its failure is a result.
   const overlapping = (i: number) =>

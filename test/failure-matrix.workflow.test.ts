@@ -81,7 +81,7 @@ describe('the failure matrix: every runbook × every step failing (stub activiti
             const profile = profiles.get(spec.name);
             return profile && !Array.isArray(profile) ? casesOf(profile) : [];
           });
-          // The longest first (every step retried, and whole runs after a failure gate), so none is left alone at the end.
+          // The longest first (every step retried, whole runs after a failure gate): none is left alone at the end.
           const order: Case['kind'][] = ['flaky', 'ask', 'gate', 'undo', 'step'];
           cases.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
           await inParallel(cases, AT_ONCE, async (c) => {
