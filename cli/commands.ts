@@ -29,6 +29,7 @@ import { inertText } from '../common/inert';
 import { cutOffText } from './cut-off';
 import { codecRefusal } from '../src/codec/codec-refusal';
 import { DryRunFailed, planLines, planOnWorker } from './dry-run';
+import { inventory } from './inventory';
 import { loadKeyRing } from '../src/codec/keys';
 
 export type Connect = () => Promise<Client>;
@@ -391,4 +392,5 @@ export const COMMANDS: Record<string, Command> = {
   'codec-keys': codecKeys,
   schedule,
   sign,
+  inventory: (args) => inventory(args),
 };

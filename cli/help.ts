@@ -126,6 +126,11 @@ export const COMMAND_DOCS: CommandDoc[] = [
     summary: 'the payload encryption keys; --create makes the ring RUNBOOK_CODEC_KEYS names',
   },
   {
+    name: 'inventory',
+    synopsis: ['inventory check [--json]'],
+    summary: 'every error of every environment at once; exit 2 when there is one',
+  },
+  {
     name: 'schedule',
     synopsis: [
       'schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m)',

@@ -300,7 +300,24 @@ export function hostsWithRole(env: Environment, role: Role): string[] {
     .map(([name]) => name);
 }
 
-export class InventoryError extends Error {}
+/** What is wrong with an inventory file: `problems` lists each thing, the message the first few. */
+export class InventoryError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+/** Throws every problem found in `file`, if any; the message names the first few. */
+function refuseIfAny(file: string, problems: string[]): void {
+  if (!problems.length) return;
+  throw new InventoryError(
+    `${file}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+    problems.map((p) => `${file}: ${p}`),
+  );
+}
 
 const parsed = new Map<string, { mtimeMs: number; env: Environment }>();
 
@@ -343,53 +360,56 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   } catch (err) {
     throw new InventoryError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!validate(doc)) throw new InventoryError(`${file}: ${formatErrors(validate.errors ?? [])}`);
+  if (!validate(doc)) refuseIfAny(file, formatErrors(validate.errors ?? []));
   const env = doc as unknown as Environment;
+  const problems: string[] = [];
+  /** Runs one check; its error is one problem of the file, and the others are still checked. */
+  const check = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  };
   // Four eyes on a protected environment are two people proven by their keys, not two names typed.
   if (env.protected && env.identity === 'typed') {
-    throw new InventoryError(
-      `${file}: a protected environment takes signed identity only (starts and approvals signed with ` +
+    problems.push(
+      'a protected environment takes signed identity only (starts and approvals signed with ' +
         `people.yaml's SSH keys): remove "identity: typed", or set "protected: false"`,
     );
   }
   env.identity ??= env.protected ? 'signed' : 'typed';
-  if (expectedName && env.environment !== expectedName) {
-    throw new InventoryError(
-      `${file}: says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`,
-    );
-  }
+  if (expectedName && env.environment !== expectedName)
+    problems.push(`says environment ${JSON.stringify(env.environment)}, expected ${JSON.stringify(expectedName)}`);
   for (const [service, { hosts }] of Object.entries(env.services)) {
     const unknown = hosts.filter((h) => !(h in env.hosts));
-    if (unknown.length)
-      throw new InventoryError(`${file}: service ${service} names unknown hosts: ${unknown.join(', ')}`);
+    if (unknown.length) problems.push(`service ${service} names unknown hosts: ${unknown.join(', ')}`);
   }
-  try {
-    parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS);
+  check(() => parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS));
+  check(() => {
     const window = env.bounds.rollbackWindow;
     const [min, max] = [window.min, window.max].map((d, i) =>
       parseDuration(d, `bounds.rollbackWindow.${['min', 'max'][i]}`),
     );
     if (min > max) throw new Error(`bounds.rollbackWindow.min ${window.min} is longer than its max ${window.max}`);
-    checkAnalyses(env.analyses);
-    checkFreezes(env.freezes);
-  } catch (err) {
-    throw new InventoryError(`${file}: ${(err as Error).message}`);
-  }
+  });
+  check(() => checkAnalyses(env.analyses));
+  check(() => checkFreezes(env.freezes));
   const store = env.vars.backupStore;
-  if (store && !(store.host in env.hosts))
-    throw new InventoryError(`${file}: vars.backupStore.host names unknown host ${store.host}`);
+  if (store && !(store.host in env.hosts)) problems.push(`vars.backupStore.host names unknown host ${store.host}`);
   for (const target of env.notify) {
     if (!(target.secret in env.secrets))
-      throw new InventoryError(
-        `${file}: notify names secret ${target.secret}, which secrets does not define (a webhook's URL is a secret)`,
+      problems.push(
+        `notify names secret ${target.secret}, which secrets does not define (a webhook's URL is a secret)`,
       );
   }
   if (env.approvals.required > Math.max(env.approvals.approvers.length, 1)) {
-    throw new InventoryError(
-      `${file}: approvals.required is ${env.approvals.required} ` +
+    problems.push(
+      `approvals.required is ${env.approvals.required} ` +
         `but only ${env.approvals.approvers.length} approvers are listed`,
     );
   }
+  refuseIfAny(file, problems);
   return env;
 }
 
@@ -410,21 +430,18 @@ function checkSigners(env: Environment, file: string, dirs: string[]): void {
   }
 }
 
-function formatErrors(errors: ErrorObject[]): string {
-  return errors
-    .slice(0, 5)
-    .map((e) => {
-      const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
-      if (e.keyword === 'additionalProperties') {
-        const known = e.instancePath === '/vars' ? ' (the vars runbooks read: docs/inventory.md#vars)' : '';
-        return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}${known}`;
-      }
-      // A var's shape in words says more than its pattern (a var's value, or an item of a list).
-      const name = /^\/vars\/(\w+)(?:\/\d+)?$/.exec(e.instancePath)?.[1];
-      const shape = name && e.keyword !== 'required' ? varShape(name) : undefined;
-      return `${at}: ${e.message}${shape ? ` (expected ${shape})` : ''}`;
-    })
-    .join('; ');
+function formatErrors(errors: ErrorObject[]): string[] {
+  return errors.map((e) => {
+    const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+    if (e.keyword === 'additionalProperties') {
+      const known = e.instancePath === '/vars' ? ' (the vars runbooks read: docs/inventory.md#vars)' : '';
+      return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}${known}`;
+    }
+    // A var's shape in words says more than its pattern (a var's value, or an item of a list).
+    const name = /^\/vars\/(\w+)(?:\/\d+)?$/.exec(e.instancePath)?.[1];
+    const shape = name && e.keyword !== 'required' ? varShape(name) : undefined;
+    return `${at}: ${e.message}${shape ? ` (expected ${shape})` : ''}`;
+  });
 }
 
 export function approvalPolicy(env: Environment, timeoutOverride?: number): ApprovalPolicy {
@@ -444,4 +461,20 @@ export function expandPath(p: string): string {
     return value;
   });
   return expanded.startsWith('~/') ? path.join(process.env.HOME ?? '/', expanded.slice(2)) : expanded;
+}
+
+/** Every problem of every environment of the inventory (and of people.yaml), each on its own. */
+export function inventoryProblems(dirs = inventoryDirs()): { environments: string[]; problems: string[] } {
+  const environments = listEnvironments(dirs);
+  const problems: string[] = [];
+  for (const name of environments) {
+    try {
+      loadEnvironment(name, dirs);
+    } catch (err) {
+      if (!(err instanceof InventoryError)) throw err;
+      // A people.yaml problem is the same for every signed environment: said once.
+      for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+    }
+  }
+  return { environments, problems };
 }
