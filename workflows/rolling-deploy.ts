@@ -131,6 +131,12 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           });
           rb.hosts(records);
           const failedHere = records.filter((r) => r.outcome === 'failed');
+          // A batch run again from its failure gate counts its hosts once, as run-command's does.
+          if (patched('retried-batch-counts-once'))
+            for (const r of records) {
+              const earlier = failed.findIndex((f) => f.host === r.host);
+              if (earlier >= 0) failed.splice(earlier, 1);
+            }
           failed.push(...failedHere);
           if (failed.length > plan.budget) throw budgetSpent(failed, plan.budget);
           const changed = records.filter((r) => r.outcome === 'changed').length;
