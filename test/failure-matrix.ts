@@ -357,6 +357,8 @@ export interface Profile {
   at: ({ undos: string[]; settled: number } | undefined)[];
   /** Whether the runbook's plan declares an undo for the step. */
   undoes: boolean[];
+  /** Whether the plan says an approver may skip the step at its failure gate. */
+  skippable: boolean[];
   /** The undos a completed run still has registered: those after its last point of no return. */
   registeredAtEnd: string[];
   gates: { name: string; stepsBefore: number; settled: number }[];
@@ -389,6 +391,7 @@ export function profileOf(
   if (JSON.stringify(stepsOf(plan).map(comparable)) !== JSON.stringify(steps.map(comparable)))
     problems.push(`the plan's steps ${JSON.stringify(stepsOf(plan))} are not the run's ${JSON.stringify(steps)}`);
   const undoes = planned.map((s) => s.undo !== undefined);
+  const skippable = planned.map((s) => s.skippable !== undefined);
   // What the run registered (kept at each point of no return, then since the last) is what the plan says has an undo.
   const registered = [...p.settled.flatMap((s) => s.steps), ...(p.undosRegistered ?? [])];
   const declared = steps.filter((_, i) => undoes[i]);
@@ -416,7 +419,7 @@ export function profileOf(
   );
   if (problems.length) return problems;
   const registeredAtEnd = p.undosRegistered ?? [];
-  return { spec, params, steps, at, undoes, registeredAtEnd, gates, tolerated, calls: ran.calls };
+  return { spec, params, steps, at, undoes, skippable, registeredAtEnd, gates, tolerated, calls: ran.calls };
 }
 
 const failable = (pr: Profile) => pr.steps.flatMap((_, i) => (pr.at[i] ? [i] : []));
@@ -480,6 +483,8 @@ export function casesOf(pr: Profile): Case[] {
           }
         : stopped(pr, i + 1, pr.at[i]!.settled, i),
     });
+    // A skip is tried at every skippable step, and refused at the first step that is not (the lock checked there).
+    if (!pr.skippable[i] && i !== steps[0]) continue;
     cases.push({
       runbook: name,
       kind: 'ask',
@@ -572,6 +577,9 @@ export function verdict(c: Case, pr: Profile, ran: Ran): string[] {
     pr.steps.slice(0, e.steps).map(comparable),
   );
   const fixed = ran.skippable ? 'skipped' : 'done';
+  // The failure gate's word on skipping is the dry run's.
+  if (e.failureGateOutcome === 'fixed' && c.fault.kind === 'step' && ran.skippable !== undefined)
+    same('skippable as planned', ran.skippable, pr.skippable[c.fault.step]);
   same(
     'step statuses',
     recorded.map((s) => s.status),
