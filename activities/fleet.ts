@@ -13,6 +13,7 @@ import { tail } from './ssh/redact';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
+import { appHealthUrl } from './health-probe';
 import { secretValues } from './secrets';
 import { FailureType } from '../common/failure-types';
 import { isRole } from '../common/roles';
@@ -198,7 +199,7 @@ export async function rollBackHost(input: RollHostInput): Promise<{ changed: boo
 /** The commit the app on the host says it serves, or undefined when it does not answer healthy. */
 async function servedCommit(env: string, host: string): Promise<string | undefined> {
   const e = environment(env);
-  const url = `http://127.0.0.1:${e.vars.appPort}${e.vars.healthPath}`;
+  const url = appHealthUrl(e, host);
   const r = await runOn(resolveTarget({ env, host }), ['curl', '-sS', '--max-time', '5', url], {
     okExitCodes: [0, 7, 28, 52, 56],
   });
