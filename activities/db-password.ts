@@ -231,7 +231,7 @@ export async function restoreEnvPassword(input: { env: string; runId: string; ho
   const restart = serviceCommand(c.e, 'app', 'reload');
   const state = lastLine(await runOn(target, script(RESTORE_ENV, [c.envFile, record, ...restart])));
   if (state !== 'check') return { changed: state === 'changed' };
-  await healthyWithin(c.e, target, `${input.env}/${input.host}`, HEALTHY_WITHIN_MS);
+  await healthyWithin(c.e, target, input.host, HEALTHY_WITHIN_MS);
   await runOn(target, ['rm', '-f', '--', `${record}/restarted-back`]);
   return { changed: true, detail: `${input.host}: previous .env back, app restarted and healthy` };
 }
@@ -326,8 +326,9 @@ export async function restartAppForPassword(input: {
   return { restarted: true };
 }
 
-async function healthy(e: Environment, target: SshTarget, where: string): Promise<void> {
-  const answer = await probeHealth(target, appHealthUrl(e));
+async function healthy(e: Environment, target: SshTarget, host: string): Promise<void> {
+  const where = `${e.environment}/${host}`;
+  const answer = await probeHealth(target, appHealthUrl(e, host));
   if (answer.status === 200 && databaseOk(answer)) return;
   const database = databaseOk(answer) ? 'ok' : 'not ok';
   throw ApplicationFailure.retryable(
@@ -336,11 +337,11 @@ async function healthy(e: Environment, target: SshTarget, where: string): Promis
   );
 }
 
-async function healthyWithin(e: Environment, target: SshTarget, where: string, ms: number): Promise<void> {
+async function healthyWithin(e: Environment, target: SshTarget, host: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
-      return await healthy(e, target, where);
+      return await healthy(e, target, host);
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 1000));
@@ -350,7 +351,7 @@ async function healthyWithin(e: Environment, target: SshTarget, where: string, m
 
 /** The app on the host answers 200 and reaches its database; fails (retryably) until it does. */
 export async function checkAppHealthy(input: { env: string; host: string }): Promise<void> {
-  await healthy(environment(input.env), resolveTarget(input), `${input.env}/${input.host}`);
+  await healthy(environment(input.env), resolveTarget(input), input.host);
 }
 
 /** Once the run is kept: the copies of the previous password (.env, verifier) are deleted everywhere. */

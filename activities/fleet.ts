@@ -6,16 +6,17 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { planBatches, type FleetPlan } from '../common/fleet-plan';
 import { appGit } from './app-user';
-import { environment, hostsWithRole, serviceCommand } from './env-vars';
+import { environment, serviceCommand } from './env-vars';
 import { checkedOutCommit, installRelease, resolveRef } from './release';
 import { runOnce } from './ssh/once';
 import { tail } from './ssh/redact';
 import { runOn } from './ssh/run';
 import { resolveTarget } from './ssh/target';
 import { fleetConcurrency, readUpstream } from './upstream';
+import { appHealthUrl } from './health-probe';
 import { secretValues } from './secrets';
 import { FailureType } from '../common/failure-types';
-import { isRole } from '../common/roles';
+import { selectHostNames, SelectorError } from '../common/host-selector';
 
 /** Several hosts asked at once inside one activity, at most this many at a time. */
 async function eachHost<T>(
@@ -58,7 +59,7 @@ export async function rollingPlan({
   }
 }
 
-/** The web hosts a selector names: `role:web`, or host names separated by commas. */
+/** The hosts a selector names (common/host-selector.ts), and what the run needs to know of the environment. */
 export async function selectHosts({
   env,
   selector,
@@ -68,21 +69,12 @@ export async function selectHosts({
 }): Promise<{ hosts: string[]; concurrency: number; protected: boolean }> {
   const e = environment(env);
   let hosts: string[];
-  if (selector.startsWith('role:')) {
-    const role = selector.slice(5);
-    if (!isRole(role))
-      throw ApplicationFailure.nonRetryable(`${env}: no role ${JSON.stringify(role)}`, FailureType.BadInput);
-    hosts = hostsWithRole(e, role);
-  } else {
-    hosts = selector.split(',');
-    const unknown = hosts.filter((h) => !e.hosts[h]);
-    if (unknown.length)
-      throw ApplicationFailure.nonRetryable(
-        `${env}: no host ${unknown.join(', ')} in the inventory`,
-        FailureType.BadInput,
-      );
+  try {
+    hosts = selectHostNames(e, selector);
+  } catch (err) {
+    if (!(err instanceof SelectorError)) throw err;
+    throw ApplicationFailure.nonRetryable(`${env}: ${err.message}`, FailureType.BadInput);
   }
-  if (!hosts.length) throw ApplicationFailure.nonRetryable(`${env}: ${selector} names no host`, FailureType.BadInput);
   return { hosts, concurrency: fleetConcurrency(e), protected: e.protected };
 }
 
@@ -198,7 +190,7 @@ export async function rollBackHost(input: RollHostInput): Promise<{ changed: boo
 /** The commit the app on the host says it serves, or undefined when it does not answer healthy. */
 async function servedCommit(env: string, host: string): Promise<string | undefined> {
   const e = environment(env);
-  const url = `http://127.0.0.1:${e.vars.appPort}${e.vars.healthPath}`;
+  const url = appHealthUrl(e, host);
   const r = await runOn(resolveTarget({ env, host }), ['curl', '-sS', '--max-time', '5', url], {
     okExitCodes: [0, 7, 28, 52, 56],
   });

@@ -2,7 +2,7 @@
 // vars.appPort) or on the load balancer (what clients reach). The one place for the URL, the
 // request and how its answer is read; deploys, restores and the health check all use it.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Environment } from '../src/inventory';
+import { hostVars, type Environment } from '../src/inventory';
 import { runOn } from './ssh/run';
 import type { SshTarget } from './ssh/target';
 import { FailureType } from '../common/failure-types';
@@ -11,9 +11,9 @@ import { FailureType } from '../common/failure-types';
 const NO_ANSWER = [7, 28, 52, 56];
 const PROBE_SECONDS = 5;
 
-/** Where the app answers on its own host. */
-export function appHealthUrl(e: Environment): string {
-  return `http://127.0.0.1:${e.vars.appPort}${e.vars.healthPath}`;
+/** Where the app answers on its own host: its health page may be the host's own (a group's or host's vars). */
+export function appHealthUrl(e: Environment, host: string): string {
+  return `http://127.0.0.1:${e.vars.appPort}${hostVars(e, host).healthPath}`;
 }
 
 /** Where the load balancer answers, asked for on the load balancer. */

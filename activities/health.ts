@@ -101,7 +101,7 @@ export async function checkHost({ env, host }: { env: string; host: string }): P
     // The idle colour is stopped by design between deploys.
     if (live === host) {
       await overSsh('app', async () => {
-        const { url, status, stderr } = await probeHealth(target, appHealthUrl(e), 15_000);
+        const { url, status, stderr } = await probeHealth(target, appHealthUrl(e, host), 15_000);
         if (status !== 200) throw new Error(`${url} answered ${status || 'nothing'}${stderr ? `: ${stderr}` : ''}`);
         return `${url} answers 200`;
       });

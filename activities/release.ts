@@ -76,7 +76,7 @@ export async function stopApp(input: HostInput): Promise<void> {
 export async function checkHealth(input: HostInput & { commit: string }): Promise<{ version: string; commit: string }> {
   const { e, target } = appContext(input);
   return expectServing(
-    await probeHealth(target, appHealthUrl(e)),
+    await probeHealth(target, appHealthUrl(e, input.host)),
     input.commit,
     `${input.env}/${input.host}`,
     target.name,

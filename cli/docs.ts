@@ -96,11 +96,13 @@ export function withInventoryReference(inventoryPage: string, vars: Record<strin
     vars: [
       '| var | type, default | read by | meaning |',
       '| --- | --- | --- | --- |',
-      ...Object.entries(vars).map(
-        ([name, v]) =>
-          `| ${code(name)} | ${cell(withDefault(v.shape, v.schema))} | ${cell(v.readBy)} | ` +
-          `${cell(v.schema.description ?? '')} |`,
-      ),
+      ...Object.entries(vars).map(([name, v]) => {
+        const readBy = v.perHost ? `${v.readBy}; per host ([groups](#groups))` : v.readBy;
+        return (
+          `| ${code(name)} | ${cell(withDefault(v.shape, v.schema))} | ${cell(readBy)} | ` +
+          `${cell(v.schema.description ?? '')} |`
+        );
+      }),
     ],
     provision: [
       '| key | default | meaning |',

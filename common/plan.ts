@@ -38,6 +38,8 @@ export interface StepPlan<T = unknown> {
   does: string;
   undo?: string;
   standIn?: T;
+  /** A step that reads runs in a dry run too: what it found, said after `does` there. */
+  found?(result: T): string;
 }
 
 /** A step's plan: written out, or made from the environment. */

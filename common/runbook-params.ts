@@ -13,10 +13,14 @@ export const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 export const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 /** A host's name in the inventory. */
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-/** `role:web`, or host names separated by commas. */
-export const SELECTOR = new RegExp(
-  `^(?:role:(?:${ROLE_NAMES.join('|')})|[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,999})$`,
-);
+/**
+ * A host selector (common/host-selector.ts): terms separated by `,` or `:`, each maybe `!`, a
+ * `role:<role>`, or a host or group name or a glob of one (`*`, `?`). Bounded, and only letters,
+ * digits and `-_*?!,:`: it is read by the selector's parser, never by a shell. A plain term is
+ * not `role` before a colon, so each selector parses one way only (no backtracking blow-up).
+ */
+const SELECTOR_TERM = `!?(?:role:(?:${ROLE_NAMES.join('|')})|(?!role:)[a-z0-9_*?-]{1,63})`;
+export const SELECTOR = new RegExp(`^${SELECTOR_TERM}(?:[,:]${SELECTOR_TERM}){0,999}$`);
 /** Bounds on a command's argv: it travels in the run's input and history. */
 export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;
@@ -142,7 +146,7 @@ export const COMMAND_PARAMS = defineParams({
     type: 'string',
     required: true,
     pattern: SELECTOR,
-    shape: 'role:<role> or host names separated by commas',
+    shape: 'host, group and role:<role> names and globs, separated by commas; !name excludes',
     description: 'the hosts to run the command on',
   },
   batch: {

@@ -3,18 +3,12 @@
 // itself starts from the hosts the load balancer lists, so a host drained by an earlier run is
 // left out there.
 import { hostsWithRole, type Environment } from './inventory';
-import { isRole } from '../common/roles';
+import { selectHostNames } from '../common/host-selector';
 import { budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, planBatches } from '../common/fleet-plan';
 import { COMMAND_PARAMS, ROLLING_PARAMS } from '../common/runbook-params';
 import { defineRunbook, type RunbookSpec } from './runbooks';
 
 const webHosts = (env: Environment) => hostsWithRole(env, 'web');
-
-function selected(env: Environment, selector: string): string[] {
-  const role = selector.slice(5);
-  if (selector.startsWith('role:')) return isRole(role) ? hostsWithRole(env, role) : [];
-  return selector.split(',');
-}
 
 export const FLEET_RUNBOOKS: RunbookSpec[] = [
   defineRunbook({
@@ -48,15 +42,12 @@ export const FLEET_RUNBOOKS: RunbookSpec[] = [
     // Its workflow waits where the step that selects the hosts says the environment is protected.
     protectedGates: [COMMAND_GATE],
     check: (env, params) => {
-      const hosts = selected(env, params.hosts);
-      const unknown = hosts.filter((h) => !env.hosts[h]);
-      if (unknown.length) return `no host ${unknown.join(', ')} in environment ${env.environment}`;
-      if (!hosts.length) return `${params.hosts} names no host in environment ${env.environment}`;
       try {
+        const hosts = selectHostNames(env, params.hosts);
         budgetOf(params['max-failures'], hosts.length);
         cutBatches(hosts, params.batch);
       } catch (err) {
-        return (err as Error).message;
+        return `${env.environment}: ${(err as Error).message}`;
       }
       return undefined;
     },

@@ -14,7 +14,8 @@ import { MAX_GATE_WAIT_MS } from './policy';
 import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
 import { checkFreezes, FREEZES_SCHEMA, type Freezes } from './freeze';
 import { ROLE_NAMES, ROLES, type Role } from '../common/roles';
-import { varShape, varsSchema, type Vars } from './vars';
+import { overrideVarsSchema, PER_HOST_VARS, varShape, varsSchema, type HostVars, type Vars } from './vars';
+import { groupHosts } from '../common/host-selector';
 
 export { DOMAIN } from './vars';
 export type { Vars } from './vars';
@@ -29,6 +30,17 @@ export interface Host {
   user?: string;
   /** Over the environment's `ssh.jump`; `none` reaches this host directly. */
   jump?: JumpHost | 'none';
+  /** Over its groups' vars and the environment's (`hostVars`): only vars read per host. */
+  vars?: Partial<HostVars>;
+}
+
+/** Hosts named together (Ansible's groups): its own hosts, those of its children, and vars for them all. */
+export interface Group {
+  hosts: string[];
+  /** Groups whose hosts are this group's too. */
+  children: string[];
+  /** Over the environment's vars for these hosts, under a child group's and the host's own. */
+  vars: Partial<HostVars>;
 }
 
 /** A host the worker reaches others through (OpenSSH's ProxyJump); its key is in known_hosts too. */
@@ -91,6 +103,8 @@ export interface Environment {
   bounds: Bounds;
   ssh: SshSettings;
   hosts: Record<string, Host>;
+  /** Free-form names for sets of hosts, nested; `--hosts` takes them (common/host-selector.ts). */
+  groups: Record<string, Group>;
   services: Record<string, Service>;
   vars: Vars;
   secrets: Record<string, SecretRef>;
@@ -124,6 +138,8 @@ export interface Bounds {
 
 export const ENV_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
+/** A group's name: a host's, or with underscores (`web_eu`); not `role` (the selector's `role:`). */
+const GROUP_NAME = '^(?!role$)[a-z][a-z0-9_-]{0,62}$';
 const argv = { type: 'array', items: { type: 'string' }, minItems: 1 };
 /** A secret's `use` (SECRET_USES). */
 const use = { enum: [...SECRET_USES] };
@@ -212,6 +228,22 @@ const schema = {
           port: PORT,
           user: USER,
           jump: { oneOf: [JUMP, { const: 'none' }] },
+          vars: overrideVarsSchema(),
+        },
+      },
+    },
+    groups: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: GROUP_NAME },
+      description: 'named sets of hosts (docs/inventory.md#groups)',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          hosts: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+          children: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+          vars: { ...overrideVarsSchema(), default: {} },
         },
       },
     },
@@ -385,6 +417,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
     const unknown = hosts.filter((h) => !(h in env.hosts));
     if (unknown.length) problems.push(`service ${service} names unknown hosts: ${unknown.join(', ')}`);
   }
+  problems.push(...groupProblems(env));
   check(() => parseDuration(env.approvals.timeout, 'approvals.timeout', MAX_GATE_WAIT_MS));
   check(() => {
     const window = env.bounds.rollbackWindow;
@@ -413,6 +446,63 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   return env;
 }
 
+/** What is wrong with the groups: unknown hosts and children, a name that is a host's, a cycle. */
+function groupProblems(env: Environment): string[] {
+  const problems: string[] = [];
+  const groups = Object.keys(env.groups);
+  for (const [name, group] of Object.entries(env.groups)) {
+    if (name in env.hosts) problems.push(`group ${name} has the name of a host: --hosts ${name} would mean either`);
+    const hosts = group.hosts.filter((h) => !(h in env.hosts));
+    if (hosts.length) problems.push(`group ${name} names unknown hosts: ${hosts.join(', ')}`);
+    const children = group.children.filter((c) => !(c in env.groups));
+    if (children.length)
+      problems.push(
+        `group ${name} names unknown groups as children: ${children.join(', ')} (groups: ${groups.join(', ')})`,
+      );
+  }
+  // A cycle: a group reached again from itself through its children. Each cycle said once.
+  const said = new Set<string>();
+  const walk = (name: string, path: string[]): void => {
+    if (path.includes(name)) {
+      const cycle = path.slice(path.indexOf(name));
+      const key = [...cycle].sort().join(',');
+      if (!said.has(key)) {
+        said.add(key);
+        problems.push(`groups form a cycle: ${[...cycle, name].join(' → ')}`);
+      }
+      return;
+    }
+    for (const child of env.groups[name]?.children ?? []) walk(child, [...path, name]);
+  };
+  for (const name of groups) walk(name, []);
+  return problems;
+}
+
+/** How deep a group is: 0 for one no group has as a child, else one more than its deepest parent. */
+function groupDepth(env: Environment, name: string, seen: string[] = []): number {
+  const parents = Object.keys(env.groups).filter((g) => env.groups[g].children.includes(name) && !seen.includes(g));
+  return parents.length ? 1 + Math.max(...parents.map((p) => groupDepth(env, p, [...seen, name]))) : 0;
+}
+
+/** The groups `host` is in (itself or through a child), in the order their vars apply: parents first, then by name. */
+export function groupsOf(env: Environment, host: string): string[] {
+  return Object.keys(env.groups)
+    .filter((g) => groupHosts(env, g).has(host))
+    .map((g) => ({ g, depth: groupDepth(env, g) }))
+    .sort((a, b) => a.depth - b.depth || (a.g < b.g ? -1 : a.g > b.g ? 1 : 0))
+    .map(({ g }) => g);
+}
+
+/**
+ * A host's vars: the environment's, under those of its groups (a parent's under its child's,
+ * groups of one depth by name, the later winning), under the host's own. Only the vars read per
+ * host (`perHost` in src/vars.ts) may be set on a group or a host; the others are the environment's.
+ */
+export function hostVars(env: Environment, host: string): Vars {
+  const layers = [...groupsOf(env, host).map((g) => env.groups[g].vars), env.hosts[host]?.vars ?? {}];
+  return Object.assign({}, env.vars, ...layers) as Vars;
+}
+
 /** A signed environment whose approvers cannot sign would wait at every gate for nothing. */
 function checkSigners(env: Environment, file: string, dirs: string[]): void {
   let people;
@@ -434,11 +524,16 @@ function formatErrors(errors: ErrorObject[]): string[] {
   return errors.map((e) => {
     const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
     if (e.keyword === 'additionalProperties') {
-      const known = e.instancePath === '/vars' ? ' (the vars runbooks read: docs/inventory.md#vars)' : '';
+      const known =
+        e.instancePath === '/vars'
+          ? ' (the vars runbooks read: docs/inventory.md#vars)'
+          : /\/vars$/.test(e.instancePath)
+            ? ` (a group or host may set ${PER_HOST_VARS.join(', ')}: docs/inventory.md#groups)`
+            : '';
       return `${at}: unknown key ${JSON.stringify(e.params.additionalProperty)}${known}`;
     }
     // A var's shape in words says more than its pattern (a var's value, or an item of a list).
-    const name = /^\/vars\/(\w+)(?:\/\d+)?$/.exec(e.instancePath)?.[1];
+    const name = /(?:^|\/)vars\/(\w+)(?:\/\d+)?$/.exec(e.instancePath)?.[1];
     const shape = name && e.keyword !== 'required' ? varShape(name) : undefined;
     return `${at}: ${e.message}${shape ? ` (expected ${shape})` : ''}`;
   });

@@ -41,6 +41,11 @@ export interface VarDeclaration {
   shape: string;
   /** The runbooks that read it, for the docs. */
   readBy: string;
+  /**
+   * Read for each host with `hostVars` (src/inventory.ts): a group or a host may set it, over the
+   * environment's. The others are read once for the environment, and a group or host may not set them.
+   */
+  perHost?: true;
 }
 
 /** The part of JSON Schema the declarations use, and `TypeOf` reads. */
@@ -81,6 +86,7 @@ export const VARS = {
     },
     shape: '`/...`',
     readBy: 'deploys, restores, health-check, rotate-db-password',
+    perHost: true,
   },
   domains: {
     schema: {
@@ -392,3 +398,39 @@ export function requiredVar<K extends VarName>(env: Environment, name: K): NonNu
     throw ApplicationFailure.nonRetryable(`${env.environment}: vars.${name} must be set`, FailureType.BadInventory);
   return value;
 }
+
+/** A schema without its defaults (in its properties and items too). */
+function withoutDefaults(schema: JsonSchema): JsonSchema {
+  const { items, properties, ...rest } = schema;
+  delete rest.default;
+  return {
+    ...rest,
+    ...(items ? { items: withoutDefaults(items) } : {}),
+    ...(properties
+      ? { properties: Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, withoutDefaults(s)])) }
+      : {}),
+  };
+}
+
+/** The vars a group or a host may set: those read for each host. */
+export const PER_HOST_VARS = Object.entries(VARS as Record<string, VarDeclaration>)
+  .filter(([, v]) => v.perHost)
+  .map(([name]) => name);
+
+/**
+ * The `vars` of a group or a host: the same declarations as the environment's, those read per
+ * host only, without their defaults: only what a group or host says overrides the environment's.
+ */
+export function overrideVarsSchema(): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description: `Over the environment's vars for these hosts: ${PER_HOST_VARS.join(', ')} (docs/inventory.md#groups)`,
+    properties: Object.fromEntries(
+      PER_HOST_VARS.map((name) => [name, withoutDefaults((VARS as Record<string, VarDeclaration>)[name].schema)]),
+    ),
+  };
+}
+
+/** The vars a host reads of its own, as `hostVars` returns them. */
+export type HostVars = Pick<Vars, 'healthPath'>;

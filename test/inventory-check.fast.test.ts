@@ -67,3 +67,40 @@ describe('runbook inventory check', function () {
     assert.deepEqual([clean.code, clean.stdout.trim()], [0, `1 environment(s) in ${dir}: no problems`]);
   });
 });
+
+// Groups' mistakes are listed with the rest: unknown hosts and children, a cycle, a bad var.
+const GROUPS =
+  'environment: groups\nhosts: { web-1: { address: 10.0.0.1, roles: [web] } }\n' +
+  'services: { app: { hosts: [web-9] } }\n' +
+  'groups:\n' +
+  '  eu: { hosts: [web-1, web-2], children: [asia] }\n' +
+  '  a: { children: [b] }\n' +
+  '  b: { children: [a] }\n';
+
+describe('runbook inventory check, with groups', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-check-groups-'));
+    fs.writeFileSync(path.join(dir, 'groups.yaml'), GROUPS);
+    fs.writeFileSync(
+      path.join(dir, 'vars.yaml'),
+      GOOD.replace('good', 'vars') + 'groups: { x: { vars: { healthPath: health } } }\n',
+    );
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lists every group problem of every environment with the others', async function () {
+    const { problems } = inventoryProblems([dir]);
+    const all = problems.join('\n');
+    assert.equal(problems.length, 5, all);
+    assert.match(all, /groups\.yaml: service app names unknown hosts: web-9/);
+    assert.match(all, /groups\.yaml: group eu names unknown hosts: web-2/);
+    assert.match(all, /groups\.yaml: group eu names unknown groups as children: asia/);
+    assert.match(all, /groups\.yaml: groups form a cycle: a → b → a/);
+    assert.match(all, /vars\.yaml: groups\.x\.vars\.healthPath: must match pattern .* \(expected `\/\.\.\.`\)/);
+    const ran = await runbook(['inventory', 'check'], dir);
+    assert.equal(ran.code, 2);
+    assert.match(ran.stdout, /2 environment\(s\) in .*: 5 problem\(s\)/);
+  });
+});

@@ -8,6 +8,7 @@ import { decideRunRules } from '../activities/policy';
 import { planContext } from '../activities/plan-context';
 import { prepareScheduledRun } from '../activities/schedules';
 import { releasedByHolder } from '../activities/temporal';
+import { selectHosts } from '../activities/fleet';
 import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
 import { planBatches } from '../common/fleet-plan';
@@ -145,11 +146,8 @@ const STUBS: Stubs = {
     ...planBatches(hostsWithRole(env, 'web'), batches, maxFailures),
     concurrency: 10,
   }),
-  selectHosts: async ({ env }) => ({
-    hosts: hostsWithRole(env, 'web'),
-    concurrency: 10,
-    protected: loadEnvironment(env).protected,
-  }),
+  // The real one: it reads only the inventory.
+  selectHosts,
   checkedOutCommits: async ({ hosts }) => Object.fromEntries(hosts.map((h) => [h, COMMIT.replace(/^0/, 'f')])),
   resolveRefOnFleet: async () => COMMIT,
   readCommits: async ({ hosts }) => ({

@@ -26,7 +26,11 @@ export async function runCommandOnFleet(input: RunInput<CommandParams>): Promise
       run: () => selectHosts({ env, selector: params.hosts }),
       skippable: false,
       reads: true,
-      plan: { where: 'worker', does: `${params.hosts}: the hosts it names, and whether ${env} is protected` },
+      plan: {
+        where: 'worker',
+        does: `${params.hosts}: the hosts it names, and whether ${env} is protected`,
+        found: (s) => `${s.hosts.length} hosts, ${hostList(s.hosts)}${s.protected ? `; ${env} is protected` : ''}`,
+      },
     });
     if (selected.protected) await rb.approval(COMMAND_GATE);
     const batches = cutBatches(selected.hosts, params.batch);

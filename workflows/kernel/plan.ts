@@ -5,7 +5,7 @@
 // activity a dry run schedules (worker/activity-boundary.ts), whatever its code asks.
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../../activities';
-import type { PlanContext, PlanItem, StepPlan, StepPlanOf } from '../../common/plan';
+import type { PlanContext, PlanItem, PlannedStep, StepPlan, StepPlanOf } from '../../common/plan';
 import { DRY_RUN_WORKFLOW } from '../../common/plan-mode';
 import { stepActivities } from './activities';
 
@@ -34,16 +34,19 @@ export class Planner {
 
   async step(name: string, action: PlannedAction): Promise<unknown> {
     const plan = await this.textOf(action.plan);
-    this.items.push({
+    const item: PlannedStep = {
       step: name,
       where: plan.where,
       does: plan.does,
       ...(plan.undo ? { undo: plan.undo } : action.undo ? { undo: 'undo registered (no text)' } : {}),
       ...(action.skippable ? { skippable: action.why ?? 'it may be skipped' } : {}),
       ...(action.reads ? { ran: true } : {}),
-    });
-    if (action.reads) return action.run();
-    return plan.standIn;
+    };
+    this.items.push(item);
+    if (!action.reads) return plan.standIn;
+    const result = await action.run();
+    if (plan.found) item.does = `${plan.does}: ${plan.found(result)}`;
+    return result;
   }
 
   gate(gate: string, approvers: string[], required: number): void {
