@@ -279,6 +279,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     const stepNames = batches.map((b, i) => `batch ${i + 1}/${batches.length} (${hostsWord(b.length)})`);
 
     it('dry run: batches, hosts and error budget; a batch that drains every host is refused', async function () {
+      // The dry run reads the upstream as it is now: every web host serving, as the run will find it.
+      await freshFleet();
       const dry = await withWorker(taskQueue, () =>
         runbookCli(
           [
