@@ -28,7 +28,7 @@ import { temporalConnectConfig } from '../src/config';
 import { inertText } from '../common/inert';
 import { cutOffText } from './cut-off';
 import { codecRefusal } from '../src/codec/codec-refusal';
-import { DryRunFailed, planLines, planOnWorker } from './dry-run';
+import { DryRunFailed, isDeadline, planLines, planOnWorker } from './dry-run';
 import { inventory } from './inventory';
 import { loadKeyRing } from '../src/codec/keys';
 
@@ -357,11 +357,6 @@ async function unopenable(client: Client, runId: string, until: Promise<unknown>
     if (refusal && !settled) return refusal;
   }
   return new Promise<never>(() => undefined);
-}
-
-function isDeadline(err: unknown): boolean {
-  const e = err as { code?: number; cause?: { code?: number } };
-  return e?.code === 4 || e?.cause?.code === 4 || /deadline/i.test(String((err as Error)?.message));
 }
 
 async function withRun<T>(runId: string, fn: () => Promise<T>): Promise<T> {

@@ -36,7 +36,7 @@ export async function planOnWorker(
     );
   } catch (err) {
     if (err instanceof WorkflowFailedError) throw new DryRunFailed(innermost(err));
-    if (deadline(err))
+    if (isDeadline(err))
       throw new ConnectionError(
         `no worker answered the dry run within ${DRY_RUN_TIMEOUT_MS / 1000}s: ` +
           `is a worker polling task queue ${queue}? (npm run worker)`,
@@ -71,7 +71,8 @@ function innermost(err: unknown): string {
   return e instanceof ApplicationFailure || e instanceof Error ? e.message : String(e);
 }
 
-function deadline(err: unknown): boolean {
+/** Whether a call to Temporal ended at its deadline (gRPC DEADLINE_EXCEEDED). */
+export function isDeadline(err: unknown): boolean {
   const e = err as { code?: number; cause?: { code?: number } };
   return e?.code === 4 || e?.cause?.code === 4 || /deadline/i.test(String((err as Error)?.message));
 }

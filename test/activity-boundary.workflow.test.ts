@@ -27,6 +27,15 @@ const FORGED = {
   commit: '0123456789abcdef0123456789abcdef01234567',
 };
 
+/** How an execution ended: its failure, or undefined when it completed. */
+async function failureOf(workflowId: string): Promise<unknown> {
+  const handle = (await testClient()).workflow.getHandle(workflowId);
+  return handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
 describe('the activity boundary: only runs the worker admitted make it read or act', function () {
   const engine = uniqueQueue('engine');
   const attacker = uniqueQueue('attacker');
@@ -97,14 +106,7 @@ describe('the activity boundary: only runs the worker admitted make it read or a
         env: FORGED.env,
         notice: { event: 'run_completed', id: 'forged', runId: FORGED.runId, at: new Date().toISOString() },
       });
-      const client = await testClient();
-      const err = await client.workflow
-        .getHandle(workflowId)
-        .result()
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const err = await failureOf(workflowId);
       assert.ok(err instanceof WorkflowFailedError, `expected the notice to fail, got ${String(err)}`);
       // The activity's refusal, under the activity failure that carries it.
       assert.equal((err.cause?.cause as { type?: string } | undefined)?.type, FailureType.CallerRefused);
@@ -139,16 +141,10 @@ describe('the activity boundary: only runs the worker admitted make it read or a
   it("a dry run is told by its id: a run may not take a dry run's id, nor a dry run a run's", async function () {
     const input = { runbook: 'deploy', env: 'test', params: { ref: 'v1.0.0' }, initiator: 'mallory' };
     const refusals = await withBoth(async () => {
-      const client = await testClient();
       const ended = async (type: string, workflowId: string) => {
         await temporalStart(engine, type, workflowId, input);
-        return client.workflow
-          .getHandle(workflowId)
-          .result()
-          .then(
-            () => 'completed',
-            (e: unknown) => (e instanceof WorkflowFailedError ? `${(e.cause as Error).message}` : String(e)),
-          );
+        const e = await failureOf(workflowId);
+        return e instanceof WorkflowFailedError ? (e.cause as Error).message : String(e ?? 'completed');
       };
       return [
         await ended('dryRun', `attack-plan-${engine}`),

@@ -8,6 +8,7 @@ import type * as activities from '../../activities';
 import type { PlanContext, PlanItem, PlannedStep, StepPlan, StepPlanOf } from '../../common/plan';
 import { DRY_RUN_WORKFLOW } from '../../common/plan-mode';
 import { stepActivities } from './activities';
+import type { SkippableStep, StepAction } from './saga';
 
 const { planContext } = stepActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 
@@ -16,15 +17,8 @@ export function planMode(): boolean {
   return workflowInfo().workflowType === DRY_RUN_WORKFLOW;
 }
 
-/** What a step tells plan mode: its text, whether it only reads, whether it may be skipped and why. */
-export interface PlannedAction {
-  run: () => Promise<unknown>;
-  undo?: () => Promise<unknown>;
-  plan?: StepPlanOf<unknown>;
-  reads?: boolean;
-  skippable?: boolean;
-  why?: string;
-}
+/** A step as plan mode reads it: its text, whether it only reads, whether it may be skipped and why. */
+type PlannedAction = StepAction<unknown> | SkippableStep;
 
 export class Planner {
   readonly items: PlanItem[] = [];
@@ -39,7 +33,7 @@ export class Planner {
       where: plan.where,
       does: plan.does,
       ...(plan.undo ? { undo: plan.undo } : action.undo ? { undo: 'undo registered (no text)' } : {}),
-      ...(action.skippable ? { skippable: action.why ?? 'it may be skipped' } : {}),
+      ...(action.skippable ? { skippable: action.why } : {}),
       ...(action.reads ? { ran: true } : {}),
     };
     this.items.push(item);
