@@ -68,6 +68,8 @@ export const FailureType = {
   WrongVersion: 'WrongVersion',
   /** A fleet runbook had more hosts fail than its error budget allows (`--max-failures`). */
   ErrorBudgetSpent: 'ErrorBudgetSpent',
+  /** Blue/green with hosts left out: too few healthy hosts on the new colour to take traffic (`--min-capacity`). */
+  BelowCapacityFloor: 'BelowCapacityFloor',
   /** A rolling deploy's undo could not put a host back on its previous commit. */
   RollbackFailed: 'RollbackFailed',
   /** A drain would leave the load balancer with no host taking traffic. */

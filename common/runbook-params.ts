@@ -11,6 +11,8 @@ import { ROLE_NAMES } from './roles';
 export const GIT_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/@{}^~-]{1,200}$/;
 /** A secret's name in the inventory (secrets.<name>), as the inventory's schema allows it. */
 export const SECRET_REF = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+/** A share of hosts, 1% to 100%. */
+export const CAPACITY = /^(?:100|[1-9]\d?)%$/;
 /** A host's name in the inventory. */
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /**
@@ -41,6 +43,20 @@ export const RELEASE_PARAMS = defineParams({
     type: 'duration',
     default: '10m',
     description: 'how long the old colour keeps running after the switch',
+  },
+  'max-failures': {
+    type: 'string',
+    pattern: MAX_FAILURES,
+    default: '0',
+    shape: 'a count or a percentage',
+    description: 'how many hosts of the new colour may fail (left out, never switched to) before the run rolls back',
+  },
+  'min-capacity': {
+    type: 'string',
+    pattern: CAPACITY,
+    default: '80%',
+    shape: 'a percentage',
+    description: 'with hosts left out, the share of the serving hosts the new colour must have healthy to take traffic',
   },
 });
 

@@ -14,6 +14,8 @@ export const RELEASE_STEPS = {
   checkOldCode: 'check the old code on the expanded schema',
   start: (idle: string) => `start ${idle}`,
   healthCheck: (idle: string) => `health-check ${idle}`,
+  /** Only when hosts of the new colour were left out. */
+  capacityFloor: 'check the capacity floor',
   switchGate: 'switch traffic',
   switchTraffic: (idle: string) => `switch traffic to ${idle}`,
   checkThroughLb: 'check through the load balancer',

@@ -272,6 +272,42 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         'the old colour is stopped',
       );
     });
+
+    // After the test above: green serves v1.1.0, blue is idle and stopped.
+    it('--max-failures 1: a host failing its health check is left out, the two others serve', async function () {
+      await breakRelease(blue[1], v100);
+      try {
+        await withWorker(taskQueue, async () => {
+          const handle = await startTestRun(taskQueue, {
+            runbook: 'deploy',
+            params: { ref: 'v1.0.0', 'rollback-window': '1s', 'max-failures': '1', 'min-capacity': '66%' },
+            env: 'fleet-bg',
+          });
+          const result = (await handle.result()) as RunResult;
+          assert.equal(result.state, 'COMPLETED', result.progress.reason);
+          assert.deepEqual(failedHosts(result), [blue[1]]);
+          const why = result.progress.hosts?.find((h) => h.host === blue[1])?.error ?? '';
+          assert.match(why, /left out at health check: .*health check answered 500/);
+          assert.equal(result.progress.steps.find((s) => s.name === 'check the capacity floor')?.status, 'done');
+        });
+      } finally {
+        await onConsole(
+          blue[1],
+          'rm -f /srv/app/.git/hooks/post-checkout && runuser -u app -- git -C /srv/app checkout -q -- .',
+        );
+      }
+      const serving = [blue[0], blue[2]];
+      assert.deepEqual(
+        (await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host),
+        serving,
+      );
+      assert.deepEqual(await servedByEach('fleet-bg', serving), Object.fromEntries(serving.map((h) => [h, v100])));
+      assert.deepEqual(
+        await servedByEach('fleet-bg', [blue[1], ...green]),
+        Object.fromEntries([blue[1], ...green].map((h) => [h, undefined])),
+        'the host left out and the old colour are stopped',
+      );
+    });
   });
 
   describe(`rolling-deploy over ${FLEET} hosts, --batches ${BATCHES} --max-failures 2`, function () {

@@ -60,7 +60,7 @@ describe('declared parameters', function () {
     );
     assert.match(
       refusal(() => checkParams(spec('deploy'), env(false), { ref: 'v1', window: '1m' })),
-      /^deploy has no parameter "window" \(parameters: ref, gate, rollback-window\)/,
+      /^deploy has no parameter "window" \(parameters: ref, gate, rollback-window, max-failures, min-capacity\)/,
     );
     assert.match(
       refusal(() => checkParams(spec('deploy'), env(false), { ref: 'v1', gate: 'yes' })),
@@ -75,7 +75,13 @@ describe('declared parameters', function () {
   it('read a whole number as older clients and schedules sent it, as text, and as JSON sends it', function () {
     const backup = spec('backup');
     assert.deepEqual(checkParams(backup, env(false), { daily: '12', weekly: 3 }), { daily: 12, weekly: 3 });
-    assert.deepEqual(paramValues(RELEASE_PARAMS, { ref: 'v1' }), { ref: 'v1', gate: false, 'rollback-window': '10m' });
+    assert.deepEqual(paramValues(RELEASE_PARAMS, { ref: 'v1' }), {
+      ref: 'v1',
+      gate: false,
+      'rollback-window': '10m',
+      'max-failures': '0',
+      'min-capacity': '80%',
+    });
   });
 
   it('type a workflow input from the declaration, and check every kind of value at run time', function () {

@@ -8,7 +8,7 @@ import { runbook } from './kernel';
 export async function deploy(input: RunInput<ReleaseParams>): Promise<RunResult> {
   const { env } = input;
   return runbook(input, async (rb) => {
-    const release = await planRelease(rb, env, input.params.ref);
+    const release = await planRelease(rb, env, input.params);
     await installOnIdle(rb, env, release);
     await switchColours(rb, env, release, switchOptions(input.params));
   });

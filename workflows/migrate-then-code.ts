@@ -8,7 +8,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { RunInput, RunResult } from '../common/shared';
-import { installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
+import { inRelease, installOnIdle, planRelease, switchColours, switchOptions, type ReleaseParams } from './blue-green';
 import { runbook, stepActivities } from './kernel';
 import { RELEASE_STEPS } from '../common/step-names';
 import { hostWithRole } from '../common/plan';
@@ -20,7 +20,7 @@ const { safetyBackup, checkedOutCommit, checkThroughLb, migrateAll } = stepActiv
 export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<RunResult> {
   const { env } = input;
   return runbook(input, async (rb) => {
-    const release = await planRelease(rb, env, input.params.ref);
+    const release = await planRelease(rb, env, input.params);
     const serving = await rb.step(RELEASE_STEPS.recordServing, {
       run: () => checkedOutCommit({ env, host: release.live }),
       skippable: false,
@@ -60,7 +60,7 @@ export async function migrateThenCode(input: RunInput<ReleaseParams>): Promise<R
 
     await rb.approval(RELEASE_STEPS.contractGate);
     await rb.step(RELEASE_STEPS.contract, {
-      run: () => migrateAll({ env, host: release.idle }),
+      run: () => migrateAll({ env, host: inRelease(release)[0] }),
       skippable: true,
       why: 'the expanded schema serves the new code; the contract migration can run in a later release',
       plan: { where: release.idleLabel, does: 'migrate (all pending, contract included)' },
