@@ -422,11 +422,10 @@ export function parseTightening(
 }
 
 function summary(a: Analysis): string {
-  if (a.kind === 'threshold')
-    return (
-      `${a.count} measurements ${a.interval} apart (${[a.successCondition, a.failureCondition].filter(Boolean).join('; ')}), ` +
-      `failure limit ${a.failureLimit}`
-    );
+  if (a.kind === 'threshold') {
+    const conditions = [a.successCondition, a.failureCondition].filter(Boolean).join('; ');
+    return `${a.count} measurements ${a.interval} apart (${conditions}), failure limit ${a.failureLimit}`;
+  }
   return (
     `${a.metrics.map((m) => `${m.name}${m.critical ? ' (critical)' : ''}`).join(', ')} ` +
     `every ${a.interval} over ${a.window}, pass ${a.passScore}, marginal ${a.marginalScore}`

@@ -68,6 +68,10 @@ export const FailureType = {
   WrongVersion: 'WrongVersion',
   /** A fleet runbook had more hosts fail than its error budget allows (`--max-failures`). */
   ErrorBudgetSpent: 'ErrorBudgetSpent',
+  /** An analysis of the release's metrics failed (src/analysis/): the run's undo puts the old release back. */
+  AnalysisFailed: 'AnalysisFailed',
+  /** An analysis could not decide (no data, Prometheus unreachable, marginal): a person decides. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
   /** A rolling deploy's undo could not put a host back on its previous commit. */
   RollbackFailed: 'RollbackFailed',
   /** A drain would leave the load balancer with no host taking traffic. */

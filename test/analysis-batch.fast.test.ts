@@ -124,7 +124,7 @@ describe('analyses of a rolling batch', function () {
   describe('comparison', function () {
     const steady = (base: number) => Array.from({ length: 21 }, (_, i) => base + (i % 5) * 0.001);
 
-    it('waits out the window, then compares the upgraded hosts with the others: a critical metric fails', async function () {
+    it('waits out the window, compares the upgraded hosts with the others: a critical metric fails', async function () {
       const { deps, asked } = world({
         range: (q) => matrix(q.query.includes('"web-1"') ? steady(q.query.includes('e{') ? 0.5 : 0.1) : steady(0.1)),
       });
