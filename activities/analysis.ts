@@ -90,7 +90,7 @@ export interface ComparisonResult {
 /** A comparison with no hosts left to compare with (the last batch): not run, and said so. */
 export interface SkippedResult {
   name: string;
-  kind: 'comparison';
+  kind: Analysis['kind'];
   phase: 'Skipped';
   reason: string;
 }
@@ -180,6 +180,21 @@ export async function runAnalyses(
   deps: AnalysisDeps,
   overruled: string[] = [],
 ): Promise<BatchAnalysis> {
+  if (!input.canary.length) {
+    // Every host of the batch failed (rolled back, drained, counted against the error budget).
+    const reason = 'no host of this batch runs the release: nothing to judge';
+    return {
+      changed: false,
+      detail: `analysis Successful: ${reason}`,
+      batch: input.batch,
+      phase: 'Successful',
+      reason,
+      canary: [],
+      baseline: input.baseline,
+      analyses: picked.map(({ name, analysis }) => ({ name, kind: analysis.kind, phase: 'Skipped', reason })),
+      overruled,
+    };
+  }
   const stop = { failed: undefined as string | undefined };
   const results = await Promise.all(
     picked.map(async ({ name, analysis }): Promise<AnalysisResult> => {

@@ -114,7 +114,7 @@ describe('analyses of a rolling batch', function () {
       assert.equal(r.failing, 'error-rate');
       assert.match(r.reason, /no data in 3 measurements in a row.*ECONNREFUSED/);
       const t = r.analyses[0];
-      assert.ok(t.kind === 'threshold');
+      assert.ok(t.kind === 'threshold' && t.phase !== 'Skipped');
       assert.equal(t.errors, 3);
       assert.equal(t.measurements[1].phase, 'Error');
       assert.equal(t.measurements[1].value, undefined);
@@ -200,6 +200,14 @@ describe('analyses of a rolling batch', function () {
       assert.equal(r.failing, 'error-rate');
       assert.ok(asked.slept < 20_000, `slept ${asked.slept} ms`);
     });
+  });
+
+  it('a batch whose every host failed (rolled back): nothing to judge, no query asked', async function () {
+    const { deps, asked } = world({});
+    const r = await runAnalyses([{ name: 'error-rate', analysis: errorRate }], { ...batch, canary: [] }, deps);
+    assert.equal(r.phase, 'Successful');
+    assert.equal(r.analyses[0].phase, 'Skipped');
+    assert.equal(asked.instant.length + asked.range.length, 0);
   });
 
   it('tightening: [analysis.]key=number, only keys an analysis has', function () {
