@@ -126,7 +126,7 @@ describe('rolling deploy: analysis after each batch', function () {
     assert.match(result.progress.steps.find((s) => s.name === ANALYSE_1)?.detail ?? '', /^analysis Failed/);
   });
 
-  it('Inconclusive: a failure gate for a person; retried, the analysis runs again and the run goes on', async function () {
+  it('Inconclusive: a failure gate for a person; retried, it analyses again and goes on', async function () {
     const queue = uniqueQueue('analysis-gate');
     const { calls, stubs } = analysing(['Inconclusive', 'Successful']);
     const result = await withWorker(

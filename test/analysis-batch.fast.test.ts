@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { parseTightening, runAnalyses, KEPT_SAMPLES, type AnalysisDeps } from '../activities/analysis';
 import type { PromResult, InstantQuery, RangeQuery } from '../activities/prometheus';
 import type { ComparisonAnalysis, ThresholdAnalysis } from '../src/analysis/declared';
+import { compareCanary } from '../src/analysis/statistics';
 
 const errorRate: ThresholdAnalysis = {
   kind: 'threshold',
@@ -208,6 +209,21 @@ describe('analyses of a rolling batch', function () {
     assert.equal(r.phase, 'Successful');
     assert.equal(r.analyses[0].phase, 'Skipped');
     assert.equal(asked.instant.length + asked.range.length, 0);
+  });
+
+  it("effect size (Kayenta's): a significant increase within allowedIncrease passes; beyond it, high", function () {
+    const baseline = Array.from({ length: 20 }, (_, i) => 0.1 + i * 0.001);
+    const spec = (allowedIncrease?: number) => ({
+      ...canary,
+      metrics: [{ name: 'latency', bad: 'increase' as const, ...(allowedIncrease ? { allowedIncrease } : {}) }],
+    });
+    const slightly = { latency: { canary: baseline.map((v) => v * 1.2), baseline } };
+    assert.equal(compareCanary(spec(), slightly).metrics[0].classification, 'high');
+    const within = compareCanary(spec(1.5), slightly).metrics[0];
+    assert.equal(within.classification, 'pass');
+    assert.match(within.detail, /canary higher .* within the allowed ×1.5/);
+    const slow = { latency: { canary: baseline.map((v) => v * 10), baseline } };
+    assert.equal(compareCanary(spec(1.5), slow).metrics[0].classification, 'high');
   });
 
   it('tightening: [analysis.]key=number, only keys an analysis has', function () {
