@@ -227,7 +227,8 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
               canary,
               baseline: later,
             });
-            if (recordOnly || planMode()) return { ...verdict, detail: `record only, no action: ${verdict.detail}` };
+            if (planMode()) return { ...verdict, detail: `now, before any change: ${verdict.detail}` };
+            if (recordOnly) return { ...verdict, detail: `record only, no action: ${verdict.detail}` };
             if (verdict.phase === 'Inconclusive')
               throw ApplicationFailure.nonRetryable(
                 `analysis inconclusive after batch ${batch}: ${verdict.reason}`,
