@@ -83,3 +83,4 @@ export {
   checkAppHealthy,
   forgetPreviousPassword,
 } from './db-password';
+export { pickAnalyses, analyseBatch } from './analysis';

@@ -50,6 +50,8 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   verifyInScratch: 'reads',
   noticeTargets: 'reads',
   planContext: 'reads',
+  pickAnalyses: 'reads',
+  analyseBatch: 'reads',
 
   writeMarker: 'acts',
   removeMarker: 'acts',

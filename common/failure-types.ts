@@ -70,6 +70,10 @@ export const FailureType = {
   ErrorBudgetSpent: 'ErrorBudgetSpent',
   /** Blue/green with hosts left out: too few healthy hosts on the new colour to take traffic (`--min-capacity`). */
   BelowCapacityFloor: 'BelowCapacityFloor',
+  /** An analysis of the release's metrics failed (src/analysis/): the run's undo puts the old release back. */
+  AnalysisFailed: 'AnalysisFailed',
+  /** An analysis could not decide (no data, Prometheus unreachable, marginal): a person decides. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
   /** A rolling deploy's undo could not put a host back on its previous commit. */
   RollbackFailed: 'RollbackFailed',
   /** A drain would leave the load balancer with no host taking traffic. */

@@ -23,6 +23,11 @@ export const HOST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
  */
 const SELECTOR_TERM = `!?(?:role:(?:${ROLE_NAMES.join('|')})|(?!role:)[a-z0-9_*?-]{1,63})`;
 export const SELECTOR = new RegExp(`^${SELECTOR_TERM}(?:[,:]${SELECTOR_TERM}){0,999}$`);
+/** One to five analysis names of the inventory (src/analysis/declared.ts), separated by commas. */
+export const ANALYSIS_NAMES = /^[a-z][a-z0-9-]{0,62}(?:,[a-z][a-z0-9-]{0,62}){0,4}$/;
+/** What a run may ask of its analyses: numbers only, by key (pickAnalysis says which keys, and which way). */
+const TIGHTEN_TERM = '(?:[a-z][a-z0-9-]{0,62}\\.)?[A-Za-z]{1,30}=-?\\d{1,6}(?:\\.\\d{1,6})?';
+export const ANALYSIS_TIGHTENING = new RegExp(`^${TIGHTEN_TERM}(?:,${TIGHTEN_TERM}){0,19}$`);
 /** Bounds on a command's argv: it travels in the run's input and history. */
 export const MAX_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;
@@ -155,6 +160,26 @@ export const ROLLING_PARAMS = defineParams({
     description: 'how many hosts may fail (rolled back, left drained) before the run stops and rolls back',
   },
   gate: { type: 'boolean', description: 'wait for approval after the canary batch' },
+  analysis: {
+    type: 'string',
+    pattern: ANALYSIS_NAMES,
+    shape: 'names of analyses of the inventory, separated by commas',
+    description:
+      "the inventory's analyses each batch is judged by: Failed rolls back, Inconclusive waits for a person " +
+      '([analysis-and-freezes.md](analysis-and-freezes.md))',
+  },
+  'analysis-tighten': {
+    type: 'string',
+    pattern: ANALYSIS_TIGHTENING,
+    shape: '[analysis.]key=number, separated by commas',
+    description: 'stricter limits for the analyses (count=10, canary.minSamples=15); a looser one is overruled',
+  },
+  'analysis-mode': {
+    type: 'enum',
+    values: ['act', 'record-only'],
+    default: 'act',
+    description: 'record-only: each verdict is recorded, and the run goes on whatever it is',
+  },
 });
 
 export const COMMAND_PARAMS = defineParams({

@@ -200,7 +200,7 @@ export const VARS = {
         'on the test bed `http://10.213.0.1:9090`',
     },
     shape: 'URL',
-    readBy: 'the test bed metrics test (no runbook yet)',
+    readBy: 'rolling-deploy (`--analysis`)',
   },
   acmeCaBundle: {
     schema: path("the ACME server's CA, as `REQUESTS_CA_BUNDLE` for certbot, when it is not a public one"),

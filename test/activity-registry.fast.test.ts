@@ -9,6 +9,7 @@ import { workerOptions } from '../worker/worker-options';
 import { testOnlyActivities } from './activities';
 
 const REGISTERED = [
+  'analyseBatch',
   'applyRetention',
   'checkBackup',
   'checkHealth',
@@ -45,6 +46,7 @@ const REGISTERED = [
   'deliverNotice',
   'obtainCertificate',
   'pickBackup',
+  'pickAnalyses',
   'planContext',
   'prepareScheduledRun',
   'previousHealth',

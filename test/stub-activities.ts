@@ -165,6 +165,22 @@ const STUBS: Stubs = {
   restartAppForPassword: async () => ({ restarted: true }),
   checkAppHealthy: nothing,
   forgetPreviousPassword: async () => ({ changed: true }),
+  pickAnalyses: async ({ analysis }) => ({
+    analyses: analysis.split(',').map((name) => ({ name, kind: 'threshold' as const, summary: 'stub' })),
+    overruled: [],
+  }),
+  // A release that passes: a test of Failed or Inconclusive gives the worker its own.
+  analyseBatch: async ({ batch, canary, baseline }) => ({
+    changed: false as const,
+    detail: 'analysis Successful: stub',
+    batch,
+    phase: 'Successful' as const,
+    reason: 'stub',
+    canary,
+    baseline,
+    analyses: [],
+    overruled: [],
+  }),
 };
 
 /** The stubs, each recording its calls into `calls`. */

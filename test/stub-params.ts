@@ -13,6 +13,12 @@ export const STUB_PARAMS: Record<string, Record<string, string | boolean | strin
   'renew-certificate': {},
   'health-check': {},
   'rotate-db-password': { secret: 'dbPassword' },
-  'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },
+  'rolling-deploy': {
+    ref: 'v1.0.0',
+    batches: '1,25%,100%',
+    'max-failures': '0',
+    gate: true,
+    analysis: 'error-rate,canary',
+  },
   'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
 };

@@ -6,6 +6,13 @@
 // approval after the canary batch where the worker's rules say (protected, or --gate). A host
 // that cannot be read before the batches start counts against the same budget: it is drained,
 // listed with why and left out, and the rest of the fleet goes on.
+//
+// With `--analysis <names>`, each batch is judged by the inventory's analyses of the release's
+// metrics once it is done (activities/analysis.ts): Failed ends the run and rolls back every
+// batch (the same undo), naming the failing metric; Inconclusive (no data, Prometheus
+// unreachable, a marginal score) fails the step, so a person decides at its failure gate
+// (retry it, go on, or roll back; a run that rolls back at once on failure rolls back);
+// `--analysis-mode record-only` records the verdicts and acts on none.
 import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { batchStepName, CANARY_GATE } from '../common/fleet-plan';
@@ -14,6 +21,7 @@ import { paramValues, type ParamsOf } from '../common/params';
 import { ROLLING_PARAMS } from '../common/runbook-params';
 import { hostList, hostWithRole } from '../common/plan';
 import { runbook, stepActivities } from './kernel';
+import { planMode } from './kernel/plan';
 import { rollingBatch } from './rolling-batch';
 import { FailureType } from '../common/failure-types';
 
@@ -23,6 +31,9 @@ const { rollingPlan, resolveRef, resolveRefOnFleet, checkedOutCommits, readCommi
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
 });
+
+// An analysis lasts its declared measurements or window; its heartbeats show it alive.
+const { pickAnalyses, analyseBatch } = stepActivities<typeof activities>({ startToCloseTimeout: '2 hours' });
 
 export type RollingParams = ParamsOf<typeof ROLLING_PARAMS>;
 
@@ -103,6 +114,25 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
       });
     }
     const target = Object.fromEntries(plan.hosts.map((h) => [h, commit]));
+    // Runs recorded before analyses (and runs that ask none) take no analysis step.
+    const analysis = params.analysis && patched('analysis-after-batch') ? params.analysis : undefined;
+    const recordOnly = params['analysis-mode'] === 'record-only';
+    const tighten = params['analysis-tighten'];
+    if (analysis)
+      await rb.step('check the analyses', {
+        run: () => pickAnalyses({ env, analysis, ...(tighten ? { tighten } : {}) }),
+        skippable: false,
+        reads: true,
+        plan: (c) => ({
+          where: prometheusShown(c.vars.prometheusUrl),
+          does: `the inventory's analyses ${analysis}${tighten ? `, tightened: ${tighten}` : ''}`,
+          found: (r) =>
+            r.analyses.map((a) => `${a.name} (${a.kind}: ${a.summary})`).join('; ') +
+            (r.overruled.length ? `; overruled: ${r.overruled.join('; ')}` : ''),
+        }),
+      });
+    // The hosts on the new release and taking traffic: the canary side of a comparison.
+    const upgraded: string[] = [];
     let attempt = 0;
     for (const [i, planned] of plan.batches.entries()) {
       // Four eyes after the canary where the worker's rules say (protected, or --gate). A run
@@ -130,6 +160,11 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
             ],
           });
           rb.hosts(records);
+          for (const r of records) {
+            const at = upgraded.indexOf(r.host);
+            if (at >= 0) upgraded.splice(at, 1);
+            if (r.outcome === 'changed') upgraded.push(r.host);
+          }
           const failedHere = records.filter((r) => r.outcome === 'failed');
           // A batch run again from its failure gate counts its hosts once, as run-command's does.
           if (patched('retried-batch-counts-once'))
@@ -168,8 +203,65 @@ export async function rollingDeploy(input: RunInput<RollingParams>): Promise<Run
           undo: 'drain, put the previous commit back, restart, check, put back (newest first)',
         }),
       });
+      if (analysis) {
+        const later = plan.batches
+          .slice(i + 1)
+          .flat()
+          .filter((h) => !failed.some((f) => f.host === h));
+        // A dry run changed no host: it measures the hosts as they are, as the batch would find them.
+        const canary = planMode()
+          ? plan.batches
+              .slice(0, i + 1)
+              .flat()
+              .filter((h) => !failed.some((f) => f.host === h))
+          : [...upgraded];
+        const name = `analyse batch ${batch}/${plan.batches.length}`;
+        let verdict: Awaited<ReturnType<typeof analyseBatch>> | undefined;
+        await rb.step(name, {
+          run: async () => {
+            verdict = await analyseBatch({
+              env,
+              analysis,
+              ...(tighten ? { tighten } : {}),
+              batch,
+              canary,
+              baseline: later,
+            });
+            if (planMode()) return { ...verdict, detail: `now, before any change: ${verdict.detail}` };
+            if (recordOnly) return { ...verdict, detail: `record only, no action: ${verdict.detail}` };
+            if (verdict.phase === 'Inconclusive')
+              throw ApplicationFailure.nonRetryable(
+                `analysis inconclusive after batch ${batch}: ${verdict.reason}`,
+                FailureType.AnalysisInconclusive,
+                { batch, failing: verdict.failing },
+              );
+            return verdict;
+          },
+          skippable: true,
+          why: 'a person judged the batch by other means: the run goes on without a verdict',
+          reads: true,
+          plan: {
+            where: `${hostList(canary)} against ${later.length ? hostList(later) : 'no host (thresholds only)'}`,
+            does:
+              `the analyses ${analysis} on the metrics: Failed rolls back every batch, ` +
+              `Inconclusive waits for a person${recordOnly ? ' (record only: neither acts)' : ''}`,
+            found: (r) => (r as { detail?: string } | undefined)?.detail ?? '',
+          },
+        });
+        if (verdict?.phase === 'Failed' && !recordOnly && !planMode())
+          throw ApplicationFailure.nonRetryable(
+            `analysis failed after batch ${batch}: ${verdict.reason}`,
+            FailureType.AnalysisFailed,
+            { batch, failing: verdict.failing },
+          );
+      }
     }
   });
+}
+
+/** The Prometheus a plan names, without the credentials its URL may carry. */
+function prometheusShown(url: string | undefined): string {
+  return url ? url.replace(/\/\/[^/@]*@/, '//') : '(no prometheusUrl in the inventory)';
 }
 
 function budgetSpent(failed: HostRecord[], budget: number): ApplicationFailure {

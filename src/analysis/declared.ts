@@ -50,6 +50,9 @@ export interface ComparisonMetric {
   query: string;
   bad: BadDirection;
   critical: boolean;
+  /** Kayenta's effect size: how much higher (a ratio ≥ 1) or lower (≤ 1) a canary's median may be. */
+  allowedIncrease?: number;
+  allowedDecrease?: number;
 }
 
 export interface ComparisonAnalysis {
@@ -124,6 +127,8 @@ export const ANALYSES_SCHEMA = {
               query,
               bad: { enum: [...BAD_DIRECTIONS] },
               critical: { type: 'boolean', default: false },
+              allowedIncrease: { type: 'number', minimum: 1, maximum: 100 },
+              allowedDecrease: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
             },
           },
         },

@@ -109,6 +109,13 @@ export interface MetricSpec {
   bad: BadDirection;
   /** Failing it fails the whole comparison (score 0). */
   critical?: boolean;
+  /**
+   * Kayenta's effect size: a significant increase whose canary median is at most this many
+   * times the baseline's is no regression (1.5: up to 50% more). Absent: any significant change.
+   */
+  allowedIncrease?: number;
+  /** The same for a decrease: a canary median at least this share of the baseline's (0.8) passes. */
+  allowedDecrease?: number;
 }
 
 export interface ComparisonSpec {
@@ -199,16 +206,29 @@ export function compareCanary(
     // The test's own direction: U of the canary above its mean n1·n2/2 means canary values tend to be higher.
     const differs = p < alpha;
     const meanU = (canary.length * baseline.length) / 2;
-    const classification: Classification = !differs ? 'pass' : u > meanU ? 'high' : 'low';
+    let classification: Classification = !differs ? 'pass' : u > meanU ? 'high' : 'low';
+    // A difference too small to matter, however significant: within the declared effect size.
+    const within =
+      (classification === 'high' &&
+        m.allowedIncrease !== undefined &&
+        canaryMedian <= baselineMedian * m.allowedIncrease) ||
+      (classification === 'low' &&
+        m.allowedDecrease !== undefined &&
+        canaryMedian >= baselineMedian * m.allowedDecrease);
+    const moved = classification === 'high' ? 'higher' : 'lower';
+    if (within) classification = 'pass';
     const passed =
       classification === 'pass' ||
       (m.bad === 'increase' && classification === 'low') ||
       (m.bad === 'decrease' && classification === 'high');
     const medians = `median ${round(canaryMedian)} vs ${round(baselineMedian)}`;
-    const detail = differs
-      ? `p = ${round(p)} < ${round(alpha)}: canary ${classification === 'high' ? 'higher' : 'lower'} (${medians})` +
-        (passed ? `, which is not a regression (bad: ${m.bad})` : '')
-      : `p = ${round(p)}: no significant difference (${medians})`;
+    const allowed = moved === 'higher' ? `×${m.allowedIncrease}` : `×${m.allowedDecrease}`;
+    const detail = within
+      ? `p = ${round(p)} < ${round(alpha)}: canary ${moved} (${medians}), within the allowed ${allowed}`
+      : differs
+        ? `p = ${round(p)} < ${round(alpha)}: canary ${moved} (${medians})` +
+          (passed ? `, which is not a regression (bad: ${m.bad})` : '')
+        : `p = ${round(p)}: no significant difference (${medians})`;
     return { ...base, classification, passed, u, p, canaryMedian, baselineMedian, detail };
   });
 
