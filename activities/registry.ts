@@ -50,6 +50,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   verifyInScratch: 'reads',
   noticeTargets: 'reads',
   planContext: 'reads',
+  readAlarms: 'reads',
 
   writeMarker: 'acts',
   removeMarker: 'acts',

@@ -47,6 +47,7 @@ const REGISTERED = [
   'pickBackup',
   'planContext',
   'prepareScheduledRun',
+  'readAlarms',
   'previousHealth',
   'proveStart',
   'reachHost',
