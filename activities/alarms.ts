@@ -3,13 +3,15 @@
 // admission named, as the inventory declares it now; an alarm that cannot be read fires unless
 // the environment says otherwise. A `reads` activity: it touches no host.
 import type { AlarmFiring } from '../common/shared';
-import { alarmTimeoutMs, evaluateAlarms, type Alarm, type InstantResult } from '../src/alarms';
+import { alarmTimeoutMs, evaluateAlarms, type Alarm } from '../src/alarms';
+import { instantQuery as prometheusQuery, prometheusUrl, type PromResult } from './prometheus';
 import { environment } from './env-vars';
 
 /** Asks `base`'s `/api/v1/query` for an instant query's answer, within `timeoutMs`. */
-export type InstantQuery = (base: string, promql: string, timeoutMs: number) => Promise<InstantResult>;
+export type InstantQuery = (base: string, promql: string, timeoutMs: number) => Promise<PromResult>;
 
-let instantQuery: InstantQuery = fetchInstant;
+/** The worker's Prometheus client (activities/prometheus.ts): bounded, its errors typed, never thrown. */
+let instantQuery: InstantQuery = (base, promql, timeoutMs) => prometheusQuery(base, { query: promql }, { timeoutMs });
 
 /** For tests: another Prometheus client (a fake one); returns the one it replaced. */
 export function useInstantQuery(query: InstantQuery): InstantQuery {
@@ -25,23 +27,11 @@ export async function readAlarms(request: { env: string; alarms: string[] }): Pr
   const watched = request.alarms
     .filter((name) => Object.prototype.hasOwnProperty.call(declared, name))
     .map((name): [string, Alarm] => [name, declared[name]]);
-  const base = String(env.vars.prometheusUrl ?? '');
+  const base = prometheusUrl(env);
   const timeoutMs = alarmTimeoutMs(env.alarms);
   const firing = await evaluateAlarms(watched, (promql) => {
     if (!base) throw new Error('vars.prometheusUrl is not set');
     return instantQuery(base, promql, timeoutMs);
   });
   return { firing };
-}
-
-/** The minimal client until the worker's own Prometheus client (activities/prometheus.ts) is in. */
-async function fetchInstant(base: string, promql: string, timeoutMs: number): Promise<InstantResult> {
-  const url = new URL('/api/v1/query', base);
-  url.searchParams.set('query', promql);
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = (await res.json().catch(() => undefined)) as
-    { status?: string; data?: InstantResult; error?: string } | undefined;
-  if (!res.ok || body?.status !== 'success' || !body.data)
-    throw new Error(`Prometheus answered ${res.status}${body?.error ? `: ${body.error}` : ''}`);
-  return body.data;
 }

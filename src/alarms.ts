@@ -120,11 +120,22 @@ export function alarmsFor(alarms: Alarms, runbook: string, mutating: boolean): [
   return Object.entries(alarms.rules).filter(([, a]) => (a.stops ? a.stops.includes(runbook) : mutating));
 }
 
-/** An instant query's answer, as Prometheus's `/api/v1/query` gives it (`data`). */
-export type InstantResult =
-  | { resultType: 'vector'; result: { metric: Record<string, string>; value: [number, string] }[] }
-  | { resultType: 'scalar'; result: [number, string] }
-  | { resultType: 'matrix' | 'string'; result: unknown };
+/**
+ * An instant query's answer, as the worker's Prometheus client gives it (activities/prometheus.ts
+ * PromAnswer): a vector's series, or a scalar as one unlabelled series.
+ */
+export interface AlarmAnswer {
+  ok?: true;
+  resultType: string;
+  series: { labels: Record<string, string>; samples: [number, number][] }[];
+}
+
+/** A query that went wrong, as the client says it (PromError): never a value. */
+export interface AlarmUnread {
+  ok: false;
+  kind: string;
+  error: string;
+}
 
 const MAX_VALUE_TEXT = 300;
 
@@ -133,20 +144,22 @@ const MAX_VALUE_TEXT = 300;
  * series (as Prometheus's own alerting rules: write the condition into the expression, e.g.
  * `... > 0.05`), a scalar when it is neither 0 nor NaN. Any other type is an error (unreadable).
  */
-export function fires(answer: InstantResult): { fires: boolean; value: string } {
+export function fires(answer: AlarmAnswer): { fires: boolean; value: string } {
+  const last = (s: AlarmAnswer['series'][number]) => s.samples[s.samples.length - 1]?.[1];
   if (answer.resultType === 'vector') {
-    const series = answer.result;
+    const series = answer.series;
     if (!series.length) return { fires: false, value: 'no series' };
     const first = series[0];
-    const labels = Object.entries(first.metric)
+    const labels = Object.entries(first.labels)
       .map(([k, v]) => `${k}="${v}"`)
       .join(', ');
     const more = series.length > 1 ? ` (and ${series.length - 1} more series)` : '';
-    return { fires: true, value: `${first.value[1]}${labels ? ` {${labels}}` : ''}${more}`.slice(0, MAX_VALUE_TEXT) };
+    const text = `${String(last(first))}${labels ? ` {${labels}}` : ''}${more}`;
+    return { fires: true, value: text.slice(0, MAX_VALUE_TEXT) };
   }
   if (answer.resultType === 'scalar') {
-    const value = Number(answer.result[1]);
-    return { fires: value !== 0 && !Number.isNaN(value), value: String(answer.result[1]).slice(0, 40) };
+    const value = answer.series[0] ? last(answer.series[0]) : NaN;
+    return { fires: value !== 0 && !Number.isNaN(value), value: String(value) };
   }
   throw new Error(`a ${answer.resultType} answer: an alarm's query must give an instant vector or a scalar`);
 }
@@ -157,13 +170,15 @@ export function fires(answer: InstantResult): { fires: boolean; value: string } 
  */
 export async function evaluateAlarms(
   alarms: [string, Alarm][],
-  query: (promql: string) => Promise<InstantResult>,
+  query: (promql: string) => Promise<AlarmAnswer | AlarmUnread>,
 ): Promise<AlarmFiring[]> {
   const read = await Promise.all(
     alarms.map(async ([name, alarm]): Promise<AlarmFiring | undefined> => {
       const at = { alarm: name, query: alarm.query, then: alarm.then };
       try {
-        const { fires: firing, value } = fires(await query(alarm.query));
+        const answer = await query(alarm.query);
+        if (answer.ok === false) throw new Error(`${answer.kind}: ${answer.error}`);
+        const { fires: firing, value } = fires(answer);
         return firing ? { ...at, value } : undefined;
       } catch (err) {
         if (!alarm.unreadableFires) return undefined;

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { inventoryProblems, parseEnvironment, type Environment } from '../src/inventory';
-import { evaluateAlarms, fires, MAX_ALARM_QUERY, MAX_ALARMS, type InstantResult } from '../src/alarms';
+import { evaluateAlarms, fires, MAX_ALARM_QUERY, MAX_ALARMS, type AlarmAnswer } from '../src/alarms';
 import { decideAlarms, PolicyError } from '../src/policy';
 import { findRunbook, RUNBOOKS } from '../src/runbooks';
 import { progressLines } from '../common/progress-view';
@@ -28,9 +28,15 @@ const problems = (over: Record<string, unknown>) => {
     return (err as Error).message;
   }
 };
-const vector = (...values: [Record<string, string>, string][]): InstantResult => ({
+const vector = (...values: [Record<string, string>, number][]): AlarmAnswer => ({
+  ok: true,
   resultType: 'vector',
-  result: values.map(([metric, v]) => ({ metric, value: [1, v] })),
+  series: values.map(([labels, v]) => ({ labels, samples: [[1, v]] })),
+});
+const scalar = (v: number): AlarmAnswer => ({
+  ok: true,
+  resultType: 'scalar',
+  series: [{ labels: {}, samples: [[1, v]] }],
 });
 
 describe('alarms that stop runs', function () {
@@ -85,12 +91,12 @@ describe('alarms that stop runs', function () {
 
   it('fires on any series of a vector (as alerting rules do), on a scalar that is not 0 or NaN', function () {
     assert.deepEqual(fires(vector()), { fires: false, value: 'no series' });
-    assert.deepEqual(fires(vector([{ instance: 'web1' }, '0.2'])), { fires: true, value: '0.2 {instance="web1"}' });
-    assert.deepEqual(fires(vector([{}, '0'], [{}, '3'])), { fires: true, value: '0 (and 1 more series)' });
-    assert.deepEqual(fires({ resultType: 'scalar', result: [1, '0'] }), { fires: false, value: '0' });
-    assert.deepEqual(fires({ resultType: 'scalar', result: [1, 'NaN'] }), { fires: false, value: 'NaN' });
-    assert.deepEqual(fires({ resultType: 'scalar', result: [1, '2'] }), { fires: true, value: '2' });
-    assert.throws(() => fires({ resultType: 'matrix', result: [] }), /a matrix answer/);
+    assert.deepEqual(fires(vector([{ instance: 'web1' }, 0.2])), { fires: true, value: '0.2 {instance="web1"}' });
+    assert.deepEqual(fires(vector([{}, 0], [{}, 3])), { fires: true, value: '0 (and 1 more series)' });
+    assert.deepEqual(fires(scalar(0)), { fires: false, value: '0' });
+    assert.deepEqual(fires(scalar(NaN)), { fires: false, value: 'NaN' });
+    assert.deepEqual(fires(scalar(2)), { fires: true, value: '2' });
+    assert.throws(() => fires({ resultType: 'matrix', series: [] }), /a matrix answer/);
   });
 
   it('counts an alarm that cannot be read as firing, unless it says otherwise', async function () {
@@ -108,8 +114,16 @@ describe('alarms that stop runs', function () {
     assert.deepEqual(firing, [
       { alarm: 'down', query: 'up == 0', then: 'undo', value: 'unreadable: connect ECONNREFUSED', unreadable: true },
     ]);
+    // The client's typed error (activities/prometheus.ts PromError) is unreadable too.
+    const typed = await evaluateAlarms(Object.entries(env.alarms.rules), () =>
+      Promise.resolve({ ok: false as const, kind: 'timeout', error: 'no answer within 10s' }),
+    );
+    assert.deepEqual(
+      typed.map((f) => f.value),
+      ['unreadable: timeout: no answer within 10s'],
+    );
     const fine = await evaluateAlarms(Object.entries(env.alarms.rules), (q) =>
-      Promise.resolve(q === 'up == 0' ? vector() : vector([{ job: 'app' }, '5'])),
+      Promise.resolve(q === 'up == 0' ? vector() : vector([{ job: 'app' }, 5])),
     );
     assert.deepEqual(fine, [{ alarm: 'quiet', query: 'rate(x[1m]) > 1', then: 'gate', value: '5 {job="app"}' }]);
   });

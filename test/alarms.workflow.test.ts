@@ -19,7 +19,7 @@ import { activityKind } from '../activities/registry';
 import { signStart } from '../src/identity/sign';
 import { newRunId } from '../src/run-id';
 import { prepareRun, startRun } from '../src/start';
-import type { InstantResult } from '../src/alarms';
+import type { PromResult } from '../activities/prometheus';
 import {
   approvalSignal,
   decideFailureUpdate,
@@ -41,11 +41,16 @@ const STARTER = 'olivia';
 const PARAMS = { ref: 'v1.0.0', 'rollback-window': '1s' };
 const REASON = 'the error rate is the old release: the fix must go out now';
 const QUERY = 'sum(rate(http_requests_total{status=~"5.."}[1m])) by (instance) > 0.05';
-const QUIET: InstantResult = { resultType: 'vector', result: [] };
-const FIRING: InstantResult = { resultType: 'vector', result: [{ metric: { instance: 'web1' }, value: [1, '0.2'] }] };
+const QUIET: PromResult = { ok: true, resultType: 'vector', series: [], warnings: [] };
+const FIRING: PromResult = {
+  ok: true,
+  resultType: 'vector',
+  series: [{ labels: { instance: 'web1' }, samples: [[1, 0.2]] }],
+  warnings: [],
+};
 
 /** What the fake Prometheus answers now: the test flips it. */
-let answer: InstantResult | Error = QUIET;
+let answer: PromResult | Error = QUIET;
 /** Reads of the alarms that answered, by environment. */
 const reads = new Map<string, { all: number; firing: number }>();
 
