@@ -57,6 +57,7 @@ export {
   reloadNginx,
   expectServedCertificate,
 } from './certificates';
+export { readAlarms } from './alarms';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';
 export { proveStart, verifySignature, verifySignatures } from './identity';

@@ -8,6 +8,7 @@ import { InventoryError, loadEnvironment } from '../src/inventory';
 import {
   askedOf,
   checkParams,
+  decideAlarms,
   decideFreeze,
   decidePolicy,
   FrozenError,
@@ -16,7 +17,7 @@ import {
   PolicyError,
 } from '../src/policy';
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
-import type { FreezeHold, RunInput, RunPolicy } from '../common/shared';
+import type { AlarmWatch, FreezeHold, RunInput, RunPolicy } from '../common/shared';
 import { FailureType } from '../common/failure-types';
 import { DRY_RUN_ID_PREFIX, DRY_RUN_WORKFLOW } from '../common/plan-mode';
 
@@ -33,6 +34,8 @@ export interface RunRules {
   freeze?: FreezeHold;
   /** The next freeze window that would begin while the run goes on: it stops at a gate then. */
   nextFreeze?: { window: string; startsAt: string };
+  /** Alarms that stop the run while they fire, read every `intervalMs` (src/alarms.ts); absent: none. */
+  alarms?: AlarmWatch;
   /** A dry run's only: why a run would be refused now (a freeze window). */
   refusedNow?: string;
 }
@@ -94,7 +97,16 @@ export async function decideRunRules(request: { workflowType: string; input: Run
     }
     const freeze = decideFreeze(spec, env, asked, input.initiator, now);
     const next = nextFreeze(spec, env, now, freeze);
-    return { runbook: spec.name, params, policy, ...(freeze ? { freeze } : {}), ...(next ? { nextFreeze: next } : {}) };
+    // From the inventory and the runbook alone: nothing in the input turns an alarm off.
+    const alarms = decideAlarms(spec, env, asked, input.initiator);
+    return {
+      runbook: spec.name,
+      params,
+      policy,
+      ...(freeze ? { freeze } : {}),
+      ...(next ? { nextFreeze: next } : {}),
+      ...(alarms ? { alarms } : {}),
+    };
   } catch (err) {
     if (err instanceof FrozenError) throw ApplicationFailure.nonRetryable(err.message, FailureType.Frozen);
     if (err instanceof PolicyError || err instanceof InventoryError)

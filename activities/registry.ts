@@ -52,6 +52,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   planContext: 'reads',
   pickAnalyses: 'reads',
   analyseBatch: 'reads',
+  readAlarms: 'reads',
 
   writeMarker: 'acts',
   removeMarker: 'acts',

@@ -4,6 +4,7 @@ import { UsageError } from '../src/errors';
 import { inventoryDirs } from '../src/config';
 import { inventoryProblems } from '../src/inventory';
 import { inertText } from '../common/inert';
+import { RUNBOOKS } from '../src/runbooks';
 import { parse } from './args';
 import { printJson } from './output';
 
@@ -14,7 +15,8 @@ export async function inventory(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {});
   if (positionals[0] !== 'check' || positionals.length > 1)
     throw new UsageError('usage: runbook inventory check [--json]');
-  const { environments, problems } = inventoryProblems();
+  const known = RUNBOOKS.map((r) => r.name);
+  const { environments, problems } = inventoryProblems(inventoryDirs(), known);
   if (values.json) printJson({ inventory: inventoryDirs(), environments, problems });
   else {
     for (const p of problems) console.log(inertText(p));

@@ -16,6 +16,8 @@ export const FailureType = {
   EnvironmentLocked: 'EnvironmentLocked',
   /** A freeze window holds the environment (src/freeze.ts): start it when it opens, or break glass. */
   Frozen: 'Frozen',
+  /** An alarm of the environment fired during the run (src/alarms.ts): it stopped and was undone. */
+  AlarmFired: 'AlarmFired',
   /** A dry run could not go on: a step it ran for real (one that only reads) failed. */
   DryRunStopped: 'DryRunStopped',
   /** A request or a parameter is malformed: asking again will not help. */

@@ -8,6 +8,7 @@ import type {
   ApprovalRecord,
   FailureDecisionRecord,
   FailureGateRecord,
+  AlarmRecord,
   FreezeRecord,
   GateRecord,
   RunProgress,
@@ -108,6 +109,7 @@ function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
 
   if (p.freeze) add('freeze', freezeText(p.freeze, show));
   if (p.freezeBegan) add('freeze-began', `${freezeText(p.freezeBegan, show)} (during the run)`);
+  (p.alarms ?? []).forEach((a, i) => add(`alarm:${i}`, alarmText(a, show)));
   p.steps.forEach((s, i) => add(`step:${i}`, stepText(s, time(s.startedAt, s.endedAt), show)));
   p.gates.forEach((g, i) => {
     const approvers = g.approvers.map(v).join(', ');
@@ -160,6 +162,20 @@ function items(p: RunProgress, o: ViewOptions, show: Show): Item[] {
 }
 
 /** A freeze window that held the run at its start, and how the run got past it (or waits to). */
+/** An alarm that fired during the run: its name, the value that fired it, and what became of the run. */
+export function alarmText(a: AlarmRecord, show: Show = TERMINAL): string {
+  const v = show.text;
+  const outcome =
+    a.outcome === 'went-on'
+      ? `went on${a.approvedBy?.length ? ` (break glass: approved by ${a.approvedBy.map(v).join(', ')})` : ''}`
+      : a.outcome === 'retried'
+        ? 'read again'
+        : a.outcome === 'undone'
+          ? 'undone'
+          : 'waiting for a decision';
+  return `! alarm ${v(a.alarm)} fired (${v(a.value)}) before ${v(a.before)}: ${outcome}`;
+}
+
 export function freezeText(f: FreezeRecord, show: Show = TERMINAL): string {
   const v = show.text;
   const opens = f.opensAtLocal ?? f.opensAt;

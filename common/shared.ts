@@ -104,6 +104,41 @@ export interface FreezeHold {
   reason?: string;
 }
 
+/** What a firing alarm does to a run it stops (src/alarms.ts). */
+export const ALARM_ACTIONS = ['undo', 'gate'] as const;
+export type AlarmAction = (typeof ALARM_ACTIONS)[number];
+
+/** What the worker tells a run at its admission: that alarms watch it, and how often to read them. */
+export interface AlarmWatch {
+  intervalMs: number;
+  /** The alarms, as decided then (the activity reads the inventory again at each look). */
+  names: string[];
+  /** The run asked for break-glass: a firing alarm then waits for two signed approvals to go on. */
+  breakGlass?: true;
+}
+
+/** An alarm that fired, as the run's record names it. */
+export interface AlarmFiring {
+  alarm: string;
+  /** The value that fired it (`0.12 {instance="web1"}`), or why it could not be read. */
+  value: string;
+  query: string;
+  then: AlarmAction;
+  /** It fired because it could not be read. */
+  unreadable?: true;
+}
+
+/** What a firing alarm did to a run, in its record (`progress.alarms`). */
+export interface AlarmRecord extends AlarmFiring {
+  /** When the run saw it, and the step it stopped before. */
+  at: string;
+  before: string;
+  /** `undone`; at a gate: `went-on` (approved, skipped), `retried` (read again), or `undone`. */
+  outcome?: 'undone' | 'went-on' | 'retried';
+  /** Break-glass: who approved going on. */
+  approvedBy?: string[];
+}
+
 /** What a freeze did to a run, in its record. */
 export interface FreezeRecord extends FreezeHold {
   /** Break-glass: who approved it, by name. */
@@ -320,6 +355,8 @@ export interface RunProgress {
   freeze?: FreezeRecord;
   /** A freeze window that began while the run was going: it waited at a gate for two approvals. */
   freezeBegan?: FreezeRecord;
+  /** Alarms that fired while the run went (src/alarms.ts): each names the value that fired it. */
+  alarms?: AlarmRecord[];
   /** The failure gate open now (policy `ask`): the failed step, where and why, and how to decide. */
   failureGate?: FailureGateRecord;
   /** Every failure gate of the run, open or closed, with its decisions; absent on runs from before failure gates. */

@@ -13,6 +13,7 @@ import { loadPeople, PEOPLE_FILE, PeopleError } from './identity/people';
 import { MAX_GATE_WAIT_MS } from './policy';
 import { ANALYSES_SCHEMA, checkAnalyses, type Analysis } from './analysis/declared';
 import { checkFreezes, FREEZES_SCHEMA, type Freezes } from './freeze';
+import { ALARMS_SCHEMA, checkAlarms, unknownRunbooks, type Alarms } from './alarms';
 import { ROLE_NAMES, ROLES, type Role } from '../common/roles';
 import { overrideVarsSchema, PER_HOST_VARS, varShape, varsSchema, type HostVars, type Vars } from './vars';
 import { groupHosts } from '../common/host-selector';
@@ -112,6 +113,8 @@ export interface Environment {
   analyses: Record<string, Analysis>;
   /** When mutating runs may not start (src/freeze.ts), and which runbooks keep running. */
   freezes: Freezes;
+  /** PromQL alarms that stop runs while they fire (src/alarms.ts), read on vars.prometheusUrl. */
+  alarms: Alarms;
   /** Where notices go (docs/notifications.md): each target's URL is one of `secrets`, never written here. */
   notify: NotifyTarget[];
 }
@@ -289,6 +292,7 @@ const schema = {
     vars: varsSchema(),
     analyses: ANALYSES_SCHEMA,
     freezes: FREEZES_SCHEMA,
+    alarms: ALARMS_SCHEMA,
     secrets: {
       type: 'object',
       default: {},
@@ -428,6 +432,7 @@ export function parseEnvironment(text: string, file: string, expectedName?: stri
   });
   check(() => checkAnalyses(env.analyses));
   check(() => checkFreezes(env.freezes));
+  check(() => checkAlarms(env.alarms, env.vars.prometheusUrl as string | undefined));
   const store = env.vars.backupStore;
   if (store && !(store.host in env.hosts)) problems.push(`vars.backupStore.host names unknown host ${store.host}`);
   for (const target of env.notify) {
@@ -559,12 +564,17 @@ export function expandPath(p: string): string {
 }
 
 /** Every problem of every environment of the inventory (and of people.yaml), each on its own. */
-export function inventoryProblems(dirs = inventoryDirs()): { environments: string[]; problems: string[] } {
+export function inventoryProblems(
+  dirs = inventoryDirs(),
+  runbooks?: string[],
+): { environments: string[]; problems: string[] } {
   const environments = listEnvironments(dirs);
   const problems: string[] = [];
   for (const name of environments) {
     try {
-      loadEnvironment(name, dirs);
+      const env = loadEnvironment(name, dirs);
+      // Names no runbook has (the inventory does not know the runbooks; the caller does).
+      if (runbooks) problems.push(...unknownRunbooks(env.alarms, runbooks).map((p) => `${name}: ${p}`));
     } catch (err) {
       if (!(err instanceof InventoryError)) throw err;
       // A people.yaml problem is the same for every signed environment: said once.

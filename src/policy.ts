@@ -7,10 +7,12 @@ import { formatDuration, parseDuration } from '../common/duration';
 import type { RunbookSpec } from './runbooks';
 import { checkParamValues } from '../common/params';
 import { freezeAt, nextFreezeStart } from './freeze';
+import { alarmsFor } from './alarms';
 import { inertText } from '../common/inert';
 import {
   BREAK_GLASS_APPROVALS,
   FAILURE_POLICIES,
+  type AlarmWatch,
   type AppliedPolicy,
   type FailurePolicy,
   type FreezeHold,
@@ -264,4 +266,33 @@ export function nextFreeze(
   if (!spec.mutating) return undefined;
   const after = held?.opensAt ? Math.max(nowMs, Date.parse(held.opensAt)) : nowMs;
   return nextFreezeStart(env.freezes, spec.name, after, MAX_GATE_WAIT_MS + 86_400_000);
+}
+
+/**
+ * The alarms that watch a run of `spec` on `env` (src/alarms.ts), from the inventory alone: none
+ * where the environment declares none for it, or names it remediation. A run asking break-glass
+ * (`--break-glass`, the freeze's) is let through a firing alarm by two signed approvals from
+ * approvers other than the starter: refused here where the environment cannot give them.
+ */
+export function decideAlarms(
+  spec: RunbookSpec,
+  env: Environment,
+  asked: PolicyRequest,
+  initiator: string,
+): AlarmWatch | undefined {
+  const watching = alarmsFor(env.alarms, spec.name, spec.mutating);
+  if (!watching.length) return undefined;
+  const intervalMs = parseDuration(env.alarms.interval, 'alarms.interval');
+  const watch: AlarmWatch = { intervalMs, names: watching.map(([name]) => name) };
+  if (asked.breakGlass === undefined) return watch;
+  const others = env.approvals.approvers.filter((a) => a !== initiator);
+  const why = `break-glass past ${env.environment}'s alarms`;
+  if (env.identity !== 'signed')
+    throw new PolicyError(`${why} takes signed approvals; ${env.environment} takes typed names`);
+  if (others.length < BREAK_GLASS_APPROVALS)
+    throw new PolicyError(
+      `${why} needs ${BREAK_GLASS_APPROVALS} approvers other than ${initiator}; ` +
+        `${env.environment} lists ${others.join(', ') || 'none'}`,
+    );
+  return { ...watch, breakGlass: true };
 }

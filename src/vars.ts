@@ -196,11 +196,11 @@ export const VARS = {
       pattern: '^https?://[^\\s]+$',
       maxLength: 500,
       description:
-        "the environment's Prometheus, where the declared `analyses` are queried (`/api/v1/query`); " +
+        "the environment's Prometheus, where the declared `analyses` and `alarms` are queried (`/api/v1/query`); " +
         'on the test bed `http://10.213.0.1:9090`',
     },
     shape: 'URL',
-    readBy: 'rolling-deploy (`--analysis`)',
+    readBy: 'rolling-deploy (`--analysis`) and every runbook an alarm watches (alarms)',
   },
   acmeCaBundle: {
     schema: path("the ACME server's CA, as `REQUESTS_CA_BUNDLE` for certbot, when it is not a public one"),

@@ -49,6 +49,7 @@ const REGISTERED = [
   'pickAnalyses',
   'planContext',
   'prepareScheduledRun',
+  'readAlarms',
   'previousHealth',
   'proveStart',
   'reachHost',

@@ -41,6 +41,8 @@ const STUBS: Stubs = {
   decideRunRules,
   // The real one: it reads only the inventory.
   planContext,
+  // No alarm fires: the alarm tests give the worker their own (test/alarms.workflow.test.ts).
+  readAlarms: async () => ({ firing: [] }),
   writeMarker: async () => ({ changed: true }),
   removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,

@@ -20,6 +20,8 @@ import {
   maskSecrets,
   progressQuery,
   type Admission,
+  type AlarmRecord,
+  type AlarmWatch,
   type AppliedPolicy,
   type FreezeHold,
   type FreezeRecord,
@@ -31,6 +33,7 @@ import {
   type StepRecord,
 } from '../../common/shared';
 import { stepActivities } from './activities';
+import { AlarmWatcher } from './alarms';
 import { MAX_INPUT_CHARS } from './bounds';
 import { Approvals, GateClosed } from './approval';
 import { FailureGates, failurePolicy } from './failure-gate';
@@ -38,7 +41,7 @@ import { proveInitiator, type RunIdentity } from './identity';
 import { FailureType } from '../../common/failure-types';
 import { holdEnvironment } from './lock';
 import { countRunEnded, countRunStarted } from './metrics';
-import { newProgress, setState, showProgress, tagRun } from './progress';
+import { newProgress, now, setState, showProgress, tagRun } from './progress';
 import { logRunEnded, logRunStarted, noteHosts } from './run-log';
 import { sendNotice } from './notice';
 import type { NoticeEvent } from '../../common/notice';
@@ -112,6 +115,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   let policy: AppliedPolicy;
   let freeze: FreezeHold | undefined;
   let nextFreeze: { window: string; startsAt: string } | undefined;
+  let alarmWatch: AlarmWatch | undefined;
   if (workerDecides) {
     answerAdmission();
     const size = JSON.stringify(input ?? null).length;
@@ -129,6 +133,7 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     }
     freeze = rules.freeze;
     nextFreeze = rules.nextFreeze;
+    alarmWatch = rules.alarms;
     checked = true;
     countRunStarted(progress, true);
     progress.params = maskSecrets(rules.params);
@@ -143,7 +148,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   }
   // Who may decide at a failure gate: the approvers the rules say, not the input's.
   const decided = { ...input, approval: policy.approval, onFailure: policy.onFailure };
-  const saga = new Saga(progress, new FailureGates(progress, decided, policy.onFailure, identity));
+  const failureGates = new FailureGates(progress, decided, policy.onFailure, identity);
+  const saga = new Saga(progress, failureGates);
   const approvals = new Approvals(progress, policy.approval, identity);
 
   const proven = await proveInitiator(input, progress);
@@ -163,6 +169,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     return await refuse(FailureType.EnvironmentLocked, admission.reason);
   }
   admission = { admitted: true };
+  // Only runs alarms watch (none recorded before alarms existed) keep this timer.
+  const alarms = alarmWatch && patched('alarms-stop-runs') ? new AlarmWatcher(input.env, alarmWatch) : undefined;
 
   /** Ends a run that may not go ahead, before it changed anything. */
   async function refuse(type: string, reason: string): Promise<never> {
@@ -252,21 +260,89 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     progress.freezeBegan = record;
     const gate = `freeze window ${next.window} began: go on`;
     setState(progress, 'WAITING_APPROVAL');
+    alarms?.stop();
     try {
       await approvals.gate(gate, BREAK_GLASS_APPROVALS);
     } finally {
       setState(progress, 'RUNNING');
     }
+    await alarms?.start();
     record.approvedBy = progress.approvals
       .filter((a) => a.gate === gate && a.decision === 'approve' && !a.refused)
       .map((a) => a.approver);
   };
+
+  /**
+   * An alarm fired while the run went (workflows/kernel/alarms.ts): the step under way has
+   * finished and the next, `before`, has not begun. The run is undone; or, where the alarm says
+   * `gate`, a person decides at a failure gate (retry: read again; skip: go on past this alarm;
+   * rollback); or, where the run asked break-glass, it waits for two signed approvals from others
+   * than the starter to go on past it. The record names the alarm and the value that fired it.
+   */
+  let alarmStop: Promise<void> | undefined;
+  async function stopForAlarms(before: string): Promise<void> {
+    try {
+      await passAlarms(before);
+    } finally {
+      alarmStop = undefined;
+    }
+  }
+  async function passAlarms(before: string): Promise<void> {
+    const watcher = alarms!;
+    for (let fired = watcher.firing; fired; fired = watcher.firing) {
+      watcher.firing = undefined;
+      const record: AlarmRecord = { ...fired, at: now(), before };
+      (progress.alarms ??= []).push(record);
+      showProgress(progress);
+      const what = `alarm ${fired.alarm} fired (${fired.value})`;
+      const stopped = (why?: string) => {
+        record.outcome = 'undone';
+        return ApplicationFailure.create({
+          type: FailureType.AlarmFired,
+          message: `${what}: stopped before ${before}${why ? `; ${why}` : ''}`,
+          nonRetryable: true,
+        });
+      };
+      if (watcher.watch.breakGlass) {
+        const gate = `alarm ${fired.alarm} fired: go on`;
+        setState(progress, 'WAITING_APPROVAL');
+        try {
+          await approvals.gate(gate, BREAK_GLASS_APPROVALS);
+        } catch (err) {
+          if (err instanceof GateClosed) throw stopped(`break-glass: ${err.message}`);
+          throw err;
+        } finally {
+          setState(progress, 'RUNNING');
+        }
+        record.approvedBy = progress.approvals
+          .filter((a) => a.gate === gate && a.decision === 'approve' && !a.refused)
+          .map((a) => a.approver);
+        record.outcome = 'went-on';
+        watcher.pass(fired.alarm);
+      } else if (fired.then === 'gate') {
+        let decision;
+        try {
+          decision = await failureGates.decide(`alarm ${fired.alarm}`, stopped(), true);
+        } catch (err) {
+          record.outcome = 'undone';
+          throw err;
+        }
+        record.outcome = decision === 'skip' ? 'went-on' : 'retried';
+        if (decision === 'skip') watcher.pass(fired.alarm);
+      } else throw stopped();
+      showProgress(progress);
+      // Read again before the step: a retried alarm may still fire, another may have begun to.
+      await watcher.start();
+    }
+  }
 
   let settlePoint: SettlePoint | undefined;
   const rb: Runbook = {
     step: (async (name: string, action: StepAction<unknown> | SkippableStep) => {
       // Awaited only when due: an extra await on every step would reorder concurrent steps' commands.
       if (freezeBegan()) await holdIfFrozen();
+      // Steps started together wait for the same stop: none slips past it.
+      if (alarms?.firing || alarmStop) await (alarmStop ??= stopForAlarms(name));
       stopIfLockLost(name);
       return saga.step(name, action);
     }) as Runbook['step'],
@@ -288,11 +364,14 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
     },
     approval: async (gate) => {
       setState(progress, 'WAITING_APPROVAL');
+      alarms?.stop();
       try {
         await approvals.gate(gate);
       } finally {
         setState(progress, 'RUNNING');
       }
+      // Read once more before going on: the watch paused while the gate waited.
+      await alarms?.start();
       stopIfLockLost(`what follows gate ${gate}`);
     },
     gate: async (name) => {
@@ -307,7 +386,9 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   };
 
   try {
+    await alarms?.start();
     await procedure(rb);
+    alarms?.stop(true);
     setState(progress, 'COMPLETED');
     countRunEnded(progress);
     logRunEnded(progress);
@@ -321,6 +402,8 @@ export async function runbook(input: RunInput, procedure: (rb: Runbook) => Promi
   }
 
   async function compensateAndFail(err: unknown): Promise<never> {
+    // Undos are never stopped by an alarm: the watch ends here.
+    alarms?.stop(true);
     progress.reason = describe(err);
     setState(progress, 'COMPENSATING');
     // Read before the undos run: they mark the steps they put back `compensated`.
