@@ -10,6 +10,7 @@ export {
   noticeTargets,
   planContext,
   proveStart,
+  readAlarms,
   releasedByHolder,
   verifySignature,
   verifySignatures,
