@@ -1,7 +1,8 @@
 // The activities the production worker registers: exactly what the runbooks call, listed by
 // name. Helpers stay in their modules; test-only activities (runCommand runs any command as
-// root) are registered by the tests themselves (test/activities.ts).
-export { writeMarker, removeMarker } from './markers';
+// root) are registered by the tests themselves (test/activities.ts). A runbook folder's own
+// (runbooks/<name>/activities.ts) come from the index of the folders, as generated.
+export * from '../runbooks/activities.generated';
 export { notifyApprovers, noticeTargets, deliverNotice } from './notify';
 export { lockHolder, releasedByHolder } from './temporal';
 export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, checkHealth, migrateAll } from './release';

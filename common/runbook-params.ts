@@ -44,7 +44,6 @@ export const RELEASE_PARAMS = defineParams({
   },
 });
 
-export const SMOKE_PARAMS = defineParams({});
 export const HEALTH_PARAMS = defineParams({});
 
 export const PROVISION_PARAMS = defineParams({

@@ -104,8 +104,6 @@ export const ROTATE_PASSWORD_STEPS = {
   forget: 'remove the copies of the previous password',
 } as const;
 
-export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;
-
 /** restore-previous and drop-previous: the database a restore kept aside, put back or dropped. */
 export const PREVIOUS_DATABASE_STEPS = {
   check: (database: string) => `check that ${database} exists`,

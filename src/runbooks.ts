@@ -3,7 +3,8 @@
 // runs; a dry run walks the runbook's own workflow in plan mode (workflows/dry-run.ts).
 import { secretsFor, type Environment } from './inventory';
 import { parseDuration } from '../common/duration';
-import { paramValues, type ParamDecls, type ParamsOf, type ValuesOf } from '../common/params';
+import type { ParamsOf, ValuesOf } from '../common/params';
+import { defineRunbook, type RunbookSpec } from '../common/runbook-definition';
 import {
   BACKUP_PARAMS,
   HEALTH_PARAMS,
@@ -13,7 +14,6 @@ import {
   RENEW_PARAMS,
   RESTORE_PARAMS,
   ROTATE_PARAMS,
-  SMOKE_PARAMS,
 } from '../common/runbook-params';
 import {
   BACKUP_STEPS,
@@ -23,85 +23,15 @@ import {
   RELEASE_STEPS,
   RESTORE_STEPS,
   ROTATE_PASSWORD_STEPS,
-  SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
+import { FOLDER_RUNBOOKS } from '../runbooks/definitions.generated';
 
-/** A runbook as its definition is written: its parameters' types reach check and bounds. */
-export interface RunbookDefinition<D extends ParamDecls> {
-  name: string;
-  /** The workflow function's name in workflows/index.ts. */
-  workflow: string;
-  description: string;
-  mutating: boolean;
-  /** Declared once (common/runbook-params.ts): the CLI, the worker's checks, the dry run and the docs read it. */
-  params: D;
-  check?(env: Environment, params: ValuesOf<D>): string | undefined;
-  protectedGates: string[];
-  askedGate?: string;
-  /** Given the parameters in use (defaults filled in) and those the starter gave. */
-  beyondBounds?(env: Environment, params: ValuesOf<D>, given: ParamsOf<D>): string[];
-}
-
-/** A runbook's definition as the engine reads it, whatever its parameters. */
-export interface RunbookSpec {
-  name: string;
-  /** The workflow function's name in workflows/index.ts. */
-  workflow: string;
-  description: string;
-  mutating: boolean;
-  params: ParamDecls;
-  /** Checks the parameters against the environment; returns what is wrong, if anything. */
-  check?(env: Environment, params: Record<string, unknown>): string | undefined;
-  /**
-   * Four eyes: the gates its workflow waits at on a protected environment for another person's
-   * signed approval, decided on the worker from this and the inventory (src/policy.ts
-   * decideGates), whatever the starter asked. Every mutating runbook names at least one.
-   */
-  protectedGates: string[];
-  /** The gate its `--gate` flag adds on any environment: a starter can add a gate, never remove one. */
-  askedGate?: string;
-  /**
-   * The parameters beyond the environment's bounds (inventory `bounds`), each saying why: they
-   * need approval on a protected environment, even from a co-signed schedule.
-   */
-  beyondBounds?(env: Environment, params: Record<string, unknown>): string[];
-}
-
-/**
- * A runbook's definition, typed by its parameters, as the engine reads it: check and bounds get
- * the parameters with their declared defaults filled in, written nowhere else.
- */
-export function defineRunbook<const D extends ParamDecls>(def: RunbookDefinition<D>): RunbookSpec {
-  const { check, beyondBounds } = def;
-  // Defaults from the spec's own `params` (this), so a copy with other declarations checks with them.
-  const values = (decls: ParamDecls, params: Record<string, unknown>) => paramValues(decls as D, params as ParamsOf<D>);
-  return {
-    ...def,
-    check:
-      check &&
-      function (this: RunbookSpec, env, params) {
-        return check(env, values(this.params, params));
-      },
-    beyondBounds:
-      beyondBounds &&
-      function (this: RunbookSpec, env, params) {
-        return beyondBounds(env, values(this.params, params), params as ParamsOf<D>);
-      },
-  };
-}
+export { defineRunbook, type RunbookDefinition, type RunbookSpec } from '../common/runbook-definition';
 
 export const RUNBOOKS: RunbookSpec[] = [
-  defineRunbook({
-    name: 'smoke',
-    workflow: 'smoke',
-    description:
-      'checks the engine end to end: holds the environment, two marker steps on the worker, ' +
-      'an approval gate, undo on rejection',
-    mutating: true,
-    params: SMOKE_PARAMS,
-    protectedGates: [SMOKE_STEPS.gate],
-  }),
+  // The runbooks in folders of their own (runbooks/index.ts), then the others.
+  ...FOLDER_RUNBOOKS,
   defineRunbook({
     name: 'deploy',
     workflow: 'deploy',

@@ -7,8 +7,12 @@ import * as path from 'node:path';
 import { projectRoot } from '../src/config';
 import { workerOptions } from '../worker/worker-options';
 import { testOnlyActivities } from './activities';
+import { ACTIVITY_KINDS } from '../activities/registry';
+import { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 
-const REGISTERED = [
+// The engine's and the old layout's; a runbook folder declares its own with their kinds
+// (runbooks/<name>/activities.ts), which a reviewer sees there.
+const ENGINE_REGISTERED = [
   'applyRetention',
   'checkBackup',
   'checkHealth',
@@ -54,7 +58,6 @@ const REGISTERED = [
   'reloadNginx',
   'removeAppDir',
   'removeBackup',
-  'removeMarker',
   'removeOpsUser',
   'resolveRef',
   'restartApp',
@@ -83,7 +86,6 @@ const REGISTERED = [
   'verifyRows',
   'verifySignature',
   'verifySignatures',
-  'writeMarker',
   'checkPreviousDatabase',
   'putPreviousBack',
   'undoPutPreviousBack',
@@ -111,6 +113,8 @@ const REGISTERED = [
   'writeEnvPassword',
 ];
 
+const REGISTERED = [...ENGINE_REGISTERED, ...Object.keys(RUNBOOK_ACTIVITY_KINDS)];
+
 function workflowSource(): string {
   const files = (dir: string): string[] =>
     fs
@@ -118,7 +122,8 @@ function workflowSource(): string {
       .flatMap((e) =>
         e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
       );
-  return files(path.join(projectRoot, 'workflows'))
+  return [...files(path.join(projectRoot, 'workflows')), ...files(path.join(projectRoot, 'runbooks'))]
+    .filter((f) => !f.endsWith('.test.ts') && !f.endsWith('stubs.ts') && !f.endsWith('activities.ts'))
     .map((f) => fs.readFileSync(f, 'utf8'))
     .join('\n');
 }
@@ -132,6 +137,13 @@ describe("the production worker's activities", function () {
   it('are exactly the listed ones, each a function', function () {
     assert.deepEqual(Object.keys(registered).sort(), [...REGISTERED].sort());
     for (const [name, fn] of Object.entries(registered)) assert.equal(typeof fn, 'function', name);
+  });
+
+  it('each have a kind in the registry (a folder declares its own)', function () {
+    assert.deepEqual(
+      Object.keys(registered).filter((name) => !(name in ACTIVITY_KINDS)),
+      [],
+    );
   });
 
   it('include no test-only activity (runCommand runs any command as root)', function () {

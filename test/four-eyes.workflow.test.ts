@@ -21,14 +21,17 @@ import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgr
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
 import { assertPlanIsRun, dryRunOn, type ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
+import { called, type ParamsGiven } from './runbook-stubs';
+import { RUNBOOK_STUBS } from '../runbooks/stubs.generated';
 import { projectRoot } from '../src/config';
 
 const ENV = 'guarded';
 const STARTER = 'olivia';
 
 /** What each mutating runbook is started with: whatever could skip a gate is asked (--gate false). */
-const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
-  smoke: {},
+const PARAMS: Record<string, ParamsGiven> = {
+  // Each runbook folder's own (runbooks/<name>/stubs.ts).
+  ...Object.assign({}, ...Object.values(RUNBOOK_STUBS).map((r) => r.protectedParams ?? r.params)),
   deploy: { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   'migrate-then-code': { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   provision: { host: 'fresh' },
@@ -44,8 +47,7 @@ const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
 
 /** Whether a run has done what its gate guards: the stub that changes the environment was called. */
 const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
-  // Its two marker steps come before its gate by design: it checks the engine, not an environment.
-  smoke: () => false,
+  ...Object.assign({}, ...Object.values(RUNBOOK_STUBS).map((r) => r.acted)),
   deploy: (c) => called(c, 'switchUpstream'),
   'migrate-then-code': (c) => called(c, 'switchUpstream') || called(c, 'migrateAll'),
   provision: (c) => called(c, 'ensureOpsUser'),
@@ -61,10 +63,6 @@ const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
 };
 
 const MUTATING = RUNBOOKS.filter((r) => r.mutating);
-
-function called(calls: ActivityCall[], type: string): boolean {
-  return calls.some((c) => c.type === type);
-}
 
 /** The stubs, with the worker's real checks of who signed what. */
 function activities(calls: ActivityCall[]) {

@@ -13,6 +13,8 @@ import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
 import { planBatches } from '../common/fleet-plan';
 import type { ActivityCall } from './plan-facts';
+import { RUNBOOK_STUBS } from '../runbooks/stubs.generated';
+import type { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 
 type Registered = typeof activities;
 type Stubs = {
@@ -36,13 +38,12 @@ function hostsWithRole(env: string, role: string): string[] {
   return hosts.filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
 }
 
-const STUBS: Stubs = {
+/** The engine's and the old layout's; each runbook folder gives its own (runbooks/<name>/stubs.ts). */
+const ENGINE_STUBS: Omit<Stubs, keyof typeof RUNBOOK_ACTIVITY_KINDS> = {
   // The real one: it reads only the inventory and the runbook's definition.
   decideRunRules,
   // The real one: it reads only the inventory.
   planContext,
-  writeMarker: async () => ({ changed: true }),
-  removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,
   // No targets: the notification tests give the worker the real ones.
   noticeTargets: async () => [],
@@ -166,6 +167,8 @@ const STUBS: Stubs = {
   checkAppHealthy: nothing,
   forgetPreviousPassword: async () => ({ changed: true }),
 };
+
+const STUBS = Object.assign({}, ENGINE_STUBS, ...Object.values(RUNBOOK_STUBS).map((r) => r.stubs)) as Stubs;
 
 /** The stubs, each recording its calls into `calls`. */
 export function stubActivities(calls: ActivityCall[]): Stubs {

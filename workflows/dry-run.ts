@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { DryRunResult } from '../common/plan';
 import type { RunInput, RunResult } from '../common/shared';
 import { FailureType } from '../common/failure-types';
-import { smoke } from './smoke';
+import * as folderWorkflows from '../runbooks/workflows.generated';
+import { FOLDER_RUNBOOKS } from '../runbooks/definitions.generated';
 import { deploy } from './deploy';
 import { migrateThenCode } from './migrate-then-code';
 import { provision } from './provision';
@@ -23,7 +24,10 @@ type Procedure = (input: RunInput<any>) => Promise<RunResult>;
 
 /** Each runbook's workflow, by the runbook's name (the worker checks the name in decideRunRules). */
 const PROCEDURES: Record<string, Procedure> = {
-  smoke,
+  // The runbooks in folders: each definition names its workflow.
+  ...Object.fromEntries(
+    FOLDER_RUNBOOKS.map((r) => [r.name, (folderWorkflows as Record<string, Procedure>)[r.workflow]]),
+  ),
   deploy,
   'migrate-then-code': migrateThenCode,
   provision,

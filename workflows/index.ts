@@ -1,5 +1,6 @@
-// Every workflow the worker registers: one file per runbook, and the environment lock.
-export { smoke } from './smoke';
+// Every workflow the worker registers: one file per runbook, and the environment lock. The
+// runbooks in folders of their own (runbooks/index.ts) come as generated from their index.
+export * from '../runbooks/workflows.generated';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
