@@ -2,21 +2,23 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConnectionError, UsageError } from '../src/errors';
 import { parseDuration } from '../common/duration';
+import { maskSecrets } from '../common/shared';
 import {
   approveUpdate,
-  maskSecrets,
+  freezeRefusal,
+  prepareRun,
+  readStatus,
   RunbookEnvKey,
   RunbookNameKey,
   RunbookStateKey,
+  startRun,
   type ApprovalInput,
-} from '../common/shared';
-import { freezeRefusal, prepareRun, startRun } from '../src/start';
+} from '../client';
 import { taskQueue } from '../src/config';
 import { actor, asksHelp, paramsGiven, parse, runbookArg, runIdArg } from './args';
 import { paramsInUse, runbookHelp, START_OPTIONS, usage } from './help';
 import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, refusedUpdate, runsUrl, runUrl } from './output';
-import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
 import { codecServer } from './codec-server';
