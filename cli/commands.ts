@@ -32,6 +32,7 @@ import { cutOffText } from './cut-off';
 import { codecRefusal } from '../src/codec/codec-refusal';
 import { DryRunFailed, isDeadline, planLines, planOnWorker } from './dry-run';
 import { inventory } from './inventory';
+import { newRunbook } from './new-runbook';
 import { loadKeyRing } from '../src/codec/keys';
 
 export type Connect = () => Promise<Client>;
@@ -390,4 +391,5 @@ export const COMMANDS: Record<string, Command> = {
   schedule,
   sign,
   inventory: (args) => inventory(args),
+  new: (args) => newRunbook(args),
 };

@@ -45,7 +45,8 @@ export function runbooksMarkdown(runbooks: readonly RunbookSpec[] = RUNBOOKS): s
     '# Runbooks',
     '',
     'Every runbook an operator can start, with its parameters as its definition declares them',
-    '(`common/runbook-params.ts`). `runbook start <runbook> --help` prints the same.',
+    '(`runbooks/<name>/definition.ts`, or `common/runbook-params.ts`). `runbook start <runbook> --help`',
+    'prints the same.',
     '',
     runbooks.map((r) => `[${r.name}](#${r.name})`).join(', '),
   ];

@@ -49,6 +49,13 @@ export function generatedRunbookFiles(folders: readonly string[] = RUNBOOK_FOLDE
   };
 }
 
+/** The folders an index lists, read from its text (before it is built: `npm run docs` after `runbook new`). */
+export function foldersIn(index: string): string[] {
+  const list = /RUNBOOK_FOLDERS = \[([^\]]*)\] as const;/.exec(index)?.[1];
+  if (list === undefined) throw new Error(`${RUNBOOK_INDEX}: no RUNBOOK_FOLDERS = [...] as const`);
+  return [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+}
+
 /** The index with one more folder, on a line of its own. */
 export function withFolder(index: string, folder: string): string {
   const end = index.lastIndexOf('] as const;');

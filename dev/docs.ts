@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { generatedRunbookFiles } from '../cli/runbook-folders';
+import { foldersIn, generatedRunbookFiles, RUNBOOK_INDEX } from '../cli/runbook-folders';
 
 const root = path.resolve(__dirname, '..', '..');
 const write = (file: string, text: string): boolean => {
@@ -16,7 +16,8 @@ const write = (file: string, text: string): boolean => {
   return true;
 };
 
-const changed = Object.entries(generatedRunbookFiles()).filter(([file, text]) => write(file, text));
+const folders = foldersIn(fs.readFileSync(path.join(root, RUNBOOK_INDEX), 'utf8'));
+const changed = Object.entries(generatedRunbookFiles(folders)).filter(([file, text]) => write(file, text));
 if (changed.length && !process.env.RUNBOOK_DOCS_REBUILT) {
   console.log('the runbook folders changed: building again');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
