@@ -35,7 +35,7 @@ export {
   verifyProvisioned,
   forgetPreviousAppEnv,
 } from './provision';
-export { dumpToStore, removeBackup, dropDatabase, verifyInScratch, applyRetention } from './backup';
+export { dumpToStore, dropDatabase } from './backup';
 export {
   restorePolicy,
   pickBackup,

@@ -54,7 +54,6 @@ const ENGINE_ACTIVITY_KINDS: Record<Exclude<keyof typeof registered, FolderActiv
   resolveRefOnFleet: 'reads',
   checkNewPassword: 'reads',
   checkAppHealthy: 'reads',
-  verifyInScratch: 'reads',
   noticeTargets: 'reads',
   planContext: 'reads',
 
@@ -89,9 +88,7 @@ const ENGINE_ACTIVITY_KINDS: Record<Exclude<keyof typeof registered, FolderActiv
   restoreNginxSite: 'acts',
   forgetPreviousAppEnv: 'acts',
   dumpToStore: 'acts',
-  removeBackup: 'acts',
   dropDatabase: 'acts',
-  applyRetention: 'acts',
   setMaintenance: 'acts',
   restoreIntoFresh: 'acts',
   swapIn: 'acts',

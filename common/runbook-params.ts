@@ -56,25 +56,6 @@ export const PROVISION_PARAMS = defineParams({
   },
 });
 
-export const BACKUP_PARAMS = defineParams({
-  daily: {
-    type: 'integer',
-    min: 0,
-    max: 999,
-    default: 7,
-    inventoryDefault: 'backupRetention.daily',
-    description: 'how many days keep their newest backup',
-  },
-  weekly: {
-    type: 'integer',
-    min: 0,
-    max: 999,
-    default: 4,
-    inventoryDefault: 'backupRetention.weekly',
-    description: 'how many weeks keep their newest backup',
-  },
-});
-
 export const RESTORE_PARAMS = defineParams({
   backup: {
     type: 'string',

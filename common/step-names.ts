@@ -23,14 +23,6 @@ export const RELEASE_STEPS = {
   contract: 'contract migration',
 } as const;
 
-export const BACKUP_STEPS = {
-  dump: (name: string) => `dump the database to ${name}`,
-  verify: 'verify it in a scratch database',
-  /** Before retention deletes anything: where four eyes guard a backup. */
-  gate: 'delete old backups',
-  retention: 'apply retention',
-} as const;
-
 export const RESTORE_STEPS = {
   pick: 'pick the backup',
   checksum: (name: string) => `check the checksum of ${name}`,

@@ -2,9 +2,11 @@
 // Every runbook folder's definitions, for src/runbooks.ts and the dry run. Workflow-safe.
 import type { RunbookSpec } from '../common/runbook-definition';
 import { DEFINITIONS as smoke } from './smoke/definition';
+import { DEFINITIONS as backup } from './backup/definition';
 
 const BY_FOLDER: Record<string, RunbookSpec[]> = {
   smoke,
+  backup,
 };
 
 export const FOLDER_RUNBOOKS: RunbookSpec[] = Object.values(BY_FOLDER).flat();

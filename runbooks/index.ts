@@ -5,4 +5,5 @@
 // prettier-ignore
 export const RUNBOOK_FOLDERS = [
   'smoke',
+  'backup',
 ] as const;

@@ -6,7 +6,6 @@ import { parseDuration } from '../common/duration';
 import type { ParamsOf, ValuesOf } from '../common/params';
 import { defineRunbook, type RunbookSpec } from '../common/runbook-definition';
 import {
-  BACKUP_PARAMS,
   HEALTH_PARAMS,
   PREVIOUS_DATABASE_PARAMS,
   PROVISION_PARAMS,
@@ -16,7 +15,6 @@ import {
   ROTATE_PARAMS,
 } from '../common/runbook-params';
 import {
-  BACKUP_STEPS,
   CERTIFICATE_STEPS,
   PREVIOUS_DATABASE_STEPS,
   PROVISION_STEPS,
@@ -78,30 +76,6 @@ export const RUNBOOKS: RunbookSpec[] = [
         return `environment ${env.environment} has no vars.provision: nothing says what a provisioned host looks like`;
       return undefined;
     },
-  }),
-  defineRunbook({
-    name: 'backup',
-    workflow: 'backup',
-    description:
-      'pg_dump streamed to the backup store, checksummed, ' +
-      'verified by restoring it into a scratch database and comparing row counts, then retention',
-    // Retention deletes files a restore may be reading: one at a time per environment.
-    mutating: true,
-    params: BACKUP_PARAMS,
-    protectedGates: [BACKUP_STEPS.gate],
-    // Retention not given follows the inventory (inventoryDefault): only a request can go below its floor.
-    beyondBounds: (env, params) =>
-      (['daily', 'weekly'] as const).flatMap((unit) => {
-        const asked = params[unit];
-        if (asked === undefined) return [];
-        const floor = retentionFloor(env)[unit];
-        return asked < floor
-          ? [
-              `--${unit} ${asked} is below ${env.environment}'s retention floor, ${floor}: ` +
-                'retention would delete backups the inventory keeps',
-            ]
-          : [];
-      }),
   }),
   defineRunbook({
     name: 'restore',
@@ -183,13 +157,6 @@ export const RUNBOOKS: RunbookSpec[] = [
 ];
 
 type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
-
-/** How many days and weeks retention must keep before a request is beyond the bounds. */
-function retentionFloor(env: Environment): { daily: number; weekly: number } {
-  const retention = env.vars.backupRetention;
-  const floor = env.bounds.retentionFloor;
-  return { daily: floor?.daily ?? retention.daily, weekly: floor?.weekly ?? retention.weekly };
-}
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
 function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<typeof RELEASE_PARAMS>): string[] {

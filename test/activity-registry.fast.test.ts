@@ -13,7 +13,6 @@ import { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 // The engine's and the old layout's; a runbook folder declares its own with their kinds
 // (runbooks/<name>/activities.ts), which a reviewer sees there.
 const ENGINE_REGISTERED = [
-  'applyRetention',
   'checkBackup',
   'checkHealth',
   'checkHealthThroughLb',
@@ -57,7 +56,6 @@ const ENGINE_REGISTERED = [
   'releasedByHolder',
   'reloadNginx',
   'removeAppDir',
-  'removeBackup',
   'removeOpsUser',
   'resolveRef',
   'restartApp',
@@ -80,7 +78,6 @@ const ENGINE_REGISTERED = [
   'swapIn',
   'switchUpstream',
   'testNginx',
-  'verifyInScratch',
   'verifyOpsLogin',
   'verifyProvisioned',
   'verifyRows',

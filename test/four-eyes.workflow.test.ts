@@ -13,7 +13,7 @@ import { signClaim, signStart } from '../src/identity/sign';
 import { RUNBOOKS } from '../src/runbooks';
 import { prepareRun } from '../src/start';
 import { scheduleNonce, scheduleSubject, type ScheduledRequest } from '../src/schedules';
-import { BACKUP_STEPS } from '../common/step-names';
+import { BACKUP_STEPS } from '../runbooks/backup/definition';
 import { approvalSignal, progressQuery, type RunProgress, type RunResult } from '../common/shared';
 import { bedEnvironment } from './bed-inventory';
 import { recordHistory } from './history-recorder';
@@ -35,7 +35,6 @@ const PARAMS: Record<string, ParamsGiven> = {
   deploy: { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   'migrate-then-code': { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   provision: { host: 'fresh' },
-  backup: { daily: '0', weekly: '0' },
   restore: {},
   'restore-previous': { database: 'runbook_previous_0123456789ab' },
   'drop-previous': { database: 'runbook_previous_0123456789ab' },
@@ -51,7 +50,6 @@ const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
   deploy: (c) => called(c, 'switchUpstream'),
   'migrate-then-code': (c) => called(c, 'switchUpstream') || called(c, 'migrateAll'),
   provision: (c) => called(c, 'ensureOpsUser'),
-  backup: (c) => called(c, 'applyRetention'),
   restore: (c) => called(c, 'setMaintenance') || called(c, 'swapIn'),
   'restore-previous': (c) => called(c, 'putPreviousBack'),
   'drop-previous': (c) => called(c, 'dropPreviousDatabase'),

@@ -97,10 +97,7 @@ const ENGINE_STUBS: Omit<Stubs, keyof typeof RUNBOOK_ACTIVITY_KINDS> = {
   forgetPreviousAppEnv: unchanged,
   verifyProvisioned: unchanged,
   dumpToStore: async ({ name }) => ({ name, bytes: 4096, sha256: 'ab'.repeat(32), tables: 3, rows: 42, dumped: true }),
-  removeBackup: nothing,
   dropDatabase: nothing,
-  verifyInScratch: async () => ({ tables: 3, rows: 42 }),
-  applyRetention: async ({ keep }) => ({ kept: [keep], deleted: [] }),
   restorePolicy: async ({ env }) => ({ protected: loadEnvironment(env).protected }),
   pickBackup: async ({ env, choice }) => (choice === 'latest' ? `${env}-20261123T020000Z` : choice),
   checkBackup: async () => ({

@@ -10,7 +10,6 @@ export const STUB_PARAMS: Record<string, ParamsGiven> = {
   deploy: { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
   'migrate-then-code': { ref: 'v1.0.0', gate: true, 'rollback-window': '1s' },
   provision: { host: 'fresh' },
-  backup: {},
   restore: {},
   'restore-previous': { database: 'runbook_previous_0123456789ab' },
   'drop-previous': { database: 'runbook_previous_0123456789ab' },

@@ -10,7 +10,6 @@ import { FOLDER_RUNBOOKS } from '../runbooks/definitions.generated';
 import { deploy } from './deploy';
 import { migrateThenCode } from './migrate-then-code';
 import { provision } from './provision';
-import { backup } from './backup';
 import { restore } from './restore';
 import { restorePrevious, dropPrevious } from './previous-database';
 import { renewCertificate } from './renew-certificate';
@@ -31,7 +30,6 @@ const PROCEDURES: Record<string, Procedure> = {
   deploy,
   'migrate-then-code': migrateThenCode,
   provision,
-  backup,
   restore,
   'restore-previous': restorePrevious,
   'drop-previous': dropPrevious,

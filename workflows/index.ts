@@ -6,7 +6,6 @@ export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
 export { notice } from './kernel/notice';
 export { provision } from './provision';
-export { backup } from './backup';
 export { restore } from './restore';
 export { restorePrevious, dropPrevious } from './previous-database';
 export { renewCertificate } from './renew-certificate';

@@ -13,7 +13,7 @@
 // code they started with, never crossing a code change mid-run; their old build drains by itself.
 import type { VersioningBehavior } from '@temporalio/common';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
-import { backup } from './backup';
+import { backup } from '../runbooks/backup/workflow';
 import { healthCheck } from './health-check';
 import { renewCertificate } from './renew-certificate';
 import { scheduledRun } from './scheduled-run';
