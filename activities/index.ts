@@ -48,16 +48,6 @@ export {
   checkHealthThroughLb,
 } from './restore';
 export { checkPreviousDatabase, putPreviousBack, undoPutPreviousBack, dropPreviousDatabase } from './previous-database';
-export {
-  servedCertificates,
-  obtainCertificate,
-  checkObtainedCertificate,
-  installCertificate,
-  restoreCertificate,
-  testNginx,
-  reloadNginx,
-  expectServedCertificate,
-} from './certificates';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';
 export { proveStart, verifySignature, verifySignatures } from './identity';

@@ -83,15 +83,6 @@ export const PREVIOUS_DATABASE_PARAMS = defineParams({
   },
 });
 
-export const RENEW_PARAMS = defineParams({
-  force: { type: 'boolean', description: 'renew even when the served certificate is not due' },
-  threshold: {
-    type: 'duration',
-    default: '30d',
-    description: 'renew a certificate expiring within this long',
-  },
-});
-
 export const ROTATE_PARAMS = defineParams({
   secret: {
     type: 'string',

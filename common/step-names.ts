@@ -51,19 +51,6 @@ export const HEALTH_STEPS = {
       : `all ${checks} checks pass`,
 } as const;
 
-export const CERTIFICATE_STEPS = {
-  served: 'read the served certificates',
-  gate: 'renew the certificates',
-  nothingDue: (soonest: string, threshold: string) =>
-    `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
-  obtain: (domain: string) => `obtain a certificate for ${domain}`,
-  check: (domain: string) => `check the new certificate for ${domain}`,
-  install: (domain: string) => `install the new certificate for ${domain}`,
-  testNginx: 'nginx -t',
-  reloadNginx: 'reload nginx',
-  verify: (domain: string) => `verify ${domain} serves the new certificate`,
-} as const;
-
 export const PROVISION_STEPS = {
   reach: 'reach the host',
   gate: 'provision the host',

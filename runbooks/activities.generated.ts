@@ -2,3 +2,4 @@
 // Every runbook folder's activities, registered by the worker (activities/index.ts).
 export * from './smoke/activities';
 export * from './backup/activities';
+export * from './renew-certificate/activities';

@@ -2,8 +2,10 @@
 // What each runbook folder's activities do (their default export), for activities/registry.ts.
 import smoke from './smoke/activities';
 import backup from './backup/activities';
+import renewCertificate from './renew-certificate/activities';
 
 export const RUNBOOK_ACTIVITY_KINDS = {
   ...smoke,
   ...backup,
+  ...renewCertificate,
 };

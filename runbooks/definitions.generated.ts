@@ -3,10 +3,12 @@
 import type { RunbookSpec } from '../common/runbook-definition';
 import { DEFINITIONS as smoke } from './smoke/definition';
 import { DEFINITIONS as backup } from './backup/definition';
+import { DEFINITIONS as renewCertificate } from './renew-certificate/definition';
 
 const BY_FOLDER: Record<string, RunbookSpec[]> = {
   smoke,
   backup,
+  renewCertificate,
 };
 
 export const FOLDER_RUNBOOKS: RunbookSpec[] = Object.values(BY_FOLDER).flat();

@@ -6,4 +6,5 @@
 export const RUNBOOK_FOLDERS = [
   'smoke',
   'backup',
+  'renew-certificate',
 ] as const;

@@ -2,8 +2,10 @@
 // Every runbook folder's stand-ins for the workflow tier (test/stub-activities.ts).
 import smoke from './smoke/stubs';
 import backup from './backup/stubs';
+import renewCertificate from './renew-certificate/stubs';
 
 export const RUNBOOK_STUBS = {
   smoke,
   backup,
+  renewCertificate,
 };

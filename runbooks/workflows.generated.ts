@@ -2,3 +2,4 @@
 // Every runbook folder's workflows, for the workflow bundle (workflows/index.ts). Workflow-safe.
 export * from './smoke/workflow';
 export * from './backup/workflow';
+export * from './renew-certificate/workflow';

@@ -10,12 +10,10 @@ import {
   PREVIOUS_DATABASE_PARAMS,
   PROVISION_PARAMS,
   RELEASE_PARAMS,
-  RENEW_PARAMS,
   RESTORE_PARAMS,
   ROTATE_PARAMS,
 } from '../common/runbook-params';
 import {
-  CERTIFICATE_STEPS,
   PREVIOUS_DATABASE_STEPS,
   PROVISION_STEPS,
   RELEASE_STEPS,
@@ -105,16 +103,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.dropGate],
-  }),
-  defineRunbook({
-    name: 'renew-certificate',
-    workflow: 'renewCertificate',
-    description:
-      'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, ' +
-      'installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
-    mutating: true,
-    params: RENEW_PARAMS,
-    protectedGates: [CERTIFICATE_STEPS.gate],
   }),
   defineRunbook({
     name: 'rotate-db-password',

@@ -38,7 +38,6 @@ const PARAMS: Record<string, ParamsGiven> = {
   restore: {},
   'restore-previous': { database: 'runbook_previous_0123456789ab' },
   'drop-previous': { database: 'runbook_previous_0123456789ab' },
-  'renew-certificate': { force: true },
   'rotate-db-password': { secret: 'dbPassword' },
   'rolling-deploy': { ref: 'v1.0.0', batches: '1,100%', gate: false },
   'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
@@ -53,7 +52,6 @@ const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
   restore: (c) => called(c, 'setMaintenance') || called(c, 'swapIn'),
   'restore-previous': (c) => called(c, 'putPreviousBack'),
   'drop-previous': (c) => called(c, 'dropPreviousDatabase'),
-  'renew-certificate': (c) => called(c, 'obtainCertificate'),
   'rotate-db-password': (c) => called(c, 'writeEnvPassword') || called(c, 'setDatabasePassword'),
   // After its canary, the second host (web-green) is what the gate guards.
   'rolling-deploy': (c) => c.some((x) => x.type === 'rollHost' && (x.input as { host: string }).host === 'web-green'),

@@ -26,13 +26,6 @@ const DAY = 24 * 3600_000;
 const unchanged = async () => ({ changed: false });
 const nothing = async () => undefined;
 
-function certificate(domain: string, fingerprint: string, expiresInMs: number) {
-  const notAfter = new Date(Date.now() + expiresInMs).toISOString();
-  const notBefore = new Date(Date.now() - DAY).toISOString();
-  const subject = `CN=${domain}`;
-  return { domain, fingerprint, subject, issuer: 'CN=stub CA', names: [domain], notBefore, notAfter, serial: '01' };
-}
-
 function hostsWithRole(env: string, role: string): string[] {
   const hosts = Object.entries(loadEnvironment(env).hosts);
   return hosts.filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
@@ -117,16 +110,6 @@ const ENGINE_STUBS: Omit<Stubs, keyof typeof RUNBOOK_ACTIVITY_KINDS> = {
   putPreviousBack: async () => ({ changed: true }),
   undoPutPreviousBack: async () => ({ changed: true }),
   dropPreviousDatabase: async ({ tag }) => ({ changed: true, detail: `dropped runbook_previous_${tag}` }),
-  // Every certificate is due (five days left), so a renewal runs its whole plan.
-  servedCertificates: async ({ env }) =>
-    loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),
-  obtainCertificate: async () => ({ ran: true }),
-  checkObtainedCertificate: async ({ domain }) => certificate(domain, `new-${domain}`, 90 * DAY),
-  installCertificate: async ({ domain }) => ({ backup: `/etc/nginx/tls/${domain}.previous` }),
-  restoreCertificate: async () => ({ restored: true, reloaded: true }),
-  testNginx: nothing,
-  reloadNginx: nothing,
-  expectServedCertificate: async ({ domain, fingerprint }) => certificate(domain, fingerprint, 90 * DAY),
   healthCheckHosts: async ({ env }) => Object.keys(loadEnvironment(env).hosts),
   checkHost: async ({ host }): Promise<CheckResult[]> => [
     { key: `${host}/ssh`, host, check: 'ssh', state: 'ok', detail: 'logged in' },

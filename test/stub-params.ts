@@ -13,7 +13,6 @@ export const STUB_PARAMS: Record<string, ParamsGiven> = {
   restore: {},
   'restore-previous': { database: 'runbook_previous_0123456789ab' },
   'drop-previous': { database: 'runbook_previous_0123456789ab' },
-  'renew-certificate': {},
   'health-check': {},
   'rotate-db-password': { secret: 'dbPassword' },
   'rolling-deploy': { ref: 'v1.0.0', batches: '1,25%,100%', 'max-failures': '0', gate: true },

@@ -12,7 +12,6 @@ import { migrateThenCode } from './migrate-then-code';
 import { provision } from './provision';
 import { restore } from './restore';
 import { restorePrevious, dropPrevious } from './previous-database';
-import { renewCertificate } from './renew-certificate';
 import { rotateDbPassword } from './rotate-db-password';
 import { healthCheck } from './health-check';
 import { rollingDeploy } from './rolling-deploy';
@@ -33,7 +32,6 @@ const PROCEDURES: Record<string, Procedure> = {
   restore,
   'restore-previous': restorePrevious,
   'drop-previous': dropPrevious,
-  'renew-certificate': renewCertificate,
   'rotate-db-password': rotateDbPassword,
   'health-check': healthCheck,
   'rolling-deploy': rollingDeploy,

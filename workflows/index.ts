@@ -8,7 +8,6 @@ export { notice } from './kernel/notice';
 export { provision } from './provision';
 export { restore } from './restore';
 export { restorePrevious, dropPrevious } from './previous-database';
-export { renewCertificate } from './renew-certificate';
 export { rotateDbPassword } from './rotate-db-password';
 export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';
