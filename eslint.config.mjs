@@ -2,7 +2,7 @@
 // code (which must replay deterministically) imports values only from an allowlist. Ours:
 // inventory vars are read with their declared types (lint/typed-vars.mjs).
 import tseslint from 'typescript-eslint';
-import { WORKFLOW_SAFE_DIRS, workflowSafeImports } from './lint/workflow-safe-imports.mjs';
+import { WORKFLOW_SAFE_GLOBS, workflowSafeImports } from './lint/workflow-safe-imports.mjs';
 import { INVENTORY_MODULE, TYPED_VARS } from './lint/typed-vars.mjs';
 
 export default tseslint.config(
@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // Workflow code and what it may import: @temporalio/workflow, @temporalio/common and other
     // workflow-safe files; anything else (Node built-ins, activities, worker-side code) as types only.
-    files: WORKFLOW_SAFE_DIRS.map((dir) => `${dir}/**/*.ts`),
+    files: WORKFLOW_SAFE_GLOBS,
     plugins: { 'workflow-safe': { rules: { imports: workflowSafeImports } } },
     rules: { 'workflow-safe/imports': ['error', { root: import.meta.dirname }] },
   },

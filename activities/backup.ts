@@ -1,31 +1,18 @@
 // Backups: pg_dump streamed from the database host to the backup store through the worker
 // (nothing staged on the database host), checksummed as it passes, row counts taken in the
-// dump's own snapshot; verified by restoring it into a scratch database; old ones pruned.
+// dump's own snapshot; restored into a fresh database with its checksum checked. The backup
+// runbook's verification and retention are its own (runbooks/backup/activities.ts).
 import { ApplicationFailure } from '@temporalio/common';
-import { parseBackupName, retained } from '../common/backup-names';
 import {
   backupFiles,
   backupStore,
   checkBackupName,
-  completeBackups,
-  deleteBackupFiles,
   finishBackup,
   readManifest,
   storedSha256,
-  storeFiles,
   type Manifest,
 } from './backup-store';
-import {
-  asSuperuser,
-  checkDbName,
-  countDifferences,
-  dbHost,
-  openSnapshot,
-  psql,
-  rowCounts,
-  type DbHost,
-} from './postgres';
-import { environment } from './env-vars';
+import { asSuperuser, checkDbName, dbHost, openSnapshot, psql, type DbHost } from './postgres';
 import { runOn } from './ssh/run';
 import { pipeBetween } from './ssh/stream';
 import { FailureType } from '../common/failure-types';
@@ -117,11 +104,6 @@ export async function dumpToStore({ env, name }: { env: string; name: string }):
   checkBackupName(env, name);
   const h = dbHost(env);
   return streamDump(h, h.database, name);
-}
-
-/** Deletes backup `name` from the store: the undo of a dump that did not end verified. */
-export async function removeBackup({ env, name }: { env: string; name: string }): Promise<void> {
-  await deleteBackupFiles(backupStore(env), checkBackupName(env, name));
 }
 
 /** Databases the runbooks create, by purpose and a per-run tag; never the application's. */
@@ -224,80 +206,4 @@ async function sourceProperties(h: DbHost): Promise<string[]> {
       FailureType.BadInventory,
     );
   return fields;
-}
-
-/**
- * A backup never restored is not a backup: restores `name` into a scratch database, compares
- * every table's row count with those recorded at dump time, and always drops the scratch.
- */
-export async function verifyInScratch({
-  env,
-  name,
-  tag,
-  sha256,
-}: {
-  env: string;
-  name: string;
-  tag: string;
-  /** What the dump step computed as the bytes passed; absent in runs from before. */
-  sha256?: string;
-}): Promise<{ tables: number; rows: number }> {
-  checkBackupName(env, name);
-  const h = dbHost(env);
-  const scratch = workDatabase('scratch', tag);
-  try {
-    const manifest = await restoreStream(h, name, scratch, sha256);
-    const differences = countDifferences(manifest.rowCounts, await rowCounts(h, scratch));
-    if (differences.length)
-      throw ApplicationFailure.nonRetryable(
-        `backup ${name} restored with different row counts: ${differences.join('; ')}`,
-        'BackupMismatch',
-      );
-    const counts = Object.values(manifest.rowCounts);
-    return { tables: counts.length, rows: counts.reduce((a, b) => a + b, 0) };
-  } finally {
-    await dropWorkDatabase(h, scratch);
-  }
-}
-
-/**
- * Keeps the newest backup of each of the `daily` newest days and of each of the `weekly`
- * newest weeks (default: inventory var backupRetention, else the declared defaults), and `keep` (the one
- * just made); deletes this environment's other scheduled backups and the partial files of
- * those. Safety backups and files that do not match the naming pattern are never touched.
- */
-export async function applyRetention(input: {
-  env: string;
-  keep: string;
-  daily?: number;
-  weekly?: number;
-}): Promise<{ kept: string[]; deleted: string[] }> {
-  const { env, keep } = input;
-  checkBackupName(env, keep);
-  // Defaulted where the inventory is read (src/vars.ts), from BACKUP_PARAMS.
-  const defaults = environment(env).vars.backupRetention;
-  const daily = input.daily ?? defaults.daily;
-  const weekly = input.weekly ?? defaults.weekly;
-  for (const [what, n] of [
-    ['daily', daily],
-    ['weekly', weekly],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > 1000)
-      throw ApplicationFailure.nonRetryable(
-        `retention ${what} must be a whole number from 0 to 1000, not ${n}`,
-        FailureType.BadInput,
-      );
-  }
-  const store = backupStore(env);
-  const scheduled = (await completeBackups(store, env)).filter((n) => !parseBackupName(n)!.safety);
-  const kept = retained(scheduled, daily, weekly).add(keep);
-  // Names with files in the store (complete or not) that retention does not keep.
-  const names = new Set(
-    (await storeFiles(store))
-      .map((f) => /^\.?(.+)\.(?:dump|json|sha256)(?:\.partial)?$/.exec(f)?.[1])
-      .filter((n): n is string => n !== undefined && parseBackupName(n)?.env === env && !parseBackupName(n)!.safety),
-  );
-  const deleted = [...names].filter((n) => !kept.has(n)).sort();
-  for (const name of deleted) await deleteBackupFiles(store, name);
-  return { kept: [...kept].filter((n) => names.has(n)).sort(), deleted };
 }

@@ -1,7 +1,8 @@
 // The activities the production worker registers: exactly what the runbooks call, listed by
 // name. Helpers stay in their modules; test-only activities (runCommand runs any command as
-// root) are registered by the tests themselves (test/activities.ts).
-export { writeMarker, removeMarker } from './markers';
+// root) are registered by the tests themselves (test/activities.ts). A runbook folder's own
+// (runbooks/<name>/activities.ts) come from the index of the folders, as generated.
+export * from '../runbooks/activities.generated';
 export { notifyApprovers, noticeTargets, deliverNotice } from './notify';
 export { lockHolder, releasedByHolder } from './temporal';
 export { resolveRef, checkedOutCommit, installRelease, restartApp, stopApp, checkHealth, migrateAll } from './release';
@@ -34,7 +35,7 @@ export {
   verifyProvisioned,
   forgetPreviousAppEnv,
 } from './provision';
-export { dumpToStore, removeBackup, dropDatabase, verifyInScratch, applyRetention } from './backup';
+export { dumpToStore, dropDatabase } from './backup';
 export {
   restorePolicy,
   pickBackup,
@@ -47,16 +48,6 @@ export {
   checkHealthThroughLb,
 } from './restore';
 export { checkPreviousDatabase, putPreviousBack, undoPutPreviousBack, dropPreviousDatabase } from './previous-database';
-export {
-  servedCertificates,
-  obtainCertificate,
-  checkObtainedCertificate,
-  installCertificate,
-  restoreCertificate,
-  testNginx,
-  reloadNginx,
-  expectServedCertificate,
-} from './certificates';
 export { readAlarms } from './alarms';
 export { healthCheckHosts, checkHost, previousHealth, sendHealthAlert } from './health';
 export { prepareScheduledRun } from './schedules';

@@ -5,10 +5,17 @@
 // (a host, the store, a notification). Both `reads` and `acts` answer only to runs the worker
 // admitted. Typed by the registered list, so a new activity cannot be left out.
 import type * as registered from './index';
+import { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 
 export type ActivityKind = 'admission' | 'reads' | 'acts';
 
-export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
+/** A runbook folder's kinds of its activities (the default export of runbooks/<name>/activities.ts). */
+export type ActivityKinds = Record<string, ActivityKind>;
+
+/** The runbook folders' activities (runbooks/index.ts): each declares its kinds in its own folder. */
+type FolderActivity = keyof typeof RUNBOOK_ACTIVITY_KINDS;
+
+const ENGINE_ACTIVITY_KINDS: Record<Exclude<keyof typeof registered, FolderActivity>, ActivityKind> = {
   decideRunRules: 'admission',
   proveStart: 'admission',
   verifySignature: 'admission',
@@ -31,10 +38,6 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   verifyRows: 'reads',
   checkHealthThroughLb: 'reads',
   checkPreviousDatabase: 'reads',
-  servedCertificates: 'reads',
-  checkObtainedCertificate: 'reads',
-  testNginx: 'reads',
-  expectServedCertificate: 'reads',
   healthCheckHosts: 'reads',
   checkHost: 'reads',
   previousHealth: 'reads',
@@ -47,15 +50,12 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   resolveRefOnFleet: 'reads',
   checkNewPassword: 'reads',
   checkAppHealthy: 'reads',
-  verifyInScratch: 'reads',
   noticeTargets: 'reads',
   planContext: 'reads',
   pickAnalyses: 'reads',
   analyseBatch: 'reads',
   readAlarms: 'reads',
 
-  writeMarker: 'acts',
-  removeMarker: 'acts',
   notifyApprovers: 'acts',
   deliverNotice: 'acts',
   installRelease: 'acts',
@@ -87,9 +87,7 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   restoreNginxSite: 'acts',
   forgetPreviousAppEnv: 'acts',
   dumpToStore: 'acts',
-  removeBackup: 'acts',
   dropDatabase: 'acts',
-  applyRetention: 'acts',
   setMaintenance: 'acts',
   restoreIntoFresh: 'acts',
   swapIn: 'acts',
@@ -97,10 +95,6 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   putPreviousBack: 'acts',
   undoPutPreviousBack: 'acts',
   dropPreviousDatabase: 'acts',
-  obtainCertificate: 'acts',
-  installCertificate: 'acts',
-  restoreCertificate: 'acts',
-  reloadNginx: 'acts',
   sendHealthAlert: 'acts',
   markUpstream: 'acts',
   rollHost: 'acts',
@@ -112,6 +106,11 @@ export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
   restoreDatabasePassword: 'acts',
   restartAppForPassword: 'acts',
   forgetPreviousPassword: 'acts',
+};
+
+export const ACTIVITY_KINDS: Record<keyof typeof registered, ActivityKind> = {
+  ...ENGINE_ACTIVITY_KINDS,
+  ...RUNBOOK_ACTIVITY_KINDS,
 };
 
 /** An activity the registry does not list (a test's own) is treated as acting: checked like any. */

@@ -2,21 +2,23 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConnectionError, UsageError } from '../src/errors';
 import { parseDuration } from '../common/duration';
+import { maskSecrets } from '../common/shared';
 import {
   approveUpdate,
-  maskSecrets,
+  freezeRefusal,
+  prepareRun,
+  readStatus,
   RunbookEnvKey,
   RunbookNameKey,
   RunbookStateKey,
+  startRun,
   type ApprovalInput,
-} from '../common/shared';
-import { freezeRefusal, prepareRun, startRun } from '../src/start';
+} from '../client';
 import { taskQueue } from '../src/config';
 import { actor, asksHelp, paramsGiven, parse, runbookArg, runIdArg } from './args';
 import { paramsInUse, runbookHelp, START_OPTIONS, usage } from './help';
 import { describeOnFailure, retry, rollback, skip } from './decide';
 import { formatProgress, printJson, refusedUpdate, runsUrl, runUrl } from './output';
-import { readStatus } from './progress';
 import { watchMode, watchRun } from './watch';
 import { formatAuditTrail, readAuditTrail } from './history';
 import { codecServer } from './codec-server';
@@ -30,6 +32,7 @@ import { cutOffText } from './cut-off';
 import { codecRefusal } from '../src/codec/codec-refusal';
 import { DryRunFailed, isDeadline, planLines, planOnWorker } from './dry-run';
 import { inventory } from './inventory';
+import { newRunbook } from './new-runbook';
 import { loadKeyRing } from '../src/codec/keys';
 
 export type Connect = () => Promise<Client>;
@@ -388,4 +391,5 @@ export const COMMANDS: Record<string, Command> = {
   schedule,
   sign,
   inventory: (args) => inventory(args),
+  new: (args) => newRunbook(args),
 };

@@ -3,7 +3,8 @@
 // operator at once, before anything is recorded.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { UsageError } from '../src/errors';
-import { decideFailureUpdate, type FailureDecision, type FailureDecisionInput, type OnFailure } from '../common/shared';
+import { decideFailureUpdate, type FailureDecisionInput } from '../client';
+import type { FailureDecision, OnFailure } from '../common/shared';
 import { actor, parse, runIdArg } from './args';
 import type { Command } from './commands';
 import { printJson, refusedUpdate } from './output';

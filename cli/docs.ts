@@ -1,7 +1,8 @@
 // The generated documentation: docs/runbooks.md from the runbooks' definitions and their
 // declared parameters, docs/cli.md's usage block from the description of the commands, and
 // the inventory's reference (docs/inventory.schema.json, and the roles, vars and provision
-// tables of docs/inventory.md) from the declared roles and vars.
+// tables of docs/inventory.md) from the declared roles and vars; and the code the worker, the
+// bundle and the tests import from the index of the runbook folders (cli/runbook-folders.ts).
 // Written by `npm run docs` (dev/docs.ts); fast tests regenerate them in memory and fail when
 // the files on disk differ.
 import { RUNBOOKS, type RunbookSpec } from '../src/runbooks';
@@ -9,12 +10,15 @@ import { inventorySchema } from '../src/inventory';
 import { VARS, type JsonSchema, type VarDeclaration } from '../src/vars';
 import { ROLES } from '../common/roles';
 import { paramFacts, runbookHelp, usage } from './help';
+import { generatedRunbookFiles } from './runbook-folders';
 
 /** The generated files, by path from the repository's root. */
 export function generatedDocs(runbooks: readonly RunbookSpec[] = RUNBOOKS): Record<string, string> {
   return {
     'docs/runbooks.md': runbooksMarkdown(runbooks),
     'docs/inventory.schema.json': `${JSON.stringify(inventorySchema(), null, 2)}\n`,
+    // The code generated from the index of the runbook folders (runbooks/index.ts).
+    ...generatedRunbookFiles(),
   };
 }
 
@@ -41,7 +45,8 @@ export function runbooksMarkdown(runbooks: readonly RunbookSpec[] = RUNBOOKS): s
     '# Runbooks',
     '',
     'Every runbook an operator can start, with its parameters as its definition declares them',
-    '(`common/runbook-params.ts`). `runbook start <runbook> --help` prints the same.',
+    '(`runbooks/<name>/definition.ts`, or `common/runbook-params.ts`). `runbook start <runbook> --help`',
+    'prints the same.',
     '',
     runbooks.map((r) => `[${r.name}](#${r.name})`).join(', '),
   ];

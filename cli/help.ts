@@ -131,6 +131,11 @@ export const COMMAND_DOCS: CommandDoc[] = [
     summary: 'every error of every environment at once; exit 2 when there is one',
   },
   {
+    name: 'new',
+    synopsis: ['new <name> [--json]'],
+    summary: 'scaffolds runbooks/<name>/ (definition, workflow, activities, tests) and its index line',
+  },
+  {
     name: 'schedule',
     synopsis: [
       'schedule create <runbook> --env <env> (--cron "0 2 * * *" [--timezone Europe/Paris] | --interval 10m)',

@@ -2,7 +2,8 @@
 // `runbook`: start runbooks, follow them (watch), read their audit trail (history), approve or
 // reject them, decide at their failure gates, cancel them, list them.
 import { COMMANDS, HELP } from './commands';
-import { connectClient, firstLine } from '../src/temporal';
+import { connectClient } from '../client';
+import { firstLine } from '../src/temporal';
 import { USAGE } from './usage';
 import { inertText } from '../common/inert';
 import { packageVersion } from '../src/config';

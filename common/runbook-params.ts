@@ -65,7 +65,6 @@ export const RELEASE_PARAMS = defineParams({
   },
 });
 
-export const SMOKE_PARAMS = defineParams({});
 export const HEALTH_PARAMS = defineParams({});
 
 export const PROVISION_PARAMS = defineParams({
@@ -75,25 +74,6 @@ export const PROVISION_PARAMS = defineParams({
     pattern: HOST_NAME,
     shape: 'an inventory host name',
     description: 'the inventory name of the host to provision (e.g. fresh)',
-  },
-});
-
-export const BACKUP_PARAMS = defineParams({
-  daily: {
-    type: 'integer',
-    min: 0,
-    max: 999,
-    default: 7,
-    inventoryDefault: 'backupRetention.daily',
-    description: 'how many days keep their newest backup',
-  },
-  weekly: {
-    type: 'integer',
-    min: 0,
-    max: 999,
-    default: 4,
-    inventoryDefault: 'backupRetention.weekly',
-    description: 'how many weeks keep their newest backup',
   },
 });
 
@@ -121,15 +101,6 @@ export const PREVIOUS_DATABASE_PARAMS = defineParams({
     pattern: PREVIOUS_DATABASE,
     shape: 'runbook_previous_<12 hex digits>',
     description: "the database a restore kept aside, as the restore's record names it",
-  },
-});
-
-export const RENEW_PARAMS = defineParams({
-  force: { type: 'boolean', description: 'renew even when the served certificate is not due' },
-  threshold: {
-    type: 'duration',
-    default: '30d',
-    description: 'renew a certificate expiring within this long',
   },
 });
 

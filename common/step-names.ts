@@ -25,14 +25,6 @@ export const RELEASE_STEPS = {
   contract: 'contract migration',
 } as const;
 
-export const BACKUP_STEPS = {
-  dump: (name: string) => `dump the database to ${name}`,
-  verify: 'verify it in a scratch database',
-  /** Before retention deletes anything: where four eyes guard a backup. */
-  gate: 'delete old backups',
-  retention: 'apply retention',
-} as const;
-
 export const RESTORE_STEPS = {
   pick: 'pick the backup',
   checksum: (name: string) => `check the checksum of ${name}`,
@@ -59,19 +51,6 @@ export const HEALTH_STEPS = {
     failing.length
       ? `${failing.length} of ${checks} checks failing: ${failing.join(', ')}`
       : `all ${checks} checks pass`,
-} as const;
-
-export const CERTIFICATE_STEPS = {
-  served: 'read the served certificates',
-  gate: 'renew the certificates',
-  nothingDue: (soonest: string, threshold: string) =>
-    `nothing to renew: the first expiry is in ${soonest}, beyond ${threshold}`,
-  obtain: (domain: string) => `obtain a certificate for ${domain}`,
-  check: (domain: string) => `check the new certificate for ${domain}`,
-  install: (domain: string) => `install the new certificate for ${domain}`,
-  testNginx: 'nginx -t',
-  reloadNginx: 'reload nginx',
-  verify: (domain: string) => `verify ${domain} serves the new certificate`,
 } as const;
 
 export const PROVISION_STEPS = {
@@ -105,8 +84,6 @@ export const ROTATE_PASSWORD_STEPS = {
   checkThroughLb: RESTORE_STEPS.checkThroughLb,
   forget: 'remove the copies of the previous password',
 } as const;
-
-export const SMOKE_STEPS = { prepare: 'prepare', announce: 'announce', gate: 'go-ahead' } as const;
 
 /** restore-previous and drop-previous: the database a restore kept aside, put back or dropped. */
 export const PREVIOUS_DATABASE_STEPS = {

@@ -5,6 +5,31 @@ import path from 'node:path';
 
 /** The folders holding workflow-safe code, relative to the project root. */
 export const WORKFLOW_SAFE_DIRS = ['workflows', 'common'];
+/**
+ * Workflow-safe files elsewhere, as globs (`*`: one path segment): in a runbook's folder
+ * (runbooks/<name>/), its workflow and its definition, and what is generated from the index.
+ */
+export const WORKFLOW_SAFE_FILES = [
+  'runbooks/index.ts',
+  'runbooks/*/workflow.ts',
+  'runbooks/*/definition.ts',
+  'runbooks/workflows.generated.ts',
+  'runbooks/definitions.generated.ts',
+];
+/** Every workflow-safe source file, as globs for eslint's and tsc's `files`. */
+export const WORKFLOW_SAFE_GLOBS = [...WORKFLOW_SAFE_DIRS.map((dir) => `${dir}/**/*.ts`), ...WORKFLOW_SAFE_FILES];
+
+const globPattern = (glob) => new RegExp(`^${glob.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`);
+const SAFE_FILE_PATTERNS = WORKFLOW_SAFE_FILES.map(globPattern);
+
+/** Whether a path relative to the project root (with `/`) is workflow-safe code. */
+export function isWorkflowSafe(rel) {
+  const file = /\.[cm]?[jt]s$/.test(rel) ? rel : `${rel}.ts`;
+  return (
+    WORKFLOW_SAFE_DIRS.some((dir) => rel === dir || rel.startsWith(`${dir}/`)) ||
+    SAFE_FILE_PATTERNS.some((p) => p.test(file))
+  );
+}
 /** The packages workflow-safe code may import values from. */
 export const WORKFLOW_SAFE_PACKAGES = ['@temporalio/workflow', '@temporalio/common'];
 
@@ -29,7 +54,7 @@ export const workflowSafeImports = {
         .relative(root, path.resolve(path.dirname(context.filename), source))
         .split(path.sep)
         .join('/');
-      return WORKFLOW_SAFE_DIRS.some((dir) => rel === dir || rel.startsWith(`${dir}/`));
+      return isWorkflowSafe(rel);
     };
     const check = (node, source) => {
       const ok =
@@ -42,7 +67,7 @@ export const workflowSafeImports = {
           data: {
             source: typeof source === 'string' ? source : '(computed)',
             allowed: WORKFLOW_SAFE_PACKAGES.join(', '),
-            dirs: WORKFLOW_SAFE_DIRS.map((d) => `${d}/`).join(', '),
+            dirs: [...WORKFLOW_SAFE_DIRS.map((d) => `${d}/`), ...WORKFLOW_SAFE_FILES].join(', '),
           },
         });
       }

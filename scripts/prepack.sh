@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-packed=(dist/activities dist/cli dist/common dist/src dist/worker dist/workflows)
+packed=(dist/activities dist/cli dist/common dist/runbooks dist/src dist/worker dist/workflows)
 while IFS= read -r -d '' js; do
   source=${js#dist/}
   [[ -f ${source%.js}.ts ]] || rm -f -- "$js" "$js.map"

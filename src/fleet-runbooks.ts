@@ -6,7 +6,7 @@ import { hostsWithRole, type Environment } from './inventory';
 import { selectHostNames } from '../common/host-selector';
 import { budgetOf, CANARY_GATE, COMMAND_GATE, cutBatches, planBatches } from '../common/fleet-plan';
 import { COMMAND_PARAMS, ROLLING_PARAMS } from '../common/runbook-params';
-import { defineRunbook, type RunbookSpec } from './runbooks';
+import { defineRunbook, type RunbookSpec } from '../common/runbook-definition';
 
 const webHosts = (env: Environment) => hostsWithRole(env, 'web');
 

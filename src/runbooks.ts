@@ -3,105 +3,31 @@
 // runs; a dry run walks the runbook's own workflow in plan mode (workflows/dry-run.ts).
 import { secretsFor, type Environment } from './inventory';
 import { parseDuration } from '../common/duration';
-import { paramValues, type ParamDecls, type ParamsOf, type ValuesOf } from '../common/params';
+import type { ParamsOf, ValuesOf } from '../common/params';
+import { defineRunbook, type RunbookSpec } from '../common/runbook-definition';
 import {
-  BACKUP_PARAMS,
   HEALTH_PARAMS,
   PREVIOUS_DATABASE_PARAMS,
   PROVISION_PARAMS,
   RELEASE_PARAMS,
-  RENEW_PARAMS,
   RESTORE_PARAMS,
   ROTATE_PARAMS,
-  SMOKE_PARAMS,
 } from '../common/runbook-params';
 import {
-  BACKUP_STEPS,
-  CERTIFICATE_STEPS,
   PREVIOUS_DATABASE_STEPS,
   PROVISION_STEPS,
   RELEASE_STEPS,
   RESTORE_STEPS,
   ROTATE_PASSWORD_STEPS,
-  SMOKE_STEPS,
 } from '../common/step-names';
 import { FLEET_RUNBOOKS } from './fleet-runbooks';
+import { FOLDER_RUNBOOKS } from '../runbooks/definitions.generated';
 
-/** A runbook as its definition is written: its parameters' types reach check and bounds. */
-export interface RunbookDefinition<D extends ParamDecls> {
-  name: string;
-  /** The workflow function's name in workflows/index.ts. */
-  workflow: string;
-  description: string;
-  mutating: boolean;
-  /** Declared once (common/runbook-params.ts): the CLI, the worker's checks, the dry run and the docs read it. */
-  params: D;
-  check?(env: Environment, params: ValuesOf<D>): string | undefined;
-  protectedGates: string[];
-  askedGate?: string;
-  /** Given the parameters in use (defaults filled in) and those the starter gave. */
-  beyondBounds?(env: Environment, params: ValuesOf<D>, given: ParamsOf<D>): string[];
-}
-
-/** A runbook's definition as the engine reads it, whatever its parameters. */
-export interface RunbookSpec {
-  name: string;
-  /** The workflow function's name in workflows/index.ts. */
-  workflow: string;
-  description: string;
-  mutating: boolean;
-  params: ParamDecls;
-  /** Checks the parameters against the environment; returns what is wrong, if anything. */
-  check?(env: Environment, params: Record<string, unknown>): string | undefined;
-  /**
-   * Four eyes: the gates its workflow waits at on a protected environment for another person's
-   * signed approval, decided on the worker from this and the inventory (src/policy.ts
-   * decideGates), whatever the starter asked. Every mutating runbook names at least one.
-   */
-  protectedGates: string[];
-  /** The gate its `--gate` flag adds on any environment: a starter can add a gate, never remove one. */
-  askedGate?: string;
-  /**
-   * The parameters beyond the environment's bounds (inventory `bounds`), each saying why: they
-   * need approval on a protected environment, even from a co-signed schedule.
-   */
-  beyondBounds?(env: Environment, params: Record<string, unknown>): string[];
-}
-
-/**
- * A runbook's definition, typed by its parameters, as the engine reads it: check and bounds get
- * the parameters with their declared defaults filled in, written nowhere else.
- */
-export function defineRunbook<const D extends ParamDecls>(def: RunbookDefinition<D>): RunbookSpec {
-  const { check, beyondBounds } = def;
-  // Defaults from the spec's own `params` (this), so a copy with other declarations checks with them.
-  const values = (decls: ParamDecls, params: Record<string, unknown>) => paramValues(decls as D, params as ParamsOf<D>);
-  return {
-    ...def,
-    check:
-      check &&
-      function (this: RunbookSpec, env, params) {
-        return check(env, values(this.params, params));
-      },
-    beyondBounds:
-      beyondBounds &&
-      function (this: RunbookSpec, env, params) {
-        return beyondBounds(env, values(this.params, params), params as ParamsOf<D>);
-      },
-  };
-}
+export { defineRunbook, type RunbookDefinition, type RunbookSpec } from '../common/runbook-definition';
 
 export const RUNBOOKS: RunbookSpec[] = [
-  defineRunbook({
-    name: 'smoke',
-    workflow: 'smoke',
-    description:
-      'checks the engine end to end: holds the environment, two marker steps on the worker, ' +
-      'an approval gate, undo on rejection',
-    mutating: true,
-    params: SMOKE_PARAMS,
-    protectedGates: [SMOKE_STEPS.gate],
-  }),
+  // The runbooks in folders of their own (runbooks/index.ts), then the others.
+  ...FOLDER_RUNBOOKS,
   defineRunbook({
     name: 'deploy',
     workflow: 'deploy',
@@ -150,30 +76,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     },
   }),
   defineRunbook({
-    name: 'backup',
-    workflow: 'backup',
-    description:
-      'pg_dump streamed to the backup store, checksummed, ' +
-      'verified by restoring it into a scratch database and comparing row counts, then retention',
-    // Retention deletes files a restore may be reading: one at a time per environment.
-    mutating: true,
-    params: BACKUP_PARAMS,
-    protectedGates: [BACKUP_STEPS.gate],
-    // Retention not given follows the inventory (inventoryDefault): only a request can go below its floor.
-    beyondBounds: (env, params) =>
-      (['daily', 'weekly'] as const).flatMap((unit) => {
-        const asked = params[unit];
-        if (asked === undefined) return [];
-        const floor = retentionFloor(env)[unit];
-        return asked < floor
-          ? [
-              `--${unit} ${asked} is below ${env.environment}'s retention floor, ${floor}: ` +
-                'retention would delete backups the inventory keeps',
-            ]
-          : [];
-      }),
-  }),
-  defineRunbook({
     name: 'restore',
     workflow: 'restore',
     description:
@@ -201,16 +103,6 @@ export const RUNBOOKS: RunbookSpec[] = [
     mutating: true,
     params: PREVIOUS_DATABASE_PARAMS,
     protectedGates: [PREVIOUS_DATABASE_STEPS.dropGate],
-  }),
-  defineRunbook({
-    name: 'renew-certificate',
-    workflow: 'renewCertificate',
-    description:
-      'renews the TLS certificate of each domain that expires within the threshold (or --force) with certbot, ' +
-      'installs it on the load balancer, checks nginx serves it; puts the previous one back on failure',
-    mutating: true,
-    params: RENEW_PARAMS,
-    protectedGates: [CERTIFICATE_STEPS.gate],
   }),
   defineRunbook({
     name: 'rotate-db-password',
@@ -253,13 +145,6 @@ export const RUNBOOKS: RunbookSpec[] = [
 ];
 
 type ReleaseValues = ValuesOf<typeof RELEASE_PARAMS>;
-
-/** How many days and weeks retention must keep before a request is beyond the bounds. */
-function retentionFloor(env: Environment): { daily: number; weekly: number } {
-  const retention = env.vars.backupRetention;
-  const floor = env.bounds.retentionFloor;
-  return { daily: floor?.daily ?? retention.daily, weekly: floor?.weekly ?? retention.weekly };
-}
 
 /** A rollback window outside the environment's bounds (bounds.rollbackWindow). */
 function releaseBounds(env: Environment, params: ReleaseValues, given: ParamsOf<typeof RELEASE_PARAMS>): string[] {

@@ -11,7 +11,7 @@
 // `requiredVar`, which fails with `vars.<name> must be set`.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failure-types';
-import { BACKUP_PARAMS } from '../common/runbook-params';
+import { BACKUP_PARAMS } from '../runbooks/backup/definition';
 import type { Environment } from './inventory';
 
 /** A DNS name as it may appear in a path, a URL and on certbot's command line. */

@@ -7,15 +7,17 @@ import * as path from 'node:path';
 import { projectRoot } from '../src/config';
 import { workerOptions } from '../worker/worker-options';
 import { testOnlyActivities } from './activities';
+import { ACTIVITY_KINDS } from '../activities/registry';
+import { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 
-const REGISTERED = [
+// The engine's and the old layout's; a runbook folder declares its own with their kinds
+// (runbooks/<name>/activities.ts), which a reviewer sees there.
+const ENGINE_REGISTERED = [
   'analyseBatch',
-  'applyRetention',
   'checkBackup',
   'checkHealth',
   'checkHealthThroughLb',
   'checkHost',
-  'checkObtainedCertificate',
   'checkThroughLb',
   'checkedOutCommit',
   'colours',
@@ -34,17 +36,14 @@ const REGISTERED = [
   'forgetPreviousAppEnv',
   'ensureProcessEntry',
   'ensureUnattendedUpgrades',
-  'expectServedCertificate',
   'hardenSshd',
   'healthCheckHosts',
-  'installCertificate',
   'installRelease',
   'lockHolder',
   'migrateAll',
   'notifyApprovers',
   'noticeTargets',
   'deliverNotice',
-  'obtainCertificate',
   'pickBackup',
   'pickAnalyses',
   'planContext',
@@ -54,15 +53,11 @@ const REGISTERED = [
   'proveStart',
   'reachHost',
   'releasedByHolder',
-  'reloadNginx',
   'removeAppDir',
-  'removeBackup',
-  'removeMarker',
   'removeOpsUser',
   'resolveRef',
   'restartApp',
   'restoreAppEnv',
-  'restoreCertificate',
   'restoreFail2ban',
   'restoreFirewall',
   'restoreIntoFresh',
@@ -73,20 +68,16 @@ const REGISTERED = [
   'restoreUnattendedUpgrades',
   'safetyBackup',
   'sendHealthAlert',
-  'servedCertificates',
   'setMaintenance',
   'stopApp',
   'swapBack',
   'swapIn',
   'switchUpstream',
-  'testNginx',
-  'verifyInScratch',
   'verifyOpsLogin',
   'verifyProvisioned',
   'verifyRows',
   'verifySignature',
   'verifySignatures',
-  'writeMarker',
   'checkPreviousDatabase',
   'putPreviousBack',
   'undoPutPreviousBack',
@@ -114,6 +105,8 @@ const REGISTERED = [
   'writeEnvPassword',
 ];
 
+const REGISTERED = [...ENGINE_REGISTERED, ...Object.keys(RUNBOOK_ACTIVITY_KINDS)];
+
 function workflowSource(): string {
   const files = (dir: string): string[] =>
     fs
@@ -121,7 +114,8 @@ function workflowSource(): string {
       .flatMap((e) =>
         e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
       );
-  return files(path.join(projectRoot, 'workflows'))
+  return [...files(path.join(projectRoot, 'workflows')), ...files(path.join(projectRoot, 'runbooks'))]
+    .filter((f) => !f.endsWith('.test.ts') && !f.endsWith('stubs.ts') && !f.endsWith('activities.ts'))
     .map((f) => fs.readFileSync(f, 'utf8'))
     .join('\n');
 }
@@ -135,6 +129,13 @@ describe("the production worker's activities", function () {
   it('are exactly the listed ones, each a function', function () {
     assert.deepEqual(Object.keys(registered).sort(), [...REGISTERED].sort());
     for (const [name, fn] of Object.entries(registered)) assert.equal(typeof fn, 'function', name);
+  });
+
+  it('each have a kind in the registry (a folder declares its own)', function () {
+    assert.deepEqual(
+      Object.keys(registered).filter((name) => !(name in ACTIVITY_KINDS)),
+      [],
+    );
   });
 
   it('include no test-only activity (runCommand runs any command as root)', function () {

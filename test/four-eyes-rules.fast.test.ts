@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { parseEnvironment, type Environment } from '../src/inventory';
 import { decideGates, decidePolicy } from '../src/policy';
 import { findRunbook, RUNBOOKS, type RunbookSpec } from '../src/runbooks';
-import { BACKUP_STEPS, RELEASE_STEPS } from '../common/step-names';
+import { RELEASE_STEPS } from '../common/step-names';
+import { BACKUP_STEPS } from '../runbooks/backup/definition';
 import { CANARY_GATE } from '../common/fleet-plan';
 import { prepareSchedule } from '../src/schedules';
 

@@ -13,7 +13,7 @@ import { signClaim, signStart } from '../src/identity/sign';
 import { RUNBOOKS } from '../src/runbooks';
 import { prepareRun } from '../src/start';
 import { scheduleNonce, scheduleSubject, type ScheduledRequest } from '../src/schedules';
-import { BACKUP_STEPS } from '../common/step-names';
+import { BACKUP_STEPS } from '../runbooks/backup/definition';
 import { approvalSignal, progressQuery, type RunProgress, type RunResult } from '../common/shared';
 import { bedEnvironment } from './bed-inventory';
 import { recordHistory } from './history-recorder';
@@ -21,22 +21,23 @@ import { atGate, runbookCli, startTestRun, testClient, uniqueQueue, waitForProgr
 import { signedDecision, signedInventory, type SignedInventory } from './identity-keys';
 import { assertPlanIsRun, dryRunOn, type ActivityCall } from './plan-facts';
 import { stubActivities } from './stub-activities';
+import { called, type ParamsGiven } from './runbook-stubs';
+import { RUNBOOK_STUBS } from '../runbooks/stubs.generated';
 import { projectRoot } from '../src/config';
 
 const ENV = 'guarded';
 const STARTER = 'olivia';
 
 /** What each mutating runbook is started with: whatever could skip a gate is asked (--gate false). */
-const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
-  smoke: {},
+const PARAMS: Record<string, ParamsGiven> = {
+  // Each runbook folder's own (runbooks/<name>/stubs.ts).
+  ...Object.assign({}, ...Object.values(RUNBOOK_STUBS).map((r) => r.protectedParams ?? r.params)),
   deploy: { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   'migrate-then-code': { ref: 'v1.0.0', gate: false, 'rollback-window': '1s' },
   provision: { host: 'fresh' },
-  backup: { daily: '0', weekly: '0' },
   restore: {},
   'restore-previous': { database: 'runbook_previous_0123456789ab' },
   'drop-previous': { database: 'runbook_previous_0123456789ab' },
-  'renew-certificate': { force: true },
   'rotate-db-password': { secret: 'dbPassword' },
   'rolling-deploy': { ref: 'v1.0.0', batches: '1,100%', gate: false },
   'run-command': { hosts: 'role:web', batch: '1', argv: ['true'] },
@@ -44,16 +45,13 @@ const PARAMS: Record<string, Record<string, string | boolean | string[]>> = {
 
 /** Whether a run has done what its gate guards: the stub that changes the environment was called. */
 const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
-  // Its two marker steps come before its gate by design: it checks the engine, not an environment.
-  smoke: () => false,
+  ...Object.assign({}, ...Object.values(RUNBOOK_STUBS).map((r) => r.acted)),
   deploy: (c) => called(c, 'switchUpstream'),
   'migrate-then-code': (c) => called(c, 'switchUpstream') || called(c, 'migrateAll'),
   provision: (c) => called(c, 'ensureOpsUser'),
-  backup: (c) => called(c, 'applyRetention'),
   restore: (c) => called(c, 'setMaintenance') || called(c, 'swapIn'),
   'restore-previous': (c) => called(c, 'putPreviousBack'),
   'drop-previous': (c) => called(c, 'dropPreviousDatabase'),
-  'renew-certificate': (c) => called(c, 'obtainCertificate'),
   'rotate-db-password': (c) => called(c, 'writeEnvPassword') || called(c, 'setDatabasePassword'),
   // After its canary, the second host (web-green) is what the gate guards.
   'rolling-deploy': (c) => c.some((x) => x.type === 'rollHost' && (x.input as { host: string }).host === 'web-green'),
@@ -61,10 +59,6 @@ const ACTED: Record<string, (calls: ActivityCall[]) => boolean> = {
 };
 
 const MUTATING = RUNBOOKS.filter((r) => r.mutating);
-
-function called(calls: ActivityCall[], type: string): boolean {
-  return calls.some((c) => c.type === type);
-}
 
 /** The stubs, with the worker's real checks of who signed what. */
 function activities(calls: ActivityCall[]) {

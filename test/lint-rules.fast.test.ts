@@ -60,10 +60,10 @@ describe('lint: workflow-safe folders', function () {
       const code = [
         "import { sleep } from '@temporalio/workflow';",
         "import { ApplicationFailure } from '@temporalio/common';",
-        `import { BACKUP_STEPS } from '${up}common/step-names';`,
+        `import { RESTORE_STEPS } from '${up}common/step-names';`,
         `import { runbook } from '${up}workflows/kernel';`,
         `export * from '${up}workflows/kernel/saga';`,
-        'export const x = [sleep, ApplicationFailure, BACKUP_STEPS, runbook];',
+        'export const x = [sleep, ApplicationFailure, RESTORE_STEPS, runbook];',
       ].join('\n');
       assert.deepEqual(await refused(`${dir}/probe.ts`, code), []);
     });

@@ -38,7 +38,7 @@ import { recordHistory } from './history-recorder';
 import { dryRunOn } from './plan-facts';
 import { bedEnvironment } from './bed-inventory';
 import { signedDecision, signedInventory } from './identity-keys';
-import { BACKUP_STEPS } from '../common/step-names';
+import { BACKUP_STEPS } from '../runbooks/backup/definition';
 
 /** The run `runbook start` said it started. */
 async function startedRun(stdout: string): Promise<WorkflowHandle> {

@@ -13,6 +13,8 @@ import type { CheckResult } from '../activities/health';
 import { loadEnvironment } from '../src/inventory';
 import { planBatches } from '../common/fleet-plan';
 import type { ActivityCall } from './plan-facts';
+import { RUNBOOK_STUBS } from '../runbooks/stubs.generated';
+import type { RUNBOOK_ACTIVITY_KINDS } from '../runbooks/activity-kinds.generated';
 
 type Registered = typeof activities;
 type Stubs = {
@@ -24,27 +26,19 @@ const DAY = 24 * 3600_000;
 const unchanged = async () => ({ changed: false });
 const nothing = async () => undefined;
 
-function certificate(domain: string, fingerprint: string, expiresInMs: number) {
-  const notAfter = new Date(Date.now() + expiresInMs).toISOString();
-  const notBefore = new Date(Date.now() - DAY).toISOString();
-  const subject = `CN=${domain}`;
-  return { domain, fingerprint, subject, issuer: 'CN=stub CA', names: [domain], notBefore, notAfter, serial: '01' };
-}
-
 function hostsWithRole(env: string, role: string): string[] {
   const hosts = Object.entries(loadEnvironment(env).hosts);
   return hosts.filter(([, h]) => (h.roles as string[]).includes(role)).map(([n]) => n);
 }
 
-const STUBS: Stubs = {
+/** The engine's and the old layout's; each runbook folder gives its own (runbooks/<name>/stubs.ts). */
+const ENGINE_STUBS: Omit<Stubs, keyof typeof RUNBOOK_ACTIVITY_KINDS> = {
   // The real one: it reads only the inventory and the runbook's definition.
   decideRunRules,
   // The real one: it reads only the inventory.
   planContext,
   // No alarm fires: the alarm tests give the worker their own (test/alarms.workflow.test.ts).
   readAlarms: async () => ({ firing: [] }),
-  writeMarker: async () => ({ changed: true }),
-  removeMarker: async () => ({ changed: true }),
   notifyApprovers: async () => false,
   // No targets: the notification tests give the worker the real ones.
   noticeTargets: async () => [],
@@ -98,10 +92,7 @@ const STUBS: Stubs = {
   forgetPreviousAppEnv: unchanged,
   verifyProvisioned: unchanged,
   dumpToStore: async ({ name }) => ({ name, bytes: 4096, sha256: 'ab'.repeat(32), tables: 3, rows: 42, dumped: true }),
-  removeBackup: nothing,
   dropDatabase: nothing,
-  verifyInScratch: async () => ({ tables: 3, rows: 42 }),
-  applyRetention: async ({ keep }) => ({ kept: [keep], deleted: [] }),
   restorePolicy: async ({ env }) => ({ protected: loadEnvironment(env).protected }),
   pickBackup: async ({ env, choice }) => (choice === 'latest' ? `${env}-20261123T020000Z` : choice),
   checkBackup: async () => ({
@@ -121,16 +112,6 @@ const STUBS: Stubs = {
   putPreviousBack: async () => ({ changed: true }),
   undoPutPreviousBack: async () => ({ changed: true }),
   dropPreviousDatabase: async ({ tag }) => ({ changed: true, detail: `dropped runbook_previous_${tag}` }),
-  // Every certificate is due (five days left), so a renewal runs its whole plan.
-  servedCertificates: async ({ env }) =>
-    loadEnvironment(env).vars.domains.map((d) => certificate(d, `old-${d}`, 5 * DAY)),
-  obtainCertificate: async () => ({ ran: true }),
-  checkObtainedCertificate: async ({ domain }) => certificate(domain, `new-${domain}`, 90 * DAY),
-  installCertificate: async ({ domain }) => ({ backup: `/etc/nginx/tls/${domain}.previous` }),
-  restoreCertificate: async () => ({ restored: true, reloaded: true }),
-  testNginx: nothing,
-  reloadNginx: nothing,
-  expectServedCertificate: async ({ domain, fingerprint }) => certificate(domain, fingerprint, 90 * DAY),
   healthCheckHosts: async ({ env }) => Object.keys(loadEnvironment(env).hosts),
   checkHost: async ({ host }): Promise<CheckResult[]> => [
     { key: `${host}/ssh`, host, check: 'ssh', state: 'ok', detail: 'logged in' },
@@ -184,6 +165,8 @@ const STUBS: Stubs = {
     overruled: [],
   }),
 };
+
+const STUBS = Object.assign({}, ENGINE_STUBS, ...Object.values(RUNBOOK_STUBS).map((r) => r.stubs)) as Stubs;
 
 /** The stubs, each recording its calls into `calls`. */
 export function stubActivities(calls: ActivityCall[]): Stubs {

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/config';
-import { TIERS, tierGlob, tierOf } from './tiers';
+import { TEST_DIRS, TIERS, tierGlobs, tierOf } from './tiers';
 
-/** Every .ts file under test/, as paths relative to the project root. */
+/** Every .ts file under test/ and runbooks/, as paths relative to the project root. */
 function testSources(): string[] {
   const found: string[] = [];
   const walk = (dir: string): void => {
@@ -16,7 +16,7 @@ function testSources(): string[] {
       else if (entry.name.endsWith('.ts')) found.push(rel);
     }
   };
-  walk('test');
+  for (const dir of TEST_DIRS) walk(dir);
   return found;
 }
 
@@ -25,7 +25,7 @@ function mocharc(name: string): Record<string, unknown> {
 }
 
 describe('test tiers by file name', function () {
-  it('names each *.test.ts under test/ by exactly one tier', function () {
+  it('names each *.test.ts under test/ and runbooks/ by exactly one tier', function () {
     const tests = testSources().filter((f) => f.endsWith('.test.ts'));
     assert.ok(tests.length > 50, `found only ${tests.length} test files under ${projectRoot}/test`);
     const unnamed = tests.filter((f) => tierOf(path.basename(f)) === undefined);
@@ -50,7 +50,7 @@ describe('test tiers by file name', function () {
   for (const tier of TIERS) {
     it(`.mocharc.${tier}.json selects its files by the tier's glob, with no list`, function () {
       const config = mocharc(`.mocharc.${tier}.json`);
-      assert.deepEqual(config.spec, [tierGlob(tier)]);
+      assert.deepEqual(config.spec, tierGlobs(tier));
       assert.equal(config.ignore, undefined);
       assert.equal(config.file, undefined);
     });

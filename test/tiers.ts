@@ -12,7 +12,10 @@ export function tierOf(fileName: string): Tier | undefined {
   return NAMED.exec(fileName)?.[1] as Tier | undefined;
 }
 
-/** The glob of a tier's built files, as its mocha config selects them. */
-export function tierGlob(tier: Tier): string {
-  return `dist/test/**/*.${tier}.test.js`;
+/** The folders holding test files: the engine's, and each runbook's own (runbooks/<name>/). */
+export const TEST_DIRS = ['test', 'runbooks'] as const;
+
+/** The globs of a tier's built files, as its mocha config selects them. */
+export function tierGlobs(tier: Tier): string[] {
+  return TEST_DIRS.map((dir) => `dist/${dir}/**/*.${tier}.test.js`);
 }

@@ -5,14 +5,13 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { DryRunResult } from '../common/plan';
 import type { RunInput, RunResult } from '../common/shared';
 import { FailureType } from '../common/failure-types';
-import { smoke } from './smoke';
+import * as folderWorkflows from '../runbooks/workflows.generated';
+import { FOLDER_RUNBOOKS } from '../runbooks/definitions.generated';
 import { deploy } from './deploy';
 import { migrateThenCode } from './migrate-then-code';
 import { provision } from './provision';
-import { backup } from './backup';
 import { restore } from './restore';
 import { restorePrevious, dropPrevious } from './previous-database';
-import { renewCertificate } from './renew-certificate';
 import { rotateDbPassword } from './rotate-db-password';
 import { healthCheck } from './health-check';
 import { rollingDeploy } from './rolling-deploy';
@@ -23,15 +22,16 @@ type Procedure = (input: RunInput<any>) => Promise<RunResult>;
 
 /** Each runbook's workflow, by the runbook's name (the worker checks the name in decideRunRules). */
 const PROCEDURES: Record<string, Procedure> = {
-  smoke,
+  // The runbooks in folders: each definition names its workflow.
+  ...Object.fromEntries(
+    FOLDER_RUNBOOKS.map((r) => [r.name, (folderWorkflows as Record<string, Procedure>)[r.workflow]]),
+  ),
   deploy,
   'migrate-then-code': migrateThenCode,
   provision,
-  backup,
   restore,
   'restore-previous': restorePrevious,
   'drop-previous': dropPrevious,
-  'renew-certificate': renewCertificate,
   'rotate-db-password': rotateDbPassword,
   'health-check': healthCheck,
   'rolling-deploy': rollingDeploy,

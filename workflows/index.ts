@@ -1,14 +1,13 @@
-// Every workflow the worker registers: one file per runbook, and the environment lock.
-export { smoke } from './smoke';
+// Every workflow the worker registers: one file per runbook, and the environment lock. The
+// runbooks in folders of their own (runbooks/index.ts) come as generated from their index.
+export * from '../runbooks/workflows.generated';
 export { deploy } from './deploy';
 export { migrateThenCode } from './migrate-then-code';
 export { environmentLock } from './kernel/lock';
 export { notice } from './kernel/notice';
 export { provision } from './provision';
-export { backup } from './backup';
 export { restore } from './restore';
 export { restorePrevious, dropPrevious } from './previous-database';
-export { renewCertificate } from './renew-certificate';
 export { rotateDbPassword } from './rotate-db-password';
 export { healthCheck } from './health-check';
 export { scheduledRun } from './scheduled-run';

@@ -17,8 +17,7 @@ import type { ParamsOf } from '../common/params';
 import type { PREVIOUS_DATABASE_PARAMS } from '../common/runbook-params';
 import { PREVIOUS_DATABASE_STEPS as S } from '../common/step-names';
 import { backupStoreText, hostWithRole } from '../common/plan';
-import { LONG_STEP } from './backup';
-import { runbook, stepActivities, undoActivities } from './kernel';
+import { LONG_STEP, runbook, stepActivities, undoActivities } from './kernel';
 
 export type PreviousDatabaseParams = ParamsOf<typeof PREVIOUS_DATABASE_PARAMS>;
 

@@ -13,9 +13,9 @@
 // code they started with, never crossing a code change mid-run; their old build drains by itself.
 import type { VersioningBehavior } from '@temporalio/common';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
-import { backup } from './backup';
+import { backup } from '../runbooks/backup/workflow';
 import { healthCheck } from './health-check';
-import { renewCertificate } from './renew-certificate';
+import { renewCertificate } from '../runbooks/renew-certificate/workflow';
 import { scheduledRun } from './scheduled-run';
 
 // A behaviour only on a versioned worker: the server refuses one from an unversioned worker.

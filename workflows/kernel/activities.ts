@@ -44,6 +44,9 @@ export const UNDO_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 };
 
+/** A step that may take hours (a dump, a restore): heartbeats keep its worker's loss noticed. */
+export const LONG_STEP = { startToCloseTimeout: '6 hours' } as const;
+
 export function stepActivities<A extends object>(options: Partial<ActivityOptions> = {}) {
   return notingHosts(proxyActivities<A>({ ...STEP_OPTIONS, ...options }));
 }

@@ -1,3 +1,3 @@
 export { runbook, type Runbook } from './runbook';
-export { stepActivities, undoActivities } from './activities';
+export { LONG_STEP, stepActivities, undoActivities } from './activities';
 export { forEachHost, onEvery, type HostOutcome } from './fan-out';

@@ -2,14 +2,20 @@
 // certbot from the environment's ACME directory, checking it, installing it where nginx reads
 // it (keeping the previous pair to put back), and confirming nginx serves it.
 import { ApplicationFailure } from '@temporalio/common';
-import { runOn } from './ssh/run';
-import { markerPath, runOnce } from './ssh/once';
-import { resolveTarget } from './ssh/target';
-import { environment, hostsWithRole, serviceCommand } from './env-vars';
-import { requiredVar } from '../src/vars';
-import { checkCertificate, classifyCertbotFailure, facts, type CertificateFacts } from './tls/certificate-check';
-import { servedCertificate } from './tls/handshake';
-import { FailureType } from '../common/failure-types';
+import type { ActivityKinds } from '../../activities/registry';
+import { runOn } from '../../activities/ssh/run';
+import { markerPath, runOnce } from '../../activities/ssh/once';
+import { resolveTarget } from '../../activities/ssh/target';
+import { environment, hostsWithRole, serviceCommand } from '../../activities/env-vars';
+import { requiredVar } from '../../src/vars';
+import {
+  checkCertificate,
+  classifyCertbotFailure,
+  facts,
+  type CertificateFacts,
+} from '../../activities/tls/certificate-check';
+import { servedCertificate } from '../../activities/tls/handshake';
+import { FailureType } from '../../common/failure-types';
 
 const BACKUP_DIR = '/var/backups/runbook/tls';
 const LIVE_DIR = '/etc/letsencrypt/live';
@@ -265,3 +271,15 @@ export async function expectServedCertificate({
   }
   return { domain, ...served };
 }
+
+/** What each activity above does, for the registry (activities/registry.ts). */
+export default {
+  servedCertificates: 'reads',
+  obtainCertificate: 'acts',
+  checkObtainedCertificate: 'reads',
+  installCertificate: 'acts',
+  restoreCertificate: 'acts',
+  testNginx: 'reads',
+  reloadNginx: 'acts',
+  expectServedCertificate: 'reads',
+} satisfies ActivityKinds;

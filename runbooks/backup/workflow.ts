@@ -4,24 +4,24 @@
 // verified is deleted; once verified it is kept whatever happens after: a failed retention ends
 // the run SETTLED_THEN_FAILED (the backup stands; the next backup applies retention again).
 import { uuid4 } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import { backupName } from '../common/backup-names';
-import type { RunInput, RunResult } from '../common/shared';
-import { paramValues, type ParamsOf } from '../common/params';
-import { BACKUP_PARAMS } from '../common/runbook-params';
-import { runbook, stepActivities, undoActivities } from './kernel';
-import { BACKUP_STEPS } from '../common/step-names';
-import { backupStoreText, hostWithRole } from '../common/plan';
+import type * as activities from '../../activities';
+import type * as own from './activities';
+import { backupName } from '../../common/backup-names';
+import type { RunInput, RunResult } from '../../common/shared';
+import { paramValues, type ParamsOf } from '../../common/params';
+import { LONG_STEP, runbook, stepActivities, undoActivities } from '../../workflows/kernel';
+import { backupStoreText, hostWithRole } from '../../common/plan';
+import { BACKUP_PARAMS, BACKUP_STEPS } from './definition';
 
 export type BackupParams = ParamsOf<typeof BACKUP_PARAMS>;
 
 // A dump heartbeats every second with its bytes so far: a worker that dies is noticed within
 // the heartbeat timeout (the kernel's, 10 s) and the retry dumps again from the start.
-export const LONG_STEP = { startToCloseTimeout: '6 hours' } as const;
-
-const { dumpToStore, verifyInScratch } = stepActivities<typeof activities>(LONG_STEP);
-const { applyRetention } = stepActivities<typeof activities>();
-const { removeBackup, dropDatabase } = undoActivities<typeof activities>();
+const { dumpToStore } = stepActivities<typeof activities>(LONG_STEP);
+const { verifyInScratch } = stepActivities<typeof own>(LONG_STEP);
+const { applyRetention } = stepActivities<typeof own>();
+const { removeBackup } = undoActivities<typeof own>();
+const { dropDatabase } = undoActivities<typeof activities>();
 
 export async function backup(input: RunInput<BackupParams>): Promise<RunResult> {
   const { env } = input;

@@ -2,10 +2,10 @@
 // verified; retention deletes only what it should; a cancelled run and a dead worker leave
 // nothing half-made behind. Checked over SSH and psql on the real hosts.
 import { strict as assert } from 'node:assert';
-import { backupName, parseBackupName, retained } from '../common/backup-names';
-import { UsageError } from '../src/errors';
-import { prepareRun } from '../src/start';
-import type { RunResult } from '../common/shared';
+import { backupName, parseBackupName, retained } from '../../common/backup-names';
+import { UsageError } from '../../src/errors';
+import { prepareRun } from '../../src/start';
+import type { RunResult } from '../../common/shared';
 import {
   addBulkTable,
   content,
@@ -16,13 +16,13 @@ import {
   sql,
   STORE_DIR,
   storeFiles,
-} from './database-helpers';
-import { failed } from './run-ended';
-import { FailureType } from '../common/failure-types';
-import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
-import { recordHistory } from './history-recorder';
-import { bedInventory } from './bed-inventory';
-import { startWorkerProcess } from './worker-process';
+} from '../../test/database-helpers';
+import { failed } from '../../test/run-ended';
+import { FailureType } from '../../common/failure-types';
+import { startTestRun, uniqueQueue, waitForProgress, withWorker } from '../../test/helpers';
+import { recordHistory } from '../../test/history-recorder';
+import { bedInventory } from '../../test/bed-inventory';
+import { startWorkerProcess } from '../../test/worker-process';
 
 describe('backup names and retention', function () {
   it('names a backup by environment and UTC time, and parses only that shape', function () {

@@ -3,15 +3,14 @@
 // the previous pair kept aside, nginx -t, reload, and confirm the new one is served. Anything
 // failing after the install puts the previous pair back and reloads.
 import { workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import { formatDuration, parseDuration } from '../common/duration';
-import type { RunInput, RunResult } from '../common/shared';
-import { paramValues, type ParamsOf } from '../common/params';
-import { RENEW_PARAMS } from '../common/runbook-params';
-import { runbook, stepActivities, undoActivities } from './kernel';
-import { CERTIFICATE_STEPS } from '../common/step-names';
-import { hostWithRole } from '../common/plan';
-import { FailureType } from '../common/failure-types';
+import type * as activities from './activities';
+import { formatDuration, parseDuration } from '../../common/duration';
+import type { RunInput, RunResult } from '../../common/shared';
+import { paramValues, type ParamsOf } from '../../common/params';
+import { runbook, stepActivities, undoActivities } from '../../workflows/kernel';
+import { CERTIFICATE_STEPS, RENEW_PARAMS } from './definition';
+import { hostWithRole } from '../../common/plan';
+import { FailureType } from '../../common/failure-types';
 
 const { servedCertificates, checkObtainedCertificate, installCertificate, testNginx, reloadNginx } = stepActivities<
   typeof activities

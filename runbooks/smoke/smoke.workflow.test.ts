@@ -8,15 +8,23 @@ import * as path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { approvalSignal, approveUpdate, type RunResult } from '../common/shared';
-import { FailureType } from '../common/failure-types';
-import { recordHistory } from './history-recorder';
-import { failed } from './run-ended';
-import { atGate, smokeDir, startTestRun, uniqueQueue, waitForProgress, withWorker, workflowBundle } from './helpers';
-import { workerOptions } from '../worker/worker-options';
-import { startWorkerProcess } from './worker-process';
-import { testActivities } from './activities';
-import { progressLines } from '../common/progress-view';
+import { approvalSignal, approveUpdate, type RunResult } from '../../common/shared';
+import { FailureType } from '../../common/failure-types';
+import { recordHistory } from '../../test/history-recorder';
+import { failed } from '../../test/run-ended';
+import {
+  atGate,
+  smokeDir,
+  startTestRun,
+  uniqueQueue,
+  waitForProgress,
+  withWorker,
+  workflowBundle,
+} from '../../test/helpers';
+import { workerOptions } from '../../worker/worker-options';
+import { startWorkerProcess } from '../../test/worker-process';
+import { testActivities } from '../../test/activities';
+import { progressLines } from '../../common/progress-view';
 
 function markers(handle: WorkflowHandle): string[] {
   return ['prepare', 'announce'].filter((step) => fs.existsSync(path.join(smokeDir(), `${handle.workflowId}.${step}`)));

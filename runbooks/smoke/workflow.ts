@@ -2,12 +2,11 @@
 // each, an approver releases the run; a rejection, an expired gate or a cancellation removes
 // the markers again, newest first.
 import { workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import type { RunInput, RunResult } from '../common/shared';
-import type { ParamsOf } from '../common/params';
-import type { SMOKE_PARAMS } from '../common/runbook-params';
-import { runbook, stepActivities, undoActivities } from './kernel';
-import { SMOKE_STEPS } from '../common/step-names';
+import type * as activities from './activities';
+import type { RunInput, RunResult } from '../../common/shared';
+import type { ParamsOf } from '../../common/params';
+import { runbook, stepActivities, undoActivities } from '../../workflows/kernel';
+import { SMOKE_STEPS, type SMOKE_PARAMS } from './definition';
 
 const { writeMarker } = stepActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
 const { removeMarker } = undoActivities<typeof activities>({ startToCloseTimeout: '30 seconds' });
