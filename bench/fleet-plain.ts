@@ -73,6 +73,9 @@ export function writePlainScript(
   commands.forEach((c, i) => {
     fs.writeFileSync(path.join(dir, 'c', String(i)), c.command, { mode: 0o600 });
     if (c.stdin !== undefined) fs.writeFileSync(path.join(dir, 'c', `${i}.in`), c.stdin, { mode: 0o600 });
+    // What succeeded in the run is run until it succeeds (a health probe while the app starts), as
+    // a script would; what failed there runs once.
+    if (c.exit === 0) fs.writeFileSync(path.join(dir, 'c', `${i}.ok`), '');
   });
   const user = commands[0]?.user ?? 'root';
   const lines = [
@@ -86,7 +89,10 @@ export function writePlainScript(
     '  local a=$1 i in; shift',
     '  for i in "$@"; do',
     '    in=/dev/null; [[ -e "$d/c/$i.in" ]] && in="$d/c/$i.in"',
-    `    ssh "\${ssh_opts[@]}" ${user}@"$a" "$(<"$d/c/$i")" <"$in" >/dev/null 2>&1`,
+    '    n=0',
+    `    until ssh "\${ssh_opts[@]}" ${user}@"$a" "$(<"$d/c/$i")" <"$in" >/dev/null 2>&1; do`,
+    '      [[ -e "$d/c/$i.ok" ]] && ((++n < 300)) || break; sleep 0.1',
+    '    done',
     '    echo "$i $a" >>"$d/ran"',
     '  done',
     '}',

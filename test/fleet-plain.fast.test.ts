@@ -31,10 +31,10 @@ describe('the fleet bench: a plain script of the recorded commands', function ()
     try {
       // Two steps: installOnHost on three hosts (two commands each), then one command on host 1.
       for (const n of [1, 2, 3]) {
-        recordCommand(target(n), `'git' 'checkout' 'run-R1-${n}'`);
-        recordCommand(target(n), `'cat' '>' 'file'`, `secret-${n}\n`);
+        recordCommand(target(n), `'git' 'checkout' 'run-R1-${n}'`)(0);
+        recordCommand(target(n), `'cat' '>' 'file'`, `secret-${n}\n`)(n === 2 ? 1 : 0);
       }
-      recordCommand(target(1), `'nginx' '-s' 'reload'`);
+      recordCommand(target(1), `'nginx' '-s' 'reload'`)(0);
     } finally {
       delete process.env.RUNBOOK_SSH_RECORD;
     }
@@ -57,7 +57,7 @@ describe('the fleet bench: a plain script of the recorded commands', function ()
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('records only while RUNBOOK_SSH_RECORD is set', function () {
-    recordCommand(target(1), 'true');
+    recordCommand(target(1), 'true')(0);
     assert.equal(fs.existsSync(path.join(dir, 'record.jsonl')), true);
     assert.equal(fs.readFileSync(path.join(dir, 'record.jsonl'), 'utf8').split('\n').filter(Boolean).length, 7);
   });

@@ -22,19 +22,26 @@ export interface RecordedCommand {
   activity?: string;
   activityId?: string;
   workflowId?: string;
+  /** Its exit code as the run saw it (null: the connection went away). */
+  exit?: number | null;
 }
 
-export function recordCommand(target: SshTarget, command: string, stdin?: string): void {
+/**
+ * Records the command when it ends: call what this returns with its exit code (null: none, the
+ * connection went away; undefined: not known, a stream's).
+ */
+export function recordCommand(target: SshTarget, command: string, stdin?: string): (exit?: number | null) => void {
   const file = process.env.RUNBOOK_SSH_RECORD;
-  if (!file) return;
+  if (!file) return () => undefined;
   let info: Context['info'] | undefined;
   try {
     info = Context.current().info;
   } catch {
     info = undefined;
   }
+  const at = Date.now();
   const line: RecordedCommand = {
-    at: Date.now(),
+    at,
     host: target.name,
     address: target.address,
     port: target.port,
@@ -45,5 +52,8 @@ export function recordCommand(target: SshTarget, command: string, stdin?: string
       ? { activity: info.activityType, activityId: info.activityId, workflowId: info.workflowExecution?.workflowId }
       : {}),
   };
-  fs.appendFileSync(file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+  return (exit) =>
+    fs.appendFileSync(file, `${JSON.stringify({ ...line, ...(exit !== undefined ? { exit } : {}) })}\n`, {
+      mode: 0o600,
+    });
 }

@@ -53,7 +53,16 @@ const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
 
 /** Starts `command` on the target through its transport (docs/ssh.md). */
 export async function startCommand(target: SshTarget, command: string, handlers: ExecHandlers = {}): Promise<Exec> {
-  recordCommand(target, command, handlers.stdin);
+  const recorded = recordCommand(target, command, handlers.stdin);
+  const exec = await startExec(target, command, handlers);
+  exec.result.then(
+    (r) => recorded(r.code),
+    () => recorded(null),
+  );
+  return exec;
+}
+
+async function startExec(target: SshTarget, command: string, handlers: ExecHandlers): Promise<Exec> {
   if (target.transport === 'openssh') return execOpenSsh(target, command, handlers);
   const ssh = await pool.get(target);
   let channel: ClientChannel | undefined;

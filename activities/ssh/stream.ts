@@ -52,7 +52,7 @@ async function start(
   shown: string,
   onStderr: (c: Buffer) => void,
 ): Promise<Started> {
-  recordCommand(target, command);
+  recordCommand(target, command)();
   if (target.transport === 'openssh') {
     const p = spawnOpenSsh(target, command, { onStderr });
     let failure: Error | undefined;
