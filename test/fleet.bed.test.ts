@@ -1,8 +1,9 @@
 // Fleets on the test bed (`testbed up --web N`, 8 hosts here so the file stays within minutes in
-// CI; RUNBOOK_TEST_FLEET=20 runs the issue's 20, and `npm run bench` deploys to 20): blue/green
-// with three hosts per colour, rolling deploys with an error budget, a worker SIGKILLed
-// mid-batch, and a command over the fleet. Every request through the fleet's load balancer is
-// counted on fresh connections.
+// CI; RUNBOOK_TEST_FLEET=20 runs the issue's 20, RUNBOOK_TEST_FLEET=100 the on-demand tier of
+// docs/testing.md): blue/green with three hosts per colour (half the fleet each from 40 hosts),
+// rolling deploys with an error budget, a worker SIGKILLed mid-batch, and a command over the
+// fleet, with hosts broken or unreachable before it starts. Every request through the fleet's
+// load balancer is counted on fresh connections.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,6 +30,8 @@ import { recordHistory } from './history-recorder';
 
 /** At least 8: three hosts per colour, and batches of 1, 2 and 5 under `1,25%,100%`. */
 const FLEET = Math.max(8, Number(process.env.RUNBOOK_TEST_FLEET) || 8);
+/** Hosts per colour of the blue/green tests: three, or half the fleet from 40 hosts (50 + 50 at 100). */
+const COLOUR = FLEET >= 40 ? Math.floor(FLEET / 2) : 3;
 const FLEET_LB = 'http://10.213.0.31/health';
 const stateDir = process.env.TESTBED_STATE_DIR || '/run/runbook-testbed';
 const fleetYaml = path.join(stateDir, 'inventory', 'fleet.yaml');
@@ -69,7 +72,7 @@ async function freshFleet(): Promise<void> {
   const reset =
     'rm -f /srv/app/.git/hooks/post-checkout && runuser -u app -- git -C /srv/app checkout -q --force v1.0.0' +
     ' && supervisorctl restart app >/dev/null';
-  await Promise.all(web.map((h) => onConsole(h, reset)));
+  await eachHost(web, (h) => onConsole(h, reset));
   await setUpstream({ env: 'fleet', hosts: web });
 }
 
@@ -87,23 +90,41 @@ async function served(env: string, host: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * `fn` on every host, at most 20 at a time: 100 SSH handshakes at once on 2 busy cores outlast the
+ * pool's 10 s to connect, as the runbooks' own `fleetConcurrency` never asks of them.
+ */
+async function eachHost<T>(hosts: string[], fn: (host: string) => Promise<T>): Promise<Record<string, T>> {
+  const out: [string, T][] = [];
+  for (let i = 0; i < hosts.length; i += 20)
+    out.push(...(await Promise.all(hosts.slice(i, i + 20).map(async (h) => [h, await fn(h)] as [string, T]))));
+  return Object.fromEntries(out);
+}
+
 async function servedByEach(env: string, hosts: string[]): Promise<Record<string, string | undefined>> {
-  return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await served(env, h)] as const)));
+  return eachHost(hosts, (h) => served(env, h));
 }
 
 /** How often supervisor started the app on each host: a host changed once is started once more. */
 async function starts(hosts: string[]): Promise<Record<string, number>> {
-  const count = async (h: string) => {
+  return eachHost(hosts, async (h) => {
     const r = await runCommand({
       env: 'fleet',
       host: h,
       argv: ['grep', '-c', "spawned: 'app'", '/var/log/supervisor/supervisord.log'],
       okExitCodes: [0, 1],
     });
-    return [h, Number(r.stdout.trim())] as const;
-  };
-  return Object.fromEntries(await Promise.all(hosts.map(count)));
+    return Number(r.stdout.trim());
+  });
 }
+
+/**
+ * Makes the host unreachable over SSH, the pooled connection included: sshd's port answers a reset
+ * (the host and its app stay up). `reachable` undoes it.
+ */
+const SSH_REJECT = 'INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset';
+const unreachable = (host: string) => onConsole(host, `iptables -I ${SSH_REJECT}`);
+const reachable = (host: string) => onConsole(host, `while iptables -D ${SSH_REJECT} 2>/dev/null; do :; done`);
 
 /**
  * Makes `commit` fail its health check on `host` only: a post-checkout hook breaks health.py
@@ -140,6 +161,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
   let v110 = '';
 
   before(async function () {
+    // 100 hosts took 7 to 12 minutes to come up on 2 busy cores (docs/testing.md).
+    this.timeout(Math.max(600_000, FLEET * 15_000));
     const ms = await fleetUp(FLEET);
     console.log(`      testbed up --web ${FLEET}: ${(ms / 1000).toFixed(1)}s`);
     previousDirs = process.env.RUNBOOK_INVENTORY_DIR;
@@ -153,7 +176,8 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     // Closed while the hosts still answer: a connection ended after its host is gone waits in
     // FIN-WAIT-1 for minutes and keeps mocha from exiting.
     await pool.closeAll();
-    await fleetUp(0);
+    // RUNBOOK_TEST_FLEET_KEEP=1 leaves the fleet up for a bench run next (it takes minutes to make).
+    if (!process.env.RUNBOOK_TEST_FLEET_KEEP) await fleetUp(0);
   });
 
   it(`generates the fleet inventory: ${FLEET} web hosts behind lb-fleet, all taking traffic`, async function () {
@@ -183,10 +207,10 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     assert.equal(closed, false, 'a reload of the client-facing nginx kept an idle connection open');
   });
 
-  describe('blue/green with three hosts per colour', function () {
+  describe(`blue/green with ${COLOUR} hosts per colour`, function () {
     let inventory: { remove(): void } | undefined;
-    const blue = web.slice(0, 3);
-    const green = web.slice(3, 6);
+    const blue = web.slice(0, COLOUR);
+    const green = web.slice(COLOUR, 2 * COLOUR);
 
     before(async function () {
       inventory = bedInventoryFrom(fleetYaml, 'fleet-bg', (env) => {
@@ -215,9 +239,10 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
           const result = await compensated(handle.result());
           assert.match(
             result.progress.reason ?? '',
-            new RegExp(`1 of 3 hosts failed: ${green[1]}: .*health check answered 500`),
+            new RegExp(`1 of ${COLOUR} hosts failed: ${green[1]}: .*health check answered 500`),
           );
-          assert.equal(result.progress.steps.find((s) => s.name === 'health-check green (3 hosts)')?.status, 'failed');
+          const check = result.progress.steps.find((s) => s.name === `health-check green (${COLOUR} hosts)`);
+          assert.equal(check?.status, 'failed');
         });
       } finally {
         // The hook and what it broke: the next deploy checks out the same commit, which keeps local changes.
@@ -238,7 +263,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       );
     });
 
-    it('deploys to all three idle hosts and switches to them all with no failed request', async function () {
+    it(`deploys to all ${COLOUR} idle hosts and switches to them all with no failed request`, async function () {
       await withWorker(taskQueue, async () => {
         const watcher = watchLb(FLEET_LB);
         const handle = await startTestRun(taskQueue, {
@@ -248,7 +273,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         });
         const result = (await handle.result()) as RunResult;
         const counts = await watcher.stop();
-        console.log(`      ${describeCounts('blue/green over 3+3 hosts', counts)}`);
+        console.log(`      ${describeCounts(`blue/green over ${COLOUR}+${COLOUR} hosts`, counts)}`);
         assert.equal(result.state, 'COMPLETED');
         assert.equal(counts.failed, 0, `${describeCounts('blue/green', counts)}: ${counts.errors.join('; ')}`);
         // lb-fleet's client-facing nginx is never reloaded by a deploy: no keep-alive connection is closed.
@@ -256,9 +281,9 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
         assert.ok(counts.total > 20, `only ${counts.total} requests were made`);
         assert.deepEqual(counts.commits, [v100, v110]);
         assert.deepEqual(result.progress.steps.map((s) => s.name).slice(2, 5), [
-          'install on green (3 hosts) (expand migrations)',
-          'start green (3 hosts)',
-          'health-check green (3 hosts)',
+          `install on green (${COLOUR} hosts) (expand migrations)`,
+          `start green (${COLOUR} hosts)`,
+          `health-check green (${COLOUR} hosts)`,
         ]);
       });
       assert.deepEqual(
@@ -392,35 +417,45 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       for (const h of web) assert.equal(each[h], broken.includes(h) ? v100 : v110, h);
     });
 
-    it('leaves out a host whose repository cannot be read before the batches; the rest deploy', async function () {
+    it('leaves out a host that cannot be read and one that cannot be reached; the rest deploy', async function () {
       await freshFleet();
-      // Broken before the run starts: `git rev-parse HEAD` fails there, as on a host with no git.
+      // Broken before the run starts: `git rev-parse HEAD` fails on one, as on a host with no git;
+      // the other's sshd answers no one (its pooled connection included), one of the second batch.
       const unreadable = batches[0][0];
+      const unreached = batches[1][0];
+      const out = [unreadable, unreached].sort();
       await onConsole(unreadable, 'chmod 000 /srv/app/.git');
+      await unreachable(unreached);
       try {
         await withWorker(taskQueue, async () => {
           const watcher = watchLb(FLEET_LB);
           const handle = await startTestRun(taskQueue, { runbook: 'rolling-deploy', params, env: 'fleet' });
           const result = (await handle.result()) as RunResult;
           const counts = await watcher.stop();
+          console.log(`      ${describeCounts(`rolling over ${FLEET} hosts, 2 left out before batch 1`, counts)}`);
           assert.equal(result.state, 'COMPLETED', result.progress.reason);
           assert.equal(counts.failed, 0, `${describeCounts('rolling', counts)}: ${counts.errors.join('; ')}`);
-          assert.deepEqual(failedHosts(result), [unreadable]);
-          const record = result.progress.hosts!.find((h) => h.host === unreadable)!;
-          assert.deepEqual([record.batch, record.drained], [0, true]);
-          assert.match(record.error ?? '', /cannot be read/);
+          assert.deepEqual(failedHosts(result), out);
+          for (const host of out) {
+            const record = result.progress.hosts!.find((h) => h.host === host)!;
+            assert.deepEqual([record.batch, record.drained], [0, true], host);
+            assert.match(record.error ?? '', /cannot be read/, host);
+          }
+          const reached = result.progress.hosts!.find((h) => h.host === unreached)!;
+          assert.match(reached.error ?? '', /cannot connect|connection lost|ECONNRE/, 'says why');
         });
         const upstream = await upstreamServers({ env: 'fleet' });
         assert.deepEqual(
           upstream.filter((s) => s.down).map((s) => s.host),
-          [unreadable],
+          out,
           'left drained',
         );
-        const each = await servedByEach('fleet', web);
-        for (const h of web) assert.equal(each[h], h === unreadable ? v100 : v110, h);
       } finally {
         await onConsole(unreadable, 'chmod 755 /srv/app/.git');
+        await reachable(unreached);
       }
+      const each = await servedByEach('fleet', web);
+      for (const h of web) assert.equal(each[h], out.includes(h) ? v100 : v110, h);
     });
 
     it('stops with 3 broken hosts and rolls back every changed host: all serve the old commit', async function () {
@@ -497,12 +532,38 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
       const result = (await handle.result()) as RunResult;
       assert.equal(result.state, 'COMPLETED');
       const hosts = result.progress.hosts ?? [];
-      assert.deepEqual(
-        hosts.map((h) => [h.host, h.exitCode, h.outputTail]).sort(),
-        web.map((h) => [h, 0, h]),
-      );
+      assert.deepEqual(hosts.map((h) => [h.host, h.exitCode, h.outputTail]).sort(), web.map((h) => [h, 0, h]).sort());
       await recordHistory(handle, 'run-command-completed');
     });
+  });
+
+  it(`run-command over ${FLEET} hosts, one unreachable and one failing: both counted, the rest ran`, async function () {
+    const batch = Math.ceil(FLEET / 4);
+    // Both in the first batch: broken before any host ran the command.
+    const [failing, unreached] = [web[1], web[2]];
+    await onConsole(failing, 'touch /etc/testbed/broken');
+    await unreachable(unreached);
+    try {
+      await withWorker(taskQueue, async () => {
+        const argv = ['sh', '-c', 'test ! -e /etc/testbed/broken && hostname'];
+        const handle = await startTestRun(taskQueue, {
+          runbook: 'run-command',
+          params: { hosts: 'role:web', batch: String(batch), 'max-failures': '2', argv },
+          env: 'fleet',
+        });
+        const result = (await handle.result()) as RunResult;
+        assert.equal(result.state, 'COMPLETED', result.progress.reason);
+        const hosts = result.progress.hosts ?? [];
+        assert.equal(hosts.length, FLEET);
+        assert.deepEqual(failedHosts(result), [failing, unreached].sort());
+        assert.equal(hosts.find((h) => h.host === failing)?.exitCode, 1);
+        assert.match(hosts.find((h) => h.host === unreached)?.error ?? '', /cannot connect|connection lost|ECONNRE/);
+        for (const h of hosts.filter((r) => r.outcome === 'ok')) assert.equal(h.outputTail, h.host);
+      });
+    } finally {
+      await onConsole(failing, 'rm -f /etc/testbed/broken');
+      await reachable(unreached);
+    }
   });
 
   it("run-command's output is redacted of the environment's secrets, however the command prints them", async () => {

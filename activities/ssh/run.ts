@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClientChannel } from 'ssh2';
 import { execOpenSsh, type Exec, type ExecHandlers } from './openssh';
 import { pool } from './pool';
+import { recordCommand } from './record';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { redact, tail } from './redact';
 import type { SshTarget } from './target';
@@ -52,6 +53,16 @@ const PERMANENT_EXIT_CODES = new Set([125, 126, 127]);
 
 /** Starts `command` on the target through its transport (docs/ssh.md). */
 export async function startCommand(target: SshTarget, command: string, handlers: ExecHandlers = {}): Promise<Exec> {
+  const recorded = recordCommand(target, command, handlers.stdin);
+  const exec = await startExec(target, command, handlers);
+  exec.result.then(
+    (r) => recorded(r.code),
+    () => recorded(null),
+  );
+  return exec;
+}
+
+async function startExec(target: SshTarget, command: string, handlers: ExecHandlers): Promise<Exec> {
   if (target.transport === 'openssh') return execOpenSsh(target, command, handlers);
   const ssh = await pool.get(target);
   let channel: ClientChannel | undefined;

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClientChannel } from 'ssh2';
 import { spawnOpenSsh } from './openssh';
 import { pool } from './pool';
+import { recordCommand } from './record';
 import { startCommand } from './run';
 import { PGID_MARKER, shellCommand, wrappedCommand } from './quote';
 import { tail } from './redact';
@@ -51,6 +52,7 @@ async function start(
   shown: string,
   onStderr: (c: Buffer) => void,
 ): Promise<Started> {
+  recordCommand(target, command)();
   if (target.transport === 'openssh') {
     const p = spawnOpenSsh(target, command, { onStderr });
     let failure: Error | undefined;

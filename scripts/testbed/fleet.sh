@@ -18,8 +18,9 @@ fleet_resize() {
 remove_fleet() {
   local host ns db
   log "removing the fleet ($(fleet_recorded_size) web hosts and lb-fleet)"
+  # shellcheck disable=SC2046 # host names are single words
+  stop_hosts $(hosts_in_group fleet)
   for host in $(hosts_in_group fleet); do
-    stop_host "$host" quiet
     ns=$(host_netns "$host")
     if [[ -e "/run/netns/$ns" ]]; then ip netns del "$ns"; fi
     ip link del "$(host_veth "$host")" >/dev/null 2>&1 || true

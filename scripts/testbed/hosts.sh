@@ -137,6 +137,17 @@ stop_host() {
   fi
 }
 
+# stop_hosts HOST...: stop_host on each, all at once (each waits on its own namespace only).
+stop_hosts() {
+  local host pids=()
+  for host in "$@"; do
+    stop_host "$host" quiet &
+    pids+=("$!")
+  done
+  for host in "${pids[@]}"; do wait "$host" || true; done
+  (($# == 0)) || log "stopped $# hosts"
+}
+
 # sshd starts at boot; one that did not come up (a slow or failed boot step) gets one restart
 # through the console before the host counts as broken.
 wait_for_sshd() {

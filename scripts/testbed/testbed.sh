@@ -80,7 +80,9 @@ up() {
 down() {
   local host
   require_root
-  for host in $(host_names); do stop_host "$host"; done
+  # In parallel: a fleet of 100 took 2 minutes one host after another.
+  # shellcheck disable=SC2046 # host names are single words
+  stop_hosts $(host_names)
   stop_prometheus
   stop_pebble
   stop_git_daemon
