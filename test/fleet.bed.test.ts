@@ -299,7 +299,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
     });
 
     // After the test above: green serves v1.1.0, blue is idle and stopped.
-    it('--max-failures 1: a host failing its health check is left out, the two others serve', async function () {
+    it('--max-failures 1: a host failing its health check is left out, the others serve', async function () {
       await breakRelease(blue[1], v100);
       try {
         await withWorker(taskQueue, async () => {
@@ -321,7 +321,7 @@ describe(`fleets on the test bed (up --web ${FLEET})`, function () {
           'rm -f /srv/app/.git/hooks/post-checkout && runuser -u app -- git -C /srv/app checkout -q -- .',
         );
       }
-      const serving = [blue[0], blue[2]];
+      const serving = blue.filter((h) => h !== blue[1]);
       assert.deepEqual(
         (await upstreamServers({ env: 'fleet-bg' })).map((s) => s.host),
         serving,
