@@ -46,7 +46,7 @@ describe('runbook schedules', function () {
     const create = (...args: string[]) => runbookCli(['schedule', 'create', ...args], unreachable);
     refused(
       await create('nope', '--env', 'local', '--interval', '5s'),
-      /unknown runbook "nope" \(known: smoke, deploy/,
+      /unknown runbook "nope" \(known: smoke, .*\bdeploy\b/,
     );
     refused(await create('health-check', '--env', 'nowhere', '--interval', '5s'), /unknown environment "nowhere"/);
     refused(await create('health-check', '--env', 'local'), /needs either --cron .* or --interval/);

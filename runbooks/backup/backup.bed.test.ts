@@ -331,7 +331,8 @@ describe('backup on the test bed', function () {
     const vault = bedInventory('vault', (env) => (env.vars.backupStore = store));
     await withWorker(taskQueue, async () => {
       // The store's directory is a file: install -d fails on lb.
-      await onHost('lb', ['sh', '-c', 'mkdir -p /var/backups/runbook && : > /var/backups/runbook/vault', 'block']);
+      // An earlier test's backups of vault may have made it a directory already.
+      await onHost('lb', ['sh', '-c', 'rm -rf -- "$1" && mkdir -p "${1%/*}" && : > "$1"', 'block', store.dir]);
       try {
         const handle = await startTestRun(taskQueue, { runbook: 'backup', env: 'vault' });
         const { failure, result } = await failed(handle.result());
