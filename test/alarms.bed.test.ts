@@ -16,6 +16,7 @@ import { RELEASE_STEPS } from '../common/step-names';
 import { served } from './bed-checks';
 import { bedInventoryFrom, type BedInventory } from './bed-inventory';
 import { testClient, uniqueQueue, waitForProgress, withWorker } from './helpers';
+import { until } from './until';
 import { vector } from './promql';
 import { failed } from './run-ended';
 
@@ -23,15 +24,6 @@ const ENV = 'local-alarmed';
 const ALARM = 'unknown-pages';
 const QUERY = 'sum(increase(http_requests_total{job="app", path="other"}[15s])) > 0';
 const RELEASE = { ref: 'v1.1.0', 'rollback-window': '1s' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 describe('alarms on the test bed: one firing mid-deploy undoes it', function () {
   this.timeout(240_000);
@@ -53,7 +45,7 @@ describe('alarms on the test bed: one firing mid-deploy undoes it', function () 
   it('stops the deploy at its next step once the alarm fires, and undoes it', async function () {
     const firing = async () => Object.keys(await vector(prometheus, QUERY, 'job')).length > 0;
     // Quiet before the run: no unknown page asked for within the alarm's window.
-    await until('the alarm to be quiet', 60_000, async () => !(await firing()));
+    await until('the alarm to be quiet', 60_000, async () => !(await firing()) || undefined);
     const before = await colours({ env: ENV });
     const servedBefore = await served();
     const live = loadEnvironment(ENV).hosts[before.live];
@@ -72,7 +64,7 @@ describe('alarms on the test bed: one firing mid-deploy undoes it', function () 
       // The trip: pages the app does not know, asked of the live colour until Prometheus sees them.
       await until('the alarm to fire', 30_000, async () => {
         await fetch(`http://${live.address}:${port}/alarm-test-trip`, { signal: AbortSignal.timeout(2000) });
-        return firing();
+        return (await firing()) || undefined;
       });
       const { failure, result } = await failed(handle, FailureType.RunbookCompensated);
       assert.match(failure.message, new RegExp(`alarm ${ALARM} fired \\(\\d+(\\.\\d+)?\\): stopped before `));

@@ -17,6 +17,7 @@ import { decideFailureUpdate, type RunResult } from '../common/shared';
 import { appRunning } from './bed-checks';
 import { startTestRun, uniqueQueue, waitForProgress, withWorker } from './helpers';
 import { startLoad } from './load';
+import { until } from './until';
 import { compensated } from './run-ended';
 
 const env = 'local';
@@ -34,21 +35,6 @@ async function prometheus(action: 'stop' | 'start'): Promise<void> {
       : 'ensure_prometheus; wait_until 30 prometheus prometheus_answers || die "Prometheus does not answer"';
   const script = `set -euo pipefail; source "$0/lib.sh"; for p in ${parts}; do source "$0/$p.sh"; done; ${run}`;
   await promisify(execFile)('bash', ['-c', script, dir]);
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const found = await probe();
-      if (found !== undefined) return found;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}: ${String(last ?? '')}`);
-    await sleep(500);
-  }
 }
 
 /** Checks out `commit` on `host` and (re)starts the app there, as a deploy does. */

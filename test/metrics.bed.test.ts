@@ -10,6 +10,7 @@ import { INSTANCES_PLACEHOLDER, type ComparisonAnalysis, type ThresholdAnalysis 
 import { judgeMeasurement } from '../src/analysis/measurements';
 import { appRunning } from './bed-checks';
 import { startLoad } from './load';
+import { until } from './until';
 import { scalar, targets, vector } from './promql';
 
 const env = 'local';
@@ -24,21 +25,6 @@ function canaryQuery(name: string, host: string): string {
   const metric = canary.metrics.find((m) => m.name === name);
   assert.ok(metric, `inventory/local.yaml: analyses.canary has no metric ${name}`);
   return metric.query.split(INSTANCES_PLACEHOLDER).join(host);
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const found = await probe();
-      if (found !== undefined) return found;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}: ${String(last ?? '')}`);
-    await sleep(500);
-  }
 }
 
 /** Checks out `ref` on `host`, migrates (expand only) and (re)starts the app there, as a deploy does. */
